@@ -1,0 +1,182 @@
+package commands
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Arg cursors: handlers parse every argument before they touch storage, and
+// never index past the end. Each parser returns Redis's own error.
+
+// ParseInt parses a 64-bit signed integer as Redis's string2ll does: no
+// spaces, no plus sign, no leading zeros.
+func ParseInt(b []byte) (int64, error) {
+	n, ok := parseInt(b)
+	if !ok {
+		return 0, ErrNotInteger
+	}
+	return n, nil
+}
+
+func parseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := false
+	i := 0
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// ParseFloat parses a double as Redis does: "inf", "+inf", "-inf" allowed,
+// NaN and trailing spaces refused.
+func ParseFloat(b []byte) (float64, error) {
+	f, ok := parseFloat(b)
+	if !ok {
+		return 0, ErrNotFloat
+	}
+	return f, nil
+}
+
+func parseFloat(b []byte) (float64, bool) {
+	if len(b) == 0 || len(b) > 5000 || b[0] == ' ' || b[len(b)-1] == ' ' {
+		return 0, false
+	}
+	s := string(b)
+	switch strings.ToLower(s) {
+	case "inf", "+inf", "infinity", "+infinity":
+		return math.Inf(1), true
+	case "-inf", "-infinity":
+		return math.Inf(-1), true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if e, ok := err.(*strconv.NumError); ok {
+			ne = e
+		}
+		// Redis accepts values that overflow to ±inf.
+		if ne != nil && ne.Err == strconv.ErrRange && math.IsInf(f, 0) {
+			return f, true
+		}
+		return 0, false
+	}
+	if math.IsNaN(f) || strings.ContainsAny(s, "xXpP_") {
+		return 0, false
+	}
+	return f, true
+}
+
+// Is reports whether arg equals word, ignoring ASCII case.
+func Is(arg []byte, word string) bool {
+	return len(arg) == len(word) && bytes.EqualFold(arg, []byte(word))
+}
+
+// Cursor walks a command's optional arguments.
+type Cursor struct {
+	args [][]byte
+	i    int
+}
+
+// NewCursor starts at args[from].
+func NewCursor(args [][]byte, from int) *Cursor { return &Cursor{args: args, i: from} }
+
+// More reports whether arguments remain.
+func (c *Cursor) More() bool { return c.i < len(c.args) }
+
+// Peek returns the next argument without taking it, or nil.
+func (c *Cursor) Peek() []byte {
+	if c.i < len(c.args) {
+		return c.args[c.i]
+	}
+	return nil
+}
+
+// Next takes the next argument; ErrSyntax when none is left.
+func (c *Cursor) Next() ([]byte, error) {
+	if c.i >= len(c.args) {
+		return nil, ErrSyntax
+	}
+	c.i++
+	return c.args[c.i-1], nil
+}
+
+// Int takes the next argument as an integer.
+func (c *Cursor) Int() (int64, error) {
+	a, err := c.Next()
+	if err != nil {
+		return 0, err
+	}
+	return ParseInt(a)
+}
+
+// Float takes the next argument as a double.
+func (c *Cursor) Float() (float64, error) {
+	a, err := c.Next()
+	if err != nil {
+		return 0, err
+	}
+	return ParseFloat(a)
+}
+
+// Rest returns the arguments not yet taken.
+func (c *Cursor) Rest() [][]byte { return c.args[c.i:] }
+
+// ParseTimeout parses a blocking timeout in seconds with decimals, as
+// BLPOP takes it; the result is a duration, 0 meaning forever.
+func ParseTimeout(b []byte) (float64, error) {
+	f, ok := parseFloat(b)
+	if !ok || math.IsInf(f, 0) {
+		return 0, ErrTimeout
+	}
+	if f < 0 {
+		return 0, ErrNegTimeout
+	}
+	return f, nil
+}
+
+// FormatFloat formats a number the way INCRBYFLOAT and HINCRBYFLOAT store
+// it: fixed notation, shortest text that reads back, no exponent.
+func FormatFloat(f float64) string {
+	if math.IsInf(f, 1) {
+		return "inf"
+	}
+	if math.IsInf(f, -1) {
+		return "-inf"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}

@@ -1,0 +1,98 @@
+package commands
+
+import (
+	"time"
+
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/resp"
+	"github.com/shoaldb/shoal/storage"
+)
+
+// Ctx is one command call: its arguments, where its reply goes and what it
+// runs against. The server builds it; handlers read it. A Ctx is used by the
+// calling connection's goroutine only.
+type Ctx struct {
+	// Args are the command's arguments, Args[0] being its name. They alias
+	// the connection's read buffer: copy what outlives the call.
+	Args [][]byte
+	Cmd  *Command
+	Out  *resp.Writer
+	// Tx is the connection's unit of work; writes commit when the pipeline
+	// drains (see storage.Tx).
+	Tx     *storage.Tx
+	Store  *storage.Store
+	Client *Client
+	Server Server
+	// Conn is the server's connection behind Client, opaque to handlers;
+	// the server's Server methods use it.
+	Conn any
+	// InMulti reports that the call runs inside EXEC: blocking commands
+	// must not block.
+	InMulti bool
+}
+
+// DB returns the logical database the client selected.
+func (c *Ctx) DB() int { return c.Client.DB }
+
+// Client is the per-connection state that commands read and change. The
+// server owns it and keeps what only it needs (sockets, buffers) beside it.
+type Client struct {
+	ID            int64
+	DB            int
+	Name          string
+	LibName       string
+	LibVer        string
+	Authenticated bool
+	User          string
+	Addr          string
+	LocalAddr     string
+	Created       time.Time
+	NoEvict       bool
+	NoTouch       bool
+	// ReplyOff and ReplySkip implement CLIENT REPLY.
+	ReplyOff, ReplySkip bool
+}
+
+// Server is what handlers may ask of the server beyond storage: the
+// operations whose state lives with the connections and the process.
+type Server interface {
+	// Table is the command table, for COMMAND.
+	Table() *Table
+	// Config returns a copy of the running configuration.
+	Config() *config.Config
+	// ConfigSet applies directive/value pairs atomically (all or none).
+	ConfigSet(pairs [][2]string) error
+	// ConfigRewrite writes the running configuration to its file.
+	ConfigRewrite() error
+	// ResetStats zeroes INFO's counters, command stats and the slow log.
+	ResetStats()
+	// Info renders INFO's sections (empty means the default set).
+	Info(c *Client, sections []string) string
+	// Hello switches protocol and replies with the server's properties;
+	// proto 0 keeps the current protocol.
+	Hello(c *Ctx, proto int) error
+	// Auth checks a password; user "" means the default user.
+	Auth(c *Ctx, user, pass string) error
+	// ClientCmd runs a CLIENT subcommand that needs the connection list.
+	ClientCmd(c *Ctx) error
+	// Multi, Exec, Discard, Watch and Unwatch run transactions.
+	Multi(c *Ctx) error
+	Exec(c *Ctx) error
+	Discard(c *Ctx) error
+	Watch(c *Ctx, keys [][]byte) error
+	Unwatch(c *Ctx) error
+	// Slowlog runs SLOWLOG subcommands.
+	Slowlog(c *Ctx) error
+	// Shutdown stops the server after the reply (SHUTDOWN).
+	Shutdown(c *Ctx, save bool) error
+	// Quit closes the connection after the reply.
+	Quit(c *Ctx)
+	// Reset returns the connection to its initial state (RESET).
+	Reset(c *Ctx)
+	// StartTime is when the server started.
+	StartTime() time.Time
+	// Pubsub runs SUBSCRIBE and friends.
+	Pubsub(c *Ctx) error
+	// Publish delivers a message and returns the number of receivers.
+	Publish(channel, message []byte) int64
+}

@@ -1,0 +1,4 @@
+package commands
+
+// hyperloglogCommands returns the hyperloglog command group.
+func hyperloglogCommands() []*Command { return nil }

@@ -1,0 +1,4 @@
+package commands
+
+// listCommands returns the lists command group.
+func listCommands() []*Command { return nil }

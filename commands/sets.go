@@ -1,0 +1,4 @@
+package commands
+
+// setCommands returns the sets command group.
+func setCommands() []*Command { return nil }

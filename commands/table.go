@@ -1,0 +1,21 @@
+package commands
+
+// Default returns the table of every command Shoal serves. Each group file
+// contributes one function; this list is the only place they are joined.
+func Default() *Table {
+	return NewTable(
+		connectionCommands(),
+		stringCommands(),
+		keyCommands(),
+		transactionCommands(),
+		serverCommands(),
+		hashCommands(),
+		listCommands(),
+		setCommands(),
+		zsetCommands(),
+		bitmapCommands(),
+		hyperloglogCommands(),
+		pubsubCommands(),
+		sortCommands(),
+	)
+}

@@ -1,0 +1,4 @@
+package commands
+
+// zsetCommands returns the zsets command group.
+func zsetCommands() []*Command { return nil }

@@ -1,0 +1,346 @@
+// Package config reads Shoal's configuration in redis.conf's form: a file
+// of "directive arg..." lines and command-line "--directive value" flags,
+// into a Config validated before the server starts. One table of directives
+// serves parsing, CONFIG GET, CONFIG SET and CONFIG REWRITE.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is Shoal's configuration. Each field documents its directive and
+// default; Default returns a Config with every default set.
+type Config struct {
+	// Port is the RESP port ("port"); default 6379; 0 picks a free one.
+	Port int
+	// Bind lists the addresses to listen on ("bind"); default 127.0.0.1.
+	Bind []string
+	// Dir is the data folder ("dir"), created if missing; default ./data.
+	Dir string
+	// RequirePass, when set, makes clients AUTH first ("requirepass").
+	RequirePass string
+	// AppendOnly is accepted for compatibility ("appendonly"); Shoal always
+	// persists every write. Default yes.
+	AppendOnly bool
+	// AppendFsync is when writes reach stable storage ("appendfsync"):
+	// always, everysec (default) or no.
+	AppendFsync string
+	// Databases is the number of SELECTable databases ("databases"),
+	// 1..256; default 16.
+	Databases int
+	// MaxClients caps connected clients ("maxclients"); default 10000.
+	MaxClients int
+	// Timeout closes clients idle this many seconds ("timeout"); 0 never.
+	Timeout int
+	// LogLevel is debug, verbose, notice (default) or warning ("loglevel").
+	LogLevel string
+	// LogFile is where logs go ("logfile"); empty means standard output.
+	LogFile string
+	// ProtoMaxBulkLen caps one bulk string of a request
+	// ("proto-max-bulk-len"); default 512mb.
+	ProtoMaxBulkLen int64
+	// ClientQueryBufferLimit caps one client's unparsed input
+	// ("client-query-buffer-limit"); default 1gb.
+	ClientQueryBufferLimit int64
+	// ProtectedMode refuses non-loopback clients when no password is set and
+	// no bind address was configured ("protected-mode"); default yes.
+	ProtectedMode bool
+	// Save is accepted for compatibility ("save"); persistence is always on.
+	Save string
+	// MetricsPort serves Prometheus metrics on /metrics ("metrics-port");
+	// 0 (default) disables it.
+	MetricsPort int
+	// MetricsBind is the address of the metrics listener ("metrics-bind");
+	// default 127.0.0.1.
+	MetricsBind string
+	// SlowlogSlowerThan logs commands slower than this many microseconds
+	// ("slowlog-log-slower-than"); default 10000; negative disables.
+	SlowlogSlowerThan int64
+	// SlowlogMaxLen is the slow log's length ("slowlog-max-len"); default 128.
+	SlowlogMaxLen int
+	// Hz is how often per second background work runs ("hz"); default 10.
+	Hz int
+	// CacheSize is Pebble's block cache ("cache-size"); default 64mb.
+	CacheSize int64
+	// MaxMemory is accepted for compatibility ("maxmemory"); data lives on
+	// disk. Default 0.
+	MaxMemory int64
+	// MaxMemoryPolicy is accepted for compatibility ("maxmemory-policy").
+	MaxMemoryPolicy string
+	// ClientOutputBufferLimit holds the "client-output-buffer-limit" classes.
+	ClientOutputBufferLimit string
+
+	// File is the configuration file read, if any; CONFIG REWRITE writes it.
+	File string
+	// Ignored lists directives read but not implemented, logged once at start.
+	Ignored []string
+	// bindSet records that bind was given explicitly (protected mode).
+	bindSet bool
+}
+
+// Default returns the configuration Shoal runs with when given nothing.
+func Default() *Config {
+	return &Config{
+		Port:                    6379,
+		Bind:                    []string{"127.0.0.1"},
+		Dir:                     "./data",
+		AppendOnly:              true,
+		AppendFsync:             "everysec",
+		Databases:               16,
+		MaxClients:              10000,
+		LogLevel:                "notice",
+		ProtoMaxBulkLen:         512 << 20,
+		ClientQueryBufferLimit:  1 << 30,
+		ProtectedMode:           true,
+		Save:                    "3600 1 300 100 60 10000",
+		MetricsBind:             "127.0.0.1",
+		SlowlogSlowerThan:       10000,
+		SlowlogMaxLen:           128,
+		Hz:                      10,
+		CacheSize:               64 << 20,
+		MaxMemoryPolicy:         "noeviction",
+		ClientOutputBufferLimit: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+	}
+}
+
+// BindExplicit reports whether bind was configured rather than defaulted.
+func (c *Config) BindExplicit() bool { return c.bindSet }
+
+// Validate checks every field and names the field and value it rejects.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Port < 0 || c.Port > 65535 {
+		bad("port: %d is outside 0..65535", c.Port)
+	}
+	if len(c.Bind) == 0 {
+		bad("bind: at least one address is needed")
+	}
+	if c.Dir == "" {
+		bad("dir: must not be empty")
+	}
+	switch c.AppendFsync {
+	case "always", "everysec", "no":
+	default:
+		bad("appendfsync: %q is not always, everysec or no", c.AppendFsync)
+	}
+	if c.Databases < 1 || c.Databases > 256 {
+		bad("databases: %d is outside 1..256", c.Databases)
+	}
+	if c.MaxClients < 1 {
+		bad("maxclients: %d must be at least 1", c.MaxClients)
+	}
+	if c.Timeout < 0 {
+		bad("timeout: %d must not be negative", c.Timeout)
+	}
+	switch c.LogLevel {
+	case "debug", "verbose", "notice", "warning", "nothing":
+	default:
+		bad("loglevel: %q is not debug, verbose, notice or warning", c.LogLevel)
+	}
+	if c.ProtoMaxBulkLen < 1<<20 {
+		bad("proto-max-bulk-len: %d is below 1mb", c.ProtoMaxBulkLen)
+	}
+	if c.ClientQueryBufferLimit < 1<<20 {
+		bad("client-query-buffer-limit: %d is below 1mb", c.ClientQueryBufferLimit)
+	}
+	if c.MetricsPort < 0 || c.MetricsPort > 65535 {
+		bad("metrics-port: %d is outside 0..65535", c.MetricsPort)
+	}
+	if c.SlowlogMaxLen < 0 {
+		bad("slowlog-max-len: %d must not be negative", c.SlowlogMaxLen)
+	}
+	if c.Hz < 1 || c.Hz > 500 {
+		bad("hz: %d is outside 1..500", c.Hz)
+	}
+	if c.CacheSize < 1<<20 {
+		bad("cache-size: %d is below 1mb", c.CacheSize)
+	}
+	return errors.Join(errs...)
+}
+
+// Load builds a Config from command-line arguments in redis-server's form:
+// an optional config file path first, then "--directive value..." pairs
+// that override it.
+func Load(args []string) (*Config, error) {
+	c := Default()
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		c.File = args[0]
+		data, err := os.ReadFile(args[0])
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := c.parse(string(data), args[0]); err != nil {
+			return nil, err
+		}
+		args = args[1:]
+	}
+	// "--port 7000 --bind a b" becomes the lines "port 7000" and "bind a b".
+	var b strings.Builder
+	for i, a := range args {
+		if strings.HasPrefix(a, "--") {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(a[2:])
+			continue
+		}
+		if i == 0 {
+			return nil, fmt.Errorf("config: argument %q: expected --directive", a)
+		}
+		b.WriteByte(' ')
+		b.WriteString(quoteArg(a))
+	}
+	if err := c.parse(b.String(), "command line"); err != nil {
+		return nil, err
+	}
+	return c, c.Validate()
+}
+
+// Parse reads redis.conf text into a Config over the defaults.
+func Parse(text string) (*Config, error) {
+	c := Default()
+	if err := c.parse(text, "config"); err != nil {
+		return nil, err
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) parse(text, source string) error {
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		words, err := SplitArgs(line)
+		if err != nil {
+			return fmt.Errorf("config: %s line %d: %w", source, n+1, err)
+		}
+		if len(words) == 0 {
+			continue
+		}
+		name := strings.ToLower(words[0])
+		d := lookup(name)
+		if d == nil {
+			c.Ignored = append(c.Ignored, name)
+			continue
+		}
+		if err := d.set(c, words[1:]); err != nil {
+			return fmt.Errorf("config: %s line %d: %s: %w", source, n+1, name, err)
+		}
+	}
+	return nil
+}
+
+func quoteArg(a string) string {
+	if a != "" && !strings.ContainsAny(a, " \t\"'\\") {
+		return a
+	}
+	return strconv.Quote(a)
+}
+
+// SplitArgs splits a line into words as redis.conf does: spaces separate,
+// double quotes take \n \t \xHH escapes, single quotes are literal.
+func SplitArgs(line string) ([]string, error) {
+	var out []string
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i >= len(line) {
+			return out, nil
+		}
+		var w strings.Builder
+		switch line[i] {
+		case '"':
+			i++
+			for {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				ch := line[i]
+				if ch == '\\' && i+1 < len(line) {
+					i++
+					switch line[i] {
+					case 'n':
+						w.WriteByte('\n')
+					case 'r':
+						w.WriteByte('\r')
+					case 't':
+						w.WriteByte('\t')
+					case 'x':
+						if i+2 < len(line) {
+							if v, err := strconv.ParseUint(line[i+1:i+3], 16, 8); err == nil {
+								w.WriteByte(byte(v))
+								i += 2
+								break
+							}
+						}
+						w.WriteByte('x')
+					default:
+						w.WriteByte(line[i])
+					}
+					i++
+					continue
+				}
+				if ch == '"' {
+					i++
+					break
+				}
+				w.WriteByte(ch)
+				i++
+			}
+		case '\'':
+			i++
+			for {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				if line[i] == '\'' {
+					i++
+					break
+				}
+				w.WriteByte(line[i])
+				i++
+			}
+		default:
+			for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+				w.WriteByte(line[i])
+				i++
+			}
+			out = append(out, w.String())
+			continue
+		}
+		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			return nil, errors.New("closing quote must be followed by a space")
+		}
+		out = append(out, w.String())
+	}
+}
+
+// ParseMemory parses Redis memory sizes: 100, 1k, 1kb, 5mb, 1gb (k = 1000,
+// kb = 1024, and so on).
+func ParseMemory(s string) (int64, error) {
+	ls := strings.ToLower(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1000}, {"m", 1000 * 1000}, {"g", 1000 * 1000 * 1000}, {"b", 1}} {
+		if strings.HasSuffix(ls, u.suffix) {
+			ls = strings.TrimSuffix(ls, u.suffix)
+			mult = u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(ls, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a memory size", s)
+	}
+	return n * mult, nil
+}

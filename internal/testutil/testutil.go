@@ -1,0 +1,173 @@
+// Package testutil starts real Shoal servers on loopback for tests and
+// connects real clients to them.
+package testutil
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/server"
+)
+
+// Config returns a configuration for a test server: loopback, port 0, a
+// temporary data folder.
+func Config(t testing.TB) *config.Config {
+	c := config.Default()
+	c.Port = 0
+	c.Dir = t.TempDir()
+	c.SlowlogSlowerThan = -1
+	return c
+}
+
+// Start starts a server with cfg (Config(t) when nil), closed at the end
+// of the test.
+func Start(t testing.TB, cfg *config.Config) *server.Server {
+	t.Helper()
+	if cfg == nil {
+		cfg = Config(t)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("SHOAL_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := server.New(cfg, server.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Client returns a go-redis client of s speaking protocol proto (2 or 3).
+func Client(t testing.TB, s *server.Server, proto int) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), Protocol: proto, MaxRetries: -1, DisableIdentity: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Both runs f once over RESP2 and once over RESP3 against a fresh server.
+func Both(t *testing.T, f func(t *testing.T, c *redis.Client)) {
+	for _, proto := range []int{2, 3} {
+		t.Run(map[int]string{2: "resp2", 3: "resp3"}[proto], func(t *testing.T) {
+			s := Start(t, nil)
+			f(t, Client(t, s, proto))
+		})
+	}
+}
+
+// Ctx is a context for one test call.
+func Ctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Raw is a plain socket to a server, for malformed and inline requests.
+type Raw struct {
+	t    testing.TB
+	Conn net.Conn
+	R    *bufio.Reader
+}
+
+// Dial opens a raw connection to addr.
+func Dial(t testing.TB, addr string) *Raw {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &Raw{t: t, Conn: nc, R: bufio.NewReader(nc)}
+}
+
+// Send writes s as is.
+func (r *Raw) Send(s string) {
+	r.t.Helper()
+	if _, err := r.Conn.Write([]byte(s)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// ReadReply reads one whole reply and returns its raw text.
+func (r *Raw) ReadReply() (string, error) {
+	r.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	err := readReply(r.R, &b)
+	return b.String(), err
+}
+
+func readReply(rd *bufio.Reader, b *strings.Builder) error {
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	b.WriteString(line)
+	body := strings.TrimSuffix(line[1:], "\r\n")
+	switch line[0] {
+	case '$', '=', '!':
+		n := atoi(body)
+		if n < 0 {
+			return nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return err
+		}
+		b.Write(buf)
+	case '*', '~', '>', '%', '|':
+		n := atoi(body)
+		if line[0] == '%' || line[0] == '|' {
+			n *= 2
+		}
+		for i := 0; i < n; i++ {
+			if err := readReply(rd, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func atoi(s string) int {
+	n, neg := 0, false
+	for i, c := range s {
+		if i == 0 && c == '-' {
+			neg = true
+			continue
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+// RequireTool returns the path of a Debian tool a test drives, skipping the
+// test when it is missing, unless SHOAL_REQUIRE_TOOLS=1 makes that a failure.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("SHOAL_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("%s is required (SHOAL_REQUIRE_TOOLS=1) but not installed", name)
+		}
+		t.Skipf("%s is not installed; install redis-tools to run this test", name)
+	}
+	return p
+}

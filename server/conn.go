@@ -1,0 +1,141 @@
+package server
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/resp"
+	"github.com/shoaldb/shoal/storage"
+)
+
+// conn is one client connection. Its fields are touched by the
+// connection's goroutine only, except where a comment says otherwise.
+type conn struct {
+	commands.Client
+	s   *Server
+	rc  redcon.Conn
+	nc  net.Conn
+	out resp.Writer
+	tx  *storage.Tx
+	ctx commands.Ctx
+
+	multi    *multiState
+	watched  []watchedKey
+	skipNext bool
+	closing  bool // close after the pending replies are written
+
+	// wmu serialises writes to nc between the connection and publishers.
+	wmu sync.Mutex
+
+	// Read by CLIENT LIST and the idle sweeper from other goroutines.
+	lastActive atomic.Int64 // Unix ns of the last command
+	lastCmd    atomic.Pointer[string]
+	blocked    atomic.Bool
+	dirty      atomic.Bool // a watched key changed
+	guard      *guardConn
+	info       atomic.Pointer[clientSnapshot]
+}
+
+// clientSnapshot is what other goroutines may read of a conn's Client.
+type clientSnapshot struct {
+	commands.Client
+	multi int
+	watch int
+	proto int
+}
+
+func (s *Server) accept(rc redcon.Conn) bool {
+	if s.closing.Load() {
+		return false
+	}
+	gc, _ := rc.NetConn().(*guardConn)
+	if s.nclients.Load() >= s.maxClients.Load() {
+		rc.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
+		return false
+	}
+	if s.protectedMode.Load() && !isLoopback(rc.NetConn().RemoteAddr()) {
+		rc.NetConn().Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
+		return false
+	}
+	c := &conn{s: s, rc: rc, nc: rc.NetConn(), tx: s.store.NewTx(), guard: gc}
+	c.ID = s.nextID.Add(1)
+	c.Addr = rc.RemoteAddr()
+	c.LocalAddr = rc.NetConn().LocalAddr().String()
+	c.Created = time.Now()
+	c.Authenticated = s.password() == ""
+	c.User = "default"
+	c.lastActive.Store(c.Created.UnixNano())
+	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Conn: c}
+	c.publish()
+	rc.SetContext(c)
+	s.clientsMu.Lock()
+	s.clients[c.ID] = c
+	s.clientsMu.Unlock()
+	s.nclients.Add(1)
+	s.stats.connections.Add(1)
+	return true
+}
+
+func (s *Server) closed(rc redcon.Conn, err error) {
+	c, _ := rc.Context().(*conn)
+	if c == nil {
+		return
+	}
+	c.tx.Discard()
+	s.unwatchAll(c)
+	s.clientsMu.Lock()
+	delete(s.clients, c.ID)
+	s.clientsMu.Unlock()
+	s.nclients.Add(-1)
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return !ok || tcp.IP.IsLoopback()
+}
+
+// publish makes the connection's current state visible to CLIENT LIST.
+func (c *conn) publish() {
+	snap := &clientSnapshot{Client: c.Client, watch: len(c.watched), proto: c.out.Proto()}
+	if c.multi != nil {
+		snap.multi = len(c.multi.queued)
+	} else {
+		snap.multi = -1
+	}
+	c.info.Store(snap)
+}
+
+// flush commits the connection's pending writes and only then sends the
+// buffered replies, so no reply acknowledges a write before it is durable
+// under the fsync policy. A failed commit closes the connection without
+// sending the replies of that work.
+func (c *conn) flush() {
+	if err := c.tx.Commit(); err != nil {
+		c.s.log.Error("commit failed; closing client without replies", "client", c.ID, "err", err)
+		c.out.Reset()
+		c.tx.ClearErr()
+		c.rc.Close()
+		return
+	}
+	if c.out.Len() > 0 {
+		c.wmu.Lock()
+		_, err := c.nc.Write(c.out.Bytes())
+		c.wmu.Unlock()
+		c.out.Reset()
+		if err != nil {
+			c.rc.Close()
+			return
+		}
+	}
+	if c.closing {
+		c.rc.Close()
+	}
+}
+
+// FlushPending sends what is buffered before the connection blocks.
+func (c *conn) FlushPending() { c.flush() }

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/shoaldb/shoal/commands"
+)
+
+const (
+	// flushBytes sends replies early when a pipeline's output grows large.
+	flushBytes = 64 << 10
+	// batchBytes commits a pipeline's writes early when the batch grows large.
+	batchBytes = 4 << 20
+)
+
+// handle is redcon's handler: it runs one command and, when the pipeline
+// read so far is drained, commits and flushes.
+func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
+	c, _ := rc.Context().(*conn)
+	if c == nil {
+		return
+	}
+	c.lastActive.Store(time.Now().UnixNano())
+	c.dispatch(cmd.Args)
+	if c.closing || len(rc.PeekPipeline()) == 0 || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
+		c.flush()
+	}
+	c.publish()
+}
+
+// dispatch runs the gates in Redis's order and then the command. Exactly
+// one reply is written (or none, under CLIENT REPLY OFF/SKIP).
+func (c *conn) dispatch(args [][]byte) {
+	if len(args) == 0 {
+		return
+	}
+	skip := c.skipNext
+	c.skipNext = false
+	c.out.Discard = c.ReplyOff || skip
+	defer func() {
+		if c.ReplySkip {
+			c.ReplySkip, c.skipNext = false, true
+		}
+		c.out.Discard = false
+	}()
+
+	// Lookup.
+	cmd := c.s.table.Lookup(args[0])
+	if cmd == nil {
+		c.failQueued()
+		c.replyError(unknownCommand(args))
+		return
+	}
+	// Containers resolve their subcommand.
+	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		sub := cmd.Sub(args[1])
+		if sub == nil {
+			c.failQueued()
+			c.replyError(commands.ErrUnknownSubcommand(args[1], cmd.Name))
+			return
+		}
+		cmd = sub
+	}
+	// Arity.
+	if !cmd.ArityOK(len(args)) {
+		c.failQueued()
+		c.replyError(commands.ErrArity(cmd.Name))
+		return
+	}
+	// Auth.
+	if !c.Authenticated && !cmd.Flags.Has(commands.NoAuth) {
+		c.failQueued()
+		c.replyError(commands.ErrNoAuth)
+		return
+	}
+	// RESP2 subscriber mode allows only the pub/sub commands.
+	if c.subscribed() && c.out.Proto() == 2 && !cmd.Flags.Has(commands.PubSub) {
+		c.replyError(commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))
+		return
+	}
+	// MULTI queueing.
+	if c.multi != nil && !cmd.Flags.Has(commands.MultiCtl) {
+		if cmd.Flags.Has(commands.NoMulti) {
+			c.failQueued()
+			c.replyError(commands.Errf("Command not allowed inside a transaction"))
+			return
+		}
+		c.multi.queue(cmd, args)
+		c.out.Simple("QUEUED")
+		return
+	}
+	// CLIENT PAUSE holds the command until the pause ends.
+	if c.s.pause.active() {
+		c.flush()
+		c.s.pause.wait(cmd)
+	}
+	c.call(cmd, args, false)
+}
+
+// call runs the handler under recover and records stats, metrics and the
+// slow log.
+func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
+	ctx := &c.ctx
+	ctx.Args, ctx.Cmd, ctx.InMulti = args, cmd, inMulti
+	start := time.Now()
+	err := c.run(ctx)
+	dur := time.Since(start)
+	if err != nil {
+		c.replyError(err)
+	}
+	name := cmd.Name
+	c.lastCmd.Store(&name)
+	c.s.record(cmd, args, c, dur, err != nil)
+}
+
+func (c *conn) run(ctx *commands.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("command panicked", "command", ctx.Cmd.Name, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in %s: %v", ctx.Cmd.Name, r)
+		}
+	}()
+	return ctx.Cmd.Handler(ctx)
+}
+
+// failQueued marks an open MULTI as failed: EXEC will answer EXECABORT.
+func (c *conn) failQueued() {
+	if c.multi != nil {
+		c.multi.failed = true
+	}
+}
+
+func unknownCommand(args [][]byte) error {
+	var b strings.Builder
+	for _, a := range args[1:] {
+		if b.Len() > 128 {
+			break
+		}
+		fmt.Fprintf(&b, "'%s' ", truncateArg(a))
+	}
+	return commands.Errf("unknown command '%s', with args beginning with: %s", truncateArg(args[0]), b.String())
+}
+
+func truncateArg(a []byte) string {
+	if len(a) > 128 {
+		a = a[:128]
+	}
+	return string(a)
+}

@@ -1,0 +1,42 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/storage"
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// The one place where Go errors become Redis error replies: a
+// *commands.Error passes through, known sentinels map by table, anything
+// else is logged and answered with "ERR internal error".
+var errorReplies = []struct {
+	err   error
+	reply string
+}{
+	{storage.ErrWriteFailed, "MISCONF Errors writing to the data folder: writes are refused until the server is restarted. Please check the Shoal logs for details about the error."},
+	{storage.ErrClosed, "ERR server is shutting down"},
+	{encoding.ErrCorrupt, "ERR internal error: corrupt record"},
+}
+
+func (c *conn) replyError(err error) {
+	c.out.Error(c.s.errorText(err))
+}
+
+func (s *Server) errorText(err error) string {
+	var re *commands.Error
+	if errors.As(err, &re) {
+		return re.Code + " " + re.Msg
+	}
+	for _, m := range errorReplies {
+		if errors.Is(err, m.err) {
+			if m.err == encoding.ErrCorrupt {
+				s.log.Error("corrupt record", "err", err)
+			}
+			return m.reply
+		}
+	}
+	s.log.Error("internal error", "err", err)
+	return "ERR internal error"
+}

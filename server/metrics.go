@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
+)
+
+// metrics are the node's Prometheus metrics on its own registry. Command
+// metrics are labelled by the table's command names only.
+type metrics struct {
+	reg      *prometheus.Registry
+	calls    *prometheus.CounterVec
+	failures *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+
+	// Children cached per command: labelled lookups are slow on a hot path.
+	mu       sync.RWMutex
+	children map[*commands.Command]*cmdMetrics
+
+	httpSrv *http.Server
+	ln      net.Listener
+}
+
+type cmdMetrics struct {
+	calls, failures prometheus.Counter
+	latency         prometheus.Observer
+}
+
+func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		reg: reg,
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoal_commands_calls_total", Help: "Commands executed, by command.",
+		}, []string{"command"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shoal_commands_failed_total", Help: "Commands that replied with an error, by command.",
+		}, []string{"command"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shoal_commands_duration_seconds",
+			Help:    "Time to execute a command, by command, excluding network and fsync wait.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12),
+		}, []string{"command"}),
+		children: map[*commands.Command]*cmdMetrics{},
+	}
+	reg.MustRegister(m.calls, m.failures, m.latency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newServerCollector(s),
+	)
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shoal_build_info", Help: "Shoal's build: version and the Redis version it follows.",
+		ConstLabels: prometheus.Labels{"version": Version, "redis_version": RedisVersion},
+	})
+	build.Set(1)
+	reg.MustRegister(build)
+	return m
+}
+
+func (m *metrics) observe(cmd *commands.Command, d time.Duration, failed bool) {
+	m.mu.RLock()
+	ch := m.children[cmd]
+	m.mu.RUnlock()
+	if ch == nil {
+		ch = &cmdMetrics{
+			calls:    m.calls.WithLabelValues(cmd.Name),
+			failures: m.failures.WithLabelValues(cmd.Name),
+			latency:  m.latency.WithLabelValues(cmd.Name),
+		}
+		m.mu.Lock()
+		m.children[cmd] = ch
+		m.mu.Unlock()
+	}
+	ch.calls.Inc()
+	if failed {
+		ch.failures.Inc()
+	}
+	ch.latency.Observe(d.Seconds())
+}
+
+func (m *metrics) start(cfg *config.Config) error {
+	if cfg.MetricsPort == 0 {
+		return nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.MetricsBind, strconv.Itoa(cfg.MetricsPort)))
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	m.ln = ln
+	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go m.httpSrv.Serve(ln)
+	return nil
+}
+
+func (m *metrics) addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+func (m *metrics) stop() {
+	if m.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		m.httpSrv.Shutdown(ctx)
+	}
+}
+
+// serverCollector reads connection, keyspace and Pebble state at scrape time.
+type serverCollector struct {
+	s                                          *Server
+	clients, keys, expires                     *prometheus.Desc
+	compactions, stalls, cacheHits, cacheMiss  *prometheus.Desc
+	diskBytes, memtableBytes, commits, expired *prometheus.Desc
+}
+
+func newServerCollector(s *Server) *serverCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &serverCollector{
+		s:             s,
+		clients:       d("shoal_clients_connected", "Connected clients."),
+		keys:          d("shoal_keyspace_keys", "Keys per database.", "db"),
+		expires:       d("shoal_keyspace_expiring_keys", "Keys with an expiry per database.", "db"),
+		expired:       d("shoal_keyspace_expired_keys_total", "Keys deleted by expiry."),
+		compactions:   d("shoal_pebble_compactions_total", "Pebble compactions."),
+		stalls:        d("shoal_pebble_write_stalls_total", "Pebble write stalls."),
+		cacheHits:     d("shoal_pebble_block_cache_hits_total", "Pebble block cache hits."),
+		cacheMiss:     d("shoal_pebble_block_cache_misses_total", "Pebble block cache misses."),
+		diskBytes:     d("shoal_pebble_disk_usage_bytes", "Bytes Pebble uses on disk."),
+		memtableBytes: d("shoal_pebble_memtable_bytes", "Bytes in Pebble memtables."),
+		commits:       d("shoal_storage_commits_total", "Batches committed to Pebble."),
+	}
+}
+
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.clients, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits} {
+		ch <- d
+	}
+}
+
+func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	ch <- prometheus.MustNewConstMetric(c.clients, prometheus.GaugeValue, float64(s.nclients.Load()))
+	for db := 0; db < s.store.Databases(); db++ {
+		n := s.store.KeyCount(db)
+		if n == 0 {
+			continue
+		}
+		label := strconv.Itoa(db)
+		ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(n), label)
+		ch <- prometheus.MustNewConstMetric(c.expires, prometheus.GaugeValue, float64(s.store.ExpiresCount(db)), label)
+	}
+	ch <- prometheus.MustNewConstMetric(c.expired, prometheus.CounterValue, float64(s.store.Stats.ExpiredKeys.Load()))
+	ch <- prometheus.MustNewConstMetric(c.commits, prometheus.CounterValue, float64(s.store.Stats.Commits.Load()))
+	pm := s.store.DB().Metrics()
+	ch <- prometheus.MustNewConstMetric(c.compactions, prometheus.CounterValue, float64(pm.Compact.Count))
+	ch <- prometheus.MustNewConstMetric(c.stalls, prometheus.CounterValue, float64(s.store.Stats.WriteStalls.Load()))
+	ch <- prometheus.MustNewConstMetric(c.cacheHits, prometheus.CounterValue, float64(pm.BlockCache.Hits))
+	ch <- prometheus.MustNewConstMetric(c.cacheMiss, prometheus.CounterValue, float64(pm.BlockCache.Misses))
+	ch <- prometheus.MustNewConstMetric(c.diskBytes, prometheus.GaugeValue, float64(pm.DiskSpaceUsage()))
+	ch <- prometheus.MustNewConstMetric(c.memtableBytes, prometheus.GaugeValue, float64(pm.MemTable.Size))
+}

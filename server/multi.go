@@ -1,0 +1,229 @@
+package server
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/shoaldb/shoal/commands"
+)
+
+// multiState is an open MULTI: the commands queued for EXEC.
+type multiState struct {
+	queued []queuedCmd
+	failed bool // a command was refused while queueing: EXEC aborts
+}
+
+type queuedCmd struct {
+	cmd  *commands.Command
+	args [][]byte
+}
+
+func (m *multiState) queue(cmd *commands.Command, args [][]byte) {
+	cp := make([][]byte, len(args))
+	for i, a := range args {
+		cp[i] = bytes.Clone(a)
+	}
+	m.queued = append(m.queued, queuedCmd{cmd, cp})
+}
+
+func connOf(c *commands.Ctx) *conn { return c.Conn.(*conn) }
+
+// Multi implements MULTI.
+func (s *Server) Multi(c *commands.Ctx) error {
+	cn := connOf(c)
+	if cn.multi != nil {
+		return commands.Errf("MULTI calls can not be nested")
+	}
+	cn.multi = &multiState{}
+	c.Out.OK()
+	return nil
+}
+
+// Discard implements DISCARD.
+func (s *Server) Discard(c *commands.Ctx) error {
+	cn := connOf(c)
+	if cn.multi == nil {
+		return commands.Errf("DISCARD without MULTI")
+	}
+	cn.multi = nil
+	s.unwatchAll(cn)
+	c.Out.OK()
+	return nil
+}
+
+// Exec implements EXEC: the queued commands run under the locks of every
+// key they name and of the watched keys, so no other writer interleaves,
+// and none runs if a watched key changed since WATCH.
+func (s *Server) Exec(c *commands.Ctx) error {
+	cn := connOf(c)
+	m := cn.multi
+	if m == nil {
+		return commands.Errf("EXEC without MULTI")
+	}
+	cn.multi = nil
+	if m.failed {
+		s.unwatchAll(cn)
+		return &commands.Error{Code: "EXECABORT", Msg: "Transaction discarded because of previous errors."}
+	}
+	// Our own earlier writes of this pipeline count as changes to watched
+	// keys: commit them so the write listener sees them.
+	cn.tx.Commit()
+	var dbs []int
+	var keys [][]byte
+	for _, w := range cn.watched {
+		dbs, keys = append(dbs, w.db), append(keys, w.key)
+	}
+	db := cn.DB
+	for _, q := range m.queued {
+		if q.cmd.Name == "select" && len(q.args) == 2 {
+			if n, err := commands.ParseInt(q.args[1]); err == nil {
+				db = int(n)
+			}
+		}
+		for _, i := range q.cmd.KeyPositions(q.args) {
+			dbs, keys = append(dbs, db), append(keys, q.args[i])
+		}
+	}
+	if len(keys) > 0 {
+		cn.tx.LockMulti(dbs, keys)
+	}
+	if s.watchFailed(cn) {
+		s.unwatchAll(cn)
+		c.Out.NullArray()
+		return nil
+	}
+	s.unwatchAll(cn)
+	c.Out.Array(len(m.queued))
+	for _, q := range m.queued {
+		cn.call(q.cmd, q.args, true)
+	}
+	// Count EXEC itself in the stats as Redis does; the queued commands
+	// were recorded by call.
+	return nil
+}
+
+// Watch implements WATCH.
+func (s *Server) Watch(c *commands.Ctx, keys [][]byte) error {
+	cn := connOf(c)
+	if cn.multi != nil {
+		return commands.Errf("WATCH inside MULTI is not allowed")
+	}
+	cn.tx.Commit()
+	for _, k := range keys {
+		s.watchKey(cn, k)
+	}
+	c.Out.OK()
+	return nil
+}
+
+// Unwatch implements UNWATCH.
+func (s *Server) Unwatch(c *commands.Ctx) error {
+	s.unwatchAll(connOf(c))
+	c.Out.OK()
+	return nil
+}
+
+// watchedKey is a key a connection watches, with its expiry when watched:
+// a key that expires after WATCH aborts EXEC, as in Redis 7.
+type watchedKey struct {
+	db       int
+	key      []byte
+	expireAt int64 // 0 when the key had no expiry or was not live
+}
+
+type watchID struct {
+	db  int
+	key string
+}
+
+// watchRegistry finds the connections watching a key when it is written.
+type watchRegistry struct {
+	mu   sync.Mutex
+	keys map[watchID]map[*conn]struct{}
+}
+
+func (w *watchRegistry) init() { w.keys = map[watchID]map[*conn]struct{}{} }
+
+func (s *Server) watchKey(cn *conn, key []byte) {
+	for _, w := range cn.watched {
+		if w.db == cn.DB && bytes.Equal(w.key, key) {
+			return
+		}
+	}
+	var at int64
+	if k, err := cn.tx.Lookup(cn.DB, key); err == nil && k.Live {
+		at = k.Meta.ExpireAt
+	}
+	wk := watchedKey{db: cn.DB, key: bytes.Clone(key), expireAt: at}
+	if len(cn.watched) == 0 {
+		s.store.AddListener(1)
+	}
+	cn.watched = append(cn.watched, wk)
+	id := watchID{wk.db, string(wk.key)}
+	s.watch.mu.Lock()
+	set := s.watch.keys[id]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		s.watch.keys[id] = set
+	}
+	set[cn] = struct{}{}
+	s.watch.mu.Unlock()
+}
+
+func (s *Server) unwatchAll(cn *conn) {
+	if len(cn.watched) == 0 {
+		cn.dirty.Store(false)
+		return
+	}
+	s.watch.mu.Lock()
+	for _, w := range cn.watched {
+		id := watchID{w.db, string(w.key)}
+		if set := s.watch.keys[id]; set != nil {
+			delete(set, cn)
+			if len(set) == 0 {
+				delete(s.watch.keys, id)
+			}
+		}
+	}
+	s.watch.mu.Unlock()
+	cn.watched = nil
+	cn.dirty.Store(false)
+	s.store.AddListener(-1)
+}
+
+func (s *Server) watchFailed(cn *conn) bool {
+	if cn.dirty.Load() {
+		return true
+	}
+	now := s.store.NowMs()
+	for _, w := range cn.watched {
+		if w.expireAt != 0 && w.expireAt <= now {
+			return true
+		}
+	}
+	return false
+}
+
+// keyWritten is the store's write listener: it marks the watchers of a
+// written key dirty. It runs under the writer's key locks and must not block
+// on them.
+func (s *Server) keyWritten(db int, key []byte) {
+	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	if len(s.watch.keys) == 0 {
+		return
+	}
+	if key == nil {
+		for id, set := range s.watch.keys {
+			if db == -1 || id.db == db {
+				for cn := range set {
+					cn.dirty.Store(true)
+				}
+			}
+		}
+		return
+	}
+	for cn := range s.watch.keys[watchID{db, string(key)}] {
+		cn.dirty.Store(true)
+	}
+}

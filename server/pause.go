@@ -1,0 +1,81 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/shoaldb/shoal/commands"
+)
+
+// pauseState is CLIENT PAUSE: until a deadline, commands (all, or only
+// writes) wait before they run.
+type pauseState struct {
+	mu      sync.Mutex
+	until   time.Time
+	writes  bool // only write commands wait
+	changed chan struct{}
+	on      bool
+}
+
+func (p *pauseState) set(d time.Duration, writesOnly bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until := time.Now().Add(d)
+	if p.on && p.until.After(until) {
+		until = p.until
+	}
+	if p.on && !p.writes {
+		writesOnly = false // ALL is never weakened to WRITE by a later pause
+	}
+	p.until, p.writes, p.on = until, writesOnly, true
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
+}
+
+func (p *pauseState) unpause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.on = false
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+}
+
+func (p *pauseState) stop() { p.unpause() }
+
+func (p *pauseState) active() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.on
+}
+
+// wait blocks while a pause applies to cmd.
+func (p *pauseState) wait(cmd *commands.Command) {
+	for {
+		p.mu.Lock()
+		if !p.on || (p.writes && !cmd.Flags.Has(commands.Write) && !cmd.Flags.Has(commands.MayReplicate)) {
+			p.mu.Unlock()
+			return
+		}
+		left := time.Until(p.until)
+		if left <= 0 {
+			p.on = false
+			if p.changed != nil {
+				close(p.changed)
+				p.changed = nil
+			}
+			p.mu.Unlock()
+			return
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		t := time.NewTimer(left)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}

@@ -1,0 +1,286 @@
+// Package server wires the RESP front end (tidwall/redcon) to the command
+// table: it accepts connections, keeps per-connection state, runs the
+// dispatch gates, writes replies in RESP2 or RESP3 and translates errors.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tidwall/redcon"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/storage"
+)
+
+// Options carry what a Server takes besides its Config: the parts a test
+// or an embedding program replaces.
+type Options struct {
+	// Logger receives the server's log; default one built from the config.
+	Logger *slog.Logger
+	// Registerer receives the server's metrics; default a new registry.
+	Registry *prometheus.Registry
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Server is one Shoal node's RESP server.
+type Server struct {
+	log     *slog.Logger
+	store   *storage.Store
+	table   *commands.Table
+	started time.Time
+
+	cfgMu sync.Mutex
+	cfg   *config.Config
+	// Hot configuration read by every connection.
+	requirePass   atomic.Pointer[string]
+	maxBulk       atomic.Int64
+	maxQuery      atomic.Int64
+	maxClients    atomic.Int64
+	slowerThan    atomic.Int64
+	protectedMode atomic.Bool
+
+	listeners []net.Listener
+	rservers  []*redcon.Server
+
+	clientsMu sync.Mutex
+	clients   map[int64]*conn
+	nextID    atomic.Int64
+	nclients  atomic.Int64
+
+	watch   watchRegistry
+	pause   pauseState
+	stats   stats
+	slowlog slowlog
+	metrics *metrics
+
+	closing  atomic.Bool
+	shutdown chan struct{}
+	closeMu  sync.Once
+	shutOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// New opens the store in cfg.Dir and prepares a server; Start listens.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		var err error
+		if log, err = newLogger(cfg); err != nil {
+			return nil, err
+		}
+	}
+	fsync, _ := storage.ParseFsyncPolicy(cfg.AppendFsync)
+	store, err := storage.Open(storage.Options{
+		Dir:        cfg.Dir,
+		Fsync:      fsync,
+		Databases:  cfg.Databases,
+		CacheBytes: cfg.CacheSize,
+		Now:        opts.Now,
+		Logger:     log,
+		ExpireHz:   cfg.Hz,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		log:      log,
+		store:    store,
+		table:    commands.Default(),
+		started:  time.Now(),
+		cfg:      cfg.Clone(),
+		clients:  map[int64]*conn{},
+		shutdown: make(chan struct{}),
+	}
+	s.applyHotConfig(cfg)
+	s.watch.init()
+	store.SetWriteListener(s.keyWritten)
+	s.slowlog.init()
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(s, reg)
+	for _, name := range cfg.Ignored {
+		log.Warn("ignoring unsupported directive", "directive", name)
+	}
+	return s, nil
+}
+
+func (s *Server) applyHotConfig(c *config.Config) {
+	pass := c.RequirePass
+	s.requirePass.Store(&pass)
+	s.maxBulk.Store(c.ProtoMaxBulkLen)
+	s.maxQuery.Store(c.ClientQueryBufferLimit)
+	s.maxClients.Store(int64(c.MaxClients))
+	s.slowerThan.Store(c.SlowlogSlowerThan)
+	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
+}
+
+// Start listens on every bind address and serves in the background.
+func (s *Server) Start() error {
+	cfg := s.Config()
+	for _, host := range cfg.Bind {
+		host = trimBindPrefix(host)
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("server: listen on %s:%d: %w", host, cfg.Port, err)
+		}
+		if cfg.Port == 0 && len(cfg.Bind) > 1 {
+			// Every address serves the port the first one got.
+			cfg.Port = ln.Addr().(*net.TCPAddr).Port
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	for _, ln := range s.listeners {
+		rs := redcon.NewServerNetwork("tcp", ln.Addr().String(), s.handle, s.accept, s.closed)
+		rs.AcceptError = func(err error) { s.log.Warn("accept failed", "err", err) }
+		s.rservers = append(s.rservers, rs)
+		gl := &guardListener{Listener: ln, s: s}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			rs.Serve(gl)
+		}()
+	}
+	s.wg.Add(1)
+	go s.cron()
+	if err := s.metrics.start(cfg); err != nil {
+		s.Close()
+		return err
+	}
+	s.log.Info("Ready to accept connections", "addr", s.Addr(), "version", Version)
+	return nil
+}
+
+func trimBindPrefix(h string) string {
+	// redis.conf allows "-::1": an address that may fail to bind.
+	if len(h) > 0 && h[0] == '-' {
+		return h[1:]
+	}
+	return h
+}
+
+// Addr returns the first listening address ("127.0.0.1:6379").
+func (s *Server) Addr() string {
+	if len(s.listeners) == 0 {
+		return ""
+	}
+	return s.listeners[0].Addr().String()
+}
+
+// MetricsAddr returns the metrics listener's address, or "".
+func (s *Server) MetricsAddr() string { return s.metrics.addr() }
+
+// Store returns the server's store.
+func (s *Server) Store() *storage.Store { return s.store }
+
+// Done is closed when SHUTDOWN was called.
+func (s *Server) Done() <-chan struct{} { return s.shutdown }
+
+// Run starts the server and serves until ctx ends or SHUTDOWN, then closes.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.shutdown:
+	}
+	return s.Close()
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// Close stops accepting, closes every connection, syncs and closes the store.
+func (s *Server) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		s.closing.Store(true)
+		s.log.Info("Shutting down")
+		for _, rs := range s.rservers {
+			rs.Close()
+		}
+		s.closeListeners()
+		s.clientsMu.Lock()
+		for _, c := range s.clients {
+			c.nc.Close()
+		}
+		s.clientsMu.Unlock()
+		s.pause.stop()
+		s.metrics.stop()
+		s.wg.Wait()
+		err = s.store.Close()
+		if err == nil {
+			s.log.Info("Shoal is now ready to exit, bye bye...")
+		}
+		s.signalShutdown()
+	})
+	return err
+}
+
+func (s *Server) signalShutdown() { s.shutOnce.Do(func() { close(s.shutdown) }) }
+
+// cron runs once a second: idle timeouts and pause expiry.
+func (s *Server) cron() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.shutdown:
+			return
+		case <-t.C:
+			if s.closing.Load() {
+				return
+			}
+			s.closeIdleClients()
+		}
+	}
+}
+
+func newLogger(c *config.Config) (*slog.Logger, error) {
+	out := os.Stdout
+	if c.LogFile != "" {
+		if err := os.MkdirAll(filepath.Dir(c.LogFile), 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(c.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("server: logfile: %w", err)
+		}
+		out = f
+	}
+	level := slog.LevelInfo
+	switch c.LogLevel {
+	case "debug", "verbose":
+		level = slog.LevelDebug
+	case "warning":
+		level = slog.LevelWarn
+	case "nothing":
+		level = slog.LevelError + 4
+	}
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), nil
+}
+
+var errShutdown = errors.New("server: shutting down")

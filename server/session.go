@@ -1,0 +1,114 @@
+package server
+
+import (
+	"crypto/subtle"
+	"time"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
+)
+
+// Connection-level operations of the commands.Server interface.
+
+func (s *Server) password() string { return *s.requirePass.Load() }
+
+// Table returns the command table.
+func (s *Server) Table() *commands.Table { return s.table }
+
+// StartTime returns when the server started.
+func (s *Server) StartTime() time.Time { return s.started }
+
+// Config returns a copy of the running configuration.
+func (s *Server) Config() *config.Config {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	return s.cfg.Clone()
+}
+
+// Auth checks the password of the default user.
+func (s *Server) Auth(c *commands.Ctx, user, pass string) error {
+	want := s.password()
+	if want == "" && user == "" {
+		return commands.Errf("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	}
+	if (user != "" && user != "default") || subtle.ConstantTimeCompare([]byte(pass), []byte(want)) != 1 {
+		if user == "default" && want == "" {
+			c.Client.Authenticated = true
+			return nil
+		}
+		return commands.ErrWrongPass
+	}
+	c.Client.Authenticated = true
+	c.Client.User = "default"
+	return nil
+}
+
+// Hello switches the protocol and replies with the server's properties.
+func (s *Server) Hello(c *commands.Ctx, proto int) error {
+	if proto != 0 {
+		c.Out.SetProto(proto)
+	}
+	c.Out.Map(7)
+	c.Out.BulkString("server")
+	c.Out.BulkString("redis")
+	c.Out.BulkString("version")
+	c.Out.BulkString(RedisVersion)
+	c.Out.BulkString("proto")
+	c.Out.Int(int64(c.Out.Proto()))
+	c.Out.BulkString("id")
+	c.Out.Int(c.Client.ID)
+	c.Out.BulkString("mode")
+	c.Out.BulkString("standalone")
+	c.Out.BulkString("role")
+	c.Out.BulkString("master")
+	c.Out.BulkString("modules")
+	c.Out.Array(0)
+	return nil
+}
+
+// Quit closes the connection once the reply is written.
+func (s *Server) Quit(c *commands.Ctx) { connOf(c).closing = true }
+
+// Reset returns the connection to the state of a new one.
+func (s *Server) Reset(c *commands.Ctx) {
+	cn := connOf(c)
+	cn.multi = nil
+	s.unwatchAll(cn)
+	s.unsubscribeAll(cn)
+	cn.DB = 0
+	cn.Name = ""
+	cn.ReplyOff, cn.ReplySkip, cn.skipNext = false, false, false
+	cn.NoEvict, cn.NoTouch = false, false
+	cn.out.SetProto(2)
+	cn.Authenticated = s.password() == ""
+}
+
+// Shutdown stops the server after syncing; the reply is the closed socket.
+func (s *Server) Shutdown(c *commands.Ctx, save bool) error {
+	s.log.Info("User requested shutdown...")
+	connOf(c).closing = true
+	s.signalShutdown()
+	return nil
+}
+
+// closeIdleClients closes clients idle longer than timeout, except those
+// blocked or subscribed, as Redis does.
+func (s *Server) closeIdleClients() {
+	s.cfgMu.Lock()
+	timeout := time.Duration(s.cfg.Timeout) * time.Second
+	s.cfgMu.Unlock()
+	if timeout == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	for _, c := range s.clients {
+		if c.blocked.Load() || c.isSubscriber() {
+			continue
+		}
+		if now-c.lastActive.Load() > int64(timeout) {
+			c.nc.Close()
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"bytes"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// FlushDB deletes every key of logical database db with three range
+// tombstones. The caller holds every lock (LockAll).
+func (t *Tx) FlushDB(db int) {
+	phys := t.s.phys(db)
+	b := t.batch()
+	for _, tag := range []byte{encoding.TagMeta, encoding.TagSub, encoding.TagExpiry} {
+		start, end := encoding.DBSpan(tag, phys)
+		b.DeleteRange(start, end, nil)
+	}
+	b.Delete(countKey("keys", phys), nil)
+	b.Delete(countKey("expires", phys), nil)
+	for i := range t.counts {
+		if t.counts[i].db == phys {
+			t.counts[i].keys, t.counts[i].expires = 0, 0
+		}
+	}
+	t.touch(db, nil)
+}
+
+// SwapDB exchanges logical databases a and b. The caller holds every lock
+// (LockAll); the new mapping is visible at once and durable with the commit.
+func (t *Tx) SwapDB(a, b int) {
+	cur := *t.s.dbmap.Load()
+	m := append([]uint8(nil), cur...)
+	m[a], m[b] = m[b], m[a]
+	t.batch().Set(dbMapKey, m, nil)
+	t.s.dbmap.Store(&m)
+	t.touch(a, nil)
+	t.touch(b, nil)
+}
+
+// ScanKeys calls fn for each live key of logical database db in key order,
+// starting after the key after (from the start when nil), until fn returns
+// false. It returns the last key visited and whether keys remain after it.
+// name and m alias iterator memory valid only during the call.
+func (t *Tx) ScanKeys(db int, after []byte, fn func(name []byte, m *encoding.Meta) bool) (last []byte, more bool, err error) {
+	phys := t.s.phys(db)
+	lower, upper := encoding.DBSpan(encoding.TagMeta, phys)
+	if after != nil {
+		lower = append(encoding.MetaKey(nil, phys, after), 0)
+	}
+	it, err := t.Iter(lower, upper)
+	if err != nil {
+		return nil, false, err
+	}
+	defer it.Close()
+	now := t.s.NowMs()
+	var m encoding.Meta
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, false, err
+		}
+		if encoding.DecodeMeta(v, &m) != nil || m.Expired(now) {
+			continue
+		}
+		name := encoding.UserKeyFromMeta(it.Key())
+		if !fn(name, &m) {
+			return bytes.Clone(name), it.Next(), nil
+		}
+	}
+	return nil, false, it.Error()
+}
+
+// SeekKey returns the first live key of db at or after name, or nil: the
+// basis of RANDOMKEY.
+func (t *Tx) SeekKey(db int, name []byte) ([]byte, error) {
+	var found []byte
+	phys := t.s.phys(db)
+	lower, upper := encoding.DBSpan(encoding.TagMeta, phys)
+	if name != nil {
+		lower = encoding.MetaKey(nil, phys, name)
+	}
+	it, err := t.Iter(lower, upper)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	now := t.s.NowMs()
+	var m encoding.Meta
+	for ok := it.First(); ok; ok = it.Next() {
+		if encoding.DecodeMeta(it.Value(), &m) != nil || m.Expired(now) {
+			continue
+		}
+		found = bytes.Clone(encoding.UserKeyFromMeta(it.Key()))
+		break
+	}
+	return found, it.Error()
+}

@@ -1,0 +1,264 @@
+// Package encoding holds Shoal's byte layouts on Pebble: how user keys,
+// collection members, expiry entries and system records become Pebble keys
+// and values. It imports nothing else of Shoal's.
+//
+// Pebble key space (every key starts with one tag byte):
+//
+//	0x00 | name                                      system records (never shown to users)
+//	'm'  | db(1) | userkey                           metadata of a user key   → Meta value
+//	's'  | db(1) | keylen(4 BE) | userkey | version(8 BE) | subkey
+//	                                                 collection members      → member value
+//	'e'  | db(1) | expireAt ms(8 BE) | userkey       expiry index entry       → empty
+//
+// The metadata of a key says its type, its expiry and, for collections, the
+// version its members are stored under. Deleting or overwriting a collection
+// writes only metadata plus one range tombstone over the key's sub-key span,
+// so the cost does not depend on the number of members (Kvrocks' layout,
+// with Pebble's DeleteRange instead of a compaction filter).
+//
+// db is a physical database slot: SWAPDB swaps the mapping from logical to
+// physical slots, never the data.
+package encoding
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// Key tags: the first byte of every Pebble key.
+const (
+	TagSystem = 0x00
+	TagMeta   = 'm'
+	TagSub    = 's'
+	TagExpiry = 'e'
+)
+
+// Type is the Redis type of a key, stored in its metadata.
+type Type uint8
+
+// Redis types. The numbers are persisted: never renumber.
+const (
+	TypeNone   Type = 0
+	TypeString Type = 1
+	TypeHash   Type = 2
+	TypeList   Type = 3
+	TypeSet    Type = 4
+	TypeZSet   Type = 5
+)
+
+// String returns the name TYPE reports.
+func (t Type) String() string {
+	switch t {
+	case TypeString:
+		return "string"
+	case TypeHash:
+		return "hash"
+	case TypeList:
+		return "list"
+	case TypeSet:
+		return "set"
+	case TypeZSet:
+		return "zset"
+	}
+	return "none"
+}
+
+// IsCollection reports whether members of the type live in sub-keys.
+func (t Type) IsCollection() bool { return t >= TypeHash && t <= TypeZSet }
+
+// ErrCorrupt reports a stored record that cannot be decoded.
+var ErrCorrupt = errors.New("encoding: corrupt record")
+
+// MetaKey returns the metadata key of userkey in physical database db,
+// appended to dst.
+func MetaKey(dst []byte, db uint8, userkey []byte) []byte {
+	dst = append(dst, TagMeta, db)
+	return append(dst, userkey...)
+}
+
+// MetaPrefix returns the prefix of every metadata key of database db.
+func MetaPrefix(db uint8) []byte { return []byte{TagMeta, db} }
+
+// UserKeyFromMeta returns the user key of a metadata key; the result aliases mk.
+func UserKeyFromMeta(mk []byte) []byte {
+	if len(mk) < 2 {
+		return nil
+	}
+	return mk[2:]
+}
+
+// SubPrefix returns the prefix shared by every sub-key of userkey at version,
+// appended to dst.
+//
+//	's' | db | len(userkey) uint32 BE | userkey | version uint64 BE
+func SubPrefix(dst []byte, db uint8, userkey []byte, version uint64) []byte {
+	dst = append(dst, TagSub, db)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(userkey)))
+	dst = append(dst, userkey...)
+	return binary.BigEndian.AppendUint64(dst, version)
+}
+
+// SubKeySpan returns [start, end) covering every sub-key of userkey, of every
+// version: the range one DeleteRange clears when the key goes away.
+func SubKeySpan(db uint8, userkey []byte) (start, end []byte) {
+	start = append([]byte{TagSub, db}, 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(start[2:], uint32(len(userkey)))
+	start = append(start, userkey...)
+	return start, PrefixEnd(start)
+}
+
+// DBSpan returns [start, end) of every key with tag in physical database db.
+func DBSpan(tag byte, db uint8) (start, end []byte) {
+	start = []byte{tag, db}
+	return start, PrefixEnd(start)
+}
+
+// ExpiryKey returns the expiry index key of userkey expiring at ms,
+// appended to dst.
+//
+//	'e' | db | expireAt uint64 BE (Unix ms) | userkey
+func ExpiryKey(dst []byte, db uint8, at int64, userkey []byte) []byte {
+	dst = append(dst, TagExpiry, db)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(at))
+	return append(dst, userkey...)
+}
+
+// DecodeExpiryKey splits an expiry index key; key aliases ek.
+func DecodeExpiryKey(ek []byte) (db uint8, at int64, key []byte, err error) {
+	if len(ek) < 10 || ek[0] != TagExpiry {
+		return 0, 0, nil, ErrCorrupt
+	}
+	return ek[1], int64(binary.BigEndian.Uint64(ek[2:10])), ek[10:], nil
+}
+
+// SystemKey returns the key of a system record.
+func SystemKey(name string) []byte { return append([]byte{TagSystem}, name...) }
+
+// PrefixEnd returns the smallest key greater than every key with prefix p.
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
+}
+
+// Meta is the decoded metadata of one user key.
+//
+// Value layout:
+//
+//	flags(1): low 4 bits Type, 0x80 set when an expiry follows
+//	[expireAt uint64 BE Unix ms]           if flags&0x80
+//	string:      payload (rest of the value)
+//	collection:  version uint64 BE | size uint64 BE | [list: head uint64 BE | tail uint64 BE]
+type Meta struct {
+	Type     Type
+	ExpireAt int64 // Unix ms; 0 means no expiry.
+	// Value is a string's payload. It may alias the decoded record.
+	Value   []byte
+	Version uint64 // collections: the version members are stored under
+	Size    uint64 // collections: member count
+	// Head and Tail delimit a list's indexes: members live at [Head, Tail).
+	Head, Tail uint64
+}
+
+const flagExpire = 0x80
+
+// AppendMeta encodes m after dst.
+func AppendMeta(dst []byte, m *Meta) []byte {
+	f := byte(m.Type)
+	if m.ExpireAt != 0 {
+		f |= flagExpire
+	}
+	dst = append(dst, f)
+	if m.ExpireAt != 0 {
+		dst = binary.BigEndian.AppendUint64(dst, uint64(m.ExpireAt))
+	}
+	if m.Type == TypeString {
+		return append(dst, m.Value...)
+	}
+	dst = binary.BigEndian.AppendUint64(dst, m.Version)
+	dst = binary.BigEndian.AppendUint64(dst, m.Size)
+	if m.Type == TypeList {
+		dst = binary.BigEndian.AppendUint64(dst, m.Head)
+		dst = binary.BigEndian.AppendUint64(dst, m.Tail)
+	}
+	return dst
+}
+
+// DecodeMeta decodes v into m. m.Value aliases v.
+func DecodeMeta(v []byte, m *Meta) error {
+	*m = Meta{}
+	if len(v) < 1 {
+		return ErrCorrupt
+	}
+	f := v[0]
+	m.Type = Type(f & 0x0f)
+	if m.Type == TypeNone || m.Type > TypeZSet {
+		return ErrCorrupt
+	}
+	v = v[1:]
+	if f&flagExpire != 0 {
+		if len(v) < 8 {
+			return ErrCorrupt
+		}
+		m.ExpireAt = int64(binary.BigEndian.Uint64(v))
+		v = v[8:]
+	}
+	if m.Type == TypeString {
+		m.Value = v
+		return nil
+	}
+	need := 16
+	if m.Type == TypeList {
+		need = 32
+	}
+	if len(v) < need {
+		return ErrCorrupt
+	}
+	m.Version = binary.BigEndian.Uint64(v)
+	m.Size = binary.BigEndian.Uint64(v[8:])
+	if m.Type == TypeList {
+		m.Head = binary.BigEndian.Uint64(v[16:])
+		m.Tail = binary.BigEndian.Uint64(v[24:])
+	}
+	return nil
+}
+
+// Expired reports whether m has an expiry at or before now (Unix ms).
+func (m *Meta) Expired(now int64) bool { return m.ExpireAt != 0 && m.ExpireAt <= now }
+
+// EncodeFloat returns an 8-byte key whose byte order is the numeric order of
+// f (sign bit flipped for positives, all bits flipped for negatives), so
+// score indexes sort by score.
+func EncodeFloat(dst []byte, f float64) []byte {
+	b := math.Float64bits(f)
+	if f == 0 {
+		b = 0 // -0 and +0 sort as one
+	}
+	if b&(1<<63) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return binary.BigEndian.AppendUint64(dst, b)
+}
+
+// DecodeFloat reverses EncodeFloat on the first 8 bytes of b.
+func DecodeFloat(b []byte) float64 {
+	u := binary.BigEndian.Uint64(b)
+	if u&(1<<63) != 0 {
+		u &^= 1 << 63
+	} else {
+		u = ^u
+	}
+	return math.Float64frombits(u)
+}
+
+// ListIndexBase is the index the first member of a new list gets, so that
+// pushes at either end never wrap.
+const ListIndexBase = math.MaxUint64 / 2

@@ -1,0 +1,101 @@
+package storage
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// Active expiry: a sweeper walks the expiry index of each database from
+// the oldest deadline up to now and deletes the keys that are still expired
+// under their lock. Reads treat an expired key as absent before then, so the
+// sweeper only reclaims space; it bounds each pass so writers are not starved.
+
+const expireBatch = 256
+
+// OnExpire, when set before any key expires, is called for every key the
+// sweeper deletes, while the key's lock is held (replication sends a DEL).
+type ExpireHook func(t *Tx, db int, key []byte)
+
+// SetExpireHook installs fn; see ExpireHook.
+func (s *Store) SetExpireHook(fn ExpireHook) { s.expireHook.Store(&fn) }
+
+type expireHookPtr = atomic.Pointer[ExpireHook]
+
+func (s *Store) expireLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second / time.Duration(s.opts.ExpireHz))
+	defer t.Stop()
+	tx := s.NewTx()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for db := 0; db < s.opts.Databases; db++ {
+				for s.ExpireCycle(tx, db) == expireBatch {
+					select {
+					case <-s.stop:
+						return
+					default:
+					}
+				}
+			}
+		}
+	}
+}
+
+// ExpireCycle deletes up to expireBatch expired keys of logical database db
+// and returns how many it deleted.
+func (s *Store) ExpireCycle(tx *Tx, db int) int {
+	if s.failed.Load() {
+		return 0
+	}
+	now := s.NowMs()
+	phys := s.phys(db)
+	lower := []byte{encoding.TagExpiry, phys}
+	upper := encoding.ExpiryKey(nil, phys, now+1, nil)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return 0
+	}
+	type entry struct {
+		at   int64
+		name []byte
+	}
+	var due []entry
+	for ok := it.First(); ok && len(due) < expireBatch; ok = it.Next() {
+		_, at, key, err := encoding.DecodeExpiryKey(it.Key())
+		if err != nil {
+			continue
+		}
+		due = append(due, entry{at, append([]byte(nil), key...)})
+	}
+	it.Close()
+	n := 0
+	var k Key
+	for _, e := range due {
+		name := e.name
+		tx.Lock(db, name)
+		if err := tx.LookupInto(&k, db, name); err != nil || !k.Exists || k.Meta.ExpireAt != e.at || !k.Meta.Expired(s.NowMs()) {
+			if err == nil && (!k.Exists || k.Meta.ExpireAt != e.at) {
+				// NB: an index entry that no longer matches its key's
+				// metadata would otherwise be visited on every pass.
+				tx.batch().Delete(encoding.ExpiryKey(nil, phys, e.at, name), nil)
+			}
+			tx.Commit()
+			continue
+		}
+		tx.Delete(&k)
+		if fn := s.expireHook.Load(); fn != nil {
+			(*fn)(tx, db, name)
+		}
+		tx.Commit()
+		s.Stats.ExpiredKeys.Add(1)
+		n++
+	}
+	return n
+}

@@ -1,0 +1,131 @@
+package storage
+
+import (
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// Key is a user key as a command sees it: where it lives, and its metadata
+// as read under the key's lock. Writers pass it back to PutMeta or Delete,
+// which keep the expiry index, the key counts and old members consistent.
+type Key struct {
+	DB   int    // logical database
+	Phys uint8  // physical slot
+	Name []byte // the user key; not retained by the store beyond the call
+	// Meta is the key's metadata; meaningful when Exists.
+	Meta encoding.Meta
+	// Exists reports that a metadata record is stored, even if expired.
+	Exists bool
+	// Live reports that the key exists and has not expired: what commands see.
+	Live bool
+
+	raw []byte // storage for Meta.Value
+}
+
+// Type returns the key's type as commands see it: TypeNone when not live.
+func (k *Key) Type() encoding.Type {
+	if !k.Live {
+		return encoding.TypeNone
+	}
+	return k.Meta.Type
+}
+
+// Lookup reads key name of logical database db. A key past its expiry reads
+// as not Live. Callers that will write the key must hold its lock.
+func (t *Tx) Lookup(db int, name []byte) (*Key, error) {
+	k := &Key{}
+	return k, t.LookupInto(k, db, name)
+}
+
+// LookupInto is Lookup into a caller-owned Key, reusing its buffers.
+func (t *Tx) LookupInto(k *Key, db int, name []byte) error {
+	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
+	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
+	v, ok, err := t.get(t.scratch, k.raw)
+	if err != nil {
+		return err
+	}
+	k.raw = v
+	k.Exists, k.Live = ok, false
+	if !ok {
+		k.Meta = encoding.Meta{}
+		return nil
+	}
+	if err := encoding.DecodeMeta(v, &k.Meta); err != nil {
+		return err
+	}
+	k.Live = !k.Meta.Expired(t.s.NowMs())
+	return nil
+}
+
+// PutMeta stores m as k's metadata, replacing whatever k held: the expiry
+// index follows m.ExpireAt, counts follow existence, and when k held a
+// collection of another type or version its members are dropped with one
+// range tombstone. k is updated to describe the new state.
+func (t *Tx) PutMeta(k *Key, m *encoding.Meta) {
+	b := t.batch()
+	old := &k.Meta
+	var addKeys, addExpires int64
+	if k.Exists {
+		if old.Type.IsCollection() && (m.Type != old.Type || m.Version != old.Version) {
+			t.dropMembers(k)
+		}
+		if old.ExpireAt != 0 && old.ExpireAt != m.ExpireAt {
+			b.Delete(encoding.ExpiryKey(nil, k.Phys, old.ExpireAt, k.Name), nil)
+		}
+		if old.ExpireAt != 0 {
+			addExpires--
+		}
+	} else {
+		addKeys++
+	}
+	if m.ExpireAt != 0 {
+		addExpires++
+		if !k.Exists || old.ExpireAt != m.ExpireAt {
+			b.Set(encoding.ExpiryKey(nil, k.Phys, m.ExpireAt, k.Name), nil, nil)
+		}
+	}
+	b.Set(encoding.MetaKey(nil, k.Phys, k.Name), encoding.AppendMeta(nil, m), nil)
+	t.count(k.Phys, addKeys, addExpires)
+	t.touch(k.DB, k.Name)
+	k.Meta = *m
+	if m.Type == encoding.TypeString {
+		k.raw = append(k.raw[:0], m.Value...)
+		k.Meta.Value = k.raw
+	}
+	k.Exists, k.Live = true, true
+}
+
+// Delete removes k with its members and expiry entry. It is a no-op for a
+// key that does not exist, expired or not.
+func (t *Tx) Delete(k *Key) {
+	if !k.Exists {
+		return
+	}
+	b := t.batch()
+	if k.Meta.Type.IsCollection() {
+		t.dropMembers(k)
+	}
+	var addExpires int64
+	if k.Meta.ExpireAt != 0 {
+		b.Delete(encoding.ExpiryKey(nil, k.Phys, k.Meta.ExpireAt, k.Name), nil)
+		addExpires = -1
+	}
+	b.Delete(encoding.MetaKey(nil, k.Phys, k.Name), nil)
+	t.count(k.Phys, -1, addExpires)
+	t.touch(k.DB, k.Name)
+	k.Exists, k.Live = false, false
+	k.Meta = encoding.Meta{}
+}
+
+// dropMembers deletes every member of k's current version: one range
+// tombstone, whatever the collection's size.
+func (t *Tx) dropMembers(k *Key) {
+	start := encoding.SubPrefix(nil, k.Phys, k.Name, k.Meta.Version)
+	t.batch().DeleteRange(start, encoding.PrefixEnd(start), nil)
+}
+
+// NewVersion returns a fresh version for a collection being created.
+func (t *Tx) NewVersion() uint64 { return t.s.newVersion() }
+
+// Touch tells the write listener that k changed without a metadata write.
+func (t *Tx) Touch(k *Key) { t.touch(k.DB, k.Name) }

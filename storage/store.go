@@ -1,0 +1,357 @@
+// Package storage keeps Redis data types on Pebble: it opens the database,
+// owns the striped key locks, turns connection work into Pebble batches
+// committed under the configured fsync policy, expires keys and counts them.
+//
+// The byte layouts live in storage/encoding; this package decides when and
+// how they are written.
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// FsyncPolicy says when written data reaches stable storage, as Redis's
+// appendfsync does.
+type FsyncPolicy int32
+
+const (
+	// FsyncEverySec syncs the log at most one second behind the writes.
+	FsyncEverySec FsyncPolicy = iota
+	// FsyncAlways syncs every write before its reply is sent; concurrent
+	// writers share one fsync.
+	FsyncAlways
+	// FsyncNo leaves syncing to the operating system.
+	FsyncNo
+)
+
+// ParseFsyncPolicy parses appendfsync's values.
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
+	switch s {
+	case "always":
+		return FsyncAlways, nil
+	case "everysec":
+		return FsyncEverySec, nil
+	case "no":
+		return FsyncNo, nil
+	}
+	return 0, fmt.Errorf("storage: unknown fsync policy %q", s)
+}
+
+func (p FsyncPolicy) String() string {
+	switch p {
+	case FsyncAlways:
+		return "always"
+	case FsyncNo:
+		return "no"
+	}
+	return "everysec"
+}
+
+// Options configure a Store. The zero value of each field takes the default
+// its comment names.
+type Options struct {
+	// Dir is the data folder; it is created if missing.
+	Dir string
+	// FS is the file system Pebble uses; default the OS's. Tests pass
+	// vfs.NewMem() or an error-injecting FS.
+	FS vfs.FS
+	// Fsync is the initial fsync policy; SetFsync changes it at run time.
+	Fsync FsyncPolicy
+	// Databases is the number of logical databases (SELECT 0..n-1), at most
+	// 256; default 16.
+	Databases int
+	// CacheBytes sizes Pebble's block cache; default 64 MiB.
+	CacheBytes int64
+	// MemTableBytes sizes each Pebble memtable; default 32 MiB.
+	MemTableBytes uint64
+	// Now returns the current time; default time.Now. Expiry reads it.
+	Now func() time.Time
+	// Logger receives storage events; default slog.Default().
+	Logger *slog.Logger
+	// ExpireHz is how many active expiry passes run per second; default 10.
+	ExpireHz int
+}
+
+// ErrClosed is returned by operations on a closed Store.
+var ErrClosed = errors.New("storage: closed")
+
+// ErrWriteFailed is returned once a commit to disk has failed: the store
+// refuses further writes rather than acknowledge data it may not keep.
+var ErrWriteFailed = errors.New("storage: a write to disk failed; writes are refused")
+
+// Store is Shoal's data on Pebble. It is safe for concurrent use; each
+// connection does its work through its own Tx.
+type Store struct {
+	db     *pebble.DB
+	cache  interface{ Unref() }
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	locks  lockTable
+	fsync  atomic.Int32
+	failed atomic.Bool
+	dirty  atomic.Bool // writes since the last everysec sync
+
+	// dbmap maps logical to physical databases; SWAPDB replaces it.
+	dbmap atomic.Pointer[[]uint8]
+
+	lastVersion atomic.Uint64
+
+	// listeners counts parties interested in written keys (WATCH, blocked
+	// clients); when zero, commits skip recording keys.
+	listeners  atomic.Int32
+	onWrite    atomic.Pointer[func(db int, key []byte)]
+	expireHook expireHookPtr
+
+	// Stats are read by INFO and metrics.
+	Stats Stats
+
+	closeOnce sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// Stats counts store events since start.
+type Stats struct {
+	ExpiredKeys   atomic.Int64
+	Commits       atomic.Int64
+	SyncedCommits atomic.Int64
+	LastSaveUnix  atomic.Int64
+	WriteStalls   atomic.Int64
+	WriteStallNow atomic.Bool
+}
+
+// Open opens (or creates) the store in opts.Dir.
+func Open(opts Options) (*Store, error) {
+	if opts.Databases == 0 {
+		opts.Databases = 16
+	}
+	if opts.Databases < 1 || opts.Databases > 256 {
+		return nil, fmt.Errorf("storage: Databases must be within 1..256, got %d", opts.Databases)
+	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = 64 << 20
+	}
+	if opts.MemTableBytes == 0 {
+		opts.MemTableBytes = 32 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ExpireHz <= 0 {
+		opts.ExpireHz = 10
+	}
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("storage: create data folder: %w", err)
+		}
+	}
+	s := &Store{opts: opts, log: opts.Logger, now: opts.Now, stop: make(chan struct{})}
+	cache := pebble.NewCache(opts.CacheBytes)
+	defer cache.Unref() // Pebble holds its own reference while open
+	po := &pebble.Options{
+		FS:                          opts.FS,
+		Cache:                       cache,
+		MemTableSize:                opts.MemTableBytes,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
+		Merger:                      counterMerger,
+		// NB: pinned, never FormatNewest: a format ratchets one way and
+		// an older binary could not open the folder again.
+		FormatMajorVersion: pebble.FormatValueSeparation,
+		Logger:             pebbleLogger{s.log},
+		EventListener: &pebble.EventListener{
+			WriteStallBegin: func(pebble.WriteStallBeginInfo) {
+				s.Stats.WriteStalls.Add(1)
+				s.Stats.WriteStallNow.Store(true)
+			},
+			WriteStallEnd: func() { s.Stats.WriteStallNow.Store(false) },
+		},
+	}
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", opts.Dir, err)
+	}
+	s.db = db
+	s.fsync.Store(int32(opts.Fsync))
+	if err := s.loadDBMap(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.lastVersion.Store(uint64(s.now().UnixNano()))
+	s.Stats.LastSaveUnix.Store(s.now().Unix())
+	s.wg.Add(2)
+	go s.syncLoop()
+	go s.expireLoop()
+	return s, nil
+}
+
+// Close stops background work and closes Pebble after syncing the log.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		if !s.failed.Load() {
+			_ = s.db.LogData(nil, pebble.Sync)
+		}
+		err = s.db.Close()
+	})
+	return err
+}
+
+// DB returns the underlying Pebble database, for metrics and maintenance.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// Databases returns the number of logical databases.
+func (s *Store) Databases() int { return s.opts.Databases }
+
+// Fsync returns the current fsync policy.
+func (s *Store) Fsync() FsyncPolicy { return FsyncPolicy(s.fsync.Load()) }
+
+// SetFsync changes the fsync policy; it applies to the next commit.
+func (s *Store) SetFsync(p FsyncPolicy) { s.fsync.Store(int32(p)) }
+
+// NowMs returns the store clock in Unix milliseconds.
+func (s *Store) NowMs() int64 { return s.now().UnixMilli() }
+
+// Now returns the store clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Sync makes every committed write durable (SAVE, BGSAVE, shutdown).
+func (s *Store) Sync() error {
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return err
+	}
+	s.Stats.LastSaveUnix.Store(s.now().Unix())
+	return nil
+}
+
+// Flush writes the memtables out to sstables (SAVE): the next start replays
+// less log.
+func (s *Store) Flush() error {
+	if err := s.db.Flush(); err != nil {
+		return err
+	}
+	s.Stats.LastSaveUnix.Store(s.now().Unix())
+	return nil
+}
+
+// SetWriteListener installs fn, called with the logical database and key of
+// every committed write while AddListener has a positive count. db -1 with a
+// nil key means every key of every database; a nil key alone means every key
+// of db. fn runs while the writer still holds the key locks: it must not
+// block or take key locks.
+func (s *Store) SetWriteListener(fn func(db int, key []byte)) { s.onWrite.Store(&fn) }
+
+// AddListener adjusts the count of parties interested in written keys.
+func (s *Store) AddListener(delta int32) { s.listeners.Add(delta) }
+
+// newVersion returns a version for a new collection: time-seeded and
+// strictly increasing, so a recreated key never sees its old members.
+func (s *Store) newVersion() uint64 {
+	for {
+		last := s.lastVersion.Load()
+		v := uint64(s.now().UnixNano())
+		if v <= last {
+			v = last + 1
+		}
+		if s.lastVersion.CompareAndSwap(last, v) {
+			return v
+		}
+	}
+}
+
+// phys returns the physical slot of logical database db.
+func (s *Store) phys(db int) uint8 { return (*s.dbmap.Load())[db] }
+
+var dbMapKey = encoding.SystemKey("dbmap")
+
+func (s *Store) loadDBMap() error {
+	m := make([]uint8, s.opts.Databases)
+	for i := range m {
+		m[i] = uint8(i)
+	}
+	v, closer, err := s.db.Get(dbMapKey)
+	if err == nil {
+		if len(v) == len(m) {
+			copy(m, v)
+		} else if len(v) > 0 {
+			// The number of databases changed: keep what maps, fill the rest
+			// with slots no other database uses.
+			used := map[uint8]bool{}
+			for i := 0; i < len(m) && i < len(v); i++ {
+				m[i] = v[i]
+				used[v[i]] = true
+			}
+			next := 0
+			for i := len(v); i < len(m); i++ {
+				for used[uint8(next)] {
+					next++
+				}
+				m[i] = uint8(next)
+				used[uint8(next)] = true
+			}
+		}
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("storage: read database map: %w", err)
+	}
+	s.dbmap.Store(&m)
+	return nil
+}
+
+// syncLoop makes writes durable once a second under FsyncEverySec.
+func (s *Store) syncLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if s.Fsync() == FsyncEverySec && s.dirty.Swap(false) && !s.failed.Load() {
+				if err := s.db.LogData(nil, pebble.Sync); err != nil {
+					s.fail(err)
+				}
+			}
+		}
+	}
+}
+
+func (s *Store) fail(err error) {
+	if !s.failed.Swap(true) {
+		s.log.Error("storage: write to disk failed; refusing writes", "err", err)
+	}
+}
+
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...interface{}) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Errorf(format string, args ...interface{}) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Fatalf(format string, args ...interface{}) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	os.Exit(1)
+}

@@ -1,0 +1,258 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Tx is one connection's unit of work on the store: the key locks it holds
+// and the writes it has not committed yet. A connection keeps one Tx and
+// commits it when its pipeline is drained, so N pipelined writes reach Pebble
+// as one batch; reads through the Tx see its own uncommitted writes.
+//
+// A Tx is used by one goroutine at a time.
+type Tx struct {
+	s       *Store
+	b       *pebble.Batch // indexed; nil until the first write
+	held    []uint32      // lock stripes held
+	counts  []countDelta
+	touched []touchedKey
+	err     error // first commit error, returned by Err
+	scratch []byte
+}
+
+type touchedKey struct {
+	db  int
+	key []byte
+}
+
+// NewTx returns a Tx on s.
+func (s *Store) NewTx() *Tx { return &Tx{s: s} }
+
+// Store returns the store t works on.
+func (t *Tx) Store() *Store { return t.s }
+
+// Err returns the first error a commit met since the last ClearErr. A
+// connection whose Tx failed must not send the replies of that work.
+func (t *Tx) Err() error { return t.err }
+
+// ClearErr forgets the last commit error.
+func (t *Tx) ClearErr() { t.err = nil }
+
+// Pending reports whether t holds uncommitted writes.
+func (t *Tx) Pending() bool { return t.b != nil && !t.b.Empty() }
+
+// PendingBytes returns the size of t's uncommitted batch.
+func (t *Tx) PendingBytes() int {
+	if t.b == nil {
+		return 0
+	}
+	return t.b.Len()
+}
+
+// Lock takes the locks of keys in logical database db, in addition to those
+// t holds. When t already holds locks and another Tx holds one of the new
+// ones, t commits first: a Tx never waits for a lock while holding one, so
+// two pipelines cannot deadlock.
+func (t *Tx) Lock(db int, keys ...[]byte) {
+	pdb := t.s.phys(db)
+	var buf [8]uint32
+	want := buf[:0]
+	for _, k := range keys {
+		st := stripeOf(pdb, k)
+		if !slices.Contains(t.held, st) && !slices.Contains(want, st) {
+			want = append(want, st)
+		}
+	}
+	t.lockStripes(want)
+}
+
+// LockMulti takes the locks of keys that live in different databases.
+func (t *Tx) LockMulti(dbs []int, keys [][]byte) {
+	var want []uint32
+	for i, k := range keys {
+		st := stripeOf(t.s.phys(dbs[i]), k)
+		if !slices.Contains(t.held, st) && !slices.Contains(want, st) {
+			want = append(want, st)
+		}
+	}
+	t.lockStripes(want)
+}
+
+// LockAll takes every lock stripe: SWAPDB and FLUSHALL exclude all writers.
+func (t *Tx) LockAll() {
+	want := make([]uint32, 0, lockStripes)
+	for i := uint32(0); i < lockStripes; i++ {
+		if !slices.Contains(t.held, i) {
+			want = append(want, i)
+		}
+	}
+	t.lockStripes(want)
+}
+
+func (t *Tx) lockStripes(want []uint32) {
+	if len(want) == 0 {
+		return
+	}
+	slices.Sort(want)
+	if len(t.held) > 0 {
+		for i, st := range want {
+			if !t.s.locks.tryLock(st) {
+				for _, got := range want[:i] {
+					t.s.locks.unlock(got)
+				}
+				t.Commit()
+				goto block
+			}
+		}
+		t.held = append(t.held, want...)
+		return
+	}
+block:
+	// Holding nothing: wait in sorted order.
+	for _, st := range want {
+		t.s.locks.lock(st)
+	}
+	t.held = append(t.held, want...)
+}
+
+func (t *Tx) unlockAll() {
+	for _, st := range t.held {
+		t.s.locks.unlock(st)
+	}
+	t.held = t.held[:0]
+}
+
+func (t *Tx) batch() *pebble.Batch {
+	if t.b == nil {
+		t.b = t.s.db.NewIndexedBatch()
+	}
+	return t.b
+}
+
+// get reads key through t's batch; the value is copied into dst[:0]'s
+// storage and ok is false when the key is absent.
+func (t *Tx) get(key []byte, dst []byte) (val []byte, ok bool, err error) {
+	var (
+		v      []byte
+		closer interface{ Close() error }
+	)
+	if t.b != nil {
+		v, closer, err = t.b.Get(key)
+	} else {
+		v, closer, err = t.s.db.Get(key)
+	}
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	val = append(dst[:0], v...)
+	closer.Close()
+	return val, true, nil
+}
+
+// Commit writes t's batch under the store's fsync policy, tells listeners
+// which keys changed, then releases t's locks. Under FsyncAlways it returns
+// only after the batch is on stable storage, and releases the locks before
+// waiting for the fsync so other writers of the same keys are not held up.
+func (t *Tx) Commit() error {
+	if t.b == nil || t.b.Empty() {
+		t.unlockAll()
+		t.touched = t.touched[:0]
+		return t.err
+	}
+	b := t.b
+	t.b = nil
+	for _, c := range t.counts {
+		if c.keys != 0 {
+			b.Merge(countKey("keys", c.db), binary.LittleEndian.AppendUint64(nil, uint64(c.keys)), nil)
+		}
+		if c.expires != 0 {
+			b.Merge(countKey("expires", c.db), binary.LittleEndian.AppendUint64(nil, uint64(c.expires)), nil)
+		}
+	}
+	t.counts = t.counts[:0]
+	var err error
+	always := t.s.Fsync() == FsyncAlways
+	if t.s.failed.Load() {
+		err = ErrWriteFailed
+	} else if always {
+		err = t.s.db.ApplyNoSyncWait(b, pebble.Sync)
+	} else {
+		err = t.s.db.Apply(b, pebble.NoSync)
+		t.s.dirty.Store(true)
+	}
+	if err == nil {
+		t.s.Stats.Commits.Add(1)
+		t.notifyLocked()
+	}
+	t.touched = t.touched[:0]
+	t.unlockAll()
+	if err == nil && always {
+		err = b.SyncWait()
+		if err == nil {
+			t.s.Stats.SyncedCommits.Add(1)
+		}
+	}
+	if err != nil && !errors.Is(err, ErrWriteFailed) {
+		t.s.fail(err)
+		err = errors.Join(ErrWriteFailed, err)
+	}
+	b.Close()
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	return err
+}
+
+// Discard drops t's uncommitted writes and releases its locks.
+func (t *Tx) Discard() {
+	if t.b != nil {
+		t.b.Close()
+		t.b = nil
+	}
+	t.counts = t.counts[:0]
+	t.touched = t.touched[:0]
+	t.unlockAll()
+}
+
+func (t *Tx) notifyLocked() {
+	if len(t.touched) == 0 {
+		return
+	}
+	fn := t.s.onWrite.Load()
+	if fn == nil {
+		return
+	}
+	for _, k := range t.touched {
+		(*fn)(k.db, k.key)
+	}
+}
+
+// touch records a written key for the write listener.
+func (t *Tx) touch(db int, key []byte) {
+	if t.s.listeners.Load() == 0 {
+		return
+	}
+	if key != nil {
+		key = bytes.Clone(key)
+	}
+	t.touched = append(t.touched, touchedKey{db, key})
+}
+
+func (t *Tx) count(db uint8, keys, expires int64) {
+	for i := range t.counts {
+		if t.counts[i].db == db {
+			t.counts[i].keys += keys
+			t.counts[i].expires += expires
+			return
+		}
+	}
+	t.counts = append(t.counts, countDelta{db, keys, expires})
+}
