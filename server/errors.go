@@ -15,6 +15,7 @@ var errorReplies = []struct {
 	err   error
 	reply string
 }{
+	{storage.ErrWrongType, "WRONGTYPE Operation against a key holding the wrong kind of value"},
 	{storage.ErrWriteFailed, "MISCONF Errors writing to the data folder: writes are refused until the server is restarted. Please check the Shoal logs for details about the error."},
 	{storage.ErrClosed, "ERR server is shutting down"},
 	{encoding.ErrCorrupt, "ERR internal error: corrupt record"},

@@ -19,6 +19,11 @@ type Key struct {
 	Live bool
 
 	raw []byte // storage for Meta.Value
+
+	// prev is the stored metadata while Meta describes a collection being
+	// created over an expired key (PrepareCollection).
+	prev    encoding.Meta
+	hasPrev bool
 }
 
 // Type returns the key's type as commands see it: TypeNone when not live.
@@ -39,6 +44,7 @@ func (t *Tx) Lookup(db int, name []byte) (*Key, error) {
 // LookupInto is Lookup into a caller-owned Key, reusing its buffers.
 func (t *Tx) LookupInto(k *Key, db int, name []byte) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
+	k.hasPrev = false
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
 	v, ok, err := t.get(t.scratch, k.raw)
 	if err != nil {
