@@ -80,6 +80,7 @@ type Options struct {
 	// Logger receives storage events; default slog.Default().
 	Logger *slog.Logger
 	// ExpireHz is how many active expiry passes run per second; default 10.
+	// Negative turns the sweeper off (tests call ExpireCycle themselves).
 	ExpireHz int
 }
 
@@ -152,7 +153,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.ExpireHz <= 0 {
+	if opts.ExpireHz == 0 {
 		opts.ExpireHz = 10
 	}
 	if opts.FS == nil {
@@ -197,9 +198,12 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.syncLoop()
-	go s.expireLoop()
+	if opts.ExpireHz > 0 {
+		s.wg.Add(1)
+		go s.expireLoop()
+	}
 	return s, nil
 }
 
