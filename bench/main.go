@@ -1,0 +1,140 @@
+// Command bench runs Shoal and a real redis-server side by side on loopback
+// and compares them with redis-benchmark: same arguments, alternating
+// rounds, medians, Shoal/Redis ratios. It writes a Markdown table and a plot
+// of the ratios, and optionally measures memory and restart time with a
+// large dataset.
+//
+//	go run ./bench                      # the default matrix
+//	go run ./bench -quick               # a short smoke run
+//	go run ./bench -memory -keys 10000000
+//
+// redis-server and redis-benchmark come from Debian's redis-server and
+// redis-tools packages.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+type options struct {
+	rounds    int
+	n1, n16   int
+	clients   int
+	keyspace  int
+	sizes     []int
+	pipelines []int
+	tests     []string
+	fsyncs    []string
+	taskset   bool
+	out       string
+	memory    bool
+	keys      int
+	quick     bool
+}
+
+func main() {
+	var o options
+	var sizes, pipes, tests, fsyncs string
+	flag.IntVar(&o.rounds, "rounds", 5, "alternating rounds per case; the median is reported")
+	flag.IntVar(&o.n1, "n1", 200000, "requests per run at -P 1")
+	flag.IntVar(&o.n16, "n16", 1000000, "requests per run at -P 16")
+	flag.IntVar(&o.clients, "c", 50, "redis-benchmark clients")
+	flag.IntVar(&o.keyspace, "r", 100000, "random keyspace size (-r)")
+	flag.StringVar(&sizes, "d", "3,1024", "value sizes in bytes")
+	flag.StringVar(&pipes, "P", "1,16", "pipeline depths")
+	flag.StringVar(&tests, "t", "set,get,incr,lpush,rpop,sadd,hset,zadd,mset", "redis-benchmark tests")
+	flag.StringVar(&fsyncs, "fsync", "everysec,always", "appendfsync policies to compare")
+	flag.BoolVar(&o.taskset, "taskset", false, "pin servers to CPU 0 and redis-benchmark to CPU 1")
+	flag.StringVar(&o.out, "out", "bench/out", "folder for results.md and ratios.png")
+	flag.BoolVar(&o.memory, "memory", false, "also measure RSS and restart time with -keys keys of 100 bytes")
+	flag.IntVar(&o.keys, "keys", 10000000, "keys to load for -memory")
+	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 round, small -n, 3-byte values, P16, everysec")
+	flag.Parse()
+	o.sizes = atoiList(sizes)
+	o.pipelines = atoiList(pipes)
+	o.tests = strings.Split(tests, ",")
+	o.fsyncs = strings.Split(fsyncs, ",")
+	if o.quick {
+		o.rounds, o.n1, o.n16 = 1, 20000, 100000
+		o.sizes, o.pipelines, o.fsyncs = []int{3}, []int{16}, []string{"everysec"}
+	}
+	if err := run(&o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o *options) error {
+	for _, tool := range []string{"redis-server", "redis-benchmark"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found: install it with `apt-get install redis-server redis-tools`", tool)
+		}
+	}
+	if o.taskset {
+		if _, err := exec.LookPath("taskset"); err != nil {
+			return fmt.Errorf("taskset not found (util-linux)")
+		}
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "shoal-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "shoal")
+	progress("building shoal")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/shoal")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build shoal: %w", err)
+	}
+	machine := describeMachine()
+	var results []result
+	for _, fsync := range o.fsyncs {
+		rs, err := throughput(o, bin, work, fsync)
+		if err != nil {
+			return err
+		}
+		results = append(results, rs...)
+	}
+	var mem *memoryResult
+	if o.memory {
+		if mem, err = memoryAndRestart(o, bin, work); err != nil {
+			return err
+		}
+	}
+	md := renderMarkdown(o, machine, results, mem)
+	mdPath := filepath.Join(o.out, "results.md")
+	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+		return err
+	}
+	pngPath := filepath.Join(o.out, "ratios.png")
+	if err := plotRatios(results, pngPath); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	fmt.Print(md)
+	progress("wrote %s and %s", mdPath, pngPath)
+	return nil
+}
+
+func progress(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+}
+
+func atoiList(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var n int
+		fmt.Sscan(strings.TrimSpace(f), &n)
+		out = append(out, n)
+	}
+	return out
+}
