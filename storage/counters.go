@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -46,6 +47,30 @@ func (c *counterValue) Finish(bool) ([]byte, io.Closer, error) {
 type countDelta struct {
 	db            uint8
 	keys, expires int64
+	reset         bool // FLUSHDB: the counts restart from zero
+}
+
+// liveCounts mirrors the persisted counts in memory so DBSIZE does not merge
+// operands: loaded at Open, updated after each successful commit.
+type liveCounts [256]struct{ keys, expires atomic.Int64 }
+
+func (s *Store) loadCounts() {
+	for db := 0; db < 256; db++ {
+		s.counts[db].keys.Store(s.readCount("keys", uint8(db)))
+		s.counts[db].expires.Store(s.readCount("expires", uint8(db)))
+	}
+}
+
+func (s *Store) applyCounts(deltas []countDelta) {
+	for _, d := range deltas {
+		c := &s.counts[d.db]
+		if d.reset {
+			c.keys.Store(0)
+			c.expires.Store(0)
+		}
+		c.keys.Add(d.keys)
+		c.expires.Add(d.expires)
+	}
 }
 
 func (s *Store) readCount(kind string, db uint8) int64 {
@@ -62,7 +87,7 @@ func (s *Store) readCount(kind string, db uint8) int64 {
 
 // KeyCount returns the number of keys in logical database db, counting keys
 // that have expired but are not yet removed, as Redis's DBSIZE does.
-func (s *Store) KeyCount(db int) int64 { return s.readCount("keys", s.phys(db)) }
+func (s *Store) KeyCount(db int) int64 { return s.counts[s.phys(db)].keys.Load() }
 
 // ExpiresCount returns the number of keys with an expiry in logical database db.
-func (s *Store) ExpiresCount(db int) int64 { return s.readCount("expires", s.phys(db)) }
+func (s *Store) ExpiresCount(db int) int64 { return s.counts[s.phys(db)].expires.Load() }

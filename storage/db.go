@@ -17,9 +17,10 @@ func (t *Tx) FlushDB(db int) {
 	}
 	b.Delete(countKey("keys", phys), nil)
 	b.Delete(countKey("expires", phys), nil)
+	t.count(phys, 0, 0)
 	for i := range t.counts {
 		if t.counts[i].db == phys {
-			t.counts[i].keys, t.counts[i].expires = 0, 0
+			t.counts[i].keys, t.counts[i].expires, t.counts[i].reset = 0, 0, true
 		}
 	}
 	t.touch(db, nil)

@@ -108,6 +108,7 @@ type Store struct {
 	dbmap atomic.Pointer[[]uint8]
 
 	lastVersion atomic.Uint64
+	counts      liveCounts
 
 	// listeners counts parties interested in written keys (WATCH, blocked
 	// clients); when zero, commits skip recording keys.
@@ -196,6 +197,7 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.loadCounts()
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	s.wg.Add(1)

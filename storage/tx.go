@@ -177,7 +177,6 @@ func (t *Tx) Commit() error {
 			b.Merge(countKey("expires", c.db), binary.LittleEndian.AppendUint64(nil, uint64(c.expires)), nil)
 		}
 	}
-	t.counts = t.counts[:0]
 	var err error
 	always := t.s.Fsync() == FsyncAlways
 	if t.s.failed.Load() {
@@ -190,8 +189,10 @@ func (t *Tx) Commit() error {
 	}
 	if err == nil {
 		t.s.Stats.Commits.Add(1)
+		t.s.applyCounts(t.counts)
 		t.notifyLocked()
 	}
+	t.counts = t.counts[:0]
 	t.touched = t.touched[:0]
 	t.unlockAll()
 	if err == nil && always {
@@ -254,5 +255,5 @@ func (t *Tx) count(db uint8, keys, expires int64) {
 			return
 		}
 	}
-	t.counts = append(t.counts, countDelta{db, keys, expires})
+	t.counts = append(t.counts, countDelta{db: db, keys: keys, expires: expires})
 }
