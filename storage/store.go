@@ -115,6 +115,7 @@ type Store struct {
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte)]
 	expireHook expireHookPtr
+	repl       replLog
 
 	// Stats are read by INFO and metrics.
 	Stats Stats
@@ -198,6 +199,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.loadCounts()
+	if err := s.loadRepl(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	s.wg.Add(1)
@@ -243,9 +248,11 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // Sync makes every committed write durable (SAVE, BGSAVE, shutdown).
 func (s *Store) Sync() error {
+	off := s.repl.offset.Load()
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		return err
 	}
+	s.markSynced(off)
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	return nil
 }
@@ -335,8 +342,11 @@ func (s *Store) syncLoop() {
 			return
 		case <-t.C:
 			if s.Fsync() == FsyncEverySec && s.dirty.Swap(false) && !s.failed.Load() {
+				off := s.repl.offset.Load()
 				if err := s.db.LogData(nil, pebble.Sync); err != nil {
 					s.fail(err)
+				} else {
+					s.markSynced(off)
 				}
 			}
 		}

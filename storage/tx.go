@@ -22,6 +22,7 @@ type Tx struct {
 	counts  []countDelta
 	touched []touchedKey
 	err     error // first commit error, returned by Err
+	woff    int64 // replication offset of the last logged commit
 	scratch []byte
 }
 
@@ -42,6 +43,10 @@ func (t *Tx) Err() error { return t.err }
 
 // ClearErr forgets the last commit error.
 func (t *Tx) ClearErr() { t.err = nil }
+
+// WriteOffset returns the replication offset of t's last logged commit:
+// what WAIT waits for replicas to acknowledge.
+func (t *Tx) WriteOffset() int64 { return t.woff }
 
 // Pending reports whether t holds uncommitted writes.
 func (t *Tx) Pending() bool { return t.b != nil && !t.b.Empty() }
@@ -179,8 +184,15 @@ func (t *Tx) Commit() error {
 	}
 	var err error
 	always := t.s.Fsync() == FsyncAlways
+	logged := t.s.logsClientCommits()
+	var end int64
 	if t.s.failed.Load() {
 		err = ErrWriteFailed
+	} else if logged {
+		end, err = t.s.applyLogged(b, always)
+		if !always {
+			t.s.dirty.Store(true)
+		}
 	} else if always {
 		err = t.s.db.ApplyNoSyncWait(b, pebble.Sync)
 	} else {
@@ -199,7 +211,13 @@ func (t *Tx) Commit() error {
 		err = b.SyncWait()
 		if err == nil {
 			t.s.Stats.SyncedCommits.Add(1)
+			if logged {
+				t.s.markSynced(end)
+			}
 		}
+	}
+	if err == nil && logged {
+		t.woff = end
 	}
 	if err != nil && !errors.Is(err, ErrWriteFailed) {
 		t.s.fail(err)

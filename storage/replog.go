@@ -1,0 +1,568 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/batchrepr"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// The replication log. Pebble cannot stream its WAL, so once a node has
+// replicas, every commit is given a replication offset and a copy of its
+// operations is stored under that offset in the same Pebble batch as the
+// data: a crash keeps both or neither. Replicas resume from an offset while
+// the log still holds it (partial sync) or take a snapshot (full sync).
+//
+// Offsets count bytes of logged batch representations, as Redis's count
+// bytes of its replication stream: an entry covers (end-len, end] and is
+// stored at its end offset.
+//
+// Keys local to this node, never replicated:
+//
+//	0x00 "local/id"            node id (40 hex chars), made once
+//	0x00 "local/repl"          replication ids and base offset (replState)
+//	0x00 "local/log/" end(8 BE) → batch representation of one commit
+
+var (
+	localPrefix  = encoding.SystemKey("local/")
+	nodeIDKey    = encoding.SystemKey("local/id")
+	replStateKey = encoding.SystemKey("local/repl")
+	logPrefix    = encoding.SystemKey("local/log/")
+)
+
+func logKey(end int64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), logPrefix...), uint64(end))
+}
+
+// ErrLogTrimmed reports that the log no longer holds an offset: the
+// replica needs a full sync.
+var ErrLogTrimmed = errors.New("storage: replication offset no longer in the log")
+
+// LogEntry is one logged commit.
+type LogEntry struct {
+	End  int64  // offset after the entry
+	Repr []byte // Pebble batch representation of the commit's operations
+}
+
+// replLog is the store's replication state.
+type replLog struct {
+	// mu orders offset assignment with Pebble's apply, so log order is
+	// commit order.
+	mu      sync.Mutex
+	enabled atomic.Bool
+	replica atomic.Bool // client commits are not logged on a replica
+	offset  atomic.Int64
+	start   atomic.Int64 // entries with End > start are retained
+	synced  atomic.Int64 // offset known to be on stable storage
+
+	idMu    sync.Mutex
+	id, id2 string
+	off2    int64 // the last offset of id2's history (Redis's second_repl_offset - 1)
+	nodeID  string
+
+	notifyMu sync.Mutex
+	notify   chan struct{}
+}
+
+// replState is the persisted part: ids and the offset the log starts from.
+func (s *Store) saveReplStateLocked(b *pebble.Batch, base int64) {
+	r := &s.repl
+	r.idMu.Lock()
+	v := fmt.Sprintf("%s %s %d %d %d", r.id, orDash(r.id2), r.off2, base, boolInt(r.enabled.Load()))
+	r.idMu.Unlock()
+	b.Set(replStateKey, []byte(v), nil)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// NewReplID returns a random 40-character replication id.
+func NewReplID() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Store) loadRepl() error {
+	r := &s.repl
+	r.notify = make(chan struct{})
+	if v, closer, err := s.db.Get(nodeIDKey); err == nil {
+		r.nodeID = string(v)
+		closer.Close()
+	} else {
+		r.nodeID = NewReplID()
+		if err := s.db.Set(nodeIDKey, []byte(r.nodeID), pebble.Sync); err != nil {
+			return err
+		}
+	}
+	var base int64
+	if v, closer, err := s.db.Get(replStateKey); err == nil {
+		var id, id2 string
+		var off2 int64
+		var enabled int
+		fmt.Sscanf(string(v), "%s %s %d %d %d", &id, &id2, &off2, &base, &enabled)
+		closer.Close()
+		if id2 == "-" {
+			id2 = ""
+		}
+		r.id, r.id2, r.off2 = id, id2, off2
+		r.enabled.Store(enabled == 1)
+	} else {
+		r.id = NewReplID()
+	}
+	// The offset is the end of the newest entry, or the base when the log
+	// is empty; the log starts where its oldest entry starts.
+	off, start := base, base
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logPrefix, UpperBound: encoding.PrefixEnd(logPrefix)})
+	if err != nil {
+		return err
+	}
+	if it.First() {
+		end := int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
+		start = end - int64(len(it.Value()))
+	}
+	if it.Last() {
+		off = int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
+	}
+	it.Close()
+	r.offset.Store(off)
+	r.start.Store(start)
+	r.synced.Store(off)
+	return nil
+}
+
+// NodeID returns this node's persistent id.
+func (s *Store) NodeID() string { return s.repl.nodeID }
+
+// ReplIDs returns the current replication id, the previous one and the last
+// offset of the previous one's history.
+func (s *Store) ReplIDs() (id, id2 string, off2 int64) {
+	s.repl.idMu.Lock()
+	defer s.repl.idMu.Unlock()
+	return s.repl.id, s.repl.id2, s.repl.off2
+}
+
+// ReplOffset returns the offset of the last logged commit (0 while the log
+// has never been enabled, as Redis's master_repl_offset without a backlog).
+func (s *Store) ReplOffset() int64 { return s.repl.offset.Load() }
+
+// LogStart returns the offset the retained log starts after.
+func (s *Store) LogStart() int64 { return s.repl.start.Load() }
+
+// SyncedOffset returns the offset known to be on stable storage.
+func (s *Store) SyncedOffset() int64 { return s.repl.synced.Load() }
+
+// LogEnabled reports whether commits are logged.
+func (s *Store) LogEnabled() bool { return s.repl.enabled.Load() }
+
+// EnableLog starts logging commits (when the first replica attaches) and
+// persists that, so a restarted primary keeps its history for replicas.
+func (s *Store) EnableLog() error {
+	if s.repl.enabled.Load() {
+		return nil
+	}
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	s.repl.enabled.Store(true)
+	b := s.db.NewBatch()
+	defer b.Close()
+	s.saveReplStateLocked(b, s.repl.offset.Load())
+	return b.Commit(pebble.Sync)
+}
+
+// SetReplica switches between the primary role (client commits are logged)
+// and the replica role (only applied replication entries are logged).
+func (s *Store) SetReplica(on bool) { s.repl.replica.Store(on) }
+
+// Promote starts a new replication history, as REPLICAOF NO ONE does: a new
+// id, with the old one kept as id2 so replicas of the old primary can
+// continue with a partial sync.
+func (s *Store) Promote() error {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	r := &s.repl
+	r.idMu.Lock()
+	r.id2, r.off2, r.id = r.id, r.offset.Load(), NewReplID()
+	r.idMu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	s.saveReplStateLocked(b, r.offset.Load())
+	return b.Commit(pebble.Sync)
+}
+
+// LogChanged returns a channel closed at the next logged commit.
+func (s *Store) LogChanged() <-chan struct{} {
+	s.repl.notifyMu.Lock()
+	defer s.repl.notifyMu.Unlock()
+	return s.repl.notify
+}
+
+func (s *Store) broadcastLog() {
+	s.repl.notifyMu.Lock()
+	close(s.repl.notify)
+	s.repl.notify = make(chan struct{})
+	s.repl.notifyMu.Unlock()
+}
+
+// logsClientCommits reports whether a client's commit gets an offset.
+func (s *Store) logsClientCommits() bool {
+	return s.repl.enabled.Load() && !s.repl.replica.Load()
+}
+
+// applyLogged appends b's operations to the log under the next offset and
+// applies b, both in one Pebble batch. It returns the entry's end offset.
+func (s *Store) applyLogged(b *pebble.Batch, sync bool) (int64, error) {
+	r := &s.repl
+	r.mu.Lock()
+	repr := bytes.Clone(b.Repr())
+	end := r.offset.Load() + int64(len(repr))
+	b.Set(logKey(end), repr, nil)
+	var err error
+	if sync {
+		err = s.db.ApplyNoSyncWait(b, pebble.Sync)
+	} else {
+		err = s.db.Apply(b, pebble.NoSync)
+	}
+	if err == nil {
+		r.offset.Store(end)
+	}
+	r.mu.Unlock()
+	if err == nil {
+		s.broadcastLog()
+	}
+	return end, err
+}
+
+// markSynced records that every offset up to off is durable.
+func (s *Store) markSynced(off int64) {
+	for {
+		cur := s.repl.synced.Load()
+		if off <= cur || s.repl.synced.CompareAndSwap(cur, off) {
+			return
+		}
+	}
+}
+
+// ReadLog returns logged entries with End > after, in order, up to about
+// maxBytes of representations (at least one entry when any). It returns
+// ErrLogTrimmed when after is older than the retained log.
+func (s *Store) ReadLog(after int64, maxBytes int) ([]LogEntry, error) {
+	if after < s.repl.start.Load() {
+		return nil, ErrLogTrimmed
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(after + 1), UpperBound: encoding.PrefixEnd(logPrefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []LogEntry
+	size := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		end := int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
+		v := bytes.Clone(it.Value())
+		out = append(out, LogEntry{End: end, Repr: v})
+		size += len(v)
+		if size >= maxBytes {
+			break
+		}
+	}
+	// NB: re-check after reading: a trim that ran meanwhile may have removed
+	// entries the replica needs, leaving a gap.
+	if after < s.repl.start.Load() {
+		return nil, ErrLogTrimmed
+	}
+	return out, it.Error()
+}
+
+// TrimLog drops the oldest entries while the log holds more than keep bytes,
+// never dropping entries after floor (what a connected replica still needs)
+// unless the log would exceed maxKeep.
+func (s *Store) TrimLog(keep, floor, maxKeep int64) error {
+	off := s.repl.offset.Load()
+	target := off - keep
+	if floor < target && off-floor <= maxKeep {
+		target = floor
+	}
+	if target <= s.repl.start.Load() {
+		return nil
+	}
+	// Find the entry boundary at or before target.
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logPrefix, UpperBound: logKey(target + 1)})
+	if err != nil {
+		return err
+	}
+	newStart := int64(-1)
+	if it.Last() {
+		newStart = int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
+	}
+	it.Close()
+	if newStart <= s.repl.start.Load() {
+		return nil
+	}
+	s.repl.start.Store(newStart)
+	b := s.db.NewBatch()
+	defer b.Close()
+	b.DeleteRange(logPrefix, logKey(newStart+1), nil)
+	return b.Commit(pebble.NoSync)
+}
+
+// SnapshotChunk is one piece of a full sync: a batch of Set operations.
+type SnapshotChunk = []byte
+
+// Snapshot takes a consistent view of the replicated data together with
+// the offset it covers, and calls emit with batch representations of about
+// chunkBytes each. Writes go on meanwhile: the view is a Pebble snapshot.
+func (s *Store) Snapshot(chunkBytes int, emit func(chunk []byte) error) (offset int64, err error) {
+	if err := s.EnableLog(); err != nil {
+		return 0, err
+	}
+	s.repl.mu.Lock()
+	snap := s.db.NewSnapshot()
+	offset = s.repl.offset.Load()
+	s.repl.mu.Unlock()
+	defer snap.Close()
+	it, err := snap.NewIter(nil)
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	b := s.db.NewBatch()
+	defer func() { b.Close() }()
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if bytes.HasPrefix(k, localPrefix) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return 0, err
+		}
+		b.Set(k, v, nil)
+		if b.Len() >= chunkBytes {
+			if err := emit(b.Repr()); err != nil {
+				return 0, err
+			}
+			b.Reset()
+		}
+	}
+	if !b.Empty() {
+		if err := emit(b.Repr()); err != nil {
+			return 0, err
+		}
+	}
+	return offset, it.Error()
+}
+
+// BeginFullSync wipes this node's replicated data and log before a full
+// sync from a primary with id.
+func (s *Store) BeginFullSync() error {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	b.DeleteRange([]byte{}, localPrefix, nil)
+	b.DeleteRange(encoding.PrefixEnd(localPrefix), []byte{0xff, 0xff}, nil)
+	b.DeleteRange(logPrefix, encoding.PrefixEnd(logPrefix), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	for i := range s.counts {
+		s.counts[i].keys.Store(0)
+		s.counts[i].expires.Store(0)
+	}
+	if err := s.loadDBMap(); err != nil {
+		return err
+	}
+	s.touchAll()
+	return nil
+}
+
+// ApplySnapshotChunk applies one chunk of a full sync.
+func (s *Store) ApplySnapshotChunk(repr []byte) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.SetRepr(bytes.Clone(repr)); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	s.applyEffects(repr)
+	return nil
+}
+
+// EndFullSync records that the node now holds the primary's history id up
+// to offset, and makes it durable.
+func (s *Store) EndFullSync(id string, offset int64) error {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	r := &s.repl
+	r.idMu.Lock()
+	r.id, r.id2, r.off2 = id, "", 0
+	r.idMu.Unlock()
+	r.enabled.Store(true)
+	r.offset.Store(offset)
+	r.start.Store(offset)
+	b := s.db.NewBatch()
+	defer b.Close()
+	s.saveReplStateLocked(b, offset)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	r.synced.Store(offset)
+	s.broadcastLog()
+	return nil
+}
+
+// SetReplID adopts the primary's replication id after a partial sync that
+// the primary answered with a new id (it was promoted meanwhile).
+func (s *Store) SetReplID(id string) error {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	r := &s.repl
+	r.idMu.Lock()
+	if r.id == id {
+		r.idMu.Unlock()
+		return nil
+	}
+	r.id2, r.off2, r.id = r.id, r.offset.Load(), id
+	r.idMu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	s.saveReplStateLocked(b, r.offset.Load())
+	return b.Commit(pebble.Sync)
+}
+
+// ApplyReplicated applies one entry streamed from the primary, logging it
+// under the same offset so this node can feed replicas of its own. sync
+// makes it durable before returning.
+func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
+	r := &s.repl
+	r.mu.Lock()
+	if e.End != r.offset.Load()+int64(len(e.Repr)) {
+		r.mu.Unlock()
+		return fmt.Errorf("storage: replication entry ends at %d, expected %d", e.End, r.offset.Load()+int64(len(e.Repr)))
+	}
+	b := s.db.NewBatch()
+	if err := b.SetRepr(bytes.Clone(e.Repr)); err != nil {
+		r.mu.Unlock()
+		b.Close()
+		return err
+	}
+	b.Set(logKey(e.End), e.Repr, nil)
+	var err error
+	if sync {
+		err = s.db.Apply(b, pebble.Sync)
+	} else {
+		err = s.db.Apply(b, pebble.NoSync)
+		s.dirty.Store(true)
+	}
+	if err == nil {
+		r.offset.Store(e.End)
+		if sync {
+			s.markSynced(e.End)
+		}
+	}
+	r.mu.Unlock()
+	b.Close()
+	if err != nil {
+		s.fail(err)
+		return err
+	}
+	s.applyEffects(e.Repr)
+	s.broadcastLog()
+	return nil
+}
+
+// applyEffects brings in-memory state in line with replicated operations:
+// key counts, the database map, and the write listener.
+func (s *Store) applyEffects(repr []byte) {
+	rd := batchrepr.Read(repr)
+	countsPrefix := encoding.SystemKey("count/")
+	fn := s.onWrite.Load()
+	listen := fn != nil && s.listeners.Load() > 0
+	for {
+		kind, ukey, value, ok, err := rd.Next()
+		if !ok || err != nil {
+			return
+		}
+		switch {
+		case bytes.HasPrefix(ukey, countsPrefix):
+			s.applyCountOp(kind, ukey[len(countsPrefix):], value)
+		case bytes.Equal(ukey, dbMapKey) && kind == pebble.InternalKeyKindSet:
+			m := make([]uint8, s.opts.Databases)
+			copy(m, value)
+			s.dbmap.Store(&m)
+			s.touchAll()
+		case listen && kind == pebble.InternalKeyKindRangeDelete && len(ukey) >= 2 && ukey[0] == encoding.TagMeta:
+			if db := s.logical(ukey[1]); db >= 0 {
+				(*fn)(db, nil)
+			}
+		case listen && len(ukey) >= 2 && ukey[0] == encoding.TagMeta:
+			if db := s.logical(ukey[1]); db >= 0 {
+				(*fn)(db, bytes.Clone(ukey[2:]))
+			}
+		}
+	}
+}
+
+func (s *Store) applyCountOp(kind pebble.InternalKeyKind, rest, value []byte) {
+	// rest is "keys/<db>" or "expires/<db>".
+	slash := bytes.IndexByte(rest, '/')
+	if slash < 0 || slash+1 >= len(rest) {
+		return
+	}
+	c := &s.counts[rest[slash+1]]
+	ctr := &c.keys
+	if string(rest[:slash]) == "expires" {
+		ctr = &c.expires
+	}
+	switch kind {
+	case pebble.InternalKeyKindMerge:
+		if len(value) == 8 {
+			ctr.Add(int64(binary.LittleEndian.Uint64(value)))
+		}
+	case pebble.InternalKeyKindSet:
+		if len(value) == 8 {
+			ctr.Store(int64(binary.LittleEndian.Uint64(value)))
+		}
+	case pebble.InternalKeyKindDelete:
+		ctr.Store(0)
+	}
+}
+
+// logical returns the logical database mapped to physical slot p, or -1.
+func (s *Store) logical(p uint8) int {
+	for i, v := range *s.dbmap.Load() {
+		if v == p {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Store) touchAll() {
+	if fn := s.onWrite.Load(); fn != nil && s.listeners.Load() > 0 {
+		(*fn)(-1, nil)
+	}
+}

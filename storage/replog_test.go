@@ -1,0 +1,209 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+func getString(t *testing.T, s *Store, db int, key string) (string, bool) {
+	t.Helper()
+	k, err := s.NewTx().Lookup(db, []byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(k.Meta.Value), k.Live
+}
+
+func TestLogOnlyWhenEnabled(t *testing.T) {
+	s := openTest(t, nil, nil)
+	tx := s.NewTx()
+	putString(t, tx, 0, "a", "1", 0)
+	tx.Commit()
+	if s.ReplOffset() != 0 || tx.WriteOffset() != 0 {
+		t.Fatalf("offset %d before the log is enabled", s.ReplOffset())
+	}
+	if err := s.EnableLog(); err != nil {
+		t.Fatal(err)
+	}
+	putString(t, tx, 0, "b", "2", 0)
+	tx.Commit()
+	if s.ReplOffset() == 0 || tx.WriteOffset() != s.ReplOffset() {
+		t.Fatalf("offset %d, tx woff %d", s.ReplOffset(), tx.WriteOffset())
+	}
+}
+
+// A replica applying the primary's entries ends with the same data,
+// counts and offset, and logs the entries for replicas of its own.
+func TestReplicaAppliesLog(t *testing.T) {
+	p := openTest(t, nil, nil)
+	r := openTest(t, nil, nil)
+	r.SetReplica(true)
+	p.EnableLog()
+	tx := p.NewTx()
+	for i := 0; i < 50; i++ {
+		putString(t, tx, i%3, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i), 0)
+		if i%7 == 0 {
+			tx.Commit()
+		}
+	}
+	tx.Commit()
+	tx.Lock(0, []byte("k0"))
+	k, _ := tx.Lookup(0, []byte("k0"))
+	tx.Delete(k)
+	tx.Commit()
+	tx.LockAll()
+	tx.SwapDB(1, 2)
+	tx.Commit()
+
+	id, _, _ := p.ReplIDs()
+	if err := r.BeginFullSync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EndFullSync(id, 0); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := p.ReadLog(0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := r.ApplyReplicated(e, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.ReplOffset() != p.ReplOffset() {
+		t.Fatalf("replica offset %d, primary %d", r.ReplOffset(), p.ReplOffset())
+	}
+	for db := 0; db < 3; db++ {
+		if r.KeyCount(db) != p.KeyCount(db) {
+			t.Fatalf("db%d: replica %d keys, primary %d", db, r.KeyCount(db), p.KeyCount(db))
+		}
+	}
+	if v, ok := getString(t, r, 2, "k1"); !ok || v != "v1" {
+		t.Fatalf("after SWAPDB replica db2 k1 = %q %v", v, ok)
+	}
+	if _, ok := getString(t, r, 0, "k0"); ok {
+		t.Fatal("deleted key present on replica")
+	}
+	// The replica logged the same entries: a sub-replica can read them.
+	sub, err := r.ReadLog(0, 1<<20)
+	if err != nil || len(sub) != len(entries) {
+		t.Fatalf("replica log: %d entries, %v", len(sub), err)
+	}
+	// Out-of-order entries are refused.
+	if err := r.ApplyReplicated(entries[0], false); err == nil {
+		t.Fatal("replayed entry accepted")
+	}
+}
+
+func TestFullSyncSnapshot(t *testing.T) {
+	p := openTest(t, nil, nil)
+	tx := p.NewTx()
+	for i := 0; i < 300; i++ {
+		putString(t, tx, 0, fmt.Sprintf("k%03d", i), "value", 0)
+	}
+	tx.Commit()
+	name := []byte("h")
+	tx.Lock(0, name)
+	k, _ := tx.Lookup(0, name)
+	tx.PrepareCollection(k, encoding.TypeHash)
+	tx.SetMember(MemberKey(nil, k, 'f', []byte("f1")), []byte("x"))
+	tx.SetSize(k, 1)
+	tx.Commit()
+
+	r := openTest(t, nil, nil)
+	r.SetReplica(true)
+	rtx := r.NewTx()
+	putString(t, rtx, 0, "stale", "old", 0)
+	rtx.Commit()
+
+	r.BeginFullSync()
+	chunks := 0
+	off, err := p.Snapshot(1024, func(c []byte) error {
+		chunks++
+		return r.ApplySnapshotChunk(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, _ := p.ReplIDs()
+	r.EndFullSync(id, off)
+	if chunks < 2 {
+		t.Fatalf("%d chunks", chunks)
+	}
+	if r.KeyCount(0) != p.KeyCount(0) || r.KeyCount(0) != 301 {
+		t.Fatalf("replica %d keys, primary %d", r.KeyCount(0), p.KeyCount(0))
+	}
+	if _, ok := getString(t, r, 0, "stale"); ok {
+		t.Fatal("replica kept a key the primary never had")
+	}
+	hk, _ := r.NewTx().Lookup(0, name)
+	if !hk.Live || hk.Meta.Size != 1 {
+		t.Fatalf("hash on replica: %+v", hk.Meta)
+	}
+	// Writes after the snapshot continue from its offset.
+	putString(t, tx, 0, "after", "1", 0)
+	tx.Commit()
+	entries, err := p.ReadLog(off, 1<<20)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("entries after snapshot: %d %v", len(entries), err)
+	}
+	if err := r.ApplyReplicated(entries[0], true); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := getString(t, r, 0, "after"); !ok || v != "1" {
+		t.Fatal("write after snapshot missing")
+	}
+}
+
+func TestTrimAndRestart(t *testing.T) {
+	fs := vfs.NewMem()
+	p := openTest(t, fs, nil)
+	p.EnableLog()
+	tx := p.NewTx()
+	for i := 0; i < 100; i++ {
+		putString(t, tx, 0, fmt.Sprintf("k%d", i), "v", 0)
+		tx.Commit()
+	}
+	off := p.ReplOffset()
+	if err := p.TrimLog(off/2, off, off*10); err != nil {
+		t.Fatal(err)
+	}
+	if p.LogStart() == 0 || p.LogStart() > off-off/2 {
+		t.Fatalf("log start %d after trimming to keep %d of %d", p.LogStart(), off/2, off)
+	}
+	if _, err := p.ReadLog(0, 1<<20); !errors.Is(err, ErrLogTrimmed) {
+		t.Fatalf("read before start: %v", err)
+	}
+	if _, err := p.ReadLog(p.LogStart(), 1<<20); err != nil {
+		t.Fatalf("read from start: %v", err)
+	}
+	id, _, _ := p.ReplIDs()
+	start := p.LogStart()
+	p.Close()
+	p2 := openTest(t, fs, nil)
+	id2, _, _ := p2.ReplIDs()
+	if p2.ReplOffset() != off || p2.LogStart() != start || id2 != id || !p2.LogEnabled() {
+		t.Fatalf("after restart offset %d/%d start %d/%d id %s/%s", p2.ReplOffset(), off, p2.LogStart(), start, id2, id)
+	}
+}
+
+func TestPromoteKeepsHistory(t *testing.T) {
+	p := openTest(t, nil, nil)
+	p.EnableLog()
+	tx := p.NewTx()
+	putString(t, tx, 0, "k", "v", 0)
+	tx.Commit()
+	old, _, _ := p.ReplIDs()
+	off := p.ReplOffset()
+	p.Promote()
+	id, id2, off2 := p.ReplIDs()
+	if id == old || id2 != old || off2 != off {
+		t.Fatalf("after promote: %s %s %d (old %s at %d)", id, id2, off2, old, off)
+	}
+}
