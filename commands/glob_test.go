@@ -37,7 +37,7 @@ func TestGlobMatch(t *testing.T) {
 		{"h[a-b]llo", "hbllo", true},
 		{"h[a-b]llo", "hcllo", false},
 		{"h[b-a]llo", "hallo", true}, // reversed range
-		{"[a-]", "-", false}, // a range from 'a' to ']', unterminated
+		{"[a-]", "-", false},         // a range from 'a' to ']', unterminated
 		{"[a-]", "a", true},
 		{"[a-]", "]", true},
 		{"[a-]", "_", true},
