@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"bytes"
+	"encoding/binary"
+
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
@@ -69,4 +72,54 @@ func (t *Tx) SetExpire(k *Key, at int64) {
 	m := k.Meta
 	m.ExpireAt = at
 	t.PutMeta(k, &m)
+}
+
+// KeyCount returns the number of keys in logical database db as t sees it:
+// the committed count plus t's uncommitted changes (a FLUSHDB or writes
+// earlier in the same pipeline). Like Store.KeyCount it includes keys that
+// have expired but are not yet removed.
+func (t *Tx) KeyCount(db int) (int64, error) {
+	phys := t.s.phys(db)
+	var n int64
+	v, ok, err := t.get(countKey("keys", phys), nil)
+	if err != nil {
+		return 0, err
+	}
+	if ok && len(v) == 8 {
+		n = int64(binary.LittleEndian.Uint64(v))
+	}
+	for _, c := range t.counts {
+		if c.db == phys {
+			n += c.keys
+		}
+	}
+	return n, nil
+}
+
+// LastKey returns the last live key of logical database db that starts
+// with prefix (any key when prefix is empty), or nil when there is none:
+// with SeekKey, the bounds RANDOMKEY picks within.
+func (t *Tx) LastKey(db int, prefix []byte) ([]byte, error) {
+	phys := t.s.phys(db)
+	lower, upper := encoding.DBSpan(encoding.TagMeta, phys)
+	if len(prefix) > 0 {
+		lower = encoding.MetaKey(nil, phys, prefix)
+		if end := encoding.PrefixEnd(lower); end != nil {
+			upper = end
+		}
+	}
+	it, err := t.Iter(lower, upper)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	now := t.s.NowMs()
+	var m encoding.Meta
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if encoding.DecodeMeta(it.Value(), &m) != nil || m.Expired(now) {
+			continue
+		}
+		return bytes.Clone(encoding.UserKeyFromMeta(it.Key())), nil
+	}
+	return nil, it.Error()
 }
