@@ -507,21 +507,21 @@ func (c *Ctx) randomKeyByIndex(n int64) ([]byte, error) {
 }
 
 // randomKeyBySeek descends the key order byte by byte: at each level it
-// finds the first and last key under the prefix chosen so far, picks a
-// byte between theirs at the first position where they differ, and stops
-// when no key has the new prefix, returning the next key. Each level costs
-// two seeks, so the cost is bounded by the key length, not the key count.
+// finds the first and last key under the prefix chosen so far and picks a
+// byte between theirs at the first position where they differ, retrying a
+// few times when no key has that byte there (keys are sparse in the byte
+// space), then continues under the longer prefix. Each level costs a few
+// seeks, so the cost is bounded by the key length, not the key count. The
+// choice is uniform among the branches at each level, not among keys.
 func (c *Ctx) randomKeyBySeek() ([]byte, error) {
+	const tries = 8
 	db := c.DB()
+	first, err := c.Tx.SeekKey(db, nil)
+	if err != nil || first == nil {
+		return first, err
+	}
 	var prefix []byte
-	for depth := 0; ; depth++ {
-		first, err := c.Tx.SeekKey(db, prefix)
-		if err != nil || first == nil {
-			return first, err
-		}
-		if !bytes.HasPrefix(first, prefix) || depth == 64 {
-			return first, nil
-		}
+	for depth := 0; depth < 64; depth++ {
 		last, err := c.Tx.LastKey(db, prefix)
 		if err != nil {
 			return nil, err
@@ -536,13 +536,35 @@ func (c *Ctx) randomKeyBySeek() ([]byte, error) {
 		lo, hi := 0, int(last[p])
 		if p < len(first) {
 			lo = int(first[p])
-		} else if rand.IntN(hi+2) == 0 {
+		} else {
 			// first is the common prefix itself, shorter than every other
-			// key under it: give it a byte's share.
-			return first, nil
+			// key under it: the range starts at the key after it, and
+			// first gets a byte's share.
+			next, err := c.Tx.SeekKey(db, append(bytes.Clone(first), 0))
+			if err != nil {
+				return nil, err
+			}
+			lo = int(next[p])
+			if rand.IntN(hi-lo+2) == 0 {
+				return first, nil
+			}
 		}
-		prefix = append(bytes.Clone(first[:p]), byte(lo+rand.IntN(hi-lo+1)))
+		var k []byte
+		for try := 0; try < tries; try++ {
+			prefix = append(bytes.Clone(first[:p]), byte(lo+rand.IntN(hi-lo+1)))
+			if k, err = c.Tx.SeekKey(db, prefix); err != nil {
+				return nil, err
+			}
+			if bytes.HasPrefix(k, prefix) {
+				break
+			}
+		}
+		if !bytes.HasPrefix(k, prefix) {
+			return k, nil // the key after the gap
+		}
+		first = k
 	}
+	return first, nil
 }
 
 func dbsize(c *Ctx) error {
