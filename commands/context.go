@@ -95,4 +95,6 @@ type Server interface {
 	Pubsub(c *Ctx) error
 	// Publish delivers a message and returns the number of receivers.
 	Publish(channel, message []byte) int64
+	// Cursors is the server's table of SCAN-family cursors.
+	Cursors() *CursorTable
 }

@@ -65,6 +65,7 @@ type Server struct {
 	stats   stats
 	slowlog slowlog
 	metrics *metrics
+	cursors *commands.CursorTable
 
 	closing  atomic.Bool
 	shutdown chan struct{}
@@ -106,6 +107,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		cfg:      cfg.Clone(),
 		clients:  map[int64]*conn{},
 		shutdown: make(chan struct{}),
+		cursors:  commands.NewCursorTable(commands.DefaultCursors),
 	}
 	s.applyHotConfig(cfg)
 	s.watch.init()
@@ -190,6 +192,9 @@ func (s *Server) MetricsAddr() string { return s.metrics.addr() }
 
 // Store returns the server's store.
 func (s *Server) Store() *storage.Store { return s.store }
+
+// Cursors returns the server's SCAN cursor table.
+func (s *Server) Cursors() *commands.CursorTable { return s.cursors }
 
 // Done is closed when SHUTDOWN was called.
 func (s *Server) Done() <-chan struct{} { return s.shutdown }
