@@ -654,6 +654,12 @@ func ParseLongDouble(b []byte) (*big.Float, bool) {
 	if err != nil {
 		return nil, false
 	}
+	// Out of range: strtold's ERANGE with an infinite or zero result.
+	// big.Float's own range is wider, but an exponent past even that
+	// parses as ±Inf or as zero.
+	if f.IsInf() || (f.Sign() == 0 && nonZeroMantissa(body)) {
+		return nil, false
+	}
 	if f.Sign() != 0 {
 		exp := f.MantExp(nil)
 		if exp > longDoubleMaxExp || exp < longDoubleMinExp {
@@ -661,6 +667,21 @@ func ParseLongDouble(b []byte) (*big.Float, bool) {
 		}
 	}
 	return f, true
+}
+
+// nonZeroMantissa reports whether a number's digits before its exponent
+// are not all zero.
+func nonZeroMantissa(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case '0', '.':
+		case 'e', 'E', 'p', 'P':
+			return false
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // floatSyntax checks the digits of a strtold number after its sign and

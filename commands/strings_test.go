@@ -46,6 +46,7 @@ type errReply string
 // both runs f over RESP2 and RESP3, each against a fresh server whose
 // clock the test controls.
 func both(t *testing.T, f func(x *tester)) {
+	t.Parallel()
 	for _, proto := range []int{2, 3} {
 		t.Run(map[int]string{2: "resp2", 3: "resp3"}[proto], func(t *testing.T) {
 			clk := newClock()
@@ -551,12 +552,12 @@ func TestLongDouble(t *testing.T) {
 			t.Errorf("%s + %s = %s, want %s", c.a, c.b, got, c.sum)
 		}
 	}
-	for _, bad := range []string{"", "x", "nan", "-nan", "1e", "1e+", "0x", "0xp1", ".e1", "1..2", "1e5000", strings.Repeat("1", 5120)} {
+	for _, bad := range []string{"", "x", "nan", "-nan", "1e", "1e+", "0x", "0xp1", ".e1", "1..2", "1e5000", "1e999999999", "1e-999999999", "0x1p-99999999999", "-1e-5000", strings.Repeat("1", 5120)} {
 		if _, ok := commands.ParseLongDouble([]byte(bad)); ok {
 			t.Errorf("ParseLongDouble(%q) accepted", bad)
 		}
 	}
-	for _, good := range []string{"inf", "-INF", "+Infinity", "1e4000", "0X1P-3", "-.5", "7.", "1E+3"} {
+	for _, good := range []string{"inf", "-INF", "+Infinity", "1e4000", "0X1P-3", "-.5", "7.", "1E+3", "0e999999999", "-0.000e-5000", "0x0p-99999999999"} {
 		if _, ok := commands.ParseLongDouble([]byte(good)); !ok {
 			t.Errorf("ParseLongDouble(%q) refused", good)
 		}
