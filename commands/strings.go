@@ -2,21 +2,163 @@ package commands
 
 import (
 	"math"
+	"math/big"
+	"strconv"
+	"sync"
 
+	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 func stringCommands() []*Command {
+	rf := []string{"read", "string", "fast"}
+	rs := []string{"read", "string", "slow"}
+	wf := []string{"write", "string", "fast"}
+	ws := []string{"write", "string", "slow"}
+	const (
+		o1       = "O(1)"
+		rangeCpx = "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."
+	)
 	return []*Command{
-		{Name: "get", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"read", "string", "fast"},
-			Group: "string", Summary: "Returns the string value of a key.", Since: "1.0.0", Complexity: "O(1)", Handler: get},
-		{Name: "set", Arity: -3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"write", "string", "slow"},
-			Group: "string", Summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", Since: "1.0.0", Complexity: "O(1)", Handler: set},
+		{Name: "get", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf, Group: "string",
+			Summary: "Returns the string value of a key.", Since: "1.0.0", Complexity: o1, Handler: get},
+		{Name: "set", Arity: -3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, ACL: ws, Group: "string",
+			Summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", Since: "1.0.0", Complexity: o1, Handler: set},
+		{Name: "setnx", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Set the string value of a key only when the key doesn't exist.", Since: "1.0.0", Complexity: o1, Handler: setnx},
+		{Name: "setex", Arity: 4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, ACL: ws, Group: "string",
+			Summary: "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", Since: "2.0.0", Complexity: o1, Handler: setex},
+		{Name: "psetex", Arity: 4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, ACL: ws, Group: "string",
+			Summary: "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", Since: "2.6.0", Complexity: o1, Handler: setex},
+		{Name: "mget", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, Step: 1, ACL: rf, Group: "string",
+			Summary: "Atomically returns the string values of one or more keys.", Since: "1.0.0", Complexity: "O(N) where N is the number of keys to retrieve.", Handler: mget},
+		{Name: "mset", Arity: -3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: -1, Step: 2, ACL: ws, Group: "string",
+			Summary: "Atomically creates or modifies the string values of one or more keys.", Since: "1.0.1", Complexity: "O(N) where N is the number of keys to set.", Handler: mset},
+		{Name: "msetnx", Arity: -3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: -1, Step: 2, ACL: ws, Group: "string",
+			Summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", Since: "1.0.1", Complexity: "O(N) where N is the number of keys to set.", Handler: mset},
+		{Name: "getset", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Returns the previous string value of a key after setting it to a new value.", Since: "1.0.0", Complexity: o1, Handler: getset},
+		{Name: "getdel", Arity: 2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Returns the string value of a key after deleting the key.", Since: "6.2.0", Complexity: o1, Handler: getdel},
+		{Name: "getex", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Returns the string value of a key after setting its expiration time.", Since: "6.2.0", Complexity: o1, Handler: getex},
+		{Name: "append", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", Since: "2.0.0",
+			Complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+			Handler:    appendCmd},
+		{Name: "strlen", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf, Group: "string",
+			Summary: "Returns the length of a string value.", Since: "2.2.0", Complexity: o1, Handler: strlen},
+		{Name: "incr", Arity: 2, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", Since: "1.0.0", Complexity: o1, Handler: incrDecr},
+		{Name: "decr", Arity: 2, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", Since: "1.0.0", Complexity: o1, Handler: incrDecr},
+		{Name: "incrby", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", Since: "1.0.0", Complexity: o1, Handler: incrDecr},
+		{Name: "decrby", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", Since: "1.0.0", Complexity: o1, Handler: incrDecr},
+		{Name: "incrbyfloat", Arity: 3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf, Group: "string",
+			Summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", Since: "2.6.0", Complexity: o1, Handler: incrbyfloat},
+		{Name: "getrange", Arity: 4, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, ACL: rs, Group: "string",
+			Summary: "Returns a substring of the string stored at a key.", Since: "2.4.0", Complexity: rangeCpx, Handler: getrange},
+		{Name: "substr", Arity: 4, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, ACL: rs, Group: "string",
+			Summary: "Returns a substring from a string value.", Since: "1.0.0", Complexity: rangeCpx, Handler: getrange},
+		{Name: "setrange", Arity: 4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, ACL: ws, Group: "string",
+			Summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Since: "2.2.0",
+			Complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+			Handler:    setrange},
+		{Name: "lcs", Arity: -3, Flags: ReadOnly, FirstKey: 1, LastKey: 2, Step: 1, ACL: rs, Group: "string",
+			Summary: "Finds the longest common substring.", Since: "7.0.0", Complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively", Handler: lcs},
+	}
+}
+
+// strKey is a pooled storage.Key with scratch space for formatting numbers,
+// so that GET, SET and INCR look keys up without allocating per call.
+type strKey struct {
+	storage.Key
+	num    [24]byte
+	noPool bool // the Key's buffer may be large: let it go
+}
+
+var strKeys = sync.Pool{New: func() any { return new(strKey) }}
+
+// maxPooledValue bounds the value buffer a pooled key may keep.
+const maxPooledValue = 64 << 10
+
+// lookupKey looks name up without locking it (readers); release the
+// result when done with its value.
+func lookupKey(c *Ctx, name []byte) (*strKey, error) {
+	k := strKeys.Get().(*strKey)
+	if err := c.Tx.LookupInto(&k.Key, c.DB(), name); err != nil {
+		k.release()
+		return nil, err
+	}
+	return k, nil
+}
+
+// lockKey locks name until the connection's Tx commits, then looks it up.
+func lockKey(c *Ctx, name []byte) (*strKey, error) {
+	c.Tx.Lock(c.DB(), name)
+	return lookupKey(c, name)
+}
+
+func (k *strKey) release() {
+	if k.noPool || (k.Exists && k.Meta.Type == encoding.TypeString && cap(k.Meta.Value) > maxPooledValue) {
+		return
+	}
+	k.Name = nil // NB: it aliases the connection's read buffer
+	strKeys.Put(k)
+}
+
+// str returns k's value when it is a live string; ok is false when the
+// key is absent, and err is ErrWrongType for another type.
+func (k *strKey) str() (val []byte, ok bool, err error) {
+	if !k.Live {
+		return nil, false, nil
+	}
+	if k.Meta.Type != encoding.TypeString {
+		return nil, false, ErrWrongType
+	}
+	return k.Meta.Value, true, nil
+}
+
+// ttl returns the expiry a rewrite of k keeps (0 when none or absent).
+func (k *strKey) ttl() int64 {
+	if !k.Live {
+		return 0
+	}
+	return k.Meta.ExpireAt
+}
+
+// put stores val at k with expiry at (Unix ms, 0 for none). A deadline
+// already past deletes the key instead, which is what a reader would see.
+func (k *strKey) put(c *Ctx, val []byte, at int64) {
+	if at != 0 && at <= c.NowMs() {
+		k.del(c)
+		return
+	}
+	c.PutString(&k.Key, val, at)
+}
+
+func (k *strKey) del(c *Ctx) {
+	k.markLarge()
+	c.Tx.Delete(&k.Key)
+}
+
+// markLarge keeps k out of the pool when its buffer has grown large, for
+// callers about to replace what k describes.
+func (k *strKey) markLarge() {
+	if cap(k.Meta.Value) > maxPooledValue {
+		k.noPool = true
 	}
 }
 
 func get(c *Ctx) error {
-	v, ok, err := c.ReadString(c.Args[1])
+	k, err := lookupKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	v, ok, err := k.str()
 	if err != nil {
 		return err
 	}
@@ -28,122 +170,826 @@ func get(c *Ctx) error {
 	return nil
 }
 
-// expireArg is one of SET/GETEX's expiry options.
-type expireOpts struct {
-	at      int64 // absolute Unix ms; 0 when not given
-	keepTTL bool
-	persist bool
-	given   bool
+// Expiry units of SET and GETEX options, as Redis parses them.
+const (
+	unitNone = iota
+	unitEX
+	unitPX
+	unitEXAT
+	unitPXAT
+)
+
+// strOpts are the options of SET (forSet) or GETEX, parsed the way Redis's
+// parseExtendedStringArgumentsOrReply does: conflicting options are a
+// syntax error, a repeated one is not, and the expiry value is only
+// checked afterwards (expireAt).
+type strOpts struct {
+	nx, xx, get, keepTTL, persist bool
+	unit                          int
+	expire                        []byte
 }
 
-// parseExpireOption consumes EX/PX/EXAT/PXAT <n> at opt, returning the
-// absolute deadline. cmd names the command for the error text.
-func parseExpireOption(c *Ctx, opt []byte, cur *Cursor, cmd string) (int64, bool, error) {
-	var unitMs int64
-	abs := false
-	switch {
-	case Is(opt, "ex"):
-		unitMs = 1000
-	case Is(opt, "px"):
-		unitMs = 1
-	case Is(opt, "exat"):
-		unitMs, abs = 1000, true
-	case Is(opt, "pxat"):
-		unitMs, abs = 1, true
-	default:
-		return 0, false, nil
-	}
-	a, err := cur.Next()
-	if err != nil {
-		return 0, true, err
-	}
-	n, err := ParseInt(a)
-	if err != nil {
-		return 0, true, err
-	}
-	bad := Errf("invalid expire time in '%s' command", cmd)
-	if n <= 0 || n > math.MaxInt64/unitMs {
-		return 0, true, bad
-	}
-	ms := n * unitMs
-	if !abs {
-		now := c.NowMs()
-		if ms > math.MaxInt64-now {
-			return 0, true, bad
+func parseStrOpts(args [][]byte, from int, forSet bool) (o strOpts, err error) {
+	for i := from; i < len(args); i++ {
+		a := args[i]
+		unit := unitNone
+		switch {
+		case forSet && Is(a, "nx") && !o.xx:
+			o.nx = true
+		case forSet && Is(a, "xx") && !o.nx:
+			o.xx = true
+		case forSet && Is(a, "get"):
+			o.get = true
+		case forSet && Is(a, "keepttl") && o.unit == unitNone:
+			o.keepTTL = true
+		case !forSet && Is(a, "persist") && o.unit == unitNone:
+			o.persist = true
+		case Is(a, "ex"):
+			unit = unitEX
+		case Is(a, "px"):
+			unit = unitPX
+		case Is(a, "exat"):
+			unit = unitEXAT
+		case Is(a, "pxat"):
+			unit = unitPXAT
+		default:
+			return o, ErrSyntax
 		}
-		ms += now
+		if unit == unitNone {
+			continue
+		}
+		if o.keepTTL || o.persist || (o.unit != unitNone && o.unit != unit) || i+1 == len(args) {
+			return o, ErrSyntax
+		}
+		o.unit, o.expire = unit, args[i+1]
+		i++
 	}
-	return ms, true, nil
+	return o, nil
 }
+
+// expireAt turns an expiry argument in unit into an absolute Unix ms
+// deadline with Redis's checks; cmd names the command in the error.
+func expireAt(c *Ctx, arg []byte, unit int, cmd string) (int64, error) {
+	n, err := ParseInt(arg)
+	if err != nil {
+		return 0, err
+	}
+	seconds := unit == unitEX || unit == unitEXAT
+	if n <= 0 || (seconds && n > math.MaxInt64/1000) {
+		return 0, errExpireTime(cmd)
+	}
+	if seconds {
+		n *= 1000
+	}
+	if unit == unitEX || unit == unitPX {
+		now := c.NowMs()
+		if n > math.MaxInt64-now {
+			return 0, errExpireTime(cmd)
+		}
+		n += now
+	}
+	return n, nil
+}
+
+func errExpireTime(cmd string) error {
+	switch cmd {
+	case "set":
+		return ErrInvalidExpire
+	case "setex":
+		return errSetexExpire
+	case "psetex":
+		return errPsetexExpire
+	case "getex":
+		return errGetexExpire
+	}
+	return Errf("invalid expire time in '%s' command", cmd)
+}
+
+var (
+	errSetexExpire  = &Error{"ERR", "invalid expire time in 'setex' command"}
+	errPsetexExpire = &Error{"ERR", "invalid expire time in 'psetex' command"}
+	errGetexExpire  = &Error{"ERR", "invalid expire time in 'getex' command"}
+	errDecrOverflow = &Error{"ERR", "decrement would overflow"}
+	errLCSType      = &Error{"ERR", "The specified keys must contain string values"}
+	errLCSIdxLen    = &Error{"ERR", "If you want both the length and indexes, please just use IDX."}
+	errLCSMemory    = &Error{"ERR", "Insufficient memory, failed allocating transient memory for LCS"}
+)
 
 func set(c *Ctx) error {
-	var (
-		nx, xx, getOld bool
-		exp            expireOpts
-	)
-	cur := NewCursor(c.Args, 3)
-	for cur.More() {
-		opt, _ := cur.Next()
-		switch {
-		case Is(opt, "nx") && !xx:
-			nx = true
-		case Is(opt, "xx") && !nx:
-			xx = true
-		case Is(opt, "get"):
-			getOld = true
-		case Is(opt, "keepttl") && !exp.given:
-			exp.keepTTL, exp.given = true, true
-		default:
-			if exp.given {
-				return ErrSyntax
-			}
-			at, ok, err := parseExpireOption(c, opt, cur, "set")
-			if !ok {
-				return ErrSyntax
-			}
-			if err != nil {
-				return err
-			}
-			exp.at, exp.given = at, true
-		}
-	}
-	k, err := c.WriteKey(c.Args[1])
+	o, err := parseStrOpts(c.Args, 3, true)
 	if err != nil {
 		return err
 	}
-	if getOld {
-		if err := CheckType(k, encoding.TypeString); err != nil {
+	var at int64
+	if o.unit != unitNone {
+		if at, err = expireAt(c, o.expire, o.unit, "set"); err != nil {
 			return err
 		}
 	}
-	reply := func() {
-		if !getOld {
-			return
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	if o.get {
+		old, ok, err := k.str()
+		if err != nil {
+			return err
 		}
-		if k.Live {
-			c.Out.Bulk(k.Meta.Value)
+		// The old value is the reply whether or not the write happens;
+		// write it before the write replaces k's buffer.
+		if ok {
+			c.Out.Bulk(old)
 		} else {
 			c.Out.Null()
 		}
 	}
-	if (nx && k.Live) || (xx && !k.Live) {
-		if getOld {
-			reply()
-		} else {
+	if (o.nx && k.Live) || (o.xx && !k.Live) {
+		if !o.get {
 			c.Out.Null()
 		}
 		return nil
 	}
-	expireAt := exp.at
-	if exp.keepTTL && k.Live {
-		expireAt = k.Meta.ExpireAt
+	if o.keepTTL {
+		at = k.ttl()
 	}
-	if getOld {
-		reply() // before PutMeta replaces k's value
-	}
-	c.PutString(k, c.Args[2], expireAt)
-	if !getOld {
+	k.put(c, c.Args[2], at)
+	if !o.get {
 		c.Out.OK()
 	}
+	return nil
+}
+
+func setnx(c *Ctx) error {
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	if k.Live {
+		c.Out.Int(0)
+		return nil
+	}
+	k.put(c, c.Args[2], 0)
+	c.Out.Int(1)
+	return nil
+}
+
+// setex serves SETEX and PSETEX: key, a relative expiry, value.
+func setex(c *Ctx) error {
+	unit, name := unitEX, "setex"
+	if c.Cmd.Name == "psetex" {
+		unit, name = unitPX, "psetex"
+	}
+	at, err := expireAt(c, c.Args[2], unit, name)
+	if err != nil {
+		return err
+	}
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	k.put(c, c.Args[3], at)
+	c.Out.OK()
+	return nil
+}
+
+func mget(c *Ctx) error {
+	keys := c.Args[1:]
+	c.Tx.Lock(c.DB(), keys...)
+	k := strKeys.Get().(*strKey)
+	defer k.release()
+	c.Out.Array(len(keys))
+	for _, name := range keys {
+		if err := c.Tx.LookupInto(&k.Key, c.DB(), name); err != nil {
+			// NB: the array header is out; a storage failure here poisons
+			// the connection's Tx, whose error the server reports.
+			return err
+		}
+		if v, ok, err := k.str(); ok && err == nil {
+			c.Out.Bulk(v)
+		} else {
+			c.Out.Null()
+		}
+		k.markLarge()
+	}
+	return nil
+}
+
+// mset serves MSET and MSETNX.
+func mset(c *Ctx) error {
+	nx := c.Cmd.Name == "msetnx"
+	if len(c.Args)%2 == 0 {
+		return ErrArity(c.Cmd.Name)
+	}
+	keys := make([][]byte, 0, len(c.Args)/2)
+	for i := 1; i < len(c.Args); i += 2 {
+		keys = append(keys, c.Args[i])
+	}
+	c.Tx.Lock(c.DB(), keys...)
+	k := strKeys.Get().(*strKey)
+	defer k.release()
+	if nx {
+		for _, name := range keys {
+			if err := c.Tx.LookupInto(&k.Key, c.DB(), name); err != nil {
+				return err
+			}
+			if k.Live {
+				c.Out.Int(0)
+				return nil
+			}
+		}
+	}
+	// Look each key up just before writing it, so a key named twice sees
+	// its first write (the last value wins, as in Redis).
+	for i := 1; i < len(c.Args); i += 2 {
+		if err := c.Tx.LookupInto(&k.Key, c.DB(), c.Args[i]); err != nil {
+			return err
+		}
+		k.markLarge()
+		c.PutString(&k.Key, c.Args[i+1], 0)
+	}
+	if nx {
+		c.Out.Int(1)
+	} else {
+		c.Out.OK()
+	}
+	return nil
+}
+
+func getset(c *Ctx) error {
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	old, ok, err := k.str()
+	if err != nil {
+		return err
+	}
+	if ok {
+		c.Out.Bulk(old)
+	} else {
+		c.Out.Null()
+	}
+	k.put(c, c.Args[2], 0)
+	return nil
+}
+
+func getdel(c *Ctx) error {
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	v, ok, err := k.str()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c.Out.Null()
+		return nil
+	}
+	c.Out.Bulk(v)
+	k.del(c)
+	return nil
+}
+
+func getex(c *Ctx) error {
+	o, err := parseStrOpts(c.Args, 2, false)
+	if err != nil {
+		return err
+	}
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	v, ok, err := k.str()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c.Out.Null()
+		return nil
+	}
+	var at int64
+	if o.unit != unitNone {
+		if at, err = expireAt(c, o.expire, o.unit, "getex"); err != nil {
+			return err
+		}
+	}
+	c.Out.Bulk(v)
+	switch {
+	case o.unit != unitNone:
+		k.put(c, v, at)
+	case o.persist && k.Meta.ExpireAt != 0:
+		k.put(c, v, 0)
+	}
+	return nil
+}
+
+// checkLength returns Redis's error when a string would grow past
+// proto-max-bulk-len: size plus add bytes.
+func checkLength(c *Ctx, size, add int64) error {
+	total := size + add
+	if total < size || total < add {
+		return ErrStringTooLong
+	}
+	// proto-max-bulk-len is at least 1mb: only longer strings need it.
+	if total > 1<<20 && total > c.Server.Config().ProtoMaxBulkLen {
+		return ErrStringTooLong
+	}
+	return nil
+}
+
+func appendCmd(c *Ctx) error {
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	old, _, err := k.str()
+	if err != nil {
+		return err
+	}
+	add := c.Args[2]
+	if err := checkLength(c, int64(len(old)), int64(len(add))); err != nil {
+		return err
+	}
+	// old is k's own copy: growing it in place is safe, and PutString
+	// copies it again.
+	v := append(old, add...)
+	k.put(c, v, k.ttl())
+	c.Out.Int(int64(len(v)))
+	return nil
+}
+
+func strlen(c *Ctx) error {
+	k, err := lookupKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	v, _, err := k.str()
+	if err != nil {
+		return err
+	}
+	c.Out.Int(int64(len(v)))
+	return nil
+}
+
+// incrDecr serves INCR, DECR, INCRBY and DECRBY.
+func incrDecr(c *Ctx) error {
+	by := int64(1)
+	if len(c.Args) == 3 {
+		n, err := ParseInt(c.Args[2])
+		if err != nil {
+			return err
+		}
+		by = n
+	}
+	if c.Cmd.Name[0] == 'd' {
+		if by == math.MinInt64 {
+			return errDecrOverflow
+		}
+		by = -by
+	}
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	old, ok, err := k.str()
+	if err != nil {
+		return err
+	}
+	var n int64
+	if ok {
+		if n, err = ParseInt(old); err != nil {
+			return err
+		}
+	}
+	if (by < 0 && n < 0 && by < math.MinInt64-n) || (by > 0 && n > 0 && by > math.MaxInt64-n) {
+		return ErrOverflow
+	}
+	n += by
+	k.put(c, strconv.AppendInt(k.num[:0], n, 10), k.ttl())
+	c.Out.Int(n)
+	return nil
+}
+
+func incrbyfloat(c *Ctx) error {
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	old, ok, err := k.str()
+	if err != nil {
+		return err
+	}
+	cur := new(big.Float).SetPrec(longDoublePrec)
+	if ok {
+		if cur, ok = ParseLongDouble(old); !ok {
+			return ErrNotFloat
+		}
+	}
+	by, ok := ParseLongDouble(c.Args[2])
+	if !ok {
+		return ErrNotFloat
+	}
+	sum, ok := AddLongDouble(cur, by)
+	if !ok {
+		return ErrNaN
+	}
+	v := FormatLongDouble(sum)
+	k.put(c, v, k.ttl())
+	c.Out.Bulk(v)
+	return nil
+}
+
+// Redis does INCRBYFLOAT and HINCRBYFLOAT in C's long double, the x87
+// 80-bit format on the machines it runs on: a 64-bit mantissa and a 15-bit
+// exponent. Shoal computes with big.Float at that precision so that sums
+// and their text match Redis's ("0.1" plus "0.2" is "0.3", "1e400" is a
+// valid value).
+const (
+	longDoublePrec   = 64
+	longDoubleMaxExp = 16384  // |x| < 2^16384
+	longDoubleMinExp = -16445 // smallest denormal 2^-16445
+	// maxLongDoubleChars is Redis's MAX_LONG_DOUBLE_CHARS: longer text
+	// is not a float.
+	maxLongDoubleChars = 5 * 1024
+)
+
+// ParseLongDouble parses b as Redis's string2ld does with strtold:
+// decimal or hexadecimal (0x…p…) notation, an optional sign, "inf" and
+// "infinity" in any case; spaces, NaN, and values that overflow or
+// underflow a long double are refused.
+func ParseLongDouble(b []byte) (*big.Float, bool) {
+	if len(b) == 0 || len(b) >= maxLongDoubleChars {
+		return nil, false
+	}
+	i := 0
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		i++
+	}
+	body := b[i:]
+	if Is(body, "inf") || Is(body, "infinity") {
+		return new(big.Float).SetInf(neg), true
+	}
+	base := 10
+	if len(body) > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X') {
+		base = 16
+		body = body[2:]
+	}
+	if !floatSyntax(body, base) {
+		return nil, false
+	}
+	f, _, err := new(big.Float).SetPrec(longDoublePrec).SetMode(big.ToNearestEven).Parse(string(b), 0)
+	if err != nil {
+		return nil, false
+	}
+	// Out of range: strtold's ERANGE with an infinite or zero result.
+	// big.Float's own range is wider, but an exponent past even that
+	// parses as ±Inf or as zero.
+	if f.IsInf() || (f.Sign() == 0 && nonZeroMantissa(body)) {
+		return nil, false
+	}
+	if f.Sign() != 0 {
+		exp := f.MantExp(nil)
+		if exp > longDoubleMaxExp || exp < longDoubleMinExp {
+			return nil, false
+		}
+	}
+	return f, true
+}
+
+// nonZeroMantissa reports whether a number's digits before its exponent
+// are not all zero.
+func nonZeroMantissa(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case '0', '.':
+		case 'e', 'E', 'p', 'P':
+			return false
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// floatSyntax checks the digits of a strtold number after its sign and
+// 0x prefix: digits with an optional point (at least one digit), then an
+// optional exponent (e for decimal, p for hexadecimal) with decimal digits.
+func floatSyntax(b []byte, base int) bool {
+	isDigit := func(c byte) bool {
+		if base == 16 {
+			return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+		}
+		return '0' <= c && c <= '9'
+	}
+	i, digits := 0, 0
+	for i < len(b) && isDigit(b[i]) {
+		i, digits = i+1, digits+1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		for i < len(b) && isDigit(b[i]) {
+			i, digits = i+1, digits+1
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i == len(b) {
+		return true
+	}
+	e := b[i]
+	if (base == 10 && e != 'e' && e != 'E') || (base == 16 && e != 'p' && e != 'P') {
+		return false
+	}
+	i++
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
+	}
+	if i == len(b) {
+		return false
+	}
+	for ; i < len(b); i++ {
+		if b[i] < '0' || b[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// AddLongDouble returns a+b rounded to a long double; ok is false when the
+// result is NaN or infinite.
+func AddLongDouble(a, b *big.Float) (*big.Float, bool) {
+	if a.IsInf() || b.IsInf() {
+		return nil, false
+	}
+	s := new(big.Float).SetPrec(longDoublePrec).SetMode(big.ToNearestEven).Add(a, b)
+	if s.Sign() != 0 && s.MantExp(nil) > longDoubleMaxExp {
+		return nil, false
+	}
+	return s, true
+}
+
+// FormatLongDouble formats f as Redis's ld2string in LD_STR_HUMAN mode:
+// printf's %.17Lf with trailing zeros (and a bare point) removed, and
+// "-0" written as "0".
+func FormatLongDouble(f *big.Float) []byte {
+	if f.IsInf() {
+		if f.Sign() < 0 {
+			return []byte("-inf")
+		}
+		return []byte("inf")
+	}
+	b := f.Append(nil, 'f', 17)
+	l := len(b)
+	for b[l-1] == '0' {
+		l--
+	}
+	if b[l-1] == '.' {
+		l--
+	}
+	b = b[:l]
+	if l == 2 && b[0] == '-' && b[1] == '0' {
+		b = b[1:]
+	}
+	return b
+}
+
+// getrange serves GETRANGE and SUBSTR.
+func getrange(c *Ctx) error {
+	start, err := ParseInt(c.Args[2])
+	if err != nil {
+		return err
+	}
+	end, err := ParseInt(c.Args[3])
+	if err != nil {
+		return err
+	}
+	k, err := lookupKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	v, _, err := k.str()
+	if err != nil {
+		return err
+	}
+	n := int64(len(v))
+	if start < 0 && end < 0 && start > end {
+		c.Out.Bulk(nil)
+		return nil
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	if start > end || n == 0 {
+		c.Out.Bulk(nil)
+		return nil
+	}
+	c.Out.Bulk(v[start : end+1])
+	return nil
+}
+
+func setrange(c *Ctx) error {
+	off, err := ParseInt(c.Args[2])
+	if err != nil {
+		return err
+	}
+	if off < 0 {
+		return ErrOffsetRange
+	}
+	val := c.Args[3]
+	k, err := lockKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	old, _, err := k.str()
+	if err != nil {
+		return err
+	}
+	if len(val) == 0 {
+		c.Out.Int(int64(len(old)))
+		return nil
+	}
+	if err := checkLength(c, off, int64(len(val))); err != nil {
+		return err
+	}
+	v := old // k's own copy: written in place
+	if need := int(off) + len(val); need > len(v) {
+		if need <= cap(v) {
+			v = v[:need]
+			clear(v[len(old):])
+		} else {
+			v = make([]byte, need)
+			copy(v, old)
+		}
+	}
+	copy(v[off:], val)
+	k.put(c, v, k.ttl())
+	c.Out.Int(int64(len(v)))
+	return nil
+}
+
+// maxLCSCells bounds LCS's table (4 bytes a cell), where Redis answers an
+// allocation failure.
+const maxLCSCells = 1 << 28
+
+// lcsMatch is one range of LCS ... IDX: [a0, a1] in the first string,
+// [b0, b1] in the second.
+type lcsMatch struct{ a0, a1, b0, b1 int64 }
+
+// lcs follows Redis's lcsCommand step by step, so that IDX reports the
+// same ranges in the same order.
+func lcs(c *Ctx) error {
+	ka, err := lookupKey(c, c.Args[1])
+	if err != nil {
+		return err
+	}
+	defer ka.release()
+	kb, err := lookupKey(c, c.Args[2])
+	if err != nil {
+		return err
+	}
+	defer kb.release()
+	a, _, errA := ka.str()
+	b, _, errB := kb.str()
+	if errA != nil || errB != nil {
+		return errLCSType
+	}
+	var (
+		getLen, getIdx, withLen bool
+		minLen                  int64
+	)
+	for i := 3; i < len(c.Args); i++ {
+		opt := c.Args[i]
+		switch {
+		case Is(opt, "idx"):
+			getIdx = true
+		case Is(opt, "len"):
+			getLen = true
+		case Is(opt, "withmatchlen"):
+			withLen = true
+		case Is(opt, "minmatchlen") && i+1 < len(c.Args):
+			n, err := ParseInt(c.Args[i+1])
+			if err != nil {
+				return err
+			}
+			minLen = max(n, 0)
+			i++
+		default:
+			return ErrSyntax
+		}
+	}
+	if getIdx && getLen {
+		return errLCSIdxLen
+	}
+	alen, blen := len(a), len(b)
+	if int64(alen+1)*int64(blen+1) > maxLCSCells {
+		return errLCSMemory
+	}
+	// dp[i*w+j] is the LCS length of a[:i] and b[:j].
+	w := blen + 1
+	dp := make([]uint32, (alen+1)*w)
+	for i := 1; i <= alen; i++ {
+		for j := 1; j <= blen; j++ {
+			if a[i-1] == b[j-1] {
+				dp[i*w+j] = dp[(i-1)*w+j-1] + 1
+			} else {
+				dp[i*w+j] = max(dp[(i-1)*w+j], dp[i*w+j-1])
+			}
+		}
+	}
+	total := dp[alen*w+blen]
+	if getLen {
+		c.Out.Int(int64(total))
+		return nil
+	}
+	// Walk back from the end, building the LCS backwards and, for IDX,
+	// the ranges of contiguous matches.
+	result := make([]byte, total)
+	var matches []lcsMatch
+	idx := total
+	i, j := alen, blen
+	aStart, aEnd, bStart, bEnd := alen, 0, 0, 0 // aStart == alen: no open range
+	for i > 0 && j > 0 {
+		emit := false
+		if a[i-1] == b[j-1] {
+			result[idx-1] = a[i-1]
+			if aStart == alen {
+				aStart, aEnd, bStart, bEnd = i-1, i-1, j-1, j-1
+			} else if aStart == i && bStart == j {
+				aStart--
+				bStart--
+			} else {
+				emit = true
+			}
+			if aStart == 0 || bStart == 0 {
+				emit = true
+			}
+			idx--
+			i--
+			j--
+		} else {
+			if dp[(i-1)*w+j] > dp[i*w+j-1] {
+				i--
+			} else {
+				j--
+			}
+			if aStart != alen {
+				emit = true
+			}
+		}
+		if emit {
+			if n := int64(aEnd - aStart + 1); getIdx && (minLen == 0 || n >= minLen) {
+				matches = append(matches, lcsMatch{int64(aStart), int64(aEnd), int64(bStart), int64(bEnd)})
+			}
+			aStart = alen
+		}
+	}
+	if !getIdx {
+		c.Out.Bulk(result)
+		return nil
+	}
+	c.Out.Map(2)
+	c.Out.BulkString("matches")
+	c.Out.Array(len(matches))
+	for _, m := range matches {
+		if withLen {
+			c.Out.Array(3)
+		} else {
+			c.Out.Array(2)
+		}
+		c.Out.Array(2)
+		c.Out.Int(m.a0)
+		c.Out.Int(m.a1)
+		c.Out.Array(2)
+		c.Out.Int(m.b0)
+		c.Out.Int(m.b1)
+		if withLen {
+			c.Out.Int(m.a1 - m.a0 + 1)
+		}
+	}
+	c.Out.BulkString("len")
+	c.Out.Int(int64(total))
 	return nil
 }
