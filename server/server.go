@@ -65,6 +65,7 @@ type Server struct {
 	stats   stats
 	slowlog slowlog
 	metrics *metrics
+	info    infoState
 
 	closing  atomic.Bool
 	shutdown chan struct{}
@@ -255,6 +256,7 @@ func (s *Server) cron() {
 				return
 			}
 			s.closeIdleClients()
+			s.info.sample(s.stats.commands.Load(), time.Now())
 		}
 	}
 }
