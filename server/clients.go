@@ -332,7 +332,7 @@ func (s *Server) kill(cn, self *conn) {
 func (s *Server) clientPause(c *commands.Ctx) error {
 	ms, err := commands.ParseInt(c.Args[2])
 	if err != nil {
-		return commands.ErrTimeout
+		return commands.Errf("timeout is not an integer or out of range")
 	}
 	if ms < 0 {
 		return commands.ErrNegTimeout
