@@ -86,7 +86,7 @@ func (s *Server) clientList(c *commands.Ctx) error {
 		ids = map[int64]bool{}
 		for _, a := range c.Args[3:] {
 			id, err := commands.ParseInt(a)
-			if err != nil || id <= 0 {
+			if err != nil {
 				return commands.Errf("Invalid client ID")
 			}
 			ids[id] = true
