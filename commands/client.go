@@ -7,8 +7,12 @@ import "strings"
 // the calling connection.
 func clientCommand() *Command {
 	sub := func(name string, arity int, flags Flags, summary string, h func(*Ctx) error) *Command {
+		acl := []string{"slow", "connection"}
+		if flags.Has(Admin) {
+			acl = []string{"admin", "slow", "dangerous", "connection"}
+		}
 		return &Command{Name: "client|" + name, Arity: arity, Flags: flags | NoScript | Loading | Stale | MaintenanceOK,
-			ACL: []string{"slow", "connection"}, Group: "connection", Summary: summary, Since: "2.4.0", Complexity: "O(1)", Handler: h}
+			ACL: acl, Group: "connection", Summary: summary, Since: "2.4.0", Complexity: "O(1)", Handler: h}
 	}
 	toServer := func(c *Ctx) error { return c.Server.ClientCmd(c) }
 	return &Command{Name: "client", Arity: -2, Flags: Loading | Stale | MaintenanceOK, ACL: []string{"slow"},

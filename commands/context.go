@@ -81,6 +81,10 @@ type Server interface {
 	Discard(c *Ctx) error
 	Watch(c *Ctx, keys [][]byte) error
 	Unwatch(c *Ctx) error
+	// Save makes the data durable (SAVE), or starts doing so in the
+	// background (BGSAVE); started is false when a background save is
+	// already running.
+	Save(background bool) (started bool, err error)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).

@@ -1,3 +1,711 @@
 package commands
 
-func serverCommands() []*Command { return nil }
+import (
+	"strings"
+	"time"
+
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// serverCommands are the server group: INFO, CONFIG, COMMAND, the
+// persistence commands, SLOWLOG, SHUTDOWN and the diagnostics containers
+// (MEMORY, LATENCY, DEBUG), plus FUNCTION FLUSH for clients that reset
+// a server between tests.
+func serverCommands() []*Command {
+	return []*Command{
+		{Name: "info", Arity: -1, Flags: Loading | Stale | MaintenanceOK, ACL: []string{"slow", "dangerous"},
+			Group: "server", Summary: "Returns information and statistics about the server.", Since: "1.0.0", Complexity: "O(1)",
+			Handler: info},
+		configCommand(),
+		commandCommand(),
+		{Name: "time", Arity: 1, Flags: Loading | Stale | Fast | MaintenanceOK, ACL: []string{"fast"},
+			Group: "server", Summary: "Returns the server time.", Since: "2.6.0", Complexity: "O(1)",
+			Handler: func(c *Ctx) error {
+				now := c.Store.Now()
+				c.Out.Array(2)
+				c.Out.BulkInt(now.Unix())
+				c.Out.BulkInt(int64(now.Nanosecond() / 1000))
+				return nil
+			}},
+		{Name: "lastsave", Arity: 1, Flags: Loading | Stale | Fast | MaintenanceOK, ACL: []string{"admin", "fast", "dangerous"},
+			Group: "server", Summary: "Returns the Unix timestamp of the last successful save to disk.", Since: "1.0.0", Complexity: "O(1)",
+			Handler: func(c *Ctx) error { c.Out.Int(c.Store.Stats.LastSaveUnix.Load()); return nil }},
+		{Name: "save", Arity: 1, Flags: Admin | NoScript | NoMulti | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "Synchronously saves the database(s) to disk.", Since: "1.0.0",
+			Complexity: "O(N) where N is the total number of keys in all databases", Handler: save},
+		{Name: "bgsave", Arity: -1, Flags: Admin | NoScript | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "Asynchronously saves the database(s) to disk.", Since: "1.0.0", Complexity: "O(1)", Handler: bgsave},
+		{Name: "bgrewriteaof", Arity: 1, Flags: Admin | NoScript | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "Asynchronously rewrites the append-only file to disk.", Since: "1.0.0", Complexity: "O(1)",
+			Handler: func(c *Ctx) error {
+				started, err := c.Server.Save(true)
+				if err != nil {
+					return err
+				}
+				if started {
+					c.Out.Simple("Background append only file rewriting started")
+				} else {
+					c.Out.Simple("Background append only file rewriting scheduled")
+				}
+				return nil
+			}},
+		slowlogCommand(),
+		{Name: "shutdown", Arity: -1, Flags: Admin | NoScript | Loading | Stale | NoMulti | AllowBusy | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0",
+			Complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+			Handler:    shutdown},
+		functionCommand(),
+		memoryCommand(),
+		latencyCommand(),
+		{Name: "debug", Arity: -2, Flags: Admin | NoScript | Loading | Stale, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "A container for debugging commands.", Since: "1.0.0", Complexity: "Depends on subcommand.",
+			Handler: debug},
+	}
+}
+
+// serverSub builds a container's subcommand literal; parent names it
+// "parent|name".
+func serverSub(parent, name string, arity int, flags Flags, acl []string, group, summary, since, complexity string, h func(*Ctx) error) *Command {
+	return &Command{Name: parent + "|" + name, Arity: arity, Flags: flags, ACL: acl, Group: group,
+		Summary: summary, Since: since, Complexity: complexity, Handler: h}
+}
+
+// containerHelp is a container's HELP subcommand: the lines Redis prints,
+// after "<NAME> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+// and before "HELP / Prints this help.".
+func containerHelp(parent, group, since string, acl []string, lines ...string) *Command {
+	return serverSub(parent, "help", 2, Loading|Stale|MaintenanceOK, acl, group,
+		"Returns helpful text about the different subcommands.", since, "O(1)",
+		func(c *Ctx) error {
+			out := make([]string, 0, len(lines)+3)
+			out = append(out, upper(parent)+" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+			out = append(out, lines...)
+			out = append(out, "HELP", "    Prints this help.")
+			c.Out.StringArray(out)
+			return nil
+		})
+}
+
+// errSubcommandSyntax is Redis's reply to a known subcommand called with
+// arguments it does not take.
+func errSubcommandSyntax(c *Ctx) error {
+	return Errf("unknown subcommand or wrong number of arguments for '%s'. Try %s HELP.", truncate(c.Args[1], 128), upper(string(c.Args[0])))
+}
+
+func info(c *Ctx) error {
+	sections := make([]string, 0, len(c.Args)-1)
+	for _, a := range c.Args[1:] {
+		sections = append(sections, strings.ToLower(string(a)))
+	}
+	c.Out.Verbatim("txt", c.Server.Info(c.Client, sections))
+	return nil
+}
+
+// --- CONFIG ---
+
+func configCommand() *Command {
+	admin := Admin | NoScript | Loading | Stale | MaintenanceOK
+	acl := []string{"admin", "slow", "dangerous"}
+	sub := func(name string, arity int, summary, since, complexity string, h func(*Ctx) error) *Command {
+		return serverSub("config", name, arity, admin, acl, "server", summary, since, complexity, h)
+	}
+	return &Command{Name: "config", Arity: -2, ACL: []string{"slow"}, Group: "server",
+		Summary: "A container for server configuration commands.", Since: "2.0.0", Complexity: "Depends on subcommand.",
+		Subcommands: []*Command{
+			sub("get", -3, "Returns the effective values of configuration parameters.", "2.0.0",
+				"O(N) when N is the number of configuration parameters provided", configGet),
+			sub("set", -4, "Sets configuration parameters in-flight.", "2.0.0",
+				"O(N) when N is the number of configuration parameters provided", configSet),
+			sub("resetstat", 2, "Resets the server's statistics.", "2.0.0", "O(1)", func(c *Ctx) error {
+				c.Server.ResetStats()
+				c.Out.OK()
+				return nil
+			}),
+			sub("rewrite", 2, "Persists the effective configuration to file.", "2.8.0", "O(1)", func(c *Ctx) error {
+				if err := c.Server.ConfigRewrite(); err != nil {
+					return err
+				}
+				c.Out.OK()
+				return nil
+			}),
+			containerHelp("config", "server", "5.0.0", []string{"slow"},
+				"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+				"SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+				"RESETSTAT", "    Reset statistics reported by the INFO command.",
+				"REWRITE", "    Rewrite the configuration file."),
+		}}
+}
+
+func configGet(c *Ctx) error {
+	cfg := c.Server.Config()
+	var pairs []string
+	for _, d := range config.Directives() {
+		for _, p := range c.Args[2:] {
+			if GlobMatchFold(p, []byte(d.Name)) {
+				pairs = append(pairs, d.Name, d.Get(cfg))
+				break
+			}
+		}
+	}
+	c.Out.Map(len(pairs) / 2)
+	for _, s := range pairs {
+		c.Out.BulkString(s)
+	}
+	return nil
+}
+
+func configSet(c *Ctx) error {
+	if (len(c.Args)-2)%2 != 0 {
+		return ErrArity("config|set")
+	}
+	pairs := make([][2]string, 0, (len(c.Args)-2)/2)
+	for i := 2; i+1 < len(c.Args); i += 2 {
+		pairs = append(pairs, [2]string{string(c.Args[i]), string(c.Args[i+1])})
+	}
+	if err := c.Server.ConfigSet(pairs); err != nil {
+		return err
+	}
+	c.Out.OK()
+	return nil
+}
+
+// --- COMMAND ---
+
+func commandCommand() *Command {
+	flags := Loading | Stale | MaintenanceOK
+	acl := []string{"slow", "connection"}
+	sub := func(name string, arity int, summary, since, complexity string, h func(*Ctx) error) *Command {
+		return serverSub("command", name, arity, flags, acl, "server", summary, since, complexity, h)
+	}
+	return &Command{Name: "command", Arity: -1, Flags: flags, ACL: acl, Group: "server",
+		Summary: "Returns detailed information about all commands.", Since: "2.8.13",
+		Complexity: "O(N) where N is the total number of Redis commands",
+		Handler: func(c *Ctx) error {
+			all := c.Server.Table().All()
+			c.Out.Array(len(all))
+			for _, cmd := range all {
+				writeCommandInfo(c, cmd)
+			}
+			return nil
+		},
+		Subcommands: []*Command{
+			sub("count", 2, "Returns a count of commands.", "2.8.13", "O(1)", func(c *Ctx) error {
+				c.Out.Int(int64(len(c.Server.Table().All())))
+				return nil
+			}),
+			sub("info", -2, "Returns information about one, multiple or all commands.", "2.8.13",
+				"O(N) where N is the number of commands to look up", commandInfo),
+			sub("docs", -2, "Returns documentary information about one, multiple or all commands.", "7.0.0",
+				"O(N) where N is the number of commands to look up", commandDocs),
+			sub("list", -2, "Returns a list of command names.", "7.0.0",
+				"O(N) where N is the total number of Redis commands", commandList),
+			sub("getkeys", -4, "Extracts the key names from an arbitrary command.", "2.8.13",
+				"O(N) where N is the number of arguments to the command", func(c *Ctx) error { return commandGetKeys(c, false) }),
+			sub("getkeysandflags", -4, "Extracts the key names and access flags for an arbitrary command.", "7.0.0",
+				"O(N) where N is the number of arguments to the command", func(c *Ctx) error { return commandGetKeys(c, true) }),
+			containerHelp("command", "server", "5.0.0", acl,
+				"(no subcommand)", "    Return details about all Redis commands.",
+				"COUNT", "    Return the total number of commands in this Redis server.",
+				"LIST", "    Return a list of all commands in this Redis server.",
+				"INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+				"    If no command names are given, documentation details for all",
+				"    commands are returned.",
+				"DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+				"    If no command names are given, documentation details for all",
+				"    commands are returned.",
+				"GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+				"GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command."),
+		}}
+}
+
+// lookupFullName finds "get" or "client|list" (any case) in the table.
+func lookupFullName(t *Table, name []byte) *Command {
+	parent, sub, isSub := strings.Cut(string(name), "|")
+	cmd := t.Lookup([]byte(parent))
+	if cmd == nil || !isSub {
+		return cmd
+	}
+	return cmd.Sub([]byte(sub))
+}
+
+// keySpecFlags are the access flags COMMAND reports for a command's keys;
+// the table does not say more than read or write.
+func keySpecFlags(cmd *Command) []string {
+	switch {
+	case cmd.Flags.Has(Write):
+		return []string{"RW", "update"}
+	case cmd.Flags.Has(ReadOnly):
+		return []string{"RO", "access"}
+	}
+	return []string{"RO"}
+}
+
+// writeCommandInfo writes one command in Redis 7's COMMAND reply shape:
+// name, arity, flags, first key, last key, step, ACL categories, tips,
+// key specifications and subcommands.
+func writeCommandInfo(c *Ctx, cmd *Command) {
+	out := c.Out
+	out.Array(10)
+	out.BulkString(cmd.Name)
+	out.Int(int64(cmd.Arity))
+	flags := cmd.Flags.Names()
+	if cmd.Keys != nil {
+		flags = append(flags, "movablekeys")
+	}
+	out.Set(len(flags))
+	for _, f := range flags {
+		out.Simple(f)
+	}
+	out.Int(int64(cmd.FirstKey))
+	out.Int(int64(cmd.LastKey))
+	out.Int(int64(cmd.Step))
+	out.Set(len(cmd.ACL))
+	for _, a := range cmd.ACL {
+		out.Simple("@" + a)
+	}
+	out.Set(0) // tips
+	writeKeySpecs(c, cmd)
+	if len(cmd.Subcommands) == 0 {
+		out.Set(0)
+		return
+	}
+	out.Array(len(cmd.Subcommands))
+	for _, s := range cmd.Subcommands {
+		writeCommandInfo(c, s)
+	}
+}
+
+// writeKeySpecs derives Redis 7 key specifications from the table's key
+// positions: one index/range spec, or an "unknown" spec for commands whose
+// keys move with their arguments.
+func writeKeySpecs(c *Ctx, cmd *Command) {
+	out := c.Out
+	if cmd.FirstKey == 0 && cmd.Keys == nil {
+		out.Set(0)
+		return
+	}
+	out.Set(1)
+	out.Map(3)
+	out.BulkString("flags")
+	flags := keySpecFlags(cmd)
+	out.Set(len(flags))
+	for _, f := range flags {
+		out.Simple(f)
+	}
+	if cmd.FirstKey == 0 {
+		out.BulkString("begin_search")
+		out.Map(2)
+		out.BulkString("type")
+		out.BulkString("unknown")
+		out.BulkString("spec")
+		out.Map(0)
+		out.BulkString("find_keys")
+		out.Map(2)
+		out.BulkString("type")
+		out.BulkString("unknown")
+		out.BulkString("spec")
+		out.Map(0)
+		return
+	}
+	out.BulkString("begin_search")
+	out.Map(2)
+	out.BulkString("type")
+	out.BulkString("index")
+	out.BulkString("spec")
+	out.Map(1)
+	out.BulkString("index")
+	out.Int(int64(cmd.FirstKey))
+	last := cmd.LastKey
+	if last >= 0 {
+		last -= cmd.FirstKey
+	}
+	step := cmd.Step
+	if step <= 0 {
+		step = 1
+	}
+	out.BulkString("find_keys")
+	out.Map(2)
+	out.BulkString("type")
+	out.BulkString("range")
+	out.BulkString("spec")
+	out.Map(3)
+	out.BulkString("lastkey")
+	out.Int(int64(last))
+	out.BulkString("keystep")
+	out.Int(int64(step))
+	out.BulkString("limit")
+	out.Int(0)
+}
+
+func commandInfo(c *Ctx) error {
+	t := c.Server.Table()
+	if len(c.Args) == 2 {
+		all := t.All()
+		c.Out.Array(len(all))
+		for _, cmd := range all {
+			writeCommandInfo(c, cmd)
+		}
+		return nil
+	}
+	c.Out.Array(len(c.Args) - 2)
+	for _, name := range c.Args[2:] {
+		if cmd := lookupFullName(t, name); cmd != nil {
+			writeCommandInfo(c, cmd)
+		} else {
+			c.Out.Null()
+		}
+	}
+	return nil
+}
+
+func writeCommandDocs(c *Ctx, cmd *Command) {
+	n := 4
+	if len(cmd.Subcommands) > 0 {
+		n++
+	}
+	c.Out.Map(n)
+	c.Out.BulkString("summary")
+	c.Out.BulkString(cmd.Summary)
+	c.Out.BulkString("since")
+	c.Out.BulkString(cmd.Since)
+	c.Out.BulkString("group")
+	c.Out.BulkString(cmd.Group)
+	c.Out.BulkString("complexity")
+	c.Out.BulkString(cmd.Complexity)
+	if len(cmd.Subcommands) > 0 {
+		c.Out.BulkString("subcommands")
+		c.Out.Map(len(cmd.Subcommands))
+		for _, s := range cmd.Subcommands {
+			c.Out.BulkString(s.Name)
+			writeCommandDocs(c, s)
+		}
+	}
+}
+
+func commandDocs(c *Ctx) error {
+	t := c.Server.Table()
+	var cmds []*Command
+	if len(c.Args) == 2 {
+		cmds = t.All()
+	} else {
+		for _, name := range c.Args[2:] {
+			if cmd := lookupFullName(t, name); cmd != nil {
+				cmds = append(cmds, cmd)
+			}
+		}
+	}
+	c.Out.Map(len(cmds))
+	for _, cmd := range cmds {
+		c.Out.BulkString(cmd.Name)
+		writeCommandDocs(c, cmd)
+	}
+	return nil
+}
+
+func commandList(c *Ctx) error {
+	match := func(*Command) bool { return true }
+	switch {
+	case len(c.Args) == 2:
+	case len(c.Args) == 5 && Is(c.Args[2], "filterby"):
+		arg := c.Args[4]
+		switch {
+		case Is(c.Args[3], "module"):
+			match = func(*Command) bool { return false } // no modules
+		case Is(c.Args[3], "aclcat"):
+			cat := strings.ToLower(strings.TrimPrefix(string(arg), "@"))
+			match = func(cmd *Command) bool {
+				for _, a := range cmd.ACL {
+					if a == cat {
+						return true
+					}
+				}
+				return false
+			}
+		case Is(c.Args[3], "pattern"):
+			match = func(cmd *Command) bool { return GlobMatchFold(arg, []byte(cmd.Name)) }
+		default:
+			return ErrSyntax
+		}
+	default:
+		return ErrSyntax
+	}
+	var names []string
+	for _, cmd := range c.Server.Table().All() {
+		if match(cmd) {
+			names = append(names, cmd.Name)
+		}
+		for _, s := range cmd.Subcommands {
+			if match(s) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	c.Out.StringArray(names)
+	return nil
+}
+
+func commandGetKeys(c *Ctx, withFlags bool) error {
+	args := c.Args[2:]
+	cmd := c.Server.Table().Lookup(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		cmd = cmd.Sub(args[1])
+	}
+	if cmd == nil {
+		return Errf("Invalid command specified")
+	}
+	if !cmd.ArityOK(len(args)) {
+		return Errf("Invalid number of arguments specified for command")
+	}
+	pos := cmd.KeyPositions(args)
+	if len(pos) == 0 {
+		return Errf("The command has no key arguments")
+	}
+	c.Out.Array(len(pos))
+	for _, p := range pos {
+		if !withFlags {
+			c.Out.Bulk(args[p])
+			continue
+		}
+		c.Out.Array(2)
+		c.Out.Bulk(args[p])
+		flags := keySpecFlags(cmd)
+		c.Out.Set(len(flags))
+		for _, f := range flags {
+			c.Out.Simple(f)
+		}
+	}
+	return nil
+}
+
+// --- persistence ---
+
+func save(c *Ctx) error {
+	started, err := c.Server.Save(false)
+	if err != nil {
+		return err
+	}
+	if !started {
+		return Errf("Background save already in progress")
+	}
+	c.Out.OK()
+	return nil
+}
+
+func bgsave(c *Ctx) error {
+	schedule := false
+	switch {
+	case len(c.Args) == 1:
+	case len(c.Args) == 2 && Is(c.Args[1], "schedule"):
+		schedule = true
+	default:
+		return ErrSyntax
+	}
+	started, err := c.Server.Save(true)
+	if err != nil {
+		return err
+	}
+	switch {
+	case started:
+		c.Out.Simple("Background saving started")
+	case schedule:
+		c.Out.Simple("Background saving scheduled")
+	default:
+		return Errf("Background save already in progress")
+	}
+	return nil
+}
+
+func shutdown(c *Ctx) error {
+	var nosave, save, abort, others bool
+	for _, a := range c.Args[1:] {
+		switch {
+		case Is(a, "nosave"):
+			nosave = true
+		case Is(a, "save"):
+			save = true
+		case Is(a, "now"), Is(a, "force"):
+			others = true
+		case Is(a, "abort"):
+			abort = true
+		default:
+			return ErrSyntax
+		}
+	}
+	if (nosave && save) || (abort && (nosave || save || others)) {
+		return ErrSyntax
+	}
+	if abort {
+		// Shutdown is immediate: there is never one in progress to abort.
+		return Errf("No shutdown in progress.")
+	}
+	// Every write is on disk already; NOSAVE only skips the final flush.
+	return c.Server.Shutdown(c, !nosave)
+}
+
+// --- SLOWLOG ---
+
+func slowlogCommand() *Command {
+	flags := Admin | Loading | Stale | MaintenanceOK
+	acl := []string{"admin", "slow", "dangerous"}
+	toServer := func(c *Ctx) error { return c.Server.Slowlog(c) }
+	return &Command{Name: "slowlog", Arity: -2, ACL: []string{"slow"}, Group: "server",
+		Summary: "A container for slow log commands.", Since: "2.2.12", Complexity: "Depends on subcommand.",
+		Subcommands: []*Command{
+			serverSub("slowlog", "get", -2, flags, acl, "server", "Returns the slow log's entries.", "2.2.12",
+				"O(N) where N is the number of entries returned", func(c *Ctx) error {
+					if len(c.Args) > 3 {
+						return errSubcommandSyntax(c)
+					}
+					return c.Server.Slowlog(c)
+				}),
+			serverSub("slowlog", "len", 2, flags, acl, "server", "Returns the number of entries in the slow log.", "2.2.12", "O(1)", toServer),
+			serverSub("slowlog", "reset", 2, flags, acl, "server", "Clears all entries from the slow log.", "2.2.12",
+				"O(N) where N is the number of entries in the slowlog", toServer),
+			containerHelp("slowlog", "server", "6.2.0", []string{"slow"},
+				"GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+				"    Entries are made of:",
+				"    id, timestamp, time in microseconds, arguments array, client IP and port,",
+				"    client name",
+				"LEN", "    Return the length of the slowlog.",
+				"RESET", "    Reset the slowlog."),
+		}}
+}
+
+// --- FUNCTION ---
+
+// functionCommand serves FUNCTION FLUSH only: Shoal has no scripting, so
+// there is never a library to delete, but test suites call it to reset.
+func functionCommand() *Command {
+	acl := []string{"slow", "scripting"}
+	return &Command{Name: "function", Arity: -2, ACL: []string{"slow"}, Group: "scripting",
+		Summary: "A container for function commands.", Since: "7.0.0", Complexity: "Depends on subcommand.",
+		Subcommands: []*Command{
+			serverSub("function", "flush", -2, Write|NoScript, []string{"write", "slow", "scripting"}, "scripting",
+				"Deletes all libraries and functions.", "7.0.0", "O(N) where N is the number of functions deleted",
+				func(c *Ctx) error {
+					switch {
+					case len(c.Args) == 2:
+					case len(c.Args) == 3 && (Is(c.Args[2], "async") || Is(c.Args[2], "sync")):
+					case len(c.Args) == 3:
+						return Errf("FUNCTION FLUSH only supports SYNC|ASYNC option")
+					default:
+						return errSubcommandSyntax(c)
+					}
+					c.Out.OK()
+					return nil
+				}),
+			containerHelp("function", "scripting", "7.0.0", acl,
+				"FLUSH [ASYNC|SYNC]", "    Delete all the libraries.",
+				"    Shoal has no scripting: there are never libraries to delete."),
+		}}
+}
+
+// --- MEMORY ---
+
+func memoryCommand() *Command {
+	return &Command{Name: "memory", Arity: -2, ACL: []string{"slow"}, Group: "server",
+		Summary: "A container for memory diagnostics commands.", Since: "4.0.0", Complexity: "Depends on subcommand.",
+		Subcommands: []*Command{
+			{Name: "memory|usage", Arity: -3, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1, ACL: []string{"read", "slow"},
+				Group: "server", Summary: "Estimates the memory usage of a key.", Since: "4.0.0",
+				Complexity: "O(N) where N is the number of samples.", Handler: memoryUsage},
+			containerHelp("memory", "server", "4.0.0", []string{"slow"},
+				"USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key> and its value. Nested values are",
+				"    sampled up to <count> times (default: 5, 0 means sample all)."),
+		}}
+}
+
+// memoryUsage estimates what a key costs: its name, metadata record and,
+// for strings, the value; collection members are estimated from the size.
+// Shoal keeps data on disk, so this is the size of the records, not RAM.
+func memoryUsage(c *Ctx) error {
+	cur := NewCursor(c.Args, 3)
+	for cur.More() {
+		opt, _ := cur.Next()
+		if !Is(opt, "samples") {
+			return ErrSyntax
+		}
+		n, err := cur.Int()
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return ErrSyntax
+		}
+	}
+	k, err := c.ReadKey(c.Args[2])
+	if err != nil {
+		return err
+	}
+	if !k.Live {
+		c.Out.Null()
+		return nil
+	}
+	const recordOverhead = 32 // metadata header and Pebble's per-record bookkeeping
+	n := int64(len(c.Args[2])) + recordOverhead
+	if k.Meta.Type == encoding.TypeString {
+		n += int64(len(k.Meta.Value))
+	} else {
+		n += int64(k.Meta.Size) * (int64(len(c.Args[2])) + recordOverhead)
+	}
+	c.Out.Int(n)
+	return nil
+}
+
+// --- LATENCY ---
+
+// latencyCommand answers the latency monitor's commands with an empty
+// history: Shoal reports latency through its Prometheus histograms.
+func latencyCommand() *Command {
+	flags := Admin | NoScript | Loading | Stale | MaintenanceOK
+	acl := []string{"admin", "slow", "dangerous"}
+	sub := func(name string, arity int, summary, complexity string, h func(*Ctx) error) *Command {
+		return serverSub("latency", name, arity, flags, acl, "server", summary, "2.8.13", complexity, h)
+	}
+	empty := func(c *Ctx) error { c.Out.Array(0); return nil }
+	return &Command{Name: "latency", Arity: -2, ACL: []string{"slow"}, Group: "server",
+		Summary: "A container for latency diagnostics commands.", Since: "2.8.13", Complexity: "Depends on subcommand.",
+		Subcommands: []*Command{
+			sub("latest", 2, "Returns the latest latency samples for all events.", "O(1)", empty),
+			sub("history", 3, "Returns timestamp-latency samples for an event.", "O(1)", empty),
+			sub("reset", -2, "Resets the latency data for one or more events.", "O(1)", func(c *Ctx) error { c.Out.Int(0); return nil }),
+			sub("doctor", 2, "Returns a human-readable latency analysis report.", "O(1)", func(c *Ctx) error {
+				c.Out.Verbatim("txt", "No latency spike was observed: Shoal does not keep latency events. "+
+					"See the shoal_commands_duration_seconds histograms on the metrics port.\n")
+				return nil
+			}),
+			containerHelp("latency", "server", "2.8.13", []string{"slow"},
+				"DOCTOR", "    Return a human readable latency analysis report.",
+				"HISTORY <event>", "    Return time-latency samples for the <event> class.",
+				"LATEST", "    Return the latest latency samples for all events.",
+				"RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",
+				"    (default: reset all data for all event classes)"),
+		}}
+}
+
+// --- DEBUG ---
+
+func debug(c *Ctx) error {
+	switch {
+	case Is(c.Args[1], "sleep") && len(c.Args) == 3:
+		secs, err := ParseFloat(c.Args[2])
+		if err != nil {
+			return err
+		}
+		if secs > 0 {
+			time.Sleep(time.Duration(secs * float64(time.Second)))
+		}
+		c.Out.OK()
+		return nil
+	case Is(c.Args[1], "help") && len(c.Args) == 2:
+		c.Out.StringArray([]string{
+			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+			"HELP", "    Prints this help.",
+		})
+		return nil
+	}
+	return errSubcommandSyntax(c)
+}
+

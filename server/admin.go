@@ -1,47 +1,111 @@
 package server
 
 import (
-	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/storage"
 )
 
-// ConfigSet applies directive/value pairs all or none, as CONFIG SET does.
+// ConfigSet applies directive/value pairs all or none, as CONFIG SET does,
+// with Redis's error texts.
 func (s *Server) ConfigSet(pairs [][2]string) error {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
 	next := s.cfg.Clone()
+	seen := map[string]bool{}
 	for _, p := range pairs {
-		d := config.Lookup(strings.ToLower(p[0]))
+		name := strings.ToLower(p[0])
+		d := config.Lookup(name)
 		if d == nil {
 			return commands.Errf("Unknown option or number of arguments for CONFIG SET - '%s'", p[0])
 		}
+		failed := func(reason string) error {
+			return commands.Errf("CONFIG SET failed (possibly related to argument '%s') - %s", p[0], reason)
+		}
+		if seen[name] {
+			return failed("duplicate parameter")
+		}
+		seen[name] = true
 		if !d.Mutable {
-			return commands.Errf("CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", p[0])
+			return failed("can't set immutable config")
 		}
-		args, err := config.SplitArgs(p[1])
-		if err != nil || (len(args) == 0 && d.Name != "save") {
-			args = []string{p[1]}
-		}
-		if d.Name != "save" && d.Name != "client-output-buffer-limit" {
-			args = []string{p[1]}
+		args := []string{p[1]}
+		if name == "save" || name == "client-output-buffer-limit" {
+			// Multi-word values: "3600 1 300 100".
+			if words, err := config.SplitArgs(p[1]); err == nil {
+				args = words
+			}
 		}
 		if err := d.Set(next, args); err != nil {
-			return commands.Errf("CONFIG SET failed (possibly related to argument '%s') - %s", p[0], err)
+			return failed(redisConfigError(err))
 		}
-	}
-	if err := next.Validate(); err != nil {
-		return commands.Errf("CONFIG SET failed - %s", err)
+		if err := next.Validate(); err != nil {
+			return failed(strings.TrimPrefix(err.Error(), name+": "))
+		}
 	}
 	s.cfg = next
 	s.applyHotConfig(next)
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
 	return nil
+}
+
+// redisConfigError turns a directive's parse error into Redis's wording.
+func redisConfigError(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasSuffix(msg, " is not an integer"):
+		return "argument couldn't be parsed into an integer"
+	case strings.HasSuffix(msg, " is not yes or no"):
+		return "argument must be 'yes' or 'no'"
+	case strings.HasSuffix(msg, " is not a memory size"):
+		return "argument must be a memory value"
+	}
+	if _, values, ok := strings.Cut(msg, " is not one of "); ok {
+		return "argument(s) must be one of the following: " + values
+	}
+	return msg
+}
+
+// Save makes the data durable and compacts the log into tables (SAVE,
+// BGSAVE, BGREWRITEAOF). In the background it runs in a goroutine the
+// server waits for on Close; started is false when a background save is
+// already running.
+func (s *Server) Save(background bool) (started bool, err error) {
+	s.info.init()
+	if !s.info.bgsave.CompareAndSwap(false, true) {
+		return false, nil
+	}
+	run := func() error {
+		defer s.info.bgsave.Store(false)
+		begin := time.Now()
+		err := s.store.Flush()
+		s.info.bgsaveSecs.Store(int64(time.Since(begin).Seconds()))
+		s.info.bgsaveFailed.Store(err != nil)
+		if err == nil {
+			s.info.saves.Add(1)
+		} else {
+			s.log.Error("background save failed", "err", err)
+		}
+		return err
+	}
+	if !background {
+		return true, run()
+	}
+	if s.closing.Load() {
+		s.info.bgsave.Store(false)
+		return true, nil // Close syncs the store anyway.
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = run()
+	}()
+	return true, nil
 }
 
 // ConfigRewrite writes the running configuration to the file it was read
@@ -59,14 +123,4 @@ func (s *Server) ConfigRewrite() error {
 		return commands.Errf("Rewriting config file: %s", err)
 	}
 	return nil
-}
-
-// Info renders INFO.
-func (s *Server) Info(c *commands.Client, sections []string) string {
-	return fmt.Sprintf("# Server\r\nredis_version:%s\r\nshoal_version:%s\r\n", RedisVersion, Version)
-}
-
-// ClientCmd runs CLIENT LIST, INFO, KILL, PAUSE and UNPAUSE.
-func (s *Server) ClientCmd(c *commands.Ctx) error {
-	return commands.Errf("not available yet")
 }

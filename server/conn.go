@@ -55,6 +55,7 @@ func (s *Server) accept(rc redcon.Conn) bool {
 	}
 	gc, _ := rc.NetConn().(*guardConn)
 	if s.nclients.Load() >= s.maxClients.Load() {
+		s.stats.rejected.Add(1)
 		rc.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
 		return false
 	}

@@ -122,7 +122,7 @@ func (m *metrics) stop() {
 // serverCollector reads connection, keyspace and Pebble state at scrape time.
 type serverCollector struct {
 	s                                          *Server
-	clients, keys, expires                     *prometheus.Desc
+	clients, connections, keys, expires        *prometheus.Desc
 	compactions, stalls, cacheHits, cacheMiss  *prometheus.Desc
 	diskBytes, memtableBytes, commits, expired *prometheus.Desc
 }
@@ -134,6 +134,7 @@ func newServerCollector(s *Server) *serverCollector {
 	return &serverCollector{
 		s:             s,
 		clients:       d("shoal_clients_connected", "Connected clients."),
+		connections:   d("shoal_connections_received_total", "Client connections accepted since start."),
 		keys:          d("shoal_keyspace_keys", "Keys per database.", "db"),
 		expires:       d("shoal_keyspace_expiring_keys", "Keys with an expiry per database.", "db"),
 		expired:       d("shoal_keyspace_expired_keys_total", "Keys deleted by expiry."),
@@ -148,7 +149,7 @@ func newServerCollector(s *Server) *serverCollector {
 }
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.clients, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits} {
+	for _, d := range []*prometheus.Desc{c.clients, c.connections, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits} {
 		ch <- d
 	}
 }
@@ -156,6 +157,9 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s
 	ch <- prometheus.MustNewConstMetric(c.clients, prometheus.GaugeValue, float64(s.nclients.Load()))
+	// NB: client ids count accepted connections and, unlike INFO's
+	// total_connections_received, never reset, as a counter must not.
+	ch <- prometheus.MustNewConstMetric(c.connections, prometheus.CounterValue, float64(s.nextID.Load()))
 	for db := 0; db < s.store.Databases(); db++ {
 		n := s.store.KeyCount(db)
 		if n == 0 {

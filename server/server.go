@@ -66,6 +66,7 @@ type Server struct {
 	slowlog slowlog
 	metrics *metrics
 	cursors *commands.CursorTable
+	info    infoState
 
 	closing  atomic.Bool
 	shutdown chan struct{}
@@ -260,6 +261,7 @@ func (s *Server) cron() {
 				return
 			}
 			s.closeIdleClients()
+			s.info.sample(s.stats.commands.Load(), time.Now())
 		}
 	}
 }

@@ -18,12 +18,12 @@ type slowlog struct {
 }
 
 type slowEntry struct {
-	id       int64
-	at       int64 // Unix seconds
-	us       int64
-	args     [][]byte
-	addr     string
-	name     string
+	id   int64
+	at   int64 // Unix seconds
+	us   int64
+	args [][]byte
+	addr string
+	name string
 }
 
 func (l *slowlog) init() {}

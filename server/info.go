@@ -1,0 +1,529 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/shoaldb/shoal/commands"
+)
+
+// infoState is what INFO reports beyond the counters in stats: the
+// server's identifiers, the ops/sec sampler, peak memory and background
+// saves.
+type infoState struct {
+	once   sync.Once
+	runID  string // 40 hex characters, new at every start
+	replID string
+
+	// Sampler for instantaneous_ops_per_sec, fed once a second by cron.
+	mu       sync.Mutex
+	lastAt   time.Time
+	lastCmds int64
+	ops      atomic.Int64
+
+	peakMemory atomic.Int64
+
+	// Background saves (BGSAVE, BGREWRITEAOF): one at a time.
+	bgsave       atomic.Bool
+	bgsaveFailed atomic.Bool
+	bgsaveSecs   atomic.Int64 // duration of the last one, -1 before any
+	saves        atomic.Int64 // rdb_saves
+}
+
+func (st *infoState) init() {
+	st.once.Do(func() {
+		st.runID = randomHex(20)
+		st.replID = randomHex(20)
+		st.bgsaveSecs.Store(-1)
+	})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// sample records the commands processed since the previous sample; cron
+// calls it once a second.
+func (st *infoState) sample(total int64, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.lastAt.IsZero() {
+		d := now.Sub(st.lastAt).Seconds()
+		delta := total - st.lastCmds
+		if delta < 0 { // CONFIG RESETSTAT
+			delta = 0
+		}
+		if d > 0 {
+			st.ops.Store(int64(float64(delta)/d + 0.5))
+		}
+	}
+	st.lastAt, st.lastCmds = now, total
+}
+
+// RunID returns the random identifier of this run of the server (INFO
+// run_id).
+func (s *Server) RunID() string {
+	s.info.init()
+	return s.info.runID
+}
+
+// infoSections are INFO's sections in the order Redis prints them.
+var infoSections = []struct {
+	name    string
+	title   string
+	dflt    bool // part of INFO without arguments ("default")
+	section func(s *Server, b *infoBuilder)
+}{
+	{"server", "Server", true, (*Server).infoServer},
+	{"clients", "Clients", true, (*Server).infoClients},
+	{"memory", "Memory", true, (*Server).infoMemory},
+	{"persistence", "Persistence", true, (*Server).infoPersistence},
+	{"stats", "Stats", true, (*Server).infoStats},
+	{"replication", "Replication", true, (*Server).infoReplication},
+	{"cpu", "CPU", true, (*Server).infoCPU},
+	{"modules", "Modules", true, func(*Server, *infoBuilder) {}},
+	{"commandstats", "Commandstats", false, (*Server).infoCommandstats},
+	{"errorstats", "Errorstats", true, func(*Server, *infoBuilder) {}},
+	{"latencystats", "Latencystats", false, func(*Server, *infoBuilder) {}},
+	{"cluster", "Cluster", true, func(_ *Server, b *infoBuilder) { b.field("cluster_enabled", "0") }},
+	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
+}
+
+type infoBuilder struct{ strings.Builder }
+
+func (b *infoBuilder) field(name, value string) {
+	b.WriteString(name)
+	b.WriteByte(':')
+	b.WriteString(value)
+	b.WriteString("\r\n")
+}
+
+func (b *infoBuilder) int(name string, v int64) { b.field(name, strconv.FormatInt(v, 10)) }
+
+// Info renders INFO: the named sections (any case; "default", "all" and
+// "everything" select groups; unknown names select nothing), or the
+// default sections when none are named. Lines end in CRLF, each section
+// starts with "# Title" and one blank line separates sections.
+func (s *Server) Info(c *commands.Client, sections []string) string {
+	s.info.init()
+	want := map[string]bool{}
+	if len(sections) == 0 {
+		sections = []string{"default"}
+	}
+	for _, name := range sections {
+		name = strings.ToLower(name)
+		switch name {
+		case "default":
+			for _, sec := range infoSections {
+				if sec.dflt {
+					want[sec.name] = true
+				}
+			}
+		case "all", "everything":
+			for _, sec := range infoSections {
+				want[sec.name] = true
+			}
+		default:
+			want[name] = true
+		}
+	}
+	var b infoBuilder
+	for _, sec := range infoSections {
+		if !want[sec.name] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + sec.title + "\r\n")
+		sec.section(s, &b)
+	}
+	return b.String()
+}
+
+func (s *Server) infoServer(b *infoBuilder) {
+	cfg := s.Config()
+	now := time.Now()
+	uptime := int64(now.Sub(s.started).Seconds())
+	exe, _ := os.Executable()
+	confFile := cfg.File
+	if confFile != "" {
+		if abs, err := filepath.Abs(confFile); err == nil {
+			confFile = abs
+		}
+	}
+	port := cfg.Port
+	if port == 0 {
+		if len(s.listeners) > 0 {
+			if a, ok := s.listeners[0].Addr().(*net.TCPAddr); ok {
+				port = a.Port
+			}
+		}
+	}
+	b.field("redis_version", RedisVersion)
+	b.field("redis_git_sha1", "00000000")
+	b.field("redis_git_dirty", "0")
+	b.field("redis_build_id", "0")
+	b.field("redis_mode", "standalone")
+	b.field("os", osName())
+	b.int("arch_bits", int64(strconv.IntSize))
+	b.field("monotonic_clock", "POSIX clock_gettime")
+	b.field("multiplexing_api", "epoll")
+	b.field("atomicvar_api", "c11-builtin")
+	b.field("gcc_version", "0.0.0")
+	b.field("go_version", runtime.Version())
+	b.int("process_id", int64(os.Getpid()))
+	b.field("process_supervised", "no")
+	b.field("run_id", s.info.runID)
+	b.int("tcp_port", int64(port))
+	b.int("server_time_usec", now.UnixMicro())
+	b.int("uptime_in_seconds", uptime)
+	b.int("uptime_in_days", uptime/86400)
+	b.int("hz", int64(cfg.Hz))
+	b.int("configured_hz", int64(cfg.Hz))
+	b.int("lru_clock", (now.Unix())&(1<<24-1))
+	b.field("executable", exe)
+	b.field("config_file", confFile)
+	b.field("io_threads_active", "0")
+	b.field("shoal_version", Version)
+}
+
+// osName is uname's "Linux 6.1.0 x86_64", as Redis prints it.
+func osName() string {
+	name := strings.ToUpper(runtime.GOOS[:1]) + runtime.GOOS[1:]
+	if rel, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		name += " " + strings.TrimSpace(string(rel))
+	}
+	arch := runtime.GOARCH
+	switch arch {
+	case "amd64":
+		arch = "x86_64"
+	case "arm64":
+		arch = "aarch64"
+	case "386":
+		arch = "i686"
+	}
+	return name + " " + arch
+}
+
+func (s *Server) infoClients(b *infoBuilder) {
+	var blocked, watching, pubsub, watchedKeys int64
+	for _, cn := range s.connList() {
+		if cn.blocked.Load() {
+			blocked++
+		}
+		if cn.isSubscriber() {
+			pubsub++
+		}
+		if snap := cn.info.Load(); snap != nil && snap.watch > 0 {
+			watching++
+			watchedKeys += int64(snap.watch)
+		}
+	}
+	b.int("connected_clients", s.nclients.Load())
+	b.field("cluster_connections", "0")
+	b.int("maxclients", s.maxClients.Load())
+	b.field("client_recent_max_input_buffer", "0")
+	b.field("client_recent_max_output_buffer", "0")
+	b.int("blocked_clients", blocked)
+	b.field("tracking_clients", "0")
+	b.int("pubsub_clients", pubsub)
+	b.int("watching_clients", watching)
+	b.field("clients_in_timeout_table", "0")
+	b.int("total_watched_keys", watchedKeys)
+	b.field("total_blocking_keys", "0")
+	b.field("total_blocking_keys_on_nokey", "0")
+}
+
+// memoryUsage is the memory INFO and MEMORY report: the Go heap plus what
+// Pebble holds in its block cache and memtables.
+type memoryUsage struct {
+	used, rss, heap, cache, memtables, sys int64
+}
+
+func (s *Server) memory() memoryUsage {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	pm := s.store.DB().Metrics()
+	m := memoryUsage{
+		heap:      int64(ms.HeapAlloc),
+		cache:     pm.BlockCache.Size,
+		memtables: int64(pm.MemTable.Size),
+		sys:       int64(ms.Sys),
+	}
+	m.used = m.heap + m.cache + m.memtables
+	m.rss = residentBytes()
+	if m.rss == 0 {
+		m.rss = m.sys
+	}
+	for {
+		p := s.info.peakMemory.Load()
+		if m.used <= p || s.info.peakMemory.CompareAndSwap(p, m.used) {
+			break
+		}
+	}
+	return m
+}
+
+// residentBytes reads the process's resident set size on Linux; 0 elsewhere.
+func residentBytes() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
+
+// bytesToHuman formats n as Redis does: 912B, 1.50K, 3.00M, 2.00G.
+func bytesToHuman(n int64) string {
+	f := float64(n)
+	switch {
+	case n < 1024:
+		return strconv.FormatInt(n, 10) + "B"
+	case n < 1<<20:
+		return fmt.Sprintf("%.2fK", f/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.2fM", f/(1<<20))
+	case n < 1<<40:
+		return fmt.Sprintf("%.2fG", f/(1<<30))
+	case n < 1<<50:
+		return fmt.Sprintf("%.2fT", f/(1<<40))
+	}
+	return fmt.Sprintf("%.2fP", f/(1<<50))
+}
+
+func (s *Server) infoMemory(b *infoBuilder) {
+	cfg := s.Config()
+	m := s.memory()
+	peak := s.info.peakMemory.Load()
+	b.int("used_memory", m.used)
+	b.field("used_memory_human", bytesToHuman(m.used))
+	b.int("used_memory_rss", m.rss)
+	b.field("used_memory_rss_human", bytesToHuman(m.rss))
+	b.int("used_memory_peak", peak)
+	b.field("used_memory_peak_human", bytesToHuman(peak))
+	b.field("used_memory_peak_perc", fmt.Sprintf("%.2f%%", 100*float64(m.used)/float64(max(peak, 1))))
+	b.int("used_memory_overhead", m.heap)
+	b.int("used_memory_dataset", m.cache+m.memtables)
+	b.int("allocator_allocated", m.heap)
+	b.int("allocator_resident", m.sys)
+	b.int("total_system_memory", totalSystemMemory())
+	b.field("total_system_memory_human", bytesToHuman(totalSystemMemory()))
+	b.field("used_memory_lua", "0")
+	b.field("used_memory_scripts", "0")
+	b.field("number_of_cached_scripts", "0")
+	b.field("number_of_functions", "0")
+	b.field("number_of_libraries", "0")
+	b.int("maxmemory", cfg.MaxMemory)
+	b.field("maxmemory_human", bytesToHuman(cfg.MaxMemory))
+	b.field("maxmemory_policy", cfg.MaxMemoryPolicy)
+	b.field("mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(m.rss)/float64(max(m.used, 1))))
+	b.field("mem_allocator", "go-"+runtime.Version())
+	b.int("shoal_go_heap_bytes", m.heap)
+	b.int("shoal_pebble_block_cache_bytes", m.cache)
+	b.int("shoal_pebble_memtable_bytes", m.memtables)
+}
+
+func totalSystemMemory() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func (s *Server) infoPersistence(b *infoBuilder) {
+	st := &s.store.Stats
+	inProgress := s.info.bgsave.Load()
+	status := "ok"
+	if s.info.bgsaveFailed.Load() {
+		status = "err"
+	}
+	b.field("loading", "0")
+	b.field("async_loading", "0")
+	b.field("current_cow_peak", "0")
+	b.field("current_cow_size", "0")
+	b.field("current_cow_size_age", "0")
+	b.field("current_fork_perc", "0.00")
+	b.field("current_save_keys_processed", "0")
+	b.field("current_save_keys_total", "0")
+	b.field("rdb_changes_since_last_save", "0")
+	b.int("rdb_bgsave_in_progress", boolInt(inProgress))
+	b.int("rdb_last_save_time", st.LastSaveUnix.Load())
+	b.field("rdb_last_bgsave_status", status)
+	b.int("rdb_last_bgsave_time_sec", s.info.bgsaveSecs.Load())
+	b.field("rdb_current_bgsave_time_sec", "-1")
+	b.int("rdb_saves", s.info.saves.Load())
+	b.field("rdb_last_cow_size", "0")
+	b.field("rdb_last_load_keys_expired", "0")
+	b.field("rdb_last_load_keys_loaded", "0")
+	b.field("aof_enabled", "1")
+	b.field("aof_rewrite_in_progress", "0")
+	b.field("aof_rewrite_scheduled", "0")
+	b.field("aof_last_rewrite_time_sec", "-1")
+	b.field("aof_current_rewrite_time_sec", "-1")
+	b.field("aof_last_bgrewrite_status", "ok")
+	b.field("aof_rewrites", "0")
+	b.field("aof_rewrites_consecutive_failures", "0")
+	b.field("aof_last_write_status", "ok")
+	b.field("aof_last_cow_size", "0")
+	b.field("module_fork_in_progress", "0")
+	b.field("module_fork_last_cow_size", "0")
+	b.field("aof_fsync_policy", s.store.Fsync().String())
+}
+
+func boolInt(v bool) int64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) infoStats(b *infoBuilder) {
+	var failed int64
+	s.stats.mu.Lock()
+	for _, st := range s.stats.cmds {
+		failed += st.failed
+	}
+	s.stats.mu.Unlock()
+	cmds := s.stats.commands.Load()
+	b.int("total_connections_received", s.stats.connections.Load())
+	b.int("total_commands_processed", cmds)
+	b.int("instantaneous_ops_per_sec", s.info.ops.Load())
+	for _, name := range []string{"total_net_input_bytes", "total_net_output_bytes",
+		"total_net_repl_input_bytes", "total_net_repl_output_bytes"} {
+		b.field(name, "0")
+	}
+	for _, name := range []string{"instantaneous_input_kbps", "instantaneous_output_kbps",
+		"instantaneous_input_repl_kbps", "instantaneous_output_repl_kbps"} {
+		b.field(name, "0.00")
+	}
+	b.int("rejected_connections", s.stats.rejected.Load())
+	b.field("sync_full", "0")
+	b.field("sync_partial_ok", "0")
+	b.field("sync_partial_err", "0")
+	b.int("expired_keys", s.store.Stats.ExpiredKeys.Load())
+	b.field("expired_stale_perc", "0.00")
+	b.field("expired_time_cap_reached_count", "0")
+	b.field("expire_cycle_cpu_milliseconds", "0")
+	b.field("evicted_keys", "0")
+	b.field("evicted_clients", "0")
+	b.field("total_eviction_exceeded_time", "0")
+	b.field("current_eviction_exceeded_time", "0")
+	b.field("keyspace_hits", "0")
+	b.field("keyspace_misses", "0")
+	b.field("pubsub_channels", "0")
+	b.field("pubsub_patterns", "0")
+	b.field("pubsubshard_channels", "0")
+	b.field("latest_fork_usec", "0")
+	b.field("total_forks", "0")
+	b.field("migrate_cached_sockets", "0")
+	b.field("slave_expires_tracked_keys", "0")
+	b.field("active_defrag_hits", "0")
+	b.field("active_defrag_misses", "0")
+	b.field("active_defrag_key_hits", "0")
+	b.field("active_defrag_key_misses", "0")
+	b.field("total_active_defrag_time", "0")
+	b.field("current_active_defrag_time", "0")
+	b.field("tracking_total_keys", "0")
+	b.field("tracking_total_items", "0")
+	b.field("tracking_total_prefixes", "0")
+	b.field("unexpected_error_replies", "0")
+	b.int("total_error_replies", failed)
+	b.field("dump_payload_sanitizations", "0")
+	b.int("total_reads_processed", cmds)
+	b.int("total_writes_processed", cmds)
+	b.field("io_threaded_reads_processed", "0")
+	b.field("io_threaded_writes_processed", "0")
+	b.field("client_query_buffer_limit_disconnections", "0")
+	b.field("client_output_buffer_limit_disconnections", "0")
+	b.field("reply_buffer_shrinks", "0")
+	b.field("reply_buffer_expands", "0")
+	b.int("shoal_storage_commits", s.store.Stats.Commits.Load())
+	b.int("shoal_write_stalls", s.store.Stats.WriteStalls.Load())
+}
+
+func (s *Server) infoReplication(b *infoBuilder) {
+	b.field("role", "master")
+	b.field("connected_slaves", "0")
+	b.field("master_failover_state", "no-failover")
+	b.field("master_replid", s.info.replID)
+	b.field("master_replid2", strings.Repeat("0", 40))
+	b.field("master_repl_offset", "0")
+	b.field("second_repl_offset", "-1")
+	b.field("repl_backlog_active", "0")
+	b.field("repl_backlog_size", "1048576")
+	b.field("repl_backlog_first_byte_offset", "0")
+	b.field("repl_backlog_histlen", "0")
+}
+
+func (s *Server) infoCPU(b *infoBuilder) {
+	var self, children syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	tv := func(t syscall.Timeval) string { return fmt.Sprintf("%d.%06d", t.Sec, t.Usec) }
+	b.field("used_cpu_sys", tv(self.Stime))
+	b.field("used_cpu_user", tv(self.Utime))
+	b.field("used_cpu_sys_children", tv(children.Stime))
+	b.field("used_cpu_user_children", tv(children.Utime))
+}
+
+func (s *Server) infoCommandstats(b *infoBuilder) {
+	type row struct {
+		name string
+		st   cmdStat
+	}
+	s.stats.mu.Lock()
+	rows := make([]row, 0, len(s.stats.cmds))
+	for name, st := range s.stats.cmds {
+		rows = append(rows, row{name, *st})
+	}
+	s.stats.mu.Unlock()
+	sort.Slice(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
+	for _, r := range rows {
+		per := 0.0
+		if r.st.calls > 0 {
+			per = float64(r.st.usec) / float64(r.st.calls)
+		}
+		b.field("cmdstat_"+r.name, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d",
+			r.st.calls, r.st.usec, per, r.st.rejected, r.st.failed))
+	}
+}
+
+func (s *Server) infoKeyspace(b *infoBuilder) {
+	for db := 0; db < s.store.Databases(); db++ {
+		n := s.store.KeyCount(db)
+		if n <= 0 {
+			continue
+		}
+		b.field("db"+strconv.Itoa(db), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", n, s.store.ExpiresCount(db)))
+	}
+}

@@ -1,0 +1,146 @@
+package server_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// freePort returns a port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// scrape fetches /metrics and returns each sample line's value by its
+// name and labels as written ("shoal_keyspace_keys{db=\"0\"}").
+func scrape(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMetrics(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.MetricsPort = freePort(t)
+	s := testutil.Start(t, cfg)
+	if s.MetricsAddr() == "" {
+		t.Fatal("no metrics listener")
+	}
+	c := testutil.Client(t, s, 3)
+	ctx := testutil.Ctx(t)
+	for i := 0; i < 3; i++ {
+		if err := c.Set(ctx, "k"+strconv.Itoa(i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Do(ctx, "config", "get") // an arity error: no command runs
+	c.Do(ctx, "client", "kill", "1.2.3.4:5")
+
+	m := scrape(t, s.MetricsAddr())
+	want := map[string]float64{
+		`shoal_commands_calls_total{command="set"}`:                       3,
+		`shoal_commands_duration_seconds_count{command="set"}`:            3,
+		`shoal_commands_failed_total{command="client|kill"}`:              1,
+		`shoal_commands_failed_total{command="set"}`:                      0,
+		`shoal_clients_connected`:                                         1,
+		`shoal_keyspace_keys{db="0"}`:                                     3,
+		`shoal_keyspace_expiring_keys{db="0"}`:                            0,
+		`shoal_build_info{redis_version="7.2.4",version="0.1.0"}`:         1,
+		`shoal_commands_duration_seconds_bucket{command="set",le="+Inf"}`: 3,
+	}
+	for name, v := range want {
+		got, ok := m[name]
+		if !ok {
+			t.Errorf("metric %s missing", name)
+		} else if got != v {
+			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	for _, name := range []string{"shoal_pebble_compactions_total", "shoal_pebble_write_stalls_total",
+		"shoal_pebble_block_cache_hits_total", "shoal_pebble_block_cache_misses_total",
+		"shoal_pebble_disk_usage_bytes", "shoal_pebble_memtable_bytes", "shoal_storage_commits_total",
+		"shoal_keyspace_expired_keys_total", "shoal_connections_received_total",
+		`shoal_commands_duration_seconds_sum{command="set"}`, "go_goroutines"} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	if m["shoal_pebble_disk_usage_bytes"] <= 0 || m["shoal_storage_commits_total"] < 1 {
+		t.Errorf("storage gauges did not move: disk %v, commits %v", m["shoal_pebble_disk_usage_bytes"], m["shoal_storage_commits_total"])
+	}
+	conns := m["shoal_connections_received_total"]
+	if conns < 1 {
+		t.Errorf("shoal_connections_received_total = %v", conns)
+	}
+
+	// The counters move; a second client and a fourth key show up.
+	c2 := testutil.Client(t, s, 2)
+	if err := c2.Set(ctx, "k9", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// CONFIG RESETSTAT zeroes INFO, never Prometheus counters.
+	if err := c.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	m2 := scrape(t, s.MetricsAddr())
+	for name, v := range map[string]float64{
+		`shoal_commands_calls_total{command="set"}`:            4,
+		`shoal_commands_duration_seconds_count{command="set"}`: 4,
+		`shoal_clients_connected`:                              2,
+		`shoal_keyspace_keys{db="0"}`:                          4,
+		`shoal_connections_received_total`:                     conns + 1,
+	} {
+		if m2[name] != v {
+			t.Errorf("after more work: %s = %v, want %v", name, m2[name], v)
+		}
+	}
+	if m2["shoal_storage_commits_total"] <= m["shoal_storage_commits_total"] {
+		t.Errorf("shoal_storage_commits_total did not grow: %v then %v", m["shoal_storage_commits_total"], m2["shoal_storage_commits_total"])
+	}
+}
+
+func TestMetricsDisabledByDefault(t *testing.T) {
+	s := testutil.Start(t, nil)
+	if addr := s.MetricsAddr(); addr != "" {
+		t.Fatalf("metrics listener on %s without metrics-port", addr)
+	}
+}
