@@ -392,6 +392,10 @@ func hrandfield(c *Ctx) error {
 		if err != nil {
 			return err
 		}
+		if field == nil { // the hash shrank under an unlocked read
+			c.Out.Null()
+			return nil
+		}
 		c.Out.Bulk(field)
 		return nil
 	}

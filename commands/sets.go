@@ -258,6 +258,10 @@ func srandmember(c *Ctx) error {
 		if err != nil {
 			return err
 		}
+		if m == nil { // the set shrank under an unlocked read
+			c.Out.Null()
+			return nil
+		}
 		c.Out.Bulk(m)
 		return nil
 	}

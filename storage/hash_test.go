@@ -186,3 +186,40 @@ func BenchmarkHashDel1M(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestHashOverExpiredKey checks that a hash written over an expired one
+// starts empty: the stale fields stay invisible and the count restarts.
+func TestHashOverExpiredKey(t *testing.T) {
+	s := openMemStore(t)
+	fillHash(t, s, "h", 5)
+	tx := s.NewTx()
+	k := lookupHash(t, tx, "h")
+	m := k.Meta
+	m.ExpireAt = s.NowMs() - 1
+	tx.PutMeta(k, &m)
+	tx.Commit()
+
+	k = lookupHash(t, tx, "h")
+	if !k.Exists || k.Live {
+		t.Fatalf("expired hash: exists %v live %v", k.Exists, k.Live)
+	}
+	if _, err := tx.PrepareCollection(k, encoding.TypeHash); err != nil {
+		t.Fatal(err)
+	}
+	if added, _ := tx.HashSet(k, []byte("field:00000001"), []byte("new")); !added {
+		t.Fatal("a field of the expired hash counted as existing")
+	}
+	tx.SetSize(k, k.Meta.Size)
+	tx.Commit()
+
+	k = lookupHash(t, tx, "h")
+	if !k.Live || k.Meta.Size != 1 || k.Meta.ExpireAt != 0 {
+		t.Fatalf("new hash: live %v size %d expireAt %d", k.Live, k.Meta.Size, k.Meta.ExpireAt)
+	}
+	var n int
+	tx.HashScan(k, nil, func(_, v []byte) bool { n++; return string(v) == "new" })
+	if n != 1 {
+		t.Fatalf("new hash shows %d fields", n)
+	}
+	tx.Commit()
+}
