@@ -361,3 +361,39 @@ func TestSetPipelineSeesOwnWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestSetConcurrentSize runs writers of one set on several connections: the
+// stored count must stay the exact member count.
+func TestSetConcurrentSize(t *testing.T) {
+	s := testutil.Start(t, nil)
+	c := testutil.Client(t, s, 3)
+	ctx := testutil.Ctx(t)
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := range 200 {
+				m := fmt.Sprint(i % 150) // writers overlap on members
+				var err error
+				if (i+w)%3 == 0 {
+					err = c.SRem(ctx, "s", m).Err()
+				} else {
+					err = c.SAdd(ctx, "s", m, fmt.Sprint(w, ":", i)).Err()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	card := must(t, c.SCard(ctx, "s"))
+	if members := must(t, c.SMembers(ctx, "s")); int64(len(members)) != card {
+		t.Fatalf("SCARD %d, SMEMBERS has %d", card, len(members))
+	}
+}
