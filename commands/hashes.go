@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
@@ -532,74 +531,14 @@ func sampleMembers(k *storage.Key, idx []uint64, emit func(m, v []byte) bool, sc
 // Shoal resumes a scan after the last member it returned. The server keeps
 // a table from cursor numbers to those positions; 0 starts and ends a scan.
 
-// cursorStore maps scan cursor numbers to resume positions.
-type cursorStore interface {
-	// Save records pos and returns a new non-zero cursor number for it.
-	Save(pos []byte) uint64
-	// Load returns the position saved under id.
-	Load(id uint64) ([]byte, bool)
-}
-
-// scanCursors returns the cursor table of the server c runs on.
-func scanCursors(c *Ctx) cursorStore { return memberCursors }
-
-// memberCursors is the table HSCAN and SSCAN use until the server offers
-// one of its own.
-var memberCursors = newBoundedCursors(1 << 16)
-
-// boundedCursors keeps the most recent positions, forgetting the oldest
-// past its capacity.
-type boundedCursors struct {
-	mu struct {
-		sync.Mutex
-		next uint64
-		pos  map[uint64][]byte
-		ring []uint64
-		head int
-	}
-}
-
-func newBoundedCursors(capacity int) *boundedCursors {
-	b := &boundedCursors{}
-	b.mu.pos = make(map[uint64][]byte, capacity)
-	b.mu.ring = make([]uint64, capacity)
-	b.mu.next = rand.Uint64N(1<<32) + 1
-	return b
-}
-
-func (b *boundedCursors) Save(pos []byte) uint64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	id := b.mu.next
-	b.mu.next++
-	if b.mu.next == 0 {
-		b.mu.next = 1
-	}
-	if old := b.mu.ring[b.mu.head]; old != 0 {
-		delete(b.mu.pos, old)
-	}
-	b.mu.ring[b.mu.head] = id
-	b.mu.head = (b.mu.head + 1) % len(b.mu.ring)
-	b.mu.pos[id] = bytes.Clone(pos)
-	return id
-}
-
-func (b *boundedCursors) Load(id uint64) ([]byte, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p, ok := b.mu.pos[id]
-	return p, ok
-}
-
-var errInvalidCursor = &Error{"ERR", "invalid cursor"}
-
-// scanArgs are the parsed arguments of HSCAN/SSCAN key cursor [MATCH
 // pattern] [COUNT count].
 type scanArgs struct {
 	cursor  uint64
 	pattern []byte // nil: every member
 	count   int64
 }
+
+var errInvalidCursor = &Error{"ERR", "invalid cursor"}
 
 func parseScanArgs(args [][]byte) (scanArgs, error) {
 	a := scanArgs{count: 10}
@@ -653,13 +592,13 @@ func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, scan func(
 		if a.cursor != 0 {
 			// An unknown cursor (never issued, or forgotten) restarts the
 			// scan: every member present throughout is still returned.
-			after, _ = scanCursors(c).Load(a.cursor)
+			after, _ = c.Server.Cursors().Load(a.cursor)
 		}
 		var seen int64
 		var last []byte
 		more, err := scan(after, func(m, v []byte) bool {
 			seen++
-			if a.pattern == nil || globMatch(a.pattern, m) {
+			if a.pattern == nil || GlobMatch(a.pattern, m) {
 				out = append(out, bytes.Clone(m))
 				if withValues {
 					out = append(out, bytes.Clone(v))
@@ -675,7 +614,7 @@ func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, scan func(
 			return err
 		}
 		if more {
-			next = scanCursors(c).Save(last)
+			next = c.Server.Cursors().Save(last)
 		}
 	}
 	c.Out.Array(2)
@@ -696,89 +635,4 @@ func hscan(c *Ctx) error {
 	return scanMembers(c, a, k, true, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
 		return c.Tx.HashScan(k, after, fn)
 	})
-}
-
-// globMatch reports whether s matches the glob pattern p as Redis's
-// stringmatchlen does: * ? [abc] [^a-z] and \ escapes, case-sensitive.
-func globMatch(p, s []byte) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 1 && p[1] == '*' {
-				p = p[1:]
-			}
-			if len(p) == 1 {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if globMatch(p[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if len(s) == 0 {
-				return false
-			}
-			s = s[1:]
-		case '[':
-			if len(s) == 0 {
-				return false
-			}
-			p = p[1:]
-			not := len(p) > 0 && p[0] == '^'
-			if not {
-				p = p[1:]
-			}
-			match := false
-			for {
-				if len(p) == 0 {
-					break
-				}
-				if p[0] == '\\' && len(p) >= 2 {
-					p = p[1:]
-					if p[0] == s[0] {
-						match = true
-					}
-				} else if p[0] == ']' {
-					break
-				} else if len(p) >= 3 && p[1] == '-' {
-					lo, hi := p[0], p[2]
-					if lo > hi {
-						lo, hi = hi, lo
-					}
-					if s[0] >= lo && s[0] <= hi {
-						match = true
-					}
-					p = p[2:]
-				} else if p[0] == s[0] {
-					match = true
-				}
-				p = p[1:]
-			}
-			if len(p) > 0 {
-				p = p[1:] // the closing ']'; an unterminated class ends with p
-			}
-			if not {
-				match = !match
-			}
-			if !match {
-				return false
-			}
-			s = s[1:]
-			continue
-		case '\\':
-			if len(p) >= 2 {
-				p = p[1:]
-			}
-			fallthrough
-		default:
-			if len(s) == 0 || p[0] != s[0] {
-				return false
-			}
-			s = s[1:]
-		}
-		p = p[1:]
-	}
-	return len(s) == 0
 }

@@ -11,14 +11,6 @@ import (
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
-// wantErr fails unless err's text is exactly want.
-func wantErr(t *testing.T, err error, want string) {
-	t.Helper()
-	if err == nil || err.Error() != want {
-		t.Fatalf("error = %v, want %q", err, want)
-	}
-}
-
 // must returns a command's result, failing the test on an error.
 func must[T any](t *testing.T, cmd interface{ Result() (T, error) }) T {
 	t.Helper()
@@ -27,12 +19,6 @@ func must[T any](t *testing.T, cmd interface{ Result() (T, error) }) T {
 		t.Fatal(err)
 	}
 	return v
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }
 
 // text returns a generic command's reply as a string.

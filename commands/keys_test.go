@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +31,7 @@ func wantInt(t *testing.T, c *redis.Client, want int64, args ...any) {
 	}
 }
 
-func wantErr(t *testing.T, c *redis.Client, want string, args ...any) {
+func wantDoErr(t *testing.T, c *redis.Client, want string, args ...any) {
 	t.Helper()
 	_, err := do(testutil.Ctx(t), c, args...)
 	if err == nil || err.Error() != want {
@@ -57,12 +56,6 @@ func set(t *testing.T, c *redis.Client, kv ...string) {
 	}
 }
 
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	sort.Strings(s)
-	return s
-}
-
 func TestDelExistsTypeTouch(t *testing.T) {
 	testutil.Both(t, func(t *testing.T, c *redis.Client) {
 		ctx := testutil.Ctx(t)
@@ -80,9 +73,9 @@ func TestDelExistsTypeTouch(t *testing.T) {
 		wantInt(t, c, 1, "unlink", "b", "zz")
 		wantInt(t, c, 0, "dbsize")
 		for _, cmd := range []string{"del", "unlink", "exists", "touch", "type"} {
-			wantErr(t, c, fmt.Sprintf("ERR wrong number of arguments for '%s' command", cmd), cmd)
+			wantDoErr(t, c, fmt.Sprintf("ERR wrong number of arguments for '%s' command", cmd), cmd)
 		}
-		wantErr(t, c, "ERR wrong number of arguments for 'type' command", "type", "a", "b")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'type' command", "type", "a", "b")
 	})
 }
 
@@ -141,22 +134,22 @@ func TestExpire(t *testing.T) {
 		wantInt(t, c, 1, "dbsize") // n
 
 		set(t, c, "k", "v")
-		wantErr(t, c, "ERR Unsupported option foo", "expire", "k", 10, "foo")
-		wantErr(t, c, "ERR NX and XX, GT or LT options at the same time are not compatible", "expire", "k", 10, "nx", "xx")
-		wantErr(t, c, "ERR NX and XX, GT or LT options at the same time are not compatible", "pexpire", "k", 10, "lt", "nx")
-		wantErr(t, c, "ERR GT and LT options at the same time are not compatible", "expire", "k", 10, "gt", "lt")
+		wantDoErr(t, c, "ERR Unsupported option foo", "expire", "k", 10, "foo")
+		wantDoErr(t, c, "ERR NX and XX, GT or LT options at the same time are not compatible", "expire", "k", 10, "nx", "xx")
+		wantDoErr(t, c, "ERR NX and XX, GT or LT options at the same time are not compatible", "pexpire", "k", 10, "lt", "nx")
+		wantDoErr(t, c, "ERR GT and LT options at the same time are not compatible", "expire", "k", 10, "gt", "lt")
 		// Options are checked before the number, as Redis does.
-		wantErr(t, c, "ERR GT and LT options at the same time are not compatible", "expire", "k", "abc", "gt", "lt")
-		wantErr(t, c, "ERR value is not an integer or out of range", "expire", "k", "abc")
-		wantErr(t, c, "ERR invalid expire time in 'expire' command", "expire", "k", "9223372036854775807")
-		wantErr(t, c, "ERR invalid expire time in 'expire' command", "expire", "k", "-9223372036854775807")
-		wantErr(t, c, "ERR invalid expire time in 'pexpire' command", "pexpire", "k", "9223372036854775807")
-		wantErr(t, c, "ERR invalid expire time in 'expireat' command", "expireat", "k", "9223372036854775807")
+		wantDoErr(t, c, "ERR GT and LT options at the same time are not compatible", "expire", "k", "abc", "gt", "lt")
+		wantDoErr(t, c, "ERR value is not an integer or out of range", "expire", "k", "abc")
+		wantDoErr(t, c, "ERR invalid expire time in 'expire' command", "expire", "k", "9223372036854775807")
+		wantDoErr(t, c, "ERR invalid expire time in 'expire' command", "expire", "k", "-9223372036854775807")
+		wantDoErr(t, c, "ERR invalid expire time in 'pexpire' command", "pexpire", "k", "9223372036854775807")
+		wantDoErr(t, c, "ERR invalid expire time in 'expireat' command", "expireat", "k", "9223372036854775807")
 		wantInt(t, c, 1, "pexpireat", "k", "9223372036854775807")
 		wantInt(t, c, 9223372036854776, "expiretime", "k")
-		wantErr(t, c, "ERR wrong number of arguments for 'expire' command", "expire", "k")
-		wantErr(t, c, "ERR wrong number of arguments for 'ttl' command", "ttl")
-		wantErr(t, c, "ERR wrong number of arguments for 'persist' command", "persist")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'expire' command", "expire", "k")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'ttl' command", "ttl")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'persist' command", "persist")
 	})
 }
 
@@ -164,9 +157,9 @@ func TestRenameCopyMoveStrings(t *testing.T) {
 	testutil.Both(t, func(t *testing.T, c *redis.Client) {
 		ctx := testutil.Ctx(t)
 		set(t, c, "a", "1")
-		wantErr(t, c, "ERR no such key", "rename", "missing", "x")
-		wantErr(t, c, "ERR no such key", "renamenx", "missing", "x")
-		wantErr(t, c, "ERR no such key", "rename", "missing", "missing")
+		wantDoErr(t, c, "ERR no such key", "rename", "missing", "x")
+		wantDoErr(t, c, "ERR no such key", "renamenx", "missing", "x")
+		wantDoErr(t, c, "ERR no such key", "rename", "missing", "missing")
 		wantOK(t, c, "rename", "a", "a")
 		wantInt(t, c, 0, "renamenx", "a", "a")
 		c.Expire(ctx, "a", time.Hour)
@@ -184,7 +177,7 @@ func TestRenameCopyMoveStrings(t *testing.T) {
 		wantInt(t, c, 2, "dbsize") // c, d
 
 		// COPY.
-		wantErr(t, c, "ERR source and destination objects are the same", "copy", "c", "c")
+		wantDoErr(t, c, "ERR source and destination objects are the same", "copy", "c", "c")
 		wantInt(t, c, 0, "copy", "missing", "x")
 		wantInt(t, c, 0, "copy", "c", "d")
 		wantInt(t, c, 1, "copy", "c", "d", "replace")
@@ -194,21 +187,21 @@ func TestRenameCopyMoveStrings(t *testing.T) {
 		}
 		wantInt(t, c, 1, "copy", "c", "c", "db", 2)
 		wantInt(t, c, 0, "copy", "c", "c", "db", 2)
-		wantErr(t, c, "ERR syntax error", "copy", "c", "x", "foo")
-		wantErr(t, c, "ERR syntax error", "copy", "c", "x", "db")
-		wantErr(t, c, "ERR value is not an integer or out of range", "copy", "c", "x", "db", "abc")
-		wantErr(t, c, "ERR DB index is out of range", "copy", "c", "x", "db", 99)
-		wantErr(t, c, "ERR wrong number of arguments for 'copy' command", "copy", "c")
+		wantDoErr(t, c, "ERR syntax error", "copy", "c", "x", "foo")
+		wantDoErr(t, c, "ERR syntax error", "copy", "c", "x", "db")
+		wantDoErr(t, c, "ERR value is not an integer or out of range", "copy", "c", "x", "db", "abc")
+		wantDoErr(t, c, "ERR DB index is out of range", "copy", "c", "x", "db", 99)
+		wantDoErr(t, c, "ERR wrong number of arguments for 'copy' command", "copy", "c")
 
 		// MOVE.
 		c.Expire(ctx, "e", time.Hour)
 		wantInt(t, c, 1, "move", "e", 1)
 		wantInt(t, c, 0, "move", "e", 1)
 		wantInt(t, c, 0, "move", "missing", 1)
-		wantErr(t, c, "ERR source and destination objects are the same", "move", "c", 0)
-		wantErr(t, c, "ERR DB index is out of range", "move", "c", 99)
-		wantErr(t, c, "ERR DB index is out of range", "move", "c", -1)
-		wantErr(t, c, "ERR value is not an integer or out of range", "move", "c", "x")
+		wantDoErr(t, c, "ERR source and destination objects are the same", "move", "c", 0)
+		wantDoErr(t, c, "ERR DB index is out of range", "move", "c", 99)
+		wantDoErr(t, c, "ERR DB index is out of range", "move", "c", -1)
+		wantDoErr(t, c, "ERR value is not an integer or out of range", "move", "c", "x")
 		set(t, c, "e", "again")
 		wantInt(t, c, 0, "move", "e", 1) // e exists in db 1
 
@@ -434,14 +427,14 @@ func TestKeysAndScan(t *testing.T) {
 			t.Fatalf("SCAN unknown cursor = %v, %v", keys, err)
 		}
 
-		wantErr(t, c, "ERR invalid cursor", "scan", "abc")
-		wantErr(t, c, "ERR invalid cursor", "scan", "-1")
-		wantErr(t, c, "ERR syntax error", "scan", 0, "count", 0)
-		wantErr(t, c, "ERR syntax error", "scan", 0, "count")
-		wantErr(t, c, "ERR syntax error", "scan", 0, "foo", "bar")
-		wantErr(t, c, "ERR value is not an integer or out of range", "scan", 0, "count", "x")
-		wantErr(t, c, "ERR wrong number of arguments for 'scan' command", "scan")
-		wantErr(t, c, "ERR wrong number of arguments for 'keys' command", "keys")
+		wantDoErr(t, c, "ERR invalid cursor", "scan", "abc")
+		wantDoErr(t, c, "ERR invalid cursor", "scan", "-1")
+		wantDoErr(t, c, "ERR syntax error", "scan", 0, "count", 0)
+		wantDoErr(t, c, "ERR syntax error", "scan", 0, "count")
+		wantDoErr(t, c, "ERR syntax error", "scan", 0, "foo", "bar")
+		wantDoErr(t, c, "ERR value is not an integer or out of range", "scan", 0, "count", "x")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'scan' command", "scan")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'keys' command", "keys")
 	})
 }
 
@@ -494,10 +487,10 @@ func TestRandomKeyDBSizeFlushSwap(t *testing.T) {
 			t.Fatalf("after SWAPDB, db 1 GET e = %q", v)
 		}
 		wantOK(t, c, "swapdb", 1, 1)
-		wantErr(t, c, "ERR invalid first DB index", "swapdb", "x", 1)
-		wantErr(t, c, "ERR invalid second DB index", "swapdb", 1, "x")
-		wantErr(t, c, "ERR DB index is out of range", "swapdb", 0, 16)
-		wantErr(t, c, "ERR wrong number of arguments for 'swapdb' command", "swapdb", 0)
+		wantDoErr(t, c, "ERR invalid first DB index", "swapdb", "x", 1)
+		wantDoErr(t, c, "ERR invalid second DB index", "swapdb", 1, "x")
+		wantDoErr(t, c, "ERR DB index is out of range", "swapdb", 0, 16)
+		wantDoErr(t, c, "ERR wrong number of arguments for 'swapdb' command", "swapdb", 0)
 
 		// FLUSHDB clears only the selected database.
 		wantOK(t, c, "flushdb", "async")
@@ -505,8 +498,8 @@ func TestRandomKeyDBSizeFlushSwap(t *testing.T) {
 		if n := conn.DBSize(ctx).Val(); n != 1 {
 			t.Fatalf("db 1 DBSIZE after FLUSHDB of db 0 = %d", n)
 		}
-		wantErr(t, c, "ERR syntax error", "flushdb", "foo")
-		wantErr(t, c, "ERR syntax error", "flushall", "sync", "async")
+		wantDoErr(t, c, "ERR syntax error", "flushdb", "foo")
+		wantDoErr(t, c, "ERR syntax error", "flushall", "sync", "async")
 		wantOK(t, c, "flushall", "sync")
 		if n := conn.DBSize(ctx).Val(); n != 0 {
 			t.Fatalf("db 1 DBSIZE after FLUSHALL = %d", n)
@@ -566,15 +559,15 @@ func TestObject(t *testing.T) {
 		wantInt(t, c, 1, "object", "refcount", "int")
 		wantInt(t, c, 1, "object", "refcount", "short")
 		wantInt(t, c, 0, "object", "idletime", "short")
-		wantErr(t, c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+		wantDoErr(t, c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
 			"object", "freq", "short")
 		help, err := c.Do(ctx, "object", "help").StringSlice()
 		if err != nil || len(help) != 15 || !strings.HasPrefix(help[0], "OBJECT <subcommand>") {
 			t.Fatalf("OBJECT HELP = %q, %v", help, err)
 		}
-		wantErr(t, c, "ERR unknown subcommand 'foo'. Try OBJECT HELP.", "object", "foo", "k")
-		wantErr(t, c, "ERR wrong number of arguments for 'object' command", "object")
-		wantErr(t, c, "ERR wrong number of arguments for 'object|encoding' command", "object", "encoding")
+		wantDoErr(t, c, "ERR unknown subcommand 'foo'. Try OBJECT HELP.", "object", "foo", "k")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'object' command", "object")
+		wantDoErr(t, c, "ERR wrong number of arguments for 'object|encoding' command", "object", "encoding")
 	})
 }
 
@@ -585,7 +578,7 @@ func TestObjectFreqUnderLFU(t *testing.T) {
 	c := testutil.Client(t, s, 2)
 	set(t, c, "k", "v")
 	wantInt(t, c, 0, "object", "freq", "k")
-	wantErr(t, c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+	wantDoErr(t, c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
 		"object", "idletime", "k")
 }
 

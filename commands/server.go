@@ -708,4 +708,3 @@ func debug(c *Ctx) error {
 	}
 	return errSubcommandSyntax(c)
 }
-

@@ -14,15 +14,7 @@ import (
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
-// wantErr fails unless err is a reply error with exactly text.
-func wantErr(t *testing.T, err error, text string) {
-	t.Helper()
-	if err == nil || err.Error() != text {
-		t.Fatalf("error = %v, want %q", err, text)
-	}
-}
-
-func do(ctx context.Context, c *redis.Client, args ...any) *redis.Cmd { return c.Do(ctx, args...) }
+func doCmd(ctx context.Context, c *redis.Client, args ...any) *redis.Cmd { return c.Do(ctx, args...) }
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -166,7 +158,7 @@ func TestConfig(t *testing.T) {
 			t.Fatalf("CONFIG GET max* returned hz: %v", got)
 		}
 		// Several patterns, each directive once; what redis-benchmark asks.
-		res, err := do(ctx, c, "config", "get", "save", "appendonly", "SAVE").Result()
+		res, err := doCmd(ctx, c, "config", "get", "save", "appendonly", "SAVE").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,12 +177,12 @@ func TestConfig(t *testing.T) {
 			t.Fatalf("hz = %v", got)
 		}
 		// Several pairs apply all or none.
-		wantErr(t, do(ctx, c, "config", "set", "hz", "30", "maxclients", "x").Err(),
+		wantErr(t, doCmd(ctx, c, "config", "set", "hz", "30", "maxclients", "x").Err(),
 			"ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer")
 		if got, _ := c.ConfigGet(ctx, "hz").Result(); got["hz"] != "20" {
 			t.Fatalf("a failed CONFIG SET changed hz: %v", got)
 		}
-		if err := do(ctx, c, "config", "set", "hz", "30", "slowlog-max-len", "5").Err(); err != nil {
+		if err := doCmd(ctx, c, "config", "set", "hz", "30", "slowlog-max-len", "5").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := c.ConfigGet(ctx, "*").Result(); got["hz"] != "30" || got["slowlog-max-len"] != "5" {
@@ -221,13 +213,13 @@ func TestConfig(t *testing.T) {
 			{[]any{"config", "nosuch"}, "ERR unknown subcommand 'nosuch'. Try CONFIG HELP."},
 			{[]any{"config", "rewrite"}, "ERR The server is running without a config file"},
 		} {
-			wantErr(t, do(ctx, c, tc.args...).Err(), tc.err)
+			wantErr(t, doCmd(ctx, c, tc.args...).Err(), tc.err)
 		}
 		if got, _ := c.ConfigGet(ctx, "hz").Result(); got["hz"] != "30" {
 			t.Fatalf("a refused CONFIG SET changed hz: %v", got)
 		}
 
-		help, err := do(ctx, c, "config", "help").StringSlice()
+		help, err := doCmd(ctx, c, "config", "help").StringSlice()
 		if err != nil || len(help) < 3 || !strings.HasPrefix(help[0], "CONFIG <subcommand>") || help[len(help)-2] != "HELP" {
 			t.Fatalf("CONFIG HELP = %q, %v", help, err)
 		}
@@ -316,7 +308,7 @@ func TestCommand(t *testing.T) {
 		}
 
 		// COMMAND INFO: one entry per name, nil for unknown ones.
-		res, err := do(ctx, c, "command", "info", "get", "nosuch", "CLIENT|LIST").Slice()
+		res, err := doCmd(ctx, c, "command", "info", "get", "nosuch", "CLIENT|LIST").Slice()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +319,7 @@ func TestCommand(t *testing.T) {
 			t.Fatalf("COMMAND INFO client|list = %v", e)
 		}
 		// Containers list their subcommands in the tenth element.
-		res, _ = do(ctx, c, "command", "info", "config").Slice()
+		res, _ = doCmd(ctx, c, "command", "info", "config").Slice()
 		cfg := res[0].([]any)
 		if len(cfg) != 10 {
 			t.Fatalf("COMMAND INFO config has %d elements", len(cfg))
@@ -341,7 +333,7 @@ func TestCommand(t *testing.T) {
 		}
 
 		// COMMAND DOCS.
-		docs, err := do(ctx, c, "command", "docs", "get", "nosuch", "config").Result()
+		docs, err := doCmd(ctx, c, "command", "docs", "get", "nosuch", "config").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +349,7 @@ func TestCommand(t *testing.T) {
 		if sd := anyMap(t, cd["config|set"]); sd["group"] != "server" || sd["summary"] == "" {
 			t.Fatalf("COMMAND DOCS config|set = %v", sd)
 		}
-		if all, _ := do(ctx, c, "command", "docs").Result(); len(anyMap(t, all)) != len(infos) {
+		if all, _ := doCmd(ctx, c, "command", "docs").Result(); len(anyMap(t, all)) != len(infos) {
 			t.Fatalf("COMMAND DOCS without names documents %d commands, want %d", len(anyMap(t, all)), len(infos))
 		}
 
@@ -378,8 +370,8 @@ func TestCommand(t *testing.T) {
 		if names, _ := c.CommandList(ctx, &redis.FilterBy{Module: "x"}).Result(); len(names) != 0 {
 			t.Fatalf("FILTERBY MODULE = %v", names)
 		}
-		wantErr(t, do(ctx, c, "command", "list", "filterby", "nosuch", "x").Err(), "ERR syntax error")
-		wantErr(t, do(ctx, c, "command", "list", "foo").Err(), "ERR syntax error")
+		wantErr(t, doCmd(ctx, c, "command", "list", "filterby", "nosuch", "x").Err(), "ERR syntax error")
+		wantErr(t, doCmd(ctx, c, "command", "list", "foo").Err(), "ERR syntax error")
 
 		// COMMAND GETKEYS and GETKEYSANDFLAGS.
 		keys, err := c.CommandGetKeys(ctx, "set", "a", "b").Result()
@@ -390,14 +382,14 @@ func TestCommand(t *testing.T) {
 		if err != nil || len(kf) != 1 || kf[0].Key != "k" || !slices.Contains(kf[0].Flags, "RO") {
 			t.Fatalf("GETKEYSANDFLAGS get k = %v, %v", kf, err)
 		}
-		wantErr(t, do(ctx, c, "command", "getkeys", "nosuch", "a").Err(), "ERR Invalid command specified")
-		wantErr(t, do(ctx, c, "command", "getkeys", "get", "a", "b").Err(), "ERR Invalid number of arguments specified for command")
-		wantErr(t, do(ctx, c, "command", "getkeys", "ping", "x").Err(), "ERR The command has no key arguments")
-		wantErr(t, do(ctx, c, "command", "getkeys", "client", "list").Err(), "ERR The command has no key arguments")
-		wantErr(t, do(ctx, c, "command", "getkeys", "get").Err(), "ERR wrong number of arguments for 'command|getkeys' command")
-		wantErr(t, do(ctx, c, "command", "nosuch").Err(), "ERR unknown subcommand 'nosuch'. Try COMMAND HELP.")
-		wantErr(t, do(ctx, c, "command", "count", "x").Err(), "ERR wrong number of arguments for 'command|count' command")
-		help, err := do(ctx, c, "command", "help").StringSlice()
+		wantErr(t, doCmd(ctx, c, "command", "getkeys", "nosuch", "a").Err(), "ERR Invalid command specified")
+		wantErr(t, doCmd(ctx, c, "command", "getkeys", "get", "a", "b").Err(), "ERR Invalid number of arguments specified for command")
+		wantErr(t, doCmd(ctx, c, "command", "getkeys", "ping", "x").Err(), "ERR The command has no key arguments")
+		wantErr(t, doCmd(ctx, c, "command", "getkeys", "client", "list").Err(), "ERR The command has no key arguments")
+		wantErr(t, doCmd(ctx, c, "command", "getkeys", "get").Err(), "ERR wrong number of arguments for 'command|getkeys' command")
+		wantErr(t, doCmd(ctx, c, "command", "nosuch").Err(), "ERR unknown subcommand 'nosuch'. Try COMMAND HELP.")
+		wantErr(t, doCmd(ctx, c, "command", "count", "x").Err(), "ERR wrong number of arguments for 'command|count' command")
+		help, err := doCmd(ctx, c, "command", "help").StringSlice()
 		if err != nil || !strings.HasPrefix(help[0], "COMMAND <subcommand>") {
 			t.Fatalf("COMMAND HELP = %q, %v", help, err)
 		}
@@ -457,8 +449,8 @@ func TestPersistenceCommands(t *testing.T) {
 		if m["Persistence"]["rdb_last_bgsave_status"] != "ok" || m["Persistence"]["rdb_saves"] != "3" {
 			t.Fatalf("persistence after saves: %v", m["Persistence"])
 		}
-		wantErr(t, do(ctx, c, "bgsave", "foo").Err(), "ERR syntax error")
-		wantErr(t, do(ctx, c, "save", "x").Err(), "ERR wrong number of arguments for 'save' command")
+		wantErr(t, doCmd(ctx, c, "bgsave", "foo").Err(), "ERR syntax error")
+		wantErr(t, doCmd(ctx, c, "save", "x").Err(), "ERR wrong number of arguments for 'save' command")
 		if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
 			t.Fatalf("GET after saves = %q, %v", v, err)
 		}
@@ -544,10 +536,10 @@ func TestFunctionMemoryLatencyDebug(t *testing.T) {
 		if v, err := c.FunctionFlushAsync(ctx).Result(); err != nil || v != "OK" {
 			t.Fatalf("FUNCTION FLUSH ASYNC = %q, %v", v, err)
 		}
-		wantErr(t, do(ctx, c, "function", "flush", "foo").Err(), "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-		wantErr(t, do(ctx, c, "function", "flush", "sync", "x").Err(), "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
-		wantErr(t, do(ctx, c, "function", "list").Err(), "ERR unknown subcommand 'list'. Try FUNCTION HELP.")
-		if help, err := do(ctx, c, "function", "help").StringSlice(); err != nil || !strings.HasPrefix(help[0], "FUNCTION <subcommand>") {
+		wantErr(t, doCmd(ctx, c, "function", "flush", "foo").Err(), "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+		wantErr(t, doCmd(ctx, c, "function", "flush", "sync", "x").Err(), "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
+		wantErr(t, doCmd(ctx, c, "function", "list").Err(), "ERR unknown subcommand 'list'. Try FUNCTION HELP.")
+		if help, err := doCmd(ctx, c, "function", "help").StringSlice(); err != nil || !strings.HasPrefix(help[0], "FUNCTION <subcommand>") {
 			t.Fatalf("FUNCTION HELP = %q, %v", help, err)
 		}
 
@@ -561,18 +553,18 @@ func TestFunctionMemoryLatencyDebug(t *testing.T) {
 		if n, err := c.MemoryUsage(ctx, "k", 0).Result(); err != nil || n < 100 {
 			t.Fatalf("MEMORY USAGE k SAMPLES 0 = %d, %v", n, err)
 		}
-		wantErr(t, do(ctx, c, "memory", "usage", "k", "foo").Err(), "ERR syntax error")
-		wantErr(t, do(ctx, c, "memory", "usage").Err(), "ERR wrong number of arguments for 'memory|usage' command")
+		wantErr(t, doCmd(ctx, c, "memory", "usage", "k", "foo").Err(), "ERR syntax error")
+		wantErr(t, doCmd(ctx, c, "memory", "usage").Err(), "ERR wrong number of arguments for 'memory|usage' command")
 
-		if v, err := do(ctx, c, "latency", "latest").Slice(); err != nil || len(v) != 0 {
+		if v, err := doCmd(ctx, c, "latency", "latest").Slice(); err != nil || len(v) != 0 {
 			t.Fatalf("LATENCY LATEST = %v, %v", v, err)
 		}
-		if n, err := do(ctx, c, "latency", "reset").Int(); err != nil || n != 0 {
+		if n, err := doCmd(ctx, c, "latency", "reset").Int(); err != nil || n != 0 {
 			t.Fatalf("LATENCY RESET = %d, %v", n, err)
 		}
-		if v, err := do(ctx, c, "debug", "sleep", "0").Text(); err != nil || v != "OK" {
+		if v, err := doCmd(ctx, c, "debug", "sleep", "0").Text(); err != nil || v != "OK" {
 			t.Fatalf("DEBUG SLEEP 0 = %q, %v", v, err)
 		}
-		wantErr(t, do(ctx, c, "debug", "nosuch").Err(), "ERR unknown subcommand or wrong number of arguments for 'nosuch'. Try DEBUG HELP.")
+		wantErr(t, doCmd(ctx, c, "debug", "nosuch").Err(), "ERR unknown subcommand or wrong number of arguments for 'nosuch'. Try DEBUG HELP.")
 	})
 }

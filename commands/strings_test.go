@@ -126,7 +126,7 @@ func (x *tester) isHash(key string) bool {
 	return err == nil && k.Type() == encoding.TypeHash
 }
 
-const wrongType = errReply("WRONGTYPE Operation against a key holding the wrong kind of value")
+const errWrongType = errReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 func TestStringCommandTable(t *testing.T) {
 	// What COMMAND INFO says on Redis 7.
@@ -239,10 +239,10 @@ func TestSet(t *testing.T) {
 		x.do(errReply("ERR wrong number of arguments for 'set' command"), "set", "k")
 
 		x.makeHash("h")
-		x.do(wrongType, "set", "h", "v", "get")
+		x.do(errWrongType, "set", "h", "v", "get")
 		x.do(errReply("ERR invalid expire time in 'set' command"), "set", "h", "v", "ex", "0", "get")
 		x.do(nil, "set", "h", "v", "nx")
-		x.do(wrongType, "get", "h")
+		x.do(errWrongType, "get", "h")
 		x.do("OK", "set", "h", "v") // SET replaces any type
 		x.do("v", "get", "h")
 	})
@@ -393,10 +393,10 @@ func TestGetsetGetdelGetex(t *testing.T) {
 		x.do(errReply("ERR wrong number of arguments for 'getex' command"), "getex")
 
 		x.makeHash("h")
-		x.do(wrongType, "getset", "h", "v")
-		x.do(wrongType, "getdel", "h")
-		x.do(wrongType, "getex", "h")
-		x.do(wrongType, "getex", "h", "persist")
+		x.do(errWrongType, "getset", "h", "v")
+		x.do(errWrongType, "getdel", "h")
+		x.do(errWrongType, "getex", "h")
+		x.do(errWrongType, "getex", "h", "persist")
 		if !x.isHash("h") {
 			x.t.Fatal("a failed GETSET/GETDEL changed the hash")
 		}
@@ -420,8 +420,8 @@ func TestAppendStrlen(t *testing.T) {
 		}
 
 		x.makeHash("h")
-		x.do(wrongType, "append", "h", "x")
-		x.do(wrongType, "strlen", "h")
+		x.do(errWrongType, "append", "h", "x")
+		x.do(errWrongType, "strlen", "h")
 		x.do(errReply("ERR wrong number of arguments for 'append' command"), "append", "k")
 		x.do(errReply("ERR wrong number of arguments for 'strlen' command"), "strlen")
 	})
@@ -463,8 +463,8 @@ func TestIncrDecr(t *testing.T) {
 		}
 
 		x.makeHash("h")
-		x.do(wrongType, "incr", "h")
-		x.do(wrongType, "decrby", "h", "1")
+		x.do(errWrongType, "incr", "h")
+		x.do(errWrongType, "decrby", "h", "1")
 		// The increment is checked before the key's type.
 		x.do(errReply("ERR value is not an integer or out of range"), "incrby", "h", "x")
 
@@ -519,7 +519,7 @@ func TestIncrbyfloat(t *testing.T) {
 
 		x.makeHash("h")
 		// The key's type is checked before the increment.
-		x.do(wrongType, "incrbyfloat", "h", "abc")
+		x.do(errWrongType, "incrbyfloat", "h", "abc")
 
 		if v, err := x.c.IncrByFloat(testutil.Ctx(x.t), "gr", 2.5).Result(); err != nil || v != 2.5 {
 			x.t.Fatalf("go-redis IncrByFloat = %v, %v", v, err)
@@ -614,11 +614,11 @@ func TestGetrangeSetrange(t *testing.T) {
 		x.do(errReply("ERR string exceeds maximum allowed size (proto-max-bulk-len)"), "setrange", "s", "9223372036854775807", "x")
 
 		x.makeHash("h")
-		x.do(wrongType, "getrange", "h", 0, 1)
-		x.do(wrongType, "substr", "h", 0, 1)
+		x.do(errWrongType, "getrange", "h", 0, 1)
+		x.do(errWrongType, "substr", "h", 0, 1)
 		x.do(errReply("ERR value is not an integer or out of range"), "getrange", "h", "x", 1)
-		x.do(wrongType, "setrange", "h", 0, "x")
-		x.do(wrongType, "setrange", "h", 0, "")
+		x.do(errWrongType, "setrange", "h", 0, "x")
+		x.do(errWrongType, "setrange", "h", 0, "")
 		x.do(errReply("ERR wrong number of arguments for 'getrange' command"), "getrange", "s", 0)
 		x.do(errReply("ERR wrong number of arguments for 'setrange' command"), "setrange", "s", 0)
 	})

@@ -209,35 +209,3 @@ func TestTableContainersHaveHelp(t *testing.T) {
 		}
 	}
 }
-
-func TestGlobMatchFold(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"*", "", true},
-		{"*", "maxmemory", true},
-		{"max*", "maxmemory", true},
-		{"MAX*", "maxmemory", true},
-		{"max*", "hz", false},
-		{"h?", "hz", true},
-		{"h?", "h", false},
-		{"*-policy", "maxmemory-policy", true},
-		{"[hx]z", "hz", true},
-		{"[^h]z", "hz", false},
-		{"[a-i]z", "hz", true},
-		{"[A-I]z", "hz", true},
-		{"\\*", "*", true},
-		{"\\*", "a", false},
-		{"a*b*c", "aXXbYYc", true},
-		{"a*b*c", "aXXbYY", false},
-		{"client|*", "client|list", true},
-		{"", "", true},
-		{"", "a", false},
-		{"[", "a", false},
-	} {
-		if got := globMatchFold([]byte(tc.pattern), []byte(tc.s)); got != tc.want {
-			t.Errorf("globMatchFold(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
-		}
-	}
-}
