@@ -69,7 +69,8 @@ type Server struct {
 	info    infoState
 
 	closing  atomic.Bool
-	shutdown chan struct{}
+	shutdown chan struct{} // closed when SHUTDOWN asks Run to stop
+	stop     chan struct{} // closed when Close begins: background loops end
 	closeMu  sync.Once
 	shutOnce sync.Once
 	wg       sync.WaitGroup
@@ -108,6 +109,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		cfg:      cfg.Clone(),
 		clients:  map[int64]*conn{},
 		shutdown: make(chan struct{}),
+		stop:     make(chan struct{}),
 		cursors:  commands.NewCursorTable(commands.DefaultCursors),
 	}
 	s.applyHotConfig(cfg)
@@ -223,6 +225,7 @@ func (s *Server) Close() error {
 	var err error
 	s.closeMu.Do(func() {
 		s.closing.Store(true)
+		close(s.stop)
 		s.log.Info("Shutting down")
 		for _, rs := range s.rservers {
 			rs.Close()
@@ -254,12 +257,9 @@ func (s *Server) cron() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.shutdown:
+		case <-s.stop:
 			return
 		case <-t.C:
-			if s.closing.Load() {
-				return
-			}
 			s.closeIdleClients()
 			s.info.sample(s.stats.commands.Load(), time.Now())
 		}
