@@ -39,6 +39,7 @@ type conn struct {
 	dirty      atomic.Bool // a watched key changed
 	guard      *guardConn
 	info       atomic.Pointer[clientSnapshot]
+	ps         atomic.Pointer[subscriber] // set while subscribed (pubsub.go)
 }
 
 // clientSnapshot is what other goroutines may read of a conn's Client.
@@ -88,6 +89,7 @@ func (s *Server) closed(rc redcon.Conn, err error) {
 	}
 	c.tx.Discard()
 	s.unwatchAll(c)
+	s.unsubscribeAll(c)
 	s.clientsMu.Lock()
 	delete(s.clients, c.ID)
 	s.clientsMu.Unlock()
@@ -132,6 +134,7 @@ func (c *conn) flush() {
 			return
 		}
 	}
+	c.releasePubsub()
 	if c.closing {
 		c.rc.Close()
 	}
