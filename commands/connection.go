@@ -17,10 +17,10 @@ func connectionCommands() []*Command {
 			Group: "connection", Summary: "Handshakes with the Redis server.", Since: "6.0.0", Complexity: "O(1)", Handler: hello},
 		{Name: "auth", Arity: -2, Flags: NoAuth | Fast | Stale | Loading | NoScript | MaintenanceOK, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Authenticates the connection.", Since: "1.0.0", Complexity: "O(N) where N is the number of passwords defined for the user", Handler: auth},
-		{Name: "quit", Arity: -1, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK | MultiCtl, ACL: []string{"fast", "connection"},
+		{Name: "quit", Arity: -1, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK | MultiCtl | PubSub, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Closes the connection.", Since: "1.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { c.Out.OK(); c.Server.Quit(c); return nil }},
-		{Name: "reset", Arity: 1, Flags: NoAuth | Fast | Stale | Loading | NoScript | MaintenanceOK | MultiCtl, ACL: []string{"fast", "connection"},
+		{Name: "reset", Arity: 1, Flags: NoAuth | Fast | Stale | Loading | NoScript | MaintenanceOK | MultiCtl | PubSub, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Resets the connection.", Since: "6.2.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { c.Server.Reset(c); c.Out.Simple("RESET"); return nil }},
 		clientCommand(),
@@ -28,6 +28,20 @@ func connectionCommands() []*Command {
 }
 
 func ping(c *Ctx) error {
+	// A RESP2 subscriber gets PING's answer in the shape of a message.
+	if c.Client.Channels+c.Client.Patterns > 0 && c.Out.Proto() == 2 {
+		if len(c.Args) > 2 {
+			return ErrArity("ping")
+		}
+		c.Out.Array(2)
+		c.Out.BulkString("pong")
+		if len(c.Args) == 2 {
+			c.Out.Bulk(c.Args[1])
+		} else {
+			c.Out.BulkString("")
+		}
+		return nil
+	}
 	switch len(c.Args) {
 	case 1:
 		c.Out.Simple("PONG")

@@ -51,6 +51,9 @@ type Client struct {
 	NoTouch       bool
 	// ReplyOff and ReplySkip implement CLIENT REPLY.
 	ReplyOff, ReplySkip bool
+	// Channels and Patterns count the client's pub/sub subscriptions
+	// (CLIENT LIST's sub= and psub=); the server keeps them.
+	Channels, Patterns int
 }
 
 // Server is what handlers may ask of the server beyond storage: the

@@ -39,6 +39,7 @@ type conn struct {
 	dirty      atomic.Bool // a watched key changed
 	guard      *guardConn
 	info       atomic.Pointer[clientSnapshot]
+	ps         atomic.Pointer[subscriber] // set while subscribed (pubsub.go)
 }
 
 // clientSnapshot is what other goroutines may read of a conn's Client.
@@ -89,6 +90,7 @@ func (s *Server) closed(rc redcon.Conn, err error) {
 	}
 	c.tx.Discard()
 	s.unwatchAll(c)
+	s.unsubscribeAll(c)
 	s.clientsMu.Lock()
 	delete(s.clients, c.ID)
 	s.clientsMu.Unlock()
@@ -133,6 +135,7 @@ func (c *conn) flush() {
 			return
 		}
 	}
+	c.releasePubsub()
 	if c.closing {
 		c.rc.Close()
 	}

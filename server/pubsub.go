@@ -1,19 +1,563 @@
 package server
 
 import (
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/resp"
 )
 
+// Pub/sub delivery.
+//
+// A publisher never writes to a subscriber's socket. Each subscribing
+// connection owns a subscriber: a bounded queue of encoded messages and a
+// writer goroutine that drains it to the socket under conn.wmu, the mutex
+// the connection's own flush also takes, so a message never lands inside
+// another reply. PUBLISH encodes a message once per protocol, appends the
+// shared bytes to each receiver's queue and returns; a subscriber whose
+// queue passes the "pubsub" class of client-output-buffer-limit is
+// disconnected, as Redis does.
+//
+// Ordering: a subscribe confirmation is an ordinary reply, buffered in the
+// connection's Writer until its flush. While a pub/sub command runs, the
+// queue is put on hold: messages queued before the command move into the
+// Writer ahead of its reply, and messages published after it wait until
+// the connection has flushed that reply (conn.flush calls release).
+
+// pubsubRegistry records who listens to which channel and pattern.
+type pubsubRegistry struct {
+	mu       sync.RWMutex
+	channels map[string]map[*subscriber]struct{}
+	patterns map[string]map[*subscriber]struct{}
+
+	limits atomic.Pointer[outputLimit]
+}
+
+// outputLimit is the "pubsub" class of client-output-buffer-limit: a
+// subscriber is disconnected when its pending output reaches hard bytes,
+// or stays at or above soft bytes for longer than softFor. Zero disables
+// a limit.
+type outputLimit struct {
+	hard, soft int64
+	softFor    time.Duration
+}
+
+// defaultPubsubLimit is Redis's default "pubsub 32mb 8mb 60".
+var defaultPubsubLimit = outputLimit{hard: 32 << 20, soft: 8 << 20, softFor: 60 * time.Second}
+
+// parsePubsubLimit reads the pubsub class out of a client-output-buffer-limit
+// value ("normal 0 0 0 pubsub 32mb 8mb 60"); the default when the class is
+// absent or malformed.
+func parsePubsubLimit(s string) outputLimit {
+	w := strings.Fields(s)
+	for i := 0; i+3 < len(w); i += 4 {
+		if !strings.EqualFold(w[i], "pubsub") {
+			continue
+		}
+		hard, err1 := config.ParseMemory(w[i+1])
+		soft, err2 := config.ParseMemory(w[i+2])
+		secs, err3 := config.ParseMemory(w[i+3])
+		if err1 != nil || err2 != nil || err3 != nil || hard < 0 || soft < 0 || secs < 0 {
+			break
+		}
+		return outputLimit{hard: hard, soft: soft, softFor: time.Duration(secs) * time.Second}
+	}
+	return defaultPubsubLimit
+}
+
+// setLimits applies a client-output-buffer-limit value.
+func (r *pubsubRegistry) setLimits(s string) {
+	l := parsePubsubLimit(s)
+	r.limits.Store(&l)
+}
+
+func (r *pubsubRegistry) limit() outputLimit {
+	if l := r.limits.Load(); l != nil {
+		return *l
+	}
+	return defaultPubsubLimit
+}
+
+// subscriber is a connection's pub/sub state. channels and patterns belong
+// to the connection's goroutine and change only under the registry's lock;
+// the queue fields are guarded by mu.
+type subscriber struct {
+	c        *conn
+	log      *slog.Logger
+	channels map[string]struct{}
+	patterns map[string]struct{}
+
+	mu        sync.Mutex
+	queue     [][]byte
+	pending   int64     // bytes queued or being written
+	softSince time.Time // when pending first reached the soft limit
+	hold      bool      // a reply of the connection must go out first
+	dead      bool      // disconnected or stopped: drop everything
+	wake      chan struct{}
+}
+
+func newSubscriber(c *conn) *subscriber {
+	sub := &subscriber{
+		c:        c,
+		log:      c.s.log,
+		channels: map[string]struct{}{},
+		patterns: map[string]struct{}{},
+		wake:     make(chan struct{}, 1),
+	}
+	go sub.run()
+	return sub
+}
+
+func (sub *subscriber) count() int { return len(sub.channels) + len(sub.patterns) }
+
+func (sub *subscriber) signal() {
+	select {
+	case sub.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeBatch caps the bytes the writer copies into one socket write.
+const writeBatch = 64 << 10
+
+// run is the writer goroutine: it drains the queue to the socket until the
+// subscriber is stopped or the socket fails.
+func (sub *subscriber) run() {
+	var buf []byte
+	for range sub.wake {
+		for {
+			// NB: wmu is taken before the queue is read, so a batch taken
+			// off the queue is on the wire before any later flush of the
+			// connection.
+			sub.c.wmu.Lock()
+			sub.mu.Lock()
+			if sub.dead {
+				sub.mu.Unlock()
+				sub.c.wmu.Unlock()
+				return
+			}
+			if sub.hold || len(sub.queue) == 0 {
+				sub.mu.Unlock()
+				sub.c.wmu.Unlock()
+				break
+			}
+			var out []byte
+			n := 0
+			if len(sub.queue[0]) >= writeBatch {
+				out, n = sub.queue[0], 1
+			} else {
+				buf = buf[:0]
+				for n < len(sub.queue) && len(buf)+len(sub.queue[n]) <= writeBatch {
+					buf = append(buf, sub.queue[n]...)
+					n++
+				}
+				out = buf
+			}
+			clear(sub.queue[:n])
+			sub.queue = sub.queue[n:]
+			if len(sub.queue) == 0 {
+				sub.queue = nil
+			}
+			sub.mu.Unlock()
+			_, err := sub.c.nc.Write(out)
+			sub.c.wmu.Unlock()
+			sub.mu.Lock()
+			sub.pending -= int64(len(out))
+			sub.mu.Unlock()
+			if err != nil {
+				sub.kill()
+				return
+			}
+		}
+	}
+}
+
+// deliver queues msg, disconnecting the subscriber when its output passes
+// the limit. It never blocks on the socket.
+func (sub *subscriber) deliver(msg []byte, l outputLimit, now time.Time) {
+	sub.mu.Lock()
+	if sub.dead {
+		sub.mu.Unlock()
+		return
+	}
+	sub.queue = append(sub.queue, msg)
+	sub.pending += int64(len(msg))
+	if sub.overLimitLocked(l, now) {
+		used := sub.pending
+		sub.mu.Unlock()
+		sub.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+			"client", sub.c.ID, "addr", sub.c.Addr, "class", "pubsub", "pending", used)
+		sub.kill()
+		return
+	}
+	hold := sub.hold
+	sub.mu.Unlock()
+	if !hold {
+		sub.signal()
+	}
+}
+
+// overLimitLocked is Redis's checkClientOutputBufferLimits.
+func (sub *subscriber) overLimitLocked(l outputLimit, now time.Time) bool {
+	used := sub.pending
+	if l.hard > 0 && used >= l.hard {
+		return true
+	}
+	if l.soft > 0 && used >= l.soft {
+		if sub.softSince.IsZero() {
+			sub.softSince = now
+			return false
+		}
+		return now.Sub(sub.softSince) > l.softFor
+	}
+	sub.softSince = time.Time{}
+	return false
+}
+
+// kill drops the queue and closes the connection; the connection's close
+// handler unsubscribes it.
+func (sub *subscriber) kill() {
+	sub.stop()
+	sub.c.nc.Close()
+}
+
+// stop ends the writer and drops what is queued.
+func (sub *subscriber) stop() {
+	sub.mu.Lock()
+	sub.dead = true
+	sub.queue = nil
+	sub.pending = 0
+	sub.mu.Unlock()
+	sub.signal()
+}
+
+// holdAndDrain runs on the connection's goroutine at the start of a
+// pub/sub command: it moves the queued messages into out, ahead of the
+// command's reply, and holds later ones until the connection flushes.
+// Inside EXEC the queue is only held: the reply there is one array.
+func (sub *subscriber) holdAndDrain(out *resp.Writer, drain bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.hold = true
+	if !drain {
+		return
+	}
+	discard := out.Discard
+	out.Discard = false
+	for _, m := range sub.queue {
+		out.Raw(m)
+		sub.pending -= int64(len(m))
+	}
+	out.Discard = discard
+	sub.queue = nil
+}
+
+// release lets the writer send what was held; conn.flush calls it after
+// writing the connection's buffered replies.
+func (sub *subscriber) release() {
+	sub.mu.Lock()
+	held := sub.hold
+	sub.hold = false
+	sub.mu.Unlock()
+	if held {
+		sub.signal()
+	}
+}
+
 // subscribed reports whether the connection is in subscriber mode.
-func (c *conn) subscribed() bool { return false }
+func (c *conn) subscribed() bool { return c.Channels+c.Patterns > 0 }
 
 // isSubscriber is subscribed for other goroutines.
-func (c *conn) isSubscriber() bool { return false }
+func (c *conn) isSubscriber() bool { return c.ps.Load() != nil }
 
-func (s *Server) unsubscribeAll(c *conn) {}
+// releasePubsub is called by flush once the connection's replies are out.
+func (c *conn) releasePubsub() {
+	if sub := c.ps.Load(); sub != nil {
+		sub.release()
+	}
+}
 
-// Pubsub runs SUBSCRIBE and friends.
-func (s *Server) Pubsub(c *commands.Ctx) error { return commands.Errf("pub/sub is not available yet") }
+// unsubscribeAll drops every subscription of c without replies (RESET,
+// connection close), stopping its writer.
+func (s *Server) unsubscribeAll(c *conn) {
+	sub := c.ps.Load()
+	if sub == nil {
+		return
+	}
+	r := &s.pubsub
+	r.mu.Lock()
+	for ch := range sub.channels {
+		r.removeLocked(r.channels, ch, sub)
+	}
+	for p := range sub.patterns {
+		r.removeLocked(r.patterns, p, sub)
+	}
+	r.mu.Unlock()
+	sub.holdAndDrain(&c.out, true)
+	sub.channels, sub.patterns = nil, nil
+	s.endSubscriber(c, sub)
+}
 
-// Publish delivers a message to subscribers.
-func (s *Server) Publish(channel, message []byte) int64 { return 0 }
+// endSubscriber retires c's subscriber once it has no subscriptions left.
+func (s *Server) endSubscriber(c *conn, sub *subscriber) {
+	c.Channels, c.Patterns = len(sub.channels), len(sub.patterns)
+	if sub.count() > 0 {
+		return
+	}
+	sub.stop()
+	c.ps.Store(nil)
+}
+
+func (r *pubsubRegistry) addLocked(m *map[string]map[*subscriber]struct{}, name string, sub *subscriber) {
+	if *m == nil {
+		*m = map[string]map[*subscriber]struct{}{}
+	}
+	set := (*m)[name]
+	if set == nil {
+		set = map[*subscriber]struct{}{}
+		(*m)[name] = set
+	}
+	set[sub] = struct{}{}
+}
+
+func (r *pubsubRegistry) removeLocked(m map[string]map[*subscriber]struct{}, name string, sub *subscriber) {
+	if set := m[name]; set != nil {
+		delete(set, sub)
+		if len(set) == 0 {
+			delete(m, name)
+		}
+	}
+}
+
+// Pubsub runs SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE and the
+// PUBSUB subcommands that read the registry.
+func (s *Server) Pubsub(c *commands.Ctx) error {
+	switch c.Cmd.Name {
+	case "subscribe":
+		s.subscribe(c, false)
+	case "psubscribe":
+		s.subscribe(c, true)
+	case "unsubscribe":
+		s.unsubscribe(c, false)
+	case "punsubscribe":
+		s.unsubscribe(c, true)
+	case "publish":
+		n := s.Publish(c.Args[1], c.Args[2])
+		// A RESP3 client subscribed to its own channel gets the message
+		// before the reply, as from Redis.
+		if sub := connOf(c).ps.Load(); sub != nil {
+			sub.holdAndDrain(c.Out, !c.InMulti)
+		}
+		c.Out.Int(n)
+	case "pubsub|channels":
+		return s.pubsubChannels(c)
+	case "pubsub|numsub":
+		s.pubsubNumsub(c)
+	case "pubsub|numpat":
+		s.pubsub.mu.RLock()
+		n := len(s.pubsub.patterns)
+		s.pubsub.mu.RUnlock()
+		c.Out.Int(int64(n))
+	default:
+		return commands.Errf("unknown pub/sub command '%s'", c.Cmd.Name)
+	}
+	return nil
+}
+
+// pubsubReply writes one confirmation: [kind, name, count] as a push.
+func pubsubReply(out *resp.Writer, kind string, name []byte, null bool, count int) {
+	out.Push(3)
+	out.BulkString(kind)
+	if null {
+		out.Null()
+	} else {
+		out.Bulk(name)
+	}
+	out.Int(int64(count))
+}
+
+func (s *Server) subscribe(c *commands.Ctx, pattern bool) {
+	cn := connOf(c)
+	sub := cn.ps.Load()
+	if sub == nil {
+		sub = newSubscriber(cn)
+		cn.ps.Store(sub)
+	}
+	sub.holdAndDrain(c.Out, !c.InMulti)
+	kind := "subscribe"
+	if pattern {
+		kind = "psubscribe"
+	}
+	r := &s.pubsub
+	r.mu.Lock()
+	for _, a := range c.Args[1:] {
+		name := string(a)
+		if pattern {
+			if _, ok := sub.patterns[name]; !ok {
+				sub.patterns[name] = struct{}{}
+				r.addLocked(&r.patterns, name, sub)
+			}
+		} else if _, ok := sub.channels[name]; !ok {
+			sub.channels[name] = struct{}{}
+			r.addLocked(&r.channels, name, sub)
+		}
+		pubsubReply(c.Out, kind, a, false, sub.count())
+	}
+	r.mu.Unlock()
+	cn.Channels, cn.Patterns = len(sub.channels), len(sub.patterns)
+}
+
+func (s *Server) unsubscribe(c *commands.Ctx, pattern bool) {
+	cn := connOf(c)
+	kind := "unsubscribe"
+	if pattern {
+		kind = "punsubscribe"
+	}
+	sub := cn.ps.Load()
+	if sub == nil {
+		// Not subscribed: one confirmation per name, or a null one.
+		if len(c.Args) == 1 {
+			pubsubReply(c.Out, kind, nil, true, 0)
+		}
+		for _, a := range c.Args[1:] {
+			pubsubReply(c.Out, kind, a, false, 0)
+		}
+		return
+	}
+	sub.holdAndDrain(c.Out, !c.InMulti)
+	set := sub.channels
+	if pattern {
+		set = sub.patterns
+	}
+	names := c.Args[1:]
+	if len(names) == 0 {
+		for name := range set {
+			names = append(names, []byte(name))
+		}
+		sort.Slice(names, func(i, j int) bool { return string(names[i]) < string(names[j]) })
+	}
+	r := &s.pubsub
+	r.mu.Lock()
+	if len(names) == 0 {
+		pubsubReply(c.Out, kind, nil, true, sub.count())
+	}
+	for _, a := range names {
+		name := string(a)
+		if _, ok := set[name]; ok {
+			delete(set, name)
+			if pattern {
+				r.removeLocked(r.patterns, name, sub)
+			} else {
+				r.removeLocked(r.channels, name, sub)
+			}
+		}
+		pubsubReply(c.Out, kind, a, false, sub.count())
+	}
+	r.mu.Unlock()
+	s.endSubscriber(cn, sub)
+}
+
+func (s *Server) pubsubChannels(c *commands.Ctx) error {
+	if len(c.Args) > 3 {
+		return commands.Errf("unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", c.Args[1])
+	}
+	var pat []byte
+	if len(c.Args) == 3 {
+		pat = c.Args[2]
+	}
+	r := &s.pubsub
+	r.mu.RLock()
+	var names []string
+	for ch := range r.channels {
+		if pat == nil || globMatch(pat, []byte(ch), false) {
+			names = append(names, ch)
+		}
+	}
+	r.mu.RUnlock()
+	sort.Strings(names)
+	c.Out.StringArray(names)
+	return nil
+}
+
+func (s *Server) pubsubNumsub(c *commands.Ctx) {
+	r := &s.pubsub
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	// NB: a flat array in RESP3 too, as Redis 7 replies.
+	c.Out.Array(2 * (len(c.Args) - 2))
+	for _, a := range c.Args[2:] {
+		c.Out.Bulk(a)
+		c.Out.Int(int64(len(r.channels[string(a)])))
+	}
+}
+
+// Publish delivers a message to the subscribers of channel and of the
+// patterns matching it, and returns how many receivers it reached: one per
+// subscribed client plus one per matching client-pattern pair. It encodes
+// each message shape once per protocol and never waits on a socket.
+func (s *Server) Publish(channel, message []byte) int64 {
+	r := &s.pubsub
+	limit := r.limit()
+	now := time.Now()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var n int64
+	if subs := r.channels[string(channel)]; len(subs) > 0 {
+		var enc [2][]byte
+		for sub := range subs {
+			p := sub.c.proto()
+			if enc[p-2] == nil {
+				enc[p-2] = encodeMessage(p, "message", nil, channel, message)
+			}
+			sub.deliver(enc[p-2], limit, now)
+			n++
+		}
+	}
+	for pat, subs := range r.patterns {
+		if !globMatch([]byte(pat), channel, false) {
+			continue
+		}
+		var enc [2][]byte
+		for sub := range subs {
+			p := sub.c.proto()
+			if enc[p-2] == nil {
+				enc[p-2] = encodeMessage(p, "pmessage", []byte(pat), channel, message)
+			}
+			sub.deliver(enc[p-2], limit, now)
+			n++
+		}
+	}
+	return n
+}
+
+// proto is the connection's protocol as other goroutines see it.
+func (c *conn) proto() int {
+	if snap := c.info.Load(); snap != nil && snap.proto == 3 {
+		return 3
+	}
+	return 2
+}
+
+// encodeMessage renders ["message", channel, payload] or ["pmessage",
+// pattern, channel, payload] as a RESP2 array or RESP3 push.
+func encodeMessage(proto int, kind string, pattern, channel, payload []byte) []byte {
+	var w resp.Writer
+	w.SetProto(proto)
+	if pattern != nil {
+		w.Push(4)
+		w.BulkString(kind)
+		w.Bulk(pattern)
+	} else {
+		w.Push(3)
+		w.BulkString(kind)
+	}
+	w.Bulk(channel)
+	w.Bulk(payload)
+	return w.Bytes()
+}

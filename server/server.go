@@ -61,6 +61,7 @@ type Server struct {
 	nclients  atomic.Int64
 
 	watch   watchRegistry
+	pubsub  pubsubRegistry
 	pause   pauseState
 	stats   stats
 	slowlog slowlog
@@ -135,6 +136,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.maxClients.Store(int64(c.MaxClients))
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
+	s.pubsub.setLimits(c.ClientOutputBufferLimit)
 }
 
 // Start listens on every bind address and serves in the background.
