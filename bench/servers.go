@@ -129,4 +129,3 @@ func (p *proc) rssBytes() (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
-

@@ -121,13 +121,6 @@ func setbit(c *Ctx) error {
 	return nil
 }
 
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func getbit(c *Ctx) error {
 	off, err := parseBitOffset(c, c.Args[2], false, 0)
 	if err != nil {

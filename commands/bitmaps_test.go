@@ -64,7 +64,7 @@ func putHash(t *testing.T, s *server.Server, name string) {
 	}
 }
 
-func both(t *testing.T, f func(t *testing.T, c *redis.Client)) {
+func bothWithHash(t *testing.T, f func(t *testing.T, c *redis.Client)) {
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) { f(t, startWithHash(t, proto)) })
 	}
@@ -79,7 +79,7 @@ const (
 )
 
 func TestSetbitGetbit(t *testing.T) {
-	both(t, func(t *testing.T, c *redis.Client) {
+	bothWithHash(t, func(t *testing.T, c *redis.Client) {
 		run(t, c, []step{
 			{a("setbit", "b", 7, 1), int64(0)},
 			{a("setbit", "b", 7, 1), int64(1)},
@@ -111,7 +111,7 @@ func TestSetbitGetbit(t *testing.T) {
 }
 
 func TestBitcountBitpos(t *testing.T) {
-	both(t, func(t *testing.T, c *redis.Client) {
+	bothWithHash(t, func(t *testing.T, c *redis.Client) {
 		run(t, c, []step{
 			{a("set", "s", "foobar"), "OK"},
 			{a("bitcount", "s"), int64(26)},
@@ -156,7 +156,7 @@ func TestBitcountBitpos(t *testing.T) {
 }
 
 func TestBitop(t *testing.T) {
-	both(t, func(t *testing.T, c *redis.Client) {
+	bothWithHash(t, func(t *testing.T, c *redis.Client) {
 		run(t, c, []step{
 			{a("set", "s", "foobar"), "OK"},
 			{a("set", "b", "\x01\x00\x08"), "OK"},
@@ -183,7 +183,7 @@ func TestBitop(t *testing.T) {
 }
 
 func TestBitfield(t *testing.T) {
-	both(t, func(t *testing.T, c *redis.Client) {
+	bothWithHash(t, func(t *testing.T, c *redis.Client) {
 		const maxI64 = int64(9223372036854775807)
 		run(t, c, []step{
 			{a("set", "s", "foobar"), "OK"},

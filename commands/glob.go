@@ -17,13 +17,13 @@ package commands
 // GlobMatch reports whether s matches pattern.
 func GlobMatch(pattern, s []byte) bool {
 	skip := false
-	return globMatch(pattern, s, false, &skip)
+	return globMatch(pattern, s, false, &skip, 0)
 }
 
 // GlobMatchFold is GlobMatch ignoring ASCII case.
 func GlobMatchFold(pattern, s []byte) bool {
 	skip := false
-	return globMatch(pattern, s, true, &skip)
+	return globMatch(pattern, s, true, &skip, 0)
 }
 
 // at returns p[i], or 0 past the end: the C string's terminator.
@@ -44,8 +44,12 @@ func lower(b byte) byte {
 // globMatch is stringmatchlen_impl. skipLonger is shared across the
 // recursion: once the rest of a pattern after a '*' has failed to match at
 // every later offset, no earlier '*' can do better, which keeps patterns
-// like "a*a*a*a*b" linear instead of exponential.
-func globMatch(p, s []byte, nocase bool, skipLonger *bool) bool {
+// like "a*a*a*a*b" linear instead of exponential. Like Redis it gives up
+// beyond 1000 nested stars, which bounds the recursion.
+func globMatch(p, s []byte, nocase bool, skipLonger *bool, nesting int) bool {
+	if nesting > 1000 {
+		return false
+	}
 	for len(p) > 0 && len(s) > 0 {
 		switch p[0] {
 		case '*':
@@ -56,7 +60,7 @@ func globMatch(p, s []byte, nocase bool, skipLonger *bool) bool {
 				return true
 			}
 			for len(s) > 0 {
-				if globMatch(p[1:], s, nocase, skipLonger) {
+				if globMatch(p[1:], s, nocase, skipLonger, nesting+1) {
 					return true
 				}
 				if *skipLonger {

@@ -31,7 +31,7 @@ func text(t *testing.T, cmd *redis.Cmd) string {
 	return v
 }
 
-const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+const errWrongTypeText = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 func TestHashBasics(t *testing.T) {
 	testutil.Both(t, func(t *testing.T, c *redis.Client) {
@@ -158,7 +158,7 @@ func TestHashErrors(t *testing.T) {
 			{"hgetall", "str"}, {"hincrby", "str", "a", "1"}, {"hincrbyfloat", "str", "a", "1"},
 			{"hrandfield", "str"}, {"hrandfield", "str", "2"}, {"hscan", "str", "0"},
 		} {
-			wantErr(t, c.Do(ctx, args...).Err(), wrongType)
+			wantErr(t, c.Do(ctx, args...).Err(), errWrongTypeText)
 		}
 		for _, args := range [][]any{
 			{"hset", "h"}, {"hset", "h", "a"}, {"hset", "h", "a", "1", "b"}, {"hmset", "h", "a"},

@@ -22,7 +22,7 @@ func hexBytes(t *testing.T, s string) string {
 }
 
 func TestPfaddPfcountLayout(t *testing.T) {
-	both(t, func(t *testing.T, c *redis.Client) {
+	bothWithHash(t, func(t *testing.T, c *redis.Client) {
 		run(t, c, []step{
 			{a("pfadd", "x", "a", "b", "c"), int64(1)},
 			{a("pfadd", "x", "a"), int64(0)},
@@ -79,7 +79,7 @@ func pfaddRange(t *testing.T, c *redis.Client, key, prefix string, from, to int)
 // "c1".."c50000", added 100 at a time): the estimator and the register
 // layout are Redis's, so the estimates are equal, not merely close.
 func TestPfcountMatchesRedis(t *testing.T) {
-	both(t, func(t *testing.T, c *redis.Client) {
+	bothWithHash(t, func(t *testing.T, c *redis.Client) {
 		ctx := testutil.Ctx(t)
 		pfaddRange(t, c, "h", "", 1, 10000)
 		pfaddRange(t, c, "a", "a", 1, 100)

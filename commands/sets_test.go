@@ -157,8 +157,8 @@ func TestSMove(t *testing.T) {
 		if !must(t, c.SMove(ctx, "src", "src", "b")) || must(t, c.SMove(ctx, "src", "src", "zz")) {
 			t.Fatal("SMOVE onto itself wrong")
 		}
-		wantErr(t, c.SMove(ctx, "src", "str", "b").Err(), wrongType)
-		wantErr(t, c.SMove(ctx, "str", "src", "b").Err(), wrongType)
+		wantErr(t, c.SMove(ctx, "src", "str", "b").Err(), errWrongTypeText)
+		wantErr(t, c.SMove(ctx, "str", "src", "b").Err(), errWrongTypeText)
 		if !must(t, c.SMove(ctx, "src", "dst", "b")) {
 			t.Fatal("SMOVE b = false")
 		}
@@ -196,7 +196,7 @@ func TestSetAlgebra(t *testing.T) {
 			{"sdiff", "nokey", "str"}, {"sdiff", "a", "str"}, {"sinterstore", "d", "nokey", "str"},
 			{"sunionstore", "d", "a", "str"}, {"sdiffstore", "d", "a", "str"}, {"sintercard", "2", "a", "str"},
 		} {
-			wantErr(t, c.Do(ctx, args...).Err(), wrongType)
+			wantErr(t, c.Do(ctx, args...).Err(), errWrongTypeText)
 		}
 
 		if n := must(t, c.SInterStore(ctx, "d", "a", "b")); n != 2 {
@@ -271,7 +271,7 @@ func TestSetErrors(t *testing.T) {
 			{"smismember", "str", "a"}, {"smembers", "str"}, {"srandmember", "str"},
 			{"srandmember", "str", "2"}, {"spop", "str"}, {"spop", "str", "2"}, {"sscan", "str", "0"},
 		} {
-			wantErr(t, c.Do(ctx, args...).Err(), wrongType)
+			wantErr(t, c.Do(ctx, args...).Err(), errWrongTypeText)
 		}
 		for _, args := range [][]any{
 			{"sadd", "s"}, {"srem", "s"}, {"scard"}, {"sismember", "s"}, {"smismember", "s"},

@@ -475,7 +475,7 @@ func (s *Server) pubsubChannels(c *commands.Ctx) error {
 	r.mu.RLock()
 	var names []string
 	for ch := range r.channels {
-		if pat == nil || globMatch(pat, []byte(ch), false) {
+		if pat == nil || commands.GlobMatch(pat, []byte(ch)) {
 			names = append(names, ch)
 		}
 	}
@@ -520,7 +520,7 @@ func (s *Server) Publish(channel, message []byte) int64 {
 		}
 	}
 	for pat, subs := range r.patterns {
-		if !globMatch([]byte(pat), channel, false) {
+		if !commands.GlobMatch([]byte(pat), channel) {
 			continue
 		}
 		var enc [2][]byte

@@ -1,10 +1,10 @@
-package server
+package commands
 
 import "testing"
 
 // The expectations were checked against redis-server 7.0 with KEYS, which
 // uses the same matcher.
-func TestGlobMatch(t *testing.T) {
+func TestGlobMatchRedisCases(t *testing.T) {
 	for _, tc := range []struct {
 		pat, s string
 		want   bool
@@ -43,11 +43,11 @@ func TestGlobMatch(t *testing.T) {
 		{"", "", true},
 		{"?", "", false},
 	} {
-		if got := globMatch([]byte(tc.pat), []byte(tc.s), false); got != tc.want {
-			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pat, tc.s, got, tc.want)
+		if got := GlobMatch([]byte(tc.pat), []byte(tc.s)); got != tc.want {
+			t.Errorf("GlobMatch(%q, %q) = %v, want %v", tc.pat, tc.s, got, tc.want)
 		}
 	}
-	if !globMatch([]byte("H[A-C]LLO"), []byte("hbllo"), true) || globMatch([]byte("HELLO"), []byte("hello"), false) {
+	if !GlobMatchFold([]byte("H[A-C]LLO"), []byte("hbllo")) || GlobMatch([]byte("HELLO"), []byte("hello")) {
 		t.Error("nocase")
 	}
 	// Nested stars do not explode.
@@ -56,7 +56,7 @@ func TestGlobMatch(t *testing.T) {
 	for i := range str {
 		str[i] = 'a'
 	}
-	if globMatch(pat, str, false) {
+	if GlobMatch(pat, str) {
 		t.Error("no b, no match")
 	}
 }
