@@ -67,6 +67,7 @@ type Server struct {
 	metrics *metrics
 
 	closing  atomic.Bool
+	stopCron chan struct{} // closed by Close
 	shutdown chan struct{}
 	closeMu  sync.Once
 	shutOnce sync.Once
@@ -105,6 +106,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		started:  time.Now(),
 		cfg:      cfg.Clone(),
 		clients:  map[int64]*conn{},
+		stopCron: make(chan struct{}),
 		shutdown: make(chan struct{}),
 	}
 	s.applyHotConfig(cfg)
@@ -229,6 +231,7 @@ func (s *Server) Close() error {
 		s.clientsMu.Unlock()
 		s.pause.stop()
 		s.metrics.stop()
+		close(s.stopCron)
 		s.wg.Wait()
 		err = s.store.Close()
 		if err == nil {
@@ -248,7 +251,7 @@ func (s *Server) cron() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.shutdown:
+		case <-s.stopCron:
 			return
 		case <-t.C:
 			if s.closing.Load() {
