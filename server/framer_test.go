@@ -47,7 +47,7 @@ func TestFramer(t *testing.T) {
 	big := strings.Repeat("x", maxInline+1)
 	tests := []struct {
 		name, in, out, err string
-		lim            *frameLimits
+		lim                *frameLimits
 	}{
 		{name: "multibulk", in: "*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n", out: mb("ECHO", "hi")},
 		{name: "empty bulk", in: "*2\r\n$4\r\nECHO\r\n$0\r\n\r\n", out: mb("ECHO", "")},
