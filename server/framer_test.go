@@ -219,3 +219,14 @@ func checkFramed(t *testing.T, in []byte) {
 		}
 	}
 }
+
+// FuzzFramer feeds arbitrary bytes to the framer and checks that it does
+// not panic, that chunking does not change its result and that redcon
+// reads what it hands over without a protocol error. Seeds are in
+// testdata/fuzz/FuzzFramer.
+func FuzzFramer(f *testing.F) {
+	f.Add([]byte("*1\r\n$4\r\nPING\r\nPING\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		checkFramed(t, in)
+	})
+}
