@@ -106,7 +106,7 @@ func hello(c *Ctx) error {
 		}
 	}
 	if !c.Client.Authenticated {
-		return &Error{"NOAUTH", "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"}
+		return &Error{"NOAUTH", "HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"}
 	}
 	if setName {
 		c.Client.Name = string(name)

@@ -65,6 +65,9 @@ func (s *Server) accept(rc redcon.Conn) bool {
 		return false
 	}
 	c := &conn{s: s, rc: rc, nc: rc.NetConn(), tx: s.store.NewTx(), guard: gc}
+	if gc != nil {
+		gc.c = c
+	}
 	c.ID = s.nextID.Add(1)
 	c.Addr = rc.RemoteAddr()
 	c.LocalAddr = rc.NetConn().LocalAddr().String()

@@ -119,9 +119,15 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 }
 
 func (c *conn) run(ctx *commands.Ctx) (err error) {
+	mark := c.out.Len()
 	defer func() {
 		if r := recover(); r != nil {
 			c.s.log.Error("command panicked", "command", ctx.Cmd.Name, "panic", r, "stack", string(debug.Stack()))
+			// NB: drop what the handler wrote before it panicked, so the
+			// error is its only reply.
+			if c.out.Len() >= mark {
+				c.out.Truncate(mark)
+			}
 			err = fmt.Errorf("panic in %s: %v", ctx.Cmd.Name, r)
 		}
 	}()

@@ -1,33 +1,66 @@
 package server
 
-// framer follows the RESP request framing byte by byte, without buffering
-// the payload, so limits can be enforced before redcon's reader grows its
-// buffer: the multibulk count, each bulk's declared length, an inline
-// line's length, and the bytes of the request not yet complete.
+import (
+	"strconv"
+)
+
+// framer reads client requests the way Redis's processInlineBuffer and
+// processMultibulkBuffer do, and re-emits each one as a canonical RESP
+// multibulk for redcon's reader. Doing the framing here, before redcon
+// buffers anything, gives Shoal Redis's limits (proto-max-bulk-len,
+// client-query-buffer-limit, the inline and header sizes, the limits for
+// unauthenticated clients) and Redis's reading of odd input: "*0" and "*-1"
+// are ignored, the two bytes after a bulk are skipped unchecked, inline
+// arguments are split as sdssplitargs splits them (quotes, \xHH escapes)
+// and a protocol error is reported only after the requests before it ran.
+//
+// A framer keeps only header bytes and at most one inline line; bulk
+// payloads pass through as they arrive.
 type framer struct {
 	state   int
-	num     int64 // number being parsed in a header line
-	neg     bool
-	digits  int
-	left    int64 // bulks left in the current multibulk
-	skip    int64 // payload bytes (plus CRLF) left in the current bulk
-	pending int64 // bytes of the current, incomplete request
+	hdr     []byte // header line so far, from '*' or '$', up to maxHeader bytes
+	hdrLen  int64  // its full length, for the "too big" checks
+	hdrNUL  bool   // a NUL came before '\r': Redis's strchr never finds the line end
+	hdrCR   bool   // '\r' seen: the next byte, whatever it is, ends the line
+	left    int64  // bulks left in the current multibulk
+	skip    int64  // payload bytes left in the current bulk
+	crlf    int    // bytes after the payload still to skip
+	pending int64  // bytes of the current, incomplete request
+	line    []byte // the current inline line
 }
 
 const (
 	stStart    = iota // at the start of a request
-	stMulti           // in "*<count>\r\n"
-	stBulkHdr         // expecting '$'
-	stBulkLen         // in "$<len>\r\n"
-	stBulkBody        // skipping payload and its CRLF
+	stMultiHdr        // in "*<count>\r\n"
+	stBulkHdr         // in "$<len>\r\n"
+	stBulkBody        // passing the payload through
+	stBulkCRLF        // skipping the two bytes after the payload
 	stInline          // in an inline command line
 )
 
 // Redis's limits on the shape of a request.
 const (
+	// maxMultibulk caps the argument count. Redis 7 allows up to INT_MAX;
+	// Shoal keeps the older 1024*1024 limit, as no command takes more.
 	maxMultibulk = 1024 * 1024
-	maxInline    = 64 * 1024
+	// maxInline caps an inline line and a header line (PROTO_INLINE_MAX_SIZE).
+	maxInline = 64 * 1024
+	// Clients that still need AUTH may send no more than this.
+	maxUnauthMultibulk = 10
+	maxUnauthBulk      = 16384
+	// maxHeader is more than the longest valid number.
+	maxHeader = 24
 )
+
+// frameLimits are the limits a connection's requests are framed under.
+type frameLimits struct {
+	maxBulk  int64 // proto-max-bulk-len
+	maxQuery int64 // client-query-buffer-limit
+	// unauth applies Redis's tighter limits for clients that still must
+	// AUTH; the framer then stops after each request, so that an AUTH runs
+	// before the request after it is framed.
+	unauth bool
+}
 
 // framingError ends a connection; reply, when set, is sent first.
 type framingError struct{ reply, msg string }
@@ -38,93 +71,346 @@ func protoErr(reason string) *framingError {
 	return &framingError{reply: "ERR Protocol error: " + reason, msg: "protocol error: " + reason}
 }
 
-// feed advances over p; maxBulk and maxQuery are the configured limits.
-func (f *framer) feed(p []byte, maxBulk, maxQuery int64) *framingError {
+var errQueryLimit = &framingError{msg: "client reached client-query-buffer-limit"}
+
+// feed frames p, appending the canonical form of what it reads to dst. It
+// returns dst, how many bytes of p it used (all of them unless lim.unauth
+// stopped it after a request) and the error that ends the connection, if
+// any; the bytes appended before an error are still to be served.
+func (f *framer) feed(dst, p []byte, lim frameLimits) ([]byte, int, *framingError) {
 	for i := 0; i < len(p); i++ {
 		b := p[i]
 		f.pending++
+		done := false // a request was completed
 		switch f.state {
 		case stStart:
-			switch b {
-			case '*':
-				f.state, f.num, f.neg, f.digits = stMulti, 0, false, 0
-			case '\r', '\n':
-				f.pending = 0
-			default:
+			if b == '*' {
+				f.startHeader(stMultiHdr, b)
+			} else {
 				f.state = stInline
-			}
-		case stMulti, stBulkLen:
-			switch {
-			case b >= '0' && b <= '9':
-				f.num = f.num*10 + int64(b-'0')
-				f.digits++
-				if f.digits > 18 {
-					if f.state == stMulti {
-						return protoErr("invalid multibulk length")
+				f.line = append(f.line[:0], b)
+				if b == '\n' {
+					if dst, done = f.inlineDone(dst); !done {
+						return dst, i + 1, protoErr("unbalanced quotes in request")
 					}
-					return protoErr("invalid bulk length")
 				}
-			case b == '-' && f.digits == 0 && !f.neg:
-				f.neg = true
-			case b == '\r':
-			case b == '\n':
-				if f.state == stMulti {
-					if f.num > maxMultibulk {
-						return protoErr("invalid multibulk length")
+			}
+		case stMultiHdr, stBulkHdr:
+			if !f.headerByte(b) {
+				if f.hdrLen > maxInline {
+					if f.state == stMultiHdr {
+						return dst, i + 1, protoErr("too big mbulk count string")
 					}
-					f.left = f.num
-					if f.neg || f.num == 0 {
-						f.left = 0
-					}
-					if f.left == 0 {
-						f.state, f.pending = stStart, 0
-					} else {
-						f.state = stBulkHdr
-					}
-				} else {
-					if f.neg || f.num > maxBulk {
-						return protoErr("invalid bulk length")
-					}
-					f.skip = f.num + 2
-					f.state = stBulkBody
+					return dst, i + 1, protoErr("too big bulk count string")
 				}
-			default:
-				// Malformed: redcon's reader reports it.
-				f.state = stStart
+				break
 			}
-		case stBulkHdr:
-			if b != '$' {
-				f.state = stStart // redcon answers "expected '$'"
-				continue
+			var err *framingError
+			dst, done, err = f.headerDone(dst, lim)
+			if err != nil {
+				return dst, i + 1, err
 			}
-			f.state, f.num, f.neg, f.digits = stBulkLen, 0, false, 0
 		case stBulkBody:
-			// Skip the payload in one step.
 			n := int64(len(p) - i)
 			if n > f.skip {
 				n = f.skip
 			}
+			dst = append(dst, p[i:i+int(n)]...)
 			f.skip -= n
 			f.pending += n - 1
 			i += int(n) - 1
 			if f.skip == 0 {
+				f.state, f.crlf = stBulkCRLF, 2
+			}
+		case stBulkCRLF:
+			// Redis skips these two bytes without looking at them.
+			f.crlf--
+			if f.crlf == 0 {
+				dst = append(dst, '\r', '\n')
 				f.left--
 				if f.left == 0 {
-					f.state, f.pending = stStart, 0
+					done = true
 				} else {
-					f.state = stBulkHdr
+					f.startHeader(stBulkHdr, 0)
 				}
 			}
 		case stInline:
+			f.line = append(f.line, b)
 			if b == '\n' {
-				f.state, f.pending = stStart, 0
-			} else if f.pending > maxInline {
-				return protoErr("too big inline request")
+				if dst, done = f.inlineDone(dst); !done {
+					return dst, i + 1, protoErr("unbalanced quotes in request")
+				}
+			} else if len(f.line) > maxInline {
+				return dst, i + 1, protoErr("too big inline request")
 			}
 		}
-		if f.pending > maxQuery {
-			return &framingError{msg: "query buffer limit reached"}
+		if done {
+			f.state, f.pending = stStart, 0
+			if lim.unauth {
+				return dst, i + 1, nil
+			}
+			continue
+		}
+		if f.pending > lim.maxQuery {
+			return dst, i + 1, errQueryLimit
 		}
 	}
-	return nil
+	return dst, len(p), nil
+}
+
+// startHeader begins a header line; first is its first byte when known.
+func (f *framer) startHeader(state int, first byte) {
+	f.state, f.hdr, f.hdrLen, f.hdrNUL, f.hdrCR = state, f.hdr[:0], 0, false, false
+	if first != 0 {
+		f.headerByte(first)
+	}
+}
+
+// headerByte adds b to the header line and reports whether the line is
+// complete. As in Redis, the line ends one byte after the first '\r'.
+func (f *framer) headerByte(b byte) bool {
+	f.hdrLen++
+	if f.hdrCR {
+		return true
+	}
+	switch {
+	case f.hdrNUL:
+	case b == 0:
+		f.hdrNUL = true
+	case b == '\r':
+		f.hdrCR = true
+	case len(f.hdr) < maxHeader:
+		f.hdr = append(f.hdr, b)
+	default:
+		f.hdr = append(f.hdr[:maxHeader], 'x') // too long for a number
+	}
+	return false
+}
+
+// headerDone acts on a complete header line.
+func (f *framer) headerDone(dst []byte, lim frameLimits) ([]byte, bool, *framingError) {
+	if f.state == stMultiHdr {
+		n, ok := parseLL(f.hdr[1:])
+		if !ok || n > maxMultibulk {
+			return dst, false, protoErr("invalid multibulk length")
+		}
+		if n > maxUnauthMultibulk && lim.unauth {
+			return dst, false, protoErr("unauthenticated multibulk length")
+		}
+		if n <= 0 {
+			return dst, true, nil // Redis ignores "*0" and "*-1"
+		}
+		f.left = n
+		dst = append(strconv.AppendInt(append(dst, '*'), n, 10), '\r', '\n')
+		f.startHeader(stBulkHdr, 0)
+		return dst, false, nil
+	}
+	if len(f.hdr) == 0 || f.hdr[0] != '$' {
+		got := byte('\r') // the line was empty
+		if len(f.hdr) > 0 {
+			got = f.hdr[0]
+		}
+		if got == '\r' || got == '\n' {
+			got = ' ' // Redis turns newlines in error texts into spaces
+		}
+		return dst, false, protoErr("expected '$', got '" + string(got) + "'")
+	}
+	n, ok := parseLL(f.hdr[1:])
+	if !ok || n < 0 || n > lim.maxBulk {
+		return dst, false, protoErr("invalid bulk length")
+	}
+	if n > maxUnauthBulk && lim.unauth {
+		return dst, false, protoErr("unauthenticated bulk length")
+	}
+	dst = append(strconv.AppendInt(append(dst, '$'), n, 10), '\r', '\n')
+	f.skip = n
+	f.state = stBulkBody
+	if n == 0 {
+		f.state, f.crlf = stBulkCRLF, 2
+	}
+	return dst, false, nil
+}
+
+// inlineDone splits a complete inline line and emits it; false means
+// unbalanced quotes.
+func (f *framer) inlineDone(dst []byte) ([]byte, bool) {
+	line := f.line[:len(f.line)-1]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	args, ok := splitArgs(line)
+	f.line = f.line[:0]
+	if cap(f.line) > 4096 {
+		f.line = nil
+	}
+	if !ok {
+		return dst, false
+	}
+	if len(args) > 0 {
+		dst = appendMultibulk(dst, args)
+	}
+	return dst, true
+}
+
+func appendMultibulk(dst []byte, args [][]byte) []byte {
+	dst = append(strconv.AppendInt(append(dst, '*'), int64(len(args)), 10), '\r', '\n')
+	for _, a := range args {
+		dst = append(strconv.AppendInt(append(dst, '$'), int64(len(a)), 10), '\r', '\n')
+		dst = append(append(dst, a...), '\r', '\n')
+	}
+	return dst
+}
+
+// parseLL parses a number as Redis's string2ll does: an optional '-', no
+// '+', no leading zeros, no spaces, within int64.
+func parseLL(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
+		return 0, false
+	}
+	if len(b) > 19 {
+		return 0, false
+	}
+	var v uint64 // 19 digits fit
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > 1<<63-1 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// splitArgs splits an inline line as Redis's sdssplitargs does: spaces
+// separate arguments; "..." takes \n \r \t \b \a \\ \" and \xHH escapes;
+// '...' takes \'; a closing quote must be followed by a space or the end.
+// The line ends at a NUL byte, as the C string it is in Redis. It reports
+// false for unbalanced quotes.
+func splitArgs(line []byte) ([][]byte, bool) {
+	for i, c := range line {
+		if c == 0 {
+			line = line[:i]
+			break
+		}
+	}
+	at := func(i int) byte {
+		if i < len(line) {
+			return line[i]
+		}
+		return 0
+	}
+	var args [][]byte
+	i := 0
+	for {
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		if i >= len(line) {
+			return args, true
+		}
+		cur := []byte{}
+		inq, insq, done := false, false, false
+		for !done {
+			c := at(i)
+			switch {
+			case inq:
+				switch {
+				case c == '\\' && at(i+1) == 'x' && isHex(at(i+2)) && isHex(at(i+3)):
+					cur = append(cur, unhex(at(i+2))<<4|unhex(at(i+3)))
+					i += 3
+				case c == '\\' && at(i+1) != 0:
+					i++
+					e := at(i)
+					switch e {
+					case 'n':
+						e = '\n'
+					case 'r':
+						e = '\r'
+					case 't':
+						e = '\t'
+					case 'b':
+						e = '\b'
+					case 'a':
+						e = '\a'
+					}
+					cur = append(cur, e)
+				case c == '"':
+					if n := at(i + 1); n != 0 && !isSpace(n) {
+						return nil, false
+					}
+					done = true
+				case c == 0:
+					return nil, false
+				default:
+					cur = append(cur, c)
+				}
+			case insq:
+				switch {
+				case c == '\\' && at(i+1) == '\'':
+					i++
+					cur = append(cur, '\'')
+				case c == '\'':
+					if n := at(i + 1); n != 0 && !isSpace(n) {
+						return nil, false
+					}
+					done = true
+				case c == 0:
+					return nil, false
+				default:
+					cur = append(cur, c)
+				}
+			default:
+				switch c {
+				case ' ', '\n', '\r', '\t', 0:
+					done = true
+				case '"':
+					inq = true
+				case '\'':
+					insq = true
+				default:
+					cur = append(cur, c)
+				}
+			}
+			if i < len(line) {
+				i++
+			}
+		}
+		args = append(args, cur)
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
