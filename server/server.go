@@ -66,6 +66,9 @@ type Server struct {
 	slowlog slowlog
 	metrics *metrics
 
+	// blocking queues the clients parked in BLPOP and friends.
+	blocking blockRegistry
+
 	closing  atomic.Bool
 	shutdown chan struct{}
 	closeMu  sync.Once
