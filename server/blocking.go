@@ -133,8 +133,9 @@ func (s *Server) wakeBlocked(db int, key []byte) {
 	}
 }
 
-// blockedClients returns the number of clients waiting in Block.
-func (s *Server) blockedClients() int {
+// BlockedClients returns the number of clients waiting in a blocking
+// command (INFO's blocked_clients).
+func (s *Server) BlockedClients() int {
 	r := &s.blocking
 	r.mu.Lock()
 	defer r.mu.Unlock()
