@@ -621,8 +621,11 @@ func moveReply(c *Ctx, fromLeft, toLeft bool) error {
 // block runs a blocking command: try once, and when it has nothing to
 // serve wait for a write to keys (never inside MULTI, which gets
 // inMulti's reply at once). timedOut writes the reply after the timeout.
-func block(c *Ctx, keys [][]byte, timeout time.Duration, try func() (bool, error), inMulti, timedOut func()) error {
-	served, err := try()
+// try's woken is false on the first try and true on the tries after a
+// wake: as in Redis 7.0, a source key that became another type while the
+// client waited is passed over instead of failing the command.
+func block(c *Ctx, keys [][]byte, timeout time.Duration, try func(woken bool) (bool, error), inMulti, timedOut func()) error {
+	served, err := try(false)
 	if err != nil || served {
 		return err
 	}
@@ -630,7 +633,7 @@ func block(c *Ctx, keys [][]byte, timeout time.Duration, try func() (bool, error
 		inMulti()
 		return nil
 	}
-	served, err = c.Server.Block(c, keys, timeout, try)
+	served, err = c.Server.Block(c, keys, timeout, func() (bool, error) { return try(true) })
 	if err != nil || served {
 		return err
 	}
@@ -644,10 +647,13 @@ func bpop(c *Ctx, left bool) error {
 		return err
 	}
 	keys := c.Args[1 : len(c.Args)-1]
-	try := func() (bool, error) {
+	try := func(woken bool) (bool, error) {
 		c.Tx.Lock(c.DB(), keys...)
 		for _, name := range keys {
 			k, err := writeList(c, name)
+			if woken && err == ErrWrongType {
+				continue
+			}
 			if err != nil {
 				return false, err
 			}
@@ -687,7 +693,14 @@ func blockingMove(c *Ctx, fromLeft, toLeft bool, timeoutArg []byte) error {
 	if err != nil {
 		return err
 	}
-	try := func() (bool, error) {
+	try := func(woken bool) (bool, error) {
+		if woken {
+			// A source that is no longer a list is waited on, not refused.
+			k, err := c.WriteKey(c.Args[1])
+			if err != nil || (k.Live && k.Meta.Type != encoding.TypeList) {
+				return false, err
+			}
+		}
 		v, ok, err := move(c, c.Args[1], c.Args[2], fromLeft, toLeft)
 		if ok {
 			c.Out.Bulk(v)
@@ -737,10 +750,13 @@ func lmpop(c *Ctx, blocking bool) error {
 	if count == -1 {
 		count = 1
 	}
-	try := func() (bool, error) {
+	try := func(woken bool) (bool, error) {
 		c.Tx.Lock(c.DB(), keys...)
 		for _, name := range keys {
 			k, err := writeList(c, name)
+			if woken && err == ErrWrongType {
+				continue
+			}
 			if err != nil {
 				return false, err
 			}
@@ -759,7 +775,7 @@ func lmpop(c *Ctx, blocking bool) error {
 		return false, nil
 	}
 	if !blocking {
-		served, err := try()
+		served, err := try(false)
 		if err == nil && !served {
 			c.Out.NullArray()
 		}

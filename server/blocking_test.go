@@ -245,6 +245,18 @@ func TestBlockingWrongType(t *testing.T) {
 		if v, _ := c.LRange(ctx, "l", 0, -1).Result(); !slices.Equal(v, []string{"a"}) {
 			t.Fatalf("source changed by a refused BLMOVE: %q", v)
 		}
+
+		// As in Redis 7.0, a key that turns into a string while a client
+		// waits on it does not fail the wait: the client is served by
+		// the next push to one of its keys.
+		other := client()
+		got := goBLPop(ctx, other, "k1", "k2")
+		waitBlocked(t, s, 1)
+		c.Set(ctx, "k1", "now a string", 0)
+		c.RPush(ctx, "k2", "v")
+		if r := await(t, got); r.err != nil || !slices.Equal(r.v, []string{"k2", "v"}) {
+			t.Fatalf("BLPOP after SET = %q, %v", r.v, r.err)
+		}
 	})
 }
 
