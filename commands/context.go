@@ -104,4 +104,16 @@ type Server interface {
 	Publish(channel, message []byte) int64
 	// Cursors is the server's table of SCAN-family cursors.
 	Cursors() *CursorTable
+
+	// Block parks a blocking command (BLPOP, BZPOPMIN, ...) whose first try
+	// found nothing to serve. It commits the connection's pending writes,
+	// sends its earlier replies, and waits until one of keys (in the
+	// client's database) is written, then calls try again; try takes the
+	// key locks it needs and writes the reply only when it serves. Clients
+	// waiting on a key are woken in the order they blocked. Block returns
+	// try's result once it serves or fails; served is false with a nil
+	// error when the timeout (0: none) passed or the client went away, and
+	// the caller then writes the command's timeout reply. Callers never
+	// block inside MULTI (c.InMulti).
+	Block(c *Ctx, keys [][]byte, timeout time.Duration, try func() (served bool, err error)) (served bool, err error)
 }

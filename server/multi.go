@@ -204,10 +204,11 @@ func (s *Server) watchFailed(cn *conn) bool {
 	return false
 }
 
-// keyWritten is the store's write listener: it marks the watchers of a
-// written key dirty. It runs under the writer's key locks and must not block
-// on them.
+// keyWritten is the store's write listener: it wakes the clients blocked
+// on a written key and marks its watchers dirty. It runs under the
+// writer's key locks and must not block on them.
 func (s *Server) keyWritten(db int, key []byte) {
+	s.wakeBlocked(db, key)
 	s.watch.mu.Lock()
 	defer s.watch.mu.Unlock()
 	if len(s.watch.keys) == 0 {

@@ -69,6 +69,9 @@ type Server struct {
 	cursors *commands.CursorTable
 	info    infoState
 
+	// blocking queues the clients parked in BLPOP and friends.
+	blocking blockRegistry
+
 	closing  atomic.Bool
 	shutdown chan struct{} // closed when SHUTDOWN asks Run to stop
 	stop     chan struct{} // closed when Close begins: background loops end
