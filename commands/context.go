@@ -3,6 +3,8 @@ package commands
 import (
 	"time"
 
+	"github.com/shoaldb/shoal/replication"
+
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/resp"
 	"github.com/shoaldb/shoal/storage"
@@ -116,4 +118,19 @@ type Server interface {
 	// the caller then writes the command's timeout reply. Callers never
 	// block inside MULTI (c.InMulti).
 	Block(c *Ctx, keys [][]byte, timeout time.Duration, try func() (served bool, err error)) (served bool, err error)
+
+	// Repl is the node's replication.
+	Repl() *replication.Manager
+	// ReplicaOf makes the node a replica of host:port, or a primary when
+	// host is "" (REPLICAOF NO ONE), and writes the reply.
+	ReplicaOf(c *Ctx, host string, port int) error
+	// Replconf records what a replica says about itself before PSYNC.
+	Replconf(c *Ctx) error
+	// Psync hands the connection over to the replication stream.
+	Psync(c *Ctx, replid string, offset int64) error
+	// FlushPending commits the connection's writes and sends its buffered
+	// replies, before a command blocks.
+	FlushPending(c *Ctx)
+	// Stopping is closed when the server begins to close: blocked calls end.
+	Stopping() <-chan struct{}
 }

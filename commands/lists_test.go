@@ -35,7 +35,6 @@ func wantGone(t *testing.T, ctx context.Context, c *redis.Client, key string) {
 	}
 }
 
-
 func TestListPushPopRange(t *testing.T) {
 	testutil.Both(t, func(t *testing.T, c *redis.Client) {
 		ctx := testutil.Ctx(t)

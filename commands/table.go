@@ -17,5 +17,6 @@ func Default() *Table {
 		hyperloglogCommands(),
 		pubsubCommands(),
 		sortCommands(),
+		replicationCommands(),
 	)
 }

@@ -74,6 +74,33 @@ type Config struct {
 	// ClientOutputBufferLimit holds the "client-output-buffer-limit" classes.
 	ClientOutputBufferLimit string
 
+	// ReplicaOf is "host port" of this node's primary ("replicaof" or
+	// "slaveof"); empty for a primary.
+	ReplicaOf string
+	// MasterAuth is the password sent to the primary ("masterauth").
+	MasterAuth string
+	// ReplicaReadOnly refuses client writes on a replica
+	// ("replica-read-only"); default yes.
+	ReplicaReadOnly bool
+	// ReplBacklogSize is how much replication log a primary keeps for
+	// partial resyncs ("repl-backlog-size"); default 16mb.
+	ReplBacklogSize int64
+	// ReplTimeout is the seconds of silence after which a replication link is
+	// considered dead ("repl-timeout"); default 60.
+	ReplTimeout int
+	// MinReplicasToWrite refuses writes unless this many replicas acked
+	// within MinReplicasMaxLag seconds ("min-replicas-to-write"); default 0.
+	MinReplicasToWrite int
+	// MinReplicasMaxLag is the lag bound for MinReplicasToWrite
+	// ("min-replicas-max-lag"); default 10.
+	MinReplicasMaxLag int
+	// WaitAllDisconnectGrace is how many seconds a disconnected replica still
+	// counts in WAITALL's expected set ("waitall-disconnect-grace"); default 60.
+	WaitAllDisconnectGrace int
+	// WaitAllMinReplicas is the floor of WAITALL's expected count
+	// ("waitall-min-replicas"); default 0.
+	WaitAllMinReplicas int
+
 	// File is the configuration file read, if any; CONFIG REWRITE writes it.
 	File string
 	// Ignored lists directives read but not implemented, logged once at start.
@@ -104,6 +131,11 @@ func Default() *Config {
 		CacheSize:               64 << 20,
 		MaxMemoryPolicy:         "noeviction",
 		ClientOutputBufferLimit: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+		ReplicaReadOnly:         true,
+		ReplBacklogSize:         16 << 20,
+		ReplTimeout:             60,
+		MinReplicasMaxLag:       10,
+		WaitAllDisconnectGrace:  60,
 	}
 }
 
@@ -156,6 +188,22 @@ func (c *Config) Validate() error {
 	}
 	if c.Hz < 1 || c.Hz > 500 {
 		bad("hz: %d is outside 1..500", c.Hz)
+	}
+	if c.ReplicaOf != "" {
+		if f := strings.Fields(c.ReplicaOf); len(f) != 2 {
+			bad("replicaof: %q is not \"host port\"", c.ReplicaOf)
+		} else if p, err := strconv.Atoi(f[1]); err != nil || p < 1 || p > 65535 {
+			bad("replicaof: port %q is not within 1..65535", f[1])
+		}
+	}
+	if c.ReplBacklogSize < 16<<10 {
+		bad("repl-backlog-size: %d is below 16kb", c.ReplBacklogSize)
+	}
+	if c.ReplTimeout < 1 {
+		bad("repl-timeout: %d must be at least 1", c.ReplTimeout)
+	}
+	if c.MinReplicasToWrite < 0 || c.MinReplicasMaxLag < 0 || c.WaitAllMinReplicas < 0 || c.WaitAllDisconnectGrace < 0 {
+		bad("min-replicas-to-write, min-replicas-max-lag, waitall-min-replicas and waitall-disconnect-grace must not be negative")
 	}
 	if c.CacheSize < 1<<20 {
 		bad("cache-size: %d is below 1mb", c.CacheSize)

@@ -178,9 +178,29 @@ var directives = []*Directive{
 	memDir("maxmemory", true, func(c *Config) *int64 { return &c.MaxMemory }),
 	enumDir("maxmemory-policy", true, []string{"noeviction", "allkeys-lru", "volatile-lru", "allkeys-random", "volatile-random", "volatile-ttl", "allkeys-lfu", "volatile-lfu"}, func(c *Config) *string { return &c.MaxMemoryPolicy }),
 	wordsDir("client-output-buffer-limit", true, func(c *Config) *string { return &c.ClientOutputBufferLimit }),
+	wordsDir("replicaof", false, func(c *Config) *string { return &c.ReplicaOf }),
+	stringDir("masterauth", true, func(c *Config) *string { return &c.MasterAuth }),
+	boolDir("replica-read-only", true, func(c *Config) *bool { return &c.ReplicaReadOnly }),
+	memDir("repl-backlog-size", true, func(c *Config) *int64 { return &c.ReplBacklogSize }),
+	intDir("repl-timeout", true, func(c *Config) *int { return &c.ReplTimeout }),
+	intDir("min-replicas-to-write", true, func(c *Config) *int { return &c.MinReplicasToWrite }),
+	intDir("min-replicas-max-lag", true, func(c *Config) *int { return &c.MinReplicasMaxLag }),
+	intDir("waitall-disconnect-grace", true, func(c *Config) *int { return &c.WaitAllDisconnectGrace }),
+	intDir("waitall-min-replicas", true, func(c *Config) *int { return &c.WaitAllMinReplicas }),
+}
+
+// aliases are other names of directives, as redis.conf accepts them.
+var aliases = map[string]string{
+	"slaveof":             "replicaof",
+	"slave-read-only":     "replica-read-only",
+	"min-slaves-to-write": "min-replicas-to-write",
+	"min-slaves-max-lag":  "min-replicas-max-lag",
 }
 
 func lookup(name string) *Directive {
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
 	for _, d := range directives {
 		if d.Name == name {
 			return d
@@ -212,7 +232,7 @@ func (c *Config) Render() string {
 			continue
 		}
 		b.WriteString(d.Name)
-		if d.Name == "bind" || d.Name == "save" || d.Name == "client-output-buffer-limit" {
+		if d.Name == "bind" || d.Name == "save" || d.Name == "client-output-buffer-limit" || d.Name == "replicaof" {
 			b.WriteString(" " + v)
 		} else {
 			b.WriteString(" " + quoteArg(v))

@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/redcon"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/resp"
 	"github.com/shoaldb/shoal/storage"
 )
@@ -24,10 +25,12 @@ type conn struct {
 	tx  *storage.Tx
 	ctx commands.Ctx
 
-	multi    *multiState
-	watched  []watchedKey
-	skipNext bool
-	closing  bool // close after the pending replies are written
+	multi *multiState
+	// replHello is what a replica said in REPLCONF before PSYNC.
+	replHello replication.Hello
+	watched   []watchedKey
+	skipNext  bool
+	closing   bool // close after the pending replies are written
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex

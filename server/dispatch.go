@@ -83,6 +83,12 @@ func (c *conn) dispatch(args [][]byte) {
 		c.replyError(commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))
 		return
 	}
+	// Read-only replica, and min-replicas-to-write on a primary.
+	if err := c.s.replicationGate(cmd); err != nil {
+		c.failQueued()
+		c.replyError(err)
+		return
+	}
 	// MULTI queueing.
 	if c.multi != nil && !cmd.Flags.Has(commands.MultiCtl) {
 		if cmd.Flags.Has(commands.NoMulti) {

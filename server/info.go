@@ -427,9 +427,9 @@ func (s *Server) infoStats(b *infoBuilder) {
 		b.field(name, "0.00")
 	}
 	b.int("rejected_connections", s.stats.rejected.Load())
-	b.field("sync_full", "0")
-	b.field("sync_partial_ok", "0")
-	b.field("sync_partial_err", "0")
+	b.int("sync_full", s.repl.FullSyncs.Load())
+	b.int("sync_partial_ok", s.repl.PartialOK.Load())
+	b.int("sync_partial_err", s.repl.PartialErr.Load())
 	b.int("expired_keys", s.store.Stats.ExpiredKeys.Load())
 	b.field("expired_stale_perc", "0.00")
 	b.field("expired_time_cap_reached_count", "0")
@@ -472,18 +472,47 @@ func (s *Server) infoStats(b *infoBuilder) {
 }
 
 func (s *Server) infoReplication(b *infoBuilder) {
-	b.field("role", "master")
-	b.field("connected_slaves", "0")
+	st := s.store
+	if up, ok := s.repl.Upstream(); ok {
+		b.field("role", "slave")
+		b.field("master_host", up.Host)
+		b.int("master_port", int64(up.Port))
+		b.field("master_link_status", map[bool]string{true: "up", false: "down"}[up.LinkUp])
+		b.int("master_last_io_seconds_ago", int64(up.LastIO/time.Second))
+		b.int("master_sync_in_progress", (boolInt(up.SyncInProgress)))
+		b.int("slave_read_repl_offset", up.ReadOffset)
+		b.int("slave_repl_offset", st.ReplOffset())
+		b.field("slave_priority", "100")
+		b.int("slave_read_only", (boolInt(s.replicaReadOnly.Load())))
+		b.field("replica_announced", "1")
+	} else {
+		b.field("role", "master")
+	}
+	reps := s.repl.Replicas()
+	b.int("connected_slaves", int64(len(reps)))
+	for i, r := range reps {
+		b.field("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d", r.IP, r.Port, r.State, r.Offset, r.Lag))
+	}
 	b.field("master_failover_state", "no-failover")
-	b.field("master_replid", s.info.replID)
-	b.field("master_replid2", strings.Repeat("0", 40))
-	b.field("master_repl_offset", "0")
-	b.field("second_repl_offset", "-1")
-	b.field("repl_backlog_active", "0")
-	b.field("repl_backlog_size", "1048576")
-	b.field("repl_backlog_first_byte_offset", "0")
-	b.field("repl_backlog_histlen", "0")
+	id, id2, off2 := st.ReplIDs()
+	second := int64(-1)
+	if id2 == "" {
+		id2 = strings.Repeat("0", 40)
+	} else {
+		second = off2 + 1
+	}
+	b.field("master_replid", id)
+	b.field("master_replid2", id2)
+	b.int("master_repl_offset", st.ReplOffset())
+	b.int("second_repl_offset", second)
+	b.int("repl_backlog_active", (boolInt(st.LogEnabled())))
+	b.int("repl_backlog_size", s.Config().ReplBacklogSize)
+	b.int("repl_backlog_first_byte_offset", st.LogStart()+1)
+	b.int("repl_backlog_histlen", st.ReplOffset()-st.LogStart())
+	b.int("known_replicas", int64(s.repl.KnownReplicas()))
+	b.int("waitall_min_replicas", int64(s.Config().WaitAllMinReplicas))
 }
+
 
 func (s *Server) infoCPU(b *infoBuilder) {
 	var self, children syscall.Rusage

@@ -21,6 +21,7 @@ import (
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -45,12 +46,15 @@ type Server struct {
 	cfgMu sync.Mutex
 	cfg   *config.Config
 	// Hot configuration read by every connection.
-	requirePass   atomic.Pointer[string]
-	maxBulk       atomic.Int64
-	maxQuery      atomic.Int64
-	maxClients    atomic.Int64
-	slowerThan    atomic.Int64
-	protectedMode atomic.Bool
+	requirePass     atomic.Pointer[string]
+	maxBulk         atomic.Int64
+	maxQuery        atomic.Int64
+	maxClients      atomic.Int64
+	slowerThan      atomic.Int64
+	protectedMode   atomic.Bool
+	replicaReadOnly atomic.Bool
+
+	repl *replication.Manager
 
 	listeners []net.Listener
 	rservers  []*redcon.Server
@@ -125,6 +129,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s, reg)
+	s.repl = replication.New(store, replConfig(cfg), log, reg)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
 	}
@@ -139,6 +144,10 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.maxClients.Store(int64(c.MaxClients))
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
+	s.replicaReadOnly.Store(c.ReplicaReadOnly)
+	if s.repl != nil {
+		s.repl.SetConfig(replConfig(c))
+	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
 }
 
@@ -152,12 +161,14 @@ func (s *Server) Start() error {
 			s.closeListeners()
 			return fmt.Errorf("server: listen on %s:%d: %w", host, cfg.Port, err)
 		}
-		if cfg.Port == 0 && len(cfg.Bind) > 1 {
-			// Every address serves the port the first one got.
+		if cfg.Port == 0 {
+			// Every address serves the port the first one got, and
+			// replicas announce it to their primary.
 			cfg.Port = ln.Addr().(*net.TCPAddr).Port
 		}
 		s.listeners = append(s.listeners, ln)
 	}
+	s.repl.SetConfig(replConfig(cfg))
 	for _, ln := range s.listeners {
 		rs := redcon.NewServerNetwork("tcp", ln.Addr().String(), s.handle, s.accept, s.closed)
 		rs.AcceptError = func(err error) { s.log.Warn("accept failed", "err", err) }
@@ -176,6 +187,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.log.Info("Ready to accept connections", "addr", s.Addr(), "version", Version)
+	s.startReplicaOf(cfg)
 	return nil
 }
 
@@ -243,6 +255,7 @@ func (s *Server) Close() error {
 		s.clientsMu.Unlock()
 		s.pause.stop()
 		s.metrics.stop()
+		s.repl.Close()
 		s.wg.Wait()
 		err = s.store.Close()
 		if err == nil {

@@ -330,9 +330,10 @@ func (s *Store) TrimLog(keep, floor, maxKeep int64) error {
 type SnapshotChunk = []byte
 
 // Snapshot takes a consistent view of the replicated data together with
-// the offset it covers, and calls emit with batch representations of about
-// chunkBytes each. Writes go on meanwhile: the view is a Pebble snapshot.
-func (s *Store) Snapshot(chunkBytes int, emit func(chunk []byte) error) (offset int64, err error) {
+// the offset it covers, calls begin with that offset, then emit with batch
+// representations of about chunkBytes each. Writes go on meanwhile: the
+// view is a Pebble snapshot.
+func (s *Store) Snapshot(chunkBytes int, begin func(offset int64) error, emit func(chunk []byte) error) (offset int64, err error) {
 	if err := s.EnableLog(); err != nil {
 		return 0, err
 	}
@@ -341,6 +342,11 @@ func (s *Store) Snapshot(chunkBytes int, emit func(chunk []byte) error) (offset 
 	offset = s.repl.offset.Load()
 	s.repl.mu.Unlock()
 	defer snap.Close()
+	if begin != nil {
+		if err := begin(offset); err != nil {
+			return 0, err
+		}
+	}
 	it, err := snap.NewIter(nil)
 	if err != nil {
 		return 0, err

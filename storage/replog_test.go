@@ -124,7 +124,7 @@ func TestFullSyncSnapshot(t *testing.T) {
 
 	r.BeginFullSync()
 	chunks := 0
-	off, err := p.Snapshot(1024, func(c []byte) error {
+	off, err := p.Snapshot(1024, nil, func(c []byte) error {
 		chunks++
 		return r.ApplySnapshotChunk(c)
 	})

@@ -1,0 +1,272 @@
+package replication
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shoaldb/shoal/storage"
+)
+
+// Config is the replication part of the node's configuration; Manager
+// takes a new one at run time through SetConfig.
+type Config struct {
+	// ListenPort is this node's RESP port, announced to its primary.
+	ListenPort int
+	// MasterAuth is the password this node sends to its primary.
+	MasterAuth string
+	// BacklogBytes is how much log a primary keeps for partial resyncs.
+	BacklogBytes int64
+	// Timeout ends a replication link silent this long.
+	Timeout time.Duration
+	// MinReplicasToWrite and MinReplicasMaxLag gate writes on a primary.
+	MinReplicasToWrite int
+	MinReplicasMaxLag  time.Duration
+	// WaitAllGrace keeps a disconnected replica in WAITALL's expected set.
+	WaitAllGrace time.Duration
+	// WaitAllMin is the floor of WAITALL's expected count.
+	WaitAllMin int
+}
+
+// ErrUnblocked ends a wait whose primary became a replica.
+var ErrUnblocked = errors.New("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")
+
+// Manager is a node's replication: the links of its replicas when it has
+// any, and its link to its own primary when it is a replica. Both can be
+// active at once (a chained replica).
+type Manager struct {
+	store *storage.Store
+	log   *slog.Logger
+	cfg   atomic.Pointer[Config]
+
+	mu    sync.Mutex
+	links map[string]*link // by replica node id
+	up    *upstream        // nil on a primary
+	// replica mirrors up != nil for the dispatch path, without the lock.
+	replica atomic.Bool
+	// demoted is closed when the node becomes a replica: WAIT callers get
+	// ErrUnblocked.
+	demoted chan struct{}
+
+	ackMu     sync.Mutex
+	ackNotify chan struct{}
+
+	// Stats for INFO.
+	FullSyncs, PartialOK, PartialErr atomic.Int64
+
+	metrics *metrics
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New returns the replication manager of store; reg receives its metrics.
+func New(store *storage.Store, cfg Config, log *slog.Logger, reg prometheus.Registerer) *Manager {
+	m := &Manager{
+		store:     store,
+		log:       log,
+		links:     map[string]*link{},
+		demoted:   make(chan struct{}),
+		ackNotify: make(chan struct{}),
+		stop:      make(chan struct{}),
+	}
+	m.cfg.Store(&cfg)
+	m.metrics = newMetrics(m, reg)
+	m.wg.Add(1)
+	go m.trimLoop()
+	return m
+}
+
+// SetConfig replaces the configuration (CONFIG SET).
+func (m *Manager) SetConfig(cfg Config) { m.cfg.Store(&cfg) }
+
+func (m *Manager) config() *Config { return m.cfg.Load() }
+
+// Close ends every link and background loop.
+func (m *Manager) Close() {
+	select {
+	case <-m.stop:
+		return
+	default:
+	}
+	close(m.stop)
+	m.mu.Lock()
+	up := m.up
+	m.up = nil
+	for _, l := range m.links {
+		l.close()
+	}
+	m.mu.Unlock()
+	if up != nil {
+		up.halt(false)
+	}
+	m.wg.Wait()
+}
+
+// IsReplica reports whether the node replicates a primary.
+func (m *Manager) IsReplica() bool { return m.replica.Load() }
+
+// ReplicaOf makes the node a replica of host:port. It returns false when
+// it already replicates that primary.
+func (m *Manager) ReplicaOf(host string, port int) (changed bool) {
+	m.mu.Lock()
+	if m.up != nil && m.up.host == host && m.up.port == port {
+		m.mu.Unlock()
+		return false
+	}
+	old := m.up
+	if old == nil {
+		close(m.demoted) // WAIT callers of a primary are unblocked
+	}
+	m.up = newUpstream(m, host, port)
+	m.replica.Store(true)
+	up := m.up
+	m.mu.Unlock()
+	if old != nil {
+		old.halt(true)
+	}
+	m.store.SetReplica(true)
+	m.log.Info("Connecting to MASTER", "host", host, "port", port)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		up.run()
+	}()
+	return true
+}
+
+// NoOne makes a replica a primary with a new replication history whose
+// predecessor replicas can continue with a partial sync.
+func (m *Manager) NoOne() error {
+	m.mu.Lock()
+	up := m.up
+	m.up = nil
+	m.replica.Store(false)
+	if up != nil {
+		m.demoted = make(chan struct{})
+	}
+	m.mu.Unlock()
+	if up == nil {
+		return nil
+	}
+	up.halt(true)
+	m.store.SetReplica(false)
+	m.log.Info("MASTER MODE enabled")
+	return m.store.Promote()
+}
+
+// Demoted returns a channel closed if the node stops being a primary.
+func (m *Manager) Demoted() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.demoted
+}
+
+// acked returns a channel closed at the next acknowledgement.
+func (m *Manager) acked() <-chan struct{} {
+	m.ackMu.Lock()
+	defer m.ackMu.Unlock()
+	return m.ackNotify
+}
+
+func (m *Manager) notifyAck() {
+	m.ackMu.Lock()
+	close(m.ackNotify)
+	m.ackNotify = make(chan struct{})
+	m.ackMu.Unlock()
+}
+
+// trimLoop drops log entries beyond the backlog once a second, keeping
+// what connected replicas still need unless that exceeds eight backlogs.
+func (m *Manager) trimLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			if !m.store.LogEnabled() {
+				continue
+			}
+			cfg := m.config()
+			floor := m.store.ReplOffset()
+			m.mu.Lock()
+			for _, l := range m.links {
+				if l.connected {
+					if a := l.needs(); a < floor {
+						floor = a
+					}
+				}
+			}
+			m.mu.Unlock()
+			maxKeep := 8 * cfg.BacklogBytes
+			if err := m.store.TrimLog(cfg.BacklogBytes, floor, maxKeep); err != nil {
+				m.log.Warn("trimming the replication log failed", "err", err)
+			}
+		}
+	}
+}
+
+// ReplicaInfo describes one replica for INFO and ROLE.
+type ReplicaInfo struct {
+	ID        string
+	IP        string
+	Port      int
+	State     string // wait_bgsave, send_bulk, online
+	Offset    int64  // acknowledged
+	FsyncOff  int64
+	Lag       int64 // seconds since the last ack
+	Connected bool
+}
+
+// Replicas lists the connected replicas, in a stable order.
+func (m *Manager) Replicas() []ReplicaInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ReplicaInfo
+	for _, l := range m.sortedLinksLocked() {
+		if !l.connected {
+			continue
+		}
+		out = append(out, l.info())
+	}
+	return out
+}
+
+// KnownReplicas is WAITALL's expected set right now: connected replicas
+// and those disconnected for less than the grace period.
+func (m *Manager) KnownReplicas() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.knownLocked(time.Now()))
+}
+
+// UpstreamInfo describes the link to this node's primary.
+type UpstreamInfo struct {
+	Host           string
+	Port           int
+	State          string // connect, connecting, sync, connected
+	LinkUp         bool
+	LastIO         time.Duration
+	SyncInProgress bool
+	ReadOffset     int64
+}
+
+// Upstream returns the primary link's state; ok is false on a primary.
+func (m *Manager) Upstream() (UpstreamInfo, bool) {
+	m.mu.Lock()
+	up := m.up
+	m.mu.Unlock()
+	if up == nil {
+		return UpstreamInfo{}, false
+	}
+	return up.info(), true
+}
+
+func hostPort(host string, port int) string { return host + ":" + strconv.Itoa(port) }

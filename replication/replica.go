@@ -1,0 +1,300 @@
+package replication
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoaldb/shoal/storage"
+)
+
+// upstream is a replica's link to its primary: it connects, handshakes,
+// syncs and applies the stream, reconnecting with a delay until halted.
+type upstream struct {
+	m    *Manager
+	host string
+	port int
+
+	state   atomic.Pointer[string]
+	linkUp  atomic.Bool
+	syncing atomic.Bool
+	lastIO  atomic.Int64 // Unix ns of the last byte from the primary
+
+	mu    sync.Mutex
+	conn  net.Conn
+	stop  chan struct{}
+	leave bool
+	done  chan struct{}
+}
+
+func newUpstream(m *Manager, host string, port int) *upstream {
+	u := &upstream{m: m, host: host, port: port, stop: make(chan struct{}), done: make(chan struct{})}
+	u.setState("connect")
+	return u
+}
+
+func (u *upstream) setState(s string) { u.state.Store(&s) }
+
+func (u *upstream) info() UpstreamInfo {
+	var last time.Duration
+	if t := u.lastIO.Load(); t > 0 {
+		last = time.Since(time.Unix(0, t))
+	}
+	return UpstreamInfo{Host: u.host, Port: u.port, State: *u.state.Load(), LinkUp: u.linkUp.Load(),
+		LastIO: last, SyncInProgress: u.syncing.Load(), ReadOffset: u.m.store.ReplOffset()}
+}
+
+// halt stops the link; leave tells the primary the replica goes on purpose
+// (it leaves WAITALL's expected set).
+func (u *upstream) halt(leave bool) {
+	u.mu.Lock()
+	select {
+	case <-u.stop:
+	default:
+		close(u.stop)
+	}
+	u.leave = leave
+	c := u.conn
+	u.mu.Unlock()
+	if c != nil {
+		if leave {
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			c.Write(appendFrame(nil, []byte("REPLCONF"), []byte("LEAVE")))
+		}
+		c.Close()
+	}
+	<-u.done
+}
+
+func (u *upstream) stopped() bool {
+	select {
+	case <-u.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (u *upstream) run() {
+	defer close(u.done)
+	for !u.stopped() {
+		err := u.session()
+		u.linkUp.Store(false)
+		u.syncing.Store(false)
+		if u.stopped() {
+			return
+		}
+		u.setState("connect")
+		u.m.log.Warn("replication link to primary lost; retrying", "primary", hostPort(u.host, u.port), "err", err)
+		select {
+		case <-u.stop:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// session is one connection to the primary, from dial to error.
+func (u *upstream) session() error {
+	cfg := u.m.config()
+	u.setState("connecting")
+	c, err := net.DialTimeout("tcp", hostPort(u.host, u.port), cfg.Timeout)
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	if u.stopped() {
+		u.mu.Unlock()
+		c.Close()
+		return nil
+	}
+	u.conn = c
+	u.mu.Unlock()
+	defer func() {
+		u.mu.Lock()
+		u.conn = nil
+		u.mu.Unlock()
+		c.Close()
+	}()
+	r := bufio.NewReaderSize(c, 1<<16)
+	var wmu sync.Mutex
+	send := func(args ...string) error {
+		b := make([][]byte, len(args))
+		for i, a := range args {
+			b[i] = []byte(a)
+		}
+		wmu.Lock()
+		defer wmu.Unlock()
+		c.SetWriteDeadline(time.Now().Add(cfg.Timeout))
+		_, err := c.Write(appendFrame(nil, b...))
+		return err
+	}
+	call := func(args ...string) (string, error) {
+		if err := send(args...); err != nil {
+			return "", err
+		}
+		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
+		return readReply(r)
+	}
+	// Handshake, as a Redis replica does it.
+	if _, err := call("PING"); err != nil {
+		if re, ok := err.(*ReplyError); !ok || !strings.HasPrefix(re.Msg, "NOAUTH") {
+			return fmt.Errorf("PING: %w", err)
+		}
+	}
+	if cfg.MasterAuth != "" {
+		if _, err := call("AUTH", cfg.MasterAuth); err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	if _, err := call("REPLCONF", "listening-port", strconv.Itoa(cfg.ListenPort)); err != nil {
+		return fmt.Errorf("REPLCONF listening-port: %w", err)
+	}
+	if _, err := call("REPLCONF", "id", u.m.store.NodeID()); err != nil {
+		return fmt.Errorf("REPLCONF id: %w (is the primary a Shoal node?)", err)
+	}
+	call("REPLCONF", "capa", "eof", "capa", "psync2")
+
+	id, _, _ := u.m.store.ReplIDs()
+	off := u.m.store.ReplOffset()
+	if !u.m.store.LogEnabled() {
+		id, off = "?", -2 // never synced: PSYNC ? -1
+	}
+	reply, err := call("PSYNC", id, strconv.FormatInt(off+1, 10))
+	if err != nil {
+		return fmt.Errorf("PSYNC: %w", err)
+	}
+	u.lastIO.Store(time.Now().UnixNano())
+	f := strings.Fields(reply)
+	switch {
+	case len(f) == 3 && f[0] == "FULLRESYNC":
+		snapOff, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: %q", errProtocol, reply)
+		}
+		if err := u.fullSync(c, r, cfg, f[1], snapOff); err != nil {
+			return err
+		}
+	case len(f) >= 1 && f[0] == "CONTINUE":
+		if len(f) == 2 {
+			if err := u.m.store.SetReplID(f[1]); err != nil {
+				return err
+			}
+		}
+		u.m.log.Info("Successful partial resynchronization with master", "offset", off)
+	default:
+		return fmt.Errorf("%w: PSYNC reply %q", errProtocol, reply)
+	}
+	u.setState("connected")
+	u.linkUp.Store(true)
+	u.m.log.Info("MASTER <-> REPLICA sync: Finished with success")
+
+	ack := func() error {
+		return send("REPLCONF", "ACK", strconv.FormatInt(u.m.store.ReplOffset(), 10),
+			"FACK", strconv.FormatInt(u.m.store.SyncedOffset(), 10))
+	}
+	ack()
+	stopAcks := make(chan struct{})
+	defer close(stopAcks)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopAcks:
+				return
+			case <-t.C:
+				if ack() != nil {
+					return
+				}
+			}
+		}
+	}()
+	for {
+		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
+		args, err := readFrame(r)
+		if err != nil {
+			return err
+		}
+		u.lastIO.Store(time.Now().UnixNano())
+		if len(args) == 0 {
+			continue
+		}
+		switch string(args[0]) {
+		case "BATCH":
+			if len(args) != 3 {
+				return fmt.Errorf("%w: BATCH with %d args", errProtocol, len(args))
+			}
+			end, err := strconv.ParseInt(string(args[1]), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%w: BATCH offset %q", errProtocol, args[1])
+			}
+			sync := u.m.store.Fsync() == storage.FsyncAlways
+			if err := u.m.store.ApplyReplicated(storage.LogEntry{End: end, Repr: args[2]}, sync); err != nil {
+				return err
+			}
+		case "PING":
+		case "REPLCONF":
+			if len(args) >= 2 && eqFold(args[1], "getack") {
+				if err := ack(); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("%w: unexpected %q in the stream", errProtocol, truncate(string(args[0])))
+		}
+	}
+}
+
+// fullSync replaces this node's data with the primary's snapshot.
+func (u *upstream) fullSync(c net.Conn, r *bufio.Reader, cfg *Config, id string, off int64) error {
+	u.setState("sync")
+	u.syncing.Store(true)
+	defer u.syncing.Store(false)
+	u.m.log.Info("Full resync from master", "replid", id, "offset", off)
+	// Replicas of this node follow a history that is about to change.
+	u.m.disconnectReplicas()
+	if err := u.m.store.BeginFullSync(); err != nil {
+		return err
+	}
+	for {
+		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
+		args, err := readFrame(r)
+		if err != nil {
+			return err
+		}
+		u.lastIO.Store(time.Now().UnixNano())
+		if len(args) == 0 {
+			continue
+		}
+		switch string(args[0]) {
+		case "SNAP":
+			if len(args) != 2 {
+				return fmt.Errorf("%w: SNAP with %d args", errProtocol, len(args))
+			}
+			if err := u.m.store.ApplySnapshotChunk(args[1]); err != nil {
+				return err
+			}
+		case "SNAPEND":
+			return u.m.store.EndFullSync(id, off)
+		case "PING":
+		default:
+			return fmt.Errorf("%w: unexpected %q during full sync", errProtocol, truncate(string(args[0])))
+		}
+	}
+}
+
+// disconnectReplicas drops this node's own replicas (their history is
+// about to be replaced); they reconnect and resync.
+func (m *Manager) disconnectReplicas() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range m.links {
+		l.close()
+	}
+}

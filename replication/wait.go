@@ -1,0 +1,209 @@
+package replication
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrClosed ends a wait because the server is closing.
+var ErrClosed = errors.New("replication: server closing")
+
+// waiter is the loop shared by WAIT, WAITAOF and WAITALL: evaluate, and
+// while not satisfied, ask replicas to acknowledge once and wait for the
+// next acknowledgement, the timeout, the server closing or a demotion.
+type waiter struct {
+	m        *Manager
+	done     <-chan struct{}
+	timeout  time.Duration
+	block    bool
+	deadline <-chan time.Time
+	timer    *time.Timer
+	demoted  <-chan struct{}
+	asked    bool
+}
+
+func (m *Manager) newWaiter(done <-chan struct{}, timeout time.Duration, block bool) *waiter {
+	w := &waiter{m: m, done: done, timeout: timeout, block: block, demoted: m.Demoted()}
+	if block && timeout > 0 {
+		w.timer = time.NewTimer(timeout)
+		w.deadline = w.timer.C
+	}
+	return w
+}
+
+func (w *waiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// next waits for something to change; it returns false at the timeout.
+func (w *waiter) next(ch <-chan struct{}) (bool, error) {
+	if !w.asked {
+		w.m.RequestAcks()
+		w.asked = true
+	}
+	select {
+	case <-ch:
+		return true, nil
+	case <-w.deadline:
+		return false, nil
+	case <-w.done:
+		return false, ErrClosed
+	case <-w.m.stop:
+		return false, ErrClosed
+	case <-w.demoted:
+		return false, ErrUnblocked
+	}
+}
+
+// countAcked counts online replicas whose acknowledged (or, with fsynced,
+// fsynced) offset reached woff.
+func (m *Manager) countAcked(woff int64, fsynced bool) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, l := range m.links {
+		if !l.connected || l.stateName() != stateOnline {
+			continue
+		}
+		off := l.ack.Load()
+		if fsynced {
+			off = l.fack.Load()
+		}
+		if off >= woff {
+			n++
+		}
+	}
+	return n
+}
+
+// Wait is WAIT: it returns once n replicas acknowledged woff, or at the
+// timeout (0: never) with the count so far. block false answers at once
+// (inside MULTI). done ends the wait early (the server closing).
+func (m *Manager) Wait(done <-chan struct{}, woff int64, n int, timeout time.Duration, block bool) (int, error) {
+	start := time.Now()
+	w := m.newWaiter(done, timeout, block)
+	defer w.stop()
+	for {
+		ch := m.acked()
+		got := m.countAcked(woff, false)
+		if got >= n || !block {
+			m.metrics.done("wait", resultOf(block, true), start)
+			return got, nil
+		}
+		more, err := w.next(ch)
+		if err != nil {
+			m.metrics.done("wait", "error", start)
+			return got, err
+		}
+		if !more {
+			m.metrics.done("wait", "timeout", start)
+			return m.countAcked(woff, false), nil
+		}
+	}
+}
+
+// WaitAOF is WAITAOF: local is 1 once this node fsynced woff, replicas is
+// the count of replicas that fsynced it.
+func (m *Manager) WaitAOF(done <-chan struct{}, woff int64, numLocal, numReplicas int, timeout time.Duration, block bool) (local, replicas int, err error) {
+	start := time.Now()
+	w := m.newWaiter(done, timeout, block)
+	defer w.stop()
+	syncing := false
+	for {
+		ch := m.acked()
+		local = 0
+		if m.store.SyncedOffset() >= woff {
+			local = 1
+		}
+		replicas = m.countAcked(woff, true)
+		if (local >= numLocal && replicas >= numReplicas) || !block {
+			m.metrics.done("waitaof", resultOf(block, true), start)
+			return local, replicas, nil
+		}
+		if local < numLocal && !syncing {
+			syncing = true
+			go func() {
+				// Sync now rather than at the next everysec tick.
+				m.store.Sync()
+				m.notifyAck()
+			}()
+		}
+		more, err := w.next(ch)
+		if err != nil {
+			m.metrics.done("waitaof", "error", start)
+			return local, replicas, err
+		}
+		if !more {
+			m.metrics.done("waitaof", "timeout", start)
+			local = 0
+			if m.store.SyncedOffset() >= woff {
+				local = 1
+			}
+			return local, m.countAcked(woff, true), nil
+		}
+	}
+}
+
+// WaitAll is WAITALL: expected is the set of replicas known when the call
+// starts (connected ones, and ones disconnected within the grace period,
+// not counting those that left or were forgotten), at least the configured
+// floor; acked counts the members of that set that acknowledged woff.
+// Replicas that attach later change neither number; one forgotten while
+// the call waits leaves the set.
+func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duration, block bool) (acked, expected int, err error) {
+	start := time.Now()
+	m.mu.Lock()
+	var set []*link
+	set = append(set, m.knownLocked(start)...)
+	m.mu.Unlock()
+	floor := m.config().WaitAllMin
+	eval := func() (int, int) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		kept := set[:0]
+		n := 0
+		for _, l := range set {
+			if m.links[l.id] != l || l.left {
+				continue // forgotten or left while waiting
+			}
+			kept = append(kept, l)
+			if l.ack.Load() >= woff {
+				n++
+			}
+		}
+		set = kept
+		return n, max(len(set), floor)
+	}
+	w := m.newWaiter(done, timeout, block)
+	defer w.stop()
+	for {
+		ch := m.acked()
+		acked, expected = eval()
+		if acked == expected || !block {
+			m.metrics.done("waitall", resultOf(block, acked == expected), start)
+			return acked, expected, nil
+		}
+		more, err := w.next(ch)
+		if err != nil {
+			m.metrics.done("waitall", "error", start)
+			return acked, expected, err
+		}
+		if !more {
+			acked, expected = eval()
+			m.metrics.done("waitall", "timeout", start)
+			return acked, expected, nil
+		}
+	}
+}
+
+func resultOf(block, ok bool) string {
+	switch {
+	case !block:
+		return "nonblocking"
+	case ok:
+		return "satisfied"
+	}
+	return "timeout"
+}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/replication"
+)
+
+// replConfig is the replication part of cfg.
+func replConfig(cfg *config.Config) replication.Config {
+	return replication.Config{
+		ListenPort:         cfg.Port,
+		MasterAuth:         cfg.MasterAuth,
+		BacklogBytes:       cfg.ReplBacklogSize,
+		Timeout:            time.Duration(cfg.ReplTimeout) * time.Second,
+		MinReplicasToWrite: cfg.MinReplicasToWrite,
+		MinReplicasMaxLag:  time.Duration(cfg.MinReplicasMaxLag) * time.Second,
+		WaitAllGrace:       time.Duration(cfg.WaitAllDisconnectGrace) * time.Second,
+		WaitAllMin:         cfg.WaitAllMinReplicas,
+	}
+}
+
+// Repl returns the node's replication.
+func (s *Server) Repl() *replication.Manager { return s.repl }
+
+// Stopping is closed when Close begins.
+func (s *Server) Stopping() <-chan struct{} { return s.stop }
+
+// FlushPending commits and sends what the connection has buffered.
+func (s *Server) FlushPending(c *commands.Ctx) { connOf(c).flush() }
+
+// startReplicaOf follows cfg.ReplicaOf ("host port") at start.
+func (s *Server) startReplicaOf(cfg *config.Config) {
+	if f := strings.Fields(cfg.ReplicaOf); len(f) == 2 {
+		port, _ := strconv.Atoi(f[1])
+		s.repl.ReplicaOf(f[0], port)
+	}
+}
+
+// ReplicaOf implements REPLICAOF/SLAVEOF.
+func (s *Server) ReplicaOf(c *commands.Ctx, host string, port int) error {
+	if host == "" {
+		if err := s.repl.NoOne(); err != nil {
+			return err
+		}
+		s.setReplicaOf("")
+		c.Out.OK()
+		return nil
+	}
+	if !s.repl.ReplicaOf(host, port) {
+		c.Out.Simple("OK Already connected to specified master")
+		return nil
+	}
+	s.setReplicaOf(host + " " + strconv.Itoa(port))
+	c.Out.OK()
+	return nil
+}
+
+func (s *Server) setReplicaOf(v string) {
+	s.cfgMu.Lock()
+	s.cfg.ReplicaOf = v
+	s.cfgMu.Unlock()
+}
+
+// Replconf records what a replica says about itself before PSYNC:
+// listening-port, id and capabilities.
+func (s *Server) Replconf(c *commands.Ctx) error {
+	cn := connOf(c)
+	args := c.Args[1:]
+	if len(args)%2 != 0 {
+		return commands.ErrSyntax
+	}
+	for i := 0; i < len(args); i += 2 {
+		opt, val := args[i], args[i+1]
+		switch {
+		case commands.Is(opt, "listening-port"):
+			p, err := strconv.Atoi(string(val))
+			if err != nil || p < 0 || p > 65535 {
+				return commands.Errf("Invalid listening-port '%s'", val)
+			}
+			cn.replHello.ListenPort = p
+		case commands.Is(opt, "id"):
+			cn.replHello.ID = string(val)
+		case commands.Is(opt, "capa"), commands.Is(opt, "ip-address"), commands.Is(opt, "rdb-only"),
+			commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
+			// Accepted; the stream is Shoal's own.
+		default:
+			return commands.Errf("Unrecognized REPLCONF option: %s", opt)
+		}
+	}
+	c.Out.OK()
+	return nil
+}
+
+// Psync hands the connection to the replication stream: redcon lets go of
+// it, and the replication manager answers +FULLRESYNC or +CONTINUE.
+func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
+	cn := connOf(c)
+	if up, ok := s.repl.Upstream(); ok && !up.LinkUp {
+		return &commands.Error{Code: "NOMASTERLINK", Msg: "Can't SYNC while not connected with my master"}
+	}
+	cn.flush()
+	hello := cn.replHello
+	if host, _, err := net.SplitHostPort(cn.Addr); err == nil {
+		hello.IP = host
+	}
+	dc := cn.rc.Detach()
+	read := func() ([][]byte, error) {
+		cmd, err := dc.ReadCommand()
+		return cmd.Args, err
+	}
+	nc := cn.nc
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.repl.ServeReplica(nc, read, hello, replid, offset)
+	}()
+	return nil
+}
+
+// replicationGate refuses writes a replica or an under-replicated primary
+// must not take, with Redis's errors.
+func (s *Server) replicationGate(cmd *commands.Command) error {
+	if !cmd.Flags.Has(commands.Write) {
+		return nil
+	}
+	if s.repl.IsReplica() {
+		if s.replicaReadOnly.Load() {
+			return &commands.Error{Code: "READONLY", Msg: "You can't write against a read only replica."}
+		}
+		return nil
+	}
+	if !s.repl.WriteAllowed() {
+		return &commands.Error{Code: "NOREPLICAS", Msg: "Not enough good replicas to write."}
+	}
+	return nil
+}

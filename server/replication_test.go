@@ -1,0 +1,76 @@
+package server_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
+)
+
+func startReplica(t *testing.T, primary *server.Server) *server.Server {
+	t.Helper()
+	cfg := testutil.Config(t)
+	host, port, _ := strings.Cut(primary.Addr(), ":")
+	cfg.ReplicaOf = host + " " + port
+	return testutil.Start(t, cfg)
+}
+
+func eventuallyTrue(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestReplicationSmoke(t *testing.T) {
+	p := testutil.Start(t, nil)
+	pc := testutil.Client(t, p, 2)
+	ctx := testutil.Ctx(t)
+	for i := 0; i < 100; i++ {
+		pc.Set(ctx, "before"+strconv.Itoa(i), i, 0)
+	}
+	r1 := startReplica(t, p)
+	r2 := startReplica(t, p)
+	rc1, rc2 := testutil.Client(t, r1, 2), testutil.Client(t, r2, 3)
+	for i := 0; i < 100; i++ {
+		pc.Set(ctx, "after"+strconv.Itoa(i), i, 0)
+	}
+	for _, rc := range []*redis.Client{rc1, rc2} {
+		eventuallyTrue(t, "replica catches up", func() bool {
+			v, err := rc.Get(ctx, "after99").Result()
+			return err == nil && v == "99"
+		})
+		if n, _ := rc.DBSize(ctx).Result(); n != 200 {
+			t.Fatalf("replica DBSIZE %d", n)
+		}
+		if err := rc.Set(ctx, "x", 1, 0).Err(); err == nil || err.Error() != "READONLY You can't write against a read only replica." {
+			t.Fatalf("write on replica: %v", err)
+		}
+	}
+	n, err := pc.Do(ctx, "WAIT", 2, 5000).Int()
+	if err != nil || n != 2 {
+		t.Fatalf("WAIT 2 = %d, %v", n, err)
+	}
+	info, _ := pc.Info(ctx, "replication").Result()
+	if !strings.Contains(info, "connected_slaves:2") {
+		t.Fatalf("INFO replication:\n%s", info)
+	}
+	role, err := rc1.Do(ctx, "ROLE").Slice()
+	if err != nil || role[0] != "slave" || role[3] != "connected" {
+		t.Fatalf("ROLE on replica = %v %v", role, err)
+	}
+	res, err := pc.Do(ctx, "WAITALL", 5000).Slice()
+	if err != nil || fmt.Sprint(res) != "[2 2]" {
+		t.Fatalf("WAITALL = %v, %v", res, err)
+	}
+}
