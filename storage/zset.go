@@ -229,6 +229,19 @@ func (t *Tx) ZWalkLex(k *Key, r LexRange, rev bool, fn ZWalkFunc) error {
 	if r.Empty() {
 		return nil
 	}
+	// Redis first checks the range against the set's two ends (the last
+	// member must reach min, the first must not pass max); with mixed
+	// scores this decides the result, so do the same.
+	var first, last []byte
+	if err := t.ZWalk(k, false, func(m []byte, _ float64) bool { first = bytes.Clone(m); return false }); err != nil {
+		return err
+	}
+	if err := t.ZWalk(k, true, func(m []byte, _ float64) bool { last = bytes.Clone(m); return false }); err != nil {
+		return err
+	}
+	if first == nil || !r.GteMin(last) || !r.LteMax(first) {
+		return nil
+	}
 	started := false
 	return t.ZWalk(k, rev, func(m []byte, s float64) bool {
 		if !rev {
