@@ -40,7 +40,7 @@ func replicationCommands() []*Command {
 		{Name: "sync", Arity: 1, Flags: Admin | NoMulti | NoScript, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "An internal command used in replication.", Since: "1.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { return c.Server.Psync(c, "?", -1) }},
-		{Name: "replica", Arity: -2, Flags: Admin | NoScript | Stale, ACL: []string{"slow"},
+		{Name: "replica", Arity: -2, Flags: NoScript | Stale, ACL: []string{"slow"},
 			Group: "server", Summary: "A container for Shoal's replica administration commands.", Since: "7.2.0", Complexity: "Depends on subcommand.",
 			Subcommands: []*Command{
 				{Name: "replica|forget", Arity: 3, Flags: Admin | NoScript | Stale, ACL: []string{"admin", "slow", "dangerous"},

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/shoaldb/shoal/resp"
 	"github.com/shoaldb/shoal/storage"
@@ -171,7 +170,6 @@ var (
 	errZCount        = &Error{"ERR", "count should be greater than 0"}
 	errZLimit        = &Error{"ERR", "LIMIT can't be negative"}
 	errZRange        = &Error{"ERR", "value is out of range"}
-	errInvalidCursor = &Error{"ERR", "invalid cursor"}
 )
 
 // numkeysKeys returns a Keys func for commands whose keys follow a numkeys
@@ -1017,36 +1015,33 @@ func zmpop(c *Ctx) error {
 	return err
 }
 
-// bzpop is BZPOPMIN/BZPOPMAX. Until the server can block, it tries once
-// and answers as a timeout would when every key is empty.
+// bzpop is BZPOPMIN/BZPOPMAX: pop at once, or block until a push.
 func bzpop(max bool) func(c *Ctx) error {
 	return func(c *Ctx) error {
-		if _, err := ParseTimeout(c.Args[len(c.Args)-1]); err != nil {
+		timeout, err := ParseBlockTimeout(c.Args[len(c.Args)-1])
+		if err != nil {
 			return err
 		}
 		keys := c.Args[1 : len(c.Args)-1]
-		ok, err := bzpopTry(c, keys, max)
-		if err == nil && !ok {
-			c.Out.NullArray()
-		}
-		return err
+		return block(c, keys, timeout,
+			func(bool) (bool, error) { return bzpopTry(c, keys, max) },
+			c.Out.NullArray, c.Out.NullArray)
 	}
 }
 
-// bzmpop is BZMPOP; like bzpop it does not block yet.
+// bzmpop is BZMPOP: ZMPOP that blocks while every key is empty.
 func bzmpop(c *Ctx) error {
-	if _, err := ParseTimeout(c.Args[1]); err != nil {
+	timeout, err := ParseBlockTimeout(c.Args[1])
+	if err != nil {
 		return err
 	}
 	keys, max, count, err := parseMPop(c.Args, 2)
 	if err != nil {
 		return err
 	}
-	ok, err := zmpopTry(c, keys, max, count)
-	if err == nil && !ok {
-		c.Out.NullArray()
-	}
-	return err
+	return block(c, keys, timeout,
+		func(bool) (bool, error) { return zmpopTry(c, keys, max, count) },
+		c.Out.NullArray, c.Out.NullArray)
 }
 
 // --- ZRANDMEMBER ---
@@ -1539,48 +1534,6 @@ func zintercard(c *Ctx) error {
 
 // --- ZSCAN ---
 
-// zscanCursors maps ZSCAN cursors to the member the previous call stopped
-// at, so a scan resumes right after it whatever changed in between.
-//
-// NB: this is a stand-in for the server-wide cursor table; it holds at most
-// zscanTableMax positions and forgets the oldest first. An unknown cursor
-// restarts the scan, which SCAN's contract allows (duplicates, never misses).
-var zscanCursors = &zscanTable{pos: map[uint64][]byte{}}
-
-const zscanTableMax = 4096
-
-type zscanTable struct {
-	mu   sync.Mutex
-	next uint64
-	pos  map[uint64][]byte
-	fifo []uint64
-}
-
-// put remembers a position and returns its cursor (never 0).
-func (t *zscanTable) put(after []byte) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.next++
-	if t.next == 0 {
-		t.next = 1
-	}
-	id := t.next
-	t.pos[id] = after
-	t.fifo = append(t.fifo, id)
-	if len(t.fifo) > zscanTableMax {
-		delete(t.pos, t.fifo[0])
-		t.fifo = t.fifo[1:]
-	}
-	return id
-}
-
-// get returns the position of cursor id; nil when unknown.
-func (t *zscanTable) get(id uint64) []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.pos[id]
-}
-
 func zscan(c *Ctx) error {
 	cursor, err := parseScanCursor(c.Args[2])
 	if err != nil {
@@ -1616,19 +1569,19 @@ func zscan(c *Ctx) error {
 	if k != nil {
 		var after []byte
 		if cursor != 0 {
-			after = zscanCursors.get(cursor)
+			after, _ = c.Server.Cursors().Load(cursor)
 		}
 		var last []byte
 		var seen int64
 		var derr error
 		err = c.Tx.WalkMembers(k, storage.ZTagMember, after, func(m, v []byte) bool {
 			if seen == count {
-				next = zscanCursors.put(last)
+				next = c.Server.Cursors().Save(last)
 				return false
 			}
 			seen++
 			last = bytes.Clone(m)
-			if pattern != nil && !globMatch(pattern, m) {
+			if pattern != nil && !GlobMatch(pattern, m) {
 				return true
 			}
 			s, err := storage.ZDecodeScore(v)
@@ -1678,87 +1631,4 @@ func parseScanCursor(b []byte) (uint64, error) {
 		v = -v
 	}
 	return v, nil
-}
-
-// globMatch is Redis's stringmatchlen: *, ?, [...] classes with ^ and
-// ranges, and \ escapes.
-func globMatch(p, s []byte) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 1 && p[1] == '*' {
-				p = p[1:]
-			}
-			if len(p) == 1 {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if globMatch(p[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if len(s) == 0 {
-				return false
-			}
-			s = s[1:]
-			p = p[1:]
-		case '[':
-			if len(s) == 0 {
-				return false
-			}
-			p = p[1:]
-			not := len(p) > 0 && p[0] == '^'
-			if not {
-				p = p[1:]
-			}
-			match := false
-			for len(p) > 0 && p[0] != ']' {
-				switch {
-				case p[0] == '\\' && len(p) >= 2:
-					p = p[1:]
-					if p[0] == s[0] {
-						match = true
-					}
-				case len(p) >= 3 && p[1] == '-':
-					lo, hi := p[0], p[2]
-					if lo > hi {
-						lo, hi = hi, lo
-					}
-					if s[0] >= lo && s[0] <= hi {
-						match = true
-					}
-					p = p[2:]
-				default:
-					if p[0] == s[0] {
-						match = true
-					}
-				}
-				p = p[1:]
-			}
-			if len(p) > 0 {
-				p = p[1:] // the closing ]
-			}
-			if not {
-				match = !match
-			}
-			if !match {
-				return false
-			}
-			s = s[1:]
-		case '\\':
-			if len(p) >= 2 {
-				p = p[1:]
-			}
-			fallthrough
-		default:
-			if len(s) == 0 || p[0] != s[0] {
-				return false
-			}
-			s = s[1:]
-			p = p[1:]
-		}
-	}
-	return len(s) == 0
 }

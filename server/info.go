@@ -513,7 +513,6 @@ func (s *Server) infoReplication(b *infoBuilder) {
 	b.int("waitall_min_replicas", int64(s.Config().WaitAllMinReplicas))
 }
 
-
 func (s *Server) infoCPU(b *infoBuilder) {
 	var self, children syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
