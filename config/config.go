@@ -66,6 +66,9 @@ type Config struct {
 	Hz int
 	// CacheSize is Pebble's block cache ("cache-size"); default 64mb.
 	CacheSize int64
+	// HotCacheSize is the in-memory cache of hot keys' metadata and string
+	// values ("hot-cache-size"); default 64mb; 0 disables it.
+	HotCacheSize int64
 	// MaxMemory is accepted for compatibility ("maxmemory"); data lives on
 	// disk. Default 0.
 	MaxMemory int64
@@ -129,6 +132,7 @@ func Default() *Config {
 		SlowlogMaxLen:           128,
 		Hz:                      10,
 		CacheSize:               64 << 20,
+		HotCacheSize:            64 << 20,
 		MaxMemoryPolicy:         "noeviction",
 		ClientOutputBufferLimit: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
 		ReplicaReadOnly:         true,
@@ -188,6 +192,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Hz < 1 || c.Hz > 500 {
 		bad("hz: %d is outside 1..500", c.Hz)
+	}
+	if c.HotCacheSize < 0 {
+		bad("hot-cache-size: %d must not be negative", c.HotCacheSize)
 	}
 	if c.ReplicaOf != "" {
 		if f := strings.Fields(c.ReplicaOf); len(f) != 2 {

@@ -175,6 +175,7 @@ var directives = []*Directive{
 	intDir("slowlog-max-len", true, func(c *Config) *int { return &c.SlowlogMaxLen }),
 	intDir("hz", true, func(c *Config) *int { return &c.Hz }),
 	memDir("cache-size", false, func(c *Config) *int64 { return &c.CacheSize }),
+	memDir("hot-cache-size", false, func(c *Config) *int64 { return &c.HotCacheSize }),
 	memDir("maxmemory", true, func(c *Config) *int64 { return &c.MaxMemory }),
 	enumDir("maxmemory-policy", true, []string{"noeviction", "allkeys-lru", "volatile-lru", "allkeys-random", "volatile-random", "volatile-ttl", "allkeys-lfu", "volatile-lfu"}, func(c *Config) *string { return &c.MaxMemoryPolicy }),
 	wordsDir("client-output-buffer-limit", true, func(c *Config) *string { return &c.ClientOutputBufferLimit }),

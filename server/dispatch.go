@@ -25,12 +25,13 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 	if c == nil {
 		return
 	}
-	c.lastActive.Store(time.Now().UnixNano())
 	c.dispatch(cmd.Args)
 	if c.closing || len(rc.PeekPipeline()) == 0 || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
 		c.flush()
+		// What CLIENT LIST and the idle sweeper read, once per pipeline.
+		c.lastActive.Store(time.Now().UnixNano())
+		c.publish()
 	}
-	c.publish()
 }
 
 // dispatch runs the gates in Redis's order and then the command. Exactly

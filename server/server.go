@@ -102,9 +102,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Fsync:      fsync,
 		Databases:  cfg.Databases,
 		CacheBytes: cfg.CacheSize,
-		Now:        opts.Now,
-		Logger:     log,
-		ExpireHz:   cfg.Hz,
+		MetaCacheBytes: func() int64 {
+			if cfg.HotCacheSize == 0 {
+				return -1
+			}
+			return cfg.HotCacheSize
+		}(),
+		Now:      opts.Now,
+		Logger:   log,
+		ExpireHz: cfg.Hz,
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -14,6 +15,14 @@ func (t *Tx) FlushDB(db int) {
 	for _, tag := range []byte{encoding.TagMeta, encoding.TagSub, encoding.TagExpiry} {
 		start, end := encoding.DBSpan(tag, phys)
 		b.DeleteRange(start, end, nil)
+	}
+	for mk := range t.pending {
+		if mk[1] == phys {
+			delete(t.pending, mk)
+		}
+	}
+	if !slices.Contains(t.flushed, phys) {
+		t.flushed = append(t.flushed, phys)
 	}
 	b.Delete(countKey("keys", phys), nil)
 	b.Delete(countKey("expires", phys), nil)

@@ -1,6 +1,11 @@
 package storage
 
 import (
+	"errors"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
@@ -46,21 +51,50 @@ func (t *Tx) LookupInto(k *Key, db int, name []byte) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
 	k.hasPrev = false
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
-	v, ok, err := t.get(t.scratch, k.raw)
+	v, ok, err := t.getMeta(t.scratch)
 	if err != nil {
 		return err
 	}
-	k.raw = v
+	// NB: v may be the cache's or the Tx's own copy: k keeps its own.
+	k.raw = append(k.raw[:0], v...)
 	k.Exists, k.Live = ok, false
 	if !ok {
 		k.Meta = encoding.Meta{}
 		return nil
 	}
-	if err := encoding.DecodeMeta(v, &k.Meta); err != nil {
+	if err := encoding.DecodeMeta(k.raw, &k.Meta); err != nil {
 		return err
 	}
 	k.Live = !k.Meta.Expired(t.s.NowMs())
 	return nil
+}
+
+// getMeta reads a metadata record: the Tx's own uncommitted write first,
+// then the cache of committed records, then Pebble. The result must not be
+// modified or kept.
+func (t *Tx) getMeta(mk []byte) ([]byte, bool, error) {
+	if v, ok := t.pending[string(mk)]; ok {
+		return v, v != nil, nil
+	}
+	if len(t.flushed) > 0 && slices.Contains(t.flushed, mk[1]) {
+		return nil, false, nil
+	}
+	v, hit, gen := t.s.meta.get(mk)
+	if hit {
+		return v, v != nil, nil
+	}
+	v, closer, err := t.s.db.Get(mk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		t.s.meta.fill(mk, nil, gen)
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	t.valBuf = append(t.valBuf[:0], v...)
+	closer.Close()
+	t.s.meta.fill(mk, t.valBuf, gen)
+	return t.valBuf, true, nil
 }
 
 // PutMeta stores m as k's metadata, replacing whatever k held: the expiry
@@ -90,7 +124,10 @@ func (t *Tx) PutMeta(k *Key, m *encoding.Meta) {
 			b.Set(encoding.ExpiryKey(nil, k.Phys, m.ExpireAt, k.Name), nil, nil)
 		}
 	}
-	b.Set(encoding.MetaKey(nil, k.Phys, k.Name), encoding.AppendMeta(nil, m), nil)
+	mk := encoding.MetaKey(nil, k.Phys, k.Name)
+	enc := encoding.AppendMeta(nil, m)
+	b.Set(mk, enc, nil)
+	t.setPending(mk, enc)
 	t.count(k.Phys, addKeys, addExpires)
 	t.touch(k.DB, k.Name)
 	k.Meta = *m
@@ -116,7 +153,9 @@ func (t *Tx) Delete(k *Key) {
 		b.Delete(encoding.ExpiryKey(nil, k.Phys, k.Meta.ExpireAt, k.Name), nil)
 		addExpires = -1
 	}
-	b.Delete(encoding.MetaKey(nil, k.Phys, k.Name), nil)
+	mk := encoding.MetaKey(nil, k.Phys, k.Name)
+	b.Delete(mk, nil)
+	t.setPending(mk, nil)
 	t.count(k.Phys, -1, addExpires)
 	t.touch(k.DB, k.Name)
 	k.Exists, k.Live = false, false

@@ -396,6 +396,7 @@ func (s *Store) BeginFullSync() error {
 		s.counts[i].keys.Store(0)
 		s.counts[i].expires.Store(0)
 	}
+	s.meta.clear()
 	if err := s.loadDBMap(); err != nil {
 		return err
 	}
@@ -511,6 +512,13 @@ func (s *Store) applyEffects(repr []byte) {
 		kind, ukey, value, ok, err := rd.Next()
 		if !ok || err != nil {
 			return
+		}
+		if len(ukey) >= 2 && ukey[0] == encoding.TagMeta {
+			if kind == pebble.InternalKeyKindRangeDelete {
+				s.meta.clear()
+			} else {
+				s.meta.invalidate(ukey)
+			}
 		}
 		switch {
 		case bytes.HasPrefix(ukey, countsPrefix):

@@ -73,6 +73,9 @@ type Options struct {
 	Databases int
 	// CacheBytes sizes Pebble's block cache; default 64 MiB.
 	CacheBytes int64
+	// MetaCacheBytes sizes the cache of hot keys' metadata and string
+	// values; default 64 MiB; negative disables it.
+	MetaCacheBytes int64
 	// MemTableBytes sizes each Pebble memtable; default 32 MiB.
 	MemTableBytes uint64
 	// Now returns the current time; default time.Now. Expiry reads it.
@@ -116,6 +119,7 @@ type Store struct {
 	onWrite    atomic.Pointer[func(db int, key []byte)]
 	expireHook expireHookPtr
 	repl       replLog
+	meta       *metaCache // nil when disabled
 
 	// Stats are read by INFO and metrics.
 	Stats Stats
@@ -146,6 +150,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = 64 << 20
 	}
+	if opts.MetaCacheBytes == 0 {
+		opts.MetaCacheBytes = 64 << 20
+	}
 	if opts.MemTableBytes == 0 {
 		opts.MemTableBytes = 32 << 20
 	}
@@ -165,6 +172,9 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{opts: opts, log: opts.Logger, now: opts.Now, stop: make(chan struct{})}
+	if opts.MetaCacheBytes > 0 {
+		s.meta = newMetaCache(opts.MetaCacheBytes)
+	}
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref() // Pebble holds its own reference while open
 	po := &pebble.Options{

@@ -23,6 +23,12 @@ type Tx struct {
 	touched []touchedKey
 	err     error // first commit error, returned by Err
 	woff    int64 // replication offset of the last logged commit
+	// pending holds the metadata records this Tx wrote and has not
+	// committed (nil: deleted), so its reads see them without an indexed
+	// batch lookup; flushed lists physical databases FLUSHDB emptied.
+	pending map[string][]byte
+	flushed []uint8
+	valBuf  []byte
 	scratch []byte
 }
 
@@ -202,9 +208,11 @@ func (t *Tx) Commit() error {
 	if err == nil {
 		t.s.Stats.Commits.Add(1)
 		t.s.applyCounts(t.counts)
+		t.publishMetaLocked()
 		t.notifyLocked()
 	}
 	t.counts = t.counts[:0]
+	t.clearPending()
 	t.touched = t.touched[:0]
 	t.unlockAll()
 	if err == nil && always {
@@ -236,9 +244,34 @@ func (t *Tx) Discard() {
 		t.b.Close()
 		t.b = nil
 	}
+	t.clearPending()
 	t.counts = t.counts[:0]
 	t.touched = t.touched[:0]
 	t.unlockAll()
+}
+
+// setPending records an uncommitted metadata write (val nil: a delete).
+func (t *Tx) setPending(mk, val []byte) {
+	if t.pending == nil {
+		t.pending = map[string][]byte{}
+	}
+	t.pending[string(mk)] = val
+}
+
+func (t *Tx) clearPending() {
+	clear(t.pending)
+	t.flushed = t.flushed[:0]
+}
+
+// publishMetaLocked brings the metadata cache up to date with a batch
+// Pebble just applied, while t still holds the keys' locks.
+func (t *Tx) publishMetaLocked() {
+	if len(t.flushed) > 0 {
+		t.s.meta.clear()
+	}
+	for k, v := range t.pending {
+		t.s.meta.set([]byte(k), v)
+	}
 }
 
 func (t *Tx) notifyLocked() {

@@ -1,0 +1,160 @@
+package storage
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+)
+
+// metaCache keeps committed metadata records (and with them whole string
+// values) in memory, so reads of hot keys skip Pebble's memtable and block
+// lookups. It is exact, not a hint:
+//
+//   - Writers update it after Pebble applied their batch, while they still
+//     hold the keys' locks, so it never lags a commit a reader could see.
+//   - Readers that miss read Pebble without a lock; they insert what they
+//     read only if the shard's generation did not move meanwhile, so a
+//     value read before a concurrent commit is never cached after it.
+//
+// Entries are evicted at random when a shard exceeds its byte budget.
+type metaCache struct {
+	shards [metaShards]metaShard
+	budget int64 // bytes per shard
+	hits   atomic.Int64
+	misses atomic.Int64
+}
+
+const metaShards = 256
+
+type metaShard struct {
+	mu    sync.Mutex
+	gen   atomic.Uint64
+	m     map[string][]byte // Pebble meta key → encoded record; nil: known absent
+	bytes int64
+	_     [32]byte
+}
+
+var metaSeed = maphash.MakeSeed()
+
+func newMetaCache(totalBytes int64) *metaCache {
+	c := &metaCache{budget: totalBytes / metaShards}
+	for i := range c.shards {
+		c.shards[i].m = map[string][]byte{}
+	}
+	return c
+}
+
+func (c *metaCache) shard(key []byte) *metaShard {
+	return &c.shards[maphash.Bytes(metaSeed, key)&(metaShards-1)]
+}
+
+// entryCost approximates the memory of one entry.
+func entryCost(key, val []byte) int64 { return int64(len(key)+len(val)) + 64 }
+
+// get returns the cached record; found reports a cache hit (val nil means
+// the key is known to be absent). The result must not be modified.
+func (c *metaCache) get(key []byte) (val []byte, found bool, gen uint64) {
+	if c == nil {
+		return nil, false, 0
+	}
+	sh := c.shard(key)
+	sh.mu.Lock()
+	val, found = sh.m[string(key)]
+	gen = sh.gen.Load()
+	sh.mu.Unlock()
+	if found {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return val, found, gen
+}
+
+// fill inserts what a reader read from Pebble, unless a writer changed the
+// shard since the reader's get returned gen.
+func (c *metaCache) fill(key, val []byte, gen uint64) {
+	if c == nil || entryCost(key, val) > c.budget/4 {
+		return
+	}
+	sh := c.shard(key)
+	sh.mu.Lock()
+	if sh.gen.Load() == gen {
+		if _, ok := sh.m[string(key)]; !ok {
+			sh.putLocked(key, val, c.budget)
+		}
+	}
+	sh.mu.Unlock()
+}
+
+// set records a committed write: val is the new record, nil a delete.
+func (c *metaCache) set(key, val []byte) {
+	if c == nil {
+		return
+	}
+	sh := c.shard(key)
+	sh.mu.Lock()
+	sh.gen.Add(1)
+	if old, ok := sh.m[string(key)]; ok {
+		sh.bytes -= entryCost(key, old)
+		delete(sh.m, string(key))
+	}
+	if entryCost(key, val) <= c.budget/4 {
+		sh.putLocked(key, val, c.budget)
+	}
+	sh.mu.Unlock()
+}
+
+// invalidate forgets key (a write whose new record is not at hand).
+func (c *metaCache) invalidate(key []byte) {
+	if c == nil {
+		return
+	}
+	sh := c.shard(key)
+	sh.mu.Lock()
+	sh.gen.Add(1)
+	if old, ok := sh.m[string(key)]; ok {
+		sh.bytes -= entryCost(key, old)
+		delete(sh.m, string(key))
+	}
+	sh.mu.Unlock()
+}
+
+// clear forgets everything (FLUSHDB, a full sync).
+func (c *metaCache) clear() {
+	if c == nil {
+		return
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.gen.Add(1)
+		sh.m = map[string][]byte{}
+		sh.bytes = 0
+		sh.mu.Unlock()
+	}
+}
+
+func (sh *metaShard) putLocked(key, val []byte, budget int64) {
+	cost := entryCost(key, val)
+	for sh.bytes+cost > budget && len(sh.m) > 0 {
+		for k, v := range sh.m { // random victim
+			sh.bytes -= entryCost([]byte(k), v)
+			delete(sh.m, k)
+			break
+		}
+	}
+	var stored []byte
+	if val != nil {
+		stored = append(make([]byte, 0, len(val)), val...)
+	}
+	sh.m[string(key)] = stored
+	sh.bytes += cost
+}
+
+// MetaCacheStats returns the cache's hits and misses since start.
+func (s *Store) MetaCacheStats() (hits, misses int64) {
+	if s.meta == nil {
+		return 0, 0
+	}
+	return s.meta.hits.Load(), s.meta.misses.Load()
+}

@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// Readers that take no lock must never see a key go back to an older value
+// once they saw a newer one: the cache may not keep a value read before a
+// commit that a reader has already observed.
+func TestMetaCacheMonotonicUnderConcurrency(t *testing.T) {
+	s := openTest(t, nil, nil)
+	const keys, rounds = 8, 400
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			tx := s.NewTx()
+			for i := 0; i < rounds; i++ {
+				for k := w; k < keys; k += 2 {
+					name := []byte("k" + strconv.Itoa(k))
+					tx.Lock(0, name)
+					key, _ := tx.Lookup(0, name)
+					n := 0
+					if key.Live {
+						n, _ = strconv.Atoi(string(key.Meta.Value))
+					}
+					tx.PutMeta(key, &encoding.Meta{Type: encoding.TypeString, Value: []byte(strconv.Itoa(n + 1))})
+					tx.Commit()
+				}
+			}
+		}(w)
+	}
+	errs := make(chan error, 4)
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tx := s.NewTx()
+			last := make([]int, keys)
+			for i := 0; i < rounds*2; i++ {
+				k := i % keys
+				key, err := tx.Lookup(0, []byte("k"+strconv.Itoa(k)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				n := 0
+				if key.Live {
+					n, _ = strconv.Atoi(string(key.Meta.Value))
+				}
+				if n < last[k] {
+					errs <- fmt.Errorf("key %d went back from %d to %d", k, last[k], n)
+					return
+				}
+				last[k] = n
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for k := 0; k < keys; k++ {
+		if v, _ := getString(t, s, 0, "k"+strconv.Itoa(k)); v != strconv.Itoa(rounds) {
+			t.Fatalf("k%d = %s, want %d", k, v, rounds)
+		}
+	}
+}
+
+func TestTxSeesOwnDeletesAndFlush(t *testing.T) {
+	s := openTest(t, nil, nil)
+	tx := s.NewTx()
+	putString(t, tx, 0, "a", "1", 0)
+	putString(t, tx, 1, "b", "2", 0)
+	tx.Commit()
+	getString(t, s, 0, "a") // cached now
+
+	tx.Lock(0, []byte("a"))
+	k, _ := tx.Lookup(0, []byte("a"))
+	tx.Delete(k)
+	if k2, _ := tx.Lookup(0, []byte("a")); k2.Exists {
+		t.Fatal("Tx does not see its own delete")
+	}
+	putString(t, tx, 0, "a", "3", 0)
+	tx.LockAll()
+	tx.FlushDB(0)
+	if k2, _ := tx.Lookup(0, []byte("a")); k2.Exists {
+		t.Fatal("Tx sees a key its FLUSHDB removed")
+	}
+	putString(t, tx, 0, "c", "4", 0)
+	if v, ok := func() (string, bool) { k, _ := tx.Lookup(0, []byte("c")); return string(k.Meta.Value), k.Live }(); !ok || v != "4" {
+		t.Fatal("write after FLUSHDB in the same Tx not visible")
+	}
+	tx.Commit()
+	if _, ok := getString(t, s, 0, "a"); ok {
+		t.Fatal("flushed key visible after commit")
+	}
+	if v, ok := getString(t, s, 0, "c"); !ok || v != "4" {
+		t.Fatal("key written after FLUSHDB lost")
+	}
+	if v, ok := getString(t, s, 1, "b"); !ok || v != "2" {
+		t.Fatal("other database touched by FLUSHDB")
+	}
+	// A discarded write never reaches the cache.
+	putString(t, tx, 0, "c", "discarded", 0)
+	tx.Discard()
+	if v, _ := getString(t, s, 0, "c"); v != "4" {
+		t.Fatalf("discarded write visible: %q", v)
+	}
+}
