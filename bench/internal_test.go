@@ -1,0 +1,114 @@
+package main
+
+// Benchmarks of Shoal's internals, benchstat-ready:
+//
+//	go test ./bench -run '^$' -bench . -count 10 | tee new.txt
+//	benchstat old.txt new.txt
+
+import (
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/shoaldb/shoal/resp"
+	"github.com/shoaldb/shoal/storage"
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+func BenchmarkEncodeMetaString(b *testing.B) {
+	m := &encoding.Meta{Type: encoding.TypeString, Value: []byte("a value of some size")}
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = encoding.AppendMeta(buf[:0], m)
+	}
+}
+
+func BenchmarkDecodeMetaString(b *testing.B) {
+	enc := encoding.AppendMeta(nil, &encoding.Meta{Type: encoding.TypeString, ExpireAt: 1, Value: []byte("v")})
+	var m encoding.Meta
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := encoding.DecodeMeta(enc, &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReplyWriter(b *testing.B) {
+	for _, proto := range []int{2, 3} {
+		b.Run("resp"+strconv.Itoa(proto), func(b *testing.B) {
+			var w resp.Writer
+			w.SetProto(proto)
+			val := []byte("value")
+			b.ReportAllocs()
+			for b.Loop() {
+				w.Reset()
+				w.Map(2)
+				w.Bulk(val)
+				w.Double(1.5)
+				w.Bulk(val)
+				w.Int(42)
+				w.Null()
+			}
+		})
+	}
+}
+
+func openBenchStore(b *testing.B, fsync storage.FsyncPolicy) *storage.Store {
+	s, err := storage.Open(storage.Options{Dir: "db", FS: vfs.NewMem(), Fsync: fsync, ExpireHz: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func setKey(tx *storage.Tx, k *storage.Key, name, val []byte) {
+	tx.Lock(0, name)
+	tx.LookupInto(k, 0, name)
+	tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, Value: val})
+}
+
+// BenchmarkWritePipeline16 is the write batcher: 16 SETs of one
+// connection's pipeline committed as one batch.
+func BenchmarkWritePipeline16(b *testing.B) {
+	s := openBenchStore(b, storage.FsyncNo)
+	tx := s.NewTx()
+	var k storage.Key
+	names := make([][]byte, 1024)
+	for i := range names {
+		names[i] = []byte("key:" + strconv.Itoa(i))
+	}
+	val := []byte("xyz")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		for j := 0; j < 16; j++ {
+			setKey(tx, &k, names[i%len(names)], val)
+			i++
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLookupHot reads a key the metadata cache holds.
+func BenchmarkLookupHot(b *testing.B) {
+	s := openBenchStore(b, storage.FsyncNo)
+	tx := s.NewTx()
+	var k storage.Key
+	setKey(tx, &k, []byte("hot"), []byte("value"))
+	tx.Commit()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := tx.LookupInto(&k, 0, []byte("hot")); err != nil || !k.Live {
+			b.Fatal("lookup failed")
+		}
+	}
+}
