@@ -112,3 +112,92 @@ func BenchmarkLookupHot(b *testing.B) {
 		}
 	}
 }
+
+// fillCollection builds a collection of n members through the storage
+// API, committing every 10k members.
+func fillCollection(b *testing.B, s *storage.Store, name string, typ encoding.Type, n int, add func(tx *storage.Tx, k *storage.Key, i int)) {
+	b.Helper()
+	tx := s.NewTx()
+	for i := 0; i < n; {
+		tx.Lock(0, []byte(name))
+		k, err := tx.Lookup(0, []byte(name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.PrepareCollection(k, typ); err != nil {
+			b.Fatal(err)
+		}
+		for end := min(i+10000, n); i < end; i++ {
+			add(tx, k, i)
+		}
+		tx.SetSize(k, k.Meta.Size)
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDelHash1M is the cost of DEL of a hash with a million fields:
+// one metadata delete and one range tombstone, whatever the size.
+func BenchmarkDelHash1M(b *testing.B) {
+	s := openBenchStore(b, storage.FsyncNo)
+	for i := 0; i < b.N; i++ {
+		name := "h" + strconv.Itoa(i)
+		b.StopTimer()
+		fillCollection(b, s, name, encoding.TypeHash, 1_000_000, func(tx *storage.Tx, k *storage.Key, j int) {
+			if _, err := tx.HashSet(k, []byte("field:"+strconv.Itoa(j)), []byte("v")); err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.StartTimer()
+		tx := s.NewTx()
+		tx.Lock(0, []byte(name))
+		k, _ := tx.Lookup(0, []byte(name))
+		tx.Delete(k)
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkZSet1M measures ZADD into and ZRANGE BYSCORE over a sorted set
+// of a million members; ranges iterate Pebble without loading the set.
+func BenchmarkZSet1M(b *testing.B) {
+	s := openBenchStore(b, storage.FsyncNo)
+	fillCollection(b, s, "z", encoding.TypeZSet, 1_000_000, func(tx *storage.Tx, k *storage.Key, j int) {
+		tx.ZPut(k, []byte("m:"+strconv.Itoa(j)), float64(j), 0, false)
+		k.Meta.Size++
+	})
+	b.Run("zadd", func(b *testing.B) {
+		tx := s.NewTx()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			tx.Lock(0, []byte("z"))
+			k, _ := tx.Lookup(0, []byte("z"))
+			member := []byte("new:" + strconv.Itoa(i))
+			old, had, _ := tx.ZScore(k, member)
+			tx.ZPut(k, member, float64(i%1_000_000)+0.5, old, had)
+			if !had {
+				k.Meta.Size++
+			}
+			tx.SetSize(k, k.Meta.Size)
+			tx.Commit()
+		}
+	})
+	b.Run("zrangebyscore-100", func(b *testing.B) {
+		tx := s.NewTx()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			k, _ := tx.Lookup(0, []byte("z"))
+			lo := float64((i * 7919) % 999_000)
+			n := 0
+			tx.ZWalkScore(k, storage.ScoreRange{Min: lo, Max: lo + 1e9}, false, func([]byte, float64) bool {
+				n++
+				return n < 100
+			})
+			if n != 100 {
+				b.Fatalf("range returned %d members", n)
+			}
+		}
+	})
+}
