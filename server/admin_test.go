@@ -358,7 +358,7 @@ func TestConfigSetAppliesAtRunTime(t *testing.T) {
 		t.Fatalf("fsync policy = %s", got)
 	}
 	wantErr(t, c.ConfigSet(ctx, "appendfsync", "sometimes").Err(),
-		"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no")
+		"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no")
 	wantErr(t, c.ConfigSet(ctx, "timeout", "-1").Err(),
 		"ERR CONFIG SET failed (possibly related to argument 'timeout') - -1 must not be negative")
 }
