@@ -136,12 +136,14 @@ func (c *conn) run(ctx *commands.Ctx) (err error) {
 	return ctx.Cmd.Handler(ctx)
 }
 
-// reject answers a command refused by a gate. An open MULTI fails, so EXEC
+// reject answers a command refused by a gate and counts it in INFO
+// commandstats' rejected_calls. An open MULTI fails, so EXEC
 // will answer EXECABORT; a refused EXEC itself discards the transaction at
 // once and says why, as Redis's rejectCommand does
 // ("EXECABORT Transaction discarded because of: wrong number of arguments
 // for 'exec' command").
 func (c *conn) reject(cmd *commands.Command, err error) {
+	c.s.recordRejected(cmd)
 	if cmd.Name != "exec" {
 		c.failQueued()
 		c.replyError(err)
