@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"math"
 	"strconv"
-	"strings"
 )
 
 // Arg cursors: handlers parse every argument before they touch storage, and
@@ -62,8 +61,11 @@ func parseInt(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
-// ParseFloat parses a double as Redis does: "inf", "+inf", "-inf" allowed,
-// NaN and trailing spaces refused.
+// ParseFloat parses a double as Redis's getDoubleFromObject does with
+// strtod: decimal or hexadecimal ("0x10", "0x1.8p1"), "inf" and
+// "infinity" with a sign in any case; leading spaces, trailing text, NaN
+// and values out of a double's range (overflow, or underflow to zero) are
+// refused.
 func ParseFloat(b []byte) (float64, error) {
 	f, ok := parseFloat(b)
 	if !ok {
@@ -73,32 +75,50 @@ func ParseFloat(b []byte) (float64, error) {
 }
 
 func parseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || len(b) > 5000 || b[0] == ' ' || b[len(b)-1] == ' ' {
-		return 0, false
+	f, erange, ok := strtod(b)
+	return f, ok && !erange
+}
+
+// strtod parses all of b as C's strtod would, with no leading spaces and
+// no NaN; erange reports strtod's ERANGE with an infinite or zero result,
+// which only some callers refuse.
+func strtod(b []byte) (f float64, erange, ok bool) {
+	if len(b) == 0 || len(b) > 5000 {
+		return 0, false, false
+	}
+	i := 0
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg, i = b[0] == '-', 1
+	}
+	body := b[i:]
+	if Is(body, "inf") || Is(body, "infinity") {
+		if neg {
+			return math.Inf(-1), false, true
+		}
+		return math.Inf(1), false, true
 	}
 	s := string(b)
-	switch strings.ToLower(s) {
-	case "inf", "+inf", "infinity", "+infinity":
-		return math.Inf(1), true
-	case "-inf", "-infinity":
-		return math.Inf(-1), true
+	if len(body) > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X') {
+		body = body[2:]
+		if !floatSyntax(body, 16) {
+			return 0, false, false
+		}
+		// NB: strtod takes a hexadecimal number without its binary
+		// exponent; Go's parser wants one.
+		if !bytes.ContainsAny(body, "pP") {
+			s += "p0"
+		}
+	} else if !floatSyntax(body, 10) {
+		return 0, false, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		var ne *strconv.NumError
-		if e, ok := err.(*strconv.NumError); ok {
-			ne = e
+		if ne, isNum := err.(*strconv.NumError); !isNum || ne.Err != strconv.ErrRange {
+			return 0, false, false
 		}
-		// Redis accepts values that overflow to ±inf.
-		if ne != nil && ne.Err == strconv.ErrRange && math.IsInf(f, 0) {
-			return f, true
-		}
-		return 0, false
 	}
-	if math.IsNaN(f) || strings.ContainsAny(s, "xXpP_") {
-		return 0, false
-	}
-	return f, true
+	return f, math.IsInf(f, 0) || (f == 0 && nonZeroMantissa(body)), true
 }
 
 // Is reports whether arg equals word, ignoring ASCII case.
@@ -158,13 +178,18 @@ func (c *Cursor) Rest() [][]byte { return c.args[c.i:] }
 
 // ParseTimeout parses a blocking timeout in seconds with decimals, as
 // BLPOP takes it; the result is a duration, 0 meaning forever.
+// Redis reads it as a long double, so a value past a double's range is
+// still a number here.
 func ParseTimeout(b []byte) (float64, error) {
-	f, ok := parseFloat(b)
-	if !ok || math.IsInf(f, 0) {
+	f, _, ok := strtod(b)
+	if !ok {
 		return 0, ErrTimeout
 	}
 	if f < 0 {
 		return 0, ErrNegTimeout
+	}
+	if math.IsInf(f, 0) {
+		return 0, ErrTimeout
 	}
 	return f, nil
 }

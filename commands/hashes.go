@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -326,37 +327,37 @@ func hincrby(c *Ctx) error {
 	return nil
 }
 
+// hincrbyfloat computes in long double, as Redis does (and as INCRBYFLOAT
+// does): 0.1 plus 0.2 is "0.3", and 1e400 is a value.
 func hincrbyfloat(c *Ctx) error {
-	incr, err := ParseFloat(c.Args[3])
-	if err != nil {
-		return err
+	incr, ok := ParseLongDouble(c.Args[3])
+	if !ok {
+		return ErrNotFloat
 	}
-	if math.IsInf(incr, 0) {
+	if incr.IsInf() {
 		return errNaNOrInf
 	}
 	k, err := writeHash(c, c.Args[1])
 	if err != nil {
 		return err
 	}
-	var cur float64
+	cur := new(big.Float).SetPrec(longDoublePrec)
 	if k.Live {
-		v, ok, err := c.Tx.HashGet(k, c.Args[2], nil)
+		v, found, err := c.Tx.HashGet(k, c.Args[2], nil)
 		if err != nil {
 			return err
 		}
-		if ok {
-			f, ok := parseFloat(v)
-			if !ok {
+		if found {
+			if cur, ok = ParseLongDouble(v); !ok {
 				return errHashNotFloat
 			}
-			cur = f
 		}
 	}
-	cur += incr
-	if math.IsNaN(cur) || math.IsInf(cur, 0) {
+	sum, ok := AddLongDouble(cur, incr)
+	if !ok {
 		return ErrNaN
 	}
-	s := []byte(FormatFloat(cur))
+	s := FormatLongDouble(sum)
 	if _, err := c.Tx.HashSet(k, c.Args[2], s); err != nil {
 		return err
 	}
@@ -542,14 +543,9 @@ var errInvalidCursor = &Error{"ERR", "invalid cursor"}
 
 func parseScanArgs(args [][]byte) (scanArgs, error) {
 	a := scanArgs{count: 10}
-	cur, err := strconv.ParseUint(string(args[2]), 10, 64)
+	cur, err := ParseScanCursor(args[2])
 	if err != nil {
-		// Redis reads the cursor with strtoull: a negative number wraps.
-		n, ierr := strconv.ParseInt(string(args[2]), 10, 64)
-		if ierr != nil {
-			return a, errInvalidCursor
-		}
-		cur = uint64(n)
+		return a, err
 	}
 	a.cursor = cur
 	c := NewCursor(args, 3)

@@ -381,10 +381,28 @@ func keysCmd(c *Ctx) error {
 }
 
 // ParseScanCursor parses a SCAN-family cursor: an unsigned 64-bit number.
+//
+// Redis reads the cursor with strtoul, and so does this: an optional sign
+// ("-1" wraps to 2^64-1, which names no cursor), "" is 0, and leading
+// spaces, trailing text and values past 64 bits are refused.
 func ParseScanCursor(arg []byte) (uint64, error) {
-	n, err := strconv.ParseUint(string(arg), 10, 64)
-	if err != nil {
-		return 0, Errf("invalid cursor")
+	s := string(arg)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+		if s == "" {
+			return 0, errInvalidCursor
+		}
+	}
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || s[0] == '+' || s[0] == '-' {
+		return 0, errInvalidCursor
+	}
+	if neg {
+		n = -n
 	}
 	return n, nil
 }

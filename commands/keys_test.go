@@ -428,7 +428,8 @@ func TestKeysAndScan(t *testing.T) {
 		}
 
 		wantDoErr(t, c, "ERR invalid cursor", "scan", "abc")
-		wantDoErr(t, c, "ERR invalid cursor", "scan", "-1")
+		wantDoErr(t, c, "ERR invalid cursor", "scan", "-")
+		wantDoErr(t, c, "ERR invalid cursor", "scan", "18446744073709551616")
 		wantDoErr(t, c, "ERR syntax error", "scan", 0, "count", 0)
 		wantDoErr(t, c, "ERR syntax error", "scan", 0, "count")
 		wantDoErr(t, c, "ERR syntax error", "scan", 0, "foo", "bar")

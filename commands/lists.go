@@ -125,7 +125,7 @@ func numKeysAt(idx int) func(args [][]byte) []int {
 // forever; a value too large for a millisecond count is refused as
 // negative, as Redis's overflowing conversion does.
 func ParseBlockTimeout(b []byte) (time.Duration, error) {
-	if f, ok := parseFloat(b); ok && math.IsInf(f, 1) {
+	if f, _, ok := strtod(b); ok && math.IsInf(f, 1) {
 		return 0, ErrNegTimeout
 	}
 	f, err := ParseTimeout(b)

@@ -458,7 +458,8 @@ func setInter(c *Ctx, sets []*storage.Key, limit int) ([][]byte, error) {
 	return out, err
 }
 
-// setUnion returns the members of any of the sets.
+// setUnion returns the members of any of the sets, in member order like
+// every other set reply (Redis 7.0 too answers small integer sets sorted).
 func setUnion(c *Ctx, sets []*storage.Key) ([][]byte, error) {
 	seen := map[string]struct{}{}
 	var out [][]byte
@@ -476,6 +477,9 @@ func setUnion(c *Ctx, sets []*storage.Key) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if len(sets) > 1 {
+		slices.SortFunc(out, bytes.Compare)
 	}
 	return out, nil
 }

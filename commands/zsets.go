@@ -270,13 +270,18 @@ func collector(out *[]storage.ZEntry, offset, limit int64) storage.ZWalkFunc {
 
 // --- Ranges ---
 
-// parseScoreBound parses a ZRANGEBYSCORE bound: a float, "(" for exclusive.
+// parseScoreBound parses a ZRANGEBYSCORE bound: a float, "(" for
+// exclusive. Redis reads it with a bare strtod, looser than a score: it
+// skips leading spaces, takes "" as 0 and overflows to ±inf.
 func parseScoreBound(b []byte) (float64, bool, bool) {
 	ex := false
 	if len(b) > 0 && b[0] == '(' {
 		ex, b = true, b[1:]
 	}
-	f, ok := parseFloat(b)
+	if len(b) == 0 {
+		return 0, ex, true
+	}
+	f, _, ok := strtod(bytes.TrimLeft(b, " \t\n\v\f\r"))
 	return f, ex, ok
 }
 
@@ -1535,7 +1540,7 @@ func zintercard(c *Ctx) error {
 // --- ZSCAN ---
 
 func zscan(c *Ctx) error {
-	cursor, err := parseScanCursor(c.Args[2])
+	cursor, err := ParseScanCursor(c.Args[2])
 	if err != nil {
 		return err
 	}
@@ -1611,24 +1616,4 @@ func zscan(c *Ctx) error {
 		c.Out.Bulk(buf)
 	}
 	return nil
-}
-
-// parseScanCursor parses a cursor as Redis's strtoul does: a leading "+"
-// is allowed and a leading "-" wraps around.
-func parseScanCursor(b []byte) (uint64, error) {
-	neg := len(b) > 1 && b[0] == '-'
-	if len(b) > 1 && (b[0] == '-' || b[0] == '+') {
-		b = b[1:]
-	}
-	if len(b) == 0 || b[0] < '0' || b[0] > '9' {
-		return 0, errInvalidCursor
-	}
-	v, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		return 0, errInvalidCursor
-	}
-	if neg {
-		v = -v
-	}
-	return v, nil
 }

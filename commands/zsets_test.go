@@ -224,7 +224,7 @@ func TestZRanges(t *testing.T) {
 
 		// Errors.
 		wantDoErrCtx(t, ctx, c, "ERR min or max is not a float", "zrangebyscore", "z", "x", 1)
-		wantDoErrCtx(t, ctx, c, "ERR min or max is not a float", "zcount", "z", "(", 1)
+		wantDoErrCtx(t, ctx, c, "ERR min or max is not a float", "zcount", "z", "(x", 1)
 		wantDoErrCtx(t, ctx, c, "ERR min or max not valid string range item", "zrangebylex", "z", "a", "+")
 		wantDoErrCtx(t, ctx, c, "ERR min or max not valid string range item", "zlexcount", "z", "+a", "+")
 		wantDoErrCtx(t, ctx, c, "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX", "zrange", "z", 0, -1, "limit", 0, 1)

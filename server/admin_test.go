@@ -337,6 +337,26 @@ func TestInfoClientsAndStats(t *testing.T) {
 	}
 }
 
+// TestInfoRejectedCalls: a command refused before it runs counts as
+// rejected, not as a call, and as an error reply, as in Redis.
+func TestInfoRejectedCalls(t *testing.T) {
+	s := testutil.Start(t, nil)
+	ctx := testutil.Ctx(t)
+	c := single(t, s.Addr(), 2)
+	wantErr(t, c.Do(ctx, "get").Err(), "ERR wrong number of arguments for 'get' command")
+	wantErr(t, c.Do(ctx, "get", "a", "b").Err(), "ERR wrong number of arguments for 'get' command")
+	m, err := c.InfoMap(ctx, "commandstats", "stats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m["Commandstats"]["cmdstat_get"]; !strings.Contains(got, "calls=0,") || !strings.HasSuffix(got, "rejected_calls=2,failed_calls=0") {
+		t.Fatalf("cmdstat_get = %q", got)
+	}
+	if got := m["Stats"]["total_error_replies"]; got != "2" {
+		t.Fatalf("total_error_replies = %q, want 2", got)
+	}
+}
+
 func TestConfigSetAppliesAtRunTime(t *testing.T) {
 	s := testutil.Start(t, nil)
 	ctx := testutil.Ctx(t)
@@ -358,7 +378,7 @@ func TestConfigSetAppliesAtRunTime(t *testing.T) {
 		t.Fatalf("fsync policy = %s", got)
 	}
 	wantErr(t, c.ConfigSet(ctx, "appendfsync", "sometimes").Err(),
-		"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no")
+		"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no")
 	wantErr(t, c.ConfigSet(ctx, "timeout", "-1").Err(),
 		"ERR CONFIG SET failed (possibly related to argument 'timeout') - -1 must not be negative")
 }

@@ -148,7 +148,8 @@ func TestReset(t *testing.T) {
 		"SET k queued\r\n", "+QUEUED\r\n",
 		"RESET\r\n", "+RESET\r\n",
 		"PING\r\n", noAuth,
-		"EXEC\r\n", noAuth,
+		// A refused EXEC says so as Redis's does, through EXECABORT.
+		"EXEC\r\n", "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n",
 		"AUTH sekret\r\n", "+OK\r\n",
 		"EXEC\r\n", "-ERR EXEC without MULTI\r\n",
 		"GET k\r\n", "$-1\r\n", // RESP2 null, db 0

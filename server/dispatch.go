@@ -69,32 +69,28 @@ func (c *conn) dispatch(args [][]byte) {
 	}
 	// Arity.
 	if !cmd.ArityOK(len(args)) {
-		c.failQueued()
-		c.replyError(commands.ErrArity(cmd.Name))
+		c.reject(cmd, commands.ErrArity(cmd.Name))
 		return
 	}
 	// Auth.
 	if !c.Authenticated && !cmd.Flags.Has(commands.NoAuth) {
-		c.failQueued()
-		c.replyError(commands.ErrNoAuth)
+		c.reject(cmd, commands.ErrNoAuth)
 		return
 	}
 	// RESP2 subscriber mode allows only the pub/sub commands.
 	if c.subscribed() && c.out.Proto() == 2 && !cmd.Flags.Has(commands.PubSub) {
-		c.replyError(commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))
+		c.reject(cmd, commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))
 		return
 	}
 	// Read-only replica, and min-replicas-to-write on a primary.
 	if err := c.s.replicationGate(cmd); err != nil {
-		c.failQueued()
-		c.replyError(err)
+		c.reject(cmd, err)
 		return
 	}
 	// MULTI queueing.
 	if c.multi != nil && !cmd.Flags.Has(commands.MultiCtl) {
 		if cmd.Flags.Has(commands.NoMulti) {
-			c.failQueued()
-			c.replyError(commands.Errf("Command not allowed inside a transaction"))
+			c.reject(cmd, commands.Errf("Command not allowed inside a transaction"))
 			return
 		}
 		c.multi.queue(cmd, args)
@@ -139,6 +135,28 @@ func (c *conn) run(ctx *commands.Ctx) (err error) {
 		}
 	}()
 	return ctx.Cmd.Handler(ctx)
+}
+
+// reject answers a command refused by a gate and counts it in INFO
+// commandstats' rejected_calls. An open MULTI fails, so EXEC
+// will answer EXECABORT; a refused EXEC itself discards the transaction at
+// once and says why, as Redis's rejectCommand does
+// ("EXECABORT Transaction discarded because of: wrong number of arguments
+// for 'exec' command").
+func (c *conn) reject(cmd *commands.Command, err error) {
+	c.s.recordRejected(cmd)
+	if cmd.Name != "exec" {
+		c.failQueued()
+		c.replyError(err)
+		return
+	}
+	c.multi = nil
+	c.s.unwatchAll(c)
+	why := c.s.errorText(err)
+	if re, ok := err.(*commands.Error); ok && re.Code == "ERR" {
+		why = re.Msg
+	}
+	c.replyError(&commands.Error{Code: "EXECABORT", Msg: "Transaction discarded because of: " + why})
 }
 
 // failQueued marks an open MULTI as failed: EXEC will answer EXECABORT.

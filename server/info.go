@@ -411,7 +411,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	var failed int64
 	s.stats.mu.Lock()
 	for _, st := range s.stats.cmds {
-		failed += st.failed
+		failed += st.failed + st.rejected
 	}
 	s.stats.mu.Unlock()
 	cmds := s.stats.commands.Load()

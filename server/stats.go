@@ -49,6 +49,22 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 	}
 }
 
+// recordRejected accounts a command refused before it ran (arity, auth,
+// a read-only replica, ...): INFO commandstats' rejected_calls.
+func (s *Server) recordRejected(cmd *commands.Command) {
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	if s.stats.cmds == nil {
+		s.stats.cmds = map[string]*cmdStat{}
+	}
+	st := s.stats.cmds[cmd.Name]
+	if st == nil {
+		st = &cmdStat{}
+		s.stats.cmds[cmd.Name] = st
+	}
+	st.rejected++
+}
+
 // ResetStats zeroes INFO's counters, command stats and the slow log.
 func (s *Server) ResetStats() {
 	s.stats.connections.Store(0)
