@@ -30,9 +30,9 @@ func hashCommands() []*Command {
 		{Name: "hmget", Arity: -3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
 			Group: grp, Summary: "Returns the values of all fields in a hash.", Since: "2.0.0", Complexity: "O(N) where N is the number of fields being requested.", Handler: hmget},
 		{Name: "hdel", Arity: -3, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf,
-			Group: grp, Summary: "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", Since: "2.0.0", Complexity: "O(N) where N is the number of fields to be removed.", Handler: hdel},
+			Group: grp, Summary: "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", Since: "2.0.0", Complexity: "O(N) where N is the number of fields to be removed.", Handler: removeMembers(encoding.TypeHash, func(c *Ctx, k *storage.Key, f []byte) (bool, error) { return c.Tx.HashDelete(k, f) })},
 		{Name: "hlen", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
-			Group: grp, Summary: "Returns the number of fields in a hash.", Since: "2.0.0", Complexity: "O(1)", Handler: hlen},
+			Group: grp, Summary: "Returns the number of fields in a hash.", Since: "2.0.0", Complexity: "O(1)", Handler: cardinality(encoding.TypeHash)},
 		{Name: "hstrlen", Arity: 3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
 			Group: grp, Summary: "Returns the length of the value of a field.", Since: "3.2.0", Complexity: "O(1)", Handler: hstrlen},
 		{Name: "hexists", Arity: 3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
@@ -172,48 +172,6 @@ func hmget(c *Ctx) error {
 			c.Out.Null()
 		}
 	}
-	return nil
-}
-
-func hdel(c *Ctx) error {
-	k, err := c.WriteKey(c.Args[1])
-	if err != nil {
-		return err
-	}
-	if err := CheckType(k, encoding.TypeHash); err != nil {
-		return err
-	}
-	if !k.Live {
-		c.Out.Int(0)
-		return nil
-	}
-	var n int64
-	for _, f := range c.Args[2:] {
-		ok, err := c.Tx.HashDelete(k, f)
-		if err != nil {
-			return err
-		}
-		if ok {
-			n++
-		}
-	}
-	if n > 0 {
-		c.Tx.SetSize(k, k.Meta.Size)
-	}
-	c.Out.Int(n)
-	return nil
-}
-
-func hlen(c *Ctx) error {
-	k, err := readHash(c, c.Args[1])
-	if err != nil {
-		return err
-	}
-	if !k.Live {
-		c.Out.Int(0)
-		return nil
-	}
-	c.Out.Int(int64(k.Meta.Size))
 	return nil
 }
 

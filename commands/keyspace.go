@@ -50,3 +50,57 @@ func (c *Ctx) PutString(k *storage.Key, val []byte, expireAt int64) {
 
 // NowMs is the store's clock in Unix milliseconds.
 func (c *Ctx) NowMs() int64 { return c.Store.NowMs() }
+
+// cardinality is the handler of HLEN, SCARD and ZCARD: the member count of
+// a collection of type typ, 0 when the key is absent.
+func cardinality(typ encoding.Type) func(c *Ctx) error {
+	return func(c *Ctx) error {
+		k, err := c.ReadKey(c.Args[1])
+		if err != nil {
+			return err
+		}
+		if err := CheckType(k, typ); err != nil {
+			return err
+		}
+		if !k.Live {
+			c.Out.Int(0)
+			return nil
+		}
+		c.Out.Int(int64(k.Meta.Size))
+		return nil
+	}
+}
+
+// removeMembers is the handler of HDEL and SREM: remove deletes one member
+// of a collection of type typ; the reply counts those that existed, and the
+// key goes away with its last member.
+func removeMembers(typ encoding.Type, remove func(c *Ctx, k *storage.Key, member []byte) (bool, error)) func(c *Ctx) error {
+	return func(c *Ctx) error {
+		k, err := c.WriteKey(c.Args[1])
+		if err != nil {
+			return err
+		}
+		if err := CheckType(k, typ); err != nil {
+			return err
+		}
+		if !k.Live {
+			c.Out.Int(0)
+			return nil
+		}
+		var n int64
+		for _, m := range c.Args[2:] {
+			ok, err := remove(c, k, m)
+			if err != nil {
+				return err
+			}
+			if ok {
+				n++
+			}
+		}
+		if n > 0 {
+			c.Tx.SetSize(k, k.Meta.Size)
+		}
+		c.Out.Int(n)
+		return nil
+	}
+}

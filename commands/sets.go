@@ -21,9 +21,9 @@ func setCommands() []*Command {
 		{Name: "sadd", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf,
 			Group: grp, Summary: "Adds one or more members to a set. Creates the key if it doesn't exist.", Since: "1.0.0", Complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", Handler: sadd},
 		{Name: "srem", Arity: -3, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf,
-			Group: grp, Summary: "Removes one or more members from a set. Deletes the set if the last member was removed.", Since: "1.0.0", Complexity: "O(N) where N is the number of members to be removed.", Handler: srem},
+			Group: grp, Summary: "Removes one or more members from a set. Deletes the set if the last member was removed.", Since: "1.0.0", Complexity: "O(N) where N is the number of members to be removed.", Handler: removeMembers(encoding.TypeSet, func(c *Ctx, k *storage.Key, m []byte) (bool, error) { return c.Tx.SetRemove(k, m) })},
 		{Name: "scard", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
-			Group: grp, Summary: "Returns the number of members in a set.", Since: "1.0.0", Complexity: "O(1)", Handler: scard},
+			Group: grp, Summary: "Returns the number of members in a set.", Since: "1.0.0", Complexity: "O(1)", Handler: cardinality(encoding.TypeSet)},
 		{Name: "sismember", Arity: 3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
 			Group: grp, Summary: "Determines whether a member belongs to a set.", Since: "1.0.0", Complexity: "O(1)", Handler: sismember},
 		{Name: "smismember", Arity: -3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
@@ -111,48 +111,6 @@ func sadd(c *Ctx) error {
 		c.Tx.SetSize(k, k.Meta.Size)
 	}
 	c.Out.Int(n)
-	return nil
-}
-
-func srem(c *Ctx) error {
-	k, err := c.WriteKey(c.Args[1])
-	if err != nil {
-		return err
-	}
-	if err := CheckType(k, encoding.TypeSet); err != nil {
-		return err
-	}
-	if !k.Live {
-		c.Out.Int(0)
-		return nil
-	}
-	var n int64
-	for _, m := range c.Args[2:] {
-		ok, err := c.Tx.SetRemove(k, m)
-		if err != nil {
-			return err
-		}
-		if ok {
-			n++
-		}
-	}
-	if n > 0 {
-		c.Tx.SetSize(k, k.Meta.Size)
-	}
-	c.Out.Int(n)
-	return nil
-}
-
-func scard(c *Ctx) error {
-	k, err := readSet(c, c.Args[1])
-	if err != nil {
-		return err
-	}
-	if !k.Live {
-		c.Out.Int(0)
-		return nil
-	}
-	c.Out.Int(int64(k.Meta.Size))
 	return nil
 }
 

@@ -34,7 +34,7 @@ func zsetCommands() []*Command {
 			Summary: "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", Since: "1.2.0",
 			Complexity: "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", Handler: zrem},
 		{Name: "zcard", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: readFast, Group: g,
-			Summary: "Returns the number of members in a sorted set.", Since: "1.2.0", Complexity: "O(1)", Handler: zcard},
+			Summary: "Returns the number of members in a sorted set.", Since: "1.2.0", Complexity: "O(1)", Handler: cardinality(encoding.TypeZSet)},
 		{Name: "zcount", Arity: 4, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: readFast, Group: g,
 			Summary: "Returns the count of members in a sorted set that have scores within a range.", Since: "2.0.0",
 			Complexity: "O(log(N)) with N being the number of elements in the sorted set.", Handler: zcount},
@@ -708,19 +708,6 @@ func zrem(c *Ctx) error {
 		c.Tx.SetSize(k, k.Meta.Size-removed)
 	}
 	c.Out.Int(int64(removed))
-	return nil
-}
-
-func zcard(c *Ctx) error {
-	k, err := readZSet(c, c.Args[1])
-	if err != nil {
-		return err
-	}
-	if k == nil {
-		c.Out.Int(0)
-		return nil
-	}
-	c.Out.Int(int64(k.Meta.Size))
 	return nil
 }
 
