@@ -82,6 +82,14 @@ func (n *node) client(db int) *redis.Client {
 	return c
 }
 
+// conn returns one connection of n: the WAIT family waits for the writes
+// of its own connection, and a pooled client may use another.
+func (n *node) conn() *redis.Conn {
+	c := n.client(0).Conn()
+	n.t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // info returns the fields of one INFO section.
 func (n *node) info(section string) map[string]string {
 	n.t.Helper()

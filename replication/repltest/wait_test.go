@@ -35,7 +35,7 @@ func pair(t *testing.T, edit func(*config.Config)) (p, r *node, px *proxy) {
 func TestWait(t *testing.T) {
 	ctx := context.Background()
 	p, r, px := pair(t, nil)
-	m := p.c
+	m := p.conn()
 
 	t.Run("timeout out of range", func(t *testing.T) {
 		for _, tc := range []struct{ timeout, want string }{
@@ -103,11 +103,11 @@ func TestWait(t *testing.T) {
 
 	t.Run("multiple clients unblock", func(t *testing.T) {
 		px.pause()
-		c1, c2 := p.client(0), p.client(0)
+		c1, c2 := p.conn(), p.conn()
 		c1.Incr(ctx, "foo")
 		c2.Incr(ctx, "foo")
 		res := make(chan string, 2)
-		for _, c := range []*redis.Client{c1, c2} {
+		for _, c := range []*redis.Conn{c1, c2} {
 			go func() {
 				n, err := c.Do(ctx, "WAIT", 1, 0).Int()
 				res <- fmt.Sprint(n, err)
@@ -122,7 +122,7 @@ func TestWait(t *testing.T) {
 				t.Fatalf("WAIT 1 0 = %s", got)
 			}
 		}
-		for _, c := range []*redis.Client{c1, c2} {
+		for _, c := range []*redis.Conn{c1, c2} {
 			if err := c.Ping(ctx).Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestWaitUnblockedOnDemotion(t *testing.T) {
 	px.pause()
 	defer px.resume()
 	for _, cmd := range [][]any{{"WAIT", 1, 0}, {"WAITAOF", 0, 1, 0}, {"WAITALL", 0}} {
-		c := p.client(0)
+		c := p.conn()
 		c.Set(ctx, "k", "v", 0)
 		res := make(chan error, 1)
 		go func() { res <- c.Do(ctx, cmd...).Err() }()
@@ -211,7 +211,7 @@ func TestWaitAOF(t *testing.T) {
 	for _, fsync := range []string{"everysec", "always"} {
 		t.Run(fsync, func(t *testing.T) {
 			p, r, px := pair(t, func(c *config.Config) { c.AppendFsync = fsync })
-			m := p.c
+			m := p.conn()
 			m.Incr(ctx, "foo")
 			got, err := m.Do(ctx, "WAITAOF", 1, 0, 0).Int64Slice()
 			if err != nil || fmt.Sprint(got) != "[1 0]" && fmt.Sprint(got) != "[1 1]" {
@@ -235,7 +235,7 @@ func TestWaitAOF(t *testing.T) {
 				t.Fatalf("WAITAOF 1 1 0 after resuming = %v, %v", got, err)
 			}
 			// A client that never wrote.
-			if got, err := p.client(0).Do(ctx, "WAITAOF", 1, 1, 0).Int64Slice(); err != nil || fmt.Sprint(got) != "[1 1]" {
+			if got, err := p.conn().Do(ctx, "WAITAOF", 1, 1, 0).Int64Slice(); err != nil || fmt.Sprint(got) != "[1 1]" {
 				t.Fatalf("WAITAOF from a fresh client = %v, %v", got, err)
 			}
 			if err := r.c.Do(ctx, "WAITAOF", 0, 0, 0).Err(); err == nil || err.Error() != "ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated." {
