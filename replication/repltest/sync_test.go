@@ -59,3 +59,21 @@ func TestResync(t *testing.T) {
 		t.Fatalf("str:2001 on the resynced replica = %q", got)
 	}
 }
+
+// TestFirstReplicaUnderLoad: the first replica of a primary attaches while
+// writes go on (the primary starts its log at that moment) and ends with
+// every write.
+func TestFirstReplicaUnderLoad(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		p := newNode(t, nil)
+		stop := writeLoad(t, p, "load:")
+		writeMix(t, p, 0, 50)
+		r := newReplica(t, p, nil)
+		waitLinkUp(t, r)
+		writeMix(t, p, 50, 50)
+		stop()
+		waitSameData(t, p, r)
+		p.stop()
+		r.stop()
+	}
+}
