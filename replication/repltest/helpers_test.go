@@ -5,7 +5,6 @@ package repltest
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"sort"
 	"strconv"
@@ -421,14 +420,11 @@ func (p *proxy) pipe(dst, src net.Conn) {
 				p.cond.Wait()
 			}
 			p.mu.Unlock()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			if _, err := dst.Write(buf[:n]); err != nil {
 				return
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
-			}
 			return
 		}
 	}

@@ -3,7 +3,11 @@ package repltest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -149,5 +153,47 @@ func TestWaitAllIsolated(t *testing.T) {
 	}
 	if got := waitAll(t, c, 0); got != "[0 0]" {
 		t.Fatalf("WAITALL with no floor = %s", got)
+	}
+}
+
+// TestWaitMetrics: WAIT, WAITAOF and WAITALL are counted by result and
+// timed.
+func TestWaitMetrics(t *testing.T) {
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	p := newNode(t, func(c *config.Config) { c.MetricsPort = port })
+	c := p.conn()
+	c.Set(ctx, "k", 1, 0)
+	c.Do(ctx, "WAIT", 0, 0)
+	c.Do(ctx, "WAIT", 1, 20)
+	c.Do(ctx, "WAITAOF", 1, 0, 0)
+	c.Do(ctx, "WAITALL", 0)
+	c.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		pp.Do(ctx, "WAIT", 1, 0)
+		return nil
+	})
+	resp, err := http.Get("http://" + p.srv.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`shoal_replication_waits_total{command="wait",result="satisfied"} 1`,
+		`shoal_replication_waits_total{command="wait",result="timeout"} 1`,
+		`shoal_replication_waits_total{command="wait",result="nonblocking"} 1`,
+		`shoal_replication_waits_total{command="waitaof",result="satisfied"} 1`,
+		`shoal_replication_waits_total{command="waitall",result="satisfied"} 1`,
+		`shoal_replication_wait_duration_seconds_count{command="wait"} 3`,
+		`shoal_replication_wait_duration_seconds_count{command="waitall"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
