@@ -7,6 +7,7 @@
 //	go run ./bench                      # the default matrix
 //	go run ./bench -quick               # a short smoke run
 //	go run ./bench -memory -keys 10000000
+//	go run ./bench -replication         # SET with 2 replicas vs none, SET+WAIT latency
 //
 // redis-server and redis-benchmark come from Debian's redis-server and
 // redis-tools packages.
@@ -36,6 +37,9 @@ type options struct {
 	memory    bool
 	keys      int
 	quick     bool
+	// replication runs only the replication benchmark (replication.go).
+	replication bool
+	waitN       int
 }
 
 func main() {
@@ -55,13 +59,15 @@ func main() {
 	flag.BoolVar(&o.memory, "memory", false, "also measure RSS and restart time with -keys keys of 100 bytes")
 	flag.IntVar(&o.keys, "keys", 10000000, "keys to load for -memory")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 round, small -n, 3-byte values, P16, everysec")
+	flag.BoolVar(&o.replication, "replication", false, "only measure replication: SET -P 16 with 2 Shoal replicas vs none, and SET + WAIT 1 0 latency")
+	flag.IntVar(&o.waitN, "waitn", 20000, "SET + WAIT 1 0 rounds for -replication")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
 	o.pipelines = atoiList(pipes)
 	o.tests = strings.Split(tests, ",")
 	o.fsyncs = strings.Split(fsyncs, ",")
 	if o.quick {
-		o.rounds, o.n1, o.n16 = 1, 20000, 100000
+		o.rounds, o.n1, o.n16, o.waitN = 1, 20000, 100000, 2000
 		o.sizes, o.pipelines, o.fsyncs = []int{3}, []int{16}, []string{"everysec"}
 	}
 	if err := run(&o); err != nil {
@@ -71,7 +77,11 @@ func main() {
 }
 
 func run(o *options) error {
-	for _, tool := range []string{"redis-server", "redis-benchmark"} {
+	tools := []string{"redis-server", "redis-benchmark"}
+	if o.replication {
+		tools = tools[1:]
+	}
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s not found: install it with `apt-get install redis-server redis-tools`", tool)
 		}
@@ -97,6 +107,20 @@ func run(o *options) error {
 		return fmt.Errorf("build shoal: %w", err)
 	}
 	machine := describeMachine()
+	if o.replication {
+		r, err := replicationBench(o, bin, work)
+		if err != nil {
+			return err
+		}
+		md := renderReplication(o, machine, r)
+		mdPath := filepath.Join(o.out, "replication.md")
+		if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+			return err
+		}
+		fmt.Print(md)
+		progress("wrote %s", mdPath)
+		return nil
+	}
 	var results []result
 	for _, fsync := range o.fsyncs {
 		rs, err := throughput(o, bin, work, fsync)

@@ -30,9 +30,11 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startShoal starts the Shoal binary with a fresh (or given) data folder.
-func startShoal(o *options, bin, dir, fsync string, port int) (*proc, error) {
+// startShoal starts the Shoal binary with a fresh (or given) data folder;
+// extra are more --directive value pairs.
+func startShoal(o *options, bin, dir, fsync string, port int, extra ...string) (*proc, error) {
 	args := []string{"--port", strconv.Itoa(port), "--dir", dir, "--appendfsync", fsync, "--loglevel", "warning"}
+	args = append(args, extra...)
 	return start(o, "shoal", bin, args, dir, port)
 }
 

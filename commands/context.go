@@ -128,9 +128,11 @@ type Server interface {
 	Replconf(c *Ctx) error
 	// Psync hands the connection over to the replication stream.
 	Psync(c *Ctx, replid string, offset int64) error
-	// FlushPending commits the connection's writes and sends its buffered
-	// replies, before a command blocks.
-	FlushPending(c *Ctx)
-	// Stopping is closed when the server begins to close: blocked calls end.
-	Stopping() <-chan struct{}
+	// WaitBlock parks the connection in WAIT, WAITAOF or WAITALL: it
+	// commits the connection's writes, sends its earlier replies and marks
+	// it blocked. cancel is closed when the wait must end now with its
+	// current result (the client went away, CLIENT UNBLOCK, shutdown); end
+	// releases the connection and returns the error to reply instead, if
+	// any (CLIENT UNBLOCK ... ERROR).
+	WaitBlock(c *Ctx) (cancel <-chan struct{}, end func() error)
 }

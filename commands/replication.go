@@ -127,13 +127,15 @@ func parseWaitTimeout(arg []byte) (time.Duration, error) {
 }
 
 // waitStart commits the connection's pending writes (their offset is what
-// the wait is for) and, when the call may block, sends earlier replies.
-func waitStart(c *Ctx, block bool) int64 {
+// the wait is for) and, when the call may block, parks the connection:
+// cancel ends the wait early, end releases it (see Server.WaitBlock).
+func waitStart(c *Ctx, block bool) (woff int64, cancel <-chan struct{}, end func() error) {
 	c.Tx.Commit()
-	if block {
-		c.Server.FlushPending(c)
+	if !block {
+		return c.Tx.WriteOffset(), nil, func() error { return nil }
 	}
-	return c.Tx.WriteOffset()
+	cancel, end = c.Server.WaitBlock(c)
+	return c.Tx.WriteOffset(), cancel, end
 }
 
 func waitErr(c *Ctx, err error) error {
@@ -157,8 +159,11 @@ func wait(c *Ctx) error {
 		return err
 	}
 	block := !c.InMulti
-	woff := waitStart(c, block)
-	got, err := c.Server.Repl().Wait(c.Server.Stopping(), woff, int(min(n, math.MaxInt32)), timeout, block)
+	woff, cancel, end := waitStart(c, block)
+	got, err := c.Server.Repl().Wait(cancel, woff, int(min(n, math.MaxInt32)), timeout, block)
+	if uerr := end(); uerr != nil {
+		return uerr
+	}
 	if err != nil {
 		return waitErr(c, err)
 	}
@@ -189,8 +194,11 @@ func waitAOF(c *Ctx) error {
 		return Errf("WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.")
 	}
 	block := !c.InMulti
-	woff := waitStart(c, block)
-	local, reps, err := c.Server.Repl().WaitAOF(c.Server.Stopping(), woff, int(numLocal), int(min(numReplicas, math.MaxInt32)), timeout, block)
+	woff, cancel, end := waitStart(c, block)
+	local, reps, err := c.Server.Repl().WaitAOF(cancel, woff, int(numLocal), int(min(numReplicas, math.MaxInt32)), timeout, block)
+	if uerr := end(); uerr != nil {
+		return uerr
+	}
 	if err != nil {
 		return waitErr(c, err)
 	}
@@ -209,8 +217,11 @@ func waitAll(c *Ctx) error {
 		return err
 	}
 	block := !c.InMulti
-	woff := waitStart(c, block)
-	acked, expected, err := c.Server.Repl().WaitAll(c.Server.Stopping(), woff, timeout, block)
+	woff, cancel, end := waitStart(c, block)
+	acked, expected, err := c.Server.Repl().WaitAll(cancel, woff, timeout, block)
+	if uerr := end(); uerr != nil {
+		return uerr
+	}
 	if err != nil {
 		return waitErr(c, err)
 	}

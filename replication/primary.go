@@ -272,6 +272,9 @@ func (m *Manager) fullSync(l *link, cfg *Config) (int64, error) {
 	snapOff := int64(-1)
 	_, err := m.store.Snapshot(1<<20, func(o int64) error {
 		snapOff = o
+		// NB: the log after o must outlive the transfer: the trim keeps
+		// what a connected replica needs, counted from sent.
+		l.sent.Store(o)
 		return sendHeader(o)
 	}, func(chunk []byte) error {
 		buf = appendFrame(buf[:0], []byte("SNAP"), chunk)

@@ -10,7 +10,8 @@ var ErrClosed = errors.New("replication: server closing")
 
 // waiter is the loop shared by WAIT, WAITAOF and WAITALL: evaluate, and
 // while not satisfied, ask replicas to acknowledge once and wait for the
-// next acknowledgement, the timeout, the server closing or a demotion.
+// next acknowledgement, the timeout, a cancel (the client went away or was
+// unblocked: answered as a timeout), the manager closing or a demotion.
 type waiter struct {
 	m        *Manager
 	done     <-chan struct{}
@@ -49,7 +50,7 @@ func (w *waiter) next(ch <-chan struct{}) (bool, error) {
 	case <-w.deadline:
 		return false, nil
 	case <-w.done:
-		return false, ErrClosed
+		return false, nil
 	case <-w.m.stop:
 		return false, ErrClosed
 	case <-w.demoted:
@@ -80,7 +81,7 @@ func (m *Manager) countAcked(woff int64, fsynced bool) int {
 
 // Wait is WAIT: it returns once n replicas acknowledged woff, or at the
 // timeout (0: never) with the count so far. block false answers at once
-// (inside MULTI). done ends the wait early (the server closing).
+// (inside MULTI). Closing done ends the wait early as a timeout would.
 func (m *Manager) Wait(done <-chan struct{}, woff int64, n int, timeout time.Duration, block bool) (int, error) {
 	start := time.Now()
 	w := m.newWaiter(done, timeout, block)

@@ -28,11 +28,46 @@ func replConfig(cfg *config.Config) replication.Config {
 // Repl returns the node's replication.
 func (s *Server) Repl() *replication.Manager { return s.repl }
 
-// Stopping is closed when Close begins.
-func (s *Server) Stopping() <-chan struct{} { return s.stop }
-
-// FlushPending commits and sends what the connection has buffered.
-func (s *Server) FlushPending(c *commands.Ctx) { connOf(c).flush() }
+// WaitBlock implements commands.Server.WaitBlock: the connection counts
+// as blocked (INFO blocked_clients, CLIENT LIST flag b), CLIENT UNBLOCK
+// reaches it, and cancel is closed when the client hangs up, is unblocked
+// or the server closes.
+func (s *Server) WaitBlock(c *commands.Ctx) (cancel <-chan struct{}, end func() error) {
+	cn := connOf(c)
+	w := s.addWaiter(cn, c.DB(), nil)
+	cn.blocked.Store(true)
+	// Commit and send the pipeline's earlier replies: the wait may be long.
+	cn.flush()
+	hup := watchHangup(cn.nc)
+	ch := make(chan struct{})
+	quit := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-hup.gone:
+		case <-w.unblock:
+		case <-s.stop:
+		case <-quit:
+			return
+		}
+		close(ch)
+	}()
+	return ch, func() error {
+		close(quit)
+		<-exited
+		hup.stop()
+		cn.blocked.Store(false)
+		s.removeWaiter(w)
+		s.blocking.mu.Lock()
+		unblockErr := w.done && w.unblockErr
+		s.blocking.mu.Unlock()
+		if unblockErr {
+			return errUnblocked
+		}
+		return nil
+	}
+}
 
 // startReplicaOf follows cfg.ReplicaOf ("host port") at start.
 func (s *Server) startReplicaOf(cfg *config.Config) {

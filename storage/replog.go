@@ -57,7 +57,11 @@ type LogEntry struct {
 type replLog struct {
 	// mu orders offset assignment with Pebble's apply, so log order is
 	// commit order.
-	mu      sync.Mutex
+	mu sync.Mutex
+	// gate is held shared by a commit applied without an offset and
+	// exclusively while the log is switched on, so no such commit lands
+	// after the snapshot of a first full sync without being in it.
+	gate    sync.RWMutex
 	enabled atomic.Bool
 	replica atomic.Bool // client commits are not logged on a replica
 	offset  atomic.Int64
@@ -183,7 +187,9 @@ func (s *Store) EnableLog() error {
 	}
 	s.repl.mu.Lock()
 	defer s.repl.mu.Unlock()
+	s.repl.gate.Lock()
 	s.repl.enabled.Store(true)
+	s.repl.gate.Unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
 	s.saveReplStateLocked(b, s.repl.offset.Load())
@@ -227,6 +233,25 @@ func (s *Store) broadcastLog() {
 // logsClientCommits reports whether a client's commit gets an offset.
 func (s *Store) logsClientCommits() bool {
 	return s.repl.enabled.Load() && !s.repl.replica.Load()
+}
+
+// applyCommit applies a client's batch: with an offset when commits are
+// logged, else as is. Under sync it only queues the fsync (the caller waits
+// with b.SyncWait). logged says whether end is b's offset.
+func (s *Store) applyCommit(b *pebble.Batch, sync bool) (end int64, logged bool, err error) {
+	s.repl.gate.RLock()
+	if s.logsClientCommits() {
+		s.repl.gate.RUnlock()
+		end, err = s.applyLogged(b, sync)
+		return end, true, err
+	}
+	if sync {
+		err = s.db.ApplyNoSyncWait(b, pebble.Sync)
+	} else {
+		err = s.db.Apply(b, pebble.NoSync)
+	}
+	s.repl.gate.RUnlock()
+	return 0, false, err
 }
 
 // applyLogged appends b's operations to the log under the next offset and

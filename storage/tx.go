@@ -190,20 +190,15 @@ func (t *Tx) Commit() error {
 	}
 	var err error
 	always := t.s.Fsync() == FsyncAlways
-	logged := t.s.logsClientCommits()
+	var logged bool
 	var end int64
 	if t.s.failed.Load() {
 		err = ErrWriteFailed
-	} else if logged {
-		end, err = t.s.applyLogged(b, always)
+	} else {
+		end, logged, err = t.s.applyCommit(b, always)
 		if !always {
 			t.s.dirty.Store(true)
 		}
-	} else if always {
-		err = t.s.db.ApplyNoSyncWait(b, pebble.Sync)
-	} else {
-		err = t.s.db.Apply(b, pebble.NoSync)
-		t.s.dirty.Store(true)
 	}
 	if err == nil {
 		t.s.Stats.Commits.Add(1)
