@@ -27,7 +27,7 @@ func keyCommands() []*Command {
 	rf := []string{"keyspace", "read", "fast"}
 	wf := []string{"keyspace", "write", "fast"}
 	ws := []string{"keyspace", "write", "slow"}
-	return []*Command{
+	return append([]*Command{
 		cmd("del", -2, Write, keysAll, ws, gen, "Deletes one or more keys.", "1.0.0",
 			"O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", del),
 		cmd("unlink", -2, Write|Fast, keysAll, wf, gen, "Asynchronously deletes one or more keys.", "4.0.0",
@@ -64,7 +64,7 @@ func keyCommands() []*Command {
 		cmd("swapdb", 3, Write|Fast, none, []string{"keyspace", "write", "fast", "dangerous"}, "server", "Swaps two Redis databases.", "4.0.0",
 			"O(N) where N is the count of clients watching or blocking on keys from both databases.", swapdb),
 		objectCommand(),
-	}
+	}, dumpCommands()...)
 }
 
 // del is DEL and UNLINK: members go with one range tombstone per key, so
