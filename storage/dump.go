@@ -391,3 +391,14 @@ func (t *Tx) Restore(k *Key, v *DumpValue, expireAt int64) {
 	// PutMeta drops the members of what k held before.
 	t.PutMeta(k, &m)
 }
+
+// StoreList replaces whatever k holds with a list of items, without
+// expiry, or deletes k when items is empty: SORT ... STORE's write. The
+// caller holds k's lock.
+func (t *Tx) StoreList(k *Key, items [][]byte) {
+	if len(items) == 0 {
+		t.Delete(k)
+		return
+	}
+	t.Restore(k, &DumpValue{Type: encoding.TypeList, Items: items}, 0)
+}
