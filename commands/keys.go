@@ -27,7 +27,7 @@ func keyCommands() []*Command {
 	rf := []string{"keyspace", "read", "fast"}
 	wf := []string{"keyspace", "write", "fast"}
 	ws := []string{"keyspace", "write", "slow"}
-	return []*Command{
+	return append([]*Command{
 		cmd("del", -2, Write, keysAll, ws, gen, "Deletes one or more keys.", "1.0.0",
 			"O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", del),
 		cmd("unlink", -2, Write|Fast, keysAll, wf, gen, "Asynchronously deletes one or more keys.", "4.0.0",
@@ -64,7 +64,7 @@ func keyCommands() []*Command {
 		cmd("swapdb", 3, Write|Fast, none, []string{"keyspace", "write", "fast", "dangerous"}, "server", "Swaps two Redis databases.", "4.0.0",
 			"O(N) where N is the count of clients watching or blocking on keys from both databases.", swapdb),
 		objectCommand(),
-	}
+	}, dumpCommands()...)
 }
 
 // del is DEL and UNLINK: members go with one range tombstone per key, so
@@ -645,7 +645,11 @@ func objectCommand() *Command {
 		Summary: "A container for object introspection commands.", Since: "2.2.3", Complexity: "Depends on subcommand.",
 		Subcommands: []*Command{
 			sub("encoding", 3, "Returns the internal encoding of a Redis object.", "2.2.3", objectKey(func(c *Ctx, k *storage.Key) error {
-				c.Out.BulkString(ObjectEncoding(&k.Meta))
+				enc, err := ObjectEncoding(c.Tx, k)
+				if err != nil {
+					return err
+				}
+				c.Out.BulkString(enc)
 				return nil
 			})),
 			sub("freq", 3, "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", objectKey(func(c *Ctx, k *storage.Key) error {
@@ -687,45 +691,153 @@ func objectKey(f func(*Ctx, *storage.Key) error) func(*Ctx) error {
 	}
 }
 
-// Encoding thresholds of Redis 7's defaults (hash-max-listpack-entries,
-// set-max-intset-entries, ...).
+// Encoding thresholds: the defaults of redis.conf for Redis 7.2
+// (hash-max-listpack-entries 128 and -value 64, zset-max-listpack-entries
+// 128 and -value 64, set-max-intset-entries 512, set-max-listpack-entries
+// 128 and -value 64, list-max-listpack-size -2, that is 8 KB).
+// NB: redis-server started without a configuration file uses 512 for
+// hash-max-listpack-entries; redis.conf, which packaged servers run with,
+// sets 128.
 const (
-	embstrMax       = 44
-	listpackEntries = 128
-	intsetEntries   = 512
+	embstrMax        = 44
+	listpackEntries  = 128
+	listpackValueMax = 64
+	intsetEntries    = 512
+	listpackMaxBytes = 8192
 )
 
-// ObjectEncoding returns the encoding Redis would report for a value with
-// metadata m. Collections are judged by member count only; a set reports
-// listpack or hashtable, since telling an intset needs every member.
-func ObjectEncoding(m *encoding.Meta) string {
-	small := m.Size <= listpackEntries
+// ObjectEncoding returns the encoding Redis would report for the live key
+// k as it is now. Redis converts a value to its large encoding when it
+// outgrows the small one and (lists aside) never back, so a value that
+// grew and shrank again may differ; Shoal judges by the current contents.
+// Deciding reads at most a bounded number of members: 512 of a set, 128
+// of a hash or sorted set, 8 KB worth of a list.
+func ObjectEncoding(tx *storage.Tx, k *storage.Key) (string, error) {
+	m := &k.Meta
 	switch m.Type {
 	case encoding.TypeString:
 		if _, ok := parseInt(m.Value); ok {
-			return "int"
+			return "int", nil
 		}
 		if len(m.Value) <= embstrMax {
-			return "embstr"
+			return "embstr", nil
 		}
-		return "raw"
-	case encoding.TypeHash, encoding.TypeSet:
-		if small {
-			return "listpack"
+		return "raw", nil
+	case encoding.TypeSet:
+		if m.Size > intsetEntries {
+			return "hashtable", nil
 		}
-		return "hashtable"
-	case encoding.TypeList:
-		if small {
-			return "listpack"
+		ints, short := true, true
+		_, err := tx.SetScan(k, nil, func(e []byte) bool {
+			if _, ok := parseInt(e); !ok {
+				ints = false
+			}
+			short = short && len(e) <= listpackValueMax
+			return ints || short
+		})
+		switch {
+		case err != nil:
+			return "", err
+		case ints:
+			return "intset", nil
+		case short && m.Size <= listpackEntries:
+			return "listpack", nil
 		}
-		return "quicklist"
+		return "hashtable", nil
+	case encoding.TypeHash:
+		if m.Size > listpackEntries {
+			return "hashtable", nil
+		}
+		short := true
+		_, err := tx.HashScan(k, nil, func(f, v []byte) bool {
+			short = len(f) <= listpackValueMax && len(v) <= listpackValueMax
+			return short
+		})
+		if err != nil {
+			return "", err
+		}
+		if short {
+			return "listpack", nil
+		}
+		return "hashtable", nil
 	case encoding.TypeZSet:
-		if small {
-			return "listpack"
+		if m.Size > listpackEntries {
+			return "skiplist", nil
 		}
-		return "skiplist"
+		short := true
+		err := tx.WalkMembers(k, storage.ZTagMember, nil, func(e, _ []byte) bool {
+			short = len(e) <= listpackValueMax
+			return short
+		})
+		if err != nil {
+			return "", err
+		}
+		if short {
+			return "listpack", nil
+		}
+		return "skiplist", nil
+	case encoding.TypeList:
+		n := storage.ListLen(k)
+		if n == 0 || n > listpackMaxBytes/2 { // every entry takes 2 bytes or more
+			return "quicklist", nil
+		}
+		size := 7 // listpack header and terminator
+		err := tx.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
+			size += listpackEntrySize(v)
+			return size <= listpackMaxBytes
+		})
+		if err != nil {
+			return "", err
+		}
+		if size <= listpackMaxBytes {
+			return "listpack", nil
+		}
+		return "quicklist", nil
 	}
-	return "unknown"
+	return "unknown", nil
+}
+
+// listpackEntrySize is the bytes element v takes in a listpack: an
+// integer in the smallest of its integer encodings, a string with a 1, 2
+// or 5 byte header, each followed by its back-length.
+func listpackEntrySize(v []byte) int {
+	var n int
+	if i, ok := parseInt(v); ok {
+		switch {
+		case i >= 0 && i <= 127:
+			n = 1
+		case i >= -4096 && i <= 4095:
+			n = 2
+		case i >= math.MinInt16 && i <= math.MaxInt16:
+			n = 3
+		case i >= -1<<23 && i < 1<<23:
+			n = 4
+		case i >= math.MinInt32 && i <= math.MaxInt32:
+			n = 5
+		default:
+			n = 9
+		}
+	} else {
+		switch l := len(v); {
+		case l < 64:
+			n = 1 + l
+		case l < 4096:
+			n = 2 + l
+		default:
+			n = 5 + l
+		}
+	}
+	switch {
+	case n <= 127:
+		return n + 1
+	case n < 16383:
+		return n + 2
+	case n < 2097151:
+		return n + 3
+	case n < 268435455:
+		return n + 4
+	}
+	return n + 5
 }
 
 // sharedRefcount is what Redis reports for its shared small integers.

@@ -1,0 +1,404 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// DUMP and RESTORE move single values in Redis's own payload format, so a
+// value dumped by redis-server restores into Shoal and the reverse:
+//
+//	payload = object | rdb version uint16 LE | crc64 uint64 LE
+//	object  = rdb type byte | type-specific body (rdb.go's encodings)
+//
+// The CRC is Redis's crc64 (Jones polynomial) of everything before it.
+// Shoal writes the plain encodings every Redis since 2.x loads: strings
+// (with the integer encodings), RDB_TYPE_LIST, RDB_TYPE_SET,
+// RDB_TYPE_ZSET_2 and RDB_TYPE_HASH. It reads those and the compact
+// encodings Redis writes for small values (listpack, ziplist, intset,
+// quicklist, LZF-compressed strings).
+
+// DumpRDBVersion is the RDB version Shoal writes: Redis 7.0's.
+const DumpRDBVersion = 10
+
+// dumpMaxRDBVersion is the newest RDB version RESTORE accepts: Redis 7.2's,
+// whose set listpacks Shoal decodes.
+const dumpMaxRDBVersion = 11
+
+// ErrDumpChecksum reports a DUMP payload with a wrong version or checksum;
+// RESTORE answers "ERR DUMP payload version or checksum are wrong".
+var ErrDumpChecksum = errors.New("storage: DUMP payload version or checksum are wrong")
+
+// RDB object types (rdb.h).
+const (
+	rdbTypeString          = 0
+	rdbTypeList            = 1
+	rdbTypeSet             = 2
+	rdbTypeZSet            = 3
+	rdbTypeHash            = 4
+	rdbTypeZSet2           = 5
+	rdbTypeListZiplist     = 10
+	rdbTypeSetIntset       = 11
+	rdbTypeZSetZiplist     = 12
+	rdbTypeHashZiplist     = 13
+	rdbTypeListQuicklist   = 14
+	rdbTypeHashListpack    = 16
+	rdbTypeZSetListpack    = 17
+	rdbTypeListQuicklist2  = 18
+	rdbTypeSetListpack     = 20
+	quicklistNodePlain     = 1
+	quicklistNodePacked    = 2
+	dumpFooterLen          = 10
+	dumpMaxPreallocEntries = 1 << 16
+)
+
+// DumpValue is a value decoded from a DUMP payload.
+type DumpValue struct {
+	Type encoding.Type
+	// Str is a string's value.
+	Str []byte
+	// Items are a list's elements in order, a set's members, a hash's
+	// fields and values alternating, or a sorted set's members.
+	Items [][]byte
+	// Scores are a sorted set's scores, parallel to Items.
+	Scores []float64
+}
+
+// Dump returns the DUMP payload of the live key k.
+func (t *Tx) Dump(k *Key) ([]byte, error) {
+	var out []byte
+	var err error
+	switch k.Meta.Type {
+	case encoding.TypeString:
+		out = appendStr([]byte{rdbTypeString}, k.Meta.Value)
+	case encoding.TypeList:
+		out = appendLen([]byte{rdbTypeList}, ListLen(k))
+		if n := ListLen(k); n > 0 {
+			err = t.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
+				out = appendStr(out, v)
+				return true
+			})
+		}
+	case encoding.TypeSet:
+		out = appendLen([]byte{rdbTypeSet}, k.Meta.Size)
+		_, err = t.SetScan(k, nil, func(m []byte) bool {
+			out = appendStr(out, m)
+			return true
+		})
+	case encoding.TypeHash:
+		out = appendLen([]byte{rdbTypeHash}, k.Meta.Size)
+		_, err = t.HashScan(k, nil, func(f, v []byte) bool {
+			out = appendStr(appendStr(out, f), v)
+			return true
+		})
+	case encoding.TypeZSet:
+		out = appendLen([]byte{rdbTypeZSet2}, k.Meta.Size)
+		// The member entries keep a score's exact bits (-0 included),
+		// which the score index folds.
+		err = t.WalkMembers(k, ZTagMember, nil, func(m, score []byte) bool {
+			if len(score) != 8 {
+				return false
+			}
+			out = appendStr(out, m)
+			out = binary.LittleEndian.AppendUint64(out, binary.BigEndian.Uint64(score))
+			return true
+		})
+	default:
+		return nil, encoding.ErrCorrupt
+	}
+	if err != nil {
+		return nil, err
+	}
+	return AppendDumpFooter(out), nil
+}
+
+// AppendDumpFooter appends the RDB version and the CRC64 of everything
+// before it to an RDB object, making it a DUMP payload.
+func AppendDumpFooter(obj []byte) []byte {
+	obj = binary.LittleEndian.AppendUint16(obj, DumpRDBVersion)
+	return binary.LittleEndian.AppendUint64(obj, redisCRC64(0, obj))
+}
+
+// DecodeDump checks a DUMP payload's version and checksum (ErrDumpChecksum)
+// and decodes its object (ErrDumpFormat). Empty collections and duplicate
+// members are refused, as Redis refuses them. The result may alias p.
+func DecodeDump(p []byte) (*DumpValue, error) {
+	if len(p) < dumpFooterLen {
+		return nil, ErrDumpChecksum
+	}
+	footer := p[len(p)-dumpFooterLen:]
+	if v := binary.LittleEndian.Uint16(footer); v > dumpMaxRDBVersion {
+		return nil, ErrDumpChecksum
+	}
+	if redisCRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
+		return nil, ErrDumpChecksum
+	}
+	r := &rdbReader{b: p[:len(p)-dumpFooterLen]}
+	typ, err := r.byte()
+	if err != nil {
+		return nil, ErrDumpFormat
+	}
+	v, err := decodeObject(r, typ)
+	if err != nil {
+		return nil, ErrDumpFormat
+	}
+	return v, nil
+}
+
+func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
+	switch typ {
+	case rdbTypeString:
+		s, err := r.str()
+		return &DumpValue{Type: encoding.TypeString, Str: s}, err
+	case rdbTypeList, rdbTypeSet, rdbTypeHash:
+		n, err := r.count()
+		if err != nil {
+			return nil, err
+		}
+		v := &DumpValue{Type: encoding.TypeList}
+		per := 1
+		switch typ {
+		case rdbTypeSet:
+			v.Type = encoding.TypeSet
+		case rdbTypeHash:
+			v.Type, per = encoding.TypeHash, 2
+		}
+		v.Items = make([][]byte, 0, min(n*per, dumpMaxPreallocEntries))
+		for i := 0; i < n*per; i++ {
+			s, err := r.str()
+			if err != nil {
+				return nil, err
+			}
+			v.Items = append(v.Items, s)
+		}
+		return v, v.check()
+	case rdbTypeZSet, rdbTypeZSet2:
+		n, err := r.count()
+		if err != nil {
+			return nil, err
+		}
+		v := &DumpValue{Type: encoding.TypeZSet}
+		v.Items = make([][]byte, 0, min(n, dumpMaxPreallocEntries))
+		v.Scores = make([]float64, 0, min(n, dumpMaxPreallocEntries))
+		for i := 0; i < n; i++ {
+			m, err := r.str()
+			if err != nil {
+				return nil, err
+			}
+			var s float64
+			if typ == rdbTypeZSet {
+				s, err = r.double()
+			} else {
+				var b []byte
+				b, err = r.bytes(8)
+				if err == nil {
+					s = math.Float64frombits(binary.LittleEndian.Uint64(b))
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			if math.IsNaN(s) {
+				return nil, ErrDumpFormat
+			}
+			v.Items = append(v.Items, m)
+			v.Scores = append(v.Scores, s)
+		}
+		return v, v.check()
+	case rdbTypeSetIntset:
+		blob, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		v := &DumpValue{Type: encoding.TypeSet}
+		err = intsetEach(blob, func(i int64) error {
+			v.Items = append(v.Items, strconv.AppendInt(nil, i, 10))
+			return nil
+		})
+		return v, err
+	case rdbTypeListZiplist, rdbTypeZSetZiplist, rdbTypeHashZiplist,
+		rdbTypeHashListpack, rdbTypeZSetListpack, rdbTypeSetListpack:
+		blob, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		each := listpackEach
+		if typ == rdbTypeListZiplist || typ == rdbTypeZSetZiplist || typ == rdbTypeHashZiplist {
+			each = ziplistEach
+		}
+		v := &DumpValue{}
+		switch typ {
+		case rdbTypeListZiplist:
+			v.Type = encoding.TypeList
+		case rdbTypeSetListpack:
+			v.Type = encoding.TypeSet
+		case rdbTypeHashZiplist, rdbTypeHashListpack:
+			v.Type = encoding.TypeHash
+		default:
+			v.Type = encoding.TypeZSet
+		}
+		if err := each(blob, v.appendItem); err != nil {
+			return nil, err
+		}
+		if v.Type == encoding.TypeZSet {
+			if err := v.splitScores(); err != nil {
+				return nil, err
+			}
+		}
+		return v, v.check()
+	case rdbTypeListQuicklist, rdbTypeListQuicklist2:
+		nodes, err := r.count()
+		if err != nil {
+			return nil, err
+		}
+		v := &DumpValue{Type: encoding.TypeList}
+		for i := 0; i < nodes; i++ {
+			container := uint64(quicklistNodePacked)
+			if typ == rdbTypeListQuicklist2 {
+				var enc bool
+				if container, enc, err = r.length(); err != nil || enc {
+					return nil, ErrDumpFormat
+				}
+			}
+			blob, err := r.str()
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case container == quicklistNodePlain:
+				v.Items = append(v.Items, blob)
+			case container != quicklistNodePacked:
+				return nil, ErrDumpFormat
+			case typ == rdbTypeListQuicklist:
+				err = ziplistEach(blob, v.appendItem)
+			default:
+				err = listpackEach(blob, v.appendItem)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return v, v.check()
+	}
+	return nil, ErrDumpFormat
+}
+
+// appendItem keeps a copy of e: listpack integers are decoded into a
+// reused buffer.
+func (v *DumpValue) appendItem(e []byte) error {
+	v.Items = append(v.Items, bytes.Clone(e))
+	return nil
+}
+
+// splitScores turns the member, score, member, score... entries of a
+// compact sorted set into Items and Scores.
+func (v *DumpValue) splitScores() error {
+	if len(v.Items)%2 != 0 {
+		return ErrDumpFormat
+	}
+	n := len(v.Items) / 2
+	members := make([][]byte, 0, n)
+	v.Scores = make([]float64, 0, n)
+	for i := 0; i < len(v.Items); i += 2 {
+		s, err := parseScore(v.Items[i+1])
+		if err != nil {
+			return err
+		}
+		members = append(members, v.Items[i])
+		v.Scores = append(v.Scores, s)
+	}
+	v.Items = members
+	return nil
+}
+
+// check refuses empty collections, odd hash entries and duplicate set,
+// hash or sorted set members.
+func (v *DumpValue) check() error {
+	if v.Type == encoding.TypeString {
+		return nil
+	}
+	if len(v.Items) == 0 {
+		return ErrDumpFormat
+	}
+	step := 1
+	if v.Type == encoding.TypeHash {
+		if len(v.Items)%2 != 0 {
+			return ErrDumpFormat
+		}
+		step = 2
+	}
+	if v.Type == encoding.TypeList {
+		return nil
+	}
+	seen := make(map[string]struct{}, min(len(v.Items)/step, dumpMaxPreallocEntries))
+	for i := 0; i < len(v.Items); i += step {
+		if _, dup := seen[string(v.Items[i])]; dup {
+			return ErrDumpFormat
+		}
+		seen[string(v.Items[i])] = struct{}{}
+	}
+	return nil
+}
+
+// Len returns the number of members (elements, fields) of a decoded
+// collection.
+func (v *DumpValue) Len() int {
+	if v.Type == encoding.TypeHash {
+		return len(v.Items) / 2
+	}
+	return len(v.Items)
+}
+
+// Restore replaces whatever k holds with v, expiring at expireAt (Unix ms,
+// 0 for none). The caller holds k's lock; v passed DecodeDump's checks.
+func (t *Tx) Restore(k *Key, v *DumpValue, expireAt int64) {
+	if v.Type == encoding.TypeString {
+		t.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, ExpireAt: expireAt, Value: v.Str})
+		return
+	}
+	m := encoding.Meta{Type: v.Type, ExpireAt: expireAt, Version: t.NewVersion(), Size: uint64(v.Len())}
+	fresh := &Key{DB: k.DB, Phys: k.Phys, Name: k.Name, Meta: m}
+	var buf []byte
+	switch v.Type {
+	case encoding.TypeList:
+		m.Head = encoding.ListIndexBase
+		m.Tail = m.Head + m.Size
+		fresh.Meta = m
+		for i, e := range v.Items {
+			buf = ListItemKey(buf[:0], fresh, m.Head+uint64(i))
+			t.SetMember(buf, e)
+		}
+	case encoding.TypeSet:
+		for _, e := range v.Items {
+			buf = MemberKey(buf[:0], fresh, SetMemberTag, e)
+			t.SetMember(buf, nil)
+		}
+	case encoding.TypeHash:
+		for i := 0; i < len(v.Items); i += 2 {
+			buf = MemberKey(buf[:0], fresh, HashFieldTag, v.Items[i])
+			t.SetMember(buf, v.Items[i+1])
+		}
+	case encoding.TypeZSet:
+		for i, e := range v.Items {
+			t.ZPut(fresh, e, v.Scores[i], 0, false)
+		}
+	}
+	// PutMeta drops the members of what k held before.
+	t.PutMeta(k, &m)
+}
+
+// StoreList replaces whatever k holds with a list of items, without
+// expiry, or deletes k when items is empty: SORT ... STORE's write. The
+// caller holds k's lock.
+func (t *Tx) StoreList(k *Key, items [][]byte) {
+	if len(items) == 0 {
+		t.Delete(k)
+		return
+	}
+	t.Restore(k, &DumpValue{Type: encoding.TypeList, Items: items}, 0)
+}
