@@ -2,10 +2,7 @@ package commands
 
 import (
 	"bytes"
-	"math"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
@@ -192,7 +189,7 @@ func sortGeneric(readonly bool) func(*Ctx) error {
 					}
 					continue
 				}
-				f, ok := strtod(val)
+				f, ok := sortWeight(val)
 				if !ok {
 					badScore = true
 				}
@@ -364,54 +361,13 @@ func sortItems(items []sortItem, alpha, byPattern, desc bool) {
 	})
 }
 
-// strtod parses a sort weight as SORT does with C's strtod: leading
-// white space, decimal or hexadecimal, inf and infinity are accepted; the
-// whole string must be used, and NaN or an overflow is an error. The empty
-// string is 0, as strtod leaves nothing unparsed.
-func strtod(b []byte) (float64, bool) {
+// sortWeight parses a sort weight as SORT does with C's strtod: leading
+// white space is skipped, the empty string is 0 (strtod leaves nothing
+// unparsed), and an overflow or underflow (ERANGE) is an error.
+func sortWeight(b []byte) (float64, bool) {
 	if len(b) == 0 {
 		return 0, true
 	}
-	s := strings.TrimLeft(string(b), " \t\n\v\f\r")
-	if s == "" || strings.ContainsRune(s, '_') {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		// C accepts hexadecimal without a binary exponent ("0x1A").
-		body := strings.TrimLeft(s, "+-")
-		if len(body) > 2 && (body[:2] == "0x" || body[:2] == "0X") && !strings.ContainsAny(body, "pP") {
-			f, err = strconv.ParseFloat(s+"p0", 64)
-		}
-		if err != nil {
-			return 0, false
-		}
-	}
-	if math.IsNaN(f) {
-		return 0, false
-	}
-	// An underflow is ERANGE too: a subnormal result, or zero from a
-	// mantissa that is not.
-	if a := math.Abs(f); a != 0 && a < 0x1p-1022 {
-		return 0, false
-	}
-	if f == 0 {
-		m := strings.ToLower(strings.TrimLeft(s, "+-"))
-		if strings.HasPrefix(m, "0x") {
-			m, _, _ = strings.Cut(m[2:], "p")
-			if strings.Trim(m, "0.") != "" {
-				return 0, false
-			}
-		} else if m, _, _ = strings.Cut(m, "e"); strings.Trim(m, "0.") != "" {
-			return 0, false
-		}
-	}
-	if math.IsInf(f, 0) {
-		// Written infinities are fine; an overflow to one is ERANGE.
-		l := strings.ToLower(strings.TrimLeft(s, "+-"))
-		if l != "inf" && l != "infinity" {
-			return 0, false
-		}
-	}
-	return f, true
+	f, erange, ok := strtod(bytes.TrimLeft(b, " \t\n\v\f\r"))
+	return f, ok && !erange
 }
