@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 
@@ -162,11 +163,38 @@ func (t *Tx) Delete(k *Key) {
 	k.Meta = encoding.Meta{}
 }
 
-// dropMembers deletes every member of k's current version: one range
-// tombstone, whatever the collection's size.
+// pointDeleteMax is the largest collection whose members are deleted one
+// by one rather than with a range tombstone.
+const pointDeleteMax = 64
+
+// dropMembers deletes every member of k's current version. A large
+// collection goes with one range tombstone, whatever its size. A small one
+// is deleted member by member: range tombstones in the memtable make every
+// iterator opened after them slower (Pebble fragments them all on open), so
+// a workload that keeps rewriting small collections must not pile them up.
 func (t *Tx) dropMembers(k *Key) {
 	start := encoding.SubPrefix(nil, k.Phys, k.Name, k.Meta.Version)
-	t.batch().DeleteRange(start, encoding.PrefixEnd(start), nil)
+	end := encoding.PrefixEnd(start)
+	b := t.batch()
+	if k.Meta.Size <= pointDeleteMax {
+		// Sorted sets keep two sub-keys per member; stop reading at a bound
+		// in case the size understates what is stored.
+		if it, err := t.Iter(start, end); err == nil {
+			var keys [][]byte
+			ok := it.First()
+			for ; ok && len(keys) <= 4*pointDeleteMax; ok = it.Next() {
+				keys = append(keys, bytes.Clone(it.Key()))
+			}
+			more := ok
+			if it.Close() == nil && !more {
+				for _, key := range keys {
+					b.Delete(key, nil)
+				}
+				return
+			}
+		}
+	}
+	b.DeleteRange(start, end, nil)
 }
 
 // NewVersion returns a fresh version for a collection being created.
