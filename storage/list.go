@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/binary"
+	"fmt"
 )
 
 // Lists keep their elements as sub-keys indexed by position:
@@ -72,18 +73,45 @@ func (t *Tx) ListPop(k *Key, left bool, n uint64) ([][]byte, error) {
 		from, to = k.Meta.Tail-n, k.Meta.Tail
 	}
 	out := make([][]byte, 0, n)
-	err := t.listScan(k, from, to, !left, func(_ uint64, v []byte) bool {
-		out = append(out, append([]byte(nil), v...))
-		return true
-	})
-	if err != nil {
-		return nil, err
+	if n <= pointDeleteMax {
+		// NB: the metadata knows the indexes: read and delete them point by
+		// point. An iterator and a range tombstone per pop would make a long
+		// queue quadratic, each iterator fragmenting every earlier tombstone.
+		var key []byte
+		for j := uint64(0); j < n; j++ {
+			i := from + j
+			if !left {
+				i = to - 1 - j
+			}
+			key = ListItemKey(key[:0], k, i)
+			v, ok, err := t.GetMember(key, nil)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("storage: list %q has no element at index %d", k.Name, i)
+			}
+			out = append(out, v)
+			if n < size {
+				t.DeleteMember(key)
+			}
+		}
+	} else {
+		err := t.listScan(k, from, to, !left, func(_ uint64, v []byte) bool {
+			out = append(out, append([]byte(nil), v...))
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n < size {
+			t.DeleteMemberRange(ListItemKey(nil, k, from), ListItemKey(nil, k, to))
+		}
 	}
 	if n == size {
-		t.SetSize(k, 0) // one range tombstone drops every element
+		t.SetSize(k, 0) // the whole list goes with its metadata
 		return out, nil
 	}
-	t.DeleteMemberRange(ListItemKey(nil, k, from), ListItemKey(nil, k, to))
 	if left {
 		k.Meta.Head = to
 	} else {
