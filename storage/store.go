@@ -76,7 +76,8 @@ type Options struct {
 	// MetaCacheBytes sizes the cache of hot keys' metadata and string
 	// values; default 64 MiB; negative disables it.
 	MetaCacheBytes int64
-	// MemTableBytes sizes each Pebble memtable; default 32 MiB.
+	// MemTableBytes sizes each Pebble memtable; default 8 MiB (smaller
+	// memtables insert faster: fewer cache misses per skiplist level).
 	MemTableBytes uint64
 	// Now returns the current time; default time.Now. Expiry reads it.
 	Now func() time.Time
@@ -154,7 +155,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MetaCacheBytes = 64 << 20
 	}
 	if opts.MemTableBytes == 0 {
-		opts.MemTableBytes = 32 << 20
+		opts.MemTableBytes = 8 << 20
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
