@@ -724,19 +724,7 @@ func zcount(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	k, err := readZSet(c, c.Args[1])
-	if err != nil || k == nil {
-		if err == nil {
-			c.Out.Int(0)
-		}
-		return err
-	}
-	var n int64
-	if err := c.Tx.ZWalkScore(k, r, false, countWalk(&n)); err != nil {
-		return err
-	}
-	c.Out.Int(n)
-	return nil
+	return countInRange(c, func(k *storage.Key, fn storage.ZWalkFunc) error { return c.Tx.ZWalkScore(k, r, false, fn) })
 }
 
 func zlexcount(c *Ctx) error {
@@ -744,6 +732,12 @@ func zlexcount(c *Ctx) error {
 	if err != nil {
 		return err
 	}
+	return countInRange(c, func(k *storage.Key, fn storage.ZWalkFunc) error { return c.Tx.ZWalkLex(k, r, false, fn) })
+}
+
+// countInRange replies with the number of members walk visits in the
+// sorted set at Args[1], 0 when it is absent: ZCOUNT and ZLEXCOUNT.
+func countInRange(c *Ctx, walk func(k *storage.Key, fn storage.ZWalkFunc) error) error {
 	k, err := readZSet(c, c.Args[1])
 	if err != nil || k == nil {
 		if err == nil {
@@ -752,7 +746,7 @@ func zlexcount(c *Ctx) error {
 		return err
 	}
 	var n int64
-	if err := c.Tx.ZWalkLex(k, r, false, countWalk(&n)); err != nil {
+	if err := walk(k, countWalk(&n)); err != nil {
 		return err
 	}
 	c.Out.Int(n)
