@@ -52,7 +52,7 @@ func main() {
 	flag.IntVar(&o.keyspace, "r", 100000, "random keyspace size (-r)")
 	flag.StringVar(&sizes, "d", "3,1024", "value sizes in bytes")
 	flag.StringVar(&pipes, "P", "1,16", "pipeline depths")
-	flag.StringVar(&tests, "t", "set,get,incr,lpush,rpop,sadd,hset,zadd,mset", "redis-benchmark tests")
+	flag.StringVar(&tests, "t", "set,get,incr,lpush,rpop,sadd,hset,zadd,mset", "redis-benchmark tests (empty: none, for a -memory run alone)")
 	flag.StringVar(&fsyncs, "fsync", "everysec,always", "appendfsync policies to compare")
 	flag.BoolVar(&o.taskset, "taskset", false, "pin servers to CPU 0 and redis-benchmark to CPU 1")
 	flag.StringVar(&o.out, "out", "bench/out", "folder for results.md and ratios.png")
@@ -64,7 +64,9 @@ func main() {
 	flag.Parse()
 	o.sizes = atoiList(sizes)
 	o.pipelines = atoiList(pipes)
-	o.tests = strings.Split(tests, ",")
+	if tests != "" {
+		o.tests = strings.Split(tests, ",")
+	}
 	o.fsyncs = strings.Split(fsyncs, ",")
 	if o.quick {
 		o.rounds, o.n1, o.n16, o.waitN = 1, 20000, 100000, 2000
@@ -123,6 +125,9 @@ func run(o *options) error {
 	}
 	var results []result
 	for _, fsync := range o.fsyncs {
+		if len(o.tests) == 0 {
+			break // -t "": only -memory
+		}
 		rs, err := throughput(o, bin, work, fsync)
 		if err != nil {
 			return err
@@ -140,11 +145,15 @@ func run(o *options) error {
 	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
 		return err
 	}
+	fmt.Print(md)
+	if len(results) == 0 {
+		progress("wrote %s", mdPath)
+		return nil
+	}
 	pngPath := filepath.Join(o.out, "ratios.png")
 	if err := plotRatios(results, pngPath); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	fmt.Print(md)
 	progress("wrote %s and %s", mdPath, pngPath)
 	return nil
 }

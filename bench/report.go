@@ -43,8 +43,10 @@ func renderMarkdown(o *options, machine string, rs []result, mem *memoryResult) 
 	fmt.Fprintf(&b, "redis-benchmark -c %d -r %d, -n %d at P1 and %d at P16 (a quarter of that under appendfsync always); "+
 		"median of %d alternating rounds; taskset pinning: %v. Redis runs with appendonly yes and the same appendfsync.\n\n",
 		o.clients, o.keyspace, o.n1, o.n16, o.rounds, o.taskset)
-	b.WriteString("| fsync | test | P | value | Shoal req/s | Redis req/s | ratio | Shoal p50/p99 ms | Redis p50/p99 ms |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	if len(rs) > 0 {
+		b.WriteString("| fsync | test | P | value | Shoal req/s | Redis req/s | ratio | Shoal p50/p99 ms | Redis p50/p99 ms |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	}
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %s | %d | %d B | %.0f | %.0f | **%.2f** | %.3f / %.3f | %.3f / %.3f |\n",
 			r.fsync, r.test, r.pipeline, r.size, r.shoal.rps, r.redis.rps, r.ratio(), r.shoal.p50, r.shoal.p99, r.redis.p50, r.redis.p99)
