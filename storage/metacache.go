@@ -94,14 +94,32 @@ func (c *metaCache) set(key, val []byte) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	sh.gen.Add(1)
-	if old, ok := sh.m[string(key)]; ok {
+	old, ok := sh.m[string(key)]
+	switch {
+	case ok && entryCost(key, val) <= c.budget/4:
+		// NB: overwrite the entry in place rather than delete and insert:
+		// a map that deletes on every write fills with tombstones and its
+		// lookups slow down.
+		sh.bytes += entryCost(key, val) - entryCost(key, old)
+		sh.m[string(key)] = cloneRecord(val)
+		sh.evictLocked(c.budget)
+	case ok:
 		sh.bytes -= entryCost(key, old)
 		delete(sh.m, string(key))
-	}
-	if entryCost(key, val) <= c.budget/4 {
+	case entryCost(key, val) <= c.budget/4:
 		sh.putLocked(key, val, c.budget)
 	}
 	sh.mu.Unlock()
+}
+
+// cloneRecord copies a record for the cache; nil (known absent) stays nil.
+// A cached slice is never modified: readers copy it after the shard's lock
+// is released.
+func cloneRecord(val []byte) []byte {
+	if val == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(val)), val...)
 }
 
 // invalidate forgets key (a write whose new record is not at hand).
@@ -136,18 +154,8 @@ func (c *metaCache) clear() {
 
 func (sh *metaShard) putLocked(key, val []byte, budget int64) {
 	cost := entryCost(key, val)
-	for sh.bytes+cost > budget && len(sh.m) > 0 {
-		for k, v := range sh.m { // random victim
-			sh.bytes -= entryCost([]byte(k), v)
-			delete(sh.m, k)
-			break
-		}
-	}
-	var stored []byte
-	if val != nil {
-		stored = append(make([]byte, 0, len(val)), val...)
-	}
-	sh.m[string(key)] = stored
+	sh.evictLocked(budget - cost)
+	sh.m[string(key)] = cloneRecord(val)
 	sh.bytes += cost
 }
 
@@ -157,4 +165,15 @@ func (s *Store) MetaCacheStats() (hits, misses int64) {
 		return 0, 0
 	}
 	return s.meta.hits.Load(), s.meta.misses.Load()
+}
+
+// evictLocked drops random entries until the shard's bytes are within limit.
+func (sh *metaShard) evictLocked(limit int64) {
+	for sh.bytes > limit && len(sh.m) > 0 {
+		for k, v := range sh.m { // random victim
+			sh.bytes -= entryCost([]byte(k), v)
+			delete(sh.m, k)
+			break
+		}
+	}
 }
