@@ -27,10 +27,12 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 	}
 	c.dispatch(cmd.Args)
 	if c.closing || len(rc.PeekPipeline()) == 0 || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
-		c.flush()
-		// What CLIENT LIST and the idle sweeper read, once per pipeline.
+		// What CLIENT LIST and the idle sweeper read, once per pipeline,
+		// published before the replies go out: a client that has read its
+		// reply finds its state in CLIENT LIST.
 		c.lastActive.Store(time.Now().UnixNano())
 		c.publish()
+		c.flush()
 	}
 }
 
