@@ -101,6 +101,18 @@ func lockKey(c *Ctx, name []byte) (*strKey, error) {
 	return lookupKey(c, name)
 }
 
+// lockKeyToReplace is lockKey for a write that replaces or deletes the key
+// without reading its value: a string's Meta.Value may be left empty.
+func lockKeyToReplace(c *Ctx, name []byte) (*strKey, error) {
+	c.Tx.Lock(c.DB(), name)
+	k := strKeys.Get().(*strKey)
+	if err := c.Tx.LookupHeader(&k.Key, c.DB(), name); err != nil {
+		k.release()
+		return nil, err
+	}
+	return k, nil
+}
+
 func (k *strKey) release() {
 	if k.noPool || (k.Exists && k.Meta.Type == encoding.TypeString && cap(k.Meta.Value) > maxPooledValue) {
 		return
@@ -286,7 +298,11 @@ func set(c *Ctx) error {
 			return err
 		}
 	}
-	k, err := lockKey(c, c.Args[1])
+	lock := lockKeyToReplace
+	if o.get {
+		lock = lockKey
+	}
+	k, err := lock(c, c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -321,7 +337,7 @@ func set(c *Ctx) error {
 }
 
 func setnx(c *Ctx) error {
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockKeyToReplace(c, c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -345,7 +361,7 @@ func setex(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockKeyToReplace(c, c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -392,7 +408,7 @@ func mset(c *Ctx) error {
 	defer k.release()
 	if nx {
 		for _, name := range keys {
-			if err := c.Tx.LookupInto(&k.Key, c.DB(), name); err != nil {
+			if err := c.Tx.LookupHeader(&k.Key, c.DB(), name); err != nil {
 				return err
 			}
 			if k.Live {
@@ -404,7 +420,7 @@ func mset(c *Ctx) error {
 	// Look each key up just before writing it, so a key named twice sees
 	// its first write (the last value wins, as in Redis).
 	for i := 1; i < len(c.Args); i += 2 {
-		if err := c.Tx.LookupInto(&k.Key, c.DB(), c.Args[i]); err != nil {
+		if err := c.Tx.LookupHeader(&k.Key, c.DB(), c.Args[i]); err != nil {
 			return err
 		}
 		k.markLarge()

@@ -281,6 +281,41 @@ func TestSetnxSetex(t *testing.T) {
 	})
 }
 
+// Long strings are cached as their header alone: every command that reads
+// one must still see its whole value, and overwrites that skip the value
+// must keep the expiry index and key counts right.
+func TestLongStringsThroughHotCache(t *testing.T) {
+	both(t, func(x *tester) {
+		long := func(c byte, n int) string { return strings.Repeat(string(c), n) }
+		a, b := long('a', 1000), long('b', 2000)
+		x.do("OK", "set", "k", a, "ex", "100")
+		x.do(a, "get", "k")
+		now := x.clk.Ms()
+		x.do("OK", "set", "k", b, "keepttl")
+		if got := x.expireAt("k"); got != now+100_000 {
+			x.t.Fatalf("SET KEEPTTL over a long string: expireAt %d, want %d", got, now+100_000)
+		}
+		x.do(b, "get", "k")
+		x.do(b, "set", "k", a, "get")
+		x.do(int(len(a)+1), "append", "k", "z")
+		x.do(a+"z", "get", "k")
+		x.do(0, "setnx", "k", "short")
+		x.do("OK", "setex", "k", "5", b)
+		x.do([]any{nil, b}, "mget", "nope", "k")
+		x.do("OK", "mset", "k", "short", "k2", a)
+		x.do(0, "msetnx", "k2", "x", "k3", "y")
+		x.do([]any{"short", a}, "mget", "k", "k2")
+		x.do(int(2), "dbsize")
+		x.do(int(-1), "ttl", "k")
+		x.do("OK", "set", "k3", b, "px", "500")
+		x.clk.Advance(time.Second)
+		x.do(nil, "get", "k3")
+		x.do("OK", "set", "k3", a)
+		x.do(a, "get", "k3")
+		x.do(int(3), "dbsize")
+	})
+}
+
 func TestExpiryFollowsClock(t *testing.T) {
 	both(t, func(x *tester) {
 		x.do("OK", "set", "k", "5", "px", "1000")

@@ -64,7 +64,7 @@ type Config struct {
 	SlowlogMaxLen int
 	// Hz is how often per second background work runs ("hz"); default 10.
 	Hz int
-	// CacheSize is Pebble's block cache ("cache-size"); default 64mb.
+	// CacheSize is Pebble's block cache ("cache-size"); default 128mb.
 	CacheSize int64
 	// HotCacheSize is the in-memory cache of hot keys' metadata and string
 	// values ("hot-cache-size"); default 64mb; 0 disables it.
@@ -131,7 +131,7 @@ func Default() *Config {
 		SlowlogSlowerThan:       10000,
 		SlowlogMaxLen:           128,
 		Hz:                      10,
-		CacheSize:               64 << 20,
+		CacheSize:               128 << 20,
 		HotCacheSize:            64 << 20,
 		MaxMemoryPolicy:         "noeviction",
 		ClientOutputBufferLimit: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",

@@ -344,6 +344,9 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	b.int("shoal_go_heap_bytes", m.heap)
 	b.int("shoal_pebble_block_cache_bytes", m.cache)
 	b.int("shoal_pebble_memtable_bytes", m.memtables)
+	hits, misses := s.store.MetaCacheStats()
+	b.int("shoal_hot_cache_hits", hits)
+	b.int("shoal_hot_cache_misses", misses)
 }
 
 func totalSystemMemory() int64 {

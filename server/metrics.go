@@ -131,6 +131,7 @@ type serverCollector struct {
 	clients, connections, keys, expires        *prometheus.Desc
 	compactions, stalls, cacheHits, cacheMiss  *prometheus.Desc
 	diskBytes, memtableBytes, commits, expired *prometheus.Desc
+	hotHits, hotMisses                         *prometheus.Desc
 }
 
 func newServerCollector(s *Server) *serverCollector {
@@ -151,11 +152,13 @@ func newServerCollector(s *Server) *serverCollector {
 		diskBytes:     d("shoal_pebble_disk_usage_bytes", "Bytes Pebble uses on disk."),
 		memtableBytes: d("shoal_pebble_memtable_bytes", "Bytes in Pebble memtables."),
 		commits:       d("shoal_storage_commits_total", "Batches committed to Pebble."),
+		hotHits:       d("shoal_hot_cache_hits_total", "Metadata reads served by the hot cache."),
+		hotMisses:     d("shoal_hot_cache_misses_total", "Metadata reads that went to Pebble."),
 	}
 }
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.clients, c.connections, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits} {
+	for _, d := range []*prometheus.Desc{c.clients, c.connections, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits, c.hotHits, c.hotMisses} {
 		ch <- d
 	}
 }
@@ -184,4 +187,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.cacheMiss, prometheus.CounterValue, float64(pm.BlockCache.Misses))
 	ch <- prometheus.MustNewConstMetric(c.diskBytes, prometheus.GaugeValue, float64(pm.DiskSpaceUsage()))
 	ch <- prometheus.MustNewConstMetric(c.memtableBytes, prometheus.GaugeValue, float64(pm.MemTable.Size))
+	hits, misses := s.store.MetaCacheStats()
+	ch <- prometheus.MustNewConstMetric(c.hotHits, prometheus.CounterValue, float64(hits))
+	ch <- prometheus.MustNewConstMetric(c.hotMisses, prometheus.CounterValue, float64(misses))
 }

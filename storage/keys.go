@@ -49,10 +49,21 @@ func (t *Tx) Lookup(db int, name []byte) (*Key, error) {
 
 // LookupInto is Lookup into a caller-owned Key, reusing its buffers.
 func (t *Tx) LookupInto(k *Key, db int, name []byte) error {
+	return t.lookup(k, db, name, true)
+}
+
+// LookupHeader is LookupInto for a caller that will replace or delete the
+// key without reading it: a string's k.Meta.Value may be left empty, which
+// spares reading a long value the hot cache holds only the header of.
+func (t *Tx) LookupHeader(k *Key, db int, name []byte) error {
+	return t.lookup(k, db, name, false)
+}
+
+func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
 	k.hasPrev = false
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
-	v, ok, err := t.getMeta(t.scratch)
+	v, ok, err := t.getMeta(t.scratch, value)
 	if err != nil {
 		return err
 	}
@@ -71,9 +82,10 @@ func (t *Tx) LookupInto(k *Key, db int, name []byte) error {
 }
 
 // getMeta reads a metadata record: the Tx's own uncommitted write first,
-// then the cache of committed records, then Pebble. The result must not be
-// modified or kept.
-func (t *Tx) getMeta(mk []byte) ([]byte, bool, error) {
+// then the cache of committed records, then Pebble. Unless value is set, a
+// string's record may come without its value (a cached StringHeader). The
+// result must not be modified or kept.
+func (t *Tx) getMeta(mk []byte, value bool) ([]byte, bool, error) {
 	if v, ok := t.pending[string(mk)]; ok {
 		return v, v != nil, nil
 	}
@@ -81,9 +93,11 @@ func (t *Tx) getMeta(mk []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	v, hit, gen := t.s.meta.get(mk)
-	if hit {
+	if hit && (!value || encoding.HasValue(v)) {
+		t.s.meta.hits.Add(1)
 		return v, v != nil, nil
 	}
+	t.s.meta.countMiss()
 	v, closer, err := t.s.db.Get(mk)
 	if errors.Is(err, pebble.ErrNotFound) {
 		t.s.meta.fill(mk, nil, gen)

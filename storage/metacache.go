@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+
+	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // metaCache keeps committed metadata records (and with them whole string
@@ -16,7 +18,10 @@ import (
 //     read only if the shard's generation did not move meanwhile, so a
 //     value read before a concurrent commit is never cached after it.
 //
-// Entries are evicted at random when a shard exceeds its byte budget.
+// A string longer than cachedValueMax is cached as its header alone (type
+// and expiry): enough for a write that replaces it, while a read of its
+// value goes to Pebble and its block cache. Entries are evicted at random
+// when a shard exceeds its byte budget.
 type metaCache struct {
 	shards [metaShards]metaShard
 	budget int64 // bytes per shard
@@ -25,6 +30,9 @@ type metaCache struct {
 }
 
 const metaShards = 256
+
+// cachedValueMax is the longest string value the cache keeps whole.
+const cachedValueMax = 256
 
 type metaShard struct {
 	mu    sync.Mutex
@@ -51,8 +59,9 @@ func (c *metaCache) shard(key []byte) *metaShard {
 // entryCost approximates the memory of one entry.
 func entryCost(key, val []byte) int64 { return int64(len(key)+len(val)) + 64 }
 
-// get returns the cached record; found reports a cache hit (val nil means
-// the key is known to be absent). The result must not be modified.
+// get returns the cached record; found reports that the cache holds the
+// key (val nil means it is known to be absent). The result must not be
+// modified. The caller counts the hit or miss.
 func (c *metaCache) get(key []byte) (val []byte, found bool, gen uint64) {
 	if c == nil {
 		return nil, false, 0
@@ -62,18 +71,17 @@ func (c *metaCache) get(key []byte) (val []byte, found bool, gen uint64) {
 	val, found = sh.m[string(key)]
 	gen = sh.gen.Load()
 	sh.mu.Unlock()
-	if found {
-		c.hits.Add(1)
-	} else {
-		c.misses.Add(1)
-	}
 	return val, found, gen
 }
 
 // fill inserts what a reader read from Pebble, unless a writer changed the
 // shard since the reader's get returned gen.
 func (c *metaCache) fill(key, val []byte, gen uint64) {
-	if c == nil || entryCost(key, val) > c.budget/4 {
+	if c == nil {
+		return
+	}
+	val, _ = encoding.StringHeader(val, cachedValueMax)
+	if entryCost(key, val) > c.budget/4 {
 		return
 	}
 	sh := c.shard(key)
@@ -91,6 +99,7 @@ func (c *metaCache) set(key, val []byte) {
 	if c == nil {
 		return
 	}
+	val, _ = encoding.StringHeader(val, cachedValueMax)
 	sh := c.shard(key)
 	sh.mu.Lock()
 	sh.gen.Add(1)
@@ -157,6 +166,12 @@ func (sh *metaShard) putLocked(key, val []byte, budget int64) {
 	sh.evictLocked(budget - cost)
 	sh.m[string(key)] = cloneRecord(val)
 	sh.bytes += cost
+}
+
+func (c *metaCache) countMiss() {
+	if c != nil {
+		c.misses.Add(1)
+	}
 }
 
 // MetaCacheStats returns the cache's hits and misses since start.

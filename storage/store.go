@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/shoaldb/shoal/storage/encoding"
@@ -71,7 +72,7 @@ type Options struct {
 	// Databases is the number of logical databases (SELECT 0..n-1), at most
 	// 256; default 16.
 	Databases int
-	// CacheBytes sizes Pebble's block cache; default 64 MiB.
+	// CacheBytes sizes Pebble's block cache; default 128 MiB.
 	CacheBytes int64
 	// MetaCacheBytes sizes the cache of hot keys' metadata and string
 	// values; default 64 MiB; negative disables it.
@@ -149,7 +150,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: Databases must be within 1..256, got %d", opts.Databases)
 	}
 	if opts.CacheBytes == 0 {
-		opts.CacheBytes = 64 << 20
+		opts.CacheBytes = 128 << 20
 	}
 	if opts.MetaCacheBytes == 0 {
 		opts.MetaCacheBytes = 64 << 20
@@ -198,6 +199,13 @@ func Open(opts Options) (*Store, error) {
 			},
 			WriteStallEnd: func() { s.Stats.WriteStallNow.Store(false) },
 		},
+	}
+	// Point reads (metadata the hot cache misses, members) skip tables
+	// that cannot hold the key: whole-key bloom filters on every level, L0
+	// included. Without them, each write of a new key read data blocks of
+	// every level to learn that the key was absent.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {

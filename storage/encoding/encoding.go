@@ -166,7 +166,36 @@ type Meta struct {
 	Head, Tail uint64
 }
 
-const flagExpire = 0x80
+const (
+	flagExpire = 0x80
+	// flagNoValue marks a string record whose value was left out: a form
+	// that only in-memory caches hold, never one stored in Pebble.
+	flagNoValue = 0x40
+)
+
+// StringHeader returns the record v (AppendMeta's encoding) without its
+// string value when v is a string whose value is longer than max, with
+// ok true; otherwise v itself and false. DecodeMeta reads the header alone
+// as a string with an empty value; HasValue tells the two apart.
+func StringHeader(v []byte, max int) (header []byte, ok bool) {
+	if len(v) == 0 || Type(v[0]&0x0f) != TypeString {
+		return v, false
+	}
+	n := 1
+	if v[0]&flagExpire != 0 {
+		n += 8
+	}
+	if len(v)-n <= max {
+		return v, false
+	}
+	h := append(make([]byte, 0, n), v[:n]...)
+	h[0] |= flagNoValue
+	return h, true
+}
+
+// HasValue reports whether record v carries its whole content, that is,
+// it is not a StringHeader.
+func HasValue(v []byte) bool { return len(v) == 0 || v[0]&flagNoValue == 0 }
 
 // AppendMeta encodes m after dst.
 func AppendMeta(dst []byte, m *Meta) []byte {
