@@ -40,7 +40,7 @@ func renderMarkdown(o *options, machine string, rs []result, mem *memoryResult) 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Shoal vs redis-server, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %s\n\n", machine)
-	fmt.Fprintf(&b, "redis-benchmark -c %d -r %d, -n %d at P1 and %d at P16 (a quarter of that under appendfsync always); "+
+	fmt.Fprintf(&b, "redis-benchmark -c %d -r %d, -n %d at P1 and %d at P16 (a quarter of that under appendfsync always; a tenth for MSET, which writes 10 keys per request); "+
 		"median of %d alternating rounds; taskset pinning: %v. Redis runs with appendonly yes and the same appendfsync.\n\n",
 		o.clients, o.keyspace, o.n1, o.n16, o.rounds, o.taskset)
 	if len(rs) > 0 {

@@ -90,7 +90,11 @@ func runCase(o *options, bin, work, name, fsync string, size, pipe, round int) (
 	}
 	res := map[string]sample{}
 	for _, test := range o.tests {
-		s, err := redisBenchmark(o, port, test, n, size, pipe)
+		tn := n
+		if test == "mset" {
+			tn = max(n/10, 1000) // ten keys per request: as many key writes as the others
+		}
+		s, err := redisBenchmark(o, port, test, tn, size, pipe)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", name, test, err)
 		}
