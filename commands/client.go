@@ -79,6 +79,18 @@ func clientCommand() *Command {
 			sub("kill", -3, Admin, "Terminates open connections.", toServer),
 			sub("pause", -3, Admin, "Suspends commands processing.", toServer),
 			sub("unpause", 2, Admin, "Resumes processing commands from paused clients.", toServer),
+			sub("unblock", -3, Admin, "Unblocks a client blocked by a blocking command from a different connection.", func(c *Ctx) error {
+				if len(c.Args) > 4 {
+					return errSubcommandSyntax(c)
+				}
+				if len(c.Args) == 4 && !Is(c.Args[3], "timeout") && !Is(c.Args[3], "error") {
+					return Errf("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+				}
+				if _, err := ParseInt(c.Args[2]); err != nil {
+					return err
+				}
+				return c.Server.ClientCmd(c)
+			}),
 			sub("help", 2, 0, "Returns helpful text about the different subcommands.", func(c *Ctx) error {
 				c.Out.StringArray([]string{
 					"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -94,6 +106,7 @@ func clientCommand() *Command {
 					"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 					"SETNAME <name>", "    Assign the name <name> to the current connection.",
 					"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+					"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 					"UNPAUSE", "    Stop the current client pause, resuming traffic.",
 					"HELP", "    Print this help.",
 				})

@@ -313,3 +313,50 @@ func TestBlockingServerClose(t *testing.T) {
 	}
 	waitBlocked(t, s, 0)
 }
+
+// CLIENT UNBLOCK ends another client's wait with its timeout reply, or with
+// an UNBLOCKED error; texts as redis-server 7.0 gives them.
+func TestClientUnblock(t *testing.T) {
+	bothServers(t, func(t *testing.T, s *server.Server, client func() *redis.Client) {
+		ctx := context.Background()
+		a, b := client(), client()
+		id, err := a.ClientID(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := goBLPop(ctx, a, "k")
+		waitBlocked(t, s, 1)
+		if n, err := b.Do(ctx, "client", "unblock", id).Int(); err != nil || n != 1 {
+			t.Fatalf("CLIENT UNBLOCK = %d, %v", n, err)
+		}
+		if r := await(t, ch); r.err != redis.Nil {
+			t.Fatalf("BLPOP unblocked with TIMEOUT = %v, %v; want a null reply", r.v, r.err)
+		}
+		if n, err := b.Do(ctx, "client", "unblock", id).Int(); err != nil || n != 0 {
+			t.Fatalf("CLIENT UNBLOCK of a client not blocked = %d, %v", n, err)
+		}
+
+		ch = goBLPop(ctx, a, "k")
+		waitBlocked(t, s, 1)
+		if n, err := b.Do(ctx, "client", "unblock", id, "ERROR").Int(); err != nil || n != 1 {
+			t.Fatalf("CLIENT UNBLOCK ERROR = %d, %v", n, err)
+		}
+		if r := await(t, ch); r.err == nil || r.err.Error() != "UNBLOCKED client unblocked via CLIENT UNBLOCK" {
+			t.Fatalf("BLPOP unblocked with ERROR = %v, %v", r.v, r.err)
+		}
+
+		for _, c := range []struct {
+			args []any
+			want string
+		}{
+			{[]any{"client", "unblock", "x"}, "ERR value is not an integer or out of range"},
+			{[]any{"client", "unblock", "x", "foo"}, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"},
+			{[]any{"client", "unblock", 1, "timeout", "x"}, "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."},
+			{[]any{"client", "unblock"}, "ERR wrong number of arguments for 'client|unblock' command"},
+		} {
+			if err := b.Do(ctx, c.args...).Err(); err == nil || err.Error() != c.want {
+				t.Fatalf("%v = %v; want %q", c.args, err, c.want)
+			}
+		}
+	})
+}

@@ -46,6 +46,16 @@ func (s *Server) ClientCmd(c *commands.Ctx) error {
 		s.pause.unpause()
 		c.Out.OK()
 		return nil
+	case "client|unblock":
+		// The arguments were checked by the command's handler.
+		id, _ := commands.ParseInt(c.Args[2])
+		withErr := len(c.Args) == 4 && commands.Is(c.Args[3], "error")
+		if s.unblockClient(id, withErr) {
+			c.Out.Int(1)
+		} else {
+			c.Out.Int(0)
+		}
+		return nil
 	}
 	return commands.ErrUnknownSubcommand(c.Args[1], "client")
 }
