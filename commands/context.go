@@ -31,6 +31,19 @@ type Ctx struct {
 	// InMulti reports that the call runs inside EXEC: blocking commands
 	// must not block.
 	InMulti bool
+	// KeyspaceHits and KeyspaceMisses count the call's reads of keys that
+	// were live or not (INFO's keyspace_hits and keyspace_misses); the
+	// server takes and zeroes them after each call.
+	KeyspaceHits, KeyspaceMisses int64
+}
+
+// countRead accounts one read of a key for INFO's keyspace hits and misses.
+func (c *Ctx) countRead(live bool) {
+	if live {
+		c.KeyspaceHits++
+	} else {
+		c.KeyspaceMisses++
+	}
 }
 
 // DB returns the logical database the client selected.

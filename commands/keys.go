@@ -75,7 +75,7 @@ func del(c *Ctx) error {
 	var n int64
 	var k storage.Key
 	for _, name := range keys {
-		if err := c.Tx.LookupInto(&k, c.DB(), name); err != nil {
+		if err := c.Tx.LookupHeader(&k, c.DB(), name); err != nil {
 			return err
 		}
 		if k.Live {
@@ -93,9 +93,10 @@ func countLive(c *Ctx) error {
 	var n int64
 	var k storage.Key
 	for _, name := range c.Args[1:] {
-		if err := c.Tx.LookupInto(&k, c.DB(), name); err != nil {
+		if err := c.Tx.LookupHeader(&k, c.DB(), name); err != nil {
 			return err
 		}
+		c.countRead(k.Live)
 		if k.Live {
 			n++
 		}

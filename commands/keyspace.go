@@ -10,14 +10,25 @@ import (
 
 // ReadKey looks name up in the client's database without locking it.
 func (c *Ctx) ReadKey(name []byte) (*storage.Key, error) {
-	return c.Tx.Lookup(c.DB(), name)
+	k, err := c.Tx.Lookup(c.DB(), name)
+	if err == nil {
+		c.countRead(k.Live)
+	}
+	return k, err
 }
 
 // WriteKey locks name and looks it up; the lock is held until the
 // connection's Tx commits.
+//
+// Read-only commands that lock what they read (lists, whose metadata and
+// elements must be of one state) count the read as ReadKey does.
 func (c *Ctx) WriteKey(name []byte) (*storage.Key, error) {
 	c.Tx.Lock(c.DB(), name)
-	return c.Tx.Lookup(c.DB(), name)
+	k, err := c.Tx.Lookup(c.DB(), name)
+	if err == nil && c.Cmd != nil && c.Cmd.Flags.Has(ReadOnly) {
+		c.countRead(k.Live)
+	}
+	return k, err
 }
 
 // CheckType returns ErrWrongType when k is live with a type other than t.

@@ -87,6 +87,14 @@ const maxPooledValue = 64 << 10
 // lookupKey looks name up without locking it (readers); release the
 // result when done with its value.
 func lookupKey(c *Ctx, name []byte) (*strKey, error) {
+	k, err := lookupStrKey(c, name)
+	if err == nil {
+		c.countRead(k.Live)
+	}
+	return k, err
+}
+
+func lookupStrKey(c *Ctx, name []byte) (*strKey, error) {
 	k := strKeys.Get().(*strKey)
 	if err := c.Tx.LookupInto(&k.Key, c.DB(), name); err != nil {
 		k.release()
@@ -98,7 +106,7 @@ func lookupKey(c *Ctx, name []byte) (*strKey, error) {
 // lockKey locks name until the connection's Tx commits, then looks it up.
 func lockKey(c *Ctx, name []byte) (*strKey, error) {
 	c.Tx.Lock(c.DB(), name)
-	return lookupKey(c, name)
+	return lookupStrKey(c, name)
 }
 
 // lockKeyToReplace is lockKey for a write that replaces or deletes the key
@@ -383,6 +391,7 @@ func mget(c *Ctx) error {
 			// the connection's Tx, whose error the server reports.
 			return err
 		}
+		c.countRead(k.Live)
 		if v, ok, err := k.str(); ok && err == nil {
 			c.Out.Bulk(v)
 		} else {

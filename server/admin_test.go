@@ -357,6 +357,41 @@ func TestInfoRejectedCalls(t *testing.T) {
 	}
 }
 
+// TestInfoKeyspaceHits: reads of live keys count as hits, of absent keys
+// as misses, writes as neither; the counts are redis-server 7.0's for the
+// same commands.
+func TestInfoKeyspaceHits(t *testing.T) {
+	s := testutil.Start(t, nil)
+	ctx := testutil.Ctx(t)
+	c := single(t, s.Addr(), 2)
+	for _, cmd := range [][]any{
+		{"set", "a", "1"}, {"get", "a"}, {"get", "b"}, {"exists", "a", "b"}, {"type", "a"},
+		{"mget", "a", "b", "c"}, {"hget", "h", "f"}, {"incr", "a"}, {"del", "a"}, {"strlen", "a"},
+		{"lrange", "l", 0, -1}, {"set", "s", "xyz"}, {"getrange", "s", 0, 1}, {"append", "s", "q"},
+		{"touch", "s", "nope"},
+	} {
+		if err := c.Do(ctx, cmd...).Err(); err != nil && err != redis.Nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
+	stats := func() (string, string) {
+		m, err := c.InfoMap(ctx, "stats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m["Stats"]["keyspace_hits"], m["Stats"]["keyspace_misses"]
+	}
+	if hits, misses := stats(); hits != "6" || misses != "8" {
+		t.Fatalf("keyspace_hits %s, keyspace_misses %s; want 6 and 8", hits, misses)
+	}
+	if err := c.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if hits, misses := stats(); hits != "0" || misses != "0" {
+		t.Fatalf("after CONFIG RESETSTAT: keyspace_hits %s, keyspace_misses %s", hits, misses)
+	}
+}
+
 func TestConfigSetAppliesAtRunTime(t *testing.T) {
 	s := testutil.Start(t, nil)
 	ctx := testutil.Ctx(t)

@@ -118,6 +118,14 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if err != nil {
 		c.replyError(err)
 	}
+	if ctx.KeyspaceHits != 0 {
+		c.s.stats.hits.Add(ctx.KeyspaceHits)
+		ctx.KeyspaceHits = 0
+	}
+	if ctx.KeyspaceMisses != 0 {
+		c.s.stats.misses.Add(ctx.KeyspaceMisses)
+		ctx.KeyspaceMisses = 0
+	}
 	name := cmd.Name
 	c.lastCmd.Store(&name)
 	c.s.record(cmd, args, c, dur, err != nil)

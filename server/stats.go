@@ -13,6 +13,8 @@ type stats struct {
 	connections atomic.Int64
 	commands    atomic.Int64
 	rejected    atomic.Int64
+	hits        atomic.Int64 // keyspace_hits
+	misses      atomic.Int64 // keyspace_misses
 
 	mu   sync.Mutex
 	cmds map[string]*cmdStat
@@ -70,6 +72,8 @@ func (s *Server) ResetStats() {
 	s.stats.connections.Store(0)
 	s.stats.commands.Store(0)
 	s.stats.rejected.Store(0)
+	s.stats.hits.Store(0)
+	s.stats.misses.Store(0)
 	s.stats.mu.Lock()
 	s.stats.cmds = nil
 	s.stats.mu.Unlock()
