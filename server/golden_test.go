@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
 )
 
 // Golden RESP transcripts: testdata/golden/*.txt hold commands and the exact
@@ -103,7 +105,11 @@ func runGolden(t *testing.T, file string) {
 	steps := parseGolden(t, string(data))
 	addr := *goldenRedis
 	if addr == "" {
-		addr = testutil.Start(t, nil).Addr()
+		// NB: the clock stands still, as it nearly did while redis-server
+		// answered the transcript: EXPIRE ... GT right after EXPIRE ... LT
+		// with the same TTL answers 0 only within one millisecond.
+		frozen := time.Now()
+		addr = testutil.StartWith(t, nil, server.Options{Now: func() time.Time { return frozen }}).Addr()
 	}
 	raw := testutil.Dial(t, addr)
 	if *goldenRedis != "" {

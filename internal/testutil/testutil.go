@@ -34,14 +34,23 @@ func Config(t testing.TB) *config.Config {
 // of the test.
 func Start(t testing.TB, cfg *config.Config) *server.Server {
 	t.Helper()
+	return StartWith(t, cfg, server.Options{})
+}
+
+// StartWith is Start with server options (a clock, say); the logger is the
+// test's unless opts sets one.
+func StartWith(t testing.TB, cfg *config.Config, opts server.Options) *server.Server {
+	t.Helper()
 	if cfg == nil {
 		cfg = Config(t)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("SHOAL_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if os.Getenv("SHOAL_TEST_LOG") != "" {
+			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 	}
-	s, err := server.New(cfg, server.Options{Logger: log})
+	s, err := server.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
