@@ -23,6 +23,7 @@ func (t *Tx) FlushDB(db int) {
 	}
 	if !slices.Contains(t.flushed, phys) {
 		t.flushed = append(t.flushed, phys)
+		t.untracked = true
 	}
 	b.Delete(countKey("keys", phys), nil)
 	b.Delete(countKey("expires", phys), nil)

@@ -39,6 +39,7 @@ func (t *Tx) CopyKey(src, dst *Key, expireAt int64) error {
 		return err
 	}
 	b := t.batch()
+	t.untracked = true
 	sub := to
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()

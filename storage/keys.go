@@ -98,18 +98,27 @@ func (t *Tx) getMeta(mk []byte, value bool) ([]byte, bool, error) {
 		return v, v != nil, nil
 	}
 	t.s.meta.countMiss()
-	v, closer, err := t.s.db.Get(mk)
+	val, ok, err := t.readAndFill(mk, gen, t.valBuf)
+	t.valBuf = val
+	return val, ok, err
+}
+
+// readAndFill reads key from Pebble alone, appending its value to dst[:0],
+// and offers what it read to the hot cache, which takes it unless a writer
+// changed the key's shard since generation gen.
+func (t *Tx) readAndFill(key []byte, gen uint64, dst []byte) ([]byte, bool, error) {
+	v, closer, err := t.s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		t.s.meta.fill(mk, nil, gen)
-		return nil, false, nil
+		t.s.meta.fill(key, nil, gen)
+		return dst[:0], false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return dst[:0], false, err
 	}
-	t.valBuf = append(t.valBuf[:0], v...)
+	dst = append(dst[:0], v...)
 	closer.Close()
-	t.s.meta.fill(mk, t.valBuf, gen)
-	return t.valBuf, true, nil
+	t.s.meta.fill(key, dst, gen)
+	return dst, true, nil
 }
 
 // PutMeta stores m as k's metadata, replacing whatever k held: the expiry
@@ -190,6 +199,7 @@ func (t *Tx) dropMembers(k *Key) {
 	start := encoding.SubPrefix(nil, k.Phys, k.Name, k.Meta.Version)
 	end := encoding.PrefixEnd(start)
 	b := t.batch()
+	t.untracked = true
 	if k.Meta.Size <= pointDeleteMax {
 		// Sorted sets keep two sub-keys per member; stop reading at a bound
 		// in case the size understates what is stored.

@@ -22,17 +22,76 @@ func MemberKey(dst []byte, k *Key, tag byte, suffix []byte) []byte {
 // MemberPrefix returns the prefix of every sub-key of k with tag.
 func MemberPrefix(k *Key, tag byte) []byte { return MemberKey(nil, k, tag, nil) }
 
+// The hot cache also holds point-read sub-keys: hash fields, set members
+// and sorted-set scores with values up to cachedValueMax, so that HSET,
+// SADD or ZADD of an existing member and HGET, SISMEMBER or ZSCORE stay in
+// memory. It follows writes the way it follows metadata: the Tx records
+// the sub-keys it writes in its pending map and publishes them at commit.
+// Sub-keys are never cached for list items or the score index, which are
+// deleted by ranges inside a live collection. Whole collections dropped by
+// a range tombstone leave nothing stale behind: their version is never
+// used again, so their cached sub-keys can no longer be asked for.
+
+// cachedMember reports whether sub-key sk is one the hot cache holds.
+func cachedMember(sk []byte) bool {
+	tag, ok := encoding.SubKeyTag(sk)
+	return ok && (tag == HashFieldTag || tag == SetMemberTag) // ZTagMember == SetMemberTag
+}
+
 // GetMember reads a sub-key; the value is appended to dst[:0].
-func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) { return t.get(subkey, dst) }
+func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
+	if t.untracked || t.s.meta == nil || !cachedMember(subkey) {
+		return t.get(subkey, dst)
+	}
+	if v, ok := t.pending[string(subkey)]; ok {
+		if v == nil {
+			return nil, false, nil
+		}
+		return append(dst[:0], v...), true, nil
+	}
+	v, hit, gen := t.s.meta.get(subkey)
+	if hit {
+		t.s.meta.hits.Add(1)
+		if v == nil {
+			return nil, false, nil
+		}
+		return append(dst[:0], v...), true, nil
+	}
+	t.s.meta.countMiss()
+	// NB: t's batch holds no write of subkey (pending would) and no range
+	// delete (untracked would be set): Pebble alone has the answer.
+	return t.readAndFill(subkey, gen, dst)
+}
 
 // SetMember writes a sub-key.
-func (t *Tx) SetMember(subkey, value []byte) { t.batch().Set(subkey, value, nil) }
+func (t *Tx) SetMember(subkey, value []byte) {
+	t.batch().Set(subkey, value, nil)
+	t.trackMember(subkey, value, true)
+}
 
 // DeleteMember deletes a sub-key.
-func (t *Tx) DeleteMember(subkey []byte) { t.batch().Delete(subkey, nil) }
+func (t *Tx) DeleteMember(subkey []byte) {
+	t.batch().Delete(subkey, nil)
+	t.trackMember(subkey, nil, false)
+}
 
 // DeleteMemberRange deletes sub-keys in [start, end).
-func (t *Tx) DeleteMemberRange(start, end []byte) { t.batch().DeleteRange(start, end, nil) }
+func (t *Tx) DeleteMemberRange(start, end []byte) {
+	t.batch().DeleteRange(start, end, nil)
+	t.untracked = true
+}
+
+// trackMember records a sub-key write for the cache: present with value,
+// or deleted.
+func (t *Tx) trackMember(sk, value []byte, present bool) {
+	if t.s.meta == nil || !cachedMember(sk) {
+		return
+	}
+	if present {
+		value = append([]byte{}, value...) // NB: non-nil even when empty
+	}
+	t.setPending(sk, value)
+}
 
 // Iter returns an iterator over [lower, upper) that sees t's uncommitted
 // writes. The caller must Close it before t commits.

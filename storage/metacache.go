@@ -9,8 +9,9 @@ import (
 )
 
 // metaCache keeps committed metadata records (and with them whole string
-// values) in memory, so reads of hot keys skip Pebble's memtable and block
-// lookups. It is exact, not a hint:
+// values) and collection members read by point lookups (see members.go) in
+// memory, so reads of hot keys skip Pebble's memtable and block lookups. It
+// is exact, not a hint:
 //
 //   - Writers update it after Pebble applied their batch, while they still
 //     hold the keys' locks, so it never lags a commit a reader could see.
@@ -20,7 +21,8 @@ import (
 //
 // A string longer than cachedValueMax is cached as its header alone (type
 // and expiry): enough for a write that replaces it, while a read of its
-// value goes to Pebble and its block cache. Entries are evicted at random
+// value goes to Pebble and its block cache; a member whose value is longer
+// is not cached. Entries are evicted at random
 // when a shard exceeds its byte budget.
 type metaCache struct {
 	shards [metaShards]metaShard
@@ -80,8 +82,8 @@ func (c *metaCache) fill(key, val []byte, gen uint64) {
 	if c == nil {
 		return
 	}
-	val, _ = encoding.StringHeader(val, cachedValueMax)
-	if entryCost(key, val) > c.budget/4 {
+	val, ok := cacheForm(key, val)
+	if !ok || entryCost(key, val) > c.budget/4 {
 		return
 	}
 	sh := c.shard(key)
@@ -99,13 +101,14 @@ func (c *metaCache) set(key, val []byte) {
 	if c == nil {
 		return
 	}
-	val, _ = encoding.StringHeader(val, cachedValueMax)
+	val, fits := cacheForm(key, val)
+	fits = fits && entryCost(key, val) <= c.budget/4
 	sh := c.shard(key)
 	sh.mu.Lock()
 	sh.gen.Add(1)
 	old, ok := sh.m[string(key)]
 	switch {
-	case ok && entryCost(key, val) <= c.budget/4:
+	case ok && fits:
 		// NB: overwrite the entry in place rather than delete and insert:
 		// a map that deletes on every write fills with tombstones and its
 		// lookups slow down.
@@ -115,10 +118,21 @@ func (c *metaCache) set(key, val []byte) {
 	case ok:
 		sh.bytes -= entryCost(key, old)
 		delete(sh.m, string(key))
-	case entryCost(key, val) <= c.budget/4:
+	case fits:
 		sh.putLocked(key, val, c.budget)
 	}
 	sh.mu.Unlock()
+}
+
+// cacheForm returns what the cache keeps for record val of key, and false
+// when it keeps nothing: metadata whole or, for a long string, its header;
+// a member's value when it is at most cachedValueMax bytes.
+func cacheForm(key, val []byte) ([]byte, bool) {
+	if len(key) > 0 && key[0] == encoding.TagMeta {
+		h, _ := encoding.StringHeader(val, cachedValueMax)
+		return h, true
+	}
+	return val, len(val) <= cachedValueMax
 }
 
 // cloneRecord copies a record for the cache; nil (known absent) stays nil.

@@ -538,11 +538,16 @@ func (s *Store) applyEffects(repr []byte) {
 		if !ok || err != nil {
 			return
 		}
-		if len(ukey) >= 2 && ukey[0] == encoding.TagMeta {
-			if kind == pebble.InternalKeyKindRangeDelete {
-				s.meta.clear()
-			} else {
+		if len(ukey) >= 2 && (ukey[0] == encoding.TagMeta || ukey[0] == encoding.TagSub) {
+			switch {
+			case kind != pebble.InternalKeyKindRangeDelete:
 				s.meta.invalidate(ukey)
+			case ukey[0] == encoding.TagSub && encoding.IsVersionSpan(ukey, value):
+				// A dropped collection: its version is never used again.
+			default:
+				// FLUSHDB, or items of a live list: the cache cannot tell
+				// which of its entries the range covers.
+				s.meta.clear()
 			}
 		}
 		switch {

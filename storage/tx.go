@@ -28,8 +28,12 @@ type Tx struct {
 	// batch lookup; flushed lists physical databases FLUSHDB emptied.
 	pending map[string][]byte
 	flushed []uint8
-	valBuf  []byte
-	scratch []byte
+	// untracked reports that the batch holds sub-key writes the pending
+	// map does not (range deletes, copied collections): member reads then
+	// go through the batch.
+	untracked bool
+	valBuf    []byte
+	scratch   []byte
 }
 
 type touchedKey struct {
@@ -256,6 +260,7 @@ func (t *Tx) setPending(mk, val []byte) {
 func (t *Tx) clearPending() {
 	clear(t.pending)
 	t.flushed = t.flushed[:0]
+	t.untracked = false
 }
 
 // publishMetaLocked brings the metadata cache up to date with a batch

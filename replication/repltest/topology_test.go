@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/testutil"
 )
@@ -204,5 +206,64 @@ func TestRedisCLIShowsReplicas(t *testing.T) {
 	ports := map[string]bool{role[3]: true, role[6]: true}
 	if !ports[strconv.Itoa(r1.cfg.Port)] || !ports[strconv.Itoa(r2.cfg.Port)] || role[2] != "127.0.0.1" || role[5] != "127.0.0.1" {
 		t.Fatalf("redis-cli ROLE = %q", role)
+	}
+}
+
+// TestReplicaMemberReads: a replica's hot cache follows the members the
+// primary writes, deletes and drops, while its clients keep reading them.
+func TestReplicaMemberReads(t *testing.T) {
+	ctx := context.Background()
+	p, r, _ := pair(t, nil)
+	m := p.conn()
+	sync := func() {
+		t.Helper()
+		if n, err := m.Do(ctx, "WAIT", 1, 10000).Int(); err != nil || n != 1 {
+			t.Fatalf("WAIT = %d, %v", n, err)
+		}
+	}
+	hget := func(key, field string) string {
+		t.Helper()
+		v, err := r.c.HGet(ctx, key, field).Result()
+		if err != nil && err != redis.Nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	m.HSet(ctx, "h", "f", "1")
+	sync()
+	if v := hget("h", "f"); v != "1" { // now cached on the replica
+		t.Fatalf("HGET = %q", v)
+	}
+	m.HSet(ctx, "h", "f", "2")
+	sync()
+	if v := hget("h", "f"); v != "2" {
+		t.Fatalf("HGET after the primary's HSET = %q", v)
+	}
+	m.HDel(ctx, "h", "f")
+	m.SAdd(ctx, "s", "x")
+	sync()
+	if v := hget("h", "f"); v != "" {
+		t.Fatalf("HGET after the primary's HDEL = %q", v)
+	}
+	if ok, _ := r.c.SIsMember(ctx, "s", "x").Result(); !ok {
+		t.Fatal("SISMEMBER on the replica: false")
+	}
+	var args []any
+	for i := 0; i < 200; i++ {
+		args = append(args, "m"+strconv.Itoa(i))
+	}
+	m.SAdd(ctx, "s", args...)
+	sync()
+	if ok, _ := r.c.SIsMember(ctx, "s", "m5").Result(); !ok {
+		t.Fatal("SISMEMBER m5 on the replica: false")
+	}
+	m.Del(ctx, "s") // one range tombstone
+	m.SAdd(ctx, "s", "y")
+	sync()
+	if ok, _ := r.c.SIsMember(ctx, "s", "m5").Result(); ok {
+		t.Fatal("SISMEMBER m5 on the replica after the primary's DEL: true")
+	}
+	if n, _ := r.c.SCard(ctx, "s").Result(); n != 1 {
+		t.Fatalf("SCARD on the replica = %d, want 1", n)
 	}
 }

@@ -21,6 +21,7 @@
 package encoding
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -97,6 +98,31 @@ func SubPrefix(dst []byte, db uint8, userkey []byte, version uint64) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(userkey)))
 	dst = append(dst, userkey...)
 	return binary.BigEndian.AppendUint64(dst, version)
+}
+
+// SubKeyTag returns the tag byte of sub-key k (what follows SubPrefix); ok
+// is false when k is not a well-formed sub-key.
+func SubKeyTag(k []byte) (tag byte, ok bool) {
+	if len(k) < 6 || k[0] != TagSub {
+		return 0, false
+	}
+	at := 6 + int(binary.BigEndian.Uint32(k[2:6])) + 8
+	if at >= len(k) || at < 0 {
+		return 0, false
+	}
+	return k[at], true
+}
+
+// IsVersionSpan reports whether [start, end) is every sub-key of one
+// version of one user key: [SubPrefix, PrefixEnd(SubPrefix)).
+func IsVersionSpan(start, end []byte) bool {
+	if len(start) < 6 || start[0] != TagSub {
+		return false
+	}
+	if len(start) != 6+int(binary.BigEndian.Uint32(start[2:6]))+8 {
+		return false
+	}
+	return bytes.Equal(end, PrefixEnd(start))
 }
 
 // SubKeySpan returns [start, end) covering every sub-key of userkey, of every
