@@ -31,14 +31,7 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 	s.stats.commands.Add(1)
 	us := dur.Microseconds()
 	s.stats.mu.Lock()
-	if s.stats.cmds == nil {
-		s.stats.cmds = map[string]*cmdStat{}
-	}
-	st := s.stats.cmds[cmd.Name]
-	if st == nil {
-		st = &cmdStat{}
-		s.stats.cmds[cmd.Name] = st
-	}
+	st := s.stats.cmdLocked(cmd.Name)
 	st.calls++
 	st.usec += us
 	if failed {
@@ -56,15 +49,20 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 func (s *Server) recordRejected(cmd *commands.Command) {
 	s.stats.mu.Lock()
 	defer s.stats.mu.Unlock()
-	if s.stats.cmds == nil {
-		s.stats.cmds = map[string]*cmdStat{}
+	s.stats.cmdLocked(cmd.Name).rejected++
+}
+
+// cmdLocked returns the stats line of command name, made on first use.
+func (st *stats) cmdLocked(name string) *cmdStat {
+	if st.cmds == nil {
+		st.cmds = map[string]*cmdStat{}
 	}
-	st := s.stats.cmds[cmd.Name]
-	if st == nil {
-		st = &cmdStat{}
-		s.stats.cmds[cmd.Name] = st
+	c := st.cmds[name]
+	if c == nil {
+		c = &cmdStat{}
+		st.cmds[name] = c
 	}
-	st.rejected++
+	return c
 }
 
 // ResetStats zeroes INFO's counters, command stats and the slow log.
