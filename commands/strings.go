@@ -87,16 +87,22 @@ const maxPooledValue = 64 << 10
 // lookupKey looks name up without locking it (readers); release the
 // result when done with its value.
 func lookupKey(c *Ctx, name []byte) (*strKey, error) {
-	k, err := lookupStrKey(c, name)
+	k, err := lookupStrKey(c, name, true)
 	if err == nil {
 		c.countRead(k.Live)
 	}
 	return k, err
 }
 
-func lookupStrKey(c *Ctx, name []byte) (*strKey, error) {
+// lookupStrKey looks name up into a pooled key: whole, or by header alone
+// (Tx.LookupHeader) unless value is set.
+func lookupStrKey(c *Ctx, name []byte, value bool) (*strKey, error) {
 	k := strKeys.Get().(*strKey)
-	if err := c.Tx.LookupInto(&k.Key, c.DB(), name); err != nil {
+	lookup := c.Tx.LookupHeader
+	if value {
+		lookup = c.Tx.LookupInto
+	}
+	if err := lookup(&k.Key, c.DB(), name); err != nil {
 		k.release()
 		return nil, err
 	}
@@ -106,19 +112,14 @@ func lookupStrKey(c *Ctx, name []byte) (*strKey, error) {
 // lockKey locks name until the connection's Tx commits, then looks it up.
 func lockKey(c *Ctx, name []byte) (*strKey, error) {
 	c.Tx.Lock(c.DB(), name)
-	return lookupStrKey(c, name)
+	return lookupStrKey(c, name, true)
 }
 
 // lockKeyToReplace is lockKey for a write that replaces or deletes the key
 // without reading its value: a string's Meta.Value may be left empty.
 func lockKeyToReplace(c *Ctx, name []byte) (*strKey, error) {
 	c.Tx.Lock(c.DB(), name)
-	k := strKeys.Get().(*strKey)
-	if err := c.Tx.LookupHeader(&k.Key, c.DB(), name); err != nil {
-		k.release()
-		return nil, err
-	}
-	return k, nil
+	return lookupStrKey(c, name, false)
 }
 
 func (k *strKey) release() {

@@ -82,43 +82,36 @@ func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
 }
 
 // getMeta reads a metadata record: the Tx's own uncommitted write first,
-// then the cache of committed records, then Pebble. Unless value is set, a
-// string's record may come without its value (a cached StringHeader). The
-// result must not be modified or kept.
-func (t *Tx) getMeta(mk []byte, value bool) ([]byte, bool, error) {
-	if v, ok := t.pending[string(mk)]; ok {
+// then the cache of committed records, then Pebble (offering what it read
+// to the cache, which takes it unless a writer changed the key's shard
+// since the cache was asked). Unless value is set, a string's record may
+// come without its value (a cached StringHeader). Cached sub-keys are read
+// the same way (GetMember). The result must not be modified or kept.
+func (t *Tx) getMeta(key []byte, value bool) ([]byte, bool, error) {
+	if v, ok := t.pending[string(key)]; ok {
 		return v, v != nil, nil
 	}
-	if len(t.flushed) > 0 && slices.Contains(t.flushed, mk[1]) {
+	if len(t.flushed) > 0 && slices.Contains(t.flushed, key[1]) {
 		return nil, false, nil
 	}
-	v, hit, gen := t.s.meta.get(mk)
+	v, hit, gen := t.s.meta.get(key)
 	if hit && (!value || encoding.HasValue(v)) {
 		t.s.meta.hits.Add(1)
 		return v, v != nil, nil
 	}
 	t.s.meta.countMiss()
-	val, ok, err := t.readAndFill(mk, gen, t.valBuf)
-	t.valBuf = val
-	return val, ok, err
-}
-
-// readAndFill reads key from Pebble alone, appending its value to dst[:0],
-// and offers what it read to the hot cache, which takes it unless a writer
-// changed the key's shard since generation gen.
-func (t *Tx) readAndFill(key []byte, gen uint64, dst []byte) ([]byte, bool, error) {
 	v, closer, err := t.s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		t.s.meta.fill(key, nil, gen)
-		return dst[:0], false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return dst[:0], false, err
+		return nil, false, err
 	}
-	dst = append(dst[:0], v...)
+	t.valBuf = append(t.valBuf[:0], v...)
 	closer.Close()
-	t.s.meta.fill(key, dst, gen)
-	return dst, true, nil
+	t.s.meta.fill(key, t.valBuf, gen)
+	return t.valBuf, true, nil
 }
 
 // PutMeta stores m as k's metadata, replacing whatever k held: the expiry

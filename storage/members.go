@@ -43,24 +43,14 @@ func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
 	if t.untracked || t.s.meta == nil || !cachedMember(subkey) {
 		return t.get(subkey, dst)
 	}
-	if v, ok := t.pending[string(subkey)]; ok {
-		if v == nil {
-			return nil, false, nil
-		}
-		return append(dst[:0], v...), true, nil
+	// NB: t's batch holds no write of subkey that pending lacks, and no
+	// range delete (untracked would be set): the cache and Pebble have the
+	// rest. value is false: a member's value is never a StringHeader.
+	v, ok, err := t.getMeta(subkey, false)
+	if err != nil || !ok {
+		return nil, false, err
 	}
-	v, hit, gen := t.s.meta.get(subkey)
-	if hit {
-		t.s.meta.hits.Add(1)
-		if v == nil {
-			return nil, false, nil
-		}
-		return append(dst[:0], v...), true, nil
-	}
-	t.s.meta.countMiss()
-	// NB: t's batch holds no write of subkey (pending would) and no range
-	// delete (untracked would be set): Pebble alone has the answer.
-	return t.readAndFill(subkey, gen, dst)
+	return append(dst[:0], v...), true, nil
 }
 
 // SetMember writes a sub-key.
