@@ -98,11 +98,13 @@ func lookupKey(c *Ctx, name []byte) (*strKey, error) {
 // (Tx.LookupHeader) unless value is set.
 func lookupStrKey(c *Ctx, name []byte, value bool) (*strKey, error) {
 	k := strKeys.Get().(*strKey)
-	lookup := c.Tx.LookupHeader
+	var err error
 	if value {
-		lookup = c.Tx.LookupInto
+		err = c.Tx.LookupInto(&k.Key, c.DB(), name)
+	} else {
+		err = c.Tx.LookupHeader(&k.Key, c.DB(), name)
 	}
-	if err := lookup(&k.Key, c.DB(), name); err != nil {
+	if err != nil {
 		k.release()
 		return nil, err
 	}
