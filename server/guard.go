@@ -75,6 +75,16 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Write skips empty writes. redcon flushes its own reply buffer after
+// every pipeline, and Shoal writes its replies itself, so that buffer is
+// always empty; an empty write would still cost a syscall.
+func (g *guardConn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return g.Conn.Write(p)
+}
+
 func (g *guardConn) limits() frameLimits {
 	return frameLimits{
 		maxBulk:  g.s.maxBulk.Load(),
