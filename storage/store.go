@@ -141,6 +141,13 @@ type Stats struct {
 	WriteStallNow atomic.Bool
 }
 
+// walMinSyncInterval spaces Pebble's WAL syncs under appendfsync always,
+// so one fsync covers the commits of every connection that arrived
+// meanwhile. Without it each sync follows the commit that asked for it at
+// once; on one CPU the fsync then holds the only P and the next commits
+// queue behind it one by one (50 clients at P1: 3k SET/s instead of 22k).
+const walMinSyncInterval = 100 * time.Microsecond
+
 // Open opens (or creates) the store in opts.Dir.
 func Open(opts Options) (*Store, error) {
 	if opts.Databases == 0 {
@@ -188,6 +195,7 @@ func Open(opts Options) (*Store, error) {
 		L0StopWritesThreshold:       24,
 		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
 		Merger:                      counterMerger,
+		WALMinSyncInterval:          func() time.Duration { return walMinSyncInterval },
 		// NB: pinned, never FormatNewest: a format ratchets one way and
 		// an older binary could not open the folder again.
 		FormatMajorVersion: pebble.FormatValueSeparation,
