@@ -126,8 +126,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.s.stats.misses.Add(ctx.KeyspaceMisses)
 		ctx.KeyspaceMisses = 0
 	}
-	name := cmd.Name
-	c.lastCmd.Store(&name)
+	c.lastCmd.Store(&cmd.Name) // NB: commands are never changed once made
 	c.s.record(cmd, args, c, dur, err != nil)
 }
 

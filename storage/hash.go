@@ -25,13 +25,13 @@ const (
 // HashGet returns the value of field in hash k, appended to dst[:0]; ok is
 // false when the field is absent.
 func (t *Tx) HashGet(k *Key, field, dst []byte) (val []byte, ok bool, err error) {
-	return t.GetMember(MemberKey(nil, k, HashFieldTag, field), dst)
+	return t.GetMember(t.memberKey(k, HashFieldTag, field), dst)
 }
 
 // HashSet stores field = value in hash k. It reports whether the field is
 // new, in which case k.Meta.Size counts it.
 func (t *Tx) HashSet(k *Key, field, value []byte) (added bool, err error) {
-	sk := MemberKey(nil, k, HashFieldTag, field)
+	sk := t.memberKey(k, HashFieldTag, field)
 	_, exists, err := t.GetMember(sk, nil)
 	if err != nil {
 		return false, err
@@ -59,7 +59,7 @@ func (t *Tx) HashScan(k *Key, after []byte, fn func(field, value []byte) bool) (
 }
 
 func (t *Tx) removeMember(k *Key, tag byte, member []byte) (bool, error) {
-	sk := MemberKey(nil, k, tag, member)
+	sk := t.memberKey(k, tag, member)
 	_, exists, err := t.GetMember(sk, nil)
 	if err != nil || !exists {
 		return false, err
@@ -70,7 +70,7 @@ func (t *Tx) removeMember(k *Key, tag byte, member []byte) (bool, error) {
 }
 
 func (t *Tx) hasMember(k *Key, tag byte, member []byte) (bool, error) {
-	_, ok, err := t.GetMember(MemberKey(nil, k, tag, member), nil)
+	_, ok, err := t.GetMember(t.memberKey(k, tag, member), nil)
 	return ok, err
 }
 

@@ -19,6 +19,13 @@ func MemberKey(dst []byte, k *Key, tag byte, suffix []byte) []byte {
 	return append(dst, suffix...)
 }
 
+// memberKey is MemberKey into t's own buffer: the result is valid until
+// t's next memberKey, for a point read or write that does not keep it.
+func (t *Tx) memberKey(k *Key, tag byte, suffix []byte) []byte {
+	t.skey = MemberKey(t.skey[:0], k, tag, suffix)
+	return t.skey
+}
+
 // MemberPrefix returns the prefix of every sub-key of k with tag.
 func MemberPrefix(k *Key, tag byte) []byte { return MemberKey(nil, k, tag, nil) }
 

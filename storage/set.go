@@ -5,7 +5,7 @@ package storage
 // SetAdd adds member to set k, reporting whether it is new; k.Meta.Size
 // counts it.
 func (t *Tx) SetAdd(k *Key, member []byte) (bool, error) {
-	sk := MemberKey(nil, k, SetMemberTag, member)
+	sk := t.memberKey(k, SetMemberTag, member)
 	_, exists, err := t.GetMember(sk, nil)
 	if err != nil || exists {
 		return false, err

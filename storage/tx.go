@@ -34,6 +34,7 @@ type Tx struct {
 	untracked bool
 	valBuf    []byte
 	scratch   []byte
+	skey      []byte // memberKey's buffer
 }
 
 type touchedKey struct {
