@@ -32,7 +32,8 @@ const (
 	// FsyncAlways syncs every write before its reply is sent; concurrent
 	// writers share one fsync.
 	FsyncAlways
-	// FsyncNo leaves syncing to the operating system.
+	// FsyncNo leaves syncing to the operating system, but for a background
+	// sync every noSyncSeconds.
 	FsyncNo
 )
 
@@ -107,7 +108,7 @@ type Store struct {
 	locks  lockTable
 	fsync  atomic.Int32
 	failed atomic.Bool
-	dirty  atomic.Bool // writes since the last everysec sync
+	dirty  atomic.Bool // writes since the last background sync
 
 	// dbmap maps logical to physical databases; SWAPDB replaces it.
 	dbmap atomic.Pointer[[]uint8]
@@ -140,6 +141,10 @@ type Stats struct {
 	WriteStalls   atomic.Int64
 	WriteStallNow atomic.Bool
 }
+
+// noSyncSeconds is how often the log is synced under appendfsync no: the
+// age at which Linux writes dirty pages back by default.
+const noSyncSeconds = 30
 
 // walMinSyncInterval spaces Pebble's WAL syncs under appendfsync always,
 // so one fsync covers the commits of every connection that arrived
@@ -363,12 +368,18 @@ func (s *Store) syncLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if s.Fsync() == FsyncEverySec && s.dirty.Swap(false) && !s.failed.Load() {
+			// NB: under "no" too, now and then: Pebble keeps the log's
+			// last block in memory until it fills or is synced, so
+			// without a sync a write could wait there indefinitely, lost
+			// to a crash of the process, where Redis's would be in the
+			// operating system's page cache.
+			due := s.Fsync() == FsyncEverySec || s.Fsync() == FsyncNo && tick%noSyncSeconds == 0
+			if due && s.dirty.Swap(false) && !s.failed.Load() {
 				off := s.repl.offset.Load()
 				if err := s.db.LogData(nil, pebble.Sync); err != nil {
 					s.fail(err)
