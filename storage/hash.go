@@ -32,7 +32,7 @@ func (t *Tx) HashGet(k *Key, field, dst []byte) (val []byte, ok bool, err error)
 // new, in which case k.Meta.Size counts it.
 func (t *Tx) HashSet(k *Key, field, value []byte) (added bool, err error) {
 	sk := t.memberKey(k, HashFieldTag, field)
-	_, exists, err := t.GetMember(sk, nil)
+	exists, err := t.memberExists(sk)
 	if err != nil {
 		return false, err
 	}
@@ -60,7 +60,7 @@ func (t *Tx) HashScan(k *Key, after []byte, fn func(field, value []byte) bool) (
 
 func (t *Tx) removeMember(k *Key, tag byte, member []byte) (bool, error) {
 	sk := t.memberKey(k, tag, member)
-	_, exists, err := t.GetMember(sk, nil)
+	exists, err := t.memberExists(sk)
 	if err != nil || !exists {
 		return false, err
 	}
@@ -70,8 +70,7 @@ func (t *Tx) removeMember(k *Key, tag byte, member []byte) (bool, error) {
 }
 
 func (t *Tx) hasMember(k *Key, tag byte, member []byte) (bool, error) {
-	_, ok, err := t.GetMember(t.memberKey(k, tag, member), nil)
-	return ok, err
+	return t.memberExists(t.memberKey(k, tag, member))
 }
 
 // scanMembers iterates the sub-keys of k with tag, one Pebble iterator over

@@ -86,7 +86,9 @@ func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
 // to the cache, which takes it unless a writer changed the key's shard
 // since the cache was asked). Unless value is set, a string's record may
 // come without its value (a cached StringHeader). Cached sub-keys are read
-// the same way (GetMember). The result must not be modified or kept.
+// the same way (GetMember, memberExists); unless value is set, a long
+// member's value may be elidedMember. The result must not be modified or
+// kept.
 func (t *Tx) getMeta(key []byte, value bool) ([]byte, bool, error) {
 	if v, ok := t.pending[string(key)]; ok {
 		return v, v != nil, nil
@@ -95,7 +97,7 @@ func (t *Tx) getMeta(key []byte, value bool) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	v, hit, gen := t.s.meta.get(key)
-	if hit && (!value || encoding.HasValue(v)) {
+	if hit && (!value || complete(key, v)) {
 		t.s.meta.hits.Add(1)
 		return v, v != nil, nil
 	}

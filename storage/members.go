@@ -52,12 +52,23 @@ func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
 	}
 	// NB: t's batch holds no write of subkey that pending lacks, and no
 	// range delete (untracked would be set): the cache and Pebble have the
-	// rest. value is false: a member's value is never a StringHeader.
-	v, ok, err := t.getMeta(subkey, false)
+	// rest.
+	v, ok, err := t.getMeta(subkey, true)
 	if err != nil || !ok {
 		return nil, false, err
 	}
 	return append(dst[:0], v...), true, nil
+}
+
+// memberExists reports whether a sub-key exists, without reading a long
+// value the hot cache holds only as present.
+func (t *Tx) memberExists(subkey []byte) (bool, error) {
+	if t.untracked || t.s.meta == nil || !cachedMember(subkey) {
+		_, ok, err := t.get(subkey, nil)
+		return ok, err
+	}
+	_, ok, err := t.getMeta(subkey, false)
+	return ok, err
 }
 
 // SetMember writes a sub-key.

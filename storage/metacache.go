@@ -22,7 +22,7 @@ import (
 // A string longer than cachedValueMax is cached as its header alone (type
 // and expiry): enough for a write that replaces it, while a read of its
 // value goes to Pebble and its block cache; a member whose value is longer
-// is not cached. Entries are evicted at random
+// is cached as present without its value. Entries are evicted at random
 // when a shard exceeds its byte budget.
 type metaCache struct {
 	shards [metaShards]metaShard
@@ -126,21 +126,42 @@ func (c *metaCache) set(key, val []byte) {
 
 // cacheForm returns what the cache keeps for record val of key, and false
 // when it keeps nothing: metadata whole or, for a long string, its header;
-// a member's value when it is at most cachedValueMax bytes.
+// a member's value when it is at most cachedValueMax bytes, else
+// elidedMember (present, value in Pebble).
 func cacheForm(key, val []byte) ([]byte, bool) {
 	if len(key) > 0 && key[0] == encoding.TagMeta {
 		h, _ := encoding.StringHeader(val, cachedValueMax)
 		return h, true
 	}
-	return val, len(val) <= cachedValueMax
+	if len(val) > cachedValueMax {
+		return elidedMember, true
+	}
+	return val, true
 }
 
-// cloneRecord copies a record for the cache; nil (known absent) stays nil.
-// A cached slice is never modified: readers copy it after the shard's lock
-// is released.
+// elidedMember is what the cache holds for a member whose value is longer
+// than cachedValueMax: enough for a write that needs only to know whether
+// the member exists (HSET of a long value, HDEL, HEXISTS). It is told
+// apart by identity, never by content.
+var elidedMember = []byte{0}
+
+func isElided(v []byte) bool { return len(v) == 1 && &v[0] == &elidedMember[0] }
+
+// complete reports whether cached record v of key is the whole record:
+// not a long string's header or a long member's stand-in.
+func complete(key, v []byte) bool {
+	if key[0] == encoding.TagMeta {
+		return encoding.HasValue(v)
+	}
+	return !isElided(v)
+}
+
+// cloneRecord copies a record for the cache; nil (known absent) and
+// elidedMember stay as they are. A cached slice is never modified:
+// readers copy it after the shard's lock is released.
 func cloneRecord(val []byte) []byte {
-	if val == nil {
-		return nil
+	if val == nil || isElided(val) {
+		return val
 	}
 	return append(make([]byte, 0, len(val)), val...)
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"sync"
@@ -113,5 +114,76 @@ func TestTxSeesOwnDeletesAndFlush(t *testing.T) {
 	tx.Discard()
 	if v, _ := getString(t, s, 0, "c"); v != "4" {
 		t.Fatalf("discarded write visible: %q", v)
+	}
+}
+
+// A member whose value is too long for the hot cache is cached as present:
+// writes that only ask whether it exists stay in memory, while reads of
+// its value still get the value from Pebble.
+func TestMetaCacheLongMemberIsPresentWithoutValue(t *testing.T) {
+	s := openMemStore(t)
+	long := func(c byte) []byte { return bytes.Repeat([]byte{c}, cachedValueMax+1) }
+	hset := func(val []byte) bool {
+		t.Helper()
+		tx := s.NewTx()
+		k := lookupHash(t, tx, "h")
+		if _, err := tx.PrepareCollection(k, encoding.TypeHash); err != nil {
+			t.Fatal(err)
+		}
+		added, err := tx.HashSet(k, []byte("f"), val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.SetSize(k, k.Meta.Size)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return added
+	}
+	hget := func() ([]byte, bool) {
+		t.Helper()
+		tx := s.NewTx()
+		defer tx.Discard()
+		v, ok, err := tx.HashGet(lookupHash(t, tx, "h"), []byte("f"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, ok
+	}
+
+	if !hset(long('a')) {
+		t.Fatal("first HSET did not add the field")
+	}
+	if v, ok := hget(); !ok || !bytes.Equal(v, long('a')) {
+		t.Fatalf("HGET after HSET of a long value: %q, %v", v, ok)
+	}
+	_, missesBefore := s.MetaCacheStats()
+	if hset(long('b')) {
+		t.Fatal("HSET of an existing field with a long value reported it new")
+	}
+	if _, misses := s.MetaCacheStats(); misses != missesBefore {
+		t.Fatalf("HSET of an existing long field missed the hot cache %d times", misses-missesBefore)
+	}
+	if v, ok := hget(); !ok || !bytes.Equal(v, long('b')) {
+		t.Fatalf("HGET after overwrite: %q, %v", v, ok)
+	}
+	if hset([]byte("short")) {
+		t.Fatal("HSET of a short value over a long one reported it new")
+	}
+	if v, ok := hget(); !ok || string(v) != "short" {
+		t.Fatalf("HGET after a short overwrite: %q, %v", v, ok)
+	}
+	hset(long('c'))
+	tx := s.NewTx()
+	k := lookupHash(t, tx, "h")
+	if ok, err := tx.HashDelete(k, []byte("f")); err != nil || !ok {
+		t.Fatalf("HDEL of a long field: %v, %v", ok, err)
+	}
+	tx.SetSize(k, k.Meta.Size)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := hget(); ok {
+		t.Fatalf("HGET after HDEL: %q", v)
 	}
 }

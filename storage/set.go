@@ -6,7 +6,7 @@ package storage
 // counts it.
 func (t *Tx) SetAdd(k *Key, member []byte) (bool, error) {
 	sk := t.memberKey(k, SetMemberTag, member)
-	_, exists, err := t.GetMember(sk, nil)
+	exists, err := t.memberExists(sk)
 	if err != nil || exists {
 		return false, err
 	}
