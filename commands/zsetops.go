@@ -197,6 +197,15 @@ func loadSources(c *Ctx, sp *zsetOpSpec) ([]zsource, error) {
 	return srcs, nil
 }
 
+// evalZSetOp reads sp's sources and combines them.
+func evalZSetOp(c *Ctx, sp *zsetOpSpec) ([]storage.ZEntry, error) {
+	srcs, err := loadSources(c, sp)
+	if err != nil {
+		return nil, err
+	}
+	return computeZSetOp(c, sp, srcs)
+}
+
 // computeZSetOp runs the operation and returns its result sorted as a
 // sorted set. When limit > 0 (ZINTERCARD) an intersection stops after limit
 // members.
@@ -315,11 +324,7 @@ func zsetOpCmd(op zsetOp, store bool) func(c *Ctx) error {
 				return err
 			}
 		}
-		srcs, err := loadSources(c, sp)
-		if err != nil {
-			return err
-		}
-		es, err := computeZSetOp(c, sp, srcs)
+		es, err := evalZSetOp(c, sp)
 		if err != nil {
 			return err
 		}
@@ -338,11 +343,7 @@ func zintercard(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	srcs, err := loadSources(c, sp)
-	if err != nil {
-		return err
-	}
-	es, err := computeZSetOp(c, sp, srcs)
+	es, err := evalZSetOp(c, sp)
 	if err != nil {
 		return err
 	}
