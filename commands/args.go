@@ -205,3 +205,25 @@ func FormatFloat(f float64) string {
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
+
+// rankBounds clamps an index range (negative counts from the end) to a
+// list or sorted set of n elements, as LRANGE, LTRIM and ZRANGE do; ok is
+// false when the range is empty.
+func rankBounds(start, stop, n int64) (int64, int64, bool) {
+	if start < 0 {
+		start += n
+	}
+	if stop < 0 {
+		stop += n
+	}
+	if start < 0 {
+		start = 0
+	}
+	if start > stop || start >= n {
+		return 0, 0, false
+	}
+	if stop >= n {
+		stop = n - 1
+	}
+	return start, stop, true
+}

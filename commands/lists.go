@@ -243,22 +243,10 @@ func lrange(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	size := int64(storage.ListLen(k))
-	if start < 0 {
-		start += size
-	}
-	if stop < 0 {
-		stop += size
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > stop || start >= size {
+	start, stop, ok := rankBounds(start, stop, int64(storage.ListLen(k)))
+	if !ok {
 		c.Out.Array(0)
 		return nil
-	}
-	if stop >= size {
-		stop = size - 1
 	}
 	mark := c.Out.Len()
 	want := int(stop - start + 1)
@@ -442,20 +430,10 @@ func ltrim(c *Ctx) error {
 		c.Out.OK()
 		return nil
 	}
-	size := int64(storage.ListLen(k))
-	if start < 0 {
-		start += size
-	}
-	if stop < 0 {
-		stop += size
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > stop || start >= size {
-		c.Tx.ListTrim(k, 1, 0) // empties the list
-	} else {
+	if start, stop, ok := rankBounds(start, stop, int64(storage.ListLen(k))); ok {
 		c.Tx.ListTrim(k, uint64(start), uint64(stop))
+	} else {
+		c.Tx.ListTrim(k, 1, 0) // empties the list
 	}
 	c.Out.OK()
 	return nil

@@ -156,26 +156,6 @@ func parseZRange(args [][]byte, from int, store bool, kind zrangeKind, dir zrang
 	return sp, err
 }
 
-// rankBounds clamps a rank range to a set of size n; ok is false when empty.
-func rankBounds(start, stop, n int64) (int64, int64, bool) {
-	if start < 0 {
-		start += n
-	}
-	if stop < 0 {
-		stop += n
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > stop || start >= n {
-		return 0, 0, false
-	}
-	if stop >= n {
-		stop = n - 1
-	}
-	return start, stop, true
-}
-
 // run returns the entries of k the spec selects, in reply order.
 func (sp *zrangeSpec) run(c *Ctx, k *storage.Key) ([]storage.ZEntry, error) {
 	var out []storage.ZEntry
