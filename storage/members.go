@@ -45,9 +45,15 @@ func cachedMember(sk []byte) bool {
 	return ok && (tag == HashFieldTag || tag == SetMemberTag) // ZTagMember == SetMemberTag
 }
 
+// readsCached reports whether t reads sub-key sk through the hot cache:
+// one it holds, while t's batch has no write of it the pending map lacks.
+func (t *Tx) readsCached(sk []byte) bool {
+	return !t.untracked && t.s.meta != nil && cachedMember(sk)
+}
+
 // GetMember reads a sub-key; the value is appended to dst[:0].
 func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
-	if t.untracked || t.s.meta == nil || !cachedMember(subkey) {
+	if !t.readsCached(subkey) {
 		return t.get(subkey, dst)
 	}
 	// NB: t's batch holds no write of subkey that pending lacks, and no
@@ -63,7 +69,7 @@ func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
 // memberExists reports whether a sub-key exists, without reading a long
 // value the hot cache holds only as present.
 func (t *Tx) memberExists(subkey []byte) (bool, error) {
-	if t.untracked || t.s.meta == nil || !cachedMember(subkey) {
+	if !t.readsCached(subkey) {
 		_, ok, err := t.get(subkey, nil)
 		return ok, err
 	}
