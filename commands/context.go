@@ -3,6 +3,8 @@ package commands
 import (
 	"time"
 
+	"github.com/shoaldb/shoal/cluster"
+
 	"github.com/shoaldb/shoal/replication"
 
 	"github.com/shoaldb/shoal/config"
@@ -25,6 +27,9 @@ type Ctx struct {
 	Store  *storage.Store
 	Client *Client
 	Server Server
+	// Cluster is the node's cluster membership; nil unless the node runs
+	// with cluster-enabled.
+	Cluster Cluster
 	// Conn is the server's connection behind Client, opaque to handlers;
 	// the server's Server methods use it.
 	Conn any
@@ -66,9 +71,39 @@ type Client struct {
 	NoTouch       bool
 	// ReplyOff and ReplySkip implement CLIENT REPLY.
 	ReplyOff, ReplySkip bool
+	// ReadOnlyCluster is set by READONLY: a cluster replica serves this
+	// client's reads of its primary's slots instead of redirecting them.
+	ReadOnlyCluster bool
+	// Asking is set by ASKING for the next command.
+	Asking bool
 	// Channels and Patterns count the client's pub/sub subscriptions
 	// (CLIENT LIST's sub= and psub=); the server keeps them.
 	Channels, Patterns int
+}
+
+// Cluster is what the CLUSTER commands ask of the node's cluster
+// membership (package cluster implements it). Errors it returns carry
+// Redis's reply text (*cluster.Error).
+type Cluster interface {
+	// View returns a snapshot of the members for CLUSTER NODES, SLOTS,
+	// SHARDS and INFO.
+	View() cluster.View
+	// Routes returns the routing table dispatch reads.
+	Routes() *cluster.Routes
+	// Meet joins the gossip of the member at host:busPort (CLUSTER MEET);
+	// port is its RESP port.
+	Meet(host string, port, busPort int) error
+	// Forget removes a member from the catalog (CLUSTER FORGET).
+	Forget(id string) error
+	// Replicate makes this node a replica of the primary id (CLUSTER
+	// REPLICATE).
+	Replicate(id string) error
+	// Failover promotes this replica (CLUSTER FAILOVER); mode is "",
+	// "force" or "takeover". It returns once the failover is scheduled.
+	Failover(mode string) error
+	// Reset forgets every other member (CLUSTER RESET); hard also makes a
+	// new node id.
+	Reset(hard bool) error
 }
 
 // Server is what handlers may ask of the server beyond storage: the

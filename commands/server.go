@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/failpoint"
+	"github.com/shoaldb/shoal/internal/netfault"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
@@ -698,10 +700,38 @@ func debug(c *Ctx) error {
 		}
 		c.Out.OK()
 		return nil
+	case Is(c.Args[1], "failpoint") && len(c.Args) == 4:
+		if !failpoint.Enabled() {
+			return Errf("DEBUG FAILPOINT needs the server started with %s set", failpoint.EnvVar)
+		}
+		if err := failpoint.Set(string(c.Args[2]), string(c.Args[3])); err != nil {
+			return Errf("%v", err)
+		}
+		c.Out.OK()
+		return nil
+	case Is(c.Args[1], "netfault") && len(c.Args) >= 3:
+		var addrs []string
+		switch {
+		case Is(c.Args[2], "drop"):
+			for _, a := range c.Args[3:] {
+				addrs = append(addrs, string(a))
+			}
+		case Is(c.Args[2], "heal") && len(c.Args) == 3:
+		default:
+			return errSubcommandSyntax(c)
+		}
+		if err := netfault.Drop(addrs); err != nil {
+			return Errf("%v", err)
+		}
+		c.Out.OK()
+		return nil
 	case Is(c.Args[1], "help") && len(c.Args) == 2:
 		c.Out.StringArray([]string{
 			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+			"FAILPOINT <name> <[count*]action|off>", "    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
+			"NETFAULT DROP <host:port> ...", "    Drop this node's traffic to these addresses (needs " + failpoint.EnvVar + ").",
+			"NETFAULT HEAL", "    Stop dropping traffic.",
 			"HELP", "    Prints this help.",
 		})
 		return nil

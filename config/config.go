@@ -5,8 +5,10 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -104,6 +106,34 @@ type Config struct {
 	// ("waitall-min-replicas"); default 0.
 	WaitAllMinReplicas int
 
+	// ClusterEnabled makes the node a member of a Shoal cluster
+	// ("cluster-enabled"); default no.
+	ClusterEnabled bool
+	// ClusterPort is the gossip port, TCP and UDP ("cluster-port"); 0
+	// (default) means Port+10000, as Redis's cluster bus.
+	ClusterPort int
+	// ClusterCatalogPort is the catalog's port: raft and the catalog's
+	// requests ("cluster-catalog-port"); 0 (default) means Port+20000.
+	ClusterCatalogPort int
+	// ClusterJoin lists gossip addresses ("host:port ...") of members to
+	// join at the first start ("cluster-join"); empty bootstraps a new
+	// cluster.
+	ClusterJoin string
+	// ClusterNodeTimeout is how many milliseconds a member may be
+	// unreachable before it is failed ("cluster-node-timeout"); default
+	// 15000.
+	ClusterNodeTimeout int
+	// ClusterAnnounceIP is the address other members and clients reach
+	// this node at ("cluster-announce-ip"); default the first bind address.
+	ClusterAnnounceIP string
+	// ClusterGossipKey is a base64 key of 16, 24 or 32 bytes that encrypts
+	// gossip ("cluster-gossip-key"); empty (default) leaves it plain.
+	ClusterGossipKey string
+	// ClusterEpochBumpTimeout bounds, in milliseconds, the retries of a
+	// writer epoch bump that meets conflicts ("cluster-epoch-bump-timeout");
+	// default 30000.
+	ClusterEpochBumpTimeout int
+
 	// File is the configuration file read, if any; CONFIG REWRITE writes it.
 	File string
 	// Ignored lists directives read but not implemented, logged once at start.
@@ -140,6 +170,8 @@ func Default() *Config {
 		ReplTimeout:             60,
 		MinReplicasMaxLag:       10,
 		WaitAllDisconnectGrace:  60,
+		ClusterNodeTimeout:      15000,
+		ClusterEpochBumpTimeout: 30000,
 	}
 }
 
@@ -202,6 +234,39 @@ func (c *Config) Validate() error {
 		} else if p, err := strconv.Atoi(f[1]); err != nil || p < 1 || p > 65535 {
 			bad("replicaof: port %q is not within 1..65535", f[1])
 		}
+	}
+	if c.ClusterEnabled {
+		if c.ReplicaOf != "" {
+			bad("replicaof: a cluster node follows the primary its catalog names; remove replicaof or cluster-enabled")
+		}
+		for _, p := range []struct {
+			name string
+			v    int
+		}{{"cluster-port", c.ClusterPort}, {"cluster-catalog-port", c.ClusterCatalogPort}} {
+			if p.v < 0 || p.v > 65535 {
+				bad("%s: %d is outside 0..65535", p.name, p.v)
+			}
+		}
+		if c.Port+20000 > 65535 && (c.ClusterPort == 0 || c.ClusterCatalogPort == 0) {
+			bad("port: %d leaves no room for the default cluster ports (port+10000, port+20000); set cluster-port and cluster-catalog-port", c.Port)
+		}
+		if c.ClusterNodeTimeout < 100 {
+			bad("cluster-node-timeout: %d is below 100 ms", c.ClusterNodeTimeout)
+		}
+		for _, a := range strings.Fields(c.ClusterJoin) {
+			if _, p, err := net.SplitHostPort(a); err != nil || p == "" {
+				bad("cluster-join: %q is not host:port", a)
+			}
+		}
+		if c.ClusterGossipKey != "" {
+			k, err := base64.StdEncoding.DecodeString(c.ClusterGossipKey)
+			if err != nil || (len(k) != 16 && len(k) != 24 && len(k) != 32) {
+				bad("cluster-gossip-key: must be base64 of 16, 24 or 32 bytes")
+			}
+		}
+	}
+	if c.ClusterEpochBumpTimeout < 1 {
+		bad("cluster-epoch-bump-timeout: %d must be at least 1 ms", c.ClusterEpochBumpTimeout)
 	}
 	if c.ReplBacklogSize < 16<<10 {
 		bad("repl-backlog-size: %d is below 16kb", c.ReplBacklogSize)

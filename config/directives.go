@@ -188,6 +188,14 @@ var directives = []*Directive{
 	intDir("min-replicas-max-lag", true, func(c *Config) *int { return &c.MinReplicasMaxLag }),
 	intDir("waitall-disconnect-grace", true, func(c *Config) *int { return &c.WaitAllDisconnectGrace }),
 	intDir("waitall-min-replicas", true, func(c *Config) *int { return &c.WaitAllMinReplicas }),
+	boolDir("cluster-enabled", false, func(c *Config) *bool { return &c.ClusterEnabled }),
+	intDir("cluster-port", false, func(c *Config) *int { return &c.ClusterPort }),
+	intDir("cluster-catalog-port", false, func(c *Config) *int { return &c.ClusterCatalogPort }),
+	wordsDir("cluster-join", false, func(c *Config) *string { return &c.ClusterJoin }),
+	intDir("cluster-node-timeout", false, func(c *Config) *int { return &c.ClusterNodeTimeout }),
+	stringDir("cluster-announce-ip", false, func(c *Config) *string { return &c.ClusterAnnounceIP }),
+	stringDir("cluster-gossip-key", false, func(c *Config) *string { return &c.ClusterGossipKey }),
+	intDir("cluster-epoch-bump-timeout", true, func(c *Config) *int { return &c.ClusterEpochBumpTimeout }),
 }
 
 // aliases are other names of directives, as redis.conf accepts them.
