@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shoaldb/shoal/internal/netfault"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -103,7 +104,7 @@ func (u *upstream) run() {
 func (u *upstream) session() error {
 	cfg := u.m.config()
 	u.setState("connecting")
-	c, err := net.DialTimeout("tcp", hostPort(u.host, u.port), cfg.Timeout)
+	c, err := netfault.DialTimeout("tcp", hostPort(u.host, u.port), cfg.Timeout)
 	if err != nil {
 		return err
 	}
