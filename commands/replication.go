@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/replication"
 )
 
@@ -139,6 +140,10 @@ func waitStart(c *Ctx, block bool) (woff int64, cancel <-chan struct{}, end func
 }
 
 func waitErr(c *Ctx, err error) error {
+	var ce *cluster.Error
+	if errors.As(err, &ce) {
+		return ce // a fenced primary
+	}
 	if errors.Is(err, replication.ErrUnblocked) {
 		c.Server.Quit(c) // Redis closes the connection after this reply
 		return &Error{"UNBLOCKED", "force unblock from blocking operation, instance state changed (master -> replica?)"}

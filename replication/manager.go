@@ -59,6 +59,13 @@ type Manager struct {
 	// Stats for INFO.
 	FullSyncs, PartialOK, PartialErr atomic.Int64
 
+	// members lists node ids that cluster gossip says replicate this
+	// primary (WAITALL counts them even while they are not connected);
+	// fence is checked before WAITALL reports success. Both are set once
+	// by a cluster node before the server serves.
+	members atomic.Pointer[func() []string]
+	fence   atomic.Pointer[func() error]
+
 	metrics *metrics
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -79,6 +86,21 @@ func New(store *storage.Store, cfg Config, log *slog.Logger, reg prometheus.Regi
 	m.wg.Add(1)
 	go m.trimLoop()
 	return m
+}
+
+// SetMembers installs the source of the replicas cluster gossip knows of
+// (node ids): WAITALL expects them besides its own links.
+func (m *Manager) SetMembers(fn func() []string) { m.members.Store(&fn) }
+
+// SetFence installs the check a primary passes before WAITALL reports
+// success; its error is the reply instead.
+func (m *Manager) SetFence(fn func() error) { m.fence.Store(&fn) }
+
+func (m *Manager) memberIDs() []string {
+	if fn := m.members.Load(); fn != nil {
+		return (*fn)()
+	}
+	return nil
 }
 
 // SetConfig replaces the configuration (CONFIG SET).

@@ -148,34 +148,58 @@ func (m *Manager) WaitAOF(done <-chan struct{}, woff int64, numLocal, numReplica
 }
 
 // WaitAll is WAITALL: expected is the set of replicas known when the call
-// starts (connected ones, and ones disconnected within the grace period,
-// not counting those that left or were forgotten), at least the configured
-// floor; acked counts the members of that set that acknowledged woff.
-// Replicas that attach later change neither number; one forgotten while
-// the call waits leaves the set.
+// starts (connected ones, ones disconnected within the grace period, and
+// the members cluster gossip says replicate this primary, not counting
+// those that left or were forgotten), at least the configured floor; acked
+// counts the members of that set that acknowledged woff, including a
+// member that connects during the wait. Replicas that attach later change
+// neither number; one forgotten while the call waits leaves the set.
 func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duration, block bool) (acked, expected int, err error) {
 	start := time.Now()
+	viaLink := map[string]*link{}
 	m.mu.Lock()
-	var set []*link
-	set = append(set, m.knownLocked(start)...)
+	for _, l := range m.knownLocked(start) {
+		viaLink[l.id] = l
+	}
 	m.mu.Unlock()
+	viaGossip := map[string]bool{}
+	for _, id := range m.memberIDs() {
+		if viaLink[id] == nil {
+			viaGossip[id] = true
+		}
+	}
 	floor := m.config().WaitAllMin
 	eval := func() (int, int) {
+		var members map[string]bool
+		if len(viaGossip) > 0 {
+			members = map[string]bool{}
+			for _, id := range m.memberIDs() {
+				members[id] = true
+			}
+		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		kept := set[:0]
 		n := 0
-		for _, l := range set {
-			if m.links[l.id] != l || l.left {
-				continue // forgotten or left while waiting
+		for id, l := range viaLink {
+			if m.links[id] != l || l.left {
+				delete(viaLink, id) // forgotten or left while waiting
+				continue
 			}
-			kept = append(kept, l)
 			if l.ack.Load() >= woff {
 				n++
 			}
 		}
-		set = kept
-		return n, max(len(set), floor)
+		for id := range viaGossip {
+			l := m.links[id]
+			if !members[id] && (l == nil || !l.connected) {
+				delete(viaGossip, id) // forgotten while waiting
+				continue
+			}
+			if l != nil && l.connected && l.stateName() == stateOnline && l.ack.Load() >= woff {
+				n++
+			}
+		}
+		return n, max(len(viaLink)+len(viaGossip), floor)
 	}
 	w := m.newWaiter(done, timeout, block)
 	defer w.stop()
@@ -184,7 +208,7 @@ func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duratio
 		acked, expected = eval()
 		if acked == expected || !block {
 			m.metrics.done("waitall", resultOf(block, acked == expected), start)
-			return acked, expected, nil
+			return acked, expected, m.fenceErr()
 		}
 		more, err := w.next(ch)
 		if err != nil {
@@ -194,9 +218,17 @@ func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duratio
 		if !more {
 			acked, expected = eval()
 			m.metrics.done("waitall", "timeout", start)
-			return acked, expected, nil
+			return acked, expected, m.fenceErr()
 		}
 	}
+}
+
+// fenceErr is the fence's verdict, nil without one.
+func (m *Manager) fenceErr() error {
+	if fn := m.fence.Load(); fn != nil {
+		return (*fn)()
+	}
+	return nil
 }
 
 func resultOf(block, ok bool) string {

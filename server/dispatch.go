@@ -84,6 +84,13 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))
 		return
 	}
+	// Cluster redirection, and a primary without a lease.
+	if c.s.cluster != nil {
+		if err := c.clusterGate(cmd, args); err != nil {
+			c.reject(cmd, err)
+			return
+		}
+	}
 	// Read-only replica, and min-replicas-to-write on a primary.
 	if err := c.s.replicationGate(cmd); err != nil {
 		c.reject(cmd, err)
@@ -103,6 +110,14 @@ func (c *conn) dispatch(args [][]byte) {
 	if c.s.pause.active() {
 		c.flush()
 		c.s.pause.wait(cmd)
+		// NB: a manual failover pauses writers and then moves the
+		// primary away: route again what waited.
+		if c.s.cluster != nil {
+			if err := c.clusterGate(cmd, args); err != nil {
+				c.reject(cmd, err)
+				return
+			}
+		}
 	}
 	c.call(cmd, args, false)
 }

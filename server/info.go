@@ -99,7 +99,7 @@ var infoSections = []struct {
 	{"commandstats", "Commandstats", false, (*Server).infoCommandstats},
 	{"errorstats", "Errorstats", true, func(*Server, *infoBuilder) {}},
 	{"latencystats", "Latencystats", false, func(*Server, *infoBuilder) {}},
-	{"cluster", "Cluster", true, func(_ *Server, b *infoBuilder) { b.field("cluster_enabled", "0") }},
+	{"cluster", "Cluster", true, func(s *Server, b *infoBuilder) { b.int("cluster_enabled", int64(boolInt(s.cluster != nil))) }},
 	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
 }
 
@@ -178,7 +178,11 @@ func (s *Server) infoServer(b *infoBuilder) {
 	b.field("redis_git_sha1", "00000000")
 	b.field("redis_git_dirty", "0")
 	b.field("redis_build_id", "0")
-	b.field("redis_mode", "standalone")
+	if s.cluster != nil {
+		b.field("redis_mode", "cluster")
+	} else {
+		b.field("redis_mode", "standalone")
+	}
 	b.field("os", osName())
 	b.int("arch_bits", int64(strconv.IntSize))
 	b.field("monotonic_clock", "POSIX clock_gettime")
@@ -512,7 +516,10 @@ func (s *Server) infoReplication(b *infoBuilder) {
 	b.int("repl_backlog_size", s.Config().ReplBacklogSize)
 	b.int("repl_backlog_first_byte_offset", st.LogStart()+1)
 	b.int("repl_backlog_histlen", st.ReplOffset()-st.LogStart())
-	b.int("known_replicas", int64(s.repl.KnownReplicas()))
+	if s.cluster != nil {
+		b.int("master_epoch", int64(s.cluster.Epoch()))
+	}
+	b.int("known_replicas", int64(s.repl.KnownReplicas()+len(s.clusterOnlyReplicas())))
 	b.int("waitall_min_replicas", int64(s.Config().WaitAllMinReplicas))
 }
 

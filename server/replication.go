@@ -79,6 +79,9 @@ func (s *Server) startReplicaOf(cfg *config.Config) {
 
 // ReplicaOf implements REPLICAOF/SLAVEOF.
 func (s *Server) ReplicaOf(c *commands.Ctx, host string, port int) error {
+	if s.cluster != nil {
+		return commands.Errf("REPLICAOF not allowed in cluster mode.")
+	}
 	if host == "" {
 		if err := s.repl.NoOne(); err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/redcon"
 
+	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/replication"
@@ -55,6 +56,10 @@ type Server struct {
 	replicaReadOnly atomic.Bool
 
 	repl *replication.Manager
+	// cluster is the node's cluster membership, nil without
+	// cluster-enabled; reg is the metrics registry it registers into.
+	cluster *cluster.Node
+	reg     prometheus.Registerer
 
 	listeners []net.Listener
 	rservers  []*redcon.Server
@@ -135,6 +140,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s, reg)
+	s.reg = reg
 	s.repl = replication.New(store, replConfig(cfg), log, reg)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
@@ -189,6 +195,10 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go s.cron()
 	if err := s.metrics.start(cfg); err != nil {
+		s.Close()
+		return err
+	}
+	if err := s.startCluster(cfg); err != nil {
 		s.Close()
 		return err
 	}
@@ -261,6 +271,9 @@ func (s *Server) Close() error {
 		s.clientsMu.Unlock()
 		s.pause.stop()
 		s.metrics.stop()
+		if s.cluster != nil {
+			s.cluster.Close()
+		}
 		s.repl.Close()
 		s.wg.Wait()
 		err = s.store.Close()

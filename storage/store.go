@@ -120,6 +120,7 @@ type Store struct {
 	// clients); when zero, commits skip recording keys.
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte)]
+	commitGate atomic.Pointer[func() error]
 	expireHook expireHookPtr
 	repl       replLog
 	meta       *metaCache // nil when disabled
@@ -305,6 +306,21 @@ func (s *Store) Flush() error {
 // of db. fn runs while the writer still holds the key locks: it must not
 // block or take key locks.
 func (s *Store) SetWriteListener(fn func(db int, key []byte)) { s.onWrite.Store(&fn) }
+
+// SetCommitGate installs a check that every Tx commit runs before it
+// applies its batch and, under FsyncAlways, again before it returns
+// success: a non-nil error discards the batch (or, after the fsync, fails
+// the commit so its replies are not sent) without failing the store. A
+// cluster primary fences itself with it when its lease lapses.
+func (s *Store) SetCommitGate(fn func() error) { s.commitGate.Store(&fn) }
+
+// gate runs the commit gate, if any.
+func (s *Store) gate() error {
+	if fn := s.commitGate.Load(); fn != nil {
+		return (*fn)()
+	}
+	return nil
+}
 
 // AddListener adjusts the count of parties interested in written keys.
 func (s *Store) AddListener(delta int32) { s.listeners.Add(delta) }

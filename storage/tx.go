@@ -183,6 +183,13 @@ func (t *Tx) Commit() error {
 		t.touched = t.touched[:0]
 		return t.err
 	}
+	if err := t.s.gate(); err != nil {
+		t.Discard()
+		if t.err == nil {
+			t.err = err
+		}
+		return err
+	}
 	b := t.b
 	t.b = nil
 	for _, c := range t.counts {
@@ -226,6 +233,18 @@ func (t *Tx) Commit() error {
 	}
 	if err == nil && logged {
 		t.woff = end
+	}
+	if err == nil {
+		// NB: the write is applied (under always, durable) but not yet
+		// acknowledged: a primary that lost its lease meanwhile must not
+		// confirm it.
+		if gerr := t.s.gate(); gerr != nil {
+			b.Close()
+			if t.err == nil {
+				t.err = gerr
+			}
+			return gerr
+		}
 	}
 	if err != nil && !errors.Is(err, ErrWriteFailed) {
 		t.s.fail(err)

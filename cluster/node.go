@@ -1,0 +1,535 @@
+// Package cluster makes Shoal nodes one cluster: memberlist gossip tells
+// who is alive, a raft catalog decides who is primary of a shard at which
+// writer epoch, a lease fences a primary that lost its role, and replicas
+// fail over on their own when their primary dies. It drives replication
+// through the narrow Replicator interface and tells the server, through
+// Routes and Serving, where a slot lives and whether this node may serve.
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Replicator is what the cluster asks of the node's replication.
+type Replicator interface {
+	// IsReplica reports whether the node follows a primary.
+	IsReplica() bool
+	// Promote makes the node a primary with a new replication history.
+	Promote() error
+	// Follow makes the node a replica of the primary at host:port.
+	Follow(host string, port int)
+	// Offset is the node's replication offset.
+	Offset() int64
+	// PauseWrites holds client writes for d (a manual failover's handover).
+	PauseWrites(d time.Duration)
+}
+
+// Config is a node's cluster configuration.
+type Config struct {
+	// ID is the node's 40-hex id, kept in its data folder.
+	ID string
+	// Dir holds the catalog (raft log, snapshots) and the known peers.
+	Dir string
+	// BindIP is the address the gossip and catalog ports listen on; IP is
+	// the address announced to members and clients.
+	BindIP, IP string
+	// Port is the RESP port; BusPort the gossip port (TCP and UDP);
+	// CatalogPort the catalog's (raft and catalog requests).
+	Port, BusPort, CatalogPort int
+	// Join lists gossip addresses of members to join at start.
+	Join []string
+	// NodeTimeout is cluster-node-timeout.
+	NodeTimeout time.Duration
+	// EpochBumpTimeout bounds a writer epoch bump's retries.
+	EpochBumpTimeout time.Duration
+	// GossipKey, when set, encrypts gossip (16, 24 or 32 bytes).
+	GossipKey []byte
+	// Build is the node's build version, gossiped.
+	Build string
+}
+
+// Node is this process's membership in the cluster. Its exported methods
+// are safe for concurrent use.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	repl Replicator
+
+	fsm   *fsm
+	raft  *raft.Raft
+	bolt  *raftboltdb.BoltStore
+	mux   *mux
+	ml    *memberlist.Memberlist
+	del   *delegate
+	trans *faultTransport
+
+	// lease is the primary's write lease (lease.go).
+	lease lease
+	// leader is the catalog leader's state (leader.go).
+	leader leaderState
+
+	routes  atomic.Pointer[Routes]
+	epoch   atomic.Uint64 // writer epoch of this node's shard, as last applied
+	primary atomic.Bool   // the catalog names this node primary
+	joined  atomic.Int64  // mono ns when gossip first saw another member
+
+	mu struct {
+		sync.Mutex
+		following string               // "ip:port" this node replicates
+		metas     map[string]nodeMeta  // last gossiped meta of each member
+		seen      map[string]bool      // members seen alive since start
+		peers     string               // peers file content last written
+		failing   map[string]time.Time // failover bookkeeping (failover.go)
+	}
+	bumping atomic.Bool
+	won     atomic.Uint64 // the writer epoch this node's last bump installed
+	metaAt  time.Time
+
+	metrics *metrics
+	kickCh  chan struct{}
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// Lease, timing and protocol constants derived from cluster-node-timeout.
+func (n *Node) leaseLen() time.Duration { return n.cfg.NodeTimeout / 2 }
+
+// rho bounds the clock rate drift between two nodes; delta is the margin a
+// new primary waits beyond the old lease.
+const rho = 0.01
+
+func (n *Node) delta() time.Duration { return max(10*time.Millisecond, n.cfg.NodeTimeout/20) }
+
+func (n *Node) tick() time.Duration { return max(n.cfg.NodeTimeout/20, 10*time.Millisecond) }
+
+var monoBase = time.Now()
+
+// mono is nanoseconds on the monotonic clock.
+func mono() int64 { return int64(time.Since(monoBase)) }
+
+// New starts the node: the catalog, gossip and the loops that follow them.
+// repl is the node's replication; reg receives the cluster's metrics.
+func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
+	n := &Node{cfg: cfg, log: log, repl: repl, kickCh: make(chan struct{}, 1), stop: make(chan struct{})}
+	n.mu.metas = map[string]nodeMeta{}
+	n.mu.seen = map[string]bool{}
+	n.mu.failing = map[string]time.Time{}
+	n.leader.lastGrant = map[int]int64{}
+	n.leader.fenced = map[int]int{}
+	n.leader.banned = map[string]time.Time{}
+	n.metrics = newMetrics(n, reg)
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := n.startCatalog(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.startGossip(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.wg.Add(4)
+	go n.loop()
+	go n.leaderLoop()
+	go n.leaseLoop()
+	go n.joinLoop()
+	return n, nil
+}
+
+func (n *Node) startCatalog() error {
+	n.fsm = newFSM(n.kick)
+	adv := &net.TCPAddr{IP: net.ParseIP(n.cfg.IP), Port: n.cfg.CatalogPort}
+	m, err := listenMux(joinHostPort(n.cfg.BindIP, n.cfg.CatalogPort), adv, func(c net.Conn) { serveRPC(c, n.handleRPC) })
+	if err != nil {
+		return fmt.Errorf("cluster: catalog port: %w", err)
+	}
+	n.mux = m
+	logw := &slogWriter{log: n.log, what: "catalog"}
+	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logw})
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: raftLayer{m}, MaxPool: 3, Timeout: 5 * time.Second, Logger: hl,
+	})
+	bolt, err := raftboltdb.NewBoltStore(filepath.Join(n.cfg.Dir, "raft.db"))
+	if err != nil {
+		trans.Close()
+		return fmt.Errorf("cluster: catalog log: %w", err)
+	}
+	n.bolt = bolt
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, 2, hl)
+	if err != nil {
+		trans.Close()
+		return err
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.ID)
+	ht := max(n.cfg.NodeTimeout/10, 50*time.Millisecond)
+	rc.HeartbeatTimeout, rc.ElectionTimeout = ht, ht
+	rc.LeaderLeaseTimeout = ht * 3 / 4
+	rc.CommitTimeout = min(max(ht/5, 5*time.Millisecond), 50*time.Millisecond)
+	rc.SnapshotThreshold, rc.TrailingLogs = 1024, 1024
+	rc.Logger = hl
+	notify := make(chan bool, 64)
+	rc.NotifyCh = notify
+	n.leader.notify = notify
+	existing, err := raft.HasExistingState(bolt, bolt, snaps)
+	if err != nil {
+		trans.Close()
+		return err
+	}
+	r, err := raft.NewRaft(rc, n.fsm, bolt, bolt, snaps, trans)
+	if err != nil {
+		trans.Close()
+		return fmt.Errorf("cluster: catalog: %w", err)
+	}
+	n.raft = r
+	if !existing && len(n.cfg.Join) == 0 {
+		n.log.Info("bootstrapping a new cluster catalog", "node", n.cfg.ID)
+		err := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
+			{Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.ID), Address: raft.ServerAddress(adv.String())},
+		}}).Error()
+		if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Node) startGossip() error {
+	c := gossipConfig(n.cfg.NodeTimeout)
+	c.Name = n.cfg.ID
+	c.BindAddr, c.BindPort = n.cfg.BindIP, n.cfg.BusPort
+	c.AdvertiseAddr, c.AdvertisePort = n.cfg.IP, n.cfg.BusPort
+	c.LogOutput = &slogWriter{log: n.log, what: "gossip"}
+	if len(n.cfg.GossipKey) > 0 {
+		c.SecretKey = n.cfg.GossipKey
+	}
+	t, err := newFaultTransport(n.cfg.BindIP, n.cfg.BusPort, c.LogOutput)
+	if err != nil {
+		return fmt.Errorf("cluster: gossip port: %w", err)
+	}
+	n.trans = t
+	c.Transport = t
+	n.del = &delegate{kick: n.kick}
+	n.del.setMeta(n.localMeta())
+	c.Delegate, c.Events = n.del, n.del
+	ml, err := memberlist.Create(c)
+	if err != nil {
+		t.Shutdown()
+		return fmt.Errorf("cluster: gossip: %w", err)
+	}
+	n.ml = ml
+	return nil
+}
+
+// Close leaves gossip and stops the catalog and every loop.
+func (n *Node) Close() error {
+	select {
+	case <-n.stop:
+		return nil
+	default:
+	}
+	close(n.stop)
+	n.wg.Wait()
+	if n.ml != nil {
+		n.ml.Shutdown()
+	}
+	if n.raft != nil {
+		n.raft.Shutdown().Error()
+	}
+	if n.mux != nil {
+		n.mux.close()
+	}
+	if n.bolt != nil {
+		n.bolt.Close()
+	}
+	return nil
+}
+
+// kick wakes the node's loop; it never blocks.
+func (n *Node) kick() {
+	select {
+	case n.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+// loop turns catalog and gossip changes into this node's role, routes and
+// gossiped metadata, and runs failure detection, at every change and every
+// tick.
+func (n *Node) loop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.tick())
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-n.kickCh:
+		case <-t.C:
+		}
+		n.reconcile()
+	}
+}
+
+func (n *Node) reconcile() {
+	st, _ := n.fsm.state()
+	n.observeGossip()
+	if n.leaderReady() {
+		n.leaderReconcile(st)
+	}
+	sh := st.Shard(0)
+	if sh == nil {
+		n.routes.Store(nil)
+		n.updateMeta(st)
+		return
+	}
+	me := n.cfg.ID
+	if sh.PrimaryID == me {
+		if n.repl.IsReplica() || !n.primary.Load() {
+			if n.repl.IsReplica() {
+				if err := n.repl.Promote(); err != nil {
+					n.log.Error("promotion failed", "err", err)
+				}
+			}
+			n.mu.Lock()
+			n.mu.following = ""
+			n.mu.Unlock()
+			if !n.primary.Load() {
+				n.log.Warn("role change: this node is primary", "epoch", sh.WriterEpoch)
+			}
+		}
+		n.primary.Store(true)
+	} else {
+		if n.primary.Swap(false) {
+			n.log.Warn("role change: this node is a replica", "primary", sh.PrimaryID, "epoch", sh.WriterEpoch)
+			n.lease.drop()
+		}
+		if p := st.Members[sh.PrimaryID]; p != nil {
+			addr := joinHostPort(p.IP, p.Port)
+			n.mu.Lock()
+			change := n.mu.following != addr
+			n.mu.following = addr
+			n.mu.Unlock()
+			if change || !n.repl.IsReplica() {
+				n.log.Info("following the primary", "primary", sh.PrimaryID, "addr", addr, "epoch", sh.WriterEpoch)
+				n.repl.Follow(p.IP, p.Port)
+			}
+		}
+		n.checkFailover(st, sh)
+	}
+	if old := n.epoch.Swap(sh.WriterEpoch); old != sh.WriterEpoch {
+		n.metrics.epoch.Set(float64(sh.WriterEpoch))
+	}
+	n.routes.Store(n.buildRoutes(st, sh))
+	n.updateMeta(st)
+	n.savePeers(st)
+}
+
+func (n *Node) buildRoutes(st *State, sh *Shard) *Routes {
+	r := ShardRoute{PrimaryID: sh.PrimaryID, Local: sh.PrimaryID == n.cfg.ID}
+	if p := st.Members[sh.PrimaryID]; p != nil {
+		r.PrimaryAddr = joinHostPort(p.IP, p.Port)
+	}
+	r.Replica = !r.Local && st.Members[n.cfg.ID] != nil
+	return singleShardRoutes(r)
+}
+
+// Routes returns the routing table; nil until the catalog has a shard.
+func (n *Node) Routes() *Routes { return n.routes.Load() }
+
+// ID returns the node id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// Epoch returns the writer epoch of this node's shard as last applied.
+func (n *Node) Epoch() uint64 { return n.epoch.Load() }
+
+func (n *Node) localMeta() nodeMeta {
+	m := nodeMeta{Port: n.cfg.Port, Catalog: n.cfg.CatalogPort, Offset: n.repl.Offset(), Epoch: n.epoch.Load(), Build: n.cfg.Build}
+	if r := n.routes.Load(); r != nil && len(r.Shards) > 0 {
+		if r.Shards[0].Local {
+			m.Role = "m"
+		} else {
+			m.Role, m.Primary = "s", r.Shards[0].PrimaryID
+		}
+	}
+	return m
+}
+
+// updateMeta gossips this node's metadata when its role or epoch changed,
+// and its offset at most once a second.
+func (n *Node) updateMeta(*State) {
+	m := n.localMeta()
+	n.del.mu.Lock()
+	old, _ := decodeMeta(n.del.meta)
+	n.del.mu.Unlock()
+	roleChanged := old.Role != m.Role || old.Primary != m.Primary || old.Epoch != m.Epoch
+	if !roleChanged && (old.Offset == m.Offset || time.Since(n.metaAt) < time.Second) {
+		return
+	}
+	if n.del.setMeta(m) {
+		n.metaAt = time.Now()
+		if err := n.ml.UpdateNode(n.tick()); err != nil {
+			n.log.Debug("gossip metadata update", "err", err)
+		}
+	}
+}
+
+// observeGossip records the members' metadata and who was seen alive.
+func (n *Node) observeGossip() {
+	members := n.ml.Members()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range members {
+		if meta, ok := decodeMeta(m.Meta); ok {
+			n.mu.metas[m.Name] = meta
+		}
+		if m.State == memberlist.StateAlive {
+			n.mu.seen[m.Name] = true
+		}
+	}
+	if len(members) > 1 && n.joined.Load() == 0 {
+		n.joined.Store(mono())
+	}
+}
+
+// health is what gossip says of member id now.
+func (n *Node) health(id string) Health {
+	if id == n.cfg.ID {
+		return Alive
+	}
+	for _, m := range n.ml.Members() {
+		if m.Name != id {
+			continue
+		}
+		switch m.State {
+		case memberlist.StateAlive:
+			return Alive
+		case memberlist.StateSuspect:
+			return Suspect
+		}
+		return Failed
+	}
+	// Absent: dead and reaped, or not met yet since this node started.
+	n.mu.Lock()
+	seen := n.mu.seen[id]
+	n.mu.Unlock()
+	j := n.joined.Load()
+	if seen || (j != 0 && time.Duration(mono()-j) > 2*n.cfg.NodeTimeout) {
+		return Failed
+	}
+	return Suspect
+}
+
+// joinLoop joins gossip through the configured and remembered members,
+// and again whenever this node finds itself alone.
+func (n *Node) joinLoop() {
+	defer n.wg.Done()
+	backoff := 100 * time.Millisecond
+	for {
+		if n.ml.NumMembers() < 2 {
+			addrs := n.joinAddrs()
+			if len(addrs) > 0 {
+				if got, err := n.ml.Join(addrs); err == nil && got > 0 {
+					n.log.Info("joined the cluster's gossip", "contacted", got)
+					backoff = 100 * time.Millisecond
+				} else {
+					backoff = min(2*backoff, 5*time.Second)
+				}
+			}
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (n *Node) joinAddrs() []string {
+	seen := map[string]bool{joinHostPort(n.cfg.IP, n.cfg.BusPort): true}
+	var out []string
+	add := func(a string) {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for _, a := range n.cfg.Join {
+		add(a)
+	}
+	if b, err := os.ReadFile(n.peersFile()); err == nil {
+		var addrs []string
+		if json.Unmarshal(b, &addrs) == nil {
+			for _, a := range addrs {
+				add(a)
+			}
+		}
+	}
+	st, _ := n.fsm.state()
+	for _, m := range st.Members {
+		add(joinHostPort(m.IP, m.BusPort))
+	}
+	return out
+}
+
+func (n *Node) peersFile() string { return filepath.Join(n.cfg.Dir, "peers.json") }
+
+// savePeers keeps the gossip addresses of the catalog's members in the
+// data folder, so a restarted node rejoins without cluster-join.
+func (n *Node) savePeers(st *State) {
+	var addrs []string
+	for _, id := range st.MemberIDs() {
+		if id != n.cfg.ID {
+			m := st.Members[id]
+			addrs = append(addrs, joinHostPort(m.IP, m.BusPort))
+		}
+	}
+	sort.Strings(addrs)
+	b, _ := json.Marshal(addrs)
+	n.mu.Lock()
+	same := n.mu.peers == string(b)
+	n.mu.peers = string(b)
+	n.mu.Unlock()
+	if same || len(addrs) == 0 {
+		return
+	}
+	tmp := n.peersFile() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err == nil {
+		os.Rename(tmp, n.peersFile())
+	}
+}
+
+// slogWriter turns a library's log lines into slog records.
+type slogWriter struct {
+	log  *slog.Logger
+	what string
+}
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	for len(msg) > 0 && (msg[len(msg)-1] == '\n' || msg[len(msg)-1] == '\r') {
+		msg = msg[:len(msg)-1]
+	}
+	w.log.Debug(msg, "component", w.what)
+	return len(p), nil
+}
+
+var _ io.Writer = (*slogWriter)(nil)
