@@ -18,5 +18,6 @@ func Default() *Table {
 		pubsubCommands(),
 		sortCommands(),
 		replicationCommands(),
+		clusterCommands(),
 	)
 }

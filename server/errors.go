@@ -3,14 +3,15 @@ package server
 import (
 	"errors"
 
+	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // The one place where Go errors become Redis error replies: a
-// *commands.Error passes through, known sentinels map by table, anything
-// else is logged and answered with "ERR internal error".
+// *commands.Error or *cluster.Error passes through, known sentinels map by
+// table, anything else is logged and answered with "ERR internal error".
 var errorReplies = []struct {
 	err   error
 	reply string
@@ -29,6 +30,10 @@ func (s *Server) errorText(err error) string {
 	var re *commands.Error
 	if errors.As(err, &re) {
 		return re.Code + " " + re.Msg
+	}
+	var ce *cluster.Error
+	if errors.As(err, &ce) {
+		return ce.Code + " " + ce.Msg
 	}
 	for _, m := range errorReplies {
 		if errors.Is(err, m.err) {
