@@ -80,6 +80,14 @@ func (n *Node) Forget(id string) error {
 	if resp.Err != "" {
 		return errf("%s", resp.Err)
 	}
+	// Forgotten here too before the reply: the replication link, and the
+	// member in this node's copy of the catalog.
+	n.repl.Forget(id)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st, _ := n.fsm.state(); st.Members[id] == nil {
+			break
+		}
+	}
 	return nil
 }
 
@@ -139,4 +147,25 @@ func (n *Node) WaitFence() error {
 		return nil
 	}
 	return n.Fenced(-1)
+}
+
+// Stats are the node's cluster counters for INFO.
+type Stats struct {
+	Failovers, BumpAttempts, BumpConflicts, BumpTimeouts, Fenced int64
+	Leader                                                       bool
+	AppliedIndex                                                 uint64
+}
+
+// Stats returns the node's cluster counters.
+func (n *Node) Stats() Stats {
+	_, idx := n.fsm.state()
+	return Stats{
+		Failovers:     n.stats.failovers.Load(),
+		BumpAttempts:  n.stats.bumpAttempts.Load(),
+		BumpConflicts: n.stats.bumpConflicts.Load(),
+		BumpTimeouts:  n.stats.bumpTimeouts.Load(),
+		Fenced:        n.stats.fenced.Load(),
+		Leader:        n.leaderReady(),
+		AppliedIndex:  idx,
+	}
 }

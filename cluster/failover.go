@@ -72,7 +72,7 @@ func (n *Node) promote(old, why string) {
 			return
 		}
 		n.won.Store(sh.WriterEpoch)
-		n.metrics.failovers.Inc()
+		n.count(&n.stats.failovers, n.metrics.failovers)
 		n.log.Warn("writer epoch bumped: promoted", "reason", why, "epoch", sh.WriterEpoch, "took", time.Since(start))
 		n.kick()
 	}()
@@ -105,14 +105,14 @@ func (n *Node) BumpEpoch(shard int, want func(*Shard) bool) (*Shard, error) {
 			if !want(cur) {
 				return cur, ErrSuperseded
 			}
-			n.metrics.bumpAttempts.Inc()
+			n.count(&n.stats.bumpAttempts, n.metrics.bumpAttempts)
 			req := &casReq{Shard: shard, Expect: cur.Version, WriterEpoch: cur.WriterEpoch + 1, Primary: n.cfg.ID, Nonce: nonce}
 			resp, err := n.leaderCall(&rpcRequest{Op: rpcCAS, CAS: req}, casTimeout)
 			switch {
 			case err == nil && resp.Err == "" && !resp.Conflict && resp.Shard != nil && resp.Shard.Nonce == nonce:
 				return resp.Shard, nil
 			case err == nil && resp.Conflict:
-				n.metrics.bumpConflicts.Inc()
+				n.count(&n.stats.bumpConflicts, n.metrics.bumpConflicts)
 				if resp.Shard != nil {
 					cur = resp.Shard
 				}
@@ -128,7 +128,7 @@ func (n *Node) BumpEpoch(shard int, want func(*Shard) bool) (*Shard, error) {
 			return cur, nil
 		}
 		if time.Until(deadline) < backoff {
-			n.metrics.bumpTimeouts.Inc()
+			n.count(&n.stats.bumpTimeouts, n.metrics.bumpTimeouts)
 			return cur, ErrEpochBumpTimeout
 		}
 		sleep := backoff/2 + rand.N(backoff/2+1)

@@ -58,7 +58,7 @@ func (n *Node) Serving() bool {
 // primary the catalog names when that is another node, CLUSTERDOWN
 // otherwise. slot is the command's slot, or -1.
 func (n *Node) Fenced(slot int) error {
-	n.metrics.fenced.Inc()
+	n.count(&n.stats.fenced, n.metrics.fenced)
 	if r := n.routes.Load(); r != nil && slot >= 0 {
 		if sh := r.ShardOf(slot); sh != nil && !sh.Local && sh.PrimaryAddr != "" {
 			return &Error{Code: "MOVED", Msg: itoa(slot) + " " + sh.PrimaryAddr}
@@ -79,6 +79,6 @@ func (n *Node) CommitGate() error {
 	if !n.primary.Load() || n.Serving() {
 		return nil
 	}
-	n.metrics.fenced.Inc()
+	n.count(&n.stats.fenced, n.metrics.fenced)
 	return ErrFenced
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -72,3 +73,9 @@ func healthName(h Health) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// count adds one to a counter of INFO and its Prometheus twin.
+func (n *Node) count(v *atomic.Int64, c prometheus.Counter) {
+	v.Add(1)
+	c.Inc()
+}

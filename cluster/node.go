@@ -39,6 +39,8 @@ type Replicator interface {
 	Offset() int64
 	// PauseWrites holds client writes for d (a manual failover's handover).
 	PauseWrites(d time.Duration)
+	// Forget drops a replica's link (CLUSTER FORGET).
+	Forget(id string)
 }
 
 // Config is a node's cluster configuration.
@@ -103,6 +105,7 @@ type Node struct {
 	metaAt  time.Time
 
 	metrics *metrics
+	stats   struct{ failovers, bumpAttempts, bumpConflicts, bumpTimeouts, fenced atomic.Int64 }
 	kickCh  chan struct{}
 	stop    chan struct{}
 	wg      sync.WaitGroup

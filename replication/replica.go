@@ -83,8 +83,15 @@ func (u *upstream) stopped() bool {
 
 func (u *upstream) run() {
 	defer close(u.done)
+	// Retries start fast (a new primary may take a moment to come up
+	// after a failover) and slow down to once a second.
+	delay := 50 * time.Millisecond
 	for !u.stopped() {
+		start := time.Now()
 		err := u.session()
+		if time.Since(start) > 5*time.Second {
+			delay = 50 * time.Millisecond // the link was up for a while
+		}
 		u.linkUp.Store(false)
 		u.syncing.Store(false)
 		if u.stopped() {
@@ -95,8 +102,9 @@ func (u *upstream) run() {
 		select {
 		case <-u.stop:
 			return
-		case <-time.After(time.Second):
+		case <-time.After(delay):
 		}
+		delay = min(2*delay, time.Second)
 	}
 }
 

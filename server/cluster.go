@@ -146,3 +146,5 @@ func (s *Server) clusterOnlyReplicas() []string {
 	}
 	return out
 }
+
+func (r clusterRepl) Forget(id string) { r.s.repl.Forget(id) }

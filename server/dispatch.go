@@ -141,6 +141,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.s.stats.misses.Add(ctx.KeyspaceMisses)
 		ctx.KeyspaceMisses = 0
 	}
+	if c.Asking && !inMulti && cmd.Name != "asking" {
+		c.Asking = false // ASKING holds for the next command only
+	}
 	c.lastCmd.Store(&cmd.Name) // NB: commands are never changed once made
 	c.s.record(cmd, args, c, dur, err != nil)
 }

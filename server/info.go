@@ -99,7 +99,7 @@ var infoSections = []struct {
 	{"commandstats", "Commandstats", false, (*Server).infoCommandstats},
 	{"errorstats", "Errorstats", true, func(*Server, *infoBuilder) {}},
 	{"latencystats", "Latencystats", false, func(*Server, *infoBuilder) {}},
-	{"cluster", "Cluster", true, func(s *Server, b *infoBuilder) { b.int("cluster_enabled", int64(boolInt(s.cluster != nil))) }},
+	{"cluster", "Cluster", true, (*Server).infoCluster},
 	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
 }
 
@@ -564,4 +564,21 @@ func (s *Server) infoKeyspace(b *infoBuilder) {
 		}
 		b.field("db"+strconv.Itoa(db), fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", n, s.store.ExpiresCount(db)))
 	}
+}
+
+func (s *Server) infoCluster(b *infoBuilder) {
+	b.int("cluster_enabled", int64(boolInt(s.cluster != nil)))
+	if s.cluster == nil {
+		return
+	}
+	st := s.cluster.Stats()
+	b.int("cluster_writer_epoch", int64(s.cluster.Epoch()))
+	b.int("cluster_serving", int64(boolInt(s.cluster.Serving())))
+	b.int("cluster_catalog_leader", int64(boolInt(st.Leader)))
+	b.int("cluster_catalog_applied_index", int64(st.AppliedIndex))
+	b.int("cluster_failovers", st.Failovers)
+	b.int("cluster_epoch_bump_attempts", st.BumpAttempts)
+	b.int("cluster_epoch_bump_conflicts", st.BumpConflicts)
+	b.int("cluster_epoch_bump_timeouts", st.BumpTimeouts)
+	b.int("cluster_fenced", st.Fenced)
 }

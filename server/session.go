@@ -78,6 +78,7 @@ func (s *Server) Reset(c *commands.Ctx) {
 	cn.DB = 0
 	cn.Name = ""
 	cn.ReplyOff, cn.ReplySkip, cn.skipNext = false, false, false
+	cn.ReadOnlyCluster, cn.Asking = false, false
 	cn.NoEvict, cn.NoTouch = false, false
 	cn.out.SetProto(2)
 	cn.Authenticated = s.password() == ""
