@@ -29,6 +29,15 @@ func TestThreeNodesAgree(t *testing.T) {
 	if err := p.Client().Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// A replica that saw a newer writer epoch than the primary's is
+	// refused: the primary is stale.
+	epoch := infoField(ctx, p, "replication", "master_epoch")
+	if err := p.Do(ctx, "REPLCONF", "writer-epoch", epoch).Err(); err != nil {
+		t.Fatalf("REPLCONF writer-epoch %s: %v", epoch, err)
+	}
+	if err := p.Do(ctx, "REPLCONF", "writer-epoch", "999").Err(); err == nil || !strings.HasPrefix(err.Error(), "STALEEPOCH") {
+		t.Fatalf("REPLCONF writer-epoch 999: %v, want STALEEPOCH", err)
+	}
 	for _, n := range c.Nodes {
 		if n == p {
 			continue

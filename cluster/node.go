@@ -266,6 +266,9 @@ func (n *Node) Close() error {
 	return nil
 }
 
+// Kick asks the node to compare its role with the catalog now.
+func (n *Node) Kick() { n.kick() }
+
 // kick wakes the node's loop; it never blocks.
 func (n *Node) kick() {
 	select {

@@ -65,6 +65,10 @@ type Manager struct {
 	// by a cluster node before the server serves.
 	members atomic.Pointer[func() []string]
 	fence   atomic.Pointer[func() error]
+	// epoch is the newest writer epoch this node has seen in the cluster
+	// catalog; a replica sends it to its primary, which refuses it when
+	// its own is older (a stale primary).
+	epoch atomic.Pointer[func() uint64]
 
 	metrics *metrics
 	stop    chan struct{}
@@ -101,6 +105,16 @@ func (m *Manager) memberIDs() []string {
 		return (*fn)()
 	}
 	return nil
+}
+
+// SetEpoch installs the source of the newest writer epoch this node saw.
+func (m *Manager) SetEpoch(fn func() uint64) { m.epoch.Store(&fn) }
+
+func (m *Manager) writerEpoch() uint64 {
+	if fn := m.epoch.Load(); fn != nil {
+		return (*fn)()
+	}
+	return 0
 }
 
 // SetConfig replaces the configuration (CONFIG SET).

@@ -168,6 +168,13 @@ func (u *upstream) session() error {
 		return fmt.Errorf("REPLCONF id: %w (is the primary a Shoal node?)", err)
 	}
 	call("REPLCONF", "capa", "eof", "capa", "psync2")
+	if e := u.m.writerEpoch(); e > 0 {
+		// A primary older than the newest writer epoch this node saw is
+		// stale: refuse its stream (it refuses us first).
+		if _, err := call("REPLCONF", "writer-epoch", strconv.FormatUint(e, 10)); err != nil {
+			return fmt.Errorf("REPLCONF writer-epoch: %w", err)
+		}
+	}
 
 	id, _, _ := u.m.store.ReplIDs()
 	off := u.m.store.ReplOffset()

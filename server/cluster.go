@@ -60,6 +60,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 	s.cluster = n
 	s.repl.SetMembers(n.ReplicaMembers)
 	s.repl.SetFence(n.WaitFence)
+	s.repl.SetEpoch(n.Epoch)
 	s.store.SetCommitGate(n.CommitGate)
 	s.log.Info("cluster mode", "node", n.ID(), "gossip", bus, "catalog", cat)
 	return nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -124,6 +125,15 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 			cn.replHello.ListenPort = p
 		case commands.Is(opt, "id"):
 			cn.replHello.ID = string(val)
+		case commands.Is(opt, "writer-epoch"):
+			e, err := strconv.ParseUint(string(val), 10, 64)
+			if err != nil {
+				return commands.Errf("Invalid writer-epoch '%s'", val)
+			}
+			if s.cluster != nil && e > s.cluster.Epoch() {
+				s.cluster.Kick()
+				return &commands.Error{Code: "STALEEPOCH", Msg: fmt.Sprintf("this primary's writer epoch %d is older than the replica's %d", s.cluster.Epoch(), e)}
+			}
 		case commands.Is(opt, "capa"), commands.Is(opt, "ip-address"), commands.Is(opt, "rdb-only"),
 			commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
 			// Accepted; the stream is Shoal's own.
