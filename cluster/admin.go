@@ -51,6 +51,9 @@ func (n *Node) View() View {
 
 // Meet joins the gossip of the member at host:busPort.
 func (n *Node) Meet(host string, port, busPort int) error {
+	if n.ml == nil {
+		return errf("This instance has cluster support disabled")
+	}
 	if _, err := n.ml.Join([]string{joinHostPort(host, busPort)}); err != nil {
 		return errf("Invalid node address specified: %s:%d", host, port)
 	}

@@ -47,6 +47,11 @@ type State struct {
 	Epoch   uint64             `json:"epoch"`
 	Members map[string]*Member `json:"members"`
 	Shards  []*Shard           `json:"shards"`
+	// Maintenance is the maintenance state (maintenance.go); nil when
+	// maintenance never started.
+	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	// Components are the deployed components by name (component.go).
+	Components map[string]*Component `json:"components,omitempty"`
 }
 
 func newState() *State { return &State{Members: map[string]*Member{}} }
@@ -62,6 +67,8 @@ func (s *State) clone() *State {
 		ss.Slots = append([]SlotRange(nil), sh.Slots...)
 		c.Shards = append(c.Shards, &ss)
 	}
+	c.Maintenance = s.Maintenance.clone()
+	c.Components = cloneComponents(s.Components)
 	return c
 }
 
@@ -100,13 +107,23 @@ const (
 	opJoin   = "join"   // add or update a member
 	opForget = "forget" // remove a member
 	opCAS    = "cas"    // compare-and-swap a shard's primary and epoch
+	// opMaintenance and opComponent change the admin state; their
+	// payloads are defined beside the state they change.
+	opMaintenance = "maintenance"
+	opComponent   = "component"
 )
 
 type command struct {
-	Op     string  `json:"op"`
-	Member *Member `json:"member,omitempty"`
-	ID     string  `json:"id,omitempty"`
-	CAS    *casReq `json:"cas,omitempty"`
+	Op     string   `json:"op"`
+	Member *Member  `json:"member,omitempty"`
+	ID     string   `json:"id,omitempty"`
+	CAS    *casReq  `json:"cas,omitempty"`
+	Maint  *maintOp `json:"maint,omitempty"`
+	Comp   *compOp  `json:"comp,omitempty"`
+	// At is the proposer's wall clock in Unix milliseconds, for entries
+	// whose effect depends on time (lock expiry): Apply must not read a
+	// clock of its own.
+	At int64 `json:"at,omitempty"`
 }
 
 // casReq installs Primary at WriterEpoch in shard Shard if the shard's
@@ -127,6 +144,8 @@ type applyResult struct {
 	// Conflict reports a CAS whose expected version did not match; Shard is
 	// then the current record.
 	Conflict bool `json:"conflict,omitempty"`
+	// Data is an operation's own result, encoded by its applier.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // Errors of catalog operations.
@@ -222,6 +241,18 @@ func (s *State) apply(c *command) *applyResult {
 		cp := *sh
 		s.Epoch++
 		return &applyResult{Shard: &cp}
+	case opMaintenance, opComponent:
+		var res *applyResult
+		var changed bool
+		if c.Op == opMaintenance {
+			res, changed = s.applyMaintenance(c.Maint, c.At)
+		} else {
+			res, changed = s.applyComponent(c.Comp, c.At)
+		}
+		if changed {
+			s.Epoch++
+		}
+		return res
 	default:
 		return &applyResult{Err: "unknown catalog operation " + c.Op}
 	}

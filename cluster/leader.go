@@ -145,7 +145,7 @@ func (n *Node) handleRPC(req *rpcRequest) *rpcResponse {
 	case rpcCAS:
 		return n.serveCAS(req.CAS)
 	case rpcApply:
-		if req.Command == nil || (req.Command.Op != opJoin && req.Command.Op != opForget) {
+		if req.Command == nil || req.Command.Op == opCAS {
 			return &rpcResponse{Err: "bad catalog command"}
 		}
 		if req.Command.Op == opForget {
@@ -160,7 +160,7 @@ func (n *Node) handleRPC(req *rpcRequest) *rpcResponse {
 		if req.Command.Op == opForget && res.Err == "" {
 			n.raft.RemoveServer(raft.ServerID(req.Command.ID), 0, 5*time.Second)
 		}
-		return &rpcResponse{Err: res.Err}
+		return &rpcResponse{Err: res.Err, Data: res.Data}
 	}
 	return &rpcResponse{Err: "unknown request " + req.Op}
 }
@@ -344,4 +344,13 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// propose applies a catalog command through the leader, wherever it is,
+// and returns its result: how every admin change enters the catalog.
+func (n *Node) propose(c *command) (*rpcResponse, error) {
+	if c.At == 0 {
+		c.At = time.Now().UnixMilli()
+	}
+	return n.leaderCall(&rpcRequest{Op: rpcApply, Command: c}, rpcTimeout)
 }

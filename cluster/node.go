@@ -65,6 +65,11 @@ type Config struct {
 	GossipKey []byte
 	// Build is the node's build version, gossiped.
 	Build string
+	// Standalone runs only a one-voter catalog, on an in-memory raft
+	// transport, for a node without cluster-enabled: no gossip, no
+	// catalog port, no shard, leases or failover. The admin state lives in
+	// it the same way.
+	Standalone bool
 }
 
 // Node is this process's membership in the cluster. Its exported methods
@@ -145,6 +150,12 @@ func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registere
 		n.Close()
 		return nil, err
 	}
+	if cfg.Standalone {
+		n.wg.Add(2)
+		go n.loop()
+		go n.leaderLoop()
+		return n, nil
+	}
 	if err := n.startGossip(); err != nil {
 		n.Close()
 		return nil, err
@@ -159,31 +170,47 @@ func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registere
 
 func (n *Node) startCatalog() error {
 	n.fsm = newFSM(n.kick)
-	adv := &net.TCPAddr{IP: net.ParseIP(n.cfg.IP), Port: n.cfg.CatalogPort}
-	m, err := listenMux(joinHostPort(n.cfg.BindIP, n.cfg.CatalogPort), adv, func(c net.Conn) { serveRPC(c, n.handleRPC) })
-	if err != nil {
-		return fmt.Errorf("cluster: catalog port: %w", err)
-	}
-	n.mux = m
 	logw := &slogWriter{log: n.log, what: "catalog"}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logw})
-	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: raftLayer{m}, MaxPool: 3, Timeout: 5 * time.Second, Logger: hl,
-	})
+	var trans raft.Transport
+	var advAddr string
+	if n.cfg.Standalone {
+		advAddr = "local"
+		_, trans = raft.NewInmemTransport(raft.ServerAddress(advAddr))
+	} else {
+		adv := &net.TCPAddr{IP: net.ParseIP(n.cfg.IP), Port: n.cfg.CatalogPort}
+		advAddr = adv.String()
+		m, err := listenMux(joinHostPort(n.cfg.BindIP, n.cfg.CatalogPort), adv, func(c net.Conn) { serveRPC(c, n.handleRPC) })
+		if err != nil {
+			return fmt.Errorf("cluster: catalog port: %w", err)
+		}
+		n.mux = m
+		trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: raftLayer{m}, MaxPool: 3, Timeout: 5 * time.Second, Logger: hl,
+		})
+	}
+	closeTrans := func() {
+		if c, ok := trans.(raft.WithClose); ok {
+			c.Close()
+		}
+	}
 	bolt, err := raftboltdb.NewBoltStore(filepath.Join(n.cfg.Dir, "raft.db"))
 	if err != nil {
-		trans.Close()
+		closeTrans()
 		return fmt.Errorf("cluster: catalog log: %w", err)
 	}
 	n.bolt = bolt
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.Dir, 2, hl)
 	if err != nil {
-		trans.Close()
+		closeTrans()
 		return err
 	}
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(n.cfg.ID)
 	ht := max(n.cfg.NodeTimeout/10, 50*time.Millisecond)
+	if n.cfg.Standalone {
+		ht = 20 * time.Millisecond // one voter: elect it at once
+	}
 	rc.HeartbeatTimeout, rc.ElectionTimeout = ht, ht
 	rc.LeaderLeaseTimeout = ht * 3 / 4
 	rc.CommitTimeout = min(max(ht/5, 5*time.Millisecond), 50*time.Millisecond)
@@ -194,19 +221,20 @@ func (n *Node) startCatalog() error {
 	n.leader.notify = notify
 	existing, err := raft.HasExistingState(bolt, bolt, snaps)
 	if err != nil {
-		trans.Close()
+		closeTrans()
 		return err
 	}
 	r, err := raft.NewRaft(rc, n.fsm, bolt, bolt, snaps, trans)
 	if err != nil {
-		trans.Close()
+		closeTrans()
 		return fmt.Errorf("cluster: catalog: %w", err)
 	}
 	n.raft = r
 	if !existing && len(n.cfg.Join) == 0 {
+		adv := raft.ServerAddress(advAddr)
 		n.log.Info("bootstrapping a new cluster catalog", "node", n.cfg.ID)
 		err := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
-			{Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.ID), Address: raft.ServerAddress(adv.String())},
+			{Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.ID), Address: adv},
 		}}).Error()
 		if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return err
@@ -296,7 +324,11 @@ func (n *Node) loop() {
 }
 
 func (n *Node) reconcile() {
-	st, _ := n.fsm.state()
+	st, idx := n.fsm.state()
+	if n.cfg.Standalone {
+		n.applyDerived(st, idx)
+		return
+	}
 	n.observeGossip()
 	if n.leaderReady() {
 		n.leaderReconcile(st)
@@ -305,6 +337,7 @@ func (n *Node) reconcile() {
 	if sh == nil {
 		n.routes.Store(nil)
 		n.updateMeta(st)
+		n.applyDerived(st, idx)
 		return
 	}
 	me := n.cfg.ID
@@ -347,6 +380,7 @@ func (n *Node) reconcile() {
 	n.routes.Store(n.buildRoutes(st, sh))
 	n.updateMeta(st)
 	n.savePeers(st)
+	n.applyDerived(st, idx)
 }
 
 func (n *Node) buildRoutes(st *State, sh *Shard) *Routes {
@@ -418,7 +452,7 @@ func (n *Node) observeGossip() {
 
 // health is what gossip says of member id now.
 func (n *Node) health(id string) Health {
-	if id == n.cfg.ID {
+	if id == n.cfg.ID || n.ml == nil {
 		return Alive
 	}
 	for _, m := range n.ml.Members() {

@@ -41,6 +41,8 @@ type rpcResponse struct {
 	Shard     *Shard `json:"shard,omitempty"`
 	Offset    int64  `json:"offset,omitempty"`
 	Replica   bool   `json:"replica,omitempty"`
+	// Data is an applied operation's own result (applyResult.Data).
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // rpcTimeout bounds one request; the callers retry.

@@ -30,6 +30,10 @@ type Ctx struct {
 	// Cluster is the node's cluster membership; nil unless the node runs
 	// with cluster-enabled.
 	Cluster Cluster
+	// Catalog is the node's catalog (its cluster's, or a one-voter catalog
+	// of its own): the admin commands keep their state there. It is set
+	// once the server started.
+	Catalog *cluster.Node
 	// Conn is the server's connection behind Client, opaque to handlers;
 	// the server's Server methods use it.
 	Conn any

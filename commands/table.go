@@ -18,6 +18,9 @@ func Default() *Table {
 		pubsubCommands(),
 		sortCommands(),
 		replicationCommands(),
+		maintenanceCommands(),
+		componentCommands(),
+		schemaCommands(),
 		clusterCommands(),
 	)
 }

@@ -16,6 +16,15 @@ import (
 // members and fence) and storage (the commit-time fence).
 func (s *Server) startCluster(cfg *config.Config) error {
 	if !cfg.ClusterEnabled {
+		// A plain node keeps its admin state in a one-voter catalog.
+		n, err := cluster.New(cluster.Config{
+			ID: s.store.NodeID(), Dir: filepath.Join(cfg.Dir, "cluster"), IP: "127.0.0.1", Port: cfg.Port,
+			NodeTimeout: time.Duration(cfg.ClusterNodeTimeout) * time.Millisecond, Build: Version, Standalone: true,
+		}, clusterRepl{s}, s.log, s.reg)
+		if err != nil {
+			return err
+		}
+		s.catalog = n
 		return nil
 	}
 	bind := trimBindPrefix(cfg.Bind[0])
@@ -57,7 +66,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	s.cluster = n
+	s.cluster, s.catalog = n, n
 	s.repl.SetMembers(n.ReplicaMembers)
 	s.repl.SetFence(n.WaitFence)
 	s.repl.SetEpoch(n.Epoch)

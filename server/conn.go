@@ -79,7 +79,7 @@ func (s *Server) accept(rc redcon.Conn) bool {
 	c.Authenticated = s.password() == ""
 	c.User = "default"
 	c.lastActive.Store(c.Created.UnixNano())
-	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Conn: c}
+	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c}
 	c.publish()
 	rc.SetContext(c)
 	s.clientsMu.Lock()

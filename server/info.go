@@ -101,6 +101,9 @@ var infoSections = []struct {
 	{"latencystats", "Latencystats", false, func(*Server, *infoBuilder) {}},
 	{"cluster", "Cluster", true, (*Server).infoCluster},
 	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
+	{"maintenance", "Maintenance", false, (*Server).infoMaintenance},
+	{"components", "Components", false, (*Server).infoComponents},
+	{"schema", "Schema", false, (*Server).infoSchema},
 }
 
 type infoBuilder struct{ strings.Builder }

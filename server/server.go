@@ -60,6 +60,10 @@ type Server struct {
 	// cluster-enabled; reg is the metrics registry it registers into.
 	cluster *cluster.Node
 	reg     prometheus.Registerer
+	// catalog is the node's catalog, its own one-voter catalog without
+	// cluster-enabled: the admin state (maintenance, components, schema
+	// epochs) lives there.
+	catalog *cluster.Node
 
 	listeners []net.Listener
 	rservers  []*redcon.Server
@@ -181,6 +185,12 @@ func (s *Server) Start() error {
 		s.listeners = append(s.listeners, ln)
 	}
 	s.repl.SetConfig(replConfig(cfg))
+	// NB: the catalog starts before the first connection is served: a
+	// connection's context names it.
+	if err := s.startCluster(cfg); err != nil {
+		s.Close()
+		return err
+	}
 	for _, ln := range s.listeners {
 		rs := redcon.NewServerNetwork("tcp", ln.Addr().String(), s.handle, s.accept, s.closed)
 		rs.AcceptError = func(err error) { s.log.Warn("accept failed", "err", err) }
@@ -195,10 +205,6 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go s.cron()
 	if err := s.metrics.start(cfg); err != nil {
-		s.Close()
-		return err
-	}
-	if err := s.startCluster(cfg); err != nil {
 		s.Close()
 		return err
 	}
@@ -271,8 +277,8 @@ func (s *Server) Close() error {
 		s.clientsMu.Unlock()
 		s.pause.stop()
 		s.metrics.stop()
-		if s.cluster != nil {
-			s.cluster.Close()
+		if s.catalog != nil {
+			s.catalog.Close()
 		}
 		s.repl.Close()
 		s.wg.Wait()

@@ -1,0 +1,4 @@
+package commands
+
+// componentCommands are the COMPONENT commands.
+func componentCommands() []*Command { return nil }

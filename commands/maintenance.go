@@ -1,0 +1,4 @@
+package commands
+
+// maintenanceCommands are the MAINTENANCE commands.
+func maintenanceCommands() []*Command { return nil }

@@ -1,0 +1,4 @@
+package commands
+
+// schemaCommands are the SCHEMA commands.
+func schemaCommands() []*Command { return nil }

@@ -1,0 +1,4 @@
+package server
+
+// infoComponents renders INFO components.
+func (s *Server) infoComponents(b *infoBuilder) {}

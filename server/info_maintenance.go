@@ -1,0 +1,4 @@
+package server
+
+// infoMaintenance renders INFO maintenance.
+func (s *Server) infoMaintenance(b *infoBuilder) {}

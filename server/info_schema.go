@@ -1,0 +1,4 @@
+package server
+
+// infoSchema renders INFO schema.
+func (s *Server) infoSchema(b *infoBuilder) {}
