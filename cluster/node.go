@@ -109,6 +109,10 @@ type Node struct {
 	won     atomic.Uint64 // the writer epoch this node's last bump installed
 	metaAt  time.Time
 
+	maint  maintNode
+	comp   compNode
+	schema schemaNode
+
 	metrics *metrics
 	stats   struct{ failovers, bumpAttempts, bumpConflicts, bumpTimeouts, fenced atomic.Int64 }
 	kickCh  chan struct{}
@@ -143,6 +147,9 @@ func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registere
 	n.leader.fenced = map[int]int{}
 	n.leader.banned = map[string]time.Time{}
 	n.metrics = newMetrics(n, reg)
+	n.initMaintenance(reg)
+	n.initComponents(reg)
+	n.initSchema(reg)
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
