@@ -20,6 +20,7 @@ import (
 // metrics are the node's Prometheus metrics on its own registry. Command
 // metrics are labelled by the table's command names only.
 type metrics struct {
+	s        *Server
 	reg      *prometheus.Registry
 	calls    *prometheus.CounterVec
 	failures *prometheus.CounterVec
@@ -40,6 +41,7 @@ type cmdMetrics struct {
 
 func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
 	m := &metrics{
+		s:   s,
 		reg: reg,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shoal_commands_calls_total", Help: "Commands executed, by command.",
@@ -104,6 +106,7 @@ func (m *metrics) start(cfg *config.Config) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.s.adminRoutes(mux)
 	m.ln = ln
 	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go m.httpSrv.Serve(ln)

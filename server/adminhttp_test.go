@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// adminCall sends one request to the admin API and decodes its JSON body.
+func adminCall(t *testing.T, method, url, body string, auth func(*http.Request)) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != nil {
+		auth(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s %s: Content-Type %q", method, url, ct)
+	}
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) > 0 && b[0] == '{' {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, b)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func TestAdminAPIAuth(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.MetricsPort = freePort(t)
+	cfg.RequirePass = "s3cret"
+	s := testutil.Start(t, cfg)
+	base := "http://" + s.MetricsAddr()
+	basic := func(user, pass string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(user, pass) }
+	}
+	bearer := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+	}
+	for _, path := range []string{"/v1/cluster", "/v1/maintenance", "/v1/components", "/v1/schema"} {
+		for _, bad := range []func(*http.Request){nil, basic("default", "wrong"), basic("alice", "s3cret"), bearer("wrong")} {
+			code, body := adminCall(t, "GET", base+path, "", bad)
+			if code != http.StatusUnauthorized || body["error"] != "NOAUTH" {
+				t.Fatalf("GET %s with bad credentials: %d %v, want 401 NOAUTH", path, code, body)
+			}
+		}
+		for _, good := range []func(*http.Request){basic("default", "s3cret"), bearer("s3cret")} {
+			if code, body := adminCall(t, "GET", base+path, "", good); code != http.StatusOK {
+				t.Fatalf("GET %s with the password: %d %v", path, code, body)
+			}
+		}
+	}
+	// A refused POST changes nothing.
+	if code, _ := adminCall(t, "POST", base+"/v1/schema/resync", "", nil); code != http.StatusUnauthorized {
+		t.Fatalf("POST /v1/schema/resync without credentials: %d", code)
+	}
+	code, body := adminCall(t, "GET", base+"/v1/cluster", "", bearer("s3cret"))
+	if code != http.StatusOK || body["node"] != s.Store().NodeID() || body["cluster_enabled"] != false {
+		t.Fatalf("GET /v1/cluster: %d %v", code, body)
+	}
+	code, body = adminCall(t, "POST", base+"/v1/maintenance", `{"action":"sideways"}`, bearer("s3cret"))
+	if code != http.StatusBadRequest || body["error"] != "ERR" {
+		t.Fatalf("POST /v1/maintenance with a bad action: %d %v", code, body)
+	}
+	code, body = adminCall(t, "POST", base+"/v1/maintenance", `{not json`, bearer("s3cret"))
+	if code != http.StatusBadRequest || body["error"] != "ERR" {
+		t.Fatalf("POST /v1/maintenance with bad JSON: %d %v", code, body)
+	}
+}
+
+func TestAdminAPIWithoutPassword(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.MetricsPort = freePort(t)
+	s := testutil.Start(t, cfg)
+	code, body := adminCall(t, "GET", "http://"+s.MetricsAddr()+"/v1/schema", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /v1/schema: %d %v", code, body)
+	}
+	if _, ok := body["epoch"]; !ok {
+		t.Fatalf("GET /v1/schema has no epoch: %v", body)
+	}
+}
