@@ -21,7 +21,7 @@ import (
 // metrics are labelled by the table's command names only.
 type metrics struct {
 	s        *Server
-	reg      *prometheus.Registry
+	reg      Registry
 	calls    *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -39,7 +39,7 @@ type cmdMetrics struct {
 	latency         prometheus.Observer
 }
 
-func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
+func newMetrics(s *Server, reg Registry) *metrics {
 	m := &metrics{
 		s:   s,
 		reg: reg,

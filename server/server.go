@@ -32,9 +32,16 @@ type Options struct {
 	// Logger receives the server's log; default one built from the config.
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; default a new registry.
-	Registry *prometheus.Registry
+	Registry Registry
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+}
+
+// Registry is where a server registers its metrics and what /metrics
+// serves: a *prometheus.Registry, or a wrapper of one.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
 }
 
 // Server is one Shoal node's RESP server.
@@ -139,9 +146,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.watch.init()
 	store.SetWriteListener(s.keyWritten)
 	s.slowlog.init()
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
+	var reg Registry = prometheus.NewRegistry()
+	if opts.Registry != nil {
+		reg = opts.Registry
 	}
 	s.metrics = newMetrics(s, reg)
 	s.reg = reg

@@ -176,7 +176,7 @@ func RequireTool(t testing.TB, name string) string {
 		if os.Getenv("SHOAL_REQUIRE_TOOLS") == "1" {
 			t.Fatalf("%s is required (SHOAL_REQUIRE_TOOLS=1) but not installed", name)
 		}
-		t.Skipf("%s is not installed; install redis-tools to run this test", name)
+		t.Skipf("%s is not installed; install its Debian package (redis-tools, prometheus) to run this test", name)
 	}
 	return p
 }
