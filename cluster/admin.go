@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,11 @@ func (n *Node) Meet(host string, port, busPort int) error {
 		return errf("This instance has cluster support disabled")
 	}
 	if _, err := n.ml.Join([]string{joinHostPort(host, busPort)}); err != nil {
+		if strings.Contains(err.Error(), "belongs to cluster") {
+			// NB: a node that bootstrapped its own catalog cannot adopt
+			// another; it joins one only from an empty data folder.
+			return errf("The node at %s:%d belongs to another cluster: a node joins a cluster from an empty data folder with cluster-join", host, port)
+		}
 		return errf("Invalid node address specified: %s:%d", host, port)
 	}
 	return nil

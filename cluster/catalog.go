@@ -43,6 +43,9 @@ type Shard struct {
 
 // State is the whole catalog. It is small; snapshots serialize it whole.
 type State struct {
+	// ClusterID names the cluster: made when its first shard is created,
+	// gossiped, so members of different catalogs never merge.
+	ClusterID string `json:"cluster_id,omitempty"`
 	// Epoch grows by one with every applied change: the catalog's epoch.
 	Epoch   uint64             `json:"epoch"`
 	Members map[string]*Member `json:"members"`
@@ -57,7 +60,7 @@ type State struct {
 func newState() *State { return &State{Members: map[string]*Member{}} }
 
 func (s *State) clone() *State {
-	c := &State{Epoch: s.Epoch, Members: make(map[string]*Member, len(s.Members))}
+	c := &State{ClusterID: s.ClusterID, Epoch: s.Epoch, Members: make(map[string]*Member, len(s.Members))}
 	for id, m := range s.Members {
 		mm := *m
 		c.Members[id] = &mm
@@ -227,6 +230,9 @@ func (s *State) apply(c *command) *applyResult {
 		if sh == nil {
 			sh = &Shard{ID: r.Shard, Slots: []SlotRange{{0, Slots - 1}}}
 			s.Shards = append(s.Shards, sh)
+			if s.ClusterID == "" {
+				s.ClusterID = r.Nonce
+			}
 		}
 		if r.WriterEpoch <= sh.WriterEpoch {
 			return &applyResult{Err: fmt.Sprintf("writer epoch %d is not above %d", r.WriterEpoch, sh.WriterEpoch)}

@@ -237,3 +237,35 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// TestMeetAnotherClusterRefused: a node that bootstrapped its own catalog
+// belongs to another cluster; gossip refuses to merge the two.
+func TestMeetAnotherClusterRefused(t *testing.T) {
+	c := start(t, testcluster.Options{})
+	ctx := ctxT(t)
+	other := testcluster.New(t, 1, testcluster.Options{NodeTimeout: nodeTimeout})
+	o := other.Nodes[0]
+	testcluster.WaitFor(t, 10*time.Second, func() (bool, string) {
+		return infoField(ctx, o, "cluster", "cluster_serving") == "1", "the lone node does not serve yet"
+	})
+	p := stable(t, c)
+	err := p.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", o.Port, o.BusPort).Err()
+	if err == nil || !strings.Contains(err.Error(), "belongs to another cluster") {
+		t.Fatalf("CLUSTER MEET of another cluster's node: %v", err)
+	}
+	if lines, err := clusterNodes(ctx, p); err != nil || len(lines) != 3 {
+		t.Fatalf("after the refused MEET the cluster has %d nodes (%v)", len(lines), err)
+	}
+	if lines, err := clusterNodes(ctx, o); err != nil || len(lines) != 1 {
+		t.Fatalf("after the refused MEET the lone node knows %d nodes (%v)", len(lines), err)
+	}
+}
+
+// TestEncryptedGossip runs a cluster whose gossip is encrypted.
+func TestEncryptedGossip(t *testing.T) {
+	c := start(t, testcluster.Options{ExtraArgs: []string{"--cluster-gossip-key", "c2hvYWwtZ29zc2lwLWtleQ=="}})
+	p := stable(t, c)
+	if ok, err := setAndWaitAll(ctxT(t), p, "k", "v"); !ok || err != nil {
+		t.Fatalf("WAITALL with encrypted gossip: %v %v", ok, err)
+	}
+}

@@ -2,11 +2,13 @@ package cluster
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -25,6 +27,13 @@ type nodeMeta struct {
 	Offset  int64  `json:"o"`
 	Epoch   uint64 `json:"e"`
 	Build   string `json:"v,omitempty"`
+	// Cluster is the member's catalog's ClusterID, "" while its catalog
+	// is empty (a node joining).
+	Cluster string `json:"k,omitempty"`
+	// Reads and Writes are the storage formats the member's build reads
+	// and writes (formats.go).
+	Reads  []int `json:"fr,omitempty"`
+	Writes []int `json:"fw,omitempty"`
 }
 
 func decodeMeta(b []byte) (nodeMeta, bool) {
@@ -66,6 +75,32 @@ type delegate struct {
 	mu   sync.Mutex
 	meta []byte
 	kick func()
+	// cluster is this node's ClusterID ("" while its catalog is empty).
+	cluster atomic.Pointer[string]
+}
+
+// NotifyMerge refuses to merge gossip with members of another cluster
+// (a join or push/pull with them fails).
+func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
+	for _, p := range peers {
+		if err := d.NotifyAlive(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NotifyAlive refuses a member of another cluster: two catalogs never
+// share gossip. A member whose catalog is empty (joining) is welcome.
+func (d *delegate) NotifyAlive(peer *memberlist.Node) error {
+	mine := d.cluster.Load()
+	if mine == nil || *mine == "" {
+		return nil
+	}
+	if m, ok := decodeMeta(peer.Meta); ok && m.Cluster != "" && m.Cluster != *mine {
+		return fmt.Errorf("member %s belongs to cluster %s, not %s", peer.Name, m.Cluster, *mine)
+	}
+	return nil
 }
 
 func (d *delegate) setMeta(m nodeMeta) bool {

@@ -252,7 +252,7 @@ func (n *Node) leaderReconcile(st *State) {
 			continue
 		}
 		meta, ok := decodeMeta(m.Meta)
-		if !ok || meta.Port == 0 {
+		if !ok || meta.Port == 0 || meta.Cluster != "" && meta.Cluster != st.ClusterID {
 			continue
 		}
 		n.leader.mu.Lock()

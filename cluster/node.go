@@ -65,6 +65,9 @@ type Config struct {
 	GossipKey []byte
 	// Build is the node's build version, gossiped.
 	Build string
+	// ComponentLockLease is the lease of a component's deploy lock
+	// (component-lock-lease); 0 means 30 s.
+	ComponentLockLease time.Duration
 	// Standalone runs only a one-voter catalog, on an in-memory raft
 	// transport, for a node without cluster-enabled: no gossip, no
 	// catalog port, no shard, leases or failover. The admin state lives in
@@ -267,7 +270,7 @@ func (n *Node) startGossip() error {
 	c.Transport = t
 	n.del = &delegate{kick: n.kick}
 	n.del.setMeta(n.localMeta())
-	c.Delegate, c.Events = n.del, n.del
+	c.Delegate, c.Events, c.Alive, c.Merge = n.del, n.del, n.del, n.del
 	ml, err := memberlist.Create(c)
 	if err != nil {
 		t.Shutdown()
@@ -337,6 +340,8 @@ func (n *Node) reconcile() {
 		return
 	}
 	n.observeGossip()
+	id := st.ClusterID
+	n.del.cluster.Store(&id)
 	if n.leaderReady() {
 		n.leaderReconcile(st)
 	}
@@ -409,7 +414,11 @@ func (n *Node) ID() string { return n.cfg.ID }
 func (n *Node) Epoch() uint64 { return n.epoch.Load() }
 
 func (n *Node) localMeta() nodeMeta {
-	m := nodeMeta{Port: n.cfg.Port, Catalog: n.cfg.CatalogPort, Offset: n.repl.Offset(), Epoch: n.epoch.Load(), Build: n.cfg.Build}
+	m := nodeMeta{Port: n.cfg.Port, Catalog: n.cfg.CatalogPort, Offset: n.repl.Offset(), Epoch: n.epoch.Load(), Build: n.cfg.Build,
+		Reads: storageReads, Writes: storageWrites}
+	if id := n.del.cluster.Load(); id != nil {
+		m.Cluster = *id
+	}
 	if r := n.routes.Load(); r != nil && len(r.Shards) > 0 {
 		if r.Shards[0].Local {
 			m.Role = "m"
@@ -427,7 +436,7 @@ func (n *Node) updateMeta(*State) {
 	n.del.mu.Lock()
 	old, _ := decodeMeta(n.del.meta)
 	n.del.mu.Unlock()
-	roleChanged := old.Role != m.Role || old.Primary != m.Primary || old.Epoch != m.Epoch
+	roleChanged := old.Role != m.Role || old.Primary != m.Primary || old.Epoch != m.Epoch || old.Cluster != m.Cluster
 	if !roleChanged && (old.Offset == m.Offset || time.Since(n.metaAt) < time.Second) {
 		return
 	}
