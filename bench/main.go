@@ -8,6 +8,7 @@
 //	go run ./bench -quick               # a short smoke run
 //	go run ./bench -memory -keys 10000000
 //	go run ./bench -replication         # SET with 2 replicas vs none, SET+WAIT latency
+//	go run ./bench -failover 20         # kill the primary of 3 cluster nodes 20 times
 //
 // redis-server and redis-benchmark come from Debian's redis-server and
 // redis-tools packages.
@@ -40,6 +41,9 @@ type options struct {
 	// replication runs only the replication benchmark (replication.go).
 	replication bool
 	waitN       int
+	// kills > 0 runs only the failover measurement (failover.go).
+	kills       int
+	nodeTimeout int
 }
 
 func main() {
@@ -61,6 +65,8 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 round, small -n, 3-byte values, P16, everysec")
 	flag.BoolVar(&o.replication, "replication", false, "only measure replication: SET -P 16 with 2 Shoal replicas vs none, and SET + WAIT 1 0 latency")
 	flag.IntVar(&o.waitN, "waitn", 20000, "SET + WAIT 1 0 rounds for -replication")
+	flag.IntVar(&o.kills, "failover", 0, "only measure failover: kill the primary of a 3-node cluster this many times")
+	flag.IntVar(&o.nodeTimeout, "node-timeout", 1000, "cluster-node-timeout in ms for -failover")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
 	o.pipelines = atoiList(pipes)
@@ -82,6 +88,9 @@ func run(o *options) error {
 	tools := []string{"redis-server", "redis-benchmark"}
 	if o.replication {
 		tools = tools[1:]
+	}
+	if o.kills > 0 {
+		tools = nil
 	}
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -109,6 +118,20 @@ func run(o *options) error {
 		return fmt.Errorf("build shoal: %w", err)
 	}
 	machine := describeMachine()
+	if o.kills > 0 {
+		r, err := failoverBench(o, bin, work)
+		if err != nil {
+			return err
+		}
+		md := renderFailover(o, machine, r)
+		mdPath := filepath.Join(o.out, "failover.md")
+		if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+			return err
+		}
+		fmt.Print(md)
+		progress("wrote %s", mdPath)
+		return nil
+	}
 	if o.replication {
 		r, err := replicationBench(o, bin, work)
 		if err != nil {
