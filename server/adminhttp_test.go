@@ -44,7 +44,7 @@ func adminCall(t *testing.T, method, url, body string, auth func(*http.Request))
 
 func TestAdminAPIAuth(t *testing.T) {
 	cfg := testutil.Config(t)
-	cfg.MetricsPort = freePort(t)
+	cfg.MetricsPort = testutil.FreePort(t)
 	cfg.RequirePass = "s3cret"
 	s := testutil.Start(t, cfg)
 	base := "http://" + s.MetricsAddr()
@@ -87,7 +87,7 @@ func TestAdminAPIAuth(t *testing.T) {
 
 func TestAdminAPIWithoutPassword(t *testing.T) {
 	cfg := testutil.Config(t)
-	cfg.MetricsPort = freePort(t)
+	cfg.MetricsPort = testutil.FreePort(t)
 	s := testutil.Start(t, cfg)
 	code, body := adminCall(t, "GET", "http://"+s.MetricsAddr()+"/v1/schema", "", nil)
 	if code != http.StatusOK {

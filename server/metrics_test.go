@@ -3,7 +3,6 @@ package server_test
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,17 +11,6 @@ import (
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
-// freePort returns a port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
 
 // scrape fetches /metrics and returns each sample line's value by its
 // name and labels as written ("shoal_keyspace_keys{db=\"0\"}").
@@ -60,7 +48,7 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 
 func TestMetrics(t *testing.T) {
 	cfg := testutil.Config(t)
-	cfg.MetricsPort = freePort(t)
+	cfg.MetricsPort = testutil.FreePort(t)
 	s := testutil.Start(t, cfg)
 	if s.MetricsAddr() == "" {
 		t.Fatal("no metrics listener")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,18 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/internal/testutil"
 )
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // child is a shoal process started by a test.
 type child struct {
@@ -87,7 +76,7 @@ func startFirst(t *testing.T, fsync string) (bin, dir string, port int, first *c
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dir = filepath.Join(t.TempDir(), "data")
-	port = freePort(t)
+	port = testutil.FreePort(t)
 	return bin, dir, port, startShoal(t, bin, port, dir, "first.log", "--appendfsync", fsync)
 }
 
