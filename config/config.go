@@ -133,6 +133,11 @@ type Config struct {
 	// writer epoch bump that meets conflicts ("cluster-epoch-bump-timeout");
 	// default 30000.
 	ClusterEpochBumpTimeout int
+	// ComponentLockLease is the lease, in milliseconds, of a component's
+	// deploy lock ("component-lock-lease"): the holder renews it while it
+	// deploys, and another deploy may take the lock once it lapsed, so a
+	// holder that died blocks deploys for at most this long; default 30000.
+	ComponentLockLease int
 
 	// File is the configuration file read, if any; CONFIG REWRITE writes it.
 	File string
@@ -172,6 +177,7 @@ func Default() *Config {
 		WaitAllDisconnectGrace:  60,
 		ClusterNodeTimeout:      15000,
 		ClusterEpochBumpTimeout: 30000,
+		ComponentLockLease:      30000,
 	}
 }
 
@@ -267,6 +273,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClusterEpochBumpTimeout < 1 {
 		bad("cluster-epoch-bump-timeout: %d must be at least 1 ms", c.ClusterEpochBumpTimeout)
+	}
+	if c.ComponentLockLease < 100 {
+		bad("component-lock-lease: %d is below 100 ms", c.ComponentLockLease)
 	}
 	if c.ReplBacklogSize < 16<<10 {
 		bad("repl-backlog-size: %d is below 16kb", c.ReplBacklogSize)

@@ -196,6 +196,7 @@ var directives = []*Directive{
 	stringDir("cluster-announce-ip", false, func(c *Config) *string { return &c.ClusterAnnounceIP }),
 	stringDir("cluster-gossip-key", false, func(c *Config) *string { return &c.ClusterGossipKey }),
 	intDir("cluster-epoch-bump-timeout", true, func(c *Config) *int { return &c.ClusterEpochBumpTimeout }),
+	intDir("component-lock-lease", false, func(c *Config) *int { return &c.ComponentLockLease }),
 }
 
 // aliases are other names of directives, as redis.conf accepts them.
