@@ -247,6 +247,7 @@ func (s *State) apply(c *command) *applyResult {
 		cp := *sh
 		s.Epoch++
 		return &applyResult{Shard: &cp}
+	case opBump: // only the epoch moves (DEBUG CATALOG-BUMP, derived.go)
 	case opMaintenance, opComponent:
 		var res *applyResult
 		var changed bool

@@ -68,6 +68,8 @@ type Config struct {
 	// ComponentLockLease is the lease of a component's deploy lock
 	// (component-lock-lease); 0 means 30 s.
 	ComponentLockLease time.Duration
+	// Schema shapes the schema pipeline's retries and resyncs.
+	Schema SchemaConfig
 	// Standalone runs only a one-voter catalog, on an in-memory raft
 	// transport, for a node without cluster-enabled: no gossip, no
 	// catalog port, no shard, leases or failover. The admin state lives in
@@ -179,7 +181,7 @@ func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registere
 }
 
 func (n *Node) startCatalog() error {
-	n.fsm = newFSM(n.kick)
+	n.fsm = newFSM(n.catalogChanged)
 	logw := &slogWriter{log: n.log, what: "catalog"}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logw})
 	var trans raft.Transport

@@ -133,6 +133,19 @@ type Config struct {
 	// writer epoch bump that meets conflicts ("cluster-epoch-bump-timeout");
 	// default 30000.
 	ClusterEpochBumpTimeout int
+	// SchemaRetryBaseMs is the delay, in milliseconds, before the first
+	// retry of a catalog change the node failed to apply; each further
+	// retry doubles it, up to 5 s, with jitter ("schema-retry-base-ms");
+	// default 100.
+	SchemaRetryBaseMs int
+	// SchemaEventMaxRetries bounds the retries of a catalog change that
+	// failed to apply; then the node runs a full resync
+	// ("schema-event-max-retries"); default 5.
+	SchemaEventMaxRetries int
+	// SchemaResyncInterval is the period, in milliseconds, of the full
+	// resync of the node's derived admin state ("schema-resync-interval");
+	// 0 turns it off; default 300000 (5 minutes).
+	SchemaResyncInterval int
 	// ComponentLockLease is the lease, in milliseconds, of a component's
 	// deploy lock ("component-lock-lease"): the holder renews it while it
 	// deploys, and another deploy may take the lock once it lapsed, so a
@@ -177,6 +190,9 @@ func Default() *Config {
 		WaitAllDisconnectGrace:  60,
 		ClusterNodeTimeout:      15000,
 		ClusterEpochBumpTimeout: 30000,
+		SchemaRetryBaseMs:       100,
+		SchemaEventMaxRetries:   5,
+		SchemaResyncInterval:    300000,
 		ComponentLockLease:      30000,
 	}
 }
@@ -273,6 +289,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ClusterEpochBumpTimeout < 1 {
 		bad("cluster-epoch-bump-timeout: %d must be at least 1 ms", c.ClusterEpochBumpTimeout)
+	}
+	if c.SchemaRetryBaseMs < 1 {
+		bad("schema-retry-base-ms: %d must be at least 1 ms", c.SchemaRetryBaseMs)
+	}
+	if c.SchemaEventMaxRetries < 0 || c.SchemaEventMaxRetries > 100 {
+		bad("schema-event-max-retries: %d is outside 0..100", c.SchemaEventMaxRetries)
+	}
+	if c.SchemaResyncInterval < 0 {
+		bad("schema-resync-interval: %d must not be negative (0 turns it off)", c.SchemaResyncInterval)
 	}
 	if c.ComponentLockLease < 100 {
 		bad("component-lock-lease: %d is below 100 ms", c.ComponentLockLease)

@@ -196,6 +196,9 @@ var directives = []*Directive{
 	stringDir("cluster-announce-ip", false, func(c *Config) *string { return &c.ClusterAnnounceIP }),
 	stringDir("cluster-gossip-key", false, func(c *Config) *string { return &c.ClusterGossipKey }),
 	intDir("cluster-epoch-bump-timeout", true, func(c *Config) *int { return &c.ClusterEpochBumpTimeout }),
+	intDir("schema-retry-base-ms", false, func(c *Config) *int { return &c.SchemaRetryBaseMs }),
+	intDir("schema-event-max-retries", false, func(c *Config) *int { return &c.SchemaEventMaxRetries }),
+	intDir("schema-resync-interval", false, func(c *Config) *int { return &c.SchemaResyncInterval }),
 	intDir("component-lock-lease", false, func(c *Config) *int { return &c.ComponentLockLease }),
 }
 

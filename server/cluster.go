@@ -20,6 +20,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 		n, err := cluster.New(cluster.Config{
 			ID: s.store.NodeID(), Dir: filepath.Join(cfg.Dir, "cluster"), IP: "127.0.0.1", Port: cfg.Port,
 			NodeTimeout: time.Duration(cfg.ClusterNodeTimeout) * time.Millisecond, Build: Version, Standalone: true,
+			Schema: schemaConfig(cfg),
 
 			ComponentLockLease: time.Duration(cfg.ComponentLockLease) * time.Millisecond,
 		}, clusterRepl{s}, s.log, s.reg)
@@ -64,6 +65,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 		EpochBumpTimeout: time.Duration(cfg.ClusterEpochBumpTimeout) * time.Millisecond,
 		GossipKey:        key,
 		Build:            Version,
+		Schema:           schemaConfig(cfg),
 
 		ComponentLockLease: time.Duration(cfg.ComponentLockLease) * time.Millisecond,
 	}, clusterRepl{s}, s.log, s.reg)
