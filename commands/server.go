@@ -725,6 +725,25 @@ func debug(c *Ctx) error {
 		}
 		c.Out.OK()
 		return nil
+	case Is(c.Args[1], "catalog-bump") && len(c.Args) <= 3:
+		// Catalog entries that change nothing but the epoch, to drive the
+		// schema pipeline (SCHEMA STATUS) in tests and by hand.
+		count := int64(1)
+		if len(c.Args) == 3 {
+			n, err := ParseInt(c.Args[2])
+			if err != nil || n < 1 || n > 10000 {
+				return Errf("count must be within 1..10000")
+			}
+			count = n
+		}
+		if c.Catalog == nil {
+			return &Error{"LOADING", "Shoal is loading the catalog"}
+		}
+		if err := c.Catalog.CatalogBump(int(count)); err != nil {
+			return err
+		}
+		c.Out.OK()
+		return nil
 	case Is(c.Args[1], "help") && len(c.Args) == 2:
 		c.Out.StringArray([]string{
 			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -732,6 +751,7 @@ func debug(c *Ctx) error {
 			"FAILPOINT <name> <[count*]action|off>", "    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
 			"NETFAULT DROP <host:port> ...", "    Drop this node's traffic to these addresses (needs " + failpoint.EnvVar + ").",
 			"NETFAULT HEAL", "    Stop dropping traffic.",
+			"CATALOG-BUMP [<count>]", "    Commit <count> (default 1) catalog changes that only grow the catalog's epoch.",
 			"HELP", "    Prints this help.",
 		})
 		return nil
