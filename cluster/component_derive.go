@@ -73,11 +73,12 @@ func (n *Node) countDeploy(result string) {
 // catalog asks for (the target of a deploy in progress, else the active
 // version), and reports what it runs in the catalog. On the catalog
 // leader it also releases lapsed deploy locks and opens the storage
-// format gate. It is idempotent; an error is retried by the caller.
+// format gate. It is idempotent; an error is retried by the caller, but
+// an active storage format this build does not support is Permanent.
 func (n *Node) deriveComponents(st *State) error {
 	n.comp.deriveMu.Lock()
 	defer n.comp.deriveMu.Unlock()
-	var errs []error
+	errs := []error{checkActiveFormat(st.ActiveFormat())}
 	me := n.cfg.ID
 	for _, name := range componentNames(st) {
 		c := st.Components[name]

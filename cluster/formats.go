@@ -1,6 +1,9 @@
 package cluster
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Storage formats are versions of the on-disk layout of the data
 // (storage/encoding's key and value layouts and the system records). A
@@ -75,4 +78,14 @@ func (s *FormatSupport) allWrites() []int {
 		return nil
 	}
 	return s.Writes
+}
+
+// checkActiveFormat refuses a catalog whose active storage format this
+// build cannot both read and write: a Permanent error, since retrying
+// cannot help; the node needs a newer build.
+func checkActiveFormat(active int) error {
+	if slices.Contains(storageReads, active) && slices.Contains(storageWrites, active) {
+		return nil
+	}
+	return &Permanent{Err: fmt.Errorf("the cluster's active storage format %d is not supported by this build (reads %v, writes %v): upgrade this node", active, storageReads, storageWrites)}
 }

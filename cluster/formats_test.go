@@ -38,3 +38,12 @@ func TestThisBuildWritesWhatItReads(t *testing.T) {
 		t.Fatalf("a cluster of this build alone does not activate StorageFormat %d: %+v", StorageFormat, l)
 	}
 }
+
+func TestCheckActiveFormat(t *testing.T) {
+	if err := checkActiveFormat(StorageFormat); err != nil {
+		t.Fatalf("format %d: %v", StorageFormat, err)
+	}
+	if err := checkActiveFormat(StorageFormat + 1); !IsPermanent(err) {
+		t.Fatalf("format %d: %v, want a Permanent error", StorageFormat+1, err)
+	}
+}
