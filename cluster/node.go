@@ -112,7 +112,9 @@ type Node struct {
 	}
 	bumping atomic.Bool
 	won     atomic.Uint64 // the writer epoch this node's last bump installed
-	metaAt  time.Time
+	// bumpTimeout is cluster-epoch-bump-timeout in ns (CONFIG SET).
+	bumpTimeout atomic.Int64
+	metaAt      time.Time
 
 	maint  maintNode
 	comp   compNode
@@ -145,6 +147,7 @@ func mono() int64 { return int64(time.Since(monoBase)) }
 // repl is the node's replication; reg receives the cluster's metrics.
 func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, repl: repl, kickCh: make(chan struct{}, 1), stop: make(chan struct{})}
+	n.SetEpochBumpTimeout(cfg.EpochBumpTimeout)
 	n.mu.metas = map[string]nodeMeta{}
 	n.mu.seen = map[string]bool{}
 	n.mu.failing = map[string]time.Time{}
@@ -305,6 +308,10 @@ func (n *Node) Close() error {
 	}
 	return nil
 }
+
+// SetEpochBumpTimeout changes cluster-epoch-bump-timeout for the bumps
+// that start later.
+func (n *Node) SetEpochBumpTimeout(d time.Duration) { n.bumpTimeout.Store(int64(d)) }
 
 // Kick asks the node to compare its role with the catalog now.
 func (n *Node) Kick() { n.kick() }

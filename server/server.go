@@ -171,6 +171,9 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	if s.repl != nil {
 		s.repl.SetConfig(replConfig(c))
 	}
+	if s.cluster != nil {
+		s.cluster.SetEpochBumpTimeout(time.Duration(c.ClusterEpochBumpTimeout) * time.Millisecond)
+	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
 }
 
