@@ -700,6 +700,16 @@ func debug(c *Ctx) error {
 		}
 		c.Out.OK()
 		return nil
+	case Is(c.Args[1], "set-active-expire") && len(c.Args) == 3:
+		// As Redis: 0 switches the active expiry sweeper off, anything
+		// else back on. Maintenance pauses the same switch.
+		on, err := ParseInt(c.Args[2])
+		if err != nil {
+			return err
+		}
+		c.Store.SetActiveExpire(on != 0)
+		c.Out.OK()
+		return nil
 	case Is(c.Args[1], "failpoint") && len(c.Args) == 4:
 		if !failpoint.Enabled() {
 			return Errf("DEBUG FAILPOINT needs the server started with %s set", failpoint.EnvVar)
@@ -748,6 +758,7 @@ func debug(c *Ctx) error {
 		c.Out.StringArray([]string{
 			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+			"SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background when they are not accessed (otherwise the Redis behavior). Setting it to 1 reenables back the default.",
 			"FAILPOINT <name> <[count*]action|off>", "    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
 			"NETFAULT DROP <host:port> ...", "    Drop this node's traffic to these addresses (needs " + failpoint.EnvVar + ").",
 			"NETFAULT HEAL", "    Stop dropping traffic.",

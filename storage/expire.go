@@ -25,6 +25,15 @@ func (s *Store) SetExpireHook(fn ExpireHook) { s.expireHook.Store(&fn) }
 
 type expireHookPtr = atomic.Pointer[ExpireHook]
 
+// SetActiveExpire switches the active expiry sweeper on or off (DEBUG
+// SET-ACTIVE-EXPIRE, maintenance) and returns the previous setting. While
+// it is off, expired keys stay on disk, and reads still treat them as
+// absent. It starts on; the setting is not persisted.
+func (s *Store) SetActiveExpire(on bool) (was bool) { return !s.expireOff.Swap(!on) }
+
+// ActiveExpire reports whether the active expiry sweeper is on.
+func (s *Store) ActiveExpire() bool { return !s.expireOff.Load() }
+
 func (s *Store) expireLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second / time.Duration(s.opts.ExpireHz))
@@ -36,7 +45,8 @@ func (s *Store) expireLoop() {
 			return
 		case <-t.C:
 			for db := 0; db < s.opts.Databases; db++ {
-				for s.ExpireCycle(tx, db) == expireBatch {
+				// NB: switched off mid-pass, the sweeper stops at the next batch.
+				for !s.expireOff.Load() && s.ExpireCycle(tx, db) == expireBatch {
 					select {
 					case <-s.stop:
 						return

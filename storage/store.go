@@ -122,6 +122,7 @@ type Store struct {
 	onWrite    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]
 	expireHook expireHookPtr
+	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
 	repl       replLog
 	meta       *metaCache // nil when disabled
 
