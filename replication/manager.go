@@ -59,6 +59,9 @@ type Manager struct {
 	// Stats for INFO.
 	FullSyncs, PartialOK, PartialErr atomic.Int64
 
+	// deferFull refuses full syncs not yet started (primary.go).
+	deferFull atomic.Bool
+
 	// members lists node ids that cluster gossip says replicate this
 	// primary (WAITALL counts them even while they are not connected);
 	// fence is checked before WAITALL reports success. Both are set once

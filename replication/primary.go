@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shoaldb/shoal/internal/failpoint"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -170,6 +171,40 @@ func (m *Manager) WriteAllowed() bool {
 	return m.GoodReplicas(cfg.MinReplicasMaxLag+time.Second) >= cfg.MinReplicasToWrite
 }
 
+// ErrFullSyncDeferred answers a replica's PSYNC that needs a full sync
+// while full syncs are deferred (maintenance): the replica retries, as it
+// does after any refused PSYNC.
+var ErrFullSyncDeferred = errors.New("MAINTENANCE Server is under maintenance. Please retry in a few minutes")
+
+// DeferFullSyncs defers full syncs not yet started while on: a PSYNC that
+// cannot continue partially is refused with ErrFullSyncDeferred, and
+// partial resyncs go on. It returns the previous setting.
+func (m *Manager) DeferFullSyncs(on bool) (was bool) {
+	// NB: under mu, as attach checks it: a full sync is either attached,
+	// and listed by FullSyncsInProgress, before the switch, or refused.
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.deferFull.Swap(on)
+}
+
+// FullSyncsDeferred reports whether full syncs are deferred.
+func (m *Manager) FullSyncsDeferred() bool { return m.deferFull.Load() }
+
+// FullSyncsInProgress lists the replicas (node ids) this primary is
+// sending a full sync to now, sorted.
+func (m *Manager) FullSyncsInProgress() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, l := range m.links {
+		if st := l.stateName(); l.connected && (st == stateWaitBgsave || st == stateSendBulk) {
+			out = append(out, l.id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ServeReplica runs a replica's link on a connection the server handed
 // over after PSYNC: it answers +FULLRESYNC or +CONTINUE, streams the
 // snapshot and the log, and reads the replica's acknowledgements with read.
@@ -183,15 +218,22 @@ func (m *Manager) ServeReplica(nc net.Conn, read func() ([][]byte, error), h Hel
 	if h.ID == "" {
 		h.ID = "addr:" + nc.RemoteAddr().String()
 	}
-	l, gen := m.attach(nc, h)
-	defer m.detach(l, gen)
-
 	cfg := m.config()
 	id, id2, off2 := m.store.ReplIDs()
 	// PSYNC names the next byte the replica wants: it holds up to offset-1.
 	have := offset - 1
 	partial := (replid == id || (id2 != "" && replid == id2 && have <= off2)) &&
 		have >= m.store.LogStart() && have <= m.store.ReplOffset()
+	l, gen := m.attach(nc, h, !partial)
+	if l == nil {
+		// The replica retries; partial resyncs go on meanwhile.
+		m.log.Info("full sync deferred until the end of maintenance", "replica", hostPort(h.IP, h.ListenPort))
+		nc.SetWriteDeadline(time.Now().Add(cfg.Timeout))
+		nc.Write([]byte("-" + ErrFullSyncDeferred.Error() + "\r\n"))
+		return
+	}
+	defer m.detach(l, gen)
+
 	var from int64
 	if partial {
 		m.PartialOK.Add(1)
@@ -220,9 +262,14 @@ func (m *Manager) ServeReplica(nc net.Conn, read func() ([][]byte, error), h Hel
 	m.stream(l, from, done)
 }
 
-func (m *Manager) attach(nc net.Conn, h Hello) (*link, int64) {
+// attach registers the replica's connection; a replica that needs a full
+// sync while full syncs are deferred gets a nil link.
+func (m *Manager) attach(nc net.Conn, h Hello, full bool) (*link, int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if full && m.deferFull.Load() {
+		return nil, 0
+	}
 	l := m.links[h.ID]
 	if l == nil {
 		l = &link{id: h.ID, getack: make(chan struct{}, 1)}
@@ -269,6 +316,15 @@ func (m *Manager) fullSync(l *link, cfg *Config) (int64, error) {
 		return l.write([]byte("+FULLRESYNC "+id+" "+strconv.FormatInt(o, 10)+"\r\n"), cfg.Timeout)
 	}
 	l.setState(stateSendBulk)
+	// NB: "replication/full-sync=pause" holds a full sync here until the
+	// point is switched off, so tests can see one in progress.
+	for failpoint.Eval("replication/full-sync") == "pause" {
+		select {
+		case <-m.stop:
+			return 0, errors.New("replication: closed")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	snapOff := int64(-1)
 	_, err := m.store.Snapshot(1<<20, func(o int64) error {
 		snapOff = o
