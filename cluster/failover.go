@@ -27,6 +27,9 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 		n.log.Warn("primary failed", "primary", p, "epoch", sh.WriterEpoch)
 	}
 	n.mu.Unlock()
+	if n.failoverHeld(st, p) {
+		return // maintenance: no automatic failover until END
+	}
 	if n.bumping.Load() || n.won.Load() > sh.WriterEpoch {
 		return // a bump runs, or won and the catalog has not caught up here
 	}
