@@ -23,6 +23,7 @@ const clusterPortIncr = 10000
 func clusterCommands() []*Command {
 	view := Stale | MaintenanceOK
 	admin := Admin | Stale | MaintenanceOK
+	topology := admin | Topology
 	slow := []string{"slow"}
 	adm := []string{"admin", "slow", "dangerous"}
 	sub := func(name string, arity int, flags Flags, acl []string, summary, since, complexity string, h func(*Ctx) error) *Command {
@@ -91,16 +92,16 @@ func clusterCommands() []*Command {
 					countKeysInSlot),
 				sub("getkeysinslot", 4, view, slow, "Returns the key names in a hash slot.", "3.0.0",
 					"O(N) where N is the number of requested keys", getKeysInSlot),
-				sub("meet", -4, admin, adm, "Forces a node to handshake with another node.", "3.0.0", "O(1)", clusterMeet),
-				sub("forget", 3, admin, adm, "Removes a node from the nodes table.", "3.0.0", "O(1)", func(c *Ctx) error {
+				sub("meet", -4, topology, adm, "Forces a node to handshake with another node.", "3.0.0", "O(1)", clusterMeet),
+				sub("forget", 3, topology, adm, "Removes a node from the nodes table.", "3.0.0", "O(1)", func(c *Ctx) error {
 					return okOr(c, c.Cluster.Forget(string(c.Args[2])))
 				}),
-				sub("replicate", 3, admin, adm, "Configure a node as replica of a master node.", "3.0.0", "O(1)", func(c *Ctx) error {
+				sub("replicate", 3, topology, adm, "Configure a node as replica of a master node.", "3.0.0", "O(1)", func(c *Ctx) error {
 					return okOr(c, c.Cluster.Replicate(string(c.Args[2])))
 				}),
-				sub("failover", -2, admin, adm, "Forces a replica to perform a manual failover of its master.", "3.0.0", "O(1)",
+				sub("failover", -2, topology, adm, "Forces a replica to perform a manual failover of its master.", "3.0.0", "O(1)",
 					clusterFailover),
-				sub("reset", -2, admin|NoScript, adm, "Resets a node.", "3.0.0",
+				sub("reset", -2, topology|NoScript, adm, "Resets a node.", "3.0.0",
 					"O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.",
 					clusterReset),
 				replicas("replicas", "5.0.0"),

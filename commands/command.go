@@ -35,6 +35,13 @@ const (
 	// MultiCtl marks MULTI, EXEC, DISCARD, WATCH, UNWATCH, QUIT and RESET:
 	// run at once even inside MULTI instead of being queued.
 	MultiCtl
+	// Topology marks the commands that change the topology or the
+	// replication and cluster configuration (REPLICAOF, CLUSTER FAILOVER,
+	// MEET, FORGET, ...): dispatch's maintenance gate refuses them while
+	// the catalog holds maintenance; CONFIG SET only when it names a
+	// replication or cluster directive. Like MultiCtl it is Shoal's own and
+	// has no name in COMMAND INFO, whose flags stay Redis's.
+	Topology
 )
 
 var flagNames = []struct {
@@ -49,7 +56,8 @@ var flagNames = []struct {
 	{MaintenanceOK, "maintenance_ok"},
 }
 
-// Names returns the Redis names of the flags set in f (MultiCtl has none).
+// Names returns the Redis names of the flags set in f (MultiCtl and
+// Topology have none).
 func (f Flags) Names() []string {
 	var out []string
 	for _, n := range flagNames {

@@ -12,7 +12,7 @@ import (
 
 func replicationCommands() []*Command {
 	replicaOf := func(name string) *Command {
-		return &Command{Name: name, Arity: 3, Flags: Admin | NoScript | Stale, ACL: []string{"admin", "slow", "dangerous"},
+		return &Command{Name: name, Arity: 3, Flags: Admin | NoScript | Stale | Topology, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "Configures a server as replica of another, or promotes it to a master.", Since: "5.0.0",
 			Complexity: "O(1)", Handler: replicaOfCmd}
 	}
@@ -44,7 +44,7 @@ func replicationCommands() []*Command {
 		{Name: "replica", Arity: -2, Flags: NoScript | Stale, ACL: []string{"slow"},
 			Group: "server", Summary: "A container for Shoal's replica administration commands.", Since: "7.2.0", Complexity: "Depends on subcommand.",
 			Subcommands: []*Command{
-				{Name: "replica|forget", Arity: 3, Flags: Admin | NoScript | Stale, ACL: []string{"admin", "slow", "dangerous"},
+				{Name: "replica|forget", Arity: 3, Flags: Admin | NoScript | Stale | Topology, ACL: []string{"admin", "slow", "dangerous"},
 					Group: "server", Summary: "Removes a replica, by node id or ip:port, from the replicas WAITALL expects.", Since: "7.2.0", Complexity: "O(N) where N is the number of known replicas",
 					Handler: func(c *Ctx) error {
 						if !c.Server.Repl().Forget(string(c.Args[2])) {

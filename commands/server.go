@@ -117,7 +117,7 @@ func configCommand() *Command {
 		Subcommands: []*Command{
 			sub("get", -3, "Returns the effective values of configuration parameters.", "2.0.0",
 				"O(N) when N is the number of configuration parameters provided", configGet),
-			sub("set", -4, "Sets configuration parameters in-flight.", "2.0.0",
+			serverSub("config", "set", -4, admin|Topology, acl, "server", "Sets configuration parameters in-flight.", "2.0.0",
 				"O(N) when N is the number of configuration parameters provided", configSet),
 			sub("resetstat", 2, "Resets the server's statistics.", "2.0.0", "O(1)", func(c *Ctx) error {
 				c.Server.ResetStats()

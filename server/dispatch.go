@@ -91,6 +91,11 @@ func (c *conn) dispatch(args [][]byte) {
 			return
 		}
 	}
+	// Maintenance refuses topology and configuration changes.
+	if err := c.s.maintenanceGate(cmd, args); err != nil {
+		c.reject(cmd, err)
+		return
+	}
 	// Read-only replica, and min-replicas-to-write on a primary.
 	if err := c.s.replicationGate(cmd); err != nil {
 		c.reject(cmd, err)
