@@ -22,9 +22,6 @@ type DeployRequest struct {
 	LockTimeout time.Duration `json:"-"` // 0: DefaultLockTimeout
 }
 
-// errMaintenanceDeploy refuses deploys while maintenance is enforced.
-var errMaintenanceDeploy = &Error{Code: "MAINTENANCE", Msg: "Server is under maintenance. Please retry in a few minutes"}
-
 // ValidComponentName reports whether s may name a component: 1 to 128
 // letters, digits, '_', '-' and '.', not starting with '.'.
 func ValidComponentName(s string) bool {
@@ -83,8 +80,8 @@ func (n *Node) ComponentDeploy(ctx context.Context, r DeployRequest) error {
 	if len(r.Payload) > MaxComponentPayload {
 		return errf("component payload of %d bytes is above the limit of %d bytes", len(r.Payload), MaxComponentPayload)
 	}
-	if n.MaintenanceEnabled() {
-		return errMaintenanceDeploy
+	if err := n.MaintenanceGate("component|deploy"); err != nil {
+		return err
 	}
 	op := &compOp{Op: compAcquire, Name: r.Name, Version: r.Version, Kind: r.Kind, Payload: r.Payload, Replace: r.Replace}
 	return n.runDeploy(ctx, op, r.LockTimeout)
@@ -101,8 +98,8 @@ func (n *Node) ComponentUndeploy(ctx context.Context, name string, lockTimeout t
 	if !ValidComponentName(name) {
 		return errf("no such component '%s'", name)
 	}
-	if n.MaintenanceEnabled() {
-		return errMaintenanceDeploy
+	if err := n.MaintenanceGate("component|undeploy"); err != nil {
+		return err
 	}
 	return n.runDeploy(ctx, &compOp{Op: compAcquire, Name: name, Undeploy: true}, lockTimeout)
 }

@@ -13,7 +13,9 @@ import (
 // node loads, one active version per component, deployed under a lock in
 // the catalog (cluster/component.go).
 func componentCommands() []*Command {
-	deploy := Admin | NoScript | NoMulti | Stale
+	// NB: Topology makes dispatch's maintenance gate refuse DEPLOY and
+	// UNDEPLOY; the HTTP API reaches the same refusal in package cluster.
+	deploy := Admin | NoScript | NoMulti | Stale | Topology
 	view := Loading | Stale | MaintenanceOK
 	adm := []string{"admin", "slow", "dangerous"}
 	slow := []string{"slow"}

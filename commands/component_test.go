@@ -356,3 +356,33 @@ func waitUntil(t *testing.T, timeout time.Duration, cond func() bool) {
 		}
 	}
 }
+
+// Under maintenance DEPLOY and UNDEPLOY are refused and counted; the
+// views still answer.
+func TestComponentRefusedUnderMaintenance(t *testing.T) {
+	s := testutil.Start(t, nil)
+	c := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	if err := c.Do(ctx, "COMPONENT", "DEPLOY", "c1", "v1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "MAINTENANCE", "START").Err(); err != nil {
+		t.Fatalf("MAINTENANCE START: %v", err)
+	}
+	const refused = "MAINTENANCE Server is under maintenance. Please retry in a few minutes"
+	wantErr(t, c.Do(ctx, "COMPONENT", "DEPLOY", "c1", "v2", "REPLACE").Err(), refused)
+	wantErr(t, c.Do(ctx, "COMPONENT", "UNDEPLOY", "c1").Err(), refused)
+	if st := componentStatus(t, ctx, c, "c1"); st["active_version"] != "v1" || st["state"] != "active" {
+		t.Fatalf("STATUS under maintenance: %v", st)
+	}
+	info, err := c.Info(ctx, "maintenance").Result()
+	if err != nil || !strings.Contains(info, "maintenance_rejected_calls:2\r\n") {
+		t.Fatalf("INFO maintenance: %q %v", info, err)
+	}
+	if err := c.Do(ctx, "MAINTENANCE", "END").Err(); err != nil {
+		t.Fatalf("MAINTENANCE END: %v", err)
+	}
+	if err := c.Do(ctx, "COMPONENT", "DEPLOY", "c1", "v2", "REPLACE").Err(); err != nil {
+		t.Fatalf("DEPLOY after END: %v", err)
+	}
+}
