@@ -90,7 +90,7 @@ func (n *Node) promote(old, why string) {
 // jitter until cluster-epoch-bump-timeout, then ErrEpochBumpTimeout.
 func (n *Node) BumpEpoch(shard int, want func(*Shard) bool) (*Shard, error) {
 	nonce := newNonce()
-	deadline := time.Now().Add(n.cfg.EpochBumpTimeout)
+	deadline := time.Now().Add(time.Duration(n.bumpTimeout.Load()))
 	casTimeout := 2*n.leaseLen() + rpcTimeout
 	backoff := 10 * time.Millisecond
 	var cur *Shard
