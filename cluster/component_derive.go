@@ -122,9 +122,6 @@ func (n *Node) deriveComponents(st *State) error {
 			errs = append(errs, fmt.Errorf("reporting component %s: %w", name, err))
 		}
 	}
-	if n.leaderReady() {
-		errs = append(errs, n.expireDeployLocks(st), n.openFormatGate(st))
-	}
 	return errors.Join(errs...)
 }
 

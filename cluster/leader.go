@@ -280,6 +280,18 @@ func (n *Node) leaderReconcile(st *State) {
 	n.syncVoters(st)
 }
 
+// leaderChores is the leader's timed work on the admin state, at every
+// tick: it does not wait for a catalog change, since time or gossip
+// (not the catalog) decides it.
+func (n *Node) leaderChores(st *State) {
+	if !n.leaderReady() {
+		return
+	}
+	if err := errors.Join(n.expireDeployLocks(st), n.openFormatGate(st)); err != nil {
+		n.log.Debug("catalog leader chores", "err", err)
+	}
+}
+
 func (n *Node) selfMember(shard int) *Member {
 	return &Member{ID: n.cfg.ID, IP: n.cfg.IP, Port: n.cfg.Port, BusPort: n.cfg.BusPort, CatalogPort: n.cfg.CatalogPort, Shard: shard}
 }

@@ -345,6 +345,7 @@ func (n *Node) loop() {
 func (n *Node) reconcile() {
 	st, idx := n.fsm.state()
 	if n.cfg.Standalone {
+		n.leaderChores(st)
 		n.applyDerived(st, idx)
 		return
 	}
@@ -354,6 +355,7 @@ func (n *Node) reconcile() {
 	if n.leaderReady() {
 		n.leaderReconcile(st)
 	}
+	n.leaderChores(st)
 	sh := st.Shard(0)
 	if sh == nil {
 		n.routes.Store(nil)
