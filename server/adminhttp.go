@@ -25,6 +25,8 @@ import (
 //	GET  /v1/components              COMPONENT LIST
 //	GET  /v1/components/{name}       COMPONENT STATUS name
 //	POST /v1/components/{name}       COMPONENT DEPLOY: {"version", "payload" (base64), "kind", "replace", "lock_timeout_ms"}
+//	DELETE /v1/components/{name}     COMPONENT UNDEPLOY
+//	GET  /v1/components/{name}/history  COMPONENT HISTORY
 //	GET  /v1/schema                  SCHEMA STATUS
 //	POST /v1/schema/resync           SCHEMA RESYNC
 func (s *Server) adminRoutes(mux *http.ServeMux) {
@@ -119,6 +121,16 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 			return nil, err
 		}
 		return s.catalog.ComponentStatus(name)
+	})
+	h("DELETE /v1/components/{name}", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		name := r.PathValue("name")
+		if err := s.catalog.ComponentUndeploy(r.Context(), name, 0); err != nil {
+			return nil, err
+		}
+		return s.catalog.ComponentStatus(name)
+	})
+	h("GET /v1/components/{name}/history", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return s.catalog.ComponentHistory(r.PathValue("name"))
 	})
 	h("GET /v1/schema", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return s.catalog.SchemaStatus(), nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoaldb/shoal/internal/testutil"
 )
@@ -95,5 +96,67 @@ func TestAdminAPIWithoutPassword(t *testing.T) {
 	}
 	if _, ok := body["epoch"]; !ok {
 		t.Fatalf("GET /v1/schema has no epoch: %v", body)
+	}
+}
+
+// TestAdminAPIFlows drives maintenance, a component deploy and a schema
+// resync through the HTTP API of a plain node.
+func TestAdminAPIFlows(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.MetricsPort = testutil.FreePort(t)
+	cfg.RequirePass = "pw"
+	s := testutil.Start(t, cfg)
+	base := "http://" + s.MetricsAddr()
+	auth := func(r *http.Request) { r.SetBasicAuth("default", "pw") }
+	do := func(method, path, body string, want int) map[string]any {
+		t.Helper()
+		code, out := adminCall(t, method, base+path, body, auth)
+		if code != want {
+			t.Fatalf("%s %s %s: %d %v, want %d", method, path, body, code, out, want)
+		}
+		return out
+	}
+
+	out := do("POST", "/v1/components/app", `{"version":"1.0","payload":"aGVsbG8="}`, http.StatusOK)
+	if out["active_version"] != "1.0" || out["state"] != "active" {
+		t.Fatalf("after deploy: %v", out)
+	}
+	do("POST", "/v1/components/app", `{"version":"1.0"}`, http.StatusOK) // the active version again
+	out = do("POST", "/v1/components/app", `{"version":"2.0"}`, http.StatusConflict)
+	if out["error"] != "VERSIONCONFLICT" || !strings.Contains(out["message"].(string), "active=1.0 requested=2.0") {
+		t.Fatalf("conflicting deploy: %v", out)
+	}
+	out = do("POST", "/v1/components/app", `{"version":"2.0","replace":true}`, http.StatusOK)
+	if out["active_version"] != "2.0" {
+		t.Fatalf("after REPLACE: %v", out)
+	}
+	if out := do("GET", "/v1/components/app", "", http.StatusOK); out["active_version"] != "2.0" {
+		t.Fatalf("GET /v1/components/app: %v", out)
+	}
+	do("GET", "/v1/components/nosuch", "", http.StatusNotFound)
+
+	out = do("POST", "/v1/maintenance", `{"action":"start"}`, http.StatusOK)
+	if out["enabled"] != true || out["phase"] != "enabled" {
+		t.Fatalf("after start: %v", out)
+	}
+	out = do("POST", "/v1/components/app", `{"version":"3.0","replace":true}`, http.StatusServiceUnavailable)
+	if out["error"] != "MAINTENANCE" {
+		t.Fatalf("deploy during maintenance: %v", out)
+	}
+	out = do("POST", "/v1/maintenance", `{"action":"end"}`, http.StatusOK)
+	if out["enabled"] != false || out["phase"] != "none" {
+		t.Fatalf("after end: %v", out)
+	}
+
+	before := do("GET", "/v1/schema", "", http.StatusOK)["resyncs"].(float64)
+	do("POST", "/v1/schema/resync", "", http.StatusOK)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, out := adminCall(t, "GET", base+"/v1/schema", "", auth)
+		if out["resyncs"].(float64) > before && out["last_resync_reason"] == "manual" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no manual resync after POST /v1/schema/resync: %v", out)
+		}
 	}
 }
