@@ -128,4 +128,3 @@ func TestAlertRulesPassPromtool(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
 }
-

@@ -11,7 +11,6 @@ import (
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
-
 // scrape fetches /metrics and returns each sample line's value by its
 // name and labels as written ("shoal_keyspace_keys{db=\"0\"}").
 func scrape(t *testing.T, addr string) map[string]float64 {
