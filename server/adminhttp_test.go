@@ -68,9 +68,30 @@ func TestAdminAPIAuth(t *testing.T) {
 			}
 		}
 	}
-	// A refused POST changes nothing.
-	if code, _ := adminCall(t, "POST", base+"/v1/schema/resync", "", nil); code != http.StatusUnauthorized {
-		t.Fatalf("POST /v1/schema/resync without credentials: %d", code)
+	// Every route refuses a request without the password, and a refused
+	// change changes nothing.
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/v1/components/app", ""},
+		{"GET", "/v1/components/app/history", ""},
+		{"POST", "/v1/components/app", `{"version":"1"}`},
+		{"DELETE", "/v1/components/app", ""},
+		{"POST", "/v1/maintenance", `{"action":"start"}`},
+		{"POST", "/v1/schema/resync", ""},
+	} {
+		for _, bad := range []func(*http.Request){nil, basic("default", "wrong"), bearer("wrong")} {
+			if code, body := adminCall(t, r.method, base+r.path, r.body, bad); code != http.StatusUnauthorized || body["error"] != "NOAUTH" {
+				t.Fatalf("%s %s with bad credentials: %d %v, want 401 NOAUTH", r.method, r.path, code, body)
+			}
+		}
+	}
+	if code, body := adminCall(t, "GET", base+"/v1/components/app", "", bearer("s3cret")); code != http.StatusNotFound {
+		t.Fatalf("the refused deploy created the component: %d %v", code, body)
+	}
+	if code, body := adminCall(t, "GET", base+"/v1/maintenance", "", bearer("s3cret")); code != http.StatusOK || body["enabled"] != false {
+		t.Fatalf("the refused START started maintenance: %d %v", code, body)
+	}
+	if code, body := adminCall(t, "GET", base+"/v1/schema", "", bearer("s3cret")); code != http.StatusOK || body["resyncs"].(float64) != 0 {
+		t.Fatalf("the refused resync ran: %d %v", code, body)
 	}
 	code, body := adminCall(t, "GET", base+"/v1/cluster", "", bearer("s3cret"))
 	if code != http.StatusOK || body["node"] != s.Store().NodeID() || body["cluster_enabled"] != false {
