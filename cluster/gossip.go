@@ -77,6 +77,9 @@ type delegate struct {
 	kick func()
 	// cluster is this node's ClusterID ("" while its catalog is empty).
 	cluster atomic.Pointer[string]
+
+	mmu     sync.Mutex
+	members map[string]member
 }
 
 // NotifyMerge refuses to merge gossip with members of another cluster
@@ -128,9 +131,56 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d *delegate) LocalState(join bool) []byte                { return nil }
 func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-func (d *delegate) NotifyJoin(*memberlist.Node)   { d.kick() }
-func (d *delegate) NotifyLeave(*memberlist.Node)  { d.kick() }
-func (d *delegate) NotifyUpdate(*memberlist.Node) { d.kick() }
+// NB: memberlist's Members() hands out pointers to nodes it keeps
+// changing under its own lock, so reading them races. The events run under
+// that lock: the delegate copies what it needs there and the node reads
+// only the copies.
+func (d *delegate) NotifyJoin(n *memberlist.Node)   { d.record(n, memberlist.StateAlive) }
+func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.record(n, memberlist.StateAlive) }
+
+// NotifyLeave reports a member dead or gone. NB: the Node it is given may
+// still say alive (memberlist keeps the state it acts on beside it).
+func (d *delegate) NotifyLeave(n *memberlist.Node) { d.record(n, memberlist.StateDead) }
+
+// member is a copy of what gossip last said of a node.
+type member struct {
+	Name  string
+	IP    string
+	Port  int // gossip port
+	Meta  []byte
+	State memberlist.NodeStateType
+}
+
+func (d *delegate) record(n *memberlist.Node, state memberlist.NodeStateType) {
+	m := member{Name: n.Name, IP: n.Addr.String(), Port: int(n.Port), Meta: append([]byte(nil), n.Meta...), State: state}
+	d.mmu.Lock()
+	if d.members == nil {
+		d.members = map[string]member{}
+	}
+	d.members[m.Name] = m
+	d.mmu.Unlock()
+	d.kick()
+}
+
+// snapshot returns every node gossip reported, dead ones included (the
+// map forgets none: the catalog decides who is a member).
+func (d *delegate) snapshot() []member {
+	d.mmu.Lock()
+	defer d.mmu.Unlock()
+	out := make([]member, 0, len(d.members))
+	for _, m := range d.members {
+		out = append(out, m)
+	}
+	return out
+}
+
+// lookup returns what gossip last said of name.
+func (d *delegate) lookup(name string) (member, bool) {
+	d.mmu.Lock()
+	defer d.mmu.Unlock()
+	m, ok := d.members[name]
+	return m, ok
+}
 
 // faultTransport is memberlist's network transport with netfault's drops
 // applied: packets to and from a dropped address and streams to it are

@@ -247,7 +247,7 @@ func (n *Node) leaderReconcile(st *State) {
 		return
 	}
 	now := time.Now()
-	for _, m := range n.ml.Members() {
+	for _, m := range n.del.snapshot() {
 		if m.State != memberlist.StateAlive {
 			continue
 		}
@@ -265,7 +265,7 @@ func (n *Node) leaderReconcile(st *State) {
 		if banned {
 			continue
 		}
-		want := Member{ID: m.Name, IP: m.Addr.String(), Port: meta.Port, BusPort: int(m.Port), CatalogPort: meta.Catalog}
+		want := Member{ID: m.Name, IP: m.IP, Port: meta.Port, BusPort: m.Port, CatalogPort: meta.Catalog}
 		if old := st.Members[m.Name]; old != nil {
 			want.Shard = old.Shard
 			if *old == want {

@@ -78,18 +78,20 @@ func (n *Node) updateMeta(*State) {
 
 // observeGossip records the members' metadata and who was seen alive.
 func (n *Node) observeGossip() {
-	members := n.ml.Members()
+	members := n.del.snapshot()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	alive := 0
 	for _, m := range members {
 		if meta, ok := decodeMeta(m.Meta); ok {
 			n.mu.metas[m.Name] = meta
 		}
 		if m.State == memberlist.StateAlive {
 			n.mu.seen[m.Name] = true
+			alive++
 		}
 	}
-	if len(members) > 1 && n.joined.Load() == 0 {
+	if alive > 1 && n.joined.Load() == 0 {
 		n.joined.Store(mono())
 	}
 }
@@ -99,10 +101,7 @@ func (n *Node) health(id string) Health {
 	if id == n.cfg.ID || n.ml == nil {
 		return Alive
 	}
-	for _, m := range n.ml.Members() {
-		if m.Name != id {
-			continue
-		}
+	if m, ok := n.del.lookup(id); ok {
 		switch m.State {
 		case memberlist.StateAlive:
 			return Alive
@@ -111,7 +110,7 @@ func (n *Node) health(id string) Health {
 		}
 		return Failed
 	}
-	// Absent: dead and reaped, or not met yet since this node started.
+	// Absent: not met yet since this node started.
 	n.mu.Lock()
 	seen := n.mu.seen[id]
 	n.mu.Unlock()

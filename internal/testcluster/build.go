@@ -24,6 +24,10 @@ var build struct {
 	err  error
 }
 
+// race builds the nodes with the race detector when the tests run with
+// SHOAL_TEST_RACE=1 (a race report goes to the node's log and stderr).
+var race = os.Getenv("SHOAL_TEST_RACE") == "1"
+
 // Build compiles github.com/shoaldb/shoal/cmd/shoal once per test process
 // and returns the binary's path. Later calls return the same path, or fail
 // t with the first call's build error. The binary lives in a folder of
@@ -49,7 +53,11 @@ func buildShoal() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "shoal")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/shoal")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/shoal")...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)

@@ -133,6 +133,10 @@ func (n *Node) Start() error {
 	cmd := exec.Command(n.bin, n.args...)
 	cmd.Dir = n.Dir
 	cmd.Env = append(os.Environ(), failpoint.EnvVar+"="+n.env)
+	if race {
+		// A race stops the node at once, so the test sees it fail.
+		cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
