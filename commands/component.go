@@ -124,28 +124,6 @@ func componentUndeploy(c *Ctx) error {
 	return blockOn(c, func(ctx context.Context) error { return c.Catalog.ComponentUndeploy(ctx, name, timeout) })
 }
 
-// blockOn runs a long admin call as a blocked client: the connection's
-// earlier replies go out first, and the call's context ends when the
-// client goes away, is unblocked or the server shuts down. It replies +OK
-// when run returns nil.
-func blockOn(c *Ctx, run func(ctx context.Context) error) error {
-	cancel, end := c.Server.WaitBlock(c)
-	ctx, stop := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-cancel:
-			stop()
-		case <-ctx.Done():
-		}
-	}()
-	err := run(ctx)
-	stop()
-	if uerr := end(); uerr != nil {
-		return uerr
-	}
-	return okOr(c, err)
-}
-
 func componentStatus(c *Ctx) error {
 	s, err := c.Catalog.ComponentStatus(string(c.Args[2]))
 	if err != nil {

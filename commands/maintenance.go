@@ -74,37 +74,11 @@ func maintenanceStart(c *Ctx) error {
 			return ErrSyntax
 		}
 	}
-	return maintenanceWait(c, func(ctx context.Context) error { return c.Catalog.MaintenanceStart(ctx, o) })
+	return blockOn(c, func(ctx context.Context) error { return c.Catalog.MaintenanceStart(ctx, o) })
 }
 
 func maintenanceEnd(c *Ctx) error {
-	return maintenanceWait(c, c.Catalog.MaintenanceEnd)
-}
-
-// maintenanceWait runs f as a blocked client (INFO blocked_clients,
-// CLIENT UNBLOCK, a hang-up ends the wait) and replies +OK when it
-// succeeds.
-func maintenanceWait(c *Ctx, f func(context.Context) error) error {
-	c.Tx.Commit()
-	cancel, end := c.Server.WaitBlock(c)
-	ctx, stop := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-cancel:
-			stop()
-		case <-ctx.Done():
-		}
-	}()
-	err := f(ctx)
-	stop()
-	if uerr := end(); uerr != nil {
-		return uerr
-	}
-	if err != nil {
-		return err
-	}
-	c.Out.OK()
-	return nil
+	return blockOn(c, c.Catalog.MaintenanceEnd)
 }
 
 // WriteMaintenanceStatus writes MAINTENANCE STATUS: a map (a flat array

@@ -23,28 +23,7 @@ func maintStatus(t *testing.T, ctx context.Context, c *redis.Client) map[string]
 	if err != nil {
 		t.Fatalf("MAINTENANCE STATUS: %v", err)
 	}
-	return asMap(t, v)
-}
-
-func asMap(t *testing.T, v any) map[string]any {
-	t.Helper()
-	out := map[string]any{}
-	switch m := v.(type) {
-	case map[any]any:
-		for k, x := range m {
-			out[fmt.Sprint(k)] = x
-		}
-	case []any:
-		if len(m)%2 != 0 {
-			t.Fatalf("odd flat map %v", m)
-		}
-		for i := 0; i < len(m); i += 2 {
-			out[fmt.Sprint(m[i])] = m[i+1]
-		}
-	default:
-		t.Fatalf("not a map: %T %v", v, v)
-	}
-	return out
+	return replyMap(t, v)
 }
 
 // pausedOf renders STATUS's paused items as "kind:id" strings.
@@ -52,7 +31,7 @@ func pausedOf(t *testing.T, st map[string]any) []string {
 	t.Helper()
 	var out []string
 	for _, it := range st["paused"].([]any) {
-		m := asMap(t, it)
+		m := replyMap(t, it)
 		out = append(out, fmt.Sprintf("%v:%v", m["kind"], m["id"]))
 	}
 	return out

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strconv"
@@ -137,6 +138,28 @@ func waitStart(c *Ctx, block bool) (woff int64, cancel <-chan struct{}, end func
 	}
 	cancel, end = c.Server.WaitBlock(c)
 	return c.Tx.WriteOffset(), cancel, end
+}
+
+// blockOn runs a long admin call as a blocked client: the connection's
+// earlier replies go out first, and the call's context ends when the
+// client goes away, is unblocked or the server shuts down. It replies +OK
+// when run returns nil.
+func blockOn(c *Ctx, run func(ctx context.Context) error) error {
+	cancel, end := c.Server.WaitBlock(c)
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-cancel:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	err := run(ctx)
+	stop()
+	if uerr := end(); uerr != nil {
+		return uerr
+	}
+	return okOr(c, err)
 }
 
 func waitErr(c *Ctx, err error) error {
