@@ -3,6 +3,8 @@ package server_test
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -175,4 +177,22 @@ func TestQuit(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	expectAlive(t, s)
+}
+
+// TestQuitDropsPipelined checks that commands pipelined after QUIT in the
+// same read never run, small or larger than a read buffer. Recorded on
+// redis-server 7.0.15: "PING\r\nQUIT\r\nSET qk v\r\nPING\r\n" answers
+// "+PONG\r\n+OK\r\n", closes, and qk does not exist.
+func TestQuitDropsPipelined(t *testing.T) {
+	s := testutil.Start(t, nil)
+	big := strings.Repeat("x", 100<<10)
+	r := testutil.Dial(t, s.Addr())
+	r.Send("PING\r\nQUIT\r\nSET qk v\r\nPING\r\n" +
+		"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + strconv.Itoa(len(big)) + "\r\n" + big + "\r\n" +
+		"SET after big\r\n")
+	if got := expectClosed(t, r); got != "+PONG\r\n+OK\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	r2 := testutil.Dial(t, s.Addr())
+	exchange(t, r2, "EXISTS qk big after\r\n", ":0\r\n")
 }

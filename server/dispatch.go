@@ -25,6 +25,12 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 	if c == nil {
 		return
 	}
+	// NB: redcon hands over the rest of a read after QUIT closed the
+	// connection; Redis stops reading a client once it is to close after
+	// its reply, so what was pipelined after QUIT never runs.
+	if c.closing {
+		return
+	}
 	c.dispatch(cmd.Args)
 	if c.closing || len(rc.PeekPipeline()) == 0 || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
 		// What CLIENT LIST and the idle sweeper read, once per pipeline,
