@@ -31,6 +31,7 @@ type conn struct {
 	replHello replication.Hello
 	watched   []watchedKey
 	skipNext  bool
+	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
 
 	// wmu serialises writes to nc between the connection and publishers.

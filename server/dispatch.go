@@ -49,7 +49,7 @@ func (c *conn) dispatch(args [][]byte) {
 		return
 	}
 	skip := c.skipNext
-	c.skipNext = false
+	c.skipNext, c.skipping = false, skip
 	c.out.Discard = c.ReplyOff || skip
 	defer func() {
 		if c.ReplySkip {

@@ -69,7 +69,10 @@ func (s *Server) Hello(c *commands.Ctx, proto int) error {
 // Quit closes the connection once the reply is written.
 func (s *Server) Quit(c *commands.Ctx) { connOf(c).closing = true }
 
-// Reset returns the connection to the state of a new one.
+// Reset returns the connection to the state of a new one, as Redis 7.0's
+// clearClientConnectionState does. NB: as there, CLIENT NO-EVICT survives
+// RESET, and RESET's own reply is sent after CLIENT REPLY OFF but not when
+// CLIENT REPLY SKIP skips it.
 func (s *Server) Reset(c *commands.Ctx) {
 	cn := connOf(c)
 	cn.multi = nil
@@ -78,9 +81,11 @@ func (s *Server) Reset(c *commands.Ctx) {
 	cn.DB = 0
 	cn.Name = ""
 	cn.ReplyOff, cn.ReplySkip, cn.skipNext = false, false, false
+	cn.out.Discard = cn.skipping
 	cn.ReadOnlyCluster, cn.Asking = false, false
-	cn.NoEvict, cn.NoTouch = false, false
+	cn.NoTouch = false
 	cn.out.SetProto(2)
+	cn.User = "default"
 	cn.Authenticated = s.password() == ""
 }
 
