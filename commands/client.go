@@ -57,7 +57,9 @@ func clientCommand() *Command {
 			sub("reply", 3, 0, "Instructs the server whether to reply to commands.", func(c *Ctx) error {
 				switch {
 				case Is(c.Args[2], "on"):
+					// NB: as in Redis, ON answers even after OFF or SKIP.
 					c.Client.ReplyOff, c.Client.ReplySkip = false, false
+					c.Out.Discard = false
 					c.Out.OK()
 				case Is(c.Args[2], "off"):
 					c.Client.ReplyOff = true
