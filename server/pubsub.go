@@ -371,7 +371,13 @@ func (s *Server) Pubsub(c *commands.Ctx) error {
 }
 
 // pubsubReply writes one confirmation: [kind, name, count] as a push.
+// NB: it is written under CLIENT REPLY OFF and SKIP too, as Redis 7.0.15
+// writes pushes (CLIENT_PUSHING): a subscriber waiting for it would
+// otherwise wait forever.
 func pubsubReply(out *resp.Writer, kind string, name []byte, null bool, count int) {
+	discard := out.Discard
+	out.Discard = false
+	defer func() { out.Discard = discard }()
 	out.Push(3)
 	out.BulkString(kind)
 	if null {
