@@ -137,12 +137,13 @@ type watchID struct {
 }
 
 // watchRegistry finds the connections watching a key when it is written.
+// Each watcher is mapped to whether the key was live at WATCH.
 type watchRegistry struct {
 	mu   sync.Mutex
-	keys map[watchID]map[*conn]struct{}
+	keys map[watchID]map[*conn]bool
 }
 
-func (w *watchRegistry) init() { w.keys = map[watchID]map[*conn]struct{}{} }
+func (w *watchRegistry) init() { w.keys = map[watchID]map[*conn]bool{} }
 
 func (s *Server) watchKey(cn *conn, key []byte) {
 	for _, w := range cn.watched {
@@ -151,8 +152,9 @@ func (s *Server) watchKey(cn *conn, key []byte) {
 		}
 	}
 	var at int64
+	live := false
 	if k, err := cn.tx.Lookup(cn.DB, key); err == nil && k.Live {
-		at = k.Meta.ExpireAt
+		at, live = k.Meta.ExpireAt, true
 	}
 	wk := watchedKey{db: cn.DB, key: bytes.Clone(key), expireAt: at}
 	if len(cn.watched) == 0 {
@@ -163,10 +165,10 @@ func (s *Server) watchKey(cn *conn, key []byte) {
 	s.watch.mu.Lock()
 	set := s.watch.keys[id]
 	if set == nil {
-		set = map[*conn]struct{}{}
+		set = map[*conn]bool{}
 		s.watch.keys[id] = set
 	}
-	set[cn] = struct{}{}
+	set[cn] = live
 	s.watch.mu.Unlock()
 }
 
@@ -207,7 +209,12 @@ func (s *Server) watchFailed(cn *conn) bool {
 // keyWritten is the store's write listener: it wakes the clients blocked
 // on a written key and marks its watchers dirty. It runs under the
 // writer's key locks and must not block on them.
-func (s *Server) keyWritten(db int, key []byte) {
+//
+// NB: a flush changes only the keys that existed, as Redis 7.0's
+// touchAllWatchedKeysInDb has it, so a watcher of a missing key stays
+// clean. Whether the key exists at the flush is whether it was live at
+// WATCH: any write of it in between has already marked its watchers.
+func (s *Server) keyWritten(db int, key []byte, flushed bool) {
 	s.wakeBlocked(db, key)
 	s.watch.mu.Lock()
 	defer s.watch.mu.Unlock()
@@ -217,8 +224,10 @@ func (s *Server) keyWritten(db int, key []byte) {
 	if key == nil {
 		for id, set := range s.watch.keys {
 			if db == -1 || id.db == db {
-				for cn := range set {
-					cn.dirty.Store(true)
+				for cn, live := range set {
+					if live || !flushed {
+						cn.dirty.Store(true)
+					}
 				}
 			}
 		}

@@ -33,7 +33,7 @@ func (t *Tx) FlushDB(db int) {
 			t.counts[i].keys, t.counts[i].expires, t.counts[i].reset = 0, 0, true
 		}
 	}
-	t.touch(db, nil)
+	t.touchFlushed(db)
 }
 
 // SwapDB exchanges logical databases a and b. The caller holds every lock

@@ -560,11 +560,11 @@ func (s *Store) applyEffects(repr []byte) {
 			s.touchAll()
 		case listen && kind == pebble.InternalKeyKindRangeDelete && len(ukey) >= 2 && ukey[0] == encoding.TagMeta:
 			if db := s.logical(ukey[1]); db >= 0 {
-				(*fn)(db, nil)
+				(*fn)(db, nil, true) // a replicated FLUSHDB or FLUSHALL
 			}
 		case listen && len(ukey) >= 2 && ukey[0] == encoding.TagMeta:
 			if db := s.logical(ukey[1]); db >= 0 {
-				(*fn)(db, bytes.Clone(ukey[2:]))
+				(*fn)(db, bytes.Clone(ukey[2:]), false)
 			}
 		}
 	}
@@ -607,6 +607,6 @@ func (s *Store) logical(p uint8) int {
 
 func (s *Store) touchAll() {
 	if fn := s.onWrite.Load(); fn != nil && s.listeners.Load() > 0 {
-		(*fn)(-1, nil)
+		(*fn)(-1, nil, false)
 	}
 }

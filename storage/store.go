@@ -119,7 +119,7 @@ type Store struct {
 	// listeners counts parties interested in written keys (WATCH, blocked
 	// clients); when zero, commits skip recording keys.
 	listeners  atomic.Int32
-	onWrite    atomic.Pointer[func(db int, key []byte)]
+	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
 	commitGate atomic.Pointer[func() error]
 	expireHook expireHookPtr
 	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
@@ -304,9 +304,11 @@ func (s *Store) Flush() error {
 // SetWriteListener installs fn, called with the logical database and key of
 // every committed write while AddListener has a positive count. db -1 with a
 // nil key means every key of every database; a nil key alone means every key
-// of db. fn runs while the writer still holds the key locks: it must not
-// block or take key locks.
-func (s *Store) SetWriteListener(fn func(db int, key []byte)) { s.onWrite.Store(&fn) }
+// of db. flushed is set when db was emptied (FLUSHDB, FLUSHALL): only the
+// keys that existed changed, where SWAPDB and a full sync may change any.
+// fn runs while the writer still holds the key locks: it must not block or
+// take key locks.
+func (s *Store) SetWriteListener(fn func(db int, key []byte, flushed bool)) { s.onWrite.Store(&fn) }
 
 // SetCommitGate installs a check that every Tx commit runs before it
 // applies its batch and, under FsyncAlways, again before it returns

@@ -38,8 +38,9 @@ type Tx struct {
 }
 
 type touchedKey struct {
-	db  int
-	key []byte
+	db      int
+	key     []byte
+	flushed bool // db was emptied (key is nil)
 }
 
 // NewTx returns a Tx on s.
@@ -303,7 +304,7 @@ func (t *Tx) notifyLocked() {
 		return
 	}
 	for _, k := range t.touched {
-		(*fn)(k.db, k.key)
+		(*fn)(k.db, k.key, k.flushed)
 	}
 }
 
@@ -315,7 +316,15 @@ func (t *Tx) touch(db int, key []byte) {
 	if key != nil {
 		key = bytes.Clone(key)
 	}
-	t.touched = append(t.touched, touchedKey{db, key})
+	t.touched = append(t.touched, touchedKey{db: db, key: key})
+}
+
+// touchFlushed records that db was emptied, for the write listener.
+func (t *Tx) touchFlushed(db int) {
+	if t.s.listeners.Load() == 0 {
+		return
+	}
+	t.touched = append(t.touched, touchedKey{db: db, flushed: true})
 }
 
 func (t *Tx) count(db uint8, keys, expires int64) {
