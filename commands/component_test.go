@@ -1,10 +1,8 @@
 package commands_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -308,7 +306,7 @@ func TestComponentConcurrentDeploys(t *testing.T) {
 			t.Errorf("INFO components lacks %q:\n%s", want, info)
 		}
 	}
-	metrics := scrapeMetrics(t, s.MetricsAddr())
+	metrics := testutil.ScrapeMetrics(t, s.MetricsAddr())
 	for name, want := range map[string]float64{
 		`shoal_component_deploys_total{result="ok"}`:           1,
 		`shoal_component_deploys_total{result="idempotent"}`:   1,
@@ -320,31 +318,6 @@ func TestComponentConcurrentDeploys(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
 		}
 	}
-}
-
-// scrapeMetrics fetches /metrics: each sample's value by its name and
-// labels as written.
-func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
 }
 
 // waitUntil polls cond every 10 ms until it holds, failing t after timeout.

@@ -1,49 +1,11 @@
 package server_test
 
 import (
-	"bufio"
-	"io"
-	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/shoaldb/shoal/internal/testutil"
 )
-
-// scrape fetches /metrics and returns each sample line's value by its
-// name and labels as written ("shoal_keyspace_keys{db=\"0\"}").
-func scrape(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func TestMetrics(t *testing.T) {
 	cfg := testutil.Config(t)
@@ -62,7 +24,7 @@ func TestMetrics(t *testing.T) {
 	c.Do(ctx, "config", "get") // an arity error: no command runs
 	c.Do(ctx, "client", "kill", "1.2.3.4:5")
 
-	m := scrape(t, s.MetricsAddr())
+	m := testutil.ScrapeMetrics(t, s.MetricsAddr())
 	want := map[string]float64{
 		`shoal_commands_calls_total{command="set"}`:                       3,
 		`shoal_commands_duration_seconds_count{command="set"}`:            3,
@@ -108,7 +70,7 @@ func TestMetrics(t *testing.T) {
 	if err := c.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	m2 := scrape(t, s.MetricsAddr())
+	m2 := testutil.ScrapeMetrics(t, s.MetricsAddr())
 	for name, v := range map[string]float64{
 		`shoal_commands_calls_total{command="set"}`:            4,
 		`shoal_commands_duration_seconds_count{command="set"}`: 4,
