@@ -205,38 +205,31 @@ func decodeGeohash(score float64) (long, lat float64, ok bool) {
 	return long, lat, true
 }
 
-func geohashMoveX(h *geoHashBits, d int) {
+// geohashMove moves h by one box along one axis: d > 0 east or north,
+// d < 0 west or south. Longitude bits sit at the odd positions (mask
+// 0xaaaa...), latitude bits at the even ones (0x5555...); moved is the
+// mask of the axis that moves. A port of geohash.c's geohash_move_x and
+// geohash_move_y, which differ only in the masks.
+func geohashMove(h *geoHashBits, d int, moved uint64) {
 	if d == 0 {
 		return
 	}
-	x := h.bits & 0xaaaaaaaaaaaaaaaa
-	y := h.bits & 0x5555555555555555
-	zz := uint64(0x5555555555555555) >> (64 - uint(h.step)*2)
+	const lonBits, latBits = 0xaaaaaaaaaaaaaaaa, 0x5555555555555555
+	other := uint64(lonBits)
+	if moved == lonBits {
+		other = latBits
+	}
+	m := h.bits & moved
+	rest := h.bits & other
+	zz := other >> (64 - uint(h.step)*2)
 	if d > 0 {
-		x = x + (zz + 1)
+		m = m + (zz + 1)
 	} else {
-		x = x | zz
-		x = x - (zz + 1)
+		m = m | zz
+		m = m - (zz + 1)
 	}
-	x &= uint64(0xaaaaaaaaaaaaaaaa) >> (64 - uint(h.step)*2)
-	h.bits = x | y
-}
-
-func geohashMoveY(h *geoHashBits, d int) {
-	if d == 0 {
-		return
-	}
-	x := h.bits & 0xaaaaaaaaaaaaaaaa
-	y := h.bits & 0x5555555555555555
-	zz := uint64(0xaaaaaaaaaaaaaaaa) >> (64 - uint(h.step)*2)
-	if d > 0 {
-		y = y + (zz + 1)
-	} else {
-		y = y | zz
-		y = y - (zz + 1)
-	}
-	y &= uint64(0x5555555555555555) >> (64 - uint(h.step)*2)
-	h.bits = x | y
+	m &= moved >> (64 - uint(h.step)*2)
+	h.bits = m | rest
 }
 
 // geoNeighbors are the eight boxes around a hash.
@@ -247,8 +240,8 @@ type geoNeighbors struct {
 func geohashNeighbors(h geoHashBits) geoNeighbors {
 	move := func(dx, dy int) geoHashBits {
 		n := h
-		geohashMoveX(&n, dx)
-		geohashMoveY(&n, dy)
+		geohashMove(&n, dx, 0xaaaaaaaaaaaaaaaa)
+		geohashMove(&n, dy, 0x5555555555555555)
 		return n
 	}
 	return geoNeighbors{
