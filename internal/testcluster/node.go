@@ -196,43 +196,42 @@ func (n *Node) Restart() error { return n.Start() }
 // Kill ends the node with SIGKILL, thawing it first if frozen, and waits
 // for the process to exit. It does nothing when the node is not running.
 func (n *Node) Kill() {
-	n.mu.Lock()
-	if !n.runningLocked() {
-		n.mu.Unlock()
-		return
+	if _, exited, ok := n.signal(syscall.SIGKILL); ok {
+		<-exited
 	}
-	cmd, exited := n.mu.cmd, n.mu.exited
-	if n.mu.frozen {
-		cmd.Process.Signal(syscall.SIGCONT)
-		n.mu.frozen = false
-	}
-	cmd.Process.Kill()
-	n.mu.Unlock()
-	<-exited
 }
 
 // Stop asks the node to shut down with SIGTERM, thawing it first if
 // frozen, and waits for it to exit; after 10 s it kills it with SIGKILL.
 // It does nothing when the node is not running.
 func (n *Node) Stop() {
-	n.mu.Lock()
-	if !n.runningLocked() {
-		n.mu.Unlock()
+	cmd, exited, ok := n.signal(syscall.SIGTERM)
+	if !ok {
 		return
 	}
-	cmd, exited := n.mu.cmd, n.mu.exited
-	if n.mu.frozen {
-		cmd.Process.Signal(syscall.SIGCONT)
-		n.mu.frozen = false
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	n.mu.Unlock()
 	select {
 	case <-exited:
 	case <-time.After(stopTimeout):
 		cmd.Process.Kill()
 		<-exited
 	}
+}
+
+// signal sends sig to the running node, thawing it first if frozen; ok
+// is false when the node is not running. exited closes when it exits.
+func (n *Node) signal(sig syscall.Signal) (cmd *exec.Cmd, exited <-chan struct{}, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.runningLocked() {
+		return nil, nil, false
+	}
+	cmd, exited = n.mu.cmd, n.mu.exited
+	if n.mu.frozen {
+		cmd.Process.Signal(syscall.SIGCONT)
+		n.mu.frozen = false
+	}
+	cmd.Process.Signal(sig)
+	return cmd, exited, true
 }
 
 // Freeze suspends the node with SIGSTOP and waits, at most 2 s, until
