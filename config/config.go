@@ -151,6 +151,11 @@ type Config struct {
 	// deploys, and another deploy may take the lock once it lapsed, so a
 	// holder that died blocks deploys for at most this long; default 30000.
 	ComponentLockLease int
+	// BusyReplyThreshold is how long, in milliseconds, a script or function
+	// may run before other clients get -BUSY and SCRIPT KILL or FUNCTION
+	// KILL may stop it ("busy-reply-threshold", alias "lua-time-limit");
+	// default 5000; 0 or less never.
+	BusyReplyThreshold int64
 
 	// File is the configuration file read, if any; CONFIG REWRITE writes it.
 	File string
@@ -194,6 +199,7 @@ func Default() *Config {
 		SchemaEventMaxRetries:   5,
 		SchemaResyncInterval:    300000,
 		ComponentLockLease:      30000,
+		BusyReplyThreshold:      5000,
 	}
 }
 

@@ -200,11 +200,13 @@ var directives = []*Directive{
 	intDir("schema-event-max-retries", false, func(c *Config) *int { return &c.SchemaEventMaxRetries }),
 	intDir("schema-resync-interval", false, func(c *Config) *int { return &c.SchemaResyncInterval }),
 	intDir("component-lock-lease", false, func(c *Config) *int { return &c.ComponentLockLease }),
+	int64Dir("busy-reply-threshold", true, func(c *Config) *int64 { return &c.BusyReplyThreshold }),
 }
 
 // aliases are other names of directives, as redis.conf accepts them.
 var aliases = map[string]string{
 	"slaveof":             "replicaof",
+	"lua-time-limit":      "busy-reply-threshold",
 	"slave-read-only":     "replica-read-only",
 	"min-slaves-to-write": "min-replicas-to-write",
 	"min-slaves-max-lag":  "min-replicas-max-lag",
