@@ -208,6 +208,15 @@ func (w *Writer) Double(f float64) {
 	w.Bulk(s)
 }
 
+// BigNumber writes a big number given in decimal (RESP2: bulk).
+func (w *Writer) BigNumber(n string) {
+	if w.proto != 3 {
+		w.BulkString(n)
+		return
+	}
+	w.line('(', n)
+}
+
 // Verbatim writes a verbatim string of format "txt" or "mkd" (RESP2: bulk).
 func (w *Writer) Verbatim(format, s string) {
 	if w.proto != 3 {

@@ -128,6 +128,25 @@ func AppendDumpFooter(obj []byte) []byte {
 // and decodes its object (ErrDumpFormat). Empty collections and duplicate
 // members are refused, as Redis refuses them. The result may alias p.
 func DecodeDump(p []byte) (*DumpValue, error) {
+	body, err := dumpBody(p)
+	if err != nil {
+		return nil, err
+	}
+	r := &rdbReader{b: body}
+	typ, err := r.byte()
+	if err != nil {
+		return nil, ErrDumpFormat
+	}
+	v, err := decodeObject(r, typ)
+	if err != nil {
+		return nil, ErrDumpFormat
+	}
+	return v, nil
+}
+
+// dumpBody checks a payload's footer (ErrDumpChecksum) and returns what
+// precedes it.
+func dumpBody(p []byte) ([]byte, error) {
 	if len(p) < dumpFooterLen {
 		return nil, ErrDumpChecksum
 	}
@@ -138,16 +157,7 @@ func DecodeDump(p []byte) (*DumpValue, error) {
 	if redisCRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
 		return nil, ErrDumpChecksum
 	}
-	r := &rdbReader{b: p[:len(p)-dumpFooterLen]}
-	typ, err := r.byte()
-	if err != nil {
-		return nil, ErrDumpFormat
-	}
-	v, err := decodeObject(r, typ)
-	if err != nil {
-		return nil, ErrDumpFormat
-	}
-	return v, nil
+	return p[:len(p)-dumpFooterLen], nil
 }
 
 func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {

@@ -426,6 +426,7 @@ func (s *Store) BeginFullSync() error {
 		return err
 	}
 	s.touchAll()
+	s.recordChanged("")
 	return nil
 }
 
@@ -553,6 +554,8 @@ func (s *Store) applyEffects(repr []byte) {
 		switch {
 		case bytes.HasPrefix(ukey, countsPrefix):
 			s.applyCountOp(kind, ukey[len(countsPrefix):], value)
+		case bytes.HasPrefix(ukey, recordPrefix):
+			s.recordChanged(string(ukey[len(recordPrefix):]))
 		case bytes.Equal(ukey, dbMapKey) && kind == pebble.InternalKeyKindSet:
 			m := make([]uint8, s.opts.Databases)
 			copy(m, value)

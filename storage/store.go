@@ -121,6 +121,7 @@ type Store struct {
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
 	commitGate atomic.Pointer[func() error]
+	onRecord   atomic.Pointer[func(name string)]
 	expireHook expireHookPtr
 	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
 	repl       replLog

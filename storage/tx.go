@@ -32,6 +32,8 @@ type Tx struct {
 	// map does not (range deletes, copied collections): member reads then
 	// go through the batch.
 	untracked bool
+	// atomic is set while a script runs (see SetAtomic).
+	atomic    AtomicMode
 	valBuf    []byte
 	scratch   []byte
 	skey      []byte // memberKey's buffer
@@ -70,6 +72,31 @@ func (t *Tx) PendingBytes() int {
 	}
 	return t.b.Len()
 }
+
+// AtomicMode is how a Tx that must not split its work takes a lock held
+// elsewhere while it holds others: a script's writes commit as one batch,
+// so it cannot commit and wait as a command does.
+type AtomicMode uint8
+
+const (
+	// AtomicOff commits what the Tx holds, then waits (the default).
+	AtomicOff AtomicMode = iota
+	// AtomicTry panics with ErrContended: the caller discards the Tx and
+	// runs the work again under AtomicWait.
+	AtomicTry
+	// AtomicWait waits while holding: only one Tx at a time may be in this
+	// mode (the caller serialises them), and no other Tx ever waits while
+	// holding, so no cycle of waiters can form.
+	AtomicWait
+)
+
+// ErrContended is the panic of a lock taken under AtomicTry that another
+// Tx holds.
+var ErrContended = errors.New("storage: key lock held by another client")
+
+// SetAtomic sets t's atomic mode. While it is not AtomicOff, Commit does
+// nothing: the work commits once the caller sets AtomicOff and commits.
+func (t *Tx) SetAtomic(m AtomicMode) { t.atomic = m }
 
 // Lock takes the locks of keys in logical database db, in addition to those
 // t holds. When t already holds locks and another Tx holds one of the new
@@ -119,6 +146,19 @@ func (t *Tx) lockStripes(want []uint32) {
 	if len(t.held) > 0 {
 		for i, st := range want {
 			if !t.s.locks.tryLock(st) {
+				switch t.atomic {
+				case AtomicTry:
+					for _, got := range want[:i] {
+						t.s.locks.unlock(got)
+					}
+					panic(ErrContended)
+				case AtomicWait:
+					for _, rest := range want[i:] {
+						t.s.locks.lock(rest)
+					}
+					t.held = append(t.held, want...)
+					return
+				}
 				for _, got := range want[:i] {
 					t.s.locks.unlock(got)
 				}
@@ -179,6 +219,9 @@ func (t *Tx) get(key []byte, dst []byte) (val []byte, ok bool, err error) {
 // only after the batch is on stable storage, and releases the locks before
 // waiting for the fsync so other writers of the same keys are not held up.
 func (t *Tx) Commit() error {
+	if t.atomic != AtomicOff {
+		return t.err
+	}
 	if t.b == nil || t.b.Empty() {
 		t.unlockAll()
 		t.touched = t.touched[:0]

@@ -1,0 +1,303 @@
+package scripting
+
+import (
+	"context"
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// state is one Lua interpreter with Redis's environment: the libraries
+// Redis 7.0 loads, the redis table, and globals that scripts may read but
+// not create or change. States are pooled; a run has one to itself.
+type state struct {
+	L *lua.LState
+	e *Engine
+	// globals is the real global table; env is the read-only view of it
+	// that every script and function runs in (and calls _G).
+	globals, env *lua.LTable
+	// envMeta is env's metatable: its __index is globals while scripts
+	// run and loadAPI while a library loads (FUNCTION LOAD).
+	envMeta *lua.LTable
+	// loadAPI is what a library sees while it loads: the libraries and a
+	// redis table with register_function and log only.
+	loadAPI *lua.LTable
+	// readonly maps each read-only view to the table behind it, for
+	// pairs, next and rawget.
+	readonly map[*lua.LTable]*lua.LTable
+	views    map[*lua.LTable]*lua.LTable // view → its metatable
+	// scripts caches the functions made from compiled scripts, by SHA.
+	scripts    map[string]*lua.LFunction
+	scriptsGen uint64
+	// funcs holds the library functions of generation funcsGen.
+	funcs    map[string]*lua.LFunction
+	funcsGen uint64
+	// loading collects register_function's work while a library loads.
+	loading *loading
+	// run is the run in progress, nil between runs.
+	run *Run
+	// kill is the context the interpreter checks between instructions.
+	kill       *killContext
+	errHandler *lua.LFunction
+}
+
+// Globals Redis 7.0 removes or never loads.
+var absentGlobals = []string{"_GOPHER_LUA_VERSION", "dofile", "loadfile", "print", "getfenv", "setfenv", "module", "require", "newproxy", "_printregs"}
+
+func newState(e *Engine) *state {
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 200, RegistrySize: 1024, RegistryMaxSize: 1 << 20, RegistryGrowStep: 256})
+	s := &state{L: L, e: e, readonly: map[*lua.LTable]*lua.LTable{}, views: map[*lua.LTable]*lua.LTable{}, scripts: map[string]*lua.LFunction{}}
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable}, {lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath}, {lua.CoroutineLibName, lua.OpenCoroutine},
+	} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	openLibs(L)
+	s.globals = L.G.Global
+	for _, name := range absentGlobals {
+		s.globals.RawSetString(name, lua.LNil)
+	}
+	s.addCompat()
+	redis := s.newRedisTable(false)
+	s.globals.RawSetString("redis", redis)
+
+	// The load-time API: the same libraries, a restricted redis.
+	s.loadAPI = L.NewTable()
+	s.globals.ForEach(func(k, v lua.LValue) { s.loadAPI.RawSet(k, v) })
+	s.loadAPI.RawSetString("redis", s.newRedisTable(true))
+
+	// Read-only views: library tables, then the globals.
+	s.globals.ForEach(func(k, v lua.LValue) {
+		if t, ok := v.(*lua.LTable); ok && k.Type() == lua.LTString {
+			view := s.readOnlyView(t, nil)
+			s.globals.RawSet(k, view)
+			if s.loadAPI.RawGet(k) == v {
+				s.loadAPI.RawSet(k, view)
+			}
+		}
+	})
+	if r, ok := s.loadAPI.RawGetString("redis").(*lua.LTable); ok {
+		s.loadAPI.RawSetString("redis", s.readOnlyView(r, s.missingGlobal()))
+	}
+	s.globals.RawSetString("_G", lua.LNil)
+	missing := L.NewTable()
+	missing.RawSetString("__index", s.missingGlobal())
+	L.SetMetatable(s.globals, missing)
+	loadMissing := L.NewTable()
+	loadMissing.RawSetString("__index", s.missingGlobal())
+	L.SetMetatable(s.loadAPI, loadMissing)
+	s.env = s.readOnlyView(s.globals, nil)
+	s.envMeta = s.views[s.env]
+	s.globals.RawSetString("_G", s.env)
+	s.errHandler = L.NewFunction(s.errorHandler)
+	s.globals.RawSetString("__redis__err__handler", s.errHandler)
+
+	s.kill = newKillContext()
+	L.SetContext(s.kill)
+	return s
+}
+
+// readOnlyView returns an empty table whose reads go to t and whose writes
+// fail as Redis's read-only tables do. index, when set, answers reads of
+// keys t lacks.
+func (s *state) readOnlyView(t *lua.LTable, index *lua.LFunction) *lua.LTable {
+	L := s.L
+	if index != nil {
+		m := L.NewTable()
+		m.RawSetString("__index", index)
+		L.SetMetatable(t, m)
+	}
+	view := L.NewTable()
+	meta := L.NewTable()
+	meta.RawSetString("__index", t)
+	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Attempt to modify a readonly table")
+		return 0
+	}))
+	meta.RawSetString("__metatable", lua.LFalse)
+	L.SetMetatable(view, meta)
+	s.readonly[view] = t
+	s.views[view] = meta
+	return view
+}
+
+// missingGlobal is the __index of the globals: reading a global that does
+// not exist is an error in Redis.
+func (s *state) missingGlobal() *lua.LFunction {
+	return s.L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Script attempted to access nonexistent global variable '%s'", L.ToString(2))
+		return 0
+	})
+}
+
+// addCompat adds what Lua 5.1 has and gopher-lua lacks, and wraps the
+// functions that must see through or refuse the read-only views.
+func (s *state) addCompat() {
+	L, g := s.L, s.globals
+	str := g.RawGetString("string").(*lua.LTable)
+	str.RawSetString("gfind", str.RawGetString("gmatch"))
+	tbl := g.RawGetString("table").(*lua.LTable)
+	tbl.RawSetString("foreach", L.NewFunction(tableForeach(false)))
+	tbl.RawSetString("foreachi", L.NewFunction(tableForeach(true)))
+	tbl.RawSetString("setn", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("'setn' is obsolete")
+		return 0
+	}))
+	g.RawSetString("tostring", L.NewFunction(tostring(g.RawGetString("tostring").(*lua.LFunction))))
+	g.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(0))
+		return 1
+	}))
+	unwrap := func(v lua.LValue) lua.LValue {
+		if t, ok := v.(*lua.LTable); ok {
+			if real, ok := s.readonly[t]; ok {
+				return real
+			}
+		}
+		return v
+	}
+	next := g.RawGetString("next").(*lua.LFunction)
+	nextFn := L.NewFunction(func(L *lua.LState) int {
+		L.Replace(1, unwrap(L.Get(1)))
+		return next.GFunction(L)
+	})
+	g.RawSetString("next", nextFn)
+	g.RawSetString("pairs", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		L.Push(nextFn)
+		L.Push(unwrap(t))
+		L.Push(lua.LNil)
+		return 3
+	}))
+	rawget := g.RawGetString("rawget").(*lua.LFunction)
+	g.RawSetString("rawget", L.NewFunction(func(L *lua.LState) int {
+		L.Replace(1, unwrap(L.Get(1)))
+		return rawget.GFunction(L)
+	}))
+	rawset := g.RawGetString("rawset").(*lua.LFunction)
+	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && s.readonly[t] != nil {
+			L.RaiseError("Attempt to modify a readonly table")
+		}
+		return rawset.GFunction(L)
+	}))
+	setmt := g.RawGetString("setmetatable").(*lua.LFunction)
+	g.RawSetString("setmetatable", L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && (s.readonly[t] != nil || t == s.globals) {
+			L.RaiseError("Attempt to modify a readonly table")
+		}
+		return setmt.GFunction(L)
+	}))
+	// Chunks that loadstring and load make run in the scripts' globals.
+	for _, name := range []string{"loadstring", "load"} {
+		orig := g.RawGetString(name).(*lua.LFunction)
+		g.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			n := orig.GFunction(L)
+			if fn, ok := L.Get(-n).(*lua.LFunction); ok && n > 0 {
+				fn.Env = s.env
+			}
+			return n
+		}))
+	}
+}
+
+func tableForeach(indexed bool) lua.LGFunction {
+	return func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		f := L.CheckFunction(2)
+		call := func(k, v lua.LValue) bool {
+			L.Push(f)
+			L.Push(k)
+			L.Push(v)
+			L.Call(2, 1)
+			r := L.Get(-1)
+			L.Pop(1)
+			if r != lua.LNil {
+				L.Push(r)
+				return true
+			}
+			return false
+		}
+		if indexed {
+			for i := 1; i <= t.Len(); i++ {
+				if call(lua.LNumber(i), t.RawGetInt(i)) {
+					return 1
+				}
+			}
+			return 0
+		}
+		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+			if call(k, v) {
+				return 1
+			}
+		}
+		return 0
+	}
+}
+
+// errorHandler is __redis__err__handler: it turns an error into Redis's
+// error table {err=..., source=..., line=...}, taking the place from the
+// innermost Lua function.
+func (s *state) errorHandler(L *lua.LState) int {
+	errv := L.Get(1)
+	t, ok := errv.(*lua.LTable)
+	if !ok {
+		t = L.NewTable()
+		t.RawSetString("err", lua.LString("ERR "+luaMessage(lua.LVAsString(L.ToStringMeta(errv)))))
+	}
+	for level := 0; ; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil {
+			continue
+		}
+		if dbg.What == "G" || dbg.CurrentLine <= 0 {
+			continue
+		}
+		t.RawSetString("source", lua.LString("@"+dbg.Source))
+		t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
+		break
+	}
+	L.Push(t)
+	return 1
+}
+
+// killContext is the context the interpreter polls: cancelling it raises
+// an error at the next instruction, and again at each one after, so a
+// pcall in the script cannot swallow it.
+type killContext struct {
+	context.Context
+	done chan struct{}
+	msg  string
+}
+
+func newKillContext() *killContext {
+	return &killContext{Context: context.Background(), done: make(chan struct{})}
+}
+
+// reset readies a cancelled context for the next run.
+func (k *killContext) reset() {
+	select {
+	case <-k.done:
+		k.done = make(chan struct{})
+	default:
+	}
+}
+
+func (k *killContext) Done() <-chan struct{} { return k.done }
+func (k *killContext) Err() error {
+	select {
+	case <-k.done:
+		return fmt.Errorf("%s", k.msg)
+	default:
+		return nil
+	}
+}
