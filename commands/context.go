@@ -9,6 +9,7 @@ import (
 
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/resp"
+	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -187,4 +188,17 @@ type Server interface {
 	// releases the connection and returns the error to reply instead, if
 	// any (CLIENT UNBLOCK ... ERROR).
 	WaitBlock(c *Ctx) (cancel <-chan struct{}, end func() error)
+
+	// Scripts is the engine of EVAL scripts and FUNCTION libraries.
+	Scripts() *scripting.Engine
+	// RunScript runs a script or function (exec writes its reply) so that
+	// no other client sees part of it.
+	RunScript(c *Ctx, run *scripting.Run, exec func(out *resp.Writer) error) error
+	// WriteGate refuses a write here when the node is a read-only replica
+	// or lacks min-replicas-to-write: what a script that may write meets
+	// before it starts.
+	WriteGate() error
+	// SaveFunctions writes the function libraries to the store with the
+	// connection's pending writes.
+	SaveFunctions(c *Ctx)
 }

@@ -57,7 +57,6 @@ func serverCommands() []*Command {
 			Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0",
 			Complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
 			Handler:    shutdown},
-		functionCommand(),
 		memoryCommand(),
 		latencyCommand(),
 		{Name: "debug", Arity: -2, Flags: Admin | NoScript | Loading | Stale, ACL: []string{"admin", "slow", "dangerous"},
@@ -571,35 +570,6 @@ func slowlogCommand() *Command {
 				"    client name",
 				"LEN", "    Return the length of the slowlog.",
 				"RESET", "    Reset the slowlog."),
-		}}
-}
-
-// --- FUNCTION ---
-
-// functionCommand serves FUNCTION FLUSH only: Shoal has no scripting, so
-// there is never a library to delete, but test suites call it to reset.
-func functionCommand() *Command {
-	acl := []string{"slow", "scripting"}
-	return &Command{Name: "function", Arity: -2, ACL: []string{"slow"}, Group: "scripting",
-		Summary: "A container for function commands.", Since: "7.0.0", Complexity: "Depends on subcommand.",
-		Subcommands: []*Command{
-			serverSub("function", "flush", -2, Write|NoScript, []string{"write", "slow", "scripting"}, "scripting",
-				"Deletes all libraries and functions.", "7.0.0", "O(N) where N is the number of functions deleted",
-				func(c *Ctx) error {
-					switch {
-					case len(c.Args) == 2:
-					case len(c.Args) == 3 && (Is(c.Args[2], "async") || Is(c.Args[2], "sync")):
-					case len(c.Args) == 3:
-						return Errf("FUNCTION FLUSH only supports SYNC|ASYNC option")
-					default:
-						return errSubcommandSyntax(c)
-					}
-					c.Out.OK()
-					return nil
-				}),
-			containerHelp("function", "scripting", "7.0.0", acl,
-				"FLUSH [ASYNC|SYNC]", "    Delete all the libraries.",
-				"    Shoal has no scripting: there are never libraries to delete."),
 		}}
 }
 

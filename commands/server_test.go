@@ -538,7 +538,7 @@ func TestFunctionMemoryLatencyDebug(t *testing.T) {
 		}
 		wantErr(t, doCmd(ctx, c, "function", "flush", "foo").Err(), "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
 		wantErr(t, doCmd(ctx, c, "function", "flush", "sync", "x").Err(), "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
-		wantErr(t, doCmd(ctx, c, "function", "list").Err(), "ERR unknown subcommand 'list'. Try FUNCTION HELP.")
+		wantErr(t, doCmd(ctx, c, "function", "nosuch").Err(), "ERR unknown subcommand 'nosuch'. Try FUNCTION HELP.")
 		if help, err := doCmd(ctx, c, "function", "help").StringSlice(); err != nil || !strings.HasPrefix(help[0], "FUNCTION <subcommand>") {
 			t.Fatalf("FUNCTION HELP = %q, %v", help, err)
 		}

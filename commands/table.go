@@ -18,6 +18,7 @@ func Default() *Table {
 		hyperloglogCommands(),
 		pubsubCommands(),
 		sortCommands(),
+		scriptingCommands(),
 		replicationCommands(),
 		maintenanceCommands(),
 		componentCommands(),

@@ -234,11 +234,7 @@ func parseShebang(body string) (flags Flags, shebang bool, code string, err erro
 	line, _, _ := strings.Cut(body, "\n")
 	parts := strings.Fields(line[2:])
 	if len(parts) == 0 || parts[0] != "lua" {
-		engine := ""
-		if len(parts) > 0 {
-			engine = parts[0]
-		}
-		return 0, false, "", &ReplyError{"ERR Could not find engine '" + engine + "'"}
+		return 0, false, "", &ReplyError{"ERR Unexpected engine in script shebang: " + line}
 	}
 	for _, p := range parts[1:] {
 		v, ok := strings.CutPrefix(p, "flags=")

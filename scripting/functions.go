@@ -38,7 +38,7 @@ type libSet struct {
 type loading struct {
 	lib   *Library
 	funcs map[string]*lua.LFunction
-	err   string
+	list  []*Function
 }
 
 // parseLibrary reads a library's "#!lua name=<lib>" header and compiles
@@ -94,7 +94,7 @@ func validName(s string) bool {
 
 // runLibrary runs lib's code in s under the load-time API and returns the
 // functions it registered.
-func (s *state) runLibrary(lib *Library) (map[string]*lua.LFunction, error) {
+func (s *state) runLibrary(lib *Library) (map[string]*lua.LFunction, []*Function, error) {
 	L := s.L
 	ld := &loading{lib: lib, funcs: map[string]*lua.LFunction{}}
 	s.loading = ld
@@ -112,12 +112,12 @@ func (s *state) runLibrary(lib *Library) (map[string]*lua.LFunction, error) {
 				msg = lua.LVAsString(t.RawGetString("err"))
 			}
 		}
-		return nil, &ReplyError{"ERR Error registering functions: " + msg}
+		return nil, nil, &ReplyError{"ERR Error registering functions: " + msg}
 	}
 	if len(ld.funcs) == 0 {
-		return nil, &ReplyError{"ERR No functions registered"}
+		return nil, nil, &ReplyError{"ERR No functions registered"}
 	}
-	return ld.funcs, nil
+	return ld.funcs, ld.list, nil
 }
 
 // registerFunction is redis.register_function(name, callback) or
@@ -214,13 +214,14 @@ func (s *state) registerFunction(L *lua.LState) int {
 		s.raise("wrong number of arguments to redis.register_function")
 	}
 	if !validName(name) {
-		s.raise("Function names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+		// NB: Redis 7.0 says "Library" here too.
+		s.raise("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
 	}
 	if _, dup := ld.funcs[name]; dup {
 		s.raise("Function already exists in the library")
 	}
 	ld.funcs[name] = cb
-	ld.lib.Functions = append(ld.lib.Functions, &Function{Name: name, Description: desc, Flags: flags, Library: ld.lib})
+	ld.list = append(ld.list, &Function{Name: name, Description: desc, Flags: flags, Library: ld.lib})
 	return 0
 }
 
@@ -263,9 +264,11 @@ func (e *Engine) prepare(code string) (*Library, error) {
 	}
 	st := e.getState()
 	defer e.putState(st)
-	if _, err := st.runLibrary(lib); err != nil {
+	_, list, err := st.runLibrary(lib)
+	if err != nil {
 		return nil, err
 	}
+	lib.Functions = list
 	return lib, nil
 }
 
@@ -391,7 +394,7 @@ func (e *Engine) Call(run *Run, f *Function, out *resp.Writer) error {
 	if st.funcsGen != cur.gen || st.funcs == nil {
 		st.funcs = map[string]*lua.LFunction{}
 		for _, lib := range cur.libs {
-			fns, err := st.runLibrary(lib)
+			fns, _, err := st.runLibrary(lib)
 			if err != nil {
 				continue
 			}

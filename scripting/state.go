@@ -67,19 +67,14 @@ func newState(e *Engine) *state {
 	redis := s.newRedisTable(false)
 	s.globals.RawSetString("redis", redis)
 
-	// The load-time API: the same libraries, a restricted redis.
+	// The load-time API: a restricted redis and nothing else.
 	s.loadAPI = L.NewTable()
-	s.globals.ForEach(func(k, v lua.LValue) { s.loadAPI.RawSet(k, v) })
 	s.loadAPI.RawSetString("redis", s.newRedisTable(true))
 
 	// Read-only views: library tables, then the globals.
 	s.globals.ForEach(func(k, v lua.LValue) {
 		if t, ok := v.(*lua.LTable); ok && k.Type() == lua.LTString {
-			view := s.readOnlyView(t, nil)
-			s.globals.RawSet(k, view)
-			if s.loadAPI.RawGet(k) == v {
-				s.loadAPI.RawSet(k, view)
-			}
+			s.globals.RawSet(k, s.readOnlyView(t, nil))
 		}
 	})
 	if r, ok := s.loadAPI.RawGetString("redis").(*lua.LTable); ok {

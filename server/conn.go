@@ -33,6 +33,9 @@ type conn struct {
 	skipNext  bool
 	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
+	// scriptExclusive is set while an EXEC with scripts holds the script
+	// engine's Exclusive.
+	scriptExclusive bool
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex

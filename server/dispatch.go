@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/redcon"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/scripting"
 )
 
 const (
@@ -105,6 +106,16 @@ func (c *conn) dispatch(args [][]byte) {
 	// Read-only replica, and min-replicas-to-write on a primary.
 	if err := c.s.replicationGate(cmd); err != nil {
 		c.reject(cmd, err)
+		return
+	}
+	// A script that runs past busy-reply-threshold holds every other
+	// command but the few that may end it.
+	if busy, fn := c.s.scripts.Busy(); busy && !cmd.Flags.Has(commands.AllowBusy) {
+		if fn {
+			c.reject(cmd, scripting.ErrBusyFunction)
+		} else {
+			c.reject(cmd, scripting.ErrBusyScript)
+		}
 		return
 	}
 	// MULTI queueing.

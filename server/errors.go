@@ -5,6 +5,7 @@ import (
 
 	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -34,6 +35,10 @@ func (s *Server) errorText(err error) string {
 	var ce *cluster.Error
 	if errors.As(err, &ce) {
 		return ce.Code + " " + ce.Msg
+	}
+	var se *scripting.ReplyError
+	if errors.As(err, &se) {
+		return se.Text
 	}
 	for _, m := range errorReplies {
 		if errors.Is(err, m.err) {

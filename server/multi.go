@@ -84,6 +84,17 @@ func (s *Server) Exec(c *commands.Ctx) error {
 			dbs, keys = append(dbs, db), append(keys, q.args[i])
 		}
 	}
+	// A script in the transaction may reach for keys it did not declare
+	// and must wait for them holding the others: only the holder of the
+	// script engine's Exclusive may (see Server.RunScript).
+	if hasScript(m.queued) {
+		s.scripts.Exclusive.Lock()
+		cn.scriptExclusive = true
+		defer func() {
+			cn.scriptExclusive = false
+			s.scripts.Exclusive.Unlock()
+		}()
+	}
 	if len(keys) > 0 {
 		cn.tx.LockMulti(dbs, keys)
 	}
@@ -100,6 +111,16 @@ func (s *Server) Exec(c *commands.Ctx) error {
 	// Count EXEC itself in the stats as Redis does; the queued commands
 	// were recorded by call.
 	return nil
+}
+
+func hasScript(q []queuedCmd) bool {
+	for _, c := range q {
+		switch c.cmd.Name {
+		case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro":
+			return true
+		}
+	}
+	return false
 }
 
 // Watch implements WATCH.

@@ -23,6 +23,7 @@ import (
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/replication"
+	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -89,6 +90,9 @@ type Server struct {
 	cursors *commands.CursorTable
 	info    infoState
 
+	// scripts runs EVAL scripts and FUNCTION libraries.
+	scripts *scripting.Engine
+
 	// blocking queues the clients parked in BLPOP and friends.
 	blocking blockRegistry
 
@@ -142,9 +146,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		stop:     make(chan struct{}),
 		cursors:  commands.NewCursorTable(commands.DefaultCursors),
 	}
+	s.scripts = newScripts(s)
 	s.applyHotConfig(cfg)
 	s.watch.init()
 	store.SetWriteListener(s.keyWritten)
+	if err := s.loadFunctions(); err != nil {
+		store.Close()
+		return nil, err
+	}
+	store.OnRecordChange(s.recordChanged)
 	s.slowlog.init()
 	var reg Registry = prometheus.NewRegistry()
 	if opts.Registry != nil {
@@ -175,6 +185,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		s.cluster.SetEpochBumpTimeout(time.Duration(c.ClusterEpochBumpTimeout) * time.Millisecond)
 	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
+	s.scripts.SetBusyThreshold(c.BusyReplyThreshold)
 }
 
 // Start listens on every bind address and serves in the background.

@@ -33,10 +33,10 @@ type Tx struct {
 	// go through the batch.
 	untracked bool
 	// atomic is set while a script runs (see SetAtomic).
-	atomic    AtomicMode
-	valBuf    []byte
-	scratch   []byte
-	skey      []byte // memberKey's buffer
+	atomic  AtomicMode
+	valBuf  []byte
+	scratch []byte
+	skey    []byte // memberKey's buffer
 }
 
 type touchedKey struct {

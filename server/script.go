@@ -1,0 +1,240 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/shoaldb/shoal/cluster"
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/resp"
+	"github.com/shoaldb/shoal/scripting"
+	"github.com/shoaldb/shoal/storage"
+)
+
+// functionsRecord is the store record that keeps the function libraries:
+// FUNCTION DUMP's payload of every library.
+const functionsRecord = "functions"
+
+// redisVersionNum is RedisVersion as redis.REDIS_VERSION_NUM (0x00MMmmpp).
+const redisVersionNum = 7<<16 | 2<<8 | 4
+
+func newScripts(s *Server) *scripting.Engine {
+	e := scripting.New(s.log, RedisVersion, redisVersionNum)
+	e.SetBusyThreshold(s.cfg.BusyReplyThreshold)
+	return e
+}
+
+// loadFunctions brings the engine's libraries in line with the store's
+// record: at start, and on a replica when the primary changed them.
+func (s *Server) loadFunctions() error {
+	payload, ok, err := s.store.Record(functionsRecord)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.scripts.FlushLibraries()
+		return nil
+	}
+	codes, err := storage.DecodeFunctions(payload)
+	if err != nil {
+		return fmt.Errorf("function libraries in the store: %w", err)
+	}
+	return s.scripts.Restore(codes, scripting.PolicyFlush)
+}
+
+func (s *Server) recordChanged(name string) {
+	if name != "" && name != functionsRecord {
+		return
+	}
+	if err := s.loadFunctions(); err != nil {
+		s.log.Error("loading replicated function libraries", "err", err)
+	}
+}
+
+// Scripts returns the script engine.
+func (s *Server) Scripts() *scripting.Engine { return s.scripts }
+
+// SaveFunctions writes the libraries to the store in c's batch.
+func (s *Server) SaveFunctions(c *commands.Ctx) {
+	codes := s.scripts.Codes()
+	if len(codes) == 0 {
+		c.Tx.PutRecord(functionsRecord, nil)
+		return
+	}
+	c.Tx.PutRecord(functionsRecord, storage.EncodeFunctions(codes))
+}
+
+// WriteGate implements commands.Server.
+func (s *Server) WriteGate() error { return s.replicationGate(anyWrite) }
+
+// anyWrite stands for every write command at the replication gate.
+var anyWrite = &commands.Command{Name: "write", Flags: commands.Write}
+
+// RunScript runs a script or function for c so that no other client sees
+// part of it: it holds the locks of every key it touches until its writes
+// commit as one batch (one replication record). A run that reaches for a
+// key another client holds is abandoned and run again alone, waiting for
+// the keys it needs (see storage.AtomicMode).
+func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *resp.Writer) error) error {
+	cn := connOf(c)
+	run.Host = &scriptHost{c: cn, caller: c}
+	run.ClientProto = c.Out.Proto()
+	if cn.scriptExclusive {
+		// Inside an EXEC that holds the run's keys and Exclusive.
+		c.Tx.SetAtomic(storage.AtomicWait)
+		defer c.Tx.SetAtomic(storage.AtomicOff)
+		return exec(c.Out)
+	}
+	// Commit earlier work, so that a run abandoned discards its own
+	// writes only.
+	c.Tx.Commit()
+	if len(run.Keys) > 0 {
+		c.Tx.Lock(c.DB(), run.Keys...)
+	}
+	c.Tx.SetAtomic(storage.AtomicTry)
+	err := exec(c.Out)
+	if errors.Is(err, scripting.ErrRetry) {
+		c.Tx.SetAtomic(storage.AtomicOff)
+		c.Tx.Discard()
+		run.Proto = 0
+		run.Wrote.Store(false)
+		s.scripts.Exclusive.Lock()
+		if len(run.Keys) > 0 {
+			c.Tx.Lock(c.DB(), run.Keys...)
+		}
+		c.Tx.SetAtomic(storage.AtomicWait)
+		err = exec(c.Out)
+		s.scripts.Exclusive.Unlock()
+	}
+	c.Tx.SetAtomic(storage.AtomicOff)
+	return err
+}
+
+// scriptHost runs the commands of one client's script.
+type scriptHost struct {
+	c      *conn
+	caller *commands.Ctx
+	// client is the script's own client state: a SELECT in the script
+	// changes the script's database, not the caller's.
+	client commands.Client
+	inited bool
+	slot   int // the slot of the keys so far, cluster mode; -1 none
+}
+
+// Call implements scripting.Host, as Redis's scriptCall: the checks a
+// script's command passes, then the command.
+func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (err error) {
+	c, s := h.c, h.c.s
+	if !h.inited {
+		h.client, h.inited, h.slot = *h.caller.Client, true, -1
+	}
+	cmd := s.table.Lookup(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		cmd = cmd.Sub(args[1])
+	}
+	if cmd == nil {
+		return errors.New("Unknown Redis command called from script")
+	}
+	if !cmd.ArityOK(len(args)) {
+		return errors.New("Wrong number of args calling Redis command from script")
+	}
+	if cmd.Flags.Has(commands.NoScript) {
+		return errors.New("This Redis command is not allowed from script")
+	}
+	if cmd.Flags.Has(commands.Write) {
+		if run.ReadOnly {
+			return errors.New("Write commands are not allowed from read-only scripts.")
+		}
+		if err := s.replicationGate(cmd); err != nil {
+			return errors.New("-" + s.errorText(err))
+		}
+		run.Wrote.Store(true)
+	}
+	if s.cluster != nil {
+		if err := h.clusterCheck(run, cmd, args); err != nil {
+			return err
+		}
+	}
+	ctx := commands.Ctx{Args: args, Cmd: cmd, Out: out, Tx: c.tx, Store: s.store, Client: &h.client,
+		Server: s, Cluster: h.caller.Cluster, Catalog: h.caller.Catalog, Conn: c, InMulti: true}
+	if pos := cmd.KeyPositions(args); len(pos) > 0 {
+		keys := make([][]byte, len(pos))
+		for i, p := range pos {
+			keys[i] = args[p]
+		}
+		if err := lockForScript(c.tx, h.client.DB, keys); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	cerr := callHandler(&ctx)
+	if errors.Is(cerr, scripting.ErrRetry) {
+		return cerr
+	}
+	if cerr != nil {
+		out.Error(s.errorText(cerr))
+	}
+	c.s.record(cmd, args, c, time.Since(start), cerr != nil)
+	return nil
+}
+
+// lockForScript takes keys' locks in the run's atomic mode, turning a lock
+// held elsewhere into a run again.
+func lockForScript(tx *storage.Tx, db int, keys [][]byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == storage.ErrContended {
+				err = scripting.ErrRetry
+				return
+			}
+			panic(r)
+		}
+	}()
+	tx.Lock(db, keys...)
+	return nil
+}
+
+// callHandler runs a command's handler for a script: a panic is the
+// command's error, and a lock held elsewhere a run again.
+func callHandler(ctx *commands.Ctx) (err error) {
+	mark := ctx.Out.Len()
+	defer func() {
+		if r := recover(); r != nil {
+			ctx.Out.Truncate(mark)
+			if r == storage.ErrContended {
+				err = scripting.ErrRetry
+				return
+			}
+			err = fmt.Errorf("panic in %s: %v\n%s", ctx.Cmd.Name, r, debug.Stack())
+		}
+	}()
+	return ctx.Cmd.Handler(ctx)
+}
+
+// clusterCheck refuses keys this node does not serve and, unless the run
+// allows it, keys of more than one slot, as Redis's scripts in a cluster.
+func (h *scriptHost) clusterCheck(run *scripting.Run, cmd *commands.Command, args [][]byte) error {
+	pos := cmd.KeyPositions(args)
+	if len(pos) == 0 {
+		return nil
+	}
+	r := h.c.s.cluster.Routes()
+	if r == nil {
+		return errors.New("-CLUSTERDOWN The cluster is down")
+	}
+	for _, p := range pos {
+		slot := cluster.KeySlot(args[p])
+		if sh := r.ShardOf(slot); sh == nil || !(sh.Local || sh.Replica && h.client.ReadOnlyCluster) {
+			return errors.New("Script attempted to access a non local key in a cluster node script")
+		}
+		if run.Flags&scripting.AllowCrossSlot == 0 {
+			if h.slot >= 0 && h.slot != slot {
+				return errors.New("Script attempted to access keys that do not hash to the same slot")
+			}
+			h.slot = slot
+		}
+	}
+	return nil
+}
