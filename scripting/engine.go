@@ -502,7 +502,9 @@ func (s *state) stringTable(items [][]byte) *lua.LTable {
 // handler, and writes the reply.
 func (s *state) call(run *Run, fn *lua.LFunction, nargs int, out *resp.Writer) error {
 	L := s.L
-	run.st = s
+	run.mu.Lock()
+	run.st, run.retry, run.killed, run.ended = s, false, false, false
+	run.mu.Unlock()
 	if run.Proto == 0 {
 		run.Proto = 2
 	}
