@@ -186,6 +186,14 @@ func (c *Component) desired() (version, gen string, payload []byte) {
 	return c.Active, c.ActiveGen, c.Payload
 }
 
+// desiredKind is the kind of the version desired returns.
+func (c *Component) desiredKind() string {
+	if c.inProgress() && c.Lock != nil && c.TargetKind != "" {
+		return c.TargetKind
+	}
+	return c.Kind
+}
+
 func (c *Component) event(at int64, event, version, node, reason string) {
 	c.History = append(c.History, ComponentEvent{At: at, Event: event, Version: version, Node: node, Reason: reason})
 	if len(c.History) > componentHistoryLen {

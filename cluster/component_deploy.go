@@ -73,9 +73,14 @@ func (n *Node) ComponentDeploy(ctx context.Context, r DeployRequest) error {
 	case "", KindBlob:
 		r.Kind = KindBlob
 	case KindFunction:
-		return errf("KIND function needs scripting, which this build does not have; deploy KIND blob")
+		r.Kind = KindFunction
+		if fn := n.functions.Load(); fn == nil || (*fn).Check == nil {
+			return errf("KIND function needs a node that runs functions")
+		} else if err := (*fn).Check(r.Payload); err != nil {
+			return errf("KIND function payload is not a library: %v", err)
+		}
 	default:
-		return errf("unknown component kind '%s': use blob", r.Kind)
+		return errf("unknown component kind '%s': use blob or function", r.Kind)
 	}
 	if len(r.Payload) > MaxComponentPayload {
 		return errf("component payload of %d bytes is above the limit of %d bytes", len(r.Payload), MaxComponentPayload)

@@ -95,7 +95,7 @@ func (n *Node) deriveComponents(st *State) error {
 		}
 		digest := payloadDigest(payload)
 		if version != have.version || (version != "" && digest != have.digest) {
-			if err := n.loadComponent(name, version, payload); err != nil {
+			if err := n.loadComponent(name, version, c.desiredKind(), payload); err != nil {
 				errs = append(errs, fmt.Errorf("component %s version %s: %w", name, version, err))
 				report.FailedGen, report.Err = gen, err.Error()
 			} else {
@@ -144,13 +144,35 @@ func payloadDigest(p []byte) string {
 // file per component named after it.
 func (n *Node) componentsDir() string { return filepath.Join(n.cfg.Dir, "components") }
 
+// FunctionLoader loads and unloads function libraries for components of
+// KIND function: the server's FUNCTION LOAD REPLACE and FUNCTION DELETE.
+type FunctionLoader struct {
+	// Check reports whether code is a library that would load.
+	Check func(code []byte) error
+	// Load loads code, replacing a library of the same name.
+	Load func(code []byte) error
+	// Unload deletes the library code defines.
+	Unload func(code []byte) error
+}
+
+// SetFunctionLoader installs what loads KIND function components.
+func (n *Node) SetFunctionLoader(f FunctionLoader) { n.functions.Store(&f) }
+
 // loadComponent makes version (with payload) the one this node runs of
-// component name: a blob is written to its file; version "" removes it.
-// The failpoint component/apply makes it fail ("error") or slow
-// ("delay:<ms>").
-func (n *Node) loadComponent(name, version string, payload []byte) error {
+// component name: a blob is written to its file, a function library is
+// loaded too; version "" removes it. The failpoint component/apply makes
+// it fail ("error") or slow ("delay:<ms>").
+func (n *Node) loadComponent(name, version, kind string, payload []byte) error {
 	path := filepath.Join(n.componentsDir(), name+".blob")
+	fl := n.functions.Load()
 	if version == "" {
+		if fl != nil {
+			if old, err := os.ReadFile(path); err == nil && isLibrary(old) {
+				if err := (*fl).Unload(old); err != nil {
+					return err
+				}
+			}
+		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -166,6 +188,14 @@ func (n *Node) loadComponent(name, version string, payload []byte) error {
 	if err := os.MkdirAll(n.componentsDir(), 0o755); err != nil {
 		return err
 	}
+	if kind == KindFunction {
+		if fl == nil {
+			return errors.New("this node does not run functions")
+		}
+		if err := (*fl).Load(payload); err != nil {
+			return err
+		}
+	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, payload, 0o644); err != nil {
 		return err
@@ -176,6 +206,9 @@ func (n *Node) loadComponent(name, version string, payload []byte) error {
 	n.log.Info("component loaded", "component", name, "version", version, "bytes", len(payload))
 	return nil
 }
+
+// isLibrary reports whether a component's payload is a function library.
+func isLibrary(p []byte) bool { return strings.HasPrefix(string(p), "#!lua") }
 
 // failpointDelay reads a "delay" or "delay:<ms>" action; 1 s by default.
 func failpointDelay(action string) time.Duration {

@@ -66,6 +66,9 @@ type Config struct {
 	// ComponentLockLease is the lease of a component's deploy lock
 	// (component-lock-lease); 0 means 30 s.
 	ComponentLockLease time.Duration
+	// Functions loads the components of KIND function; without it they
+	// are refused.
+	Functions FunctionLoader
 	// Schema shapes the schema pipeline's retries and resyncs.
 	Schema SchemaConfig
 	// Standalone runs only a one-voter catalog, on an in-memory raft
@@ -81,6 +84,9 @@ type Node struct {
 	cfg  Config
 	log  *slog.Logger
 	repl Replicator
+	// functions loads KIND function components; nil until the server
+	// installs it.
+	functions atomic.Pointer[FunctionLoader]
 
 	fsm   *fsm
 	raft  *raft.Raft
@@ -146,6 +152,9 @@ func mono() int64 { return int64(time.Since(monoBase)) }
 func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
 	n := &Node{cfg: cfg, log: log, repl: repl, kickCh: make(chan struct{}, 1), stop: make(chan struct{})}
 	n.SetEpochBumpTimeout(cfg.EpochBumpTimeout)
+	if cfg.Functions.Load != nil {
+		n.SetFunctionLoader(cfg.Functions)
+	}
 	n.mu.metas = map[string]nodeMeta{}
 	n.mu.seen = map[string]bool{}
 	n.mu.failing = map[string]time.Time{}

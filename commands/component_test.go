@@ -163,8 +163,9 @@ func TestComponentArgumentErrors(t *testing.T) {
 		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "BOGUS"}, "ERR syntax error"},
 		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "LOCKTIMEOUT", "x"}, "ERR value is not an integer or out of range"},
 		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "LOCKTIMEOUT", "-1"}, "ERR LOCKTIMEOUT must be between 0 and 86400000 milliseconds"},
-		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "KIND", "function"}, "ERR KIND function needs scripting, which this build does not have; deploy KIND blob"},
-		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "KIND", "wasm"}, "ERR unknown component kind 'wasm': use blob"},
+		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "KIND", "function"}, "ERR KIND function payload is not a library: ERR Missing library metadata"},
+		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "KIND", "function", "PAYLOAD", "#!lua name=x\nreturn 1"}, "ERR KIND function payload is not a library: ERR No functions registered"},
+		{[]any{"COMPONENT", "DEPLOY", "c1", "v1", "KIND", "wasm"}, "ERR unknown component kind 'wasm': use blob or function"},
 		{[]any{"COMPONENT", "DEPLOY", "a/b", "v1"}, "ERR invalid component name 'a/b': use 1 to 128 letters, digits, '_', '-' and '.'"},
 		{[]any{"COMPONENT", "DEPLOY", "c1", "v 1"}, "ERR invalid component version 'v 1': use 1 to 64 letters, digits, '_', '-', '.' and '+'"},
 		{[]any{"COMPONENT", "DEPLOY", "shoal", "v1"}, "ERR component 'shoal' is built in: it shows the nodes' builds and cannot be deployed"},
@@ -195,6 +196,43 @@ func TestComponentArgumentErrors(t *testing.T) {
 	}
 	wantErr(t, c.Do(ctx, "COMPONENT", "DEPLOY", "c1", "v1").Err(), "ERR Command not allowed inside a transaction")
 	c.Do(ctx, "DISCARD")
+}
+
+// A component of KIND function loads its library as FUNCTION LOAD
+// REPLACE does; a new version replaces it, UNDEPLOY deletes it, and the
+// library persists with the others.
+func TestComponentFunction(t *testing.T) {
+	cfg := testutil.Config(t)
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	lib := func(reply string) string {
+		return "#!lua name=greet\nredis.register_function{function_name='greet', callback=function() return '" + reply + "' end, flags={'no-writes'}}"
+	}
+	if err := c.Do(ctx, "COMPONENT", "DEPLOY", "greeter", "1.0", "KIND", "function", "PAYLOAD", lib("hello")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.FCallRO(ctx, "greet", nil).Text(); err != nil || v != "hello" {
+		t.Fatalf("FCALL_RO greet = %q, %v", v, err)
+	}
+	if err := c.Do(ctx, "COMPONENT", "DEPLOY", "greeter", "2.0", "KIND", "function", "PAYLOAD", lib("hi"), "REPLACE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.FCallRO(ctx, "greet", nil).Text(); err != nil || v != "hi" {
+		t.Fatalf("FCALL_RO greet after 2.0 = %q, %v", v, err)
+	}
+	s.Close()
+	s = testutil.Start(t, cfg)
+	c = testutil.Client(t, s, 2)
+	if v, err := c.FCallRO(ctx, "greet", nil).Text(); err != nil || v != "hi" {
+		t.Fatalf("FCALL_RO greet after a restart = %q, %v", v, err)
+	}
+	if err := c.Do(ctx, "COMPONENT", "UNDEPLOY", "greeter").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FCallRO(ctx, "greet", nil).Err(); err == nil || err.Error() != "ERR Function not found" {
+		t.Fatalf("FCALL_RO greet after UNDEPLOY: %v", err)
+	}
 }
 
 // The blob of the active version is in this node's data folder.

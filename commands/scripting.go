@@ -261,14 +261,14 @@ func functionCommand() *Command {
 		}}
 }
 
-// functionsLock is the pseudo-key whose lock orders changes of the
+// FunctionsLock is the pseudo-key whose lock orders changes of the
 // libraries, so their records commit in the order they were made.
-var functionsLock = []byte("\x00functions")
+var FunctionsLock = []byte("\x00functions")
 
 // changeFunctions applies change to the engine and writes the libraries
 // to the store in the same batch.
 func changeFunctions(c *Ctx, change func(*scripting.Engine) error) error {
-	c.Tx.Lock(0, functionsLock)
+	c.Tx.Lock(0, FunctionsLock)
 	if err := change(c.Server.Scripts()); err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func functionLoad(c *Ctx) error {
 	if i != len(c.Args)-1 {
 		return Errf("Function code is missing")
 	}
-	c.Tx.Lock(0, functionsLock)
+	c.Tx.Lock(0, FunctionsLock)
 	name, err := c.Server.Scripts().LoadLibrary(string(c.Args[i]), replace)
 	if err != nil {
 		return err

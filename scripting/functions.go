@@ -235,6 +235,22 @@ const (
 	PolicyFlush
 )
 
+// CheckLibrary reports whether code would load, alone (COMPONENT DEPLOY
+// KIND function checks its payload with it).
+func (e *Engine) CheckLibrary(code string) error {
+	_, err := e.prepare(code)
+	return err
+}
+
+// LibraryName returns the name a library's header gives.
+func LibraryName(code string) (string, error) {
+	lib, err := parseLibrary(code)
+	if err != nil {
+		return "", err
+	}
+	return lib.Name, nil
+}
+
 // LoadLibrary loads code (FUNCTION LOAD); replace allows replacing a
 // library of the same name. It returns the library's name.
 func (e *Engine) LoadLibrary(code string, replace bool) (string, error) {

@@ -23,6 +23,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 			Schema: schemaConfig(cfg),
 
 			ComponentLockLease: time.Duration(cfg.ComponentLockLease) * time.Millisecond,
+			Functions:          s.functionLoader(),
 		}, clusterRepl{s}, s.log, s.reg)
 		if err != nil {
 			return err
@@ -68,6 +69,7 @@ func (s *Server) startCluster(cfg *config.Config) error {
 		Schema:           schemaConfig(cfg),
 
 		ComponentLockLease: time.Duration(cfg.ComponentLockLease) * time.Millisecond,
+		Functions:          s.functionLoader(),
 	}, clusterRepl{s}, s.log, s.reg)
 	if err != nil {
 		return err

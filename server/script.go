@@ -57,13 +57,14 @@ func (s *Server) recordChanged(name string) {
 func (s *Server) Scripts() *scripting.Engine { return s.scripts }
 
 // SaveFunctions writes the libraries to the store in c's batch.
-func (s *Server) SaveFunctions(c *commands.Ctx) {
-	codes := s.scripts.Codes()
-	if len(codes) == 0 {
-		c.Tx.PutRecord(functionsRecord, nil)
-		return
+func (s *Server) SaveFunctions(c *commands.Ctx) { s.saveFunctions(c.Tx) }
+
+func (s *Server) saveFunctions(tx *storage.Tx) {
+	if codes := s.scripts.Codes(); len(codes) > 0 {
+		tx.PutRecord(functionsRecord, storage.EncodeFunctions(codes))
+	} else {
+		tx.PutRecord(functionsRecord, nil)
 	}
-	c.Tx.PutRecord(functionsRecord, storage.EncodeFunctions(codes))
 }
 
 // WriteGate implements commands.Server.
@@ -71,6 +72,47 @@ func (s *Server) WriteGate() error { return s.replicationGate(anyWrite) }
 
 // anyWrite stands for every write command at the replication gate.
 var anyWrite = &commands.Command{Name: "write", Flags: commands.Write}
+
+// functionLoader loads the components of KIND function through the same
+// code as FUNCTION LOAD REPLACE: a primary also writes the libraries to
+// the store (they replicate from there); a replica loads them into its
+// engine only, its store following its primary's.
+func (s *Server) functionLoader() cluster.FunctionLoader {
+	change := func(apply func() error) error {
+		if s.repl.IsReplica() {
+			return apply()
+		}
+		tx := s.store.NewTx()
+		tx.Lock(0, commands.FunctionsLock)
+		if err := apply(); err != nil {
+			tx.Discard()
+			return err
+		}
+		s.saveFunctions(tx)
+		return tx.Commit()
+	}
+	return cluster.FunctionLoader{
+		Check: func(code []byte) error { return s.scripts.CheckLibrary(string(code)) },
+		Load: func(code []byte) error {
+			return change(func() error {
+				_, err := s.scripts.LoadLibrary(string(code), true)
+				return err
+			})
+		},
+		Unload: func(code []byte) error {
+			return change(func() error {
+				name, err := scripting.LibraryName(string(code))
+				if err != nil {
+					return nil
+				}
+				if err := s.scripts.DeleteLibrary(name); err != nil && err.Error() != "ERR Library not found" {
+					return err
+				}
+				return nil
+			})
+		},
+	}
+}
 
 // RunScript runs a script or function for c so that no other client sees
 // part of it: it holds the locks of every key it touches until its writes
