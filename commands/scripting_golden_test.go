@@ -332,3 +332,65 @@ func recordScripting(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 }
+
+// TestFunctionDumpWithRedis moves libraries both ways between Shoal and a
+// redis-server 7.0 through FUNCTION DUMP and FUNCTION RESTORE: each side
+// restores the other's payload and runs the functions.
+func TestFunctionDumpWithRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	rc := redis.NewClient(&redis.Options{Addr: testutil.StartRedis(t), DisableIdentity: true})
+	defer rc.Close()
+	sc := testutil.Client(t, testutil.Start(t, nil), 2)
+	lib := func(name, reply string) string {
+		return "#!lua name=" + name + "\nredis.register_function{function_name='" + name + "_f', callback=function(keys, args) return '" + reply + "' .. (args[1] or '') end, flags={'no-writes'}, description='from " + name + "'}"
+	}
+	if err := rc.FunctionLoad(ctx, lib("onredis", "r")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.FunctionLoad(ctx, lib("onshoal", "s")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	fromRedis, err := rc.FunctionDump(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromShoal, err := sc.FunctionDump(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.FunctionRestore(ctx, fromRedis).Err(); err != nil {
+		t.Fatalf("Shoal restoring Redis's dump: %v", err)
+	}
+	if err := rc.FunctionRestore(ctx, fromShoal).Err(); err != nil {
+		t.Fatalf("Redis restoring Shoal's dump: %v", err)
+	}
+	for _, c := range []*redis.Client{sc, rc} {
+		for f, want := range map[string]string{"onredis_f": "rx", "onshoal_f": "sx"} {
+			if v, err := c.FCallRO(ctx, f, nil, "x").Text(); err != nil || v != want {
+				t.Errorf("%v: FCALL_RO %s = %q, %v", c, f, v, err)
+			}
+		}
+	}
+	// A second restore collides, as in Redis; REPLACE and FLUSH do not.
+	if err := sc.FunctionRestore(ctx, fromRedis).Err(); err == nil || err.Error() != "ERR Library onredis already exists" {
+		t.Fatalf("restoring twice: %v", err)
+	}
+	if err := rc.FunctionRestore(ctx, fromRedis).Err(); err == nil || err.Error() != "ERR Library onredis already exists" {
+		t.Fatalf("redis restoring twice: %v", err)
+	}
+	if err := sc.Do(ctx, "FUNCTION", "RESTORE", fromRedis, "REPLACE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Do(ctx, "FUNCTION", "RESTORE", fromShoal, "FLUSH").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if libs, _ := sc.FunctionList(ctx, redis.FunctionListQuery{}).Result(); len(libs) != 1 || libs[0].Name != "onshoal" {
+		t.Fatalf("after RESTORE FLUSH: %v", libs)
+	}
+	bad := fromShoal[:len(fromShoal)-1] + "x"
+	for _, c := range []*redis.Client{sc, rc} {
+		if err := c.FunctionRestore(ctx, bad).Err(); err == nil || err.Error() != "ERR DUMP payload version or checksum are wrong" {
+			t.Errorf("a corrupt payload: %v", err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -128,4 +129,30 @@ func TestRedisCLI(t *testing.T) {
 			t.Fatalf("redis-cli -3 hello 3 lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestRedisCLIScripting runs scripts and functions the ways redis-cli
+// offers: --eval with a script file, EVAL, FUNCTION LOAD from standard
+// input (-x), FCALL.
+func TestRedisCLIScripting(t *testing.T) {
+	bin := testutil.RequireTool(t, "redis-cli")
+	s := testutil.Start(t, nil)
+	expect := func(got, want string) {
+		t.Helper()
+		if got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	file := t.TempDir() + "/incr.lua"
+	if err := os.WriteFile(file, []byte("redis.call('SET', KEYS[1], ARGV[1])\nreturn {KEYS[1], redis.call('INCRBY', KEYS[1], ARGV[2])}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Expected outputs are redis-cli's against redis-server 7.0.15.
+	expect(cli(t, bin, s, "", "--eval", file, "counter", ",", "10", "5"), "counter\n15")
+	expect(cli(t, bin, s, "", "eval", "return redis.call('GET', KEYS[1])", "1", "counter"), "15")
+	expect(cli(t, bin, s, "", "eval", "return redis.call('NOSUCH')", "0"),
+		"ERR Unknown Redis command called from script script: 7ae0187b9ac91447963709e3bfd83c5935fec648, on @user_script:1.")
+	expect(cli(t, bin, s, "#!lua name=cli\nredis.register_function('twice', function(keys, args) return args[1] .. args[1] end)\n", "-x", "function", "load"), "cli")
+	expect(cli(t, bin, s, "", "fcall", "twice", "0", "ab"), "abab")
+	expect(cli(t, bin, s, "", "-3", "eval", "return {map={a=1}}", "0"), "a 1")
 }
