@@ -9,6 +9,7 @@
 //	go run ./bench -memory -keys 10000000
 //	go run ./bench -replication         # SET with 2 replicas vs none, SET+WAIT latency
 //	go run ./bench -failover 20         # kill the primary of 3 cluster nodes 20 times
+//	go run ./bench -scripting           # EVALSHA of a 1- and a 10-command script
 //
 // redis-server and redis-benchmark come from Debian's redis-server and
 // redis-tools packages.
@@ -44,6 +45,8 @@ type options struct {
 	// kills > 0 runs only the failover measurement (failover.go).
 	kills       int
 	nodeTimeout int
+	// scripting runs only the scripting benchmark (scripting.go).
+	scripting bool
 }
 
 func main() {
@@ -67,6 +70,7 @@ func main() {
 	flag.IntVar(&o.waitN, "waitn", 20000, "SET + WAIT 1 0 rounds for -replication")
 	flag.IntVar(&o.kills, "failover", 0, "only measure failover: kill the primary of a 3-node cluster this many times")
 	flag.IntVar(&o.nodeTimeout, "node-timeout", 1000, "cluster-node-timeout in ms for -failover")
+	flag.BoolVar(&o.scripting, "scripting", false, "only measure scripts: EVALSHA of a 1- and a 10-command script, at each -P")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
 	o.pipelines = atoiList(pipes)
@@ -147,6 +151,12 @@ func run(o *options) error {
 		return nil
 	}
 	var results []result
+	if o.scripting {
+		if results, err = scriptingBench(o, bin, work); err != nil {
+			return err
+		}
+		o.tests = nil
+	}
 	for _, fsync := range o.fsyncs {
 		if len(o.tests) == 0 {
 			break // -t "": only -memory

@@ -112,9 +112,17 @@ func benchName(test string) string {
 }
 
 func redisBenchmark(o *options, port int, test string, n, size, pipe int) (sample, error) {
+	return benchmark(o, port, n, size, pipe, benchName(test), "-t", test)
+}
+
+// benchmark runs redis-benchmark with the common arguments and extra
+// (a -t test, or a command), and returns the CSV row called want ("" for
+// the only row).
+func benchmark(o *options, port, n, size, pipe int, want string, extra ...string) (sample, error) {
 	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-c", strconv.Itoa(o.clients),
 		"-n", strconv.Itoa(n), "-r", strconv.Itoa(o.keyspace), "-d", strconv.Itoa(size),
-		"-P", strconv.Itoa(pipe), "-t", test, "--csv", "-q"}
+		"-P", strconv.Itoa(pipe), "--csv", "-q"}
+	args = append(args, extra...)
 	bin := "redis-benchmark"
 	if o.taskset {
 		args = append([]string{"-c", "1", bin}, args...)
@@ -135,9 +143,8 @@ func redisBenchmark(o *options, port int, test string, n, size, pipe int) (sampl
 	if err != nil {
 		return sample{}, fmt.Errorf("parse %q: %w", outb, err)
 	}
-	want := benchName(test)
 	for _, row := range rows {
-		if len(row) >= 7 && row[0] == want {
+		if len(row) >= 7 && row[0] != "test" && (want == "" || row[0] == want) {
 			rps, _ := strconv.ParseFloat(row[1], 64)
 			p50, _ := strconv.ParseFloat(row[4], 64)
 			p99, _ := strconv.ParseFloat(row[6], 64)
