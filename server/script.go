@@ -117,8 +117,8 @@ func (s *Server) functionLoader() cluster.FunctionLoader {
 // RunScript runs a script or function for c so that no other client sees
 // part of it: it holds the locks of every key it touches until its writes
 // commit as one batch (one replication record). A run that reaches for a
-// key another client holds is abandoned and run again alone, waiting for
-// the keys it needs (see storage.AtomicMode).
+// key another client holds is rolled back and run again alone, waiting
+// for the keys it needs (see storage.AtomicMode).
 func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *resp.Writer) error) error {
 	cn := connOf(c)
 	run.Host = &scriptHost{c: cn, caller: c}
@@ -129,17 +129,20 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 		defer c.Tx.SetAtomic(storage.AtomicOff)
 		return exec(c.Out)
 	}
-	// Commit earlier work, so that a run abandoned discards its own
-	// writes only.
-	c.Tx.Commit()
 	if len(run.Keys) > 0 {
 		c.Tx.Lock(c.DB(), run.Keys...)
 	}
+	// The connection's earlier writes of this pipeline stay in the batch:
+	// a run abandoned rolls back to here.
+	sp := c.Tx.Savepoint()
 	c.Tx.SetAtomic(storage.AtomicTry)
 	err := exec(c.Out)
 	if errors.Is(err, scripting.ErrRetry) {
 		c.Tx.SetAtomic(storage.AtomicOff)
-		c.Tx.Discard()
+		c.Tx.Rollback(sp)
+		// Commit the earlier writes and let go of every lock: only then
+		// may the run wait for Exclusive.
+		c.Tx.Commit()
 		run.Proto = 0
 		run.Wrote.Store(false)
 		s.scripts.Exclusive.Lock()

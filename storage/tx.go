@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -379,4 +380,48 @@ func (t *Tx) count(db uint8, keys, expires int64) {
 		}
 	}
 	t.counts = append(t.counts, countDelta{db: db, keys: keys, expires: expires})
+}
+
+// Savepoint is a Tx's uncommitted work at one moment, to roll back to.
+type Savepoint struct {
+	repr      []byte // the batch; nil when it was empty
+	counts    []countDelta
+	touched   int
+	pending   map[string][]byte
+	flushed   []uint8
+	untracked bool
+}
+
+// Savepoint records t's uncommitted work, so that Rollback can undo what
+// comes after. It copies the work, so it costs in proportion to it.
+func (t *Tx) Savepoint() *Savepoint {
+	sp := &Savepoint{touched: len(t.touched), untracked: t.untracked,
+		counts: slices.Clone(t.counts), flushed: slices.Clone(t.flushed)}
+	if t.b != nil && !t.b.Empty() {
+		sp.repr = bytes.Clone(t.b.Repr())
+	}
+	if len(t.pending) > 0 {
+		sp.pending = maps.Clone(t.pending)
+	}
+	return sp
+}
+
+// Rollback undoes the writes t made since sp; the locks it holds stay.
+func (t *Tx) Rollback(sp *Savepoint) {
+	if t.b != nil {
+		t.b.Close()
+		t.b = nil
+	}
+	if sp.repr != nil {
+		saved := t.s.db.NewBatch()
+		if err := saved.SetRepr(sp.repr); err == nil {
+			t.batch().Apply(saved, nil)
+		}
+		saved.Close()
+	}
+	t.counts = append(t.counts[:0], sp.counts...)
+	t.touched = t.touched[:sp.touched]
+	t.pending = sp.pending
+	t.flushed = append(t.flushed[:0], sp.flushed...)
+	t.untracked = sp.untracked
 }

@@ -307,3 +307,44 @@ func TestSwapDB(t *testing.T) {
 		t.Fatalf("swap not durable: db1 k = %q", k.Meta.Value)
 	}
 }
+
+// A rollback to a savepoint undoes the writes after it, in the batch, the
+// key counts and what reads through the Tx see; the writes before it
+// commit.
+func TestSavepointRollback(t *testing.T) {
+	s := openTest(t, nil, nil)
+	tx := s.NewTx()
+	putString(t, tx, 0, "before", "1", 0)
+	putString(t, tx, 0, "both", "old", 0)
+	sp := tx.Savepoint()
+	putString(t, tx, 0, "after", "2", s.NowMs()+100000)
+	putString(t, tx, 0, "both", "new", 0)
+	if k, _ := tx.Lookup(0, []byte("both")); string(k.Meta.Value) != "new" {
+		t.Fatalf("before the rollback, both = %q", k.Meta.Value)
+	}
+	tx.Rollback(sp)
+	if k, _ := tx.Lookup(0, []byte("both")); string(k.Meta.Value) != "old" {
+		t.Fatalf("after the rollback, the Tx reads both = %q", k.Meta.Value)
+	}
+	if k, _ := tx.Lookup(0, []byte("after")); k.Live {
+		t.Fatal("after the rollback, the Tx reads a key written after the savepoint")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewTx()
+	for key, want := range map[string]string{"before": "1", "both": "old"} {
+		if k, _ := r.Lookup(0, []byte(key)); !k.Live || string(k.Meta.Value) != want {
+			t.Fatalf("committed %s = %q, live %v; want %q", key, k.Meta.Value, k.Live, want)
+		}
+	}
+	if k, _ := r.Lookup(0, []byte("after")); k.Live {
+		t.Fatal("a write rolled back was committed")
+	}
+	if n := s.KeyCount(0); n != 2 {
+		t.Fatalf("key count = %d, want 2", n)
+	}
+	if n := s.ExpiresCount(0); n != 0 {
+		t.Fatalf("expires count = %d, want 0", n)
+	}
+}
