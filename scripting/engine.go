@@ -220,6 +220,20 @@ func (e *Engine) ScriptCount() int {
 	return len(e.scripts)
 }
 
+// CodeBytes returns the bytes of the cached scripts' and the libraries'
+// code: what INFO memory reports for them.
+func (e *Engine) CodeBytes() (scripts, functions int64) {
+	e.mu.RLock()
+	for _, s := range e.scripts {
+		scripts += int64(len(s.Body))
+	}
+	e.mu.RUnlock()
+	for _, l := range e.libs.Load().libs {
+		functions += int64(len(l.Code))
+	}
+	return scripts, functions
+}
+
 // ReplyError is an error whose text is a whole reply error, code first.
 type ReplyError struct{ Text string }
 

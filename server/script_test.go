@@ -356,6 +356,10 @@ func TestScriptInMulti(t *testing.T) {
 	if err != nil || res[1].(*redis.Cmd).Val() != int64(3) || res[2].(*redis.StringCmd).Val() != "2" {
 		t.Fatalf("EXEC = %v, %v", res, err)
 	}
+	info, _ := c.Info(ctx, "memory").Result()
+	if !strings.Contains(info, "number_of_cached_scripts:1\r\n") {
+		t.Fatalf("INFO memory after one EVAL:\n%s", info)
+	}
 	start := time.Now()
 	v, err := c.Eval(ctx, "return {1, redis.call('BLMPOP', 0, 1, 'empty', 'LEFT'), 2}", nil).Result()
 	if err != nil || fmt.Sprint(v) != "[1 <nil> 2]" {
