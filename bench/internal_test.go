@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/shoaldb/shoal/resp"
+	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -200,4 +202,36 @@ func BenchmarkZSet1M(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchHost answers every call with an integer, as INCR does.
+type benchHost struct{}
+
+func (benchHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) error {
+	out.Int(int64(len(args)))
+	return nil
+}
+
+// BenchmarkScriptEval is the interpreter's share of EVALSHA: a one-call
+// and a ten-call script on a host that answers at once.
+func BenchmarkScriptEval(b *testing.B) {
+	for _, sc := range benchScripts {
+		b.Run(strings.ReplaceAll(sc.name, " ", "_"), func(b *testing.B) {
+			e := scripting.New(nil, "7.2.4", 0x070204)
+			s, err := e.Load([]byte(sc.body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := [][]byte{[]byte("key:1")}
+			var out resp.Writer
+			b.ReportAllocs()
+			for b.Loop() {
+				out.Reset()
+				run := &scripting.Run{Name: s.SHA, Keys: keys, Host: benchHost{}}
+				if err := e.Eval(run, s, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -190,10 +190,16 @@ func (e *Engine) Load(body []byte) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	proto, err := compile(code, "user_script")
+	// As Redis, the body becomes a function of no arguments, on the same
+	// lines: "..." and a vararg's arg table are not the body's.
+	chunk, err := compile("function f_"+sha+"() "+code+"\nend", "user_script")
 	if err != nil {
 		return nil, &ReplyError{"ERR Error compiling script (new function): " + err.Error()}
 	}
+	if len(chunk.FunctionPrototypes) != 1 {
+		return nil, &ReplyError{"ERR Error compiling script (new function): user_script:1: '<eof>' expected"}
+	}
+	proto := chunk.FunctionPrototypes[0]
 	s := &Script{SHA: sha, Body: string(body), Flags: flags, Shebang: shebang, proto: proto}
 	e.mu.Lock()
 	if old := e.scripts[sha]; old != nil {
