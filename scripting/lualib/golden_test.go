@@ -60,6 +60,7 @@ var libraries = []struct {
 	cases []luaCase
 }{
 	{"cjson.txt", cjsonCases},
+	{"cmsgpack.txt", cmsgpackCases},
 }
 
 // golden is one recorded case.
@@ -136,6 +137,7 @@ func newState() *lua.LState {
 		L.Call(1, 0)
 	}
 	lualib.OpenCJSON(L)
+	lualib.OpenCMsgpack(L)
 	return L
 }
 
