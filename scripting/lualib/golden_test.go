@@ -61,6 +61,7 @@ var libraries = []struct {
 }{
 	{"cjson.txt", cjsonCases},
 	{"cmsgpack.txt", cmsgpackCases},
+	{"struct.txt", structCases},
 }
 
 // golden is one recorded case.
@@ -138,6 +139,7 @@ func newState() *lua.LState {
 	}
 	lualib.OpenCJSON(L)
 	lualib.OpenCMsgpack(L)
+	lualib.OpenStruct(L)
 	return L
 }
 
