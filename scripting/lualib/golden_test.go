@@ -62,6 +62,7 @@ var libraries = []struct {
 	{"cjson.txt", cjsonCases},
 	{"cmsgpack.txt", cmsgpackCases},
 	{"struct.txt", structCases},
+	{"bit.txt", bitCases},
 }
 
 // golden is one recorded case.
@@ -140,6 +141,7 @@ func newState() *lua.LState {
 	lualib.OpenCJSON(L)
 	lualib.OpenCMsgpack(L)
 	lualib.OpenStruct(L)
+	lualib.OpenBit(L)
 	return L
 }
 
