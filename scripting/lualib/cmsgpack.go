@@ -14,7 +14,9 @@ import (
 const msgpackMaxNesting = 16
 
 // OpenCMsgpack registers the global table cmsgpack, lua-cmsgpack 0.4.0 as
-// Redis 7.0 loads it.
+// Redis 7.0 loads it. cmsgpack.unpack returns up to 7999 values, as in
+// Redis: the state's registry must be allowed to grow to hold them
+// (lua.Options.RegistryMaxSize), or gopher-lua fails first.
 func OpenCMsgpack(L *lua.LState) {
 	t := L.NewTable()
 	t.RawSetString("pack", L.NewFunction(msgpackPack))

@@ -24,7 +24,8 @@ type structHeader struct {
 }
 
 // OpenStruct registers the global table struct, lua_struct.c as Redis 7.0
-// loads it.
+// loads it. Like cmsgpack.unpack, struct.unpack may return thousands of
+// values.
 func OpenStruct(L *lua.LState) {
 	t := L.NewTable()
 	t.RawSetString("pack", L.NewFunction(structPack))
