@@ -219,78 +219,58 @@ func strtod(s string) (float64, int) {
 				n = j + 1
 			}
 		}
-		nan := math.NaN()
+		// glibc's NaN, not Go's math.NaN(), whose low bit is set: packed
+		// by cmsgpack or struct, the bits show.
+		nan := math.Float64frombits(0x7ff8000000000000)
 		if neg {
 			nan = math.Copysign(nan, -1)
 		}
 		return nan, n
 	}
 	if at(i) == '0' && at(i+1)|0x20 == 'x' {
-		if f, n := strtodHex(s, i+2); n > 0 {
-			return sign(f), n
+		end, mant, exp := scanFloat(s, i+2, isHexDigit, 'p')
+		if end < 0 {
+			return sign(0), i + 1 // "0x" with no digits reads as 0
 		}
-		return sign(0), i + 1 // "0x" with no digits reads as 0
-	}
-	start := i
-	digits := 0
-	for isDigit(at(i)) {
-		i++
-		digits++
-	}
-	if at(i) == '.' {
-		i++
-		for isDigit(at(i)) {
-			i++
-			digits++
+		if exp == "" {
+			exp = "p0" // Go's hexadecimal floats need their exponent
 		}
+		f, _ := strconv.ParseFloat("0x"+mant+exp, 64)
+		return sign(f), end
 	}
-	if digits == 0 {
+	end, mant, exp := scanFloat(s, i, isDigit, 'e')
+	if end < 0 {
 		return 0, 0
 	}
-	if at(i)|0x20 == 'e' {
-		j := i + 1
-		if at(j) == '+' || at(j) == '-' {
-			j++
-		}
-		if isDigit(at(j)) {
-			for isDigit(at(j)) {
-				j++
-			}
-			i = j
-		}
-	}
-	f, _ := strconv.ParseFloat(s[start:i], 64) // range errors still give ±Inf or 0
-	return sign(f), i
+	f, _ := strconv.ParseFloat(mant+exp, 64) // range errors still give ±Inf or 0
+	return sign(f), end
 }
 
-// strtodHex reads hexadecimal digits and a binary exponent from s[i:], past
-// a "0x"; it returns 0 for the length when no hexadecimal digit follows.
-func strtodHex(s string, i int) (float64, int) {
+// scanFloat reads from s[i:] the digits of a mantissa with an optional
+// point, then an optional exponent: the marker, a sign and decimal digits,
+// taken only when a digit follows. It returns the end, the mantissa and the
+// exponent, or -1 when the mantissa has no digit.
+func scanFloat(s string, i int, digit func(byte) bool, marker byte) (end int, mant, exp string) {
 	at := func(i int) byte {
 		if i < len(s) {
 			return s[i]
 		}
 		return 0
 	}
-	start := i
-	digits := 0
-	for isHexDigit(at(i)) {
-		i++
+	start, digits := i, 0
+	for ; digit(at(i)); i++ {
 		digits++
 	}
 	if at(i) == '.' {
-		i++
-		for isHexDigit(at(i)) {
-			i++
+		for i++; digit(at(i)); i++ {
 			digits++
 		}
 	}
 	if digits == 0 {
-		return 0, 0
+		return -1, "", ""
 	}
-	mant := s[start:i]
-	exp := "p0"
-	if at(i)|0x20 == 'p' {
+	mant = s[start:i]
+	if at(i)|0x20 == marker {
 		j := i + 1
 		if at(j) == '+' || at(j) == '-' {
 			j++
@@ -299,12 +279,10 @@ func strtodHex(s string, i int) (float64, int) {
 			for isDigit(at(j)) {
 				j++
 			}
-			exp = s[i:j]
-			i = j
+			exp, i = s[i:j], j
 		}
 	}
-	f, _ := strconv.ParseFloat("0x"+mant+exp, 64)
-	return f, i
+	return i, mant, exp
 }
 
 // formatG is C's "%.<prec>g", as Lua's tostring (precision 14) and cjson

@@ -340,16 +340,26 @@ func (d *jsonDecoder) object() lua.LValue {
 		tok = d.next()
 		t.RawSet(key, d.value(&tok))
 		d.used -= 2
-		tok = d.next()
-		if tok.typ == tObjEnd {
-			d.depth--
+		var more bool
+		if tok, more = d.afterValue(tObjEnd, "comma or object end"); !more {
 			return t
 		}
-		if tok.typ != tComma {
-			d.fail("comma or object end", &tok)
-		}
-		tok = d.next()
 	}
+}
+
+// afterValue reads what follows a value in an array or an object: the end
+// token, which closes the level (more is false), or a comma and the token
+// after it.
+func (d *jsonDecoder) afterValue(end jsonTokenType, expected string) (tok jsonToken, more bool) {
+	tok = d.next()
+	if tok.typ == end {
+		d.depth--
+		return tok, false
+	}
+	if tok.typ != tComma {
+		d.fail(expected, &tok)
+	}
+	return d.next(), true
 }
 
 // array is json_parse_array_context.
@@ -365,14 +375,9 @@ func (d *jsonDecoder) array() lua.LValue {
 	for i := 1; ; i++ {
 		t.RawSetInt(i, d.value(&tok))
 		d.used--
-		tok = d.next()
-		if tok.typ == tArrEnd {
-			d.depth--
+		var more bool
+		if tok, more = d.afterValue(tArrEnd, "comma or array end"); !more {
 			return t
 		}
-		if tok.typ != tComma {
-			d.fail("comma or array end", &tok)
-		}
-		tok = d.next()
 	}
 }
