@@ -318,14 +318,23 @@ func (d *jsonDecoder) value(tok *jsonToken) lua.LValue {
 	return nil
 }
 
+// open starts an array or an object that needs slots stack slots: its
+// table, and its first token unless it closes at once (empty).
+func (d *jsonDecoder) open(slots int, end jsonTokenType) (t *lua.LTable, tok jsonToken, empty bool) {
+	d.descend(slots)
+	t = d.L.NewTable()
+	d.used++
+	if tok = d.next(); tok.typ == end {
+		d.depth--
+		return t, tok, true
+	}
+	return t, tok, false
+}
+
 // object is json_parse_object_context.
 func (d *jsonDecoder) object() lua.LValue {
-	d.descend(3)
-	t := d.L.NewTable()
-	d.used++
-	tok := d.next()
-	if tok.typ == tObjEnd {
-		d.depth--
+	t, tok, empty := d.open(3, tObjEnd)
+	if empty {
 		return t
 	}
 	for {
@@ -364,12 +373,8 @@ func (d *jsonDecoder) afterValue(end jsonTokenType, expected string) (tok jsonTo
 
 // array is json_parse_array_context.
 func (d *jsonDecoder) array() lua.LValue {
-	d.descend(2)
-	t := d.L.NewTable()
-	d.used++
-	tok := d.next()
-	if tok.typ == tArrEnd {
-		d.depth--
+	t, tok, empty := d.open(2, tArrEnd)
+	if empty {
 		return t
 	}
 	for i := 1; ; i++ {
