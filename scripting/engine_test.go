@@ -69,7 +69,7 @@ func TestEvalBasics(t *testing.T) {
 		{"syntax error here", "LOADERR ERR Error compiling script (new function): user_script:1: parse error near 'error'"},
 		{"return tostring(1/0) .. tostring(0.1) .. tostring(1e100)", "$12\r\ninf0.11e+100\r\n"},
 		{"return redis.sha1hex('')", "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"},
-		{"local t={} for k,v in pairs(_G) do t[#t+1]=k end table.sort(t) return table.concat(t, ' ')", "$245\r\nARGV KEYS _G _VERSION __redis__err__handler assert collectgarbage coroutine error gcinfo getmetatable ipairs load loadstring math next pairs pcall rawequal rawget rawset redis select setmetatable string table tonumber tostring type unpack xpcall\r\n"},
+		{"local t={} for k,v in pairs(_G) do t[#t+1]=k end table.sort(t) return table.concat(t, ' ')", "$271\r\nARGV KEYS _G _VERSION __redis__err__handler assert bit cjson cmsgpack collectgarbage coroutine error gcinfo getmetatable ipairs load loadstring math next pairs pcall rawequal rawget rawset redis select setmetatable string struct table tonumber tostring type unpack xpcall\r\n"},
 	} {
 		if got := evalString(t, e, c.body, 2); got != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.body, got, c.want)
