@@ -425,11 +425,9 @@ func boolInt(v bool) int64 {
 
 func (s *Server) infoStats(b *infoBuilder) {
 	var failed int64
-	s.stats.mu.Lock()
-	for _, st := range s.stats.cmds {
-		failed += st.failed + st.rejected
+	for _, st := range s.cmdStats() {
+		failed += st.failed.Load() + st.rejected.Load()
 	}
-	s.stats.mu.Unlock()
 	cmds := s.stats.commands.Load()
 	b.int("total_connections_received", s.stats.connections.Load())
 	b.int("total_commands_processed", cmds)
@@ -544,24 +542,23 @@ func (s *Server) infoCPU(b *infoBuilder) {
 }
 
 func (s *Server) infoCommandstats(b *infoBuilder) {
-	type row struct {
-		name string
-		st   cmdStat
-	}
-	s.stats.mu.Lock()
-	rows := make([]row, 0, len(s.stats.cmds))
-	for name, st := range s.stats.cmds {
-		rows = append(rows, row{name, *st})
-	}
-	s.stats.mu.Unlock()
-	sort.Slice(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
-	for _, r := range rows {
-		per := 0.0
-		if r.st.calls > 0 {
-			per = float64(r.st.usec) / float64(r.st.calls)
+	stats := s.cmdStats()
+	names := make([]string, 0, len(stats))
+	for name, st := range stats {
+		if st.calls.Load()+st.rejected.Load()+st.failed.Load() > 0 {
+			names = append(names, name)
 		}
-		b.field("cmdstat_"+r.name, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d",
-			r.st.calls, r.st.usec, per, r.st.rejected, r.st.failed))
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		st := stats[name]
+		calls, usec := st.calls.Load(), st.usec.Load()
+		per := 0.0
+		if calls > 0 {
+			per = float64(usec) / float64(calls)
+		}
+		b.field("cmdstat_"+name, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d",
+			calls, usec, per, st.rejected.Load(), st.failed.Load()))
 	}
 }
 

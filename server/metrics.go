@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,14 +25,12 @@ type metrics struct {
 	failures *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
-	// Children cached per command: labelled lookups are slow on a hot path.
-	mu       sync.RWMutex
-	children map[*commands.Command]*cmdMetrics
-
 	httpSrv *http.Server
 	ln      net.Listener
 }
 
+// cmdMetrics are one command's children of the labelled metrics, kept
+// with its stats line: labelled lookups are slow on a hot path.
 type cmdMetrics struct {
 	calls, failures prometheus.Counter
 	latency         prometheus.Observer
@@ -54,7 +51,6 @@ func newMetrics(s *Server, reg Registry) *metrics {
 			Help:    "Time to execute a command, by command, excluding network and fsync wait.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12),
 		}, []string{"command"}),
-		children: map[*commands.Command]*cmdMetrics{},
 	}
 	reg.MustRegister(m.calls, m.failures, m.latency,
 		collectors.NewGoCollector(),
@@ -70,20 +66,16 @@ func newMetrics(s *Server, reg Registry) *metrics {
 	return m
 }
 
-func (m *metrics) observe(cmd *commands.Command, d time.Duration, failed bool) {
-	m.mu.RLock()
-	ch := m.children[cmd]
-	m.mu.RUnlock()
-	if ch == nil {
-		ch = &cmdMetrics{
-			calls:    m.calls.WithLabelValues(cmd.Name),
-			failures: m.failures.WithLabelValues(cmd.Name),
-			latency:  m.latency.WithLabelValues(cmd.Name),
-		}
-		m.mu.Lock()
-		m.children[cmd] = ch
-		m.mu.Unlock()
+// forCommand returns cmd's metrics, made once by the caller (cmdStat).
+func (m *metrics) forCommand(cmd *commands.Command) *cmdMetrics {
+	return &cmdMetrics{
+		calls:    m.calls.WithLabelValues(cmd.Name),
+		failures: m.failures.WithLabelValues(cmd.Name),
+		latency:  m.latency.WithLabelValues(cmd.Name),
 	}
+}
+
+func (ch *cmdMetrics) observe(d time.Duration, failed bool) {
 	ch.calls.Inc()
 	if failed {
 		ch.failures.Inc()

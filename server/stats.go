@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,13 +17,17 @@ type stats struct {
 	hits        atomic.Int64 // keyspace_hits
 	misses      atomic.Int64 // keyspace_misses
 
-	mu   sync.Mutex
-	cmds map[string]*cmdStat
+	// cmds maps each command that ran to its line of INFO commandstats.
+	// It is replaced whole when a command first runs, so the command path
+	// reads it without a lock.
+	cmds  atomic.Pointer[map[*commands.Command]*cmdStat]
+	addMu sync.Mutex
 }
 
-// cmdStat is one command's line of INFO commandstats.
+// cmdStat is one command's line of INFO commandstats, with its metrics.
 type cmdStat struct {
-	calls, usec, rejected, failed int64
+	calls, usec, rejected, failed atomic.Int64
+	metrics                       *cmdMetrics
 }
 
 // record accounts one executed command: INFO commandstats, metrics and the
@@ -30,15 +35,13 @@ type cmdStat struct {
 func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.Duration, failed bool) {
 	s.stats.commands.Add(1)
 	us := dur.Microseconds()
-	s.stats.mu.Lock()
-	st := s.stats.cmdLocked(cmd.Name)
-	st.calls++
-	st.usec += us
+	st := s.cmdStat(cmd)
+	st.calls.Add(1)
+	st.usec.Add(us)
 	if failed {
-		st.failed++
+		st.failed.Add(1)
 	}
-	s.stats.mu.Unlock()
-	s.metrics.observe(cmd, dur, failed)
+	st.metrics.observe(dur, failed)
 	if t := s.slowerThan.Load(); t >= 0 && us >= t && !cmd.Flags.Has(commands.SkipSlowlog) {
 		s.slowlog.add(args, us, c, s.Config().SlowlogMaxLen)
 	}
@@ -46,23 +49,42 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 
 // recordRejected accounts a command refused before it ran (arity, auth,
 // a read-only replica, ...): INFO commandstats' rejected_calls.
-func (s *Server) recordRejected(cmd *commands.Command) {
-	s.stats.mu.Lock()
-	defer s.stats.mu.Unlock()
-	s.stats.cmdLocked(cmd.Name).rejected++
+func (s *Server) recordRejected(cmd *commands.Command) { s.cmdStat(cmd).rejected.Add(1) }
+
+// cmdStat returns the stats line of cmd, made on its first use.
+func (s *Server) cmdStat(cmd *commands.Command) *cmdStat {
+	if m := s.stats.cmds.Load(); m != nil {
+		if st := (*m)[cmd]; st != nil {
+			return st
+		}
+	}
+	s.stats.addMu.Lock()
+	defer s.stats.addMu.Unlock()
+	old := s.stats.cmds.Load()
+	if old != nil {
+		if st := (*old)[cmd]; st != nil {
+			return st
+		}
+	}
+	next := make(map[*commands.Command]*cmdStat, 1)
+	if old != nil {
+		next = maps.Clone(*old)
+	}
+	st := &cmdStat{metrics: s.metrics.forCommand(cmd)}
+	next[cmd] = st
+	s.stats.cmds.Store(&next)
+	return st
 }
 
-// cmdLocked returns the stats line of command name, made on first use.
-func (st *stats) cmdLocked(name string) *cmdStat {
-	if st.cmds == nil {
-		st.cmds = map[string]*cmdStat{}
+// cmdStats returns every command's stats line by its name.
+func (s *Server) cmdStats() map[string]*cmdStat {
+	out := map[string]*cmdStat{}
+	if m := s.stats.cmds.Load(); m != nil {
+		for cmd, st := range *m {
+			out[cmd.Name] = st
+		}
 	}
-	c := st.cmds[name]
-	if c == nil {
-		c = &cmdStat{}
-		st.cmds[name] = c
-	}
-	return c
+	return out
 }
 
 // ResetStats zeroes INFO's counters, command stats and the slow log.
@@ -72,8 +94,11 @@ func (s *Server) ResetStats() {
 	s.stats.rejected.Store(0)
 	s.stats.hits.Store(0)
 	s.stats.misses.Store(0)
-	s.stats.mu.Lock()
-	s.stats.cmds = nil
-	s.stats.mu.Unlock()
+	for _, st := range s.cmdStats() {
+		st.calls.Store(0)
+		st.usec.Store(0)
+		st.rejected.Store(0)
+		st.failed.Store(0)
+	}
 	s.slowlog.reset()
 }
