@@ -118,8 +118,10 @@ type Server interface {
 	Table() *Table
 	// Config returns a copy of the running configuration.
 	Config() *config.Config
-	// ConfigSet applies directive/value pairs atomically (all or none).
-	ConfigSet(pairs [][2]string) error
+	// ConfigSet applies directive/value pairs atomically (all or none);
+	// local reports a client connected from this host, which
+	// enable-protected-configs local lets change dir and dbfilename.
+	ConfigSet(pairs [][2]string, local bool) error
 	// ConfigRewrite writes the running configuration to its file.
 	ConfigRewrite() error
 	// ResetStats zeroes INFO's counters, command stats and the slow log.

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"net"
 	"strings"
 	"time"
 
@@ -138,15 +139,29 @@ func configCommand() *Command {
 		}}
 }
 
+// configGet answers CONFIG GET as Redis 7.0 does: a pattern without glob
+// characters names one directive or alias exactly (hidden ones too) and
+// answers under the name as given; a pattern matches names and aliases in
+// any case; each name is listed once.
 func configGet(c *Ctx) error {
 	cfg := c.Server.Config()
 	var pairs []string
-	for _, d := range config.Directives() {
-		for _, p := range c.Args[2:] {
-			if GlobMatchFold(p, []byte(d.Name)) {
-				pairs = append(pairs, d.Name, d.Get(cfg))
-				break
+	seen := map[string]bool{}
+	for _, arg := range c.Args[2:] {
+		p := string(arg)
+		if !strings.ContainsAny(p, "[*?") {
+			if d := config.Lookup(p); d != nil && !seen[strings.ToLower(p)] {
+				seen[strings.ToLower(p)] = true
+				pairs = append(pairs, p, d.Get(cfg))
 			}
+			continue
+		}
+		for _, e := range config.Entries() {
+			if e.Hidden || seen[e.Name] || !GlobMatchFold(arg, []byte(e.Name)) {
+				continue
+			}
+			seen[e.Name] = true
+			pairs = append(pairs, e.Name, e.Get(cfg))
 		}
 	}
 	c.Out.Map(len(pairs) / 2)
@@ -158,17 +173,28 @@ func configGet(c *Ctx) error {
 
 func configSet(c *Ctx) error {
 	if (len(c.Args)-2)%2 != 0 {
-		return ErrArity("config|set")
+		return ErrSyntax
 	}
 	pairs := make([][2]string, 0, (len(c.Args)-2)/2)
 	for i := 2; i+1 < len(c.Args); i += 2 {
 		pairs = append(pairs, [2]string{string(c.Args[i]), string(c.Args[i+1])})
 	}
-	if err := c.Server.ConfigSet(pairs); err != nil {
+	if err := c.Server.ConfigSet(pairs, isLocal(c.Client.Addr)); err != nil {
 		return err
 	}
 	c.Out.OK()
 	return nil
+}
+
+// isLocal reports whether a client's address is this host's loopback, as
+// Redis's islocalClient does for TCP clients.
+func isLocal(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
 }
 
 // --- COMMAND ---

@@ -1,7 +1,9 @@
 // Package config reads Shoal's configuration in redis.conf's form: a file
 // of "directive arg..." lines and command-line "--directive value" flags,
 // into a Config validated before the server starts. One table of directives
-// serves parsing, CONFIG GET, CONFIG SET and CONFIG REWRITE.
+// (directives.go) serves parsing, CONFIG GET, CONFIG SET and CONFIG
+// REWRITE: every directive of redis-server 7.0, with its types, bounds and
+// error texts, and Shoal's own.
 package config
 
 import (
@@ -25,14 +27,11 @@ type Config struct {
 	Dir string
 	// RequirePass, when set, makes clients AUTH first ("requirepass").
 	RequirePass string
-	// AppendOnly is accepted for compatibility ("appendonly"); Shoal always
-	// persists every write. Default yes.
-	AppendOnly bool
 	// AppendFsync is when writes reach stable storage ("appendfsync"):
 	// always, everysec (default) or no.
 	AppendFsync string
 	// Databases is the number of SELECTable databases ("databases"),
-	// 1..256; default 16.
+	// 1..256 (Redis allows more); default 16.
 	Databases int
 	// MaxClients caps connected clients ("maxclients"); default 10000.
 	MaxClients int
@@ -51,8 +50,6 @@ type Config struct {
 	// ProtectedMode refuses non-loopback clients when no password is set and
 	// no bind address was configured ("protected-mode"); default yes.
 	ProtectedMode bool
-	// Save is accepted for compatibility ("save"); persistence is always on.
-	Save string
 	// MetricsPort serves Prometheus metrics on /metrics ("metrics-port");
 	// 0 (default) disables it.
 	MetricsPort int
@@ -60,22 +57,42 @@ type Config struct {
 	// default 127.0.0.1.
 	MetricsBind string
 	// SlowlogSlowerThan logs commands slower than this many microseconds
-	// ("slowlog-log-slower-than"); default 10000; negative disables.
+	// ("slowlog-log-slower-than"); default 10000; -1 disables.
 	SlowlogSlowerThan int64
 	// SlowlogMaxLen is the slow log's length ("slowlog-max-len"); default 128.
 	SlowlogMaxLen int
-	// Hz is how often per second background work runs ("hz"); default 10.
+	// Hz is how often per second background work runs ("hz"), 1..500
+	// (Redis cuts wider values to that range); default 10.
 	Hz int
 	// CacheSize is Pebble's block cache ("cache-size"); default 128mb.
 	CacheSize int64
 	// HotCacheSize is the in-memory cache of hot keys' metadata and string
 	// values ("hot-cache-size"); default 64mb; 0 disables it.
 	HotCacheSize int64
-	// MaxMemory is accepted for compatibility ("maxmemory"); data lives on
-	// disk. Default 0.
-	MaxMemory int64
-	// MaxMemoryPolicy is accepted for compatibility ("maxmemory-policy").
+	// MaxMemory is shown by INFO and, with MaxMemoryPolicy, decides
+	// OBJECT REFCOUNT's shared integers as in Redis ("maxmemory"); nothing
+	// is evicted, data lives on disk. Default 0.
+	MaxMemory uint64
+	// MaxMemoryPolicy is the eviction policy INFO and OBJECT FREQ and
+	// IDLETIME read ("maxmemory-policy"); default noeviction.
 	MaxMemoryPolicy string
+
+	// HashMaxListpackEntries and HashMaxListpackValue bound the hashes
+	// OBJECT ENCODING reports as listpack: at most this many fields, none
+	// longer than this many bytes ("hash-max-listpack-entries", default
+	// 512, and "hash-max-listpack-value", default 64; aliases
+	// hash-max-ziplist-*).
+	HashMaxListpackEntries, HashMaxListpackValue int64
+	// SetMaxIntsetEntries bounds the sets of integers reported as intset
+	// ("set-max-intset-entries"); default 512.
+	SetMaxIntsetEntries int64
+	// ZSetMaxListpackEntries and ZSetMaxListpackValue bound the sorted
+	// sets reported as listpack ("zset-max-listpack-entries", default 128,
+	// "zset-max-listpack-value", default 64; aliases zset-max-ziplist-*).
+	ZSetMaxListpackEntries, ZSetMaxListpackValue int64
+	// HllSparseMaxBytes is the size past which a HyperLogLog turns dense
+	// ("hll-sparse-max-bytes"); default 3000.
+	HllSparseMaxBytes int64
 	// ClientOutputBufferLimit holds the "client-output-buffer-limit" classes.
 	ClientOutputBufferLimit string
 
@@ -159,102 +176,74 @@ type Config struct {
 
 	// File is the configuration file read, if any; CONFIG REWRITE writes it.
 	File string
-	// Ignored lists directives read but not implemented, logged once at start.
+	// Ignored lists directives read but unknown, logged once at start.
 	Ignored []string
 	// bindSet records that bind was given explicitly (protected mode).
 	bindSet bool
+	// stored holds the values of the directives Shoal keeps without acting
+	// on them, by name, in CONFIG GET's form; absent means the default.
+	// NB: never changed in place (Directive.put copies it), so Clone shares
+	// it.
+	stored map[string]string
 }
 
-// Default returns the configuration Shoal runs with when given nothing.
+// Default returns the configuration Shoal runs with when given nothing:
+// every directive's default.
 func Default() *Config {
-	return &Config{
-		Port:                    6379,
-		Bind:                    []string{"127.0.0.1"},
-		Dir:                     "./data",
-		AppendOnly:              true,
-		AppendFsync:             "everysec",
-		Databases:               16,
-		MaxClients:              10000,
-		LogLevel:                "notice",
-		ProtoMaxBulkLen:         512 << 20,
-		ClientQueryBufferLimit:  1 << 30,
-		ProtectedMode:           true,
-		Save:                    "3600 1 300 100 60 10000",
-		MetricsBind:             "127.0.0.1",
-		SlowlogSlowerThan:       10000,
-		SlowlogMaxLen:           128,
-		Hz:                      10,
-		CacheSize:               128 << 20,
-		HotCacheSize:            64 << 20,
-		MaxMemoryPolicy:         "noeviction",
-		ClientOutputBufferLimit: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-		ReplicaReadOnly:         true,
-		ReplBacklogSize:         16 << 20,
-		ReplTimeout:             60,
-		MinReplicasMaxLag:       10,
-		WaitAllDisconnectGrace:  60,
-		ClusterNodeTimeout:      15000,
-		ClusterEpochBumpTimeout: 30000,
-		SchemaRetryBaseMs:       100,
-		SchemaEventMaxRetries:   5,
-		SchemaResyncInterval:    300000,
-		ComponentLockLease:      30000,
-		BusyReplyThreshold:      5000,
+	c := &Config{}
+	for _, d := range directives {
+		if d.field != nil {
+			d.field.put(c, d.Default)
+		}
 	}
+	c.bindSet = false
+	return c
+}
+
+// Value returns the value of the directive called name (or its alias) as
+// CONFIG GET shows it; "" for no such directive.
+func (c *Config) Value(name string) string {
+	if d := Lookup(name); d != nil {
+		return d.Get(c)
+	}
+	return ""
 }
 
 // BindExplicit reports whether bind was configured rather than defaulted.
 func (c *Config) BindExplicit() bool { return c.bindSet }
 
-// Validate checks every field and names the field and value it rejects.
+// Validate checks every field and names the field and value it rejects:
+// the directives' own checks (a number within its bounds, an enumeration
+// among its names), then what Shoal needs of their combination.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Port < 0 || c.Port > 65535 {
-		bad("port: %d is outside 0..65535", c.Port)
+	for _, d := range directives {
+		if d.field == nil {
+			continue // checked when set
+		}
+		if err := d.check(c); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q: %w", d.Name, d.Get(c), err))
+		}
 	}
+	return errors.Join(append(errs, c.validateShoal()...)...)
+}
+
+// validateShoal checks what Shoal needs beyond the directives' own bounds.
+// Each message starts with the directive's name and ": ".
+func (c *Config) validateShoal() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if len(c.Bind) == 0 {
 		bad("bind: at least one address is needed")
 	}
 	if c.Dir == "" {
 		bad("dir: must not be empty")
 	}
-	switch c.AppendFsync {
-	case "always", "everysec", "no":
-	default:
-		bad("appendfsync: %q is not always, everysec or no", c.AppendFsync)
-	}
-	if c.Databases < 1 || c.Databases > 256 {
-		bad("databases: %d is outside 1..256", c.Databases)
-	}
-	if c.MaxClients < 1 {
-		bad("maxclients: %d must be at least 1", c.MaxClients)
-	}
-	if c.Timeout < 0 {
-		bad("timeout: %d must not be negative", c.Timeout)
-	}
-	switch c.LogLevel {
-	case "debug", "verbose", "notice", "warning", "nothing":
-	default:
-		bad("loglevel: %q is not debug, verbose, notice or warning", c.LogLevel)
-	}
-	if c.ProtoMaxBulkLen < 1<<20 {
-		bad("proto-max-bulk-len: %d is below 1mb", c.ProtoMaxBulkLen)
-	}
-	if c.ClientQueryBufferLimit < 1<<20 {
-		bad("client-query-buffer-limit: %d is below 1mb", c.ClientQueryBufferLimit)
-	}
-	if c.MetricsPort < 0 || c.MetricsPort > 65535 {
-		bad("metrics-port: %d is outside 0..65535", c.MetricsPort)
-	}
-	if c.SlowlogMaxLen < 0 {
-		bad("slowlog-max-len: %d must not be negative", c.SlowlogMaxLen)
-	}
 	if c.Hz < 1 || c.Hz > 500 {
 		bad("hz: %d is outside 1..500", c.Hz)
 	}
-	if c.HotCacheSize < 0 {
-		bad("hot-cache-size: %d must not be negative", c.HotCacheSize)
+	if c.ReplBacklogSize < 16<<10 {
+		bad("repl-backlog-size: %d is below 16kb", c.ReplBacklogSize)
 	}
 	if c.ReplicaOf != "" {
 		if f := strings.Fields(c.ReplicaOf); len(f) != 2 {
@@ -267,13 +256,8 @@ func (c *Config) Validate() error {
 		if c.ReplicaOf != "" {
 			bad("replicaof: a cluster node follows the primary its catalog names; remove replicaof or cluster-enabled")
 		}
-		for _, p := range []struct {
-			name string
-			v    int
-		}{{"cluster-port", c.ClusterPort}, {"cluster-catalog-port", c.ClusterCatalogPort}} {
-			if p.v < 0 || p.v > 65535 {
-				bad("%s: %d is outside 0..65535", p.name, p.v)
-			}
+		if c.ClusterCatalogPort < 0 || c.ClusterCatalogPort > 65535 {
+			bad("cluster-catalog-port: %d is outside 0..65535", c.ClusterCatalogPort)
 		}
 		if c.Port+20000 > 65535 && (c.ClusterPort == 0 || c.ClusterCatalogPort == 0) {
 			bad("port: %d leaves no room for the default cluster ports (port+10000, port+20000); set cluster-port and cluster-catalog-port", c.Port)
@@ -308,33 +292,27 @@ func (c *Config) Validate() error {
 	if c.ComponentLockLease < 100 {
 		bad("component-lock-lease: %d is below 100 ms", c.ComponentLockLease)
 	}
-	if c.ReplBacklogSize < 16<<10 {
-		bad("repl-backlog-size: %d is below 16kb", c.ReplBacklogSize)
+	if c.WaitAllMinReplicas < 0 {
+		bad("waitall-min-replicas: %d must not be negative", c.WaitAllMinReplicas)
 	}
-	if c.ReplTimeout < 1 {
-		bad("repl-timeout: %d must be at least 1", c.ReplTimeout)
+	if c.WaitAllDisconnectGrace < 0 {
+		bad("waitall-disconnect-grace: %d must not be negative", c.WaitAllDisconnectGrace)
 	}
-	if c.MinReplicasToWrite < 0 || c.MinReplicasMaxLag < 0 || c.WaitAllMinReplicas < 0 || c.WaitAllDisconnectGrace < 0 {
-		bad("min-replicas-to-write, min-replicas-max-lag, waitall-min-replicas and waitall-disconnect-grace must not be negative")
-	}
-	if c.CacheSize < 1<<20 {
-		bad("cache-size: %d is below 1mb", c.CacheSize)
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Load builds a Config from command-line arguments in redis-server's form:
 // an optional config file path first, then "--directive value..." pairs
 // that override it.
 func Load(args []string) (*Config, error) {
-	c := Default()
+	l := loader{c: Default()}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
-		c.File = args[0]
+		l.c.File = args[0]
 		data, err := os.ReadFile(args[0])
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := c.parse(string(data), args[0]); err != nil {
+		if err := l.load(string(data), args[0]); err != nil {
 			return nil, err
 		}
 		args = args[1:]
@@ -355,28 +333,36 @@ func Load(args []string) (*Config, error) {
 		b.WriteByte(' ')
 		b.WriteString(quoteArg(a))
 	}
-	if err := c.parse(b.String(), "command line"); err != nil {
+	if err := l.load(b.String(), "command line"); err != nil {
 		return nil, err
 	}
-	return c, c.Validate()
+	return l.c, l.c.Validate()
 }
 
 // Parse reads redis.conf text into a Config over the defaults.
 func Parse(text string) (*Config, error) {
-	c := Default()
-	if err := c.parse(text, "config"); err != nil {
+	l := loader{c: Default()}
+	if err := l.load(text, "config"); err != nil {
 		return nil, err
 	}
-	return c, c.Validate()
+	return l.c, l.c.Validate()
 }
 
-func (c *Config) parse(text, source string) error {
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
+// loader reads configuration text into c, line by line, as redis-server
+// loads its file: the file's first save line replaces the default, later
+// ones add to it.
+type loader struct {
+	c     *Config
+	saved bool
+}
+
+func (l *loader) load(text, source string) error {
+	for n, ln := range strings.Split(text, "\n") {
+		ln = strings.Trim(ln, " \t\r\n")
+		if ln == "" || ln[0] == '#' {
 			continue
 		}
-		words, err := SplitArgs(line)
+		words, err := SplitArgs(ln)
 		if err != nil {
 			return fmt.Errorf("config: %s line %d: %w", source, n+1, err)
 		}
@@ -384,12 +370,25 @@ func (c *Config) parse(text, source string) error {
 			continue
 		}
 		name := strings.ToLower(words[0])
-		d := lookup(name)
+		d := Lookup(name)
 		if d == nil {
-			c.Ignored = append(c.Ignored, name)
+			l.c.Ignored = append(l.c.Ignored, name)
 			continue
 		}
-		if err := d.set(c, words[1:]); err != nil {
+		args := words[1:]
+		if !d.MultiArg && len(args) != 1 {
+			return fmt.Errorf("config: %s line %d: %s: wrong number of arguments", source, n+1, name)
+		}
+		if d.Name == "save" {
+			if l.saved {
+				args = append(strings.Fields(d.Get(l.c)), args...)
+				if len(args) > 1 && args[len(args)-1] == "" {
+					args = args[:len(args)-1] // a later save "" adds nothing
+				}
+			}
+			l.saved = true
+		}
+		if err := d.Set(l.c, args); err != nil {
 			return fmt.Errorf("config: %s line %d: %s: %w", source, n+1, name, err)
 		}
 	}
@@ -403,104 +402,10 @@ func quoteArg(a string) string {
 	return strconv.Quote(a)
 }
 
-// SplitArgs splits a line into words as redis.conf does: spaces separate,
-// double quotes take \n \t \xHH escapes, single quotes are literal.
-func SplitArgs(line string) ([]string, error) {
-	var out []string
-	i := 0
-	for {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-			i++
-		}
-		if i >= len(line) {
-			return out, nil
-		}
-		var w strings.Builder
-		switch line[i] {
-		case '"':
-			i++
-			for {
-				if i >= len(line) {
-					return nil, errors.New("unbalanced quotes")
-				}
-				ch := line[i]
-				if ch == '\\' && i+1 < len(line) {
-					i++
-					switch line[i] {
-					case 'n':
-						w.WriteByte('\n')
-					case 'r':
-						w.WriteByte('\r')
-					case 't':
-						w.WriteByte('\t')
-					case 'x':
-						if i+2 < len(line) {
-							if v, err := strconv.ParseUint(line[i+1:i+3], 16, 8); err == nil {
-								w.WriteByte(byte(v))
-								i += 2
-								break
-							}
-						}
-						w.WriteByte('x')
-					default:
-						w.WriteByte(line[i])
-					}
-					i++
-					continue
-				}
-				if ch == '"' {
-					i++
-					break
-				}
-				w.WriteByte(ch)
-				i++
-			}
-		case '\'':
-			i++
-			for {
-				if i >= len(line) {
-					return nil, errors.New("unbalanced quotes")
-				}
-				if line[i] == '\'' {
-					i++
-					break
-				}
-				w.WriteByte(line[i])
-				i++
-			}
-		default:
-			for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-				w.WriteByte(line[i])
-				i++
-			}
-			out = append(out, w.String())
-			continue
-		}
-		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			return nil, errors.New("closing quote must be followed by a space")
-		}
-		out = append(out, w.String())
-	}
-}
-
-// ParseMemory parses Redis memory sizes: 100, 1k, 1kb, 5mb, 1gb (k = 1000,
-// kb = 1024, and so on).
-func ParseMemory(s string) (int64, error) {
-	ls := strings.ToLower(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1000}, {"m", 1000 * 1000}, {"g", 1000 * 1000 * 1000}, {"b", 1}} {
-		if strings.HasSuffix(ls, u.suffix) {
-			ls = strings.TrimSuffix(ls, u.suffix)
-			mult = u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(ls, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a memory size", s)
-	}
-	return n * mult, nil
+// Clone returns a deep copy of c.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.Bind = append([]string(nil), c.Bind...)
+	d.Ignored = append([]string(nil), c.Ignored...)
+	return &d
 }

@@ -10,7 +10,7 @@ import (
 func TestLoadFileAndFlags(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "redis.conf")
-	os.WriteFile(path, []byte("# comment\nport 7000\nappendfsync always\nrequirepass \"s e\\tcret\"\ndaemonize yes\nsave 900 1 300 10\nproto-max-bulk-len 2mb\n"), 0o644)
+	os.WriteFile(path, []byte("# comment\nport 7000\nappendfsync always\nrequirepass \"s e\\tcret\"\nnosuchdirective yes\nsave 900 1\nsave 300 10\nproto-max-bulk-len 2mb\nhash-max-ziplist-entries 7\n"), 0o644)
 	c, err := Load([]string{path, "--port", "7001", "--bind", "127.0.0.1", "::1", "--databases", "4"})
 	if err != nil {
 		t.Fatal(err)
@@ -21,22 +21,29 @@ func TestLoadFileAndFlags(t *testing.T) {
 	if strings.Join(c.Bind, ",") != "127.0.0.1,::1" || !c.BindExplicit() {
 		t.Fatalf("bind %v", c.Bind)
 	}
-	if c.Save != "900 1 300 10" || c.ProtoMaxBulkLen != 2<<20 {
-		t.Fatalf("save %q bulk %d", c.Save, c.ProtoMaxBulkLen)
+	// A file's save lines add up, replacing the default.
+	if c.Value("save") != "900 1 300 10" || c.ProtoMaxBulkLen != 2<<20 {
+		t.Fatalf("save %q bulk %d", c.Value("save"), c.ProtoMaxBulkLen)
 	}
-	if len(c.Ignored) != 1 || c.Ignored[0] != "daemonize" {
+	if c.HashMaxListpackEntries != 7 || c.Value("hash-max-listpack-entries") != "7" {
+		t.Fatalf("hash-max-ziplist-entries 7 gave %d", c.HashMaxListpackEntries)
+	}
+	if len(c.Ignored) != 1 || c.Ignored[0] != "nosuchdirective" {
 		t.Fatalf("ignored %v", c.Ignored)
 	}
 }
 
 func TestValidateNamesFieldAndValue(t *testing.T) {
 	cases := map[string]string{
-		"--appendfsync sometimes": "appendfsync",
-		"--port 70000":            "port: 70000",
-		"--databases 0":           "databases: 0",
-		"--hz 0":                  "hz: 0",
-		"--maxclients x":          "not an integer",
-		"--protected-mode maybe":  "not yes or no",
+		"--appendfsync sometimes":   "appendfsync: argument(s) must be one of the following: everysec, always, no",
+		"--port 70000":              "port: argument must be between 0 and 65535 inclusive",
+		"--databases 0":             "databases: argument must be between 1 and 256 inclusive",
+		"--hz x":                    "hz: argument couldn't be parsed into an integer",
+		"--maxclients x":            "maxclients: argument couldn't be parsed into an integer",
+		"--protected-mode maybe":    "protected-mode: argument must be 'yes' or 'no'",
+		"--maxmemory 5zz":           "maxmemory: argument must be a memory value",
+		"--timeout 1 2":             "timeout: wrong number of arguments",
+		"--component-lock-lease 50": "component-lock-lease: 50 is below 100 ms",
 	}
 	for args, want := range cases {
 		_, err := Load(strings.Fields(args))
@@ -80,16 +87,17 @@ func TestParseMemory(t *testing.T) {
 	}
 }
 
-func TestRenderRoundTrip(t *testing.T) {
-	c, err := Load([]string{"--port", "7005", "--requirepass", "a b", "--save", ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Parse(c.Render())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if back.Port != 7005 || back.RequirePass != "a b" {
-		t.Fatalf("round trip: %+v", back)
+func TestValidateChecksFields(t *testing.T) {
+	c := Default()
+	c.Port, c.Hz, c.MaxMemoryPolicy = -1, 0, "sometimes"
+	err := c.Validate()
+	for _, want := range []string{
+		`port: "-1": argument must be between 0 and 65535 inclusive`,
+		"hz: 0 is outside 1..500",
+		`maxmemory-policy: "sometimes": argument(s) must be one of the following`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want %q", err, want)
+		}
 	}
 }

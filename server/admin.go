@@ -1,74 +1,31 @@
 package server
 
 import (
+	"errors"
+	"io/fs"
 	"os"
-	"strings"
+	"path/filepath"
 	"time"
 
 	"github.com/shoaldb/shoal/commands"
-	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/storage"
 )
 
 // ConfigSet applies directive/value pairs all or none, as CONFIG SET does,
-// with Redis's error texts.
-func (s *Server) ConfigSet(pairs [][2]string) error {
+// with Redis's error texts; local reports a client connected from this
+// host (enable-protected-configs local).
+func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
-	next := s.cfg.Clone()
-	seen := map[string]bool{}
-	for _, p := range pairs {
-		name := strings.ToLower(p[0])
-		d := config.Lookup(name)
-		if d == nil {
-			return commands.Errf("Unknown option or number of arguments for CONFIG SET - '%s'", p[0])
-		}
-		failed := func(reason string) error {
-			return commands.Errf("CONFIG SET failed (possibly related to argument '%s') - %s", p[0], reason)
-		}
-		if seen[name] {
-			return failed("duplicate parameter")
-		}
-		seen[name] = true
-		if !d.Mutable {
-			return failed("can't set immutable config")
-		}
-		args := []string{p[1]}
-		if name == "save" || name == "client-output-buffer-limit" {
-			// Multi-word values: "3600 1 300 100".
-			if words, err := config.SplitArgs(p[1]); err == nil {
-				args = words
-			}
-		}
-		if err := d.Set(next, args); err != nil {
-			return failed(redisConfigError(err))
-		}
-		if err := next.Validate(); err != nil {
-			return failed(strings.TrimPrefix(err.Error(), name+": "))
-		}
+	next, err := s.cfg.Set(pairs, local)
+	if err != nil {
+		return commands.Errf("%s", err)
 	}
 	s.cfg = next
 	s.applyHotConfig(next)
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
 	return nil
-}
-
-// redisConfigError turns a directive's parse error into Redis's wording.
-func redisConfigError(err error) string {
-	msg := err.Error()
-	switch {
-	case strings.HasSuffix(msg, " is not an integer"):
-		return "argument couldn't be parsed into an integer"
-	case strings.HasSuffix(msg, " is not yes or no"):
-		return "argument must be 'yes' or 'no'"
-	case strings.HasSuffix(msg, " is not a memory size"):
-		return "argument must be a memory value"
-	}
-	if _, values, ok := strings.Cut(msg, " is not one of "); ok {
-		return "argument(s) must be one of the following: " + values
-	}
-	return msg
 }
 
 // Save makes the data durable and compacts the log into tables (SAVE,
@@ -108,19 +65,48 @@ func (s *Server) Save(background bool) (started bool, err error) {
 	return true, nil
 }
 
-// ConfigRewrite writes the running configuration to the file it was read
-// from.
+// ConfigRewrite writes the running configuration into the file it was
+// read from, keeping the file's comments and order as Redis does, through
+// a temporary file renamed over it.
 func (s *Server) ConfigRewrite() error {
 	cfg := s.Config()
 	if cfg.File == "" {
 		return commands.Errf("The server is running without a config file")
 	}
-	tmp := cfg.File + ".tmp"
-	if err := os.WriteFile(tmp, []byte(cfg.Render()), 0o644); err != nil {
-		return commands.Errf("Rewriting config file: %s", err)
+	old, err := os.ReadFile(cfg.File)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return rewriteFailed(err)
 	}
-	if err := os.Rename(tmp, cfg.File); err != nil {
-		return commands.Errf("Rewriting config file: %s", err)
+	f, err := os.CreateTemp(filepath.Dir(cfg.File), filepath.Base(cfg.File)+".*")
+	if err != nil {
+		return rewriteFailed(err)
+	}
+	defer os.Remove(f.Name()) // after the rename, a no-op
+	_, err = f.WriteString(cfg.Rewrite(string(old)))
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), cfg.File)
+	}
+	if err != nil {
+		return rewriteFailed(err)
 	}
 	return nil
+}
+
+// rewriteFailed words a failed CONFIG REWRITE as Redis does, with the
+// system's reason (strerror's text, as Go spells it).
+func rewriteFailed(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return commands.Errf("Rewriting config file: %s", err)
 }

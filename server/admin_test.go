@@ -415,5 +415,5 @@ func TestConfigSetAppliesAtRunTime(t *testing.T) {
 	wantErr(t, c.ConfigSet(ctx, "appendfsync", "sometimes").Err(),
 		"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no")
 	wantErr(t, c.ConfigSet(ctx, "timeout", "-1").Err(),
-		"ERR CONFIG SET failed (possibly related to argument 'timeout') - -1 must not be negative")
+		"ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive")
 }
