@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+
+	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // Arg cursors: handlers parse every argument before they touch storage, and
@@ -19,47 +21,7 @@ func ParseInt(b []byte) (int64, error) {
 	return n, nil
 }
 
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-9)/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+func parseInt(b []byte) (int64, bool) { return encoding.ParseInt(b) }
 
 // ParseFloat parses a double as Redis's getDoubleFromObject does with
 // strtod: decimal or hexadecimal ("0x10", "0x1.8p1"), "inf" and

@@ -46,10 +46,7 @@ const (
 	hllSparseMaxLen = 4
 	hllZeroMaxLen   = 64
 	hllXZeroMaxLen  = 16384
-	// hllSparseMaxBytes is Redis's hll-sparse-max-bytes default: a sparse
-	// value that would grow past it turns dense.
-	hllSparseMaxBytes = 3000
-	hllAlphaInf       = 0.721347520444481703680 // 0.5/ln(2)
+	hllAlphaInf     = 0.721347520444481703680 // 0.5/ln(2)
 )
 
 var (
@@ -238,10 +235,11 @@ func hllToDense(v []byte) ([]byte, bool) {
 
 // hllSet raises register index to count when it is lower, as Redis's
 // hllDenseSet and hllSparseSet do, including the sparse representation's
-// in-place splits and merges and its promotion to dense. It returns the
-// possibly reallocated value, whether a register changed, and false when
-// the value is corrupt.
-func hllSet(v []byte, index int, count uint8) ([]byte, bool, bool) {
+// in-place splits and merges and its promotion to dense when it would grow
+// past maxSparse bytes (hll-sparse-max-bytes). It returns the possibly
+// reallocated value, whether a register changed, and false when the value
+// is corrupt.
+func hllSet(v []byte, index int, count uint8, maxSparse int64) ([]byte, bool, bool) {
 	if v[4] == hllDense {
 		regs := v[hllHdrSize:]
 		if denseGet(regs, index) >= count {
@@ -341,7 +339,7 @@ func hllSet(v []byte, index int, count uint8) ([]byte, bool, bool) {
 			oldlen = 2
 		}
 		delta := len(seq) - oldlen
-		if delta > 0 && len(v)+delta > hllSparseMaxBytes {
+		if delta > 0 && int64(len(v)+delta) > maxSparse {
 			return hllPromote(v, index, count)
 		}
 		nv := make([]byte, 0, len(v)+delta)
@@ -485,10 +483,11 @@ func pfadd(c *Ctx) error {
 		v = newHLL()
 		updated = true
 	}
+	maxSparse := c.Tx.Store().Encodings().HllSparseBytes
 	for _, ele := range c.Args[2:] {
 		index, count := hllPatLen(ele)
 		var changed, ok bool
-		if v, changed, ok = hllSet(v, index, count); !ok {
+		if v, changed, ok = hllSet(v, index, count, maxSparse); !ok {
 			return errCorruptHLL
 		}
 		updated = updated || changed
@@ -608,12 +607,13 @@ func pfmerge(c *Ctx) error {
 			return errCorruptHLL
 		}
 	}
+	maxSparse := c.Tx.Store().Encodings().HllSparseBytes
 	for i, r := range max {
 		if r == 0 {
 			continue
 		}
 		var ok bool
-		if v, _, ok = hllSet(v, i, r); !ok {
+		if v, _, ok = hllSet(v, i, r, maxSparse); !ok {
 			return errCorruptHLL
 		}
 	}

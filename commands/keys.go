@@ -633,8 +633,9 @@ func swapdb(c *Ctx) error {
 }
 
 // objectCommand is OBJECT and its subcommands. Shoal keeps no in-memory
-// objects: ENCODING reports what Redis would use for a value of that type
-// and size, FREQ and IDLETIME are not tracked.
+// objects: ENCODING reports the encoding Redis 7.0 would have given the
+// value (storage records its conversions), FREQ and IDLETIME are not
+// tracked.
 func objectCommand() *Command {
 	sub := func(name string, arity int, summary, since string, h func(*Ctx) error) *Command {
 		return &Command{Name: "object|" + name, Arity: arity, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1,
@@ -692,27 +693,15 @@ func objectKey(f func(*Ctx, *storage.Key) error) func(*Ctx) error {
 	}
 }
 
-// Encoding thresholds: the defaults of redis.conf for Redis 7.2
-// (hash-max-listpack-entries 128 and -value 64, zset-max-listpack-entries
-// 128 and -value 64, set-max-intset-entries 512, set-max-listpack-entries
-// 128 and -value 64, list-max-listpack-size -2, that is 8 KB).
-// NB: redis-server started without a configuration file uses 512 for
-// hash-max-listpack-entries; redis.conf, which packaged servers run with,
-// sets 128.
-const (
-	embstrMax        = 44
-	listpackEntries  = 128
-	listpackValueMax = 64
-	intsetEntries    = 512
-	listpackMaxBytes = 8192
-)
+// embstrMax is the longest string Redis keeps embedded in its object.
+const embstrMax = 44
 
-// ObjectEncoding returns the encoding Redis would report for the live key
-// k as it is now. Redis converts a value to its large encoding when it
-// outgrows the small one and (lists aside) never back, so a value that
-// grew and shrank again may differ; Shoal judges by the current contents.
-// Deciding reads at most a bounded number of members: 512 of a set, 128
-// of a hash or sorted set, 8 KB worth of a list.
+// ObjectEncoding returns the encoding redis-server 7.0 reports for the
+// live key k: for a string by its value; a list is always a quicklist; a
+// hash, set or sorted set is compact (listpack, intset) until a write took
+// it past hash-max-listpack-*, set-max-intset-entries or
+// zset-max-listpack-*, and large (hashtable, skiplist) from then on, as
+// storage records.
 func ObjectEncoding(tx *storage.Tx, k *storage.Key) (string, error) {
 	m := &k.Meta
 	switch m.Type {
@@ -724,121 +713,22 @@ func ObjectEncoding(tx *storage.Tx, k *storage.Key) (string, error) {
 			return "embstr", nil
 		}
 		return "raw", nil
-	case encoding.TypeSet:
-		if m.Size > intsetEntries {
-			return "hashtable", nil
-		}
-		ints, short := true, true
-		_, err := tx.SetScan(k, nil, func(e []byte) bool {
-			if _, ok := parseInt(e); !ok {
-				ints = false
-			}
-			short = short && len(e) <= listpackValueMax
-			return ints || short
-		})
-		switch {
-		case err != nil:
-			return "", err
-		case ints:
-			return "intset", nil
-		case short && m.Size <= listpackEntries:
-			return "listpack", nil
-		}
-		return "hashtable", nil
-	case encoding.TypeHash:
-		if m.Size > listpackEntries {
-			return "hashtable", nil
-		}
-		short := true
-		_, err := tx.HashScan(k, nil, func(f, v []byte) bool {
-			short = len(f) <= listpackValueMax && len(v) <= listpackValueMax
-			return short
-		})
-		if err != nil {
-			return "", err
-		}
-		if short {
-			return "listpack", nil
-		}
-		return "hashtable", nil
-	case encoding.TypeZSet:
-		if m.Size > listpackEntries {
-			return "skiplist", nil
-		}
-		short := true
-		err := tx.WalkMembers(k, storage.ZTagMember, nil, func(e, _ []byte) bool {
-			short = len(e) <= listpackValueMax
-			return short
-		})
-		if err != nil {
-			return "", err
-		}
-		if short {
-			return "listpack", nil
-		}
-		return "skiplist", nil
 	case encoding.TypeList:
-		n := storage.ListLen(k)
-		if n == 0 || n > listpackMaxBytes/2 { // every entry takes 2 bytes or more
-			return "quicklist", nil
-		}
-		size := 7 // listpack header and terminator
-		err := tx.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
-			size += listpackEntrySize(v)
-			return size <= listpackMaxBytes
-		})
-		if err != nil {
-			return "", err
-		}
-		if size <= listpackMaxBytes {
-			return "listpack", nil
-		}
 		return "quicklist", nil
 	}
-	return "unknown", nil
-}
-
-// listpackEntrySize is the bytes element v takes in a listpack: an
-// integer in the smallest of its integer encodings, a string with a 1, 2
-// or 5 byte header, each followed by its back-length.
-func listpackEntrySize(v []byte) int {
-	var n int
-	if i, ok := parseInt(v); ok {
-		switch {
-		case i >= 0 && i <= 127:
-			n = 1
-		case i >= -4096 && i <= 4095:
-			n = 2
-		case i >= math.MinInt16 && i <= math.MaxInt16:
-			n = 3
-		case i >= -1<<23 && i < 1<<23:
-			n = 4
-		case i >= math.MinInt32 && i <= math.MaxInt32:
-			n = 5
-		default:
-			n = 9
-		}
-	} else {
-		switch l := len(v); {
-		case l < 64:
-			n = 1 + l
-		case l < 4096:
-			n = 2 + l
-		default:
-			n = 5 + l
-		}
+	compact, err := tx.Compact(k)
+	if err != nil {
+		return "", err
 	}
 	switch {
-	case n <= 127:
-		return n + 1
-	case n < 16383:
-		return n + 2
-	case n < 2097151:
-		return n + 3
-	case n < 268435455:
-		return n + 4
+	case compact && m.Type == encoding.TypeSet:
+		return "intset", nil
+	case compact:
+		return "listpack", nil
+	case m.Type == encoding.TypeZSet:
+		return "skiplist", nil
 	}
-	return n + 5
+	return "hashtable", nil
 }
 
 // sharedRefcount is what Redis reports for its shared small integers.

@@ -544,8 +544,8 @@ func TestObject(t *testing.T) {
 				t.Fatalf("OBJECT ENCODING %s = %q, %v; want %q", k, got, err, want)
 			}
 		}
-		makeHash(t, s.Store(), 0, "small", 128)
-		makeHash(t, s.Store(), 0, "large", 129)
+		c.HSet(ctx, "small", "f", "v")
+		c.HSet(ctx, "large", "f", strings.Repeat("v", 65))
 		if got := c.ObjectEncoding(ctx, "small").Val(); got != "listpack" {
 			t.Fatalf("OBJECT ENCODING small = %q", got)
 		}

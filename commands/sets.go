@@ -510,23 +510,9 @@ func setAlgebraStore(op setOp) func(c *Ctx) error {
 		if err != nil {
 			return err
 		}
-		storeSet(c, dst, ms)
+		c.Tx.StoreSet(dst, ms)
 		c.Out.Int(int64(len(ms)))
 		return nil
-	}
-}
-
-// storeSet replaces dst with a set of members under a fresh version: the
-// old value's members go with one range tombstone.
-func storeSet(c *Ctx, dst *storage.Key, members [][]byte) {
-	if len(members) == 0 {
-		c.Tx.Delete(dst)
-		return
-	}
-	m := encoding.Meta{Type: encoding.TypeSet, Version: c.Tx.NewVersion(), Size: uint64(len(members))}
-	c.Tx.PutMeta(dst, &m)
-	for _, mem := range members {
-		c.Tx.SetMember(storage.MemberKey(nil, dst, storage.SetMemberTag, mem), nil)
 	}
 }
 

@@ -368,14 +368,14 @@ func zaddApply(c *Ctx, name []byte, f zaddFlags, pairs []storage.ZEntry) error {
 					updated++
 				}
 			case !f.xx:
-				c.Tx.ZPut(k, p.Member, s, 0, false)
+				c.Tx.ZAdd(k, p.Member, s)
 				added++
 				processed++
 				score = s
 			}
 		}
 		if added > 0 {
-			c.Tx.SetSize(k, k.Meta.Size+uint64(added))
+			c.Tx.SetSize(k, k.Meta.Size)
 		} else if updated > 0 {
 			c.Tx.Touch(k)
 		}

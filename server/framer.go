@@ -2,6 +2,8 @@ package server
 
 import (
 	"strconv"
+
+	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // framer reads client requests the way Redis's processInlineBuffer and
@@ -263,41 +265,7 @@ func appendMultibulk(dst []byte, args [][]byte) []byte {
 
 // parseLL parses a number as Redis's string2ll does: an optional '-', no
 // '+', no leading zeros, no spaces, within int64.
-func parseLL(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
-		return 0, false
-	}
-	if len(b) > 19 {
-		return 0, false
-	}
-	var v uint64 // 19 digits fit
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
-}
+func parseLL(b []byte) (int64, bool) { return encoding.ParseInt(b) }
 
 // splitArgs splits an inline line as Redis's sdssplitargs does: spaces
 // separate arguments; "..." takes \n \r \t \b \a \\ \" and \xHH escapes;

@@ -186,6 +186,12 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
 	s.scripts.SetBusyThreshold(c.BusyReplyThreshold)
+	s.store.SetEncodings(storage.Encodings{
+		HashEntries: c.HashMaxListpackEntries, HashValue: c.HashMaxListpackValue,
+		SetIntsetEntries: c.SetMaxIntsetEntries,
+		ZSetEntries:      c.ZSetMaxListpackEntries, ZSetValue: c.ZSetMaxListpackValue,
+		HllSparseBytes: c.HllSparseMaxBytes,
+	})
 }
 
 // Start listens on every bind address and serves in the background.

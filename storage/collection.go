@@ -14,7 +14,8 @@ var ErrWrongType = errors.New("storage: wrong type")
 // another type gives ErrWrongType; a key that is absent or expired gets
 // fresh metadata of type t with a new version and size 0 (written only when
 // the caller calls SetSize), so stale members of an expired key are never
-// seen. It reports whether the key is new.
+// seen; a new hash, set or sorted set starts in Redis's compact encoding.
+// It reports whether the key is new.
 func (t *Tx) PrepareCollection(k *Key, typ encoding.Type) (created bool, err error) {
 	if k.Live {
 		if k.Meta.Type != typ {
@@ -24,9 +25,10 @@ func (t *Tx) PrepareCollection(k *Key, typ encoding.Type) (created bool, err err
 	}
 	old := k.Meta
 	oldExists := k.Exists
-	k.Meta = encoding.Meta{Type: typ, Version: t.NewVersion()}
+	k.Meta = encoding.Meta{Type: typ, Version: t.NewVersion(), Enc: encoding.EncCompact}
 	if typ == encoding.TypeList {
 		k.Meta.Head, k.Meta.Tail = encoding.ListIndexBase, encoding.ListIndexBase
+		k.Meta.Enc = encoding.EncUnknown
 	}
 	// Keep what PutMeta needs to clean up after the expired key.
 	k.prev, k.hasPrev = old, oldExists

@@ -371,7 +371,8 @@ func (t *Tx) Restore(k *Key, v *DumpValue, expireAt int64) {
 		t.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, ExpireAt: expireAt, Value: v.Str})
 		return
 	}
-	m := encoding.Meta{Type: v.Type, ExpireAt: expireAt, Version: t.NewVersion(), Size: uint64(v.Len())}
+	m := encoding.Meta{Type: v.Type, ExpireAt: expireAt, Version: t.NewVersion(), Size: uint64(v.Len()),
+		Enc: t.builtEncoding(v.Type, v.Items)}
 	fresh := &Key{DB: k.DB, Phys: k.Phys, Name: k.Name, Meta: m}
 	var buf []byte
 	switch v.Type {

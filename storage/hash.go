@@ -29,7 +29,8 @@ func (t *Tx) HashGet(k *Key, field, dst []byte) (val []byte, ok bool, err error)
 }
 
 // HashSet stores field = value in hash k. It reports whether the field is
-// new, in which case k.Meta.Size counts it.
+// new, in which case k.Meta.Size counts it; k.Meta.Enc follows Redis's
+// conversion.
 func (t *Tx) HashSet(k *Key, field, value []byte) (added bool, err error) {
 	sk := t.memberKey(k, HashFieldTag, field)
 	exists, err := t.memberExists(sk)
@@ -40,6 +41,7 @@ func (t *Tx) HashSet(k *Key, field, value []byte) (added bool, err error) {
 	if !exists {
 		k.Meta.Size++
 	}
+	t.hashWritten(k, field, value)
 	return !exists, nil
 }
 

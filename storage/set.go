@@ -1,9 +1,11 @@
 package storage
 
+import "github.com/shoaldb/shoal/storage/encoding"
+
 // Set members: see hash.go for the layout and the size contract.
 
 // SetAdd adds member to set k, reporting whether it is new; k.Meta.Size
-// counts it.
+// counts it and k.Meta.Enc follows Redis's conversion.
 func (t *Tx) SetAdd(k *Key, member []byte) (bool, error) {
 	sk := t.memberKey(k, SetMemberTag, member)
 	exists, err := t.memberExists(sk)
@@ -12,7 +14,24 @@ func (t *Tx) SetAdd(k *Key, member []byte) (bool, error) {
 	}
 	t.SetMember(sk, nil)
 	k.Meta.Size++
+	t.setAdded(k, member)
 	return true, nil
+}
+
+// StoreSet replaces whatever k holds with a set of members (distinct),
+// without expiry, or deletes k when there are none: the STORE variants'
+// write. The old value's members go with one range tombstone.
+func (t *Tx) StoreSet(k *Key, members [][]byte) {
+	if len(members) == 0 {
+		t.Delete(k)
+		return
+	}
+	m := encoding.Meta{Type: encoding.TypeSet, Version: t.NewVersion(), Size: uint64(len(members)),
+		Enc: t.builtEncoding(encoding.TypeSet, members)}
+	t.PutMeta(k, &m)
+	for _, mem := range members {
+		t.SetMember(MemberKey(nil, k, SetMemberTag, mem), nil)
+	}
 }
 
 // SetRemove removes member from set k, reporting whether it was there;

@@ -126,6 +126,7 @@ type Store struct {
 	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
 	repl       replLog
 	meta       *metaCache // nil when disabled
+	enc        atomic.Pointer[Encodings]
 
 	// Stats are read by INFO and metrics.
 	Stats Stats

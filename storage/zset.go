@@ -168,6 +168,14 @@ func (t *Tx) ZPut(k *Key, member []byte, score, old float64, hadOld bool) {
 	t.SetMember(ZIndexKey(k, score, member), nil)
 }
 
+// ZAdd adds member, absent from k, with score; k.Meta.Size counts it and
+// k.Meta.Enc follows Redis's conversion.
+func (t *Tx) ZAdd(k *Key, member []byte, score float64) {
+	t.ZPut(k, member, score, 0, false)
+	k.Meta.Size++
+	t.zsetAdded(k, member)
+}
+
 // ZRemove deletes member, whose score is score. The caller keeps the size.
 func (t *Tx) ZRemove(k *Key, member []byte, score float64) {
 	t.DeleteMember(ZMemberKey(k, member))
@@ -182,7 +190,12 @@ func (t *Tx) ZStore(k *Key, entries []ZEntry) {
 		t.Delete(k)
 		return
 	}
-	m := encoding.Meta{Type: encoding.TypeZSet, Version: t.NewVersion(), Size: uint64(len(entries))}
+	members := make([][]byte, len(entries))
+	for i, e := range entries {
+		members[i] = e.Member
+	}
+	m := encoding.Meta{Type: encoding.TypeZSet, Version: t.NewVersion(), Size: uint64(len(entries)),
+		Enc: t.builtEncoding(encoding.TypeZSet, members)}
 	fresh := &Key{DB: k.DB, Phys: k.Phys, Name: k.Name, Meta: m}
 	for _, e := range entries {
 		t.ZPut(fresh, e.Member, e.Score, 0, false)

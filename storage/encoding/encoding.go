@@ -177,7 +177,8 @@ func PrefixEnd(p []byte) []byte {
 //
 // Value layout:
 //
-//	flags(1): low 4 bits Type, 0x80 set when an expiry follows
+//	flags(1): low 4 bits Type, 0x80 set when an expiry follows,
+//	          bits 0x30 the collection's Enc
 //	[expireAt uint64 BE Unix ms]           if flags&0x80
 //	string:      payload (rest of the value)
 //	collection:  version uint64 BE | size uint64 BE | [list: head uint64 BE | tail uint64 BE]
@@ -190,9 +191,29 @@ type Meta struct {
 	Size    uint64 // collections: member count
 	// Head and Tail delimit a list's indexes: members live at [Head, Tail).
 	Head, Tail uint64
+	// Enc is the form Redis would keep a hash, set or sorted set in, which
+	// follows the value's history rather than its contents (Redis converts
+	// one way only).
+	Enc Enc
 }
 
+// Enc is the encoding Redis would give a hash, set or sorted set.
+type Enc uint8
+
 const (
+	// EncUnknown marks a collection written before Shoal recorded
+	// encodings (and every list and string).
+	EncUnknown Enc = iota
+	// EncCompact is a listpack (hashes, sorted sets) or an intset (sets).
+	EncCompact
+	// EncLarge is a hashtable (hashes, sets) or a skiplist (sorted sets).
+	EncLarge
+)
+
+const (
+	// encShift places Enc in the flags byte.
+	encShift = 4
+
 	flagExpire = 0x80
 	// flagNoValue marks a string record whose value was left out: a form
 	// that only in-memory caches hold, never one stored in Pebble.
@@ -225,7 +246,7 @@ func HasValue(v []byte) bool { return len(v) == 0 || v[0]&flagNoValue == 0 }
 
 // AppendMeta encodes m after dst.
 func AppendMeta(dst []byte, m *Meta) []byte {
-	f := byte(m.Type)
+	f := byte(m.Type) | byte(m.Enc&3)<<encShift
 	if m.ExpireAt != 0 {
 		f |= flagExpire
 	}
@@ -256,6 +277,7 @@ func DecodeMeta(v []byte, m *Meta) error {
 	if m.Type == TypeNone || m.Type > TypeZSet {
 		return ErrCorrupt
 	}
+	m.Enc = Enc(f>>encShift) & 3
 	v = v[1:]
 	if f&flagExpire != 0 {
 		if len(v) < 8 {
@@ -317,3 +339,48 @@ func DecodeFloat(b []byte) float64 {
 // ListIndexBase is the index the first member of a new list gets, so that
 // pushes at either end never wrap.
 const ListIndexBase = math.MaxUint64 / 2
+
+// ParseInt parses a 64-bit signed integer as Redis's string2ll does: an
+// optional '-', no '+', no leading zeros, no spaces. Redis keeps the sets
+// whose members all read so as intsets.
+func ParseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := false
+	i := 0
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}

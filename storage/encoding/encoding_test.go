@@ -12,8 +12,9 @@ func TestMetaRoundTrip(t *testing.T) {
 		{Type: TypeString, Value: []byte("hello")},
 		{Type: TypeString, ExpireAt: 1700000000123, Value: []byte{}},
 		{Type: TypeHash, Version: 7, Size: 3},
-		{Type: TypeSet, ExpireAt: 5, Version: 1, Size: 1 << 40},
-		{Type: TypeZSet, Version: 9, Size: 2},
+		{Type: TypeHash, Version: 7, Size: 3, Enc: EncCompact},
+		{Type: TypeSet, ExpireAt: 5, Version: 1, Size: 1 << 40, Enc: EncLarge},
+		{Type: TypeZSet, Version: 9, Size: 2, Enc: EncLarge},
 		{Type: TypeList, Version: 2, Size: 2, Head: ListIndexBase - 1, Tail: ListIndexBase + 1},
 	}
 	for _, c := range cases {
@@ -23,7 +24,7 @@ func TestMetaRoundTrip(t *testing.T) {
 			t.Fatalf("%+v: %v", c, err)
 		}
 		if got.Type != c.Type || got.ExpireAt != c.ExpireAt || !bytes.Equal(got.Value, c.Value) ||
-			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail {
+			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.Enc != c.Enc {
 			t.Fatalf("round trip: got %+v want %+v", got, c)
 		}
 	}
