@@ -27,6 +27,10 @@ type Config struct {
 	Dir string
 	// RequirePass, when set, makes clients AUTH first ("requirepass").
 	RequirePass string
+	// EnableProtectedConfigs says who may CONFIG SET the protected
+	// directives dir and dbfilename ("enable-protected-configs"): no
+	// (default), yes, or local (clients on the loopback).
+	EnableProtectedConfigs string
 	// AppendFsync is when writes reach stable storage ("appendfsync"):
 	// always, everysec (default) or no.
 	AppendFsync string

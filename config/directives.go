@@ -241,7 +241,7 @@ var directives = []*Directive{
 	str("aclfile", 0, ""),
 	num("acllog-max-len", mut, 0, longMax, "128"),
 	choice("acl-pubsub-default", mut, "resetchannels", "allchannels", "resetchannels"),
-	choice("enable-protected-configs", 0, "no", "no", "yes", "local"),
+	choice("enable-protected-configs", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableProtectedConfigs })),
 	choice("enable-debug-command", 0, "no", "no", "yes", "local"),
 	choice("enable-module-command", 0, "no", "no", "yes", "local"),
 	num("tracking-table-max-keys", mut|unsigned, 0, longMax, "1000000"),

@@ -33,7 +33,7 @@ func (e *SetError) Error() string {
 // one refused is named by its directive.
 func (c *Config) Set(pairs [][2]string, local bool) (*Config, error) {
 	allowProtected := false
-	switch c.Value("enable-protected-configs") {
+	switch c.EnableProtectedConfigs {
 	case "yes":
 		allowProtected = true
 	case "local":
