@@ -82,6 +82,33 @@ func TestEveryRedisDirective(t *testing.T) {
 	}
 }
 
+// TestREADMEListsDirectives checks that README.md names every directive
+// under the heading that says whether Shoal acts on it.
+func TestREADMEListsDirectives(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := func(from, to string) string {
+		_, s, _ := strings.Cut(string(data), from)
+		s, _, _ = strings.Cut(s, to)
+		return strings.Join(strings.Fields(s), " ")
+	}
+	acts := section("### Directives Shoal acts on", "### Directives accepted without effect")
+	inert := section("### Directives accepted without effect", "### Where Shoal differs")
+	for _, d := range Directives() {
+		text := acts
+		if d.NoEffect() {
+			text = inert
+		}
+		for _, n := range []string{d.Name, d.Alias} {
+			if n != "" && !strings.Contains(text, "`"+n+"`") {
+				t.Errorf("README does not list %s where it should (effect: %v)", n, !d.NoEffect())
+			}
+		}
+	}
+}
+
 func TestDirectiveTable(t *testing.T) {
 	names := map[string]bool{}
 	for _, d := range Directives() {
