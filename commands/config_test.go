@@ -3,6 +3,7 @@ package commands_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -100,5 +101,43 @@ func TestConfigRewriteKeepsFile(t *testing.T) {
 		if d.Get(back) != d.Get(running) {
 			t.Errorf("%s: running %q, read back %q", d.Name, d.Get(running), d.Get(back))
 		}
+	}
+}
+
+// TestConfigSetRedactsSecrets checks that the slow log shows the values
+// CONFIG SET gives requirepass, masterauth and masteruser as redis-server
+// 7.0.15 does: "(redacted)".
+func TestConfigSetRedactsSecrets(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.SlowlogSlowerThan = 0
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	if err := c.Do(ctx, "config", "set", "masterauth", "secret", "maxmemory", "0", "MASTERUSER", "me").Err(); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.SlowLogGet(ctx, 1).Result()
+	if err != nil || len(logs) != 1 {
+		t.Fatalf("SLOWLOG GET 1 = %+v, %v", logs, err)
+	}
+	want := []string{"config", "set", "masterauth", "(redacted)", "maxmemory", "0", "MASTERUSER", "(redacted)"}
+	if !slices.Equal(logs[0].Args, want) {
+		t.Fatalf("slow log entry %q, want %q", logs[0].Args, want)
+	}
+}
+
+// TestConfigRewriteFails checks the reply when the file cannot be written,
+// as redis-server 7.0.15 gives it when its file became a directory.
+func TestConfigRewriteFails(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.File = filepath.Join(t.TempDir(), "shoal.conf")
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	if err := os.Mkdir(cfg.File, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := c.ConfigRewrite(testutil.Ctx(t)).Err()
+	if err == nil || err.Error() != "ERR Rewriting config file: Is a directory" {
+		t.Fatalf("CONFIG REWRITE = %v", err)
 	}
 }

@@ -26,6 +26,10 @@ type Directive struct {
 	// MultiArg directives take several words (save, bind); CONFIG SET
 	// splits their value at spaces.
 	MultiArg bool
+	// Sensitive directives hold secrets (requirepass, masterauth,
+	// masteruser): the slow log shows "(redacted)" for the values CONFIG
+	// SET gives them.
+	Sensitive bool
 	// Default is the value Shoal starts with, as CONFIG GET shows it.
 	Default string
 
@@ -153,6 +157,7 @@ const (
 	protected                 // ... as enable-protected-configs allows
 	hidden                    // CONFIG GET patterns skip it
 	null                      // a string whose "" means unset
+	sensitive                 // a secret
 	unsigned                  // bounds checked as unsigned (size_t, unsigned int)
 	mem                       // a number that reads memory sizes
 	percent                   // ... and percentages
@@ -160,7 +165,8 @@ const (
 )
 
 func newDirective(name string, o opt, def string, k kind) *Directive {
-	return &Directive{Name: name, Mutable: o&mut != 0, Protected: o&protected != 0, Hidden: o&hidden != 0, Default: def, kind: k}
+	return &Directive{Name: name, Mutable: o&mut != 0, Protected: o&protected != 0, Hidden: o&hidden != 0,
+		Sensitive: o&sensitive != 0, Default: def, kind: k}
 }
 
 func boolean(name string, o opt, def string) *Directive { return newDirective(name, o, def, yesNo{}) }
@@ -237,7 +243,7 @@ var directives = []*Directive{
 	num("maxmemory-clients", mut|mem|percent, -100, longMax, "0"),
 	num("io-threads", 0, 1, 128, "1"),
 	boolean("io-threads-do-reads", 0, "no"),
-	str("requirepass", mut|null, "").to(stringField(func(c *Config) *string { return &c.RequirePass })),
+	str("requirepass", mut|null|sensitive, "").to(stringField(func(c *Config) *string { return &c.RequirePass })),
 	str("aclfile", 0, ""),
 	num("acllog-max-len", mut, 0, longMax, "128"),
 	choice("acl-pubsub-default", mut, "resetchannels", "allchannels", "resetchannels"),
@@ -349,8 +355,8 @@ var directives = []*Directive{
 
 	// Replication.
 	special("replicaof", 0, "", replicaOf{}).alias("slaveof").to(stringField(func(c *Config) *string { return &c.ReplicaOf })),
-	str("masterauth", mut|null, "").to(stringField(func(c *Config) *string { return &c.MasterAuth })),
-	str("masteruser", mut|null, ""),
+	str("masterauth", mut|null|sensitive, "").to(stringField(func(c *Config) *string { return &c.MasterAuth })),
+	str("masteruser", mut|null|sensitive, ""),
 	boolean("replica-serve-stale-data", mut, "yes").alias("slave-serve-stale-data"),
 	boolean("replica-read-only", mut, "yes").alias("slave-read-only").to(boolField(func(c *Config) *bool { return &c.ReplicaReadOnly })),
 	boolean("replica-lazy-flush", mut, "no").alias("slave-lazy-flush"),

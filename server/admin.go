@@ -5,9 +5,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -101,12 +104,37 @@ func (s *Server) ConfigRewrite() error {
 	return nil
 }
 
-// rewriteFailed words a failed CONFIG REWRITE as Redis does, with the
-// system's reason (strerror's text, as Go spells it).
-func rewriteFailed(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
+// redactSecrets returns args with the values CONFIG SET gives sensitive
+// directives (requirepass, masterauth, masteruser) replaced by
+// "(redacted)", as Redis shows them in its slow log; args itself is left
+// alone.
+func redactSecrets(cmd *commands.Command, args [][]byte) [][]byte {
+	if cmd.Name != "config|set" {
+		return args
 	}
-	return commands.Errf("Rewriting config file: %s", err)
+	var out [][]byte
+	for i := 2; i+1 < len(args); i += 2 {
+		if d := config.Lookup(string(args[i])); d != nil && d.Sensitive {
+			if out == nil {
+				out = append([][]byte(nil), args...)
+			}
+			out[i+1] = []byte("(redacted)")
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// rewriteFailed words a failed CONFIG REWRITE as Redis does, with the
+// system's reason as strerror words it ("Permission denied").
+func rewriteFailed(err error) error {
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg = errno.Error()
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return commands.Errf("Rewriting config file: %s", msg)
 }

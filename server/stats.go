@@ -43,7 +43,7 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 	}
 	st.metrics.observe(dur, failed)
 	if t := s.slowerThan.Load(); t >= 0 && us >= t && !cmd.Flags.Has(commands.SkipSlowlog) {
-		s.slowlog.add(args, us, c, s.Config().SlowlogMaxLen)
+		s.slowlog.add(redactSecrets(cmd, args), us, c, s.Config().SlowlogMaxLen)
 	}
 }
 
