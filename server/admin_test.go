@@ -414,6 +414,13 @@ func TestConfigSetAppliesAtRunTime(t *testing.T) {
 	}
 	wantErr(t, c.ConfigSet(ctx, "appendfsync", "sometimes").Err(),
 		"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no")
+	// hz paces the expiry sweeper, cut to 1..500 as Redis cuts it.
+	if err := c.ConfigSet(ctx, "hz", "1000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Store().ExpireHz(); got != 500 {
+		t.Fatalf("expiry passes per second after hz 1000: %d", got)
+	}
 	wantErr(t, c.ConfigSet(ctx, "timeout", "-1").Err(),
 		"ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive")
 }

@@ -186,6 +186,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
 	s.scripts.SetBusyThreshold(c.BusyReplyThreshold)
+	s.store.SetExpireHz(c.Hz)
 	s.store.SetEncodings(storage.Encodings{
 		HashEntries: c.HashMaxListpackEntries, HashValue: c.HashMaxListpackValue,
 		SetIntsetEntries: c.SetMaxIntsetEntries,

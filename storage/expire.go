@@ -34,9 +34,18 @@ func (s *Store) SetActiveExpire(on bool) (was bool) { return !s.expireOff.Swap(!
 // ActiveExpire reports whether the active expiry sweeper is on.
 func (s *Store) ActiveExpire() bool { return !s.expireOff.Load() }
 
+// SetExpireHz changes how many active expiry passes run per second (hz,
+// at least 1), from the next pass on. A store opened with the sweeper off
+// keeps it off.
+func (s *Store) SetExpireHz(hz int) { s.expireHz.Store(int32(max(hz, 1))) }
+
+// ExpireHz returns the active expiry passes per second.
+func (s *Store) ExpireHz() int { return int(s.expireHz.Load()) }
+
 func (s *Store) expireLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(time.Second / time.Duration(s.opts.ExpireHz))
+	hz := s.ExpireHz()
+	t := time.NewTicker(time.Second / time.Duration(hz))
 	defer t.Stop()
 	tx := s.NewTx()
 	for {
@@ -44,6 +53,10 @@ func (s *Store) expireLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
+			if now := s.ExpireHz(); now != hz {
+				hz = now
+				t.Reset(time.Second / time.Duration(hz))
+			}
 			for db := 0; db < s.opts.Databases; db++ {
 				// NB: switched off mid-pass, the sweeper stops at the next batch.
 				for !s.expireOff.Load() && s.ExpireCycle(tx, db) == expireBatch {

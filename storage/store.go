@@ -124,6 +124,7 @@ type Store struct {
 	onRecord   atomic.Pointer[func(name string)]
 	expireHook expireHookPtr
 	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
+	expireHz   atomic.Int32
 	repl       replLog
 	meta       *metaCache // nil when disabled
 	enc        atomic.Pointer[Encodings]
@@ -243,6 +244,7 @@ func Open(opts Options) (*Store, error) {
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	s.wg.Add(1)
 	go s.syncLoop()
+	s.SetExpireHz(opts.ExpireHz)
 	if opts.ExpireHz > 0 {
 		s.wg.Add(1)
 		go s.expireLoop()
