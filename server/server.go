@@ -47,10 +47,13 @@ type Registry interface {
 
 // Server is one Shoal node's RESP server.
 type Server struct {
-	log     *slog.Logger
-	store   *storage.Store
-	table   *commands.Table
-	started time.Time
+	log *slog.Logger
+	// logLevel is the level of the logger loglevel made; nil when the
+	// logger came from Options.
+	logLevel *slog.LevelVar
+	store    *storage.Store
+	table    *commands.Table
+	started  time.Time
 
 	cfgMu sync.Mutex
 	cfg   *config.Config
@@ -110,9 +113,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	log := opts.Logger
+	var level *slog.LevelVar
 	if log == nil {
+		level = new(slog.LevelVar)
 		var err error
-		if log, err = newLogger(cfg); err != nil {
+		if log, err = newLogger(cfg, level); err != nil {
 			return nil, err
 		}
 	}
@@ -137,6 +142,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		log:      log,
+		logLevel: level,
 		store:    store,
 		table:    commands.Default(),
 		started:  time.Now(),
@@ -170,6 +176,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 }
 
 func (s *Server) applyHotConfig(c *config.Config) {
+	if s.logLevel != nil {
+		s.logLevel.Set(logLevel(c.LogLevel))
+	}
 	pass := c.RequirePass
 	s.requirePass.Store(&pass)
 	s.maxBulk.Store(c.ProtoMaxBulkLen)
@@ -337,7 +346,7 @@ func (s *Server) cron() {
 	}
 }
 
-func newLogger(c *config.Config) (*slog.Logger, error) {
+func newLogger(c *config.Config, level *slog.LevelVar) (*slog.Logger, error) {
 	out := os.Stdout
 	if c.LogFile != "" {
 		if err := os.MkdirAll(filepath.Dir(c.LogFile), 0o755); err != nil {
@@ -349,16 +358,22 @@ func newLogger(c *config.Config) (*slog.Logger, error) {
 		}
 		out = f
 	}
-	level := slog.LevelInfo
-	switch c.LogLevel {
-	case "debug", "verbose":
-		level = slog.LevelDebug
-	case "warning":
-		level = slog.LevelWarn
-	case "nothing":
-		level = slog.LevelError + 4
-	}
+	level.Set(logLevel(c.LogLevel))
 	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), nil
+}
+
+// logLevel maps loglevel to slog's levels; CONFIG SET loglevel changes
+// the running logger's.
+func logLevel(name string) slog.Level {
+	switch name {
+	case "debug", "verbose":
+		return slog.LevelDebug
+	case "warning":
+		return slog.LevelWarn
+	case "nothing":
+		return slog.LevelError + 4
+	}
+	return slog.LevelInfo
 }
 
 var errShutdown = errors.New("server: shutting down")
