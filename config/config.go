@@ -60,6 +60,11 @@ type Config struct {
 	// MetricsBind is the address of the metrics listener ("metrics-bind");
 	// default 127.0.0.1.
 	MetricsBind string
+	// MetricsPprof serves Go's profiles under /debug/pprof/ on the
+	// metrics listener ("metrics-pprof"); default no. They ask for the
+	// requirepass password as the admin API does, and a listener that is
+	// not loopback serves them only when requirepass is set.
+	MetricsPprof bool
 	// SlowlogSlowerThan logs commands slower than this many microseconds
 	// ("slowlog-log-slower-than"); default 10000; -1 disables.
 	SlowlogSlowerThan int64

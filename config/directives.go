@@ -447,6 +447,7 @@ var directives = []*Directive{
 	num("hot-cache-size", mem, 0, longMax, "67108864").to(int64Field(func(c *Config) *int64 { return &c.HotCacheSize })),
 	num("metrics-port", 0, 0, 65535, "0").to(intField(func(c *Config) *int { return &c.MetricsPort })),
 	str("metrics-bind", 0, "127.0.0.1").to(stringField(func(c *Config) *string { return &c.MetricsBind })),
+	boolean("metrics-pprof", 0, "no").to(boolField(func(c *Config) *bool { return &c.MetricsPprof })),
 }
 
 // shutdownFlags are the names shutdown-on-sigint and -sigterm combine.

@@ -83,6 +83,32 @@ func (ch *cmdMetrics) observe(d time.Duration, failed bool) {
 	ch.latency.Observe(d.Seconds())
 }
 
+// pprofRoutes serves the node's profiles to the holders of the password,
+// and not at all on a listener other clients can reach while no password
+// is set, as protected mode keeps RESP to loopback.
+func (m *metrics) pprofRoutes(mux *http.ServeMux, ln net.Listener) {
+	loopback := isLoopback(ln.Addr())
+	guard := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !loopback && m.s.password() == "" {
+				http.Error(w, "DENIED profiles are served off loopback only with requirepass set", http.StatusForbidden)
+				return
+			}
+			if !m.s.adminAuthorized(r) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="shoal"`)
+				http.Error(w, "NOAUTH Authentication required.", http.StatusUnauthorized)
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("/debug/pprof/", guard(pprof.Index))
+	mux.HandleFunc("/debug/pprof/cmdline", guard(pprof.Cmdline))
+	mux.HandleFunc("/debug/pprof/profile", guard(pprof.Profile))
+	mux.HandleFunc("/debug/pprof/symbol", guard(pprof.Symbol))
+	mux.HandleFunc("/debug/pprof/trace", guard(pprof.Trace))
+}
+
 func (m *metrics) start(cfg *config.Config) error {
 	if cfg.MetricsPort == 0 {
 		return nil
@@ -93,11 +119,9 @@ func (m *metrics) start(cfg *config.Config) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	// Profiles of the running node, for the operators of the metrics port.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if cfg.MetricsPprof {
+		m.pprofRoutes(mux, ln)
+	}
 	m.s.adminRoutes(mux)
 	m.ln = ln
 	m.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"net"
+	"net/http"
 	"strconv"
 	"testing"
 
@@ -91,5 +93,49 @@ func TestMetricsDisabledByDefault(t *testing.T) {
 	s := testutil.Start(t, nil)
 	if addr := s.MetricsAddr(); addr != "" {
 		t.Fatalf("metrics listener on %s without metrics-port", addr)
+	}
+}
+
+// Profiles are served only with metrics-pprof, behind the password, and
+// not off loopback without one.
+func TestMetricsPprof(t *testing.T) {
+	get := func(addr, pass string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/debug/pprof/cmdline", nil)
+		if pass != "" {
+			req.SetBasicAuth("default", pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	start := func(pprof bool, bind, pass string) string {
+		cfg := testutil.Config(t)
+		cfg.MetricsPort = testutil.FreePort(t)
+		cfg.MetricsBind = bind
+		cfg.MetricsPprof = pprof
+		cfg.RequirePass = pass
+		s := testutil.Start(t, cfg)
+		_, port, _ := net.SplitHostPort(s.MetricsAddr())
+		return "127.0.0.1:" + port
+	}
+	if code := get(start(false, "127.0.0.1", ""), ""); code != http.StatusNotFound {
+		t.Fatalf("without metrics-pprof: %d", code)
+	}
+	if code := get(start(true, "127.0.0.1", ""), ""); code != http.StatusOK {
+		t.Fatalf("on loopback without a password: %d", code)
+	}
+	addr := start(true, "127.0.0.1", "secret")
+	if code := get(addr, ""); code != http.StatusUnauthorized {
+		t.Fatalf("with requirepass and no password: %d", code)
+	}
+	if code := get(addr, "secret"); code != http.StatusOK {
+		t.Fatalf("with the password: %d", code)
+	}
+	if code := get(start(true, "0.0.0.0", ""), ""); code != http.StatusForbidden {
+		t.Fatalf("off loopback without requirepass: %d", code)
 	}
 }
