@@ -181,6 +181,15 @@ func (c *metaCache) invalidate(key []byte) {
 	sh.mu.Unlock()
 }
 
+// bump moves key's shard generation: a reader's fill that began before
+// is refused.
+func (c *metaCache) bump(key []byte) {
+	if c == nil {
+		return
+	}
+	c.shard(key).gen.Add(1)
+}
+
 // clear forgets everything (FLUSHDB, a full sync).
 func (c *metaCache) clear() {
 	if c == nil {

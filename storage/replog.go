@@ -503,6 +503,11 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 		return err
 	}
 	b.Set(logKey(e.End), e.Repr, nil)
+	// Readers must not find some of the batch's keys new in the cache and
+	// others old: its keys leave the cache before it applies, and
+	// applyEffects forgets them again after, with any old record a reader
+	// filled meanwhile.
+	s.hideBatchKeys(e.Repr)
 	var err error
 	if sync {
 		err = s.db.Apply(b, pebble.Sync)
@@ -525,6 +530,24 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	s.applyEffects(e.Repr)
 	s.broadcastLog()
 	return nil
+}
+
+// hideBatchKeys forgets the cached records of the keys a replicated batch
+// writes.
+func (s *Store) hideBatchKeys(repr []byte) {
+	if s.meta == nil {
+		return
+	}
+	rd := batchrepr.Read(repr)
+	for {
+		kind, ukey, _, ok, err := rd.Next()
+		if !ok || err != nil {
+			return
+		}
+		if kind != pebble.InternalKeyKindRangeDelete && len(ukey) >= 2 && (ukey[0] == encoding.TagMeta || ukey[0] == encoding.TagSub) {
+			s.meta.invalidate(ukey)
+		}
+	}
 }
 
 // applyEffects brings in-memory state in line with replicated operations:

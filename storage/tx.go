@@ -252,6 +252,7 @@ func (t *Tx) Commit() error {
 	if t.s.failed.Load() {
 		err = ErrWriteFailed
 	} else {
+		t.hideMetaLocked()
 		end, logged, err = t.s.applyCommit(b, always)
 		if !always {
 			t.s.dirty.Store(true)
@@ -334,8 +335,24 @@ func (t *Tx) publishMetaLocked() {
 	if len(t.flushed) > 0 {
 		t.s.meta.clear()
 	}
+	// First move every shard's generation, so no reader that read Pebble
+	// before the batch applied fills an old record among the new ones;
+	// then publish them.
+	for k := range t.pending {
+		t.s.meta.bump([]byte(k))
+	}
 	for k, v := range t.pending {
 		t.s.meta.set([]byte(k), v)
+	}
+}
+
+// hideMetaLocked forgets the cached records of the keys t is about to
+// commit: while its batch applies, readers of any of them go to Pebble,
+// which shows the batch whole or not at all, rather than find some keys
+// new in the cache and others old.
+func (t *Tx) hideMetaLocked() {
+	for k := range t.pending {
+		t.s.meta.invalidate([]byte(k))
 	}
 }
 
