@@ -141,10 +141,13 @@ type Server interface {
 	Discard(c *Ctx) error
 	Watch(c *Ctx, keys [][]byte) error
 	Unwatch(c *Ctx) error
-	// Save makes the data durable (SAVE), or starts doing so in the
+	// Save writes the RDB file (SAVE), or starts writing it in the
 	// background (BGSAVE); started is false when a background save is
 	// already running.
 	Save(background bool) (started bool, err error)
+	// RewriteAOF compacts the store's log in the background
+	// (BGREWRITEAOF); started is false when a save is running.
+	RewriteAOF() (started bool, err error)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).

@@ -42,7 +42,7 @@ func serverCommands() []*Command {
 		{Name: "bgrewriteaof", Arity: 1, Flags: Admin | NoScript | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "Asynchronously rewrites the append-only file to disk.", Since: "1.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error {
-				started, err := c.Server.Save(true)
+				started, err := c.Server.RewriteAOF()
 				if err != nil {
 					return err
 				}

@@ -25,6 +25,9 @@ type Config struct {
 	Bind []string
 	// Dir is the data folder ("dir"), created if missing; default ./data.
 	Dir string
+	// DBFilename is the RDB file SAVE and BGSAVE write in Dir
+	// ("dbfilename"); default dump.rdb.
+	DBFilename string
 	// RequirePass, when set, makes clients AUTH first ("requirepass").
 	RequirePass string
 	// EnableProtectedConfigs says who may CONFIG SET the protected

@@ -327,14 +327,15 @@ var directives = []*Directive{
 	num("stream-node-max-bytes", mut|mem|unsigned, 0, longMax, "4096"),
 	num("stream-node-max-entries", mut, 0, longMax, "100"),
 
-	// Persistence: every write is durable in Pebble; RDB and AOF
-	// settings are kept for the clients that read them.
+	// Persistence: every write is durable in Pebble; SAVE and BGSAVE
+	// write dbfilename; the other RDB and AOF settings are kept for the
+	// clients that read them.
 	str("dir", protected, "./data").to(stringField(func(c *Config) *string { return &c.Dir })).forced(),
 	special("save", mut, "3600 1 300 100 60 10000", saveKind{}),
 	boolean("stop-writes-on-bgsave-error", mut, "yes"),
 	boolean("rdbcompression", mut, "yes"),
 	boolean("rdbchecksum", 0, "yes"),
-	str("dbfilename", mut|protected, "dump.rdb").valid(checkBaseName("dbfilename can't be a path, just a filename")),
+	str("dbfilename", mut|protected, "dump.rdb").valid(checkBaseName("dbfilename can't be a path, just a filename")).to(stringField(func(c *Config) *string { return &c.DBFilename })),
 	boolean("rdb-del-sync-files", mut, "no"),
 	boolean("rdb-save-incremental-fsync", mut, "yes"),
 	num("rdb-key-save-delay", mut|hidden, intMin, intMax, "0"),

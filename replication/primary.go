@@ -91,6 +91,8 @@ type Hello struct {
 	ID         string // its persistent node id (REPLCONF id)
 	IP         string
 	ListenPort int // REPLCONF listening-port
+	// RDBOnly asks for the RDB alone (REPLCONF rdb-only 1): redis-cli --rdb.
+	RDBOnly bool
 }
 
 func (m *Manager) sortedLinksLocked() []*link {

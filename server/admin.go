@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
@@ -29,43 +28,6 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
 	return nil
-}
-
-// Save makes the data durable and compacts the log into tables (SAVE,
-// BGSAVE, BGREWRITEAOF). In the background it runs in a goroutine the
-// server waits for on Close; started is false when a background save is
-// already running.
-func (s *Server) Save(background bool) (started bool, err error) {
-	s.info.init()
-	if !s.info.bgsave.CompareAndSwap(false, true) {
-		return false, nil
-	}
-	run := func() error {
-		defer s.info.bgsave.Store(false)
-		begin := time.Now()
-		err := s.store.Flush()
-		s.info.bgsaveSecs.Store(int64(time.Since(begin).Seconds()))
-		s.info.bgsaveFailed.Store(err != nil)
-		if err == nil {
-			s.info.saves.Add(1)
-		} else {
-			s.log.Error("background save failed", "err", err)
-		}
-		return err
-	}
-	if !background {
-		return true, run()
-	}
-	if s.closing.Load() {
-		s.info.bgsave.Store(false)
-		return true, nil // Close syncs the store anyway.
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		_ = run()
-	}()
-	return true, nil
 }
 
 // ConfigRewrite writes the running configuration into the file it was

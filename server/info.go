@@ -39,7 +39,9 @@ type infoState struct {
 	bgsave       atomic.Bool
 	bgsaveFailed atomic.Bool
 	bgsaveSecs   atomic.Int64 // duration of the last one, -1 before any
+	bgsaveStart  atomic.Int64 // Unix seconds the running one started
 	saves        atomic.Int64 // rdb_saves
+	dirtyAtSave  atomic.Int64 // stats.dirty when the last RDB was written
 }
 
 func (st *infoState) init() {
@@ -391,12 +393,16 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.field("current_fork_perc", "0.00")
 	b.field("current_save_keys_processed", "0")
 	b.field("current_save_keys_total", "0")
-	b.field("rdb_changes_since_last_save", "0")
+	b.int("rdb_changes_since_last_save", s.stats.dirty.Load()-s.info.dirtyAtSave.Load())
 	b.int("rdb_bgsave_in_progress", boolInt(inProgress))
 	b.int("rdb_last_save_time", st.LastSaveUnix.Load())
 	b.field("rdb_last_bgsave_status", status)
 	b.int("rdb_last_bgsave_time_sec", s.info.bgsaveSecs.Load())
-	b.field("rdb_current_bgsave_time_sec", "-1")
+	current := int64(-1)
+	if inProgress {
+		current = time.Now().Unix() - s.info.bgsaveStart.Load()
+	}
+	b.int("rdb_current_bgsave_time_sec", current)
 	b.int("rdb_saves", s.info.saves.Load())
 	b.field("rdb_last_cow_size", "0")
 	b.field("rdb_last_load_keys_expired", "0")

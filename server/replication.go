@@ -134,7 +134,14 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 				s.cluster.Kick()
 				return &commands.Error{Code: "STALEEPOCH", Msg: fmt.Sprintf("this primary's writer epoch %d is older than the replica's %d", s.cluster.Epoch(), e)}
 			}
-		case commands.Is(opt, "capa"), commands.Is(opt, "ip-address"), commands.Is(opt, "rdb-only"),
+		case commands.Is(opt, "rdb-only"):
+			switch string(val) {
+			case "0", "1":
+				cn.replHello.RDBOnly = string(val) == "1"
+			default:
+				return commands.Errf("Invalid rdb-only value '%s'", val)
+			}
+		case commands.Is(opt, "capa"), commands.Is(opt, "ip-address"),
 			commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
 			// Accepted; the stream is Shoal's own.
 		default:
@@ -163,9 +170,14 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 		return cmd.Args, err
 	}
 	nc := cn.nc
+	psync := c.Cmd.Name == "psync"
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		if hello.RDBOnly {
+			s.repl.ServeRDB(nc, psync, s.rdbAux())
+			return
+		}
 		s.repl.ServeReplica(nc, read, hello, replid, offset)
 	}()
 	return nil

@@ -16,6 +16,9 @@ type stats struct {
 	rejected    atomic.Int64
 	hits        atomic.Int64 // keyspace_hits
 	misses      atomic.Int64 // keyspace_misses
+	// dirty counts the write commands that ran without error since start:
+	// INFO's rdb_changes_since_last_save is measured from it.
+	dirty atomic.Int64
 
 	// cmds maps each command that ran to its line of INFO commandstats.
 	// It is replaced whole when a command first runs, so the command path
@@ -34,6 +37,9 @@ type cmdStat struct {
 // slow log.
 func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.Duration, failed bool) {
 	s.stats.commands.Add(1)
+	if !failed && cmd.Flags.Has(commands.Write) {
+		s.stats.dirty.Add(1)
+	}
 	us := dur.Microseconds()
 	st := s.cmdStat(cmd)
 	st.calls.Add(1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 
@@ -71,13 +72,23 @@ type DumpValue struct {
 
 // Dump returns the DUMP payload of the live key k.
 func (t *Tx) Dump(k *Key) ([]byte, error) {
-	var out []byte
+	out, err := t.AppendObject(nil, k)
+	if err != nil {
+		return nil, err
+	}
+	return AppendDumpFooter(out), nil
+}
+
+// AppendObject appends the RDB object of the live key k to dst: its RDB
+// type byte and body, as both a DUMP payload and an RDB file hold it.
+func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
+	out := dst
 	var err error
 	switch k.Meta.Type {
 	case encoding.TypeString:
-		out = appendStr([]byte{rdbTypeString}, k.Meta.Value)
+		out = appendStr(append(out, rdbTypeString), k.Meta.Value)
 	case encoding.TypeList:
-		out = appendLen([]byte{rdbTypeList}, ListLen(k))
+		out = appendLen(append(out, rdbTypeList), ListLen(k))
 		if n := ListLen(k); n > 0 {
 			err = t.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
 				out = appendStr(out, v)
@@ -85,19 +96,19 @@ func (t *Tx) Dump(k *Key) ([]byte, error) {
 			})
 		}
 	case encoding.TypeSet:
-		out = appendLen([]byte{rdbTypeSet}, k.Meta.Size)
+		out = appendLen(append(out, rdbTypeSet), k.Meta.Size)
 		_, err = t.SetScan(k, nil, func(m []byte) bool {
 			out = appendStr(out, m)
 			return true
 		})
 	case encoding.TypeHash:
-		out = appendLen([]byte{rdbTypeHash}, k.Meta.Size)
+		out = appendLen(append(out, rdbTypeHash), k.Meta.Size)
 		_, err = t.HashScan(k, nil, func(f, v []byte) bool {
 			out = appendStr(appendStr(out, f), v)
 			return true
 		})
 	case encoding.TypeZSet:
-		out = appendLen([]byte{rdbTypeZSet2}, k.Meta.Size)
+		out = appendLen(append(out, rdbTypeZSet2), k.Meta.Size)
 		// The member entries keep a score's exact bits (-0 included),
 		// which the score index folds.
 		err = t.WalkMembers(k, ZTagMember, nil, func(m, score []byte) bool {
@@ -109,12 +120,12 @@ func (t *Tx) Dump(k *Key) ([]byte, error) {
 			return true
 		})
 	default:
-		return nil, encoding.ErrCorrupt
+		return dst, encoding.ErrCorrupt
 	}
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return AppendDumpFooter(out), nil
+	return out, nil
 }
 
 // AppendDumpFooter appends the RDB version and the CRC64 of everything
@@ -295,8 +306,12 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 		}
 		return v, v.check()
 	}
-	return nil, ErrDumpFormat
+	return nil, errRDBType
 }
+
+// errRDBType reports an object type that DUMP payloads and RDB files may
+// hold but Shoal cannot decode (module types).
+var errRDBType = fmt.Errorf("%w: unknown object type", ErrDumpFormat)
 
 // appendItem keeps a copy of e: listpack integers are decoded into a
 // reused buffer.

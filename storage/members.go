@@ -111,6 +111,9 @@ func (t *Tx) trackMember(sk, value []byte, present bool) {
 // writes. The caller must Close it before t commits.
 func (t *Tx) Iter(lower, upper []byte) (*pebble.Iterator, error) {
 	o := &pebble.IterOptions{LowerBound: lower, UpperBound: upper}
+	if t.snap != nil {
+		return t.snap.NewIter(o)
+	}
 	if t.b != nil {
 		return t.b.NewIter(o)
 	}

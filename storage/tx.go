@@ -18,8 +18,9 @@ import (
 // A Tx is used by one goroutine at a time.
 type Tx struct {
 	s       *Store
-	b       *pebble.Batch // indexed; nil until the first write
-	held    []uint32      // lock stripes held
+	b       *pebble.Batch    // indexed; nil until the first write
+	snap    *pebble.Snapshot // set on a read-only Tx over a snapshot (rdbwrite.go)
+	held    []uint32         // lock stripes held
 	counts  []countDelta
 	touched []touchedKey
 	err     error // first commit error, returned by Err
