@@ -107,6 +107,26 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
+// storeOptions are the store's options under cfg.
+func storeOptions(cfg *config.Config, now func() time.Time, log *slog.Logger) storage.Options {
+	fsync, _ := storage.ParseFsyncPolicy(cfg.AppendFsync)
+	return storage.Options{
+		Dir:        cfg.Dir,
+		Fsync:      fsync,
+		Databases:  cfg.Databases,
+		CacheBytes: cfg.CacheSize,
+		MetaCacheBytes: func() int64 {
+			if cfg.HotCacheSize == 0 {
+				return -1
+			}
+			return cfg.HotCacheSize
+		}(),
+		Now:      now,
+		Logger:   log,
+		ExpireHz: cfg.Hz,
+	}
+}
+
 // New opens the store in cfg.Dir and prepares a server; Start listens.
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
@@ -121,22 +141,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	fsync, _ := storage.ParseFsyncPolicy(cfg.AppendFsync)
-	store, err := storage.Open(storage.Options{
-		Dir:        cfg.Dir,
-		Fsync:      fsync,
-		Databases:  cfg.Databases,
-		CacheBytes: cfg.CacheSize,
-		MetaCacheBytes: func() int64 {
-			if cfg.HotCacheSize == 0 {
-				return -1
-			}
-			return cfg.HotCacheSize
-		}(),
-		Now:      opts.Now,
-		Logger:   log,
-		ExpireHz: cfg.Hz,
-	})
+	store, err := storage.Open(storeOptions(cfg, opts.Now, log))
 	if err != nil {
 		return nil, err
 	}

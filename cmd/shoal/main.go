@@ -1,8 +1,11 @@
 // Command shoal runs a Shoal server:
 //
 //	shoal [path/to/redis.conf] [--port N] [--bind ADDR] [--dir PATH] ...
+//	shoal import-rdb FILE [path/to/redis.conf] [--dir PATH] ...
 //
 // Every --name value flag is a redis.conf directive of the same name.
+// import-rdb loads a Redis RDB file into the data folder, which must hold
+// no keys, and exits.
 package main
 
 import (
@@ -23,8 +26,13 @@ func main() {
 	}
 	if len(os.Args) > 1 && (os.Args[1] == "-h" || os.Args[1] == "--help") {
 		fmt.Println("Usage: shoal [/path/to/redis.conf] [--directive value ...]")
+		fmt.Println("       shoal import-rdb FILE [/path/to/redis.conf] [--directive value ...]")
 		fmt.Println("Examples: shoal --port 7000 --dir ./data7000 --appendfsync always")
+		fmt.Println("          shoal import-rdb dump.rdb --dir ./data7000")
 		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "import-rdb" {
+		os.Exit(importRDB(os.Args[2:]))
 	}
 	cfg, err := config.Load(os.Args[1:])
 	if err != nil {
@@ -42,4 +50,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// importRDB runs "shoal import-rdb FILE [directives]" and returns the
+// exit status.
+func importRDB(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "Usage: shoal import-rdb FILE [/path/to/redis.conf] [--directive value ...]")
+		return 2
+	}
+	cfg, err := config.Load(args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if _, err := server.ImportRDB(cfg, args[0], os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "import-rdb: %s: %v; nothing was loaded\n", args[0], err)
+		return 1
+	}
+	return 0
 }

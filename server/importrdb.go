@@ -1,0 +1,60 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/storage"
+)
+
+// ImportRDB loads the RDB file at path (written by any Redis up to 7.2)
+// into the data folder cfg.Dir, which must hold no keys, with the server
+// not running on it. It prints progress lines to w. A corrupt file is
+// refused with an *storage.RDBError naming the offset and the reason, and
+// leaves the folder without keys.
+func ImportRDB(cfg *config.Config, path string, w io.Writer) (storage.RDBLoadInfo, error) {
+	if err := cfg.Validate(); err != nil {
+		return storage.RDBLoadInfo{}, err
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := storeOptions(cfg, nil, log)
+	opts.ExpireHz = -1
+	store, err := storage.Open(opts)
+	if err != nil {
+		return storage.RDBLoadInfo{}, err
+	}
+	data, unmap, err := storage.MapFile(path)
+	if err != nil {
+		store.Close()
+		return storage.RDBLoadInfo{}, err
+	}
+	defer unmap()
+	total := float64(len(data)) / (1 << 20)
+	begin := time.Now()
+	info, err := store.LoadRDB(data, storage.RDBLoadOptions{Progress: func(read, keys int64) {
+		secs := time.Since(begin).Seconds()
+		mb := float64(read) / (1 << 20)
+		fmt.Fprintf(w, "loading %s: %.1f of %.1f MB (%.0f%%), %d keys, %.1f MB/s\n",
+			path, mb, total, 100*mb/total, keys, mb/secs)
+	}})
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return info, err
+	}
+	secs := time.Since(begin).Seconds()
+	fmt.Fprintf(w, "loaded %d keys from %s (RDB version %d, %.1f MB) into %s in %.2f s: %.0f keys/s, %.1f MB/s",
+		info.Keys, path, info.Version, total, cfg.Dir, secs, float64(info.Keys)/secs, total/secs)
+	if info.Expired > 0 {
+		fmt.Fprintf(w, "; %d expired keys left out", info.Expired)
+	}
+	if info.Functions > 0 {
+		fmt.Fprintf(w, "; %d function libraries not loaded", info.Functions)
+	}
+	fmt.Fprintln(w)
+	return info, nil
+}

@@ -1,0 +1,253 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// RDBError reports an RDB file that cannot be loaded: where and why.
+type RDBError struct {
+	// Offset is the byte of the file where the bad record starts.
+	Offset int64
+	Reason string
+}
+
+func (e *RDBError) Error() string {
+	return fmt.Sprintf("bad RDB file at offset %d: %s", e.Offset, e.Reason)
+}
+
+// ErrStoreNotEmpty refuses to load an RDB into a store that holds keys.
+var ErrStoreNotEmpty = errors.New("storage: the data folder holds keys; an RDB loads only into an empty one")
+
+// RDBLoadOptions tune LoadRDB.
+type RDBLoadOptions struct {
+	// KeepExpired loads keys whose expiry has passed, as a replica does
+	// (its primary deletes them); otherwise they are left out, as a
+	// primary loading its own file does.
+	KeepExpired bool
+	// Progress, when set, is called now and then with the bytes read so
+	// far and the keys loaded.
+	Progress func(read int64, keys int64)
+}
+
+// RDBLoadInfo describes a loaded RDB.
+type RDBLoadInfo struct {
+	Version int
+	Keys    int64
+	// Expired counts keys left out because their time had passed.
+	Expired int64
+	// Functions counts function libraries, which Shoal does not load.
+	Functions int
+	// Aux holds the file's auxiliary fields in order.
+	Aux []RDBAux
+}
+
+// AuxValue returns the value of the aux field name, or "".
+func (i *RDBLoadInfo) AuxValue(name string) string {
+	for _, a := range i.Aux {
+		if a.Name == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// rdbMinVersion and rdbMaxVersion bound the RDB versions LoadRDB reads:
+// every Redis up to 7.2 (version 11).
+const (
+	rdbMinVersion = 1
+	rdbMaxVersion = dumpMaxRDBVersion
+)
+
+// rdbCommitBytes commits a load in batches of about this size.
+const rdbCommitBytes = 4 << 20
+
+// LoadRDB loads the RDB file data (all of it in memory or mapped) into the
+// store, which must hold no keys. The checksum is verified before anything
+// is written; a file that turns out corrupt later leaves the store empty
+// again. The error is then an *RDBError with the offset and the reason.
+func (s *Store) LoadRDB(data []byte, opts RDBLoadOptions) (RDBLoadInfo, error) {
+	var info RDBLoadInfo
+	if s.TotalKeys() != 0 {
+		return info, ErrStoreNotEmpty
+	}
+	if len(data) < 9 || string(data[:5]) != "REDIS" {
+		return info, &RDBError{0, "wrong signature trying to load DB from file"}
+	}
+	ver, err := strconv.Atoi(string(data[5:9]))
+	if err != nil || ver < rdbMinVersion || ver > rdbMaxVersion {
+		return info, &RDBError{5, fmt.Sprintf("can't handle RDB format version %q", data[5:9])}
+	}
+	info.Version = ver
+	body := data
+	if ver >= 5 {
+		// A checksum of zero means the writer had rdbchecksum off.
+		if len(data) < 9+1+8 {
+			return info, &RDBError{int64(len(data)), "unexpected end of file"}
+		}
+		want := binary.LittleEndian.Uint64(data[len(data)-8:])
+		body = data[:len(data)-8]
+		if want != 0 && redisCRC64(0, body) != want {
+			return info, &RDBError{int64(len(body)), "wrong RDB checksum"}
+		}
+	}
+	if err := s.loadRDB(body, ver, opts, &info); err != nil {
+		if werr := s.BeginFullSync(); werr != nil {
+			return info, errors.Join(err, werr)
+		}
+		return info, err
+	}
+	return info, nil
+}
+
+// TotalKeys returns the number of keys in every database, expired ones
+// not yet removed included.
+func (s *Store) TotalKeys() int64 {
+	var n int64
+	for i := range s.counts {
+		n += s.counts[i].keys.Load()
+	}
+	return n
+}
+
+func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoadInfo) error {
+	r := &rdbReader{b: body, pos: 9}
+	bad := func(at int, format string, args ...any) error {
+		return &RDBError{int64(at), fmt.Sprintf(format, args...)}
+	}
+	t := s.NewTx()
+	defer t.Discard()
+	now := s.NowMs()
+	db := 0
+	var expireAt int64
+	var k Key
+	lastReport := 0
+	for {
+		at := r.pos
+		typ, err := r.byte()
+		if err != nil {
+			return bad(at, "unexpected end of file")
+		}
+		switch typ {
+		case rdbOpEOF:
+			if ver >= 5 && r.left() != 0 {
+				return bad(r.pos, "%d bytes after the EOF marker", r.left())
+			}
+			if err := t.Commit(); err != nil {
+				return err
+			}
+			return nil
+		case rdbOpSelectDB:
+			n, enc, err := r.length()
+			if err != nil || enc {
+				return bad(at, "bad SELECTDB length")
+			}
+			if n >= uint64(s.opts.Databases) {
+				return bad(at, "database %d is out of range: this server has %d databases (databases)", n, s.opts.Databases)
+			}
+			db = int(n)
+			continue
+		case rdbOpResizeDB:
+			if _, enc, err := r.length(); err != nil || enc {
+				return bad(at, "bad RESIZEDB length")
+			}
+			if _, enc, err := r.length(); err != nil || enc {
+				return bad(at, "bad RESIZEDB length")
+			}
+			continue
+		case rdbOpExpireSecs:
+			p, err := r.bytes(4)
+			if err != nil {
+				return bad(at, "unexpected end of file")
+			}
+			expireAt = int64(int32(binary.LittleEndian.Uint32(p))) * 1000
+			continue
+		case rdbOpExpireMs:
+			p, err := r.bytes(8)
+			if err != nil {
+				return bad(at, "unexpected end of file")
+			}
+			expireAt = int64(binary.LittleEndian.Uint64(p))
+			continue
+		case rdbOpIdle:
+			if _, enc, err := r.length(); err != nil || enc {
+				return bad(at, "bad LRU idle time")
+			}
+			continue
+		case rdbOpFreq:
+			if _, err := r.byte(); err != nil {
+				return bad(at, "unexpected end of file")
+			}
+			continue
+		case rdbOpAux:
+			name, err := r.str()
+			if err != nil {
+				return bad(at, "bad AUX field name")
+			}
+			val, err := r.str()
+			if err != nil {
+				return bad(at, "bad AUX field value")
+			}
+			info.Aux = append(info.Aux, RDBAux{string(name), string(val)})
+			continue
+		case rdbOpFunction2:
+			if _, err := r.str(); err != nil {
+				return bad(at, "bad function library")
+			}
+			info.Functions++
+			continue
+		case rdbOpFunction, rdbOpModuleAux, rdbOpSlotInfo:
+			return bad(at, "opcode %d (module data or functions of Redis 7.0 release candidates) cannot be loaded", typ)
+		}
+		name, err := r.str()
+		if err != nil {
+			return bad(at, "bad key name")
+		}
+		v, err := decodeObject(r, typ)
+		if errors.Is(err, errRDBType) {
+			return bad(at, "unknown object type %d (key %q)", typ, truncateKey(name))
+		}
+		if err != nil {
+			return bad(at, "bad object of type %d (key %q)", typ, truncateKey(name))
+		}
+		expire := expireAt
+		expireAt = 0
+		if expire != 0 && expire <= now && !opts.KeepExpired {
+			info.Expired++
+			continue
+		}
+		// NB: no key locks: the loader is the only writer of an empty
+		// store (a replica's clients cannot write, a data folder being
+		// imported is not served).
+		if err := t.LookupInto(&k, db, name); err != nil {
+			return err
+		}
+		if k.Exists {
+			return bad(at, "duplicate key %q in database %d", truncateKey(name), db)
+		}
+		t.Restore(&k, v, expire)
+		info.Keys++
+		if t.PendingBytes() >= rdbCommitBytes {
+			if err := t.Commit(); err != nil {
+				return err
+			}
+			if opts.Progress != nil && r.pos-lastReport >= 16<<20 {
+				lastReport = r.pos
+				opts.Progress(int64(r.pos), info.Keys)
+			}
+		}
+	}
+}
+
+func truncateKey(k []byte) string {
+	if len(k) > 64 {
+		return string(k[:64]) + "..."
+	}
+	return string(k)
+}
+
+// RDBChecksum returns Redis's CRC64 of p: the checksum an RDB ends with,
+// of every byte before it.
+func RDBChecksum(p []byte) uint64 { return redisCRC64(0, p) }
