@@ -31,6 +31,9 @@ type Config struct {
 	WaitAllGrace time.Duration
 	// WaitAllMin is the floor of WAITALL's expected count.
 	WaitAllMin int
+	// Dir is the data folder: a replica of a redis-server receives the
+	// primary's RDB into a file there before loading it.
+	Dir string
 }
 
 // ErrUnblocked ends a wait whose primary became a replica.
@@ -72,6 +75,10 @@ type Manager struct {
 	// catalog; a replica sends it to its primary, which refuses it when
 	// its own is older (a stale primary).
 	epoch atomic.Pointer[func() uint64]
+
+	// applier makes the Applier that runs a redis-server primary's
+	// command stream (redisupstream.go).
+	applier atomic.Pointer[func() Applier]
 
 	metrics *metrics
 	stop    chan struct{}
@@ -195,6 +202,11 @@ func (m *Manager) NoOne() error {
 	up.halt(true)
 	m.store.SetReplica(false)
 	m.log.Info("MASTER MODE enabled")
+	// Writes to this node now make its data diverge from a redis-server
+	// it replicated: a later sync with one is a full one.
+	if err := m.store.ClearUpstreamMark(); err != nil {
+		return err
+	}
 	return m.store.Promote()
 }
 
@@ -295,6 +307,10 @@ type UpstreamInfo struct {
 	LastIO         time.Duration
 	SyncInProgress bool
 	ReadOffset     int64
+	// Applied is the offset applied; with a redis-server primary, of its
+	// stream, whose replication id is RedisReplID (empty otherwise).
+	Applied     int64
+	RedisReplID string
 }
 
 // Upstream returns the primary link's state; ok is false on a primary.

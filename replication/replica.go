@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -26,6 +27,16 @@ type upstream struct {
 	syncing atomic.Bool
 	lastIO  atomic.Int64 // Unix ns of the last byte from the primary
 
+	// A redis-server primary (redisupstream.go): redis is set once the
+	// handshake found one, redisID is its replication id, redisRead the
+	// offset read and redisOff the offset applied and committed; apply
+	// runs the stream (used by the session goroutine only).
+	redis     atomic.Bool
+	redisID   atomic.Pointer[string]
+	redisRead atomic.Int64
+	redisOff  atomic.Int64
+	apply     Applier
+
 	mu    sync.Mutex
 	conn  net.Conn
 	stop  chan struct{}
@@ -46,8 +57,16 @@ func (u *upstream) info() UpstreamInfo {
 	if t := u.lastIO.Load(); t > 0 {
 		last = time.Since(time.Unix(0, t))
 	}
-	return UpstreamInfo{Host: u.host, Port: u.port, State: *u.state.Load(), LinkUp: u.linkUp.Load(),
+	info := UpstreamInfo{Host: u.host, Port: u.port, State: *u.state.Load(), LinkUp: u.linkUp.Load(),
 		LastIO: last, SyncInProgress: u.syncing.Load(), ReadOffset: u.m.store.ReplOffset()}
+	info.Applied = info.ReadOffset
+	if u.redis.Load() {
+		info.ReadOffset, info.Applied = u.redisRead.Load(), u.redisOff.Load()
+		if id := u.redisID.Load(); id != nil {
+			info.RedisReplID = *id
+		}
+	}
+	return info
 }
 
 // halt stops the link; leave tells the primary the replica goes on purpose
@@ -165,7 +184,12 @@ func (u *upstream) session() error {
 		return fmt.Errorf("REPLCONF listening-port: %w", err)
 	}
 	if _, err := call("REPLCONF", "id", u.m.store.NodeID()); err != nil {
-		return fmt.Errorf("REPLCONF id: %w (is the primary a Shoal node?)", err)
+		var re *ReplyError
+		if errors.As(err, &re) && strings.Contains(re.Msg, "Unrecognized REPLCONF option") {
+			// Not a Shoal primary: Redis's side of the protocol from here.
+			return u.redisSession(c, r, cfg, send, call)
+		}
+		return fmt.Errorf("REPLCONF id: %w", err)
 	}
 	call("REPLCONF", "capa", "eof", "capa", "psync2")
 	if e := u.m.writerEpoch(); e > 0 {

@@ -55,6 +55,9 @@ func readLine(r *bufio.Reader) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if line == "\n" {
+		return "", nil // a keepalive: Redis sends bare newlines
+	}
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return "", fmt.Errorf("%w: line %q", errProtocol, line)
 	}
@@ -62,14 +65,15 @@ func readLine(r *bufio.Reader) (string, error) {
 }
 
 // readReply reads one reply line of the handshake: +status, -error,
-// :integer or a bulk string. An error reply becomes an error.
+// :integer or a bulk string, after any keepalive newlines. An error
+// reply becomes an error.
 func readReply(r *bufio.Reader) (string, error) {
 	line, err := readLine(r)
+	for err == nil && line == "" { // keepalives before the reply
+		line, err = readLine(r)
+	}
 	if err != nil {
 		return "", err
-	}
-	if line == "" {
-		return "", fmt.Errorf("%w: empty reply", errProtocol)
 	}
 	switch line[0] {
 	case '+', ':':

@@ -36,6 +36,10 @@ type conn struct {
 	// scriptExclusive is set while an EXEC with scripts holds the script
 	// engine's Exclusive.
 	scriptExclusive bool
+	// master marks the client that runs a redis-server primary's stream
+	// (masterclient.go); masterErr is its last command's error reply.
+	master    bool
+	masterErr error
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex

@@ -103,8 +103,9 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, err)
 		return
 	}
-	// Read-only replica, and min-replicas-to-write on a primary.
-	if err := c.s.replicationGate(cmd); err != nil {
+	// Read-only replica, and min-replicas-to-write on a primary; the
+	// primary's own stream passes.
+	if err := c.s.replicationGate(cmd); err != nil && !c.master {
 		c.reject(cmd, err)
 		return
 	}
@@ -129,7 +130,7 @@ func (c *conn) dispatch(args [][]byte) {
 		return
 	}
 	// CLIENT PAUSE holds the command until the pause ends.
-	if c.s.pause.active() {
+	if c.s.pause.active() && !c.master {
 		c.flush()
 		c.s.pause.wait(cmd)
 		// NB: a manual failover pauses writers and then moves the

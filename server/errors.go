@@ -24,6 +24,9 @@ var errorReplies = []struct {
 }
 
 func (c *conn) replyError(err error) {
+	if c.master {
+		c.masterErr = err
+	}
 	c.out.Error(c.s.errorText(err))
 }
 

@@ -493,7 +493,8 @@ func (s *Server) infoStats(b *infoBuilder) {
 
 func (s *Server) infoReplication(b *infoBuilder) {
 	st := s.store
-	if up, ok := s.repl.Upstream(); ok {
+	up, replica := s.repl.Upstream()
+	if replica {
 		b.field("role", "slave")
 		b.field("master_host", up.Host)
 		b.int("master_port", int64(up.Port))
@@ -501,7 +502,7 @@ func (s *Server) infoReplication(b *infoBuilder) {
 		b.int("master_last_io_seconds_ago", int64(up.LastIO/time.Second))
 		b.int("master_sync_in_progress", (boolInt(up.SyncInProgress)))
 		b.int("slave_read_repl_offset", up.ReadOffset)
-		b.int("slave_repl_offset", st.ReplOffset())
+		b.int("slave_repl_offset", up.Applied)
 		b.field("slave_priority", "100")
 		b.int("slave_read_only", (boolInt(s.replicaReadOnly.Load())))
 		b.field("replica_announced", "1")
@@ -521,9 +522,14 @@ func (s *Server) infoReplication(b *infoBuilder) {
 	} else {
 		second = off2 + 1
 	}
+	off := st.ReplOffset()
+	if up.RedisReplID != "" {
+		// A replica of a redis-server follows its primary's history.
+		id, off = up.RedisReplID, up.Applied
+	}
 	b.field("master_replid", id)
 	b.field("master_replid2", id2)
-	b.int("master_repl_offset", st.ReplOffset())
+	b.int("master_repl_offset", off)
 	b.int("second_repl_offset", second)
 	b.int("repl_backlog_active", (boolInt(st.LogEnabled())))
 	b.int("repl_backlog_size", s.Config().ReplBacklogSize)

@@ -23,6 +23,7 @@ func replConfig(cfg *config.Config) replication.Config {
 		MinReplicasMaxLag:  time.Duration(cfg.MinReplicasMaxLag) * time.Second,
 		WaitAllGrace:       time.Duration(cfg.WaitAllDisconnectGrace) * time.Second,
 		WaitAllMin:         cfg.WaitAllMinReplicas,
+		Dir:                cfg.Dir,
 	}
 }
 

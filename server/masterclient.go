@@ -1,0 +1,53 @@
+package server
+
+import (
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/replication"
+	"github.com/shoaldb/shoal/storage"
+)
+
+// masterClient runs a redis-server primary's command stream through the
+// command table, as Redis's master client does: every command is
+// dispatched as a client's would be, except that nothing is replied and
+// writes pass the read-only replica gate. It is not in CLIENT LIST.
+type masterClient struct{ c *conn }
+
+// newMasterClient is the replication manager's Applier factory.
+func (s *Server) newMasterClient() replication.Applier {
+	c := &conn{s: s, tx: s.store.NewTx(), master: true}
+	c.ID = s.nextID.Add(1)
+	c.Addr = "master"
+	c.Authenticated = true
+	c.User = "default"
+	c.ReplyOff = true
+	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s,
+		Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c}
+	return &masterClient{c: c}
+}
+
+// Apply implements replication.Applier.
+func (m *masterClient) Apply(args [][]byte) error {
+	m.c.masterErr = nil
+	m.c.dispatch(args)
+	return m.c.masterErr
+}
+
+// InMulti implements replication.Applier.
+func (m *masterClient) InMulti() bool { return m.c.multi != nil }
+
+// DB implements replication.Applier.
+func (m *masterClient) DB() int { return m.c.DB }
+
+// Commit implements replication.Applier.
+func (m *masterClient) Commit(mark storage.UpstreamMark) error {
+	m.c.tx.PutUpstreamMark(mark)
+	return m.c.tx.Commit()
+}
+
+// Reset implements replication.Applier.
+func (m *masterClient) Reset(db int) {
+	m.c.tx.Discard()
+	m.c.multi = nil
+	m.c.s.unwatchAll(m.c)
+	m.c.DB = db
+}
