@@ -2,6 +2,7 @@ package commands
 
 import (
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ func serverCommands() []*Command {
 			Complexity: "O(N) where N is the total number of keys in all databases", Handler: save},
 		{Name: "bgsave", Arity: -1, Flags: Admin | NoScript | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "Asynchronously saves the database(s) to disk.", Since: "1.0.0", Complexity: "O(1)", Handler: bgsave},
+		{Name: "backup", Arity: 3, Flags: Admin | NoScript | NoMulti | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "Writes a checkpoint of the data folder to a new folder, which shoal --dir starts from.", Since: "7.2.0",
+			Complexity: "O(N) where N is the number of files of the data folder", Handler: backup},
 		{Name: "bgrewriteaof", Arity: 1, Flags: Admin | NoScript | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "Asynchronously rewrites the append-only file to disk.", Since: "1.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error {
@@ -514,6 +518,23 @@ func save(c *Ctx) error {
 	}
 	if !started {
 		return Errf("Background save already in progress")
+	}
+	c.Out.OK()
+	return nil
+}
+
+// backup runs BACKUP TO <dir>: a Pebble checkpoint of the data, hard
+// links to its tables, in a folder that must not exist yet.
+func backup(c *Ctx) error {
+	if !Is(c.Args[1], "to") {
+		return ErrSyntax
+	}
+	dir := string(c.Args[2])
+	if _, err := os.Stat(dir); err == nil {
+		return Errf("Backup folder '%s' already exists", dir)
+	}
+	if err := c.Store.Checkpoint(dir); err != nil {
+		return Errf("Backup to '%s' failed: %s", dir, err)
 	}
 	c.Out.OK()
 	return nil
