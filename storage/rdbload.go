@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // RDBError reports an RDB file that cannot be loaded: where and why.
@@ -117,8 +121,13 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 	bad := func(at int, format string, args ...any) error {
 		return &RDBError{int64(at), fmt.Sprintf(format, args...)}
 	}
-	t := s.NewTx()
+	// NB: a write-only Tx: the loader reads nothing back. A key that
+	// comes twice in the file is found within a batch (seen) or, across
+	// batches, by counting the keys stored at the end.
+	t := &Tx{s: s, bulk: true}
 	defer t.Discard()
+	seen := map[string]struct{}{}
+	var mk []byte
 	now := s.NowMs()
 	db := 0
 	var expireAt int64
@@ -138,7 +147,7 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 			if err := t.Commit(); err != nil {
 				return err
 			}
-			return nil
+			return s.checkLoadedKeys(info.Keys)
 		case rdbOpSelectDB:
 			n, enc, err := r.length()
 			if err != nil || enc {
@@ -221,18 +230,19 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 		// NB: no key locks: the loader is the only writer of an empty
 		// store (a replica's clients cannot write, a data folder being
 		// imported is not served).
-		if err := t.LookupInto(&k, db, name); err != nil {
-			return err
-		}
-		if k.Exists {
+		k = Key{DB: db, Phys: s.phys(db), Name: name}
+		mk = encoding.MetaKey(mk[:0], k.Phys, name)
+		if _, dup := seen[string(mk)]; dup {
 			return bad(at, "duplicate key %q in database %d", truncateKey(name), db)
 		}
+		seen[string(mk)] = struct{}{}
 		t.Restore(&k, v, expire)
 		info.Keys++
 		if t.PendingBytes() >= rdbCommitBytes {
 			if err := t.Commit(); err != nil {
 				return err
 			}
+			clear(seen)
 			if opts.Progress != nil && r.pos-lastReport >= 16<<20 {
 				lastReport = r.pos
 				opts.Progress(int64(r.pos), info.Keys)
@@ -246,6 +256,27 @@ func truncateKey(k []byte) string {
 		return string(k[:64]) + "..."
 	}
 	return string(k)
+}
+
+// checkLoadedKeys counts the keys stored, which must be the n loaded: a
+// key that came twice in the file was stored once.
+func (s *Store) checkLoadedKeys(n int64) error {
+	lo := []byte{encoding.TagMeta}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: encoding.PrefixEnd(lo)})
+	if err != nil {
+		return err
+	}
+	var got int64
+	for ok := it.First(); ok; ok = it.Next() {
+		got++
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if got != n {
+		return &RDBError{0, fmt.Sprintf("%d keys are duplicates of earlier ones", n-got)}
+	}
+	return nil
 }
 
 // RDBChecksum returns Redis's CRC64 of p: the checksum an RDB ends with,

@@ -17,10 +17,13 @@ import (
 //
 // A Tx is used by one goroutine at a time.
 type Tx struct {
-	s       *Store
-	b       *pebble.Batch    // indexed; nil until the first write
-	snap    *pebble.Snapshot // set on a read-only Tx over a snapshot (rdbwrite.go)
-	held    []uint32         // lock stripes held
+	s    *Store
+	b    *pebble.Batch    // indexed; nil until the first write
+	snap *pebble.Snapshot // set on a read-only Tx over a snapshot (rdbwrite.go)
+	// bulk marks a write-only Tx (the RDB loader): its batch is not
+	// indexed and its writes are not tracked for its own reads.
+	bulk    bool
+	held    []uint32 // lock stripes held
 	counts  []countDelta
 	touched []touchedKey
 	err     error // first commit error, returned by Err
@@ -188,7 +191,11 @@ func (t *Tx) unlockAll() {
 
 func (t *Tx) batch() *pebble.Batch {
 	if t.b == nil {
-		t.b = t.s.db.NewIndexedBatch()
+		if t.bulk {
+			t.b = t.s.db.NewBatch()
+		} else {
+			t.b = t.s.db.NewIndexedBatch()
+		}
 	}
 	return t.b
 }
@@ -318,6 +325,9 @@ func (t *Tx) Discard() {
 
 // setPending records an uncommitted metadata write (val nil: a delete).
 func (t *Tx) setPending(mk, val []byte) {
+	if t.bulk {
+		return
+	}
 	if t.pending == nil {
 		t.pending = map[string][]byte{}
 	}
