@@ -79,6 +79,11 @@ type Manager struct {
 	// applier makes the Applier that runs a redis-server primary's
 	// command stream (redisupstream.go).
 	applier atomic.Pointer[func() Applier]
+	// followers are the redis-server replicas fed a logical stream
+	// (redisfeed.go); feeding counts them for the servers' fast check.
+	feedMu    sync.Mutex
+	followers []*follower
+	feeding   atomic.Int32
 
 	metrics *metrics
 	stop    chan struct{}

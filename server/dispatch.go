@@ -155,6 +155,8 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	dur := time.Since(start)
 	if err != nil {
 		c.replyError(err)
+	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
+		c.feedWrite(cmd, args)
 	}
 	if ctx.KeyspaceHits != 0 {
 		c.s.stats.hits.Add(ctx.KeyspaceHits)

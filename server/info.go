@@ -509,7 +509,7 @@ func (s *Server) infoReplication(b *infoBuilder) {
 	} else {
 		b.field("role", "master")
 	}
-	reps := s.repl.Replicas()
+	reps := append(s.repl.Replicas(), s.repl.RedisReplicas()...)
 	b.int("connected_slaves", int64(len(reps)))
 	for i, r := range reps {
 		b.field("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d", r.IP, r.Port, r.State, r.Offset, r.Lag))

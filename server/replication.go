@@ -175,8 +175,13 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if hello.RDBOnly {
+		switch {
+		case hello.RDBOnly:
 			s.repl.ServeRDB(nc, psync, s.rdbAux())
+			return
+		case hello.ID == "":
+			// Shoal replicas name themselves; a redis-server does not.
+			s.repl.ServeRedisReplica(nc, read, hello, s.rdbAux())
 			return
 		}
 		s.repl.ServeReplica(nc, read, hello, replid, offset)

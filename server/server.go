@@ -175,6 +175,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.reg = reg
 	s.repl = replication.New(store, replConfig(cfg), log, reg)
 	s.repl.SetApplier(s.newMasterClient)
+	store.SetExpireHook(s.feedExpired)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
 	}

@@ -36,7 +36,16 @@ func StartRedisServer(t testing.TB, dir string, args ...string) *RedisServer {
 		t.Fatal(err)
 	}
 	r := &RedisServer{Port: port, Dir: dir, cmd: cmd}
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() {
+		r.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			if len(log) > 4000 {
+				log = log[len(log)-4000:]
+			}
+			t.Logf("redis-server's log ends:\n%s", log)
+		}
+	})
 	c := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
 	defer c.Close()
 	for deadline := time.Now().Add(60 * time.Second); ; {

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/storage"
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// The logical stream fed to redis-server replicas (replication/
+// redisfeed.go): each write command as Redis 7 replicates it. Commands
+// whose effect depends on when or where they run are replaced by the
+// state they left, read under the locks the command still holds:
+//
+//	expiry in any form     SET key value PXAT ms, PEXPIREAT key ms, PERSIST key
+//	INCRBYFLOAT            SET key value KEEPTTL's effect: SET key value [PXAT ms]
+//	HINCRBYFLOAT           HSET key field value
+//	SPOP, blocking pops,   RESTORE key ms payload REPLACE ABSTTL (the whole
+//	RESTORE                value), or DEL key when none is left
+//
+// and every other write goes as it came.
+
+// feedWrite passes a write command that ran without error to the
+// redis-server replicas.
+func (c *conn) feedWrite(cmd *commands.Command, args [][]byte) {
+	repl := c.s.repl
+	db := c.DB
+	switch cmd.Name {
+	case "set", "setex", "psetex", "incrbyfloat", "getset", "getdel":
+		c.feedState(db, args[1], false)
+	case "expire", "pexpire", "expireat", "pexpireat", "getex", "persist":
+		c.feedState(db, args[1], true)
+	case "hincrbyfloat":
+		k, err := c.tx.Lookup(db, args[1])
+		if err != nil || !k.Live {
+			repl.Feed(db, []byte("DEL"), args[1])
+			return
+		}
+		if v, ok, err := c.tx.HashGet(k, args[2], nil); err == nil && ok {
+			repl.Feed(db, []byte("HSET"), args[1], args[2], v)
+		}
+	case "spop", "restore", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop":
+		for _, i := range cmd.KeyPositions(args) {
+			c.feedState(db, args[i], false)
+		}
+	default:
+		repl.Feed(db, args...)
+	}
+}
+
+// feedState feeds the state key is left in: its expiry alone when
+// expiryOnly, else its whole value.
+func (c *conn) feedState(db int, key []byte, expiryOnly bool) {
+	repl := c.s.repl
+	k, err := c.tx.Lookup(db, key)
+	if err != nil {
+		c.s.log.Error("reading a key for the redis-server replicas failed", "err", err)
+		return
+	}
+	if !k.Live {
+		repl.Feed(db, []byte("DEL"), key)
+		return
+	}
+	at := []byte(strconv.FormatInt(k.Meta.ExpireAt, 10))
+	switch {
+	case expiryOnly && k.Meta.ExpireAt == 0:
+		repl.Feed(db, []byte("PERSIST"), key)
+	case expiryOnly:
+		repl.Feed(db, []byte("PEXPIREAT"), key, at)
+	case k.Meta.Type == encoding.TypeString && k.Meta.ExpireAt == 0:
+		repl.Feed(db, []byte("SET"), key, k.Meta.Value)
+	case k.Meta.Type == encoding.TypeString:
+		repl.Feed(db, []byte("SET"), key, k.Meta.Value, []byte("PXAT"), at)
+	default:
+		payload, err := c.tx.Dump(k)
+		if err != nil {
+			c.s.log.Error("dumping a key for the redis-server replicas failed", "err", err)
+			return
+		}
+		if k.Meta.ExpireAt == 0 {
+			repl.Feed(db, []byte("RESTORE"), key, []byte("0"), payload, []byte("REPLACE"))
+		} else {
+			repl.Feed(db, []byte("RESTORE"), key, at, payload, []byte("REPLACE"), []byte("ABSTTL"))
+		}
+	}
+}
+
+// feedExpired is the store's expire hook: a key the sweeper deleted is
+// a DEL in the redis-server replicas' stream, as Redis replicates it.
+func (s *Server) feedExpired(_ *storage.Tx, db int, key []byte) {
+	if s.repl.FeedActive() {
+		s.repl.Feed(db, []byte("DEL"), key)
+	}
+}
