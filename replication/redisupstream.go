@@ -39,7 +39,13 @@ type Applier interface {
 	Commit(mark storage.UpstreamMark) error
 	// Reset discards an open MULTI and uncommitted writes and selects db.
 	Reset(db int)
+	// PendingBytes is the size of the uncommitted writes.
+	PendingBytes() int
 }
+
+// applyCommitBytes commits the applied stream at least this often: a
+// smaller batch inserts faster than a large one.
+const applyCommitBytes = 1 << 20
 
 // SetApplier installs the source of the Applier that runs a Redis
 // primary's stream; a node without one replicates Shoal primaries only.
@@ -211,7 +217,7 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 	ack(committed)
 	var errs int64
 	for {
-		if r.Buffered() == 0 {
+		if r.Buffered() == 0 || u.apply.PendingBytes() >= applyCommitBytes {
 			if err := commit(); err != nil {
 				return err
 			}

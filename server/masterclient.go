@@ -51,3 +51,6 @@ func (m *masterClient) Reset(db int) {
 	m.c.s.unwatchAll(m.c)
 	m.c.DB = db
 }
+
+// PendingBytes implements replication.Applier.
+func (m *masterClient) PendingBytes() int { return m.c.tx.PendingBytes() }
