@@ -53,7 +53,7 @@ func ImportRDB(cfg *config.Config, path string, w io.Writer) (storage.RDBLoadInf
 		fmt.Fprintf(w, "; %d expired keys left out", info.Expired)
 	}
 	if info.Functions > 0 {
-		fmt.Fprintf(w, "; %d function libraries not loaded", info.Functions)
+		fmt.Fprintf(w, "; %d function libraries", info.Functions)
 	}
 	fmt.Fprintln(w)
 	return info, nil

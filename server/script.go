@@ -8,6 +8,7 @@ import (
 
 	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/resp"
 	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
@@ -15,7 +16,7 @@ import (
 
 // functionsRecord is the store record that keeps the function libraries:
 // FUNCTION DUMP's payload of every library.
-const functionsRecord = "functions"
+const functionsRecord = storage.FunctionsRecord
 
 // redisVersionNum is RedisVersion as redis.REDIS_VERSION_NUM (0x00MMmmpp).
 const redisVersionNum = 7<<16 | 2<<8 | 4
@@ -121,8 +122,12 @@ func (s *Server) functionLoader() cluster.FunctionLoader {
 // for the keys it needs (see storage.AtomicMode).
 func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *resp.Writer) error) error {
 	cn := connOf(c)
-	run.Host = &scriptHost{c: cn, caller: c}
+	host := &scriptHost{c: cn, caller: c}
+	run.Host = host
 	run.ClientProto = c.Out.Proto()
+	// The run's writes reach redis-server replicas as one MULTI ... EXEC,
+	// once the run is over, under its locks.
+	defer func() { s.repl.FeedMulti(host.fed) }()
 	if cn.scriptExclusive {
 		// Inside an EXEC that holds the run's keys and Exclusive.
 		c.Tx.SetAtomic(storage.AtomicWait)
@@ -140,6 +145,7 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	if errors.Is(err, scripting.ErrRetry) {
 		c.Tx.SetAtomic(storage.AtomicOff)
 		c.Tx.Rollback(sp)
+		host.fed = nil
 		// Commit the earlier writes and let go of every lock: only then
 		// may the run wait for Exclusive.
 		c.Tx.Commit()
@@ -166,6 +172,8 @@ type scriptHost struct {
 	client commands.Client
 	inited bool
 	slot   int // the slot of the keys so far, cluster mode; -1 none
+	// fed is what the run's writes feed redis-server replicas.
+	fed []replication.FedCommand
 }
 
 // Call implements scripting.Host, as Redis's scriptCall: the checks a
@@ -220,6 +228,10 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	}
 	if cerr != nil {
 		out.Error(s.errorText(cerr))
+	} else if cmd.Flags.Has(commands.Write) && s.repl.FeedActive() {
+		c.feedWrite(h.client.DB, cmd, args, func(db int, args ...[]byte) {
+			h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
+		})
 	}
 	c.s.record(cmd, args, c, time.Since(start), cerr != nil)
 	return nil

@@ -42,7 +42,7 @@ type RDBLoadInfo struct {
 	Keys    int64
 	// Expired counts keys left out because their time had passed.
 	Expired int64
-	// Functions counts function libraries, which Shoal does not load.
+	// Functions counts the function libraries loaded.
 	Functions int
 	// Aux holds the file's auxiliary fields in order.
 	Aux []RDBAux
@@ -128,6 +128,7 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 	defer t.Discard()
 	seen := map[string]struct{}{}
 	var mk []byte
+	var codes []string
 	now := s.NowMs()
 	db := 0
 	var expireAt int64
@@ -144,10 +145,17 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 			if ver >= 5 && r.left() != 0 {
 				return bad(r.pos, "%d bytes after the EOF marker", r.left())
 			}
+			if len(codes) > 0 {
+				t.PutRecord(FunctionsRecord, EncodeFunctions(codes))
+			}
 			if err := t.Commit(); err != nil {
 				return err
 			}
-			return s.checkLoadedKeys(info.Keys)
+			if err := s.checkLoadedKeys(info.Keys); err != nil {
+				return err
+			}
+			s.recordChanged("") // the function libraries were replaced
+			return nil
 		case rdbOpSelectDB:
 			n, enc, err := r.length()
 			if err != nil || enc {
@@ -202,9 +210,11 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 			info.Aux = append(info.Aux, RDBAux{string(name), string(val)})
 			continue
 		case rdbOpFunction2:
-			if _, err := r.str(); err != nil {
+			code, err := r.str()
+			if err != nil {
 				return bad(at, "bad function library")
 			}
+			codes = append(codes, string(code))
 			info.Functions++
 			continue
 		case rdbOpFunction, rdbOpModuleAux, rdbOpSlotInfo:

@@ -16,6 +16,7 @@ import (
 //
 //	"REDIS0010"
 //	AUX name value ...                 0xfa, two RDB strings each
+//	FUNCTION2 code ...                 0xf5, a library's code each
 //	per non-empty database:
 //	  SELECTDB db                      0xfe, a length
 //	  RESIZEDB keys expires            0xfb, two lengths (sizing hints)
@@ -42,6 +43,10 @@ const (
 	rdbOpSelectDB   = 254
 	rdbOpEOF        = 255
 )
+
+// FunctionsRecord is the record that keeps the function libraries
+// (EncodeFunctions of their code): RDB files carry them as FUNCTION2.
+const FunctionsRecord = "functions"
 
 // RDBAux is an RDB auxiliary field, name and value.
 type RDBAux struct{ Name, Value string }
@@ -96,6 +101,18 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 	for _, a := range aux {
 		out = append(out, rdbOpAux)
 		out = appendStr(appendStr(out, []byte(a.Name)), []byte(a.Value))
+	}
+	if v, closer, err := snap.Get(recordKey(FunctionsRecord)); err == nil {
+		codes, derr := DecodeFunctions(v)
+		closer.Close()
+		if derr != nil {
+			return info, derr
+		}
+		for _, code := range codes {
+			out = appendStr(append(out, rdbOpFunction2), []byte(code))
+		}
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return info, err
 	}
 	dbmap, err := s.snapshotDBMap(snap)
 	if err != nil {
