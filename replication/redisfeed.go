@@ -77,6 +77,33 @@ func (m *Manager) Feed(db int, args ...[]byte) {
 	}
 }
 
+// FedCommand is one command of a group fed together.
+type FedCommand struct {
+	DB   int
+	Args [][]byte
+}
+
+// FeedMulti appends cmds to every redis-server replica's stream as one
+// MULTI ... EXEC (a single command alone), with nothing between them.
+func (m *Manager) FeedMulti(cmds []FedCommand) {
+	if len(cmds) == 0 {
+		return
+	}
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	for _, f := range m.followers {
+		if len(cmds) > 1 {
+			f.push(cmds[0].DB, []byte("MULTI"))
+		}
+		for _, c := range cmds {
+			f.push(c.DB, c.Args...)
+		}
+		if len(cmds) > 1 {
+			f.push(-1, []byte("EXEC"))
+		}
+	}
+}
+
 // RedisReplicas lists the redis-server replicas, for INFO.
 func (m *Manager) RedisReplicas() []ReplicaInfo {
 	m.feedMu.Lock()

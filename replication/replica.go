@@ -82,7 +82,7 @@ func (u *upstream) halt(leave bool) {
 	c := u.conn
 	u.mu.Unlock()
 	if c != nil {
-		if leave {
+		if leave && !u.redis.Load() { // a redis-server knows no LEAVE
 			c.SetWriteDeadline(time.Now().Add(time.Second))
 			c.Write(appendFrame(nil, []byte("REPLCONF"), []byte("LEAVE")))
 		}

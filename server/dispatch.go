@@ -156,7 +156,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if err != nil {
 		c.replyError(err)
 	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
-		c.feedWrite(cmd, args)
+		c.feedWrite(c.DB, cmd, args, c.s.repl.Feed)
 	}
 	if ctx.KeyspaceHits != 0 {
 		c.s.stats.hits.Add(ctx.KeyspaceHits)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/shoaldb/shoal/commands"
@@ -19,59 +20,57 @@ import (
 //	SPOP, blocking pops,   RESTORE key ms payload REPLACE ABSTTL (the whole
 //	RESTORE                value), or DEL key when none is left
 //
-// and every other write goes as it came.
+// and every other write goes as it came. A script's writes go as one
+// MULTI ... EXEC when it ends, as Redis 7 replicates a script's effects.
 
-// feedWrite passes a write command that ran without error to the
-// redis-server replicas.
-func (c *conn) feedWrite(cmd *commands.Command, args [][]byte) {
-	repl := c.s.repl
-	db := c.DB
+// feedWrite passes a write command that ran without error in database db
+// to emit, as the redis-server replicas are to run it.
+func (c *conn) feedWrite(db int, cmd *commands.Command, args [][]byte, emit func(db int, args ...[]byte)) {
 	switch cmd.Name {
 	case "set", "setex", "psetex", "incrbyfloat", "getset", "getdel":
-		c.feedState(db, args[1], false)
+		c.feedState(db, args[1], false, emit)
 	case "expire", "pexpire", "expireat", "pexpireat", "getex", "persist":
-		c.feedState(db, args[1], true)
+		c.feedState(db, args[1], true, emit)
 	case "hincrbyfloat":
 		k, err := c.tx.Lookup(db, args[1])
 		if err != nil || !k.Live {
-			repl.Feed(db, []byte("DEL"), args[1])
+			emit(db, []byte("DEL"), args[1])
 			return
 		}
 		if v, ok, err := c.tx.HashGet(k, args[2], nil); err == nil && ok {
-			repl.Feed(db, []byte("HSET"), args[1], args[2], v)
+			emit(db, []byte("HSET"), args[1], args[2], v)
 		}
 	case "spop", "restore", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop":
 		for _, i := range cmd.KeyPositions(args) {
-			c.feedState(db, args[i], false)
+			c.feedState(db, args[i], false, emit)
 		}
 	default:
-		repl.Feed(db, args...)
+		emit(db, args...)
 	}
 }
 
 // feedState feeds the state key is left in: its expiry alone when
 // expiryOnly, else its whole value.
-func (c *conn) feedState(db int, key []byte, expiryOnly bool) {
-	repl := c.s.repl
+func (c *conn) feedState(db int, key []byte, expiryOnly bool, emit func(db int, args ...[]byte)) {
 	k, err := c.tx.Lookup(db, key)
 	if err != nil {
 		c.s.log.Error("reading a key for the redis-server replicas failed", "err", err)
 		return
 	}
 	if !k.Live {
-		repl.Feed(db, []byte("DEL"), key)
+		emit(db, []byte("DEL"), key)
 		return
 	}
 	at := []byte(strconv.FormatInt(k.Meta.ExpireAt, 10))
 	switch {
 	case expiryOnly && k.Meta.ExpireAt == 0:
-		repl.Feed(db, []byte("PERSIST"), key)
+		emit(db, []byte("PERSIST"), key)
 	case expiryOnly:
-		repl.Feed(db, []byte("PEXPIREAT"), key, at)
+		emit(db, []byte("PEXPIREAT"), key, at)
 	case k.Meta.Type == encoding.TypeString && k.Meta.ExpireAt == 0:
-		repl.Feed(db, []byte("SET"), key, k.Meta.Value)
+		emit(db, []byte("SET"), key, k.Meta.Value)
 	case k.Meta.Type == encoding.TypeString:
-		repl.Feed(db, []byte("SET"), key, k.Meta.Value, []byte("PXAT"), at)
+		emit(db, []byte("SET"), key, k.Meta.Value, []byte("PXAT"), at)
 	default:
 		payload, err := c.tx.Dump(k)
 		if err != nil {
@@ -79,9 +78,9 @@ func (c *conn) feedState(db int, key []byte, expiryOnly bool) {
 			return
 		}
 		if k.Meta.ExpireAt == 0 {
-			repl.Feed(db, []byte("RESTORE"), key, []byte("0"), payload, []byte("REPLACE"))
+			emit(db, []byte("RESTORE"), key, []byte("0"), payload, []byte("REPLACE"))
 		} else {
-			repl.Feed(db, []byte("RESTORE"), key, at, payload, []byte("REPLACE"), []byte("ABSTTL"))
+			emit(db, []byte("RESTORE"), key, at, payload, []byte("REPLACE"), []byte("ABSTTL"))
 		}
 	}
 }
@@ -92,4 +91,12 @@ func (s *Server) feedExpired(_ *storage.Tx, db int, key []byte) {
 	if s.repl.FeedActive() {
 		s.repl.Feed(db, []byte("DEL"), key)
 	}
+}
+
+func cloneArgs(args [][]byte) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = bytes.Clone(a)
+	}
+	return out
 }

@@ -29,6 +29,11 @@ func fillEveryEncoding(t *testing.T, addr string) {
 	t.Helper()
 	ctx := testutil.Ctx(t)
 	long := strings.Repeat("abcdefghij", 30)
+	lib := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer lib.Close()
+	if err := lib.FunctionLoadReplace(ctx, rdbLibrary).Err(); err != nil {
+		t.Fatal(err)
+	}
 	for _, db := range rdbDBs {
 		c := redis.NewClient(&redis.Options{Addr: addr, DB: db, Protocol: 2})
 		defer c.Close()
@@ -63,6 +68,19 @@ func fillEveryEncoding(t *testing.T, addr string) {
 		if _, err := p.Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// rdbLibrary is a function library that RDB files carry.
+const rdbLibrary = "#!lua name=rdblib\nredis.register_function{function_name='rdbecho', callback=function(keys, args) return args[1] end, flags={'no-writes'}}"
+
+// checkLibrary checks that the server at addr has rdbLibrary loaded.
+func checkLibrary(t *testing.T, addr string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer c.Close()
+	if got, err := c.FCallRO(testutil.Ctx(t), "rdbecho", nil, "hi").Result(); err != nil || got != "hi" {
+		t.Errorf("FCALL rdbecho on %s: %v, %v", addr, got, err)
 	}
 }
 
@@ -133,7 +151,9 @@ func TestSaveLoadsInRedis(t *testing.T) {
 	}
 	path := filepath.Join(cfg.Dir, "dump.rdb")
 	checkRDB(t, path)
-	sameDatasets(t, "SAVE, loaded by redis-server", want, datasets(t, redisFromRDB(t, path).Addr()))
+	loaded := redisFromRDB(t, path)
+	sameDatasets(t, "SAVE, loaded by redis-server", want, datasets(t, loaded.Addr()))
+	checkLibrary(t, loaded.Addr())
 
 	// BGSAVE, with writes after it counted as changes since the save.
 	c.Set(ctx, "after", "x", 0)
@@ -183,6 +203,7 @@ func TestImportRedisRDB(t *testing.T) {
 	}
 	s := testutil.Start(t, cfg)
 	sameDatasets(t, "redis-server's RDB imported", want, datasets(t, s.Addr()))
+	checkLibrary(t, s.Addr())
 }
 
 // TestImportRefusesCorruptRDB checks that a damaged RDB is refused with

@@ -54,6 +54,10 @@ func shoalWrites(t *testing.T, addr string, worker, n int) {
 				t.Error(err)
 				return
 			}
+			if err := c.Eval(ctx, luaWrites, []string{k + ":lua", k + ":luah", k + ":luaset"}, i).Err(); err != nil {
+				t.Error(err)
+				return
+			}
 		}
 		if d, err := c.Dump(ctx, fmt.Sprintf("w%d:0:h", worker)).Result(); err == nil {
 			c.RestoreReplace(ctx, fmt.Sprintf("w%d:restored", worker), time.Hour, d)
@@ -91,6 +95,7 @@ func TestRedisReplicaOfShoal(t *testing.T) {
 		return rc.Get(ctx, "barrier").Val() == "done"
 	})
 	sameDatasets(t, "redis-server replicating Shoal", datasets(t, s.Addr()), datasets(t, r.Addr()))
+	checkLibrary(t, r.Addr())
 	if n := infoField(t, sc, "connected_slaves"); n != 1 {
 		t.Errorf("connected_slaves = %d", n)
 	}
