@@ -95,7 +95,7 @@ func waitReplicas(t *testing.T, c *redis.Client) {
 // TestReplicaOfRedis makes Shoal a replica of a live redis-server 7.0
 // under writes, with the RDB in each framing Redis sends (diskless and
 // from disk): the contents end up equal, WAIT on the primary counts
-// Shoal, a restarted Shoal continues with a partial resync, and
+// Shoal, a dropped link and a restart continue with a partial resync, and
 // REPLICAOF NO ONE promotes it with the data it has.
 func TestReplicaOfRedis(t *testing.T) {
 	for _, framing := range []struct {
@@ -133,10 +133,21 @@ func TestReplicaOfRedis(t *testing.T) {
 				t.Errorf("a write to the replica: %v", err)
 			}
 
-			// A restart continues where it stopped, by partial resync.
+			// A dropped link continues where it stopped, by partial resync.
+			before := infoField(t, rc, "sync_partial_ok")
+			if err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Err(); err != nil {
+				t.Fatal(err)
+			}
+			redisWrites(t, r.Addr(), 4, 20)
+			waitReplicas(t, rc)
+			if after := infoField(t, rc, "sync_partial_ok"); after != before+1 {
+				t.Errorf("sync_partial_ok went from %d to %d across a dropped link", before, after)
+			}
+
+			// So does a restart.
 			s.Close()
 			redisWrites(t, r.Addr(), 3, 20)
-			before := infoField(t, rc, "sync_partial_ok")
+			before = infoField(t, rc, "sync_partial_ok")
 			cfg.ReplicaOf = fmt.Sprintf("127.0.0.1 %d", r.Port)
 			s = testutil.Start(t, cfg)
 			waitReplicas(t, rc)
