@@ -80,31 +80,37 @@ func (t *Tx) Dump(k *Key) ([]byte, error) {
 }
 
 // AppendObject appends the RDB object of the live key k to dst: its RDB
-// type byte and body, as both a DUMP payload and an RDB file hold it.
+// type byte and body, as both a DUMP payload and an RDB file hold it. A
+// Tx that writes an RDB file (lzf) compresses strings as Redis does with
+// rdbcompression; DUMP payloads keep them plain.
 func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
 	out := dst
 	var err error
+	str := appendStr
+	if t.lzf {
+		str = appendStrLZF
+	}
 	switch k.Meta.Type {
 	case encoding.TypeString:
-		out = appendStr(append(out, rdbTypeString), k.Meta.Value)
+		out = str(append(out, rdbTypeString), k.Meta.Value)
 	case encoding.TypeList:
 		out = appendLen(append(out, rdbTypeList), ListLen(k))
 		if n := ListLen(k); n > 0 {
 			err = t.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
-				out = appendStr(out, v)
+				out = str(out, v)
 				return true
 			})
 		}
 	case encoding.TypeSet:
 		out = appendLen(append(out, rdbTypeSet), k.Meta.Size)
 		_, err = t.SetScan(k, nil, func(m []byte) bool {
-			out = appendStr(out, m)
+			out = str(out, m)
 			return true
 		})
 	case encoding.TypeHash:
 		out = appendLen(append(out, rdbTypeHash), k.Meta.Size)
 		_, err = t.HashScan(k, nil, func(f, v []byte) bool {
-			out = appendStr(appendStr(out, f), v)
+			out = str(str(out, f), v)
 			return true
 		})
 	case encoding.TypeZSet:
@@ -115,7 +121,7 @@ func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
 			if len(score) != 8 {
 				return false
 			}
-			out = appendStr(out, m)
+			out = str(out, m)
 			out = binary.LittleEndian.AppendUint64(out, binary.BigEndian.Uint64(score))
 			return true
 		})

@@ -531,3 +531,79 @@ func intsetEach(is []byte, fn func(v int64) error) error {
 	}
 	return nil
 }
+
+// lzfMinLen is the shortest string an RDB file stores compressed, as
+// Redis's rdbSaveRawString with rdbcompression on.
+const lzfMinLen = 21
+
+// appendStrLZF appends s as an LZF-compressed RDB string when that saves
+// at least four bytes (rdbSaveLzfStringObject), else as appendStr does.
+func appendStrLZF(dst, s []byte) []byte {
+	if len(s) >= lzfMinLen {
+		if comp := lzfCompress(s, len(s)-4); comp != nil {
+			dst = append(dst, rdbEncVal<<6|rdbEncLZF)
+			dst = appendLen(dst, uint64(len(comp)))
+			dst = appendLen(dst, uint64(len(s)))
+			return append(dst, comp...)
+		}
+	}
+	return appendStr(dst, s)
+}
+
+// LZF limits (lzf_c.c): a literal run of at most 32 bytes, a back
+// reference at most 8192 bytes back and 264 long.
+const (
+	lzfMaxLit = 32
+	lzfMaxOff = 1 << 13
+	lzfMaxRef = 264
+	lzfHash   = 1 << 14
+)
+
+// lzfCompress compresses in into LZF (the format lzfDecompress reads), or
+// returns nil when the result would exceed limit bytes. It is greedy, with
+// a table of the last position of each 3-byte sequence's hash.
+func lzfCompress(in []byte, limit int) []byte {
+	out := make([]byte, 0, limit)
+	var htab [lzfHash]int32 // position + 1
+	lit := 0                // start of the literals not yet written
+	flush := func(end int) bool {
+		for lit < end {
+			n := min(end-lit, lzfMaxLit)
+			if len(out)+1+n > limit {
+				return false
+			}
+			out = append(out, byte(n-1))
+			out = append(out, in[lit:lit+n]...)
+			lit += n
+		}
+		return true
+	}
+	for i := 0; i+2 < len(in); {
+		h := (uint32(in[i])<<16 | uint32(in[i+1])<<8 | uint32(in[i+2])) * 2654435761 >> (32 - 14)
+		ref := int(htab[h]) - 1
+		htab[h] = int32(i + 1)
+		if ref < 0 || i-ref-1 >= lzfMaxOff || in[ref] != in[i] || in[ref+1] != in[i+1] || in[ref+2] != in[i+2] {
+			i++
+			continue
+		}
+		l, maxl := 3, min(lzfMaxRef, len(in)-i)
+		for l < maxl && in[ref+l] == in[i+l] {
+			l++
+		}
+		if !flush(i) || len(out)+3 > limit {
+			return nil
+		}
+		off, n := i-ref-1, l-2
+		if n < 7 {
+			out = append(out, byte(n<<5|off>>8), byte(off))
+		} else {
+			out = append(out, byte(7<<5|off>>8), byte(n-7), byte(off))
+		}
+		i += l
+		lit = i
+	}
+	if !flush(len(in)) {
+		return nil
+	}
+	return out
+}

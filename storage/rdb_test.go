@@ -210,3 +210,39 @@ func TestLoadRDBRefuses(t *testing.T) {
 		t.Errorf("load into a store with keys: %v", err)
 	}
 }
+
+// TestLZFRoundTrip compresses texts that repeat near and far, at the
+// limits of literal runs, offsets and reference lengths, and random bytes,
+// and decompresses them back.
+func TestLZFRoundTrip(t *testing.T) {
+	rnd := make([]byte, 5000)
+	for i := range rnd {
+		rnd[i] = byte(i*7919 ^ i>>3*31)
+	}
+	inputs := [][]byte{
+		[]byte(strings.Repeat("abcdefghij", 30)),
+		[]byte(strings.Repeat("a", 1000)),
+		[]byte(strings.Repeat("x", 21)),
+		append(append([]byte(strings.Repeat("q", 40)), rnd[:9000%5000]...), []byte(strings.Repeat("q", 40))...),
+		append(append(append([]byte{}, rnd[:100]...), rnd[:8300%5000]...), rnd[:100]...),
+		rnd,
+		[]byte(strings.Repeat("value:12345 ", 400)),
+	}
+	for i, in := range inputs {
+		comp := lzfCompress(in, len(in)*2)
+		if comp == nil {
+			t.Fatalf("input %d: not compressed under a generous limit", i)
+		}
+		back, err := lzfDecompress(comp, uint64(len(in)))
+		if err != nil || !bytes.Equal(back, in) {
+			t.Fatalf("input %d (%d bytes): round trip failed: %v", i, len(in), err)
+		}
+		// Under the RDB's limit it compresses only when it saves space.
+		if c := lzfCompress(in, len(in)-4); c != nil && len(c) > len(in)-4 {
+			t.Fatalf("input %d: %d bytes over the limit %d", i, len(c), len(in)-4)
+		}
+	}
+	if c := lzfCompress([]byte(strings.Repeat("z", 300)), 400); len(c) >= 20 {
+		t.Errorf("300 equal bytes compress to %d bytes", len(c))
+	}
+}

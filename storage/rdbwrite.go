@@ -25,8 +25,10 @@ import (
 //	EOF                                0xff
 //	crc64                              8 bytes LE, of every byte before it
 //
-// The object type and body are AppendObject's, the very bytes of a DUMP
-// payload, so every type DUMP knows is in RDB files too.
+// The object type and body are AppendObject's, the bytes of a DUMP
+// payload (strings of 21 bytes or more LZF-compressed where that saves
+// space, as Redis's rdbcompression does), so every type DUMP knows is in
+// RDB files too.
 
 // RDB opcodes (rdb.h).
 const (
@@ -118,7 +120,7 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 	if err != nil {
 		return info, err
 	}
-	t := &Tx{s: s, snap: snap}
+	t := &Tx{s: s, snap: snap, lzf: true}
 	for db, phys := range dbmap {
 		keys, expires := s.counts[phys].keys.Load(), s.counts[phys].expires.Load()
 		lo := encoding.MetaPrefix(phys)
@@ -155,7 +157,7 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 			// write the key after a placeholder, then move the type byte
 			// into it.
 			mark := len(out)
-			out = appendStr(append(out, 0), k.Name)
+			out = appendStrLZF(append(out, 0), k.Name)
 			obj := len(out)
 			if out, err = t.AppendObject(out, k); err != nil {
 				it.Close()

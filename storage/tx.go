@@ -20,6 +20,7 @@ type Tx struct {
 	s    *Store
 	b    *pebble.Batch    // indexed; nil until the first write
 	snap *pebble.Snapshot // set on a read-only Tx over a snapshot (rdbwrite.go)
+	lzf  bool             // AppendObject compresses strings (rdbwrite.go)
 	// bulk marks a write-only Tx (the RDB loader): its batch is not
 	// indexed and its writes are not tracked for its own reads.
 	bulk    bool
