@@ -187,7 +187,7 @@ var scriptTranscript = [][]string{
 	{"FUNCTION", "STATS"},
 }
 
-// scriptRender is geoRender with RESP3's maps (keys sorted), sets and
+// scriptRender is renderReply with RESP3's maps (keys sorted), sets and
 // booleans.
 func scriptRender(v any, err error) string {
 	switch x := v.(type) {
@@ -216,7 +216,7 @@ func scriptRender(v any, err error) string {
 	case redis.Error:
 		return "(error) " + x.Error()
 	}
-	return geoRender(v, err)
+	return renderReply(v, err)
 }
 
 func scriptRun(t *testing.T, c *redis.Client) []string {
@@ -269,14 +269,14 @@ func scriptKnownDifference(i int) bool {
 	return false
 }
 
-func readScriptGolden(t *testing.T) []geoRecorded {
+func readScriptGolden(t *testing.T) []recorded {
 	t.Helper()
 	f, err := os.Open(scriptGolden)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []geoRecorded
+	var out []recorded
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -284,7 +284,7 @@ func readScriptGolden(t *testing.T) []geoRecorded {
 		switch {
 		case strings.HasPrefix(l, "#") || l == "":
 		case strings.HasPrefix(l, "> "):
-			out = append(out, geoRecorded{cmd: l[2:], reply: map[int]string{}})
+			out = append(out, recorded{cmd: l[2:], reply: map[int]string{}})
 		case len(out) > 0 && (strings.HasPrefix(l, "2: ") || strings.HasPrefix(l, "3: ")):
 			out[len(out)-1].reply[int(l[0]-'0')] = l[3:]
 		default:
