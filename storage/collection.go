@@ -41,16 +41,28 @@ func (t *Tx) PrepareCollection(k *Key, typ encoding.Type) (created bool, err err
 func (t *Tx) SetSize(k *Key, n uint64) {
 	m := k.Meta
 	m.Size = n
-	if k.hasPrev {
-		// k was prepared over an expired key: PutMeta and Delete compare
-		// against what is stored.
-		k.Meta, k.hasPrev = k.prev, false
-	} else if !k.Exists {
-		k.Meta = encoding.Meta{}
-	}
+	t.unprepare(k)
 	if n == 0 {
 		t.Delete(k)
 		return
 	}
 	t.PutMeta(k, &m)
+}
+
+// storeMeta stores m as the metadata of k, which PrepareCollection may
+// have readied; notify as putMeta.
+func (t *Tx) storeMeta(k *Key, m encoding.Meta, notify bool) {
+	t.unprepare(k)
+	t.putMeta(k, &m, notify)
+}
+
+// unprepare makes k.Meta what is stored again: PutMeta and Delete compare
+// against it.
+func (t *Tx) unprepare(k *Key) {
+	if k.hasPrev {
+		// k was prepared over an expired key.
+		k.Meta, k.hasPrev = k.prev, false
+	} else if !k.Exists {
+		k.Meta = encoding.Meta{}
+	}
 }

@@ -20,9 +20,10 @@ import (
 // The CRC is Redis's crc64 (Jones polynomial) of everything before it.
 // Shoal writes the plain encodings every Redis since 2.x loads: strings
 // (with the integer encodings), RDB_TYPE_LIST, RDB_TYPE_SET,
-// RDB_TYPE_ZSET_2 and RDB_TYPE_HASH. It reads those and the compact
-// encodings Redis writes for small values (listpack, ziplist, intset,
-// quicklist, LZF-compressed strings).
+// RDB_TYPE_ZSET_2 and RDB_TYPE_HASH, and streams as Redis 7.0 does
+// (streamdump.go). It reads those and the compact encodings Redis writes
+// for small values (listpack, ziplist, intset, quicklist, LZF-compressed
+// strings).
 
 // DumpRDBVersion is the RDB version Shoal writes: Redis 7.0's.
 const DumpRDBVersion = 10
@@ -68,6 +69,8 @@ type DumpValue struct {
 	Items [][]byte
 	// Scores are a sorted set's scores, parallel to Items.
 	Scores []float64
+	// Stream is a stream's content.
+	Stream *StreamDump
 }
 
 // Dump returns the DUMP payload of the live key k.
@@ -113,6 +116,8 @@ func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
 			out = str(str(out, f), v)
 			return true
 		})
+	case encoding.TypeStream:
+		out, err = t.appendStream(out, k, str)
 	case encoding.TypeZSet:
 		out = appendLen(append(out, rdbTypeZSet2), k.Meta.Size)
 		// The member entries keep a score's exact bits (-0 included),
@@ -278,6 +283,8 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 			}
 		}
 		return v, v.check()
+	case rdbTypeStreamListpacks, rdbTypeStreamListpacks2, rdbTypeStreamListpacks3:
+		return decodeStream(r, typ)
 	case rdbTypeListQuicklist, rdbTypeListQuicklist2:
 		nodes, err := r.count()
 		if err != nil {
@@ -350,7 +357,7 @@ func (v *DumpValue) splitScores() error {
 // check refuses empty collections, odd hash entries and duplicate set,
 // hash or sorted set members.
 func (v *DumpValue) check() error {
-	if v.Type == encoding.TypeString {
+	if v.Type == encoding.TypeString || v.Type == encoding.TypeStream {
 		return nil
 	}
 	if len(v.Items) == 0 {
@@ -379,8 +386,11 @@ func (v *DumpValue) check() error {
 // Len returns the number of members (elements, fields) of a decoded
 // collection.
 func (v *DumpValue) Len() int {
-	if v.Type == encoding.TypeHash {
+	switch v.Type {
+	case encoding.TypeHash:
 		return len(v.Items) / 2
+	case encoding.TypeStream:
+		return int(v.Stream.Length)
 	}
 	return len(v.Items)
 }
@@ -394,9 +404,14 @@ func (t *Tx) Restore(k *Key, v *DumpValue, expireAt int64) {
 	}
 	m := encoding.Meta{Type: v.Type, ExpireAt: expireAt, Version: t.NewVersion(), Size: uint64(v.Len()),
 		Enc: t.builtEncoding(v.Type, v.Items)}
+	if v.Type == encoding.TypeStream {
+		m.Stream = v.Stream.Meta
+	}
 	fresh := &Key{DB: k.DB, Phys: k.Phys, Name: k.Name, Meta: m}
 	var buf []byte
 	switch v.Type {
+	case encoding.TypeStream:
+		t.restoreStream(fresh, v.Stream)
 	case encoding.TypeList:
 		m.Head = encoding.ListIndexBase
 		m.Tail = m.Head + m.Size

@@ -117,6 +117,8 @@ func canon(v *DumpValue) string {
 		for i, e := range v.Items {
 			parts = append(parts, fmt.Sprintf("%s=%v", e, v.Scores[i]))
 		}
+	case encoding.TypeStream:
+		return canonStream(v.Stream)
 	default:
 		for _, e := range v.Items {
 			parts = append(parts, string(e))
@@ -302,7 +304,7 @@ func TestDecodeErrors(t *testing.T) {
 			putCRC(p)
 			return p
 		}(), ErrDumpChecksum},
-		{"unknown type", payload(15, 0), ErrDumpFormat},
+		{"unknown type", payload(22, 0), ErrDumpFormat},
 		{"truncated string", payload(0, 5, 'a'), ErrDumpFormat},
 		{"empty list", payload(rdbTypeList, 0), ErrDumpFormat},
 		{"empty set", payload(rdbTypeSet, 0), ErrDumpFormat},
@@ -340,6 +342,10 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte{rdbTypeZSet, 1, 1, 'a', 3, '1', '.', '5'})
 	f.Add([]byte{0, 0xc3, 2, 10, 0x20, 0x05})
 	f.Add([]byte{rdbTypeSetIntset, 12, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 2, 0})
+	for _, h := range redisStreamPayloads {
+		p, _ := hex.DecodeString(h)
+		f.Add(p[:len(p)-dumpFooterLen])
+	}
 	s := openMemStore(f)
 	// NB: a fresh key per input: overwriting one key leaves a range
 	// tombstone per call, and iterators over a memtable full of them slow

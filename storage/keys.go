@@ -120,7 +120,11 @@ func (t *Tx) getMeta(key []byte, value bool) ([]byte, bool, error) {
 // index follows m.ExpireAt, counts follow existence, and when k held a
 // collection of another type or version its members are dropped with one
 // range tombstone. k is updated to describe the new state.
-func (t *Tx) PutMeta(k *Key, m *encoding.Meta) {
+func (t *Tx) PutMeta(k *Key, m *encoding.Meta) { t.putMeta(k, m, true) }
+
+// putMeta is PutMeta; notify false leaves the write listener out, for the
+// writes Redis does not count as modifying the key (WATCH sees nothing).
+func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 	b := t.batch()
 	old := &k.Meta
 	var addKeys, addExpires int64
@@ -148,7 +152,9 @@ func (t *Tx) PutMeta(k *Key, m *encoding.Meta) {
 	b.Set(mk, enc, nil)
 	t.setPending(mk, enc)
 	t.count(k.Phys, addKeys, addExpires)
-	t.touch(k.DB, k.Name)
+	if notify {
+		t.touch(k.DB, k.Name)
+	}
 	k.Meta = *m
 	if m.Type == encoding.TypeString {
 		k.raw = append(k.raw[:0], m.Value...)

@@ -120,6 +120,7 @@ type Store struct {
 	// clients); when zero, commits skip recording keys.
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
+	onReady    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]
 	onRecord   atomic.Pointer[func(name string)]
 	expireHook expireHookPtr
@@ -313,6 +314,10 @@ func (s *Store) Flush() error {
 // fn runs while the writer still holds the key locks: it must not block or
 // take key locks.
 func (s *Store) SetWriteListener(fn func(db int, key []byte, flushed bool)) { s.onWrite.Store(&fn) }
+
+// SetReadyListener installs fn, called as the write listener is (and under
+// the same rules) with the keys a Tx signalled ready (Tx.SignalReady).
+func (s *Store) SetReadyListener(fn func(db int, key []byte)) { s.onReady.Store(&fn) }
 
 // SetCommitGate installs a check that every Tx commit runs before it
 // applies its batch and, under FsyncAlways, again before it returns

@@ -49,6 +49,7 @@ type touchedKey struct {
 	db      int
 	key     []byte
 	flushed bool // db was emptied (key is nil)
+	ready   bool // only blocked readers are told (SignalReady)
 }
 
 // NewTx returns a Tx on s.
@@ -372,12 +373,14 @@ func (t *Tx) notifyLocked() {
 	if len(t.touched) == 0 {
 		return
 	}
-	fn := t.s.onWrite.Load()
-	if fn == nil {
-		return
-	}
+	fn, ready := t.s.onWrite.Load(), t.s.onReady.Load()
 	for _, k := range t.touched {
-		(*fn)(k.db, k.key, k.flushed)
+		switch {
+		case k.ready && ready != nil:
+			(*ready)(k.db, k.key)
+		case !k.ready && fn != nil:
+			(*fn)(k.db, k.key, k.flushed)
+		}
 	}
 }
 
@@ -390,6 +393,16 @@ func (t *Tx) touch(db int, key []byte) {
 		key = bytes.Clone(key)
 	}
 	t.touched = append(t.touched, touchedKey{db: db, key: key})
+}
+
+// SignalReady tells the ready listener, once t commits, that k may serve
+// the clients blocked on it, without counting as a write of k (Redis's
+// signalKeyAsReady without signalModifiedKey).
+func (t *Tx) SignalReady(k *Key) {
+	if t.s.listeners.Load() == 0 {
+		return
+	}
+	t.touched = append(t.touched, touchedKey{db: k.DB, key: bytes.Clone(k.Name), ready: true})
 }
 
 // touchFlushed records that db was emptied, for the write listener.

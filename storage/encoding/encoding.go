@@ -46,6 +46,7 @@ const (
 	TypeList   Type = 3
 	TypeSet    Type = 4
 	TypeZSet   Type = 5
+	TypeStream Type = 6
 )
 
 // String returns the name TYPE reports.
@@ -61,12 +62,14 @@ func (t Type) String() string {
 		return "set"
 	case TypeZSet:
 		return "zset"
+	case TypeStream:
+		return "stream"
 	}
 	return "none"
 }
 
 // IsCollection reports whether members of the type live in sub-keys.
-func (t Type) IsCollection() bool { return t >= TypeHash && t <= TypeZSet }
+func (t Type) IsCollection() bool { return t >= TypeHash && t <= TypeStream }
 
 // ErrCorrupt reports a stored record that cannot be decoded.
 var ErrCorrupt = errors.New("encoding: corrupt record")
@@ -182,6 +185,7 @@ func PrefixEnd(p []byte) []byte {
 //	[expireAt uint64 BE Unix ms]           if flags&0x80
 //	string:      payload (rest of the value)
 //	collection:  version uint64 BE | size uint64 BE | [list: head uint64 BE | tail uint64 BE]
+//	             [stream: StreamMeta, see appendStreamMeta]
 type Meta struct {
 	Type     Type
 	ExpireAt int64 // Unix ms; 0 means no expiry.
@@ -195,6 +199,9 @@ type Meta struct {
 	// follows the value's history rather than its contents (Redis converts
 	// one way only).
 	Enc Enc
+	// Stream is a stream's state besides its version and its length,
+	// which is Size.
+	Stream StreamMeta
 }
 
 // Enc is the encoding Redis would give a hash, set or sorted set.
@@ -259,9 +266,12 @@ func AppendMeta(dst []byte, m *Meta) []byte {
 	}
 	dst = binary.BigEndian.AppendUint64(dst, m.Version)
 	dst = binary.BigEndian.AppendUint64(dst, m.Size)
-	if m.Type == TypeList {
+	switch m.Type {
+	case TypeList:
 		dst = binary.BigEndian.AppendUint64(dst, m.Head)
 		dst = binary.BigEndian.AppendUint64(dst, m.Tail)
+	case TypeStream:
+		dst = appendStreamMeta(dst, &m.Stream)
 	}
 	return dst
 }
@@ -274,7 +284,7 @@ func DecodeMeta(v []byte, m *Meta) error {
 	}
 	f := v[0]
 	m.Type = Type(f & 0x0f)
-	if m.Type == TypeNone || m.Type > TypeZSet {
+	if m.Type == TypeNone || m.Type > TypeStream {
 		return ErrCorrupt
 	}
 	m.Enc = Enc(f>>encShift) & 3
@@ -291,17 +301,23 @@ func DecodeMeta(v []byte, m *Meta) error {
 		return nil
 	}
 	need := 16
-	if m.Type == TypeList {
+	switch m.Type {
+	case TypeList:
 		need = 32
+	case TypeStream:
+		need = 16 + streamMetaLen
 	}
 	if len(v) < need {
 		return ErrCorrupt
 	}
 	m.Version = binary.BigEndian.Uint64(v)
 	m.Size = binary.BigEndian.Uint64(v[8:])
-	if m.Type == TypeList {
+	switch m.Type {
+	case TypeList:
 		m.Head = binary.BigEndian.Uint64(v[16:])
 		m.Tail = binary.BigEndian.Uint64(v[24:])
+	case TypeStream:
+		decodeStreamMeta(v[16:], &m.Stream)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ func TestMetaRoundTrip(t *testing.T) {
 		{Type: TypeSet, ExpireAt: 5, Version: 1, Size: 1 << 40, Enc: EncLarge},
 		{Type: TypeZSet, Version: 9, Size: 2, Enc: EncLarge},
 		{Type: TypeList, Version: 2, Size: 2, Head: ListIndexBase - 1, Tail: ListIndexBase + 1},
+		{Type: TypeStream, ExpireAt: 9, Version: 3, Size: 4, Stream: StreamMeta{LastID: StreamID{5, 6}, FirstID: StreamID{1, 2},
+			MaxDeletedID: MaxStreamID, EntriesAdded: 7, Groups: 8, Nodes: 9}},
 	}
 	for _, c := range cases {
 		enc := AppendMeta(nil, &c)
@@ -24,14 +26,16 @@ func TestMetaRoundTrip(t *testing.T) {
 			t.Fatalf("%+v: %v", c, err)
 		}
 		if got.Type != c.Type || got.ExpireAt != c.ExpireAt || !bytes.Equal(got.Value, c.Value) ||
-			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.Enc != c.Enc {
+			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.Enc != c.Enc ||
+			got.Stream != c.Stream {
 			t.Fatalf("round trip: got %+v want %+v", got, c)
 		}
 	}
 }
 
 func TestDecodeMetaCorrupt(t *testing.T) {
-	for _, v := range [][]byte{nil, {0}, {0x0f}, {byte(TypeHash)}, {0x80 | byte(TypeString), 1, 2}, {byte(TypeList), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}} {
+	for _, v := range [][]byte{nil, {0}, {0x0f}, {byte(TypeHash)}, {0x80 | byte(TypeString), 1, 2}, {byte(TypeList), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		append([]byte{byte(TypeStream)}, make([]byte, 16+streamMetaLen-1)...), {7}} {
 		var m Meta
 		if err := DecodeMeta(v, &m); err == nil {
 			t.Fatalf("DecodeMeta(%v) = nil error", v)
