@@ -176,6 +176,11 @@ type Server interface {
 	// the caller then writes the command's timeout reply. Callers never
 	// block inside MULTI (c.InMulti).
 	Block(c *Ctx, keys [][]byte, timeout time.Duration, try func() (served bool, err error)) (served bool, err error)
+	// BlockReader is Block for readers, which take nothing from what they
+	// read (XREAD, XREADGROUP): a write of a key is offered to each of its
+	// waiters in turn, in the order they blocked, a waiter that has
+	// nothing to serve passing it on to the next.
+	BlockReader(c *Ctx, keys [][]byte, timeout time.Duration, try func() (served bool, err error)) (served bool, err error)
 
 	// Repl is the node's replication.
 	Repl() *replication.Manager

@@ -21,6 +21,12 @@ import (
 // client, the client that blocked first gets it, and a push of several
 // elements serves several clients in turn. Spurious wakes are harmless:
 // a waiter that finds nothing to serve waits again at its place.
+//
+// Readers (XREAD, XREADGROUP; BlockReader) take nothing, so a write may
+// serve every one of them: a woken reader that has nothing to serve wakes
+// the waiter behind it, and one that leaves wakes the waiter that took
+// its place wherever it stood, so a write goes down the whole queue, in
+// order.
 
 // blockRegistry finds the waiters of a written key.
 type blockRegistry struct {
@@ -39,6 +45,7 @@ type waiter struct {
 	unblock    chan struct{}
 	unblockErr bool
 	done       bool // unblock was closed; under blockRegistry.mu
+	reader     bool // passes on writes it does not serve (BlockReader)
 }
 
 // errUnblocked is CLIENT UNBLOCK ... ERROR's reply to the blocked client.
@@ -52,8 +59,8 @@ func (w *waiter) signal() {
 }
 
 // add queues cn on keys of database db.
-func (s *Server) addWaiter(cn *conn, db int, keys [][]byte) *waiter {
-	w := &waiter{cn: cn, wake: make(chan struct{}, 1), unblock: make(chan struct{})}
+func (s *Server) addWaiter(cn *conn, db int, keys [][]byte, reader bool) *waiter {
+	w := &waiter{cn: cn, wake: make(chan struct{}, 1), unblock: make(chan struct{}), reader: reader}
 	r := &s.blocking
 	r.mu.Lock()
 	if r.keys == nil {
@@ -91,8 +98,8 @@ func (s *Server) removeWaiter(w *waiter) {
 				continue
 			}
 			q = append(q[:i], q[i+1:]...)
-			if i == 0 && len(q) > 0 {
-				q[0].signal()
+			if (i == 0 || w.reader) && i < len(q) {
+				q[i].signal()
 			}
 			break
 		}
@@ -105,6 +112,25 @@ func (s *Server) removeWaiter(w *waiter) {
 	delete(r.conns, w.cn)
 	r.mu.Unlock()
 	s.store.AddListener(-1)
+}
+
+// passOn wakes the waiter behind the reader w in each of its queues: w
+// had nothing to serve for the write that woke it.
+func (s *Server) passOn(w *waiter) {
+	r := &s.blocking
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range w.ids {
+		q := r.keys[id]
+		for i, o := range q {
+			if o == w {
+				if i+1 < len(q) {
+					q[i+1].signal()
+				}
+				break
+			}
+		}
+	}
 }
 
 // wakeBlocked is called by the store's write listener (keyWritten) under
@@ -161,10 +187,19 @@ func (s *Server) unblockClient(id int64, withErr bool) bool {
 
 // Block implements commands.Server.Block.
 func (s *Server) Block(c *commands.Ctx, keys [][]byte, timeout time.Duration, try func() (bool, error)) (bool, error) {
+	return s.block(c, keys, timeout, try, false)
+}
+
+// BlockReader implements commands.Server.BlockReader.
+func (s *Server) BlockReader(c *commands.Ctx, keys [][]byte, timeout time.Duration, try func() (bool, error)) (bool, error) {
+	return s.block(c, keys, timeout, try, true)
+}
+
+func (s *Server) block(c *commands.Ctx, keys [][]byte, timeout time.Duration, try func() (bool, error), reader bool) (bool, error) {
 	cn := connOf(c)
 	// NB: queued while the first try's key locks are still held, so no
 	// write to the keys can fall between that try and the queueing.
-	w := s.addWaiter(cn, c.DB(), keys)
+	w := s.addWaiter(cn, c.DB(), keys, reader)
 	cn.blocked.Store(true)
 	defer func() {
 		cn.blocked.Store(false)
@@ -207,6 +242,9 @@ func (s *Server) Block(c *commands.Ctx, keys [][]byte, timeout time.Duration, tr
 			return served, err
 		}
 		cn.tx.Commit() // release the locks the try took
+		if reader {
+			s.passOn(w)
+		}
 	}
 }
 

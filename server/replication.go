@@ -36,7 +36,7 @@ func (s *Server) Repl() *replication.Manager { return s.repl }
 // or the server closes.
 func (s *Server) WaitBlock(c *commands.Ctx) (cancel <-chan struct{}, end func() error) {
 	cn := connOf(c)
-	w := s.addWaiter(cn, c.DB(), nil)
+	w := s.addWaiter(cn, c.DB(), nil, false)
 	cn.blocked.Store(true)
 	// Commit and send the pipeline's earlier replies: the wait may be long.
 	cn.flush()

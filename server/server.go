@@ -166,6 +166,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	store.OnRecordChange(s.recordChanged)
+	store.SetReadyListener(s.wakeBlocked)
 	s.slowlog.init()
 	var reg Registry = prometheus.NewRegistry()
 	if opts.Registry != nil {
