@@ -68,6 +68,15 @@ func TestCopyEveryEncoding(t *testing.T) {
 					p.RPush(testutil.Ctx(t), k, fmt.Sprint("e", i), long)
 				}
 			}, []any{"lrange", "{}", 0, -1}, []any{"lpop", "{}"}},
+			value{fmt.Sprintf("stream %d", n), "stream", func(p redis.Pipeliner, k string) {
+				ctx := testutil.Ctx(t)
+				for i := 0; i < n; i++ {
+					p.XAdd(ctx, &redis.XAddArgs{Stream: k, ID: fmt.Sprintf("%d-1", i+1), Values: []any{"f", long[:i%60], "n", i}})
+				}
+				p.XGroupCreate(ctx, k, "g", "0")
+				p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{k, ">"}, Count: 2})
+				p.XDel(ctx, k, "2-1")
+			}, []any{"xinfo", "stream", "{}", "full", "count", 0}, []any{"xack", "{}", "g", "1-1"}},
 		)
 	}
 	values = append(values,

@@ -715,6 +715,8 @@ func ObjectEncoding(tx *storage.Tx, k *storage.Key) (string, error) {
 		return "raw", nil
 	case encoding.TypeList:
 		return "quicklist", nil
+	case encoding.TypeStream:
+		return "stream", nil
 	}
 	compact, err := tx.Compact(k)
 	if err != nil {

@@ -13,6 +13,7 @@ func Default() *Table {
 		listCommands(),
 		setCommands(),
 		zsetCommands(),
+		streamCommands(),
 		geoCommands(),
 		bitmapCommands(),
 		hyperloglogCommands(),
