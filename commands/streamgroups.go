@@ -253,21 +253,9 @@ func xack(c *Ctx) error {
 		c.Out.Int(0)
 		return nil
 	}
-	ids := make([]encoding.StreamID, 0, len(c.Args)-3)
-	for _, a := range c.Args[3:] {
-		id, err := strictStreamID(a)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	var n int64
-	for _, id := range ids {
-		ok, err := g.Ack(id)
-		if err != nil {
-			return err
-		}
-		n += boolInt(ok)
+	n, err := forEachID(c.Args[3:], g.Ack)
+	if err != nil {
+		return err
 	}
 	if n > 0 {
 		g.Save()
@@ -399,15 +387,15 @@ func xpendingSummary(c *Ctx, g *storage.StreamGroup) error {
 	if err != nil {
 		return err
 	}
+	all, err := consumerList(g)
+	if err != nil {
+		return err
+	}
 	var owners []*storage.StreamConsumer
-	err = g.ConsumerList(func(cons *storage.StreamConsumer) bool {
+	for _, cons := range all {
 		if cons.Pending > 0 {
 			owners = append(owners, cons)
 		}
-		return true
-	})
-	if err != nil {
-		return err
 	}
 	c.Out.Array(4)
 	c.Out.Int(int64(g.Pending))

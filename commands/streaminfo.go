@@ -50,11 +50,8 @@ func xinfoConsumers(c *Ctx) error {
 	if g == nil {
 		return errNoGroupOfKey(c.Args[3], c.Args[2])
 	}
-	var list []*storage.StreamConsumer
-	if err := g.ConsumerList(func(cons *storage.StreamConsumer) bool {
-		list = append(list, cons)
-		return true
-	}); err != nil {
+	list, err := consumerList(g)
+	if err != nil {
 		return err
 	}
 	now := c.NowMs()
@@ -69,6 +66,16 @@ func xinfoConsumers(c *Ctx) error {
 		c.Out.Int(max(now-cons.SeenTime, 0))
 	}
 	return nil
+}
+
+// consumerList returns the consumers of g in name order.
+func consumerList(g *storage.StreamGroup) ([]*storage.StreamConsumer, error) {
+	var list []*storage.StreamConsumer
+	err := g.ConsumerList(func(cons *storage.StreamConsumer) bool {
+		list = append(list, cons)
+		return true
+	})
+	return list, err
 }
 
 // streamGroups returns the groups of k in name order.
@@ -232,11 +239,12 @@ func fullGroups(c *Ctx, k *storage.Key, count int64) ([]groupInfo, error) {
 			gi.pel = append(gi.pel, pendingInfo{id, n})
 			return count == 0 || int64(len(gi.pel)) < count
 		})
+		var list []*storage.StreamConsumer
 		if err == nil {
-			err = g.ConsumerList(func(cons *storage.StreamConsumer) bool {
-				gi.consumers = append(gi.consumers, consumerInfo{cons: cons})
-				return true
-			})
+			list, err = consumerList(g)
+		}
+		for _, cons := range list {
+			gi.consumers = append(gi.consumers, consumerInfo{cons: cons})
 		}
 		for j := range gi.consumers {
 			if err != nil {

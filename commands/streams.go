@@ -491,30 +491,22 @@ func nextStreamID(c *Ctx, last encoding.StreamID, a addTrimArgs) (encoding.Strea
 // xdel serves XDEL key id [id ...]. A missing key answers 0 before the
 // IDs are read, as in Redis.
 func xdel(c *Ctx) error {
+	return removeStreamEntries(c, func(k *storage.Key) (int64, error) {
+		return forEachID(c.Args[2:], func(id encoding.StreamID) (bool, error) { return c.Tx.StreamDelete(k, id) })
+	})
+}
+
+// removeStreamEntries runs remove on the stream at c.Args[1] (XDEL,
+// XTRIM) and replies how many entries it removed: 0 for a missing key.
+func removeStreamEntries(c *Ctx, remove func(k *storage.Key) (int64, error)) error {
 	k, err := readStream(c, c.Args[1])
 	if err != nil {
 		return err
 	}
-	if !k.Live {
-		c.Out.Int(0)
-		return nil
-	}
-	ids := make([]encoding.StreamID, 0, len(c.Args)-2)
-	for _, a := range c.Args[2:] {
-		id, err := strictStreamID(a)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
 	var n int64
-	for _, id := range ids {
-		ok, err := c.Tx.StreamDelete(k, id)
-		if err != nil {
+	if k.Live {
+		if n, err = remove(k); err != nil {
 			return err
-		}
-		if ok {
-			n++
 		}
 	}
 	if n > 0 {
@@ -524,29 +516,36 @@ func xdel(c *Ctx) error {
 	return nil
 }
 
+// forEachID parses every argument as an ID, then calls fn with each and
+// counts those it did something to: XDEL and XACK change nothing when an
+// argument is not an ID.
+func forEachID(args [][]byte, fn func(id encoding.StreamID) (bool, error)) (int64, error) {
+	ids := make([]encoding.StreamID, 0, len(args))
+	for _, a := range args {
+		id, err := strictStreamID(a)
+		if err != nil {
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	var n int64
+	for _, id := range ids {
+		ok, err := fn(id)
+		if err != nil {
+			return 0, err
+		}
+		n += boolInt(ok)
+	}
+	return n, nil
+}
+
 // xtrim serves XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count].
 func xtrim(c *Ctx) error {
 	a, _, err := parseAddTrim(c.Args, false)
 	if err != nil {
 		return err
 	}
-	k, err := readStream(c, c.Args[1])
-	if err != nil {
-		return err
-	}
-	if !k.Live {
-		c.Out.Int(0)
-		return nil
-	}
-	n, err := c.Tx.StreamTrim(k, a.trim)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		c.Tx.StreamStore(k)
-	}
-	c.Out.Int(n)
-	return nil
+	return removeStreamEntries(c, func(k *storage.Key) (int64, error) { return c.Tx.StreamTrim(k, a.trim) })
 }
 
 // xsetid serves XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id].

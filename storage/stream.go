@@ -178,39 +178,19 @@ func (t *Tx) StreamRange(k *Key, start, end encoding.StreamID, rev bool, fn func
 // streamScan iterates the entries of k in [start, end], tombstones
 // included.
 func (t *Tx) streamScan(k *Key, start, end encoding.StreamID, rev bool, fn func(id encoding.StreamID, flags byte, pairs [][]byte) bool) error {
-	lower := streamEntryKey(nil, k, start)
-	upper := append(streamEntryKey(nil, k, end), 0)
-	it, err := t.Iter(lower, upper)
+	var pairs [][]byte
+	var derr error
+	err := t.scanIDs(MemberPrefix(k, streamEntryTag), start, end, rev, func(id encoding.StreamID, v []byte) bool {
+		var flags byte
+		if flags, pairs, derr = decodeStreamEntry(v, pairs); derr != nil {
+			return false
+		}
+		return fn(id, flags, pairs)
+	})
 	if err != nil {
 		return err
 	}
-	first, next := it.First, it.Next
-	if rev {
-		first, next = it.Last, it.Prev
-	}
-	var pairs [][]byte
-	at := len(lower) - 16
-	for ok := first(); ok; ok = next() {
-		id, _ := encoding.DecodeStreamID(it.Key()[at:])
-		v, err := it.ValueAndErr()
-		if err != nil {
-			it.Close()
-			return err
-		}
-		var flags byte
-		if flags, pairs, err = decodeStreamEntry(v, pairs); err != nil {
-			it.Close()
-			return err
-		}
-		if !fn(id, flags, pairs) {
-			break
-		}
-	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return err
-	}
-	return it.Close()
+	return derr
 }
 
 // StreamEdge returns the ID of the first live entry of k, or of the last

@@ -150,19 +150,9 @@ func (t *Tx) StreamDestroyGroup(k *Key, name []byte) (bool, error) {
 // returns false.
 func (t *Tx) StreamGroups(k *Key, fn func(g *StreamGroup) bool) error {
 	prefix := MemberPrefix(k, streamGroupTag)
-	var ferr error
-	err := t.scanPrefix(prefix, func(key, v []byte) bool {
-		g, err := t.decodeGroup(k, key[len(prefix):], v)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		return fn(g)
-	})
-	if err != nil {
-		return err
-	}
-	return ferr
+	return scanDecoded(t, prefix, func(key, v []byte) (*StreamGroup, error) {
+		return t.decodeGroup(k, key[len(prefix):], v)
+	}, fn)
 }
 
 // Save writes the group's record and the consumers it changed.
@@ -264,19 +254,9 @@ func (g *StreamGroup) DeleteConsumer(name []byte) (pending uint64, ok bool, err 
 // as stored, until fn returns false.
 func (g *StreamGroup) ConsumerList(fn func(c *StreamConsumer) bool) error {
 	prefix := groupPrefix(g.k, streamConsumerTag, g.Name)
-	var ferr error
-	err := g.t.scanPrefix(prefix, func(key, v []byte) bool {
-		c, err := decodeConsumer(key[len(prefix):], v)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		return fn(c)
-	})
-	if err != nil {
-		return err
-	}
-	return ferr
+	return scanDecoded(g.t, prefix, func(key, v []byte) (*StreamConsumer, error) {
+		return decodeConsumer(key[len(prefix):], v)
+	}, fn)
 }
 
 // NACK returns the pending entry id; ok is false when id is not pending.
@@ -441,4 +421,22 @@ func (t *Tx) scanPrefix(prefix []byte, fn func(key, v []byte) bool) error {
 		return err
 	}
 	return it.Close()
+}
+
+// scanDecoded iterates the sub-keys that start with prefix, calling fn
+// with each as decode reads it, until fn returns false or decode fails.
+func scanDecoded[T any](t *Tx, prefix []byte, decode func(key, v []byte) (T, error), fn func(T) bool) error {
+	var derr error
+	err := t.scanPrefix(prefix, func(key, v []byte) bool {
+		x, err := decode(key, v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		return fn(x)
+	})
+	if err != nil {
+		return err
+	}
+	return derr
 }

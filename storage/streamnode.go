@@ -175,19 +175,7 @@ func (t *Tx) streamNodeBefore(lower, upper []byte) (*streamNode, error) {
 // streamNodes calls fn with each node of k in ID order until fn returns
 // false.
 func (t *Tx) streamNodes(k *Key, fn func(n *streamNode) bool) error {
-	var ferr error
-	err := t.scanPrefix(MemberPrefix(k, streamNodeTag), func(key, v []byte) bool {
-		n, err := decodeStreamNode(key, v)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		return fn(n)
-	})
-	if err != nil {
-		return err
-	}
-	return ferr
+	return scanDecoded(t, MemberPrefix(k, streamNodeTag), decodeStreamNode, fn)
 }
 
 // StreamRaxNodes returns the number of nodes of the radix tree Redis
