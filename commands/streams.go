@@ -604,7 +604,7 @@ func xsetid(c *Ctx) error {
 	if !maxDeleted.IsZero() {
 		s.MaxDeletedID = maxDeleted
 	}
-	c.Tx.StreamStore(k)
+	c.Tx.StreamStoreQuiet(k)
 	c.Out.OK()
 	return nil
 }

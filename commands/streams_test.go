@@ -232,3 +232,59 @@ func TestStreamKeyCommands(t *testing.T) {
 		x.do(1, "xlen", "t")
 	})
 }
+
+// TestStreamWatch checks which stream commands abort a transaction that
+// watches the stream: those Redis 7.0.15 signals as modifying the key
+// (XADD, XDEL and XTRIM when they remove entries, XGROUP CREATE MKSTREAM
+// when it makes the key), and not the others (XGROUP, XSETID, reads and
+// acknowledgements), as found against redis-server 7.0.15.
+func TestStreamWatch(t *testing.T) {
+	both(t, func(x *tester) {
+		ctx := testutil.Ctx(x.t)
+		for _, tc := range []struct {
+			cmd     []any
+			touches bool
+		}{
+			{[]any{"xadd", "s", "9-0", "f", "v"}, true},
+			{[]any{"xdel", "s", "1-0"}, true},
+			{[]any{"xdel", "s", "7-0"}, false},
+			{[]any{"xtrim", "s", "maxlen", "1"}, true},
+			{[]any{"xtrim", "s", "maxlen", "5"}, false},
+			{[]any{"xsetid", "s", "10-0"}, false},
+			{[]any{"xgroup", "create", "s", "g2", "0"}, false},
+			{[]any{"xgroup", "destroy", "s", "g"}, false},
+			{[]any{"xgroup", "setid", "s", "g", "0"}, false},
+			{[]any{"xgroup", "createconsumer", "s", "g", "c9"}, false},
+			{[]any{"xgroup", "delconsumer", "s", "g", "c"}, false},
+			{[]any{"xreadgroup", "group", "g", "c", "count", "1", "streams", "s", ">"}, false},
+			{[]any{"xack", "s", "g", "1-0"}, false},
+			{[]any{"xclaim", "s", "g", "c2", "0", "1-0"}, false},
+			{[]any{"xautoclaim", "s", "g", "c2", "0", "0"}, false},
+			{[]any{"xgroup", "create", "new", "g", "0", "mkstream"}, true},
+		} {
+			x.c.FlushAll(ctx)
+			for i := 1; i <= 3; i++ {
+				x.c.XAdd(ctx, &redis.XAddArgs{Stream: "s", ID: fmt.Sprintf("%d-0", i), Values: []any{"f", "v"}})
+			}
+			x.c.XGroupCreate(ctx, "s", "g", "0")
+			x.c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"s", ">"}, Count: 1})
+			key := tc.cmd[1].(string)
+			if tc.cmd[0] == "xgroup" {
+				key = tc.cmd[2].(string)
+			}
+			err := x.c.Watch(ctx, func(tx *redis.Tx) error {
+				if err := x.c.Do(ctx, tc.cmd...).Err(); err != nil && err != redis.Nil {
+					return err
+				}
+				_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.Ping(ctx)
+					return nil
+				})
+				return err
+			}, key)
+			if aborted := err == redis.TxFailedErr; aborted != tc.touches || (err != nil && !aborted) {
+				x.t.Fatalf("%v under WATCH: %v; want aborted %v", tc.cmd, err, tc.touches)
+			}
+		}
+	})
+}
