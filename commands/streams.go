@@ -329,7 +329,9 @@ type addTrimArgs struct {
 
 // parseAddTrim parses the options of XADD (xadd, up to its ID, whose
 // index it returns) or XTRIM, as streamParseAddOrTrimArgsOrReply does.
-func parseAddTrim(args [][]byte, xadd bool) (a addTrimArgs, idPos int, err error) {
+func parseAddTrim(c *Ctx, xadd bool) (a addTrimArgs, idPos int, err error) {
+	args := c.Args
+	nodeEntries := c.Store.Encodings().StreamNodeEntries
 	a.idAuto = true
 	limitGiven := false
 	i := 2
@@ -338,7 +340,7 @@ func parseAddTrim(args [][]byte, xadd bool) (a addTrimArgs, idPos int, err error
 		opt := args[i]
 		switch {
 		case xadd && len(opt) == 1 && opt[0] == '*':
-			return a.finish(xadd, limitGiven, i)
+			return a.finish(xadd, limitGiven, i, nodeEntries)
 		case (Is(opt, "maxlen") || Is(opt, "minid")) && more > 0:
 			if a.trimming {
 				return a, 0, errTrimBoth
@@ -381,18 +383,19 @@ func parseAddTrim(args [][]byte, xadd bool) (a addTrimArgs, idPos int, err error
 				return a, 0, err
 			}
 			a.idAuto = false
-			return a.finish(xadd, limitGiven, i)
+			return a.finish(xadd, limitGiven, i, nodeEntries)
 		default:
 			return a, 0, ErrSyntax
 		}
 	}
-	return a.finish(xadd, limitGiven, i)
+	return a.finish(xadd, limitGiven, i, nodeEntries)
 }
 
 // finish checks the options together and sets the trimming limit: an
-// approximate trim does at most 100 nodes' worth of work unless LIMIT
+// approximate trim does at most 100 nodes' worth of work (of
+// stream-node-max-entries, kept within 10,000 and 1,000,000) unless LIMIT
 // says otherwise, an exact one has no limit.
-func (a addTrimArgs) finish(xadd, limitGiven bool, idPos int) (addTrimArgs, int, error) {
+func (a addTrimArgs) finish(xadd, limitGiven bool, idPos int, nodeEntries int64) (addTrimArgs, int, error) {
 	switch {
 	case a.trim.Limit != 0 && !a.trimming:
 		return a, 0, errTrimLimitAlone
@@ -401,7 +404,11 @@ func (a addTrimArgs) finish(xadd, limitGiven bool, idPos int) (addTrimArgs, int,
 	case limitGiven && !a.trim.Approx:
 		return a, 0, errTrimLimitExact
 	case !limitGiven && a.trim.Approx:
-		a.trim.Limit = 100 * storage.StreamNodeMaxEntries
+		a.trim.Limit = 100 * nodeEntries
+		if nodeEntries <= 0 || nodeEntries > math.MaxInt64/100 {
+			a.trim.Limit = 10000
+		}
+		a.trim.Limit = min(a.trim.Limit, 1000000)
 	}
 	return a, idPos, nil
 }
@@ -409,7 +416,7 @@ func (a addTrimArgs) finish(xadd, limitGiven bool, idPos int) (addTrimArgs, int,
 // xadd serves XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold
 // [LIMIT count]] *|id field value [field value ...].
 func xadd(c *Ctx) error {
-	a, idPos, err := parseAddTrim(c.Args, true)
+	a, idPos, err := parseAddTrim(c, true)
 	if err != nil {
 		return err
 	}
@@ -541,7 +548,7 @@ func forEachID(args [][]byte, fn func(id encoding.StreamID) (bool, error)) (int6
 
 // xtrim serves XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count].
 func xtrim(c *Ctx) error {
-	a, _, err := parseAddTrim(c.Args, false)
+	a, _, err := parseAddTrim(c, false)
 	if err != nil {
 		return err
 	}

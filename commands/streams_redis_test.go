@@ -179,15 +179,30 @@ func streamOps(seed uint64, n int) [][]any {
 // TestStreamsAgainstRedis runs seeded random stream commands against
 // Shoal and a redis-server 7.0.15 side by side, and compares every reply:
 // where entries fall in nodes (radix-tree-keys, radix-tree-nodes, what
-// approximate trims remove), read counters, lag and pending entries must
-// all be Redis's.
+// approximate trims remove), under the default node bounds and others set
+// with CONFIG SET, read counters, lag and pending entries must all be
+// Redis's.
 func TestStreamsAgainstRedis(t *testing.T) {
 	rc := startRedis(t, 3)
 	sc := testutil.Client(t, testutil.Start(t, nil), 3)
 	ctx := context.Background()
+	// Seeds 4 to 6 place entries in nodes of other bounds (0: none).
+	nodes := map[uint64][2]string{4: {"7", "600"}, 5: {"0", "0"}, 6: {"3", "0"}}
 	for seed := uint64(1); seed <= 6; seed++ {
 		rc.FlushAll(ctx)
 		sc.FlushAll(ctx)
+		entries, bytes := "100", "4096"
+		if n, ok := nodes[seed]; ok {
+			entries, bytes = n[0], n[1]
+		}
+		for _, c := range []*redis.Client{rc, sc} {
+			if err := c.ConfigSet(ctx, "stream-node-max-entries", entries).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.ConfigSet(ctx, "stream-node-max-bytes", bytes).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		ops := streamOps(seed, 3000)
 		for i, op := range ops {
 			if i == 0 {

@@ -105,6 +105,11 @@ type Config struct {
 	// HllSparseMaxBytes is the size past which a HyperLogLog turns dense
 	// ("hll-sparse-max-bytes"); default 3000.
 	HllSparseMaxBytes int64
+	// StreamNodeMaxBytes and StreamNodeMaxEntries bound the nodes stream
+	// entries are placed in, as Redis's listpacks ("stream-node-max-bytes",
+	// default 4096, and "stream-node-max-entries", default 100; 0 means no
+	// bound).
+	StreamNodeMaxBytes, StreamNodeMaxEntries int64
 	// ClientOutputBufferLimit holds the "client-output-buffer-limit" classes.
 	ClientOutputBufferLimit string
 

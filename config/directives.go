@@ -324,8 +324,8 @@ var directives = []*Directive{
 	num("list-max-listpack-size", mut, intMin, intMax, "-2").alias("list-max-ziplist-size"),
 	num("list-compress-depth", mut, 0, intMax, "0"),
 	num("hll-sparse-max-bytes", mut|mem|unsigned, 0, longMax, "3000").to(int64Field(func(c *Config) *int64 { return &c.HllSparseMaxBytes })),
-	num("stream-node-max-bytes", mut|mem|unsigned, 0, longMax, "4096"),
-	num("stream-node-max-entries", mut, 0, longMax, "100"),
+	num("stream-node-max-bytes", mut|mem|unsigned, 0, longMax, "4096").to(int64Field(func(c *Config) *int64 { return &c.StreamNodeMaxBytes })),
+	num("stream-node-max-entries", mut, 0, longMax, "100").to(int64Field(func(c *Config) *int64 { return &c.StreamNodeMaxEntries })),
 
 	// Persistence: every write is durable in Pebble; SAVE and BGSAVE
 	// write dbfilename; the other RDB and AOF settings are kept for the

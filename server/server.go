@@ -208,7 +208,9 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		HashEntries: c.HashMaxListpackEntries, HashValue: c.HashMaxListpackValue,
 		SetIntsetEntries: c.SetMaxIntsetEntries,
 		ZSetEntries:      c.ZSetMaxListpackEntries, ZSetValue: c.ZSetMaxListpackValue,
-		HllSparseBytes: c.HllSparseMaxBytes,
+		HllSparseBytes:    c.HllSparseMaxBytes,
+		StreamNodeBytes:   c.StreamNodeMaxBytes,
+		StreamNodeEntries: c.StreamNodeMaxEntries,
 	})
 }
 

@@ -23,7 +23,8 @@ import (
 // of IDs is one bounded iteration.
 //
 // Redis stores a stream's entries in listpacks of at most
-// stream-node-max-entries entries and stream-node-max-bytes bytes, keyed
+// stream-node-max-entries entries and stream-node-max-bytes bytes (as
+// they are when each entry is added: Encodings), keyed
 // in a radix tree by the ID of their first entry, their master. Where an
 // entry falls decides what XINFO reports, which entries approximate
 // trimming (~) removes, and what DUMP writes. So Shoal keeps a record per
@@ -43,19 +44,13 @@ const (
 	streamOwnedTag    = 'q'
 )
 
-// The node limits of redis.conf's defaults, stream-node-max-bytes and
-// stream-node-max-entries.
-const (
-	StreamNodeMaxBytes   = 4096
-	StreamNodeMaxEntries = 100
-)
-
 // streamDeletedFlag marks a tombstone in an entry's flags, as
 // STREAM_ITEM_FLAG_DELETED does in a listpack.
 const streamDeletedFlag = 1
 
 // StreamEntryLimit is the largest total size of an entry's fields and
-// values (STREAM_LISTPACK_MAX_SIZE): XADD refuses larger ones.
+// values, and of a node (STREAM_LISTPACK_MAX_SIZE): XADD refuses larger
+// entries.
 const StreamEntryLimit = 1 << 30
 
 func streamEntryKey(dst []byte, k *Key, id encoding.StreamID) []byte {
@@ -126,8 +121,15 @@ func (t *Tx) StreamAdd(k *Key, id encoding.StreamID, pairs [][]byte) error {
 	for _, p := range pairs {
 		total += len(p)
 	}
-	if node != nil && (node.lpBytes()+uint64(total) >= StreamNodeMaxBytes || node.count+node.deleted >= StreamNodeMaxEntries) {
-		node = nil
+	if node != nil {
+		e := t.s.Encodings()
+		maxBytes := uint64(e.StreamNodeBytes)
+		if maxBytes == 0 || maxBytes > StreamEntryLimit {
+			maxBytes = StreamEntryLimit
+		}
+		if node.lpBytes()+uint64(total) >= maxBytes || e.StreamNodeEntries > 0 && node.count+node.deleted >= uint64(e.StreamNodeEntries) {
+			node = nil
+		}
 	}
 	if node == nil {
 		node = newStreamNode(id, pairs)

@@ -205,7 +205,7 @@ func TestStreamNodeSizes(t *testing.T) {
 		if err := listpackEach(lp, func([]byte) error { return nil }); err != nil {
 			t.Fatalf("node %v: own listpack does not read back: %v", n.master, err)
 		}
-		if n.count+n.deleted > StreamNodeMaxEntries || n.lpBytes() > StreamNodeMaxBytes+2*4200 {
+		if e := DefaultEncodings; n.count+n.deleted > uint64(e.StreamNodeEntries) || n.lpBytes() > uint64(e.StreamNodeBytes)+2*4200 {
 			t.Fatalf("node %v overfull: %d entries, %d bytes", n.master, n.count+n.deleted, n.lpBytes())
 		}
 		live += n.count
