@@ -1,7 +1,6 @@
 package commands_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -271,26 +270,7 @@ func scriptKnownDifference(i int) bool {
 
 func readScriptGolden(t *testing.T) []recorded {
 	t.Helper()
-	f, err := os.Open(scriptGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []recorded
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		l := sc.Text()
-		switch {
-		case strings.HasPrefix(l, "#") || l == "":
-		case strings.HasPrefix(l, "> "):
-			out = append(out, recorded{cmd: l[2:], reply: map[int]string{}})
-		case len(out) > 0 && (strings.HasPrefix(l, "2: ") || strings.HasPrefix(l, "3: ")):
-			out[len(out)-1].reply[int(l[0]-'0')] = l[3:]
-		default:
-			t.Fatalf("%s: bad line %q", scriptGolden, l)
-		}
-	}
+	out := readGolden(t, scriptGolden)
 	for i, r := range out {
 		var cmd []string
 		if err := json.Unmarshal([]byte(r.cmd), &cmd); err != nil || strings.Join(cmd, "\x00") != strings.Join(scriptTranscript[min(i, len(scriptTranscript)-1)], "\x00") {

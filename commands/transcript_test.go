@@ -146,9 +146,13 @@ type recorded struct {
 
 // read reads the golden file: "> command", then "2: reply" and
 // "3: reply", in the script's order.
-func (tr *transcript) read(t *testing.T) []recorded {
+func (tr *transcript) read(t *testing.T) []recorded { return readGolden(t, tr.golden) }
+
+// readGolden reads a golden file of "> command" lines, each followed by
+// "2: reply" and "3: reply", skipping comments and blank lines.
+func readGolden(t *testing.T, golden string) []recorded {
 	t.Helper()
-	f, err := os.Open(tr.golden)
+	f, err := os.Open(golden)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +169,7 @@ func (tr *transcript) read(t *testing.T) []recorded {
 		case len(out) > 0 && (strings.HasPrefix(l, "2: ") || strings.HasPrefix(l, "3: ")):
 			out[len(out)-1].reply[int(l[0]-'0')] = l[3:]
 		default:
-			t.Fatalf("%s: bad line %q", tr.golden, l)
+			t.Fatalf("%s: bad line %q", golden, l)
 		}
 	}
 	if err := sc.Err(); err != nil {
