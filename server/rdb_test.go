@@ -60,6 +60,18 @@ func fillEveryEncoding(t *testing.T, addr string) {
 			p.HSet(ctx, pre+"h:big", fmt.Sprint("f", i), fmt.Sprint("v", i, long[:i%100]))
 			p.ZAdd(ctx, pre+"z:big", redis.Z{Score: float64(i%37) / 3, Member: fmt.Sprint("m", i)})
 		}
+		// Streams: one in several nodes with tombstones, one with groups,
+		// pending entries and consumers, and one left empty.
+		for i := 0; i < 250; i++ {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: pre + "x:big", ID: fmt.Sprintf("%d-%d", 1000+i/3, i%3), Values: []any{"n", i, "s", long[:i%80]}})
+		}
+		p.XDel(ctx, pre+"x:big", "1010-0", "1010-1", "1100-2")
+		p.XAdd(ctx, &redis.XAddArgs{Stream: pre + "x:groups", ID: "1-1", Values: []any{"a", "1", "b", "hello"}})
+		p.XAdd(ctx, &redis.XAddArgs{Stream: pre + "x:groups", ID: "2-0", Values: []any{"c", long}})
+		p.XGroupCreate(ctx, pre+"x:groups", "g", "0")
+		p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "alice", Streams: []string{pre + "x:groups", ">"}, Count: 1})
+		p.XGroupCreateConsumer(ctx, pre+"x:groups", "g", "bob")
+		p.XGroupCreateMkStream(ctx, pre+"x:empty", "g", "$")
 		p.Set(ctx, pre+"e:str", "soon", 0)
 		p.PExpireAt(ctx, pre+"e:str", time.UnixMilli(4102444800123)) // 2100-01-01
 		p.HSet(ctx, pre+"e:hash", "f", "v")
