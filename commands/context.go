@@ -45,6 +45,43 @@ type Ctx struct {
 	// were live or not (INFO's keyspace_hits and keyspace_misses); the
 	// server takes and zeroes them after each call.
 	KeyspaceHits, KeyspaceMisses int64
+	// effects, when replaced is set, stand for the call in the commands
+	// redis-server replicas run (Propagate).
+	effects  [][][]byte
+	replaced bool
+}
+
+// Feeding reports whether redis-server replicas follow this node, so
+// that a write whose effect depends on when or where it runs says with
+// Propagate what they are to run instead.
+func (c *Ctx) Feeding() bool {
+	repl := c.Server.Repl()
+	return repl != nil && repl.FeedActive()
+}
+
+// Propagate adds a command to what redis-server replicas run in place of
+// the call, as Redis's alsoPropagate does for the writes it rewrites (an
+// XADD's generated ID, XREADGROUP's deliveries as XCLAIMs). Once called,
+// the command itself is not passed on; PropagateNothing passes on
+// nothing. The arguments are copied.
+func (c *Ctx) Propagate(args ...[]byte) {
+	cmd := make([][]byte, len(args))
+	for i, a := range args {
+		cmd[i] = append([]byte(nil), a...)
+	}
+	c.effects, c.replaced = append(c.effects, cmd), true
+}
+
+// PropagateNothing says the call changed nothing redis-server replicas
+// are to see.
+func (c *Ctx) PropagateNothing() { c.replaced = true }
+
+// TakePropagated returns what Propagate recorded during the call and
+// clears it; replaced is false when the command is to go as it came.
+func (c *Ctx) TakePropagated() (cmds [][][]byte, replaced bool) {
+	cmds, replaced = c.effects, c.replaced
+	c.effects, c.replaced = nil, false
+	return cmds, replaced
 }
 
 // countRead accounts one read of a key for INFO's keyspace hits and misses.
@@ -81,6 +118,10 @@ type Client struct {
 	ReadOnlyCluster bool
 	// Asking is set by ASKING for the next command.
 	Asking bool
+	// Master marks the stream of commands a redis-server primary sends
+	// this node: commands obey it where they would refuse a client
+	// (Redis's mustObeyClient).
+	Master bool
 	// Channels and Patterns count the client's pub/sub subscriptions
 	// (CLIENT LIST's sub= and psub=); the server keeps them.
 	Channels, Patterns int

@@ -421,6 +421,34 @@ type claim struct {
 	cons   *storage.StreamConsumer
 	justID bool
 	out    []streamEntry
+	// feeding passes each change on to redis-server replicas; last is
+	// the group's last ID before the call.
+	feeding bool
+	last    encoding.StreamID
+}
+
+// newClaim starts XCLAIM's or XAUTOCLAIM's work for the consumer name.
+func newClaim(c *Ctx, k *storage.Key, g *storage.StreamGroup, name []byte, justID bool) *claim {
+	// Replicas see each claim as an XCLAIM of its outcome (streamfeed.go).
+	c.PropagateNothing()
+	return &claim{c: c, k: k, g: g, name: name, justID: justID, feeding: c.Feeding(), last: g.LastID}
+}
+
+// drop removes the pending entry id, whose entry is gone.
+func (cl *claim) drop(id encoding.StreamID, nack storage.StreamNACK) error {
+	if cl.feeding {
+		propagateClaim(cl.c, cl.k.Name, cl.g, nack.Consumer, id, nack)
+	}
+	_, err := cl.g.Ack(id)
+	return err
+}
+
+// finish saves the group and passes on a last ID it moved to.
+func (cl *claim) finish() {
+	if cl.feeding && cl.g.LastID != cl.last {
+		propagateGroupID(cl.c, cl.k.Name, cl.g)
+	}
+	cl.g.Save()
 }
 
 // take gives id to the consumer and records it for the reply.
@@ -438,6 +466,9 @@ func (cl *claim) take(id encoding.StreamID, nack *storage.StreamNACK, n storage.
 	}
 	if err := cl.g.SetNACK(id, cl.cons, n, nack); err != nil {
 		return err
+	}
+	if cl.feeding {
+		propagateClaim(cl.c, cl.k.Name, cl.g, cl.name, id, n)
 	}
 	if cl.justID {
 		pairs = nil
@@ -483,7 +514,7 @@ func xclaim(c *Ctx) error {
 		ids = append(ids, id)
 	}
 	now := c.NowMs()
-	cl := &claim{c: c, k: k, g: g, name: c.Args[3]}
+	cl := newClaim(c, k, g, c.Args[3], false)
 	var force bool
 	delivery, retry := int64(-1), int64(-1)
 	var lastID encoding.StreamID
@@ -538,7 +569,7 @@ func xclaim(c *Ctx) error {
 		}
 		if !exists {
 			if pending {
-				if _, err := g.Ack(id); err != nil {
+				if err := cl.drop(id, nack); err != nil {
 					return err
 				}
 			}
@@ -563,7 +594,7 @@ func xclaim(c *Ctx) error {
 			return err
 		}
 	}
-	g.Save()
+	cl.finish()
 	cl.writeClaimed()
 	return nil
 }
@@ -611,7 +642,7 @@ func xautoclaim(c *Ctx) error {
 		return errNoGroup(c.Args[1], c.Args[2])
 	}
 	now := c.NowMs()
-	cl := &claim{c: c, k: k, g: g, name: c.Args[3], justID: justID}
+	cl := newClaim(c, k, g, c.Args[3], justID)
 	type pending struct {
 		id   encoding.StreamID
 		nack storage.StreamNACK
@@ -637,7 +668,7 @@ func xautoclaim(c *Ctx) error {
 			return err
 		}
 		if !exists {
-			if _, err := g.Ack(p.id); err != nil {
+			if err := cl.drop(p.id, p.nack); err != nil {
 				return err
 			}
 			deleted = append(deleted, p.id)
@@ -659,7 +690,7 @@ func xautoclaim(c *Ctx) error {
 	if i < len(visit) {
 		next = visit[i].id
 	}
-	g.Save()
+	cl.finish()
 	c.Out.Array(3)
 	writeStreamID(c, next)
 	cl.writeClaimed()

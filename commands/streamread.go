@@ -112,6 +112,10 @@ func xread(c *Ctx, grouped bool) error {
 	if err != nil {
 		return err
 	}
+	if grouped {
+		// Replicas see what the reads did to the groups (streamfeed.go).
+		c.PropagateNothing()
+	}
 	c.Tx.Lock(c.DB(), a.keys...)
 	// gt is the ID each stream's entries must follow; MaxStreamID stands
 	// for ">", the group's last delivered ID.
@@ -271,9 +275,13 @@ func (a *xreadArgs) serve(c *Ctx, name []byte, gt encoding.StreamID, since *enco
 }
 
 // consumerOf returns the reading consumer, created if new, seen now.
-func (a *xreadArgs) consumerOf(g *storage.StreamGroup, now int64) (*storage.StreamConsumer, error) {
+func (a *xreadArgs) consumerOf(c *Ctx, key []byte, g *storage.StreamGroup, now int64) (*storage.StreamConsumer, error) {
 	cons, created, err := g.CreateConsumer(a.consumer, now)
-	if err == nil && !created {
+	switch {
+	case err != nil:
+	case created && c.Feeding():
+		propagateConsumer(c, key, g, cons.Name)
+	case !created:
 		cons.Touch(now)
 	}
 	return cons, err
@@ -285,7 +293,7 @@ func (a *xreadArgs) consumerOf(g *storage.StreamGroup, now int64) (*storage.Stre
 // after an XGROUP SETID).
 func (a *xreadArgs) deliver(c *Ctx, k *storage.Key, g *storage.StreamGroup, start encoding.StreamID) ([]streamEntry, error) {
 	now := c.NowMs()
-	cons, err := a.consumerOf(g, now)
+	cons, err := a.consumerOf(c, k.Name, g, now)
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +301,7 @@ func (a *xreadArgs) deliver(c *Ctx, k *storage.Key, g *storage.StreamGroup, star
 	if err != nil {
 		return nil, err
 	}
+	feeding, last := c.Feeding(), g.LastID
 	for _, e := range es {
 		if e.id.Compare(g.LastID) > 0 {
 			advanceGroup(k, g, e.id)
@@ -313,6 +322,12 @@ func (a *xreadArgs) deliver(c *Ctx, k *storage.Key, g *storage.StreamGroup, star
 		if err != nil {
 			return nil, err
 		}
+		if feeding {
+			propagateClaim(c, k.Name, g, cons.Name, e.id, n)
+		}
+	}
+	if feeding && g.LastID != last {
+		propagateGroupID(c, k.Name, g)
 	}
 	g.Save()
 	return es, nil
@@ -322,7 +337,7 @@ func (a *xreadArgs) deliver(c *Ctx, k *storage.Key, g *storage.StreamGroup, star
 // delivery again for those that still exist, [id, nil] for the others.
 func (a *xreadArgs) readHistory(c *Ctx, k *storage.Key, g *storage.StreamGroup, start encoding.StreamID) ([]streamEntry, error) {
 	now := c.NowMs()
-	cons, err := a.consumerOf(g, now)
+	cons, err := a.consumerOf(c, k.Name, g, now)
 	if err != nil {
 		return nil, err
 	}
@@ -352,6 +367,9 @@ func (a *xreadArgs) readHistory(c *Ctx, k *storage.Key, g *storage.StreamGroup, 
 		n.DeliveryCount++
 		if err := g.SetNACK(id, cons, n, &n); err != nil {
 			return nil, err
+		}
+		if c.Feeding() {
+			propagateClaim(c, k.Name, g, cons.Name, id, n)
 		}
 	}
 	g.Save()

@@ -331,7 +331,6 @@ type addTrimArgs struct {
 // index it returns) or XTRIM, as streamParseAddOrTrimArgsOrReply does.
 func parseAddTrim(c *Ctx, xadd bool) (a addTrimArgs, idPos int, err error) {
 	args := c.Args
-	nodeEntries := c.Store.Encodings().StreamNodeEntries
 	a.idAuto = true
 	limitGiven := false
 	i := 2
@@ -340,7 +339,7 @@ func parseAddTrim(c *Ctx, xadd bool) (a addTrimArgs, idPos int, err error) {
 		opt := args[i]
 		switch {
 		case xadd && len(opt) == 1 && opt[0] == '*':
-			return a.finish(xadd, limitGiven, i, nodeEntries)
+			return a.finish(c, xadd, limitGiven, i)
 		case (Is(opt, "maxlen") || Is(opt, "minid")) && more > 0:
 			if a.trimming {
 				return a, 0, errTrimBoth
@@ -383,29 +382,34 @@ func parseAddTrim(c *Ctx, xadd bool) (a addTrimArgs, idPos int, err error) {
 				return a, 0, err
 			}
 			a.idAuto = false
-			return a.finish(xadd, limitGiven, i, nodeEntries)
+			return a.finish(c, xadd, limitGiven, i)
 		default:
 			return a, 0, ErrSyntax
 		}
 	}
-	return a.finish(xadd, limitGiven, i, nodeEntries)
+	return a.finish(c, xadd, limitGiven, i)
 }
 
 // finish checks the options together and sets the trimming limit: an
 // approximate trim does at most 100 nodes' worth of work (of
 // stream-node-max-entries, kept within 10,000 and 1,000,000) unless LIMIT
-// says otherwise, an exact one has no limit.
-func (a addTrimArgs) finish(xadd, limitGiven bool, idPos int, nodeEntries int64) (addTrimArgs, int, error) {
+// says otherwise, an exact one has no limit. A primary's stream is obeyed
+// without limit, LIMIT or not: Redis sends its trims as exact ones with
+// the LIMIT the client gave.
+func (a addTrimArgs) finish(c *Ctx, xadd, limitGiven bool, idPos int) (addTrimArgs, int, error) {
 	switch {
 	case a.trim.Limit != 0 && !a.trimming:
 		return a, 0, errTrimLimitAlone
 	case !xadd && !a.trimming:
 		return a, 0, errTrimNone
+	case c.Client.Master:
+		a.trim.Limit = 0
 	case limitGiven && !a.trim.Approx:
 		return a, 0, errTrimLimitExact
 	case !limitGiven && a.trim.Approx:
-		a.trim.Limit = 100 * nodeEntries
-		if nodeEntries <= 0 || nodeEntries > math.MaxInt64/100 {
+		n := c.Store.Encodings().StreamNodeEntries
+		a.trim.Limit = 100 * n
+		if n <= 0 || n > math.MaxInt64/100 {
 			a.trim.Limit = 10000
 		}
 		a.trim.Limit = min(a.trim.Limit, 1000000)
@@ -435,6 +439,7 @@ func xadd(c *Ctx) error {
 		return err
 	}
 	if !k.Live && a.noMkStream {
+		c.PropagateNothing()
 		c.Out.Null()
 		return nil
 	}
@@ -461,6 +466,11 @@ func xadd(c *Ctx) error {
 	}
 	if a.trimming {
 		if _, err := c.Tx.StreamTrim(k, a.trim); err != nil {
+			return err
+		}
+	}
+	if c.Feeding() {
+		if err := propagateAdd(c, k, a, id, pairs); err != nil {
 			return err
 		}
 	}
@@ -518,6 +528,8 @@ func removeStreamEntries(c *Ctx, remove func(k *storage.Key) (int64, error)) err
 	}
 	if n > 0 {
 		c.Tx.StreamStore(k)
+	} else {
+		c.PropagateNothing()
 	}
 	c.Out.Int(n)
 	return nil
@@ -552,7 +564,16 @@ func xtrim(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	return removeStreamEntries(c, func(k *storage.Key) (int64, error) { return c.Tx.StreamTrim(k, a.trim) })
+	return removeStreamEntries(c, func(k *storage.Key) (int64, error) {
+		n, err := c.Tx.StreamTrim(k, a.trim)
+		if err == nil && n > 0 && a.trim.Approx && c.Feeding() {
+			var args [][]byte
+			if args, err = propagateTrim(c, [][]byte{[]byte("XTRIM"), k.Name}, k, a); err == nil {
+				c.Propagate(args...)
+			}
+		}
+		return n, err
+	})
 }
 
 // xsetid serves XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id].

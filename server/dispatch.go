@@ -156,8 +156,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if err != nil {
 		c.replyError(err)
 	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
-		c.feedWrite(c.DB, cmd, args, c.s.repl.Feed)
+		c.feedWrite(ctx, c.DB, cmd, args, c.s.repl.Feed)
 	}
+	ctx.TakePropagated() // NB: the Ctx serves the connection's next call
 	if ctx.KeyspaceHits != 0 {
 		c.s.stats.hits.Add(ctx.KeyspaceHits)
 		ctx.KeyspaceHits = 0

@@ -20,12 +20,23 @@ import (
 //	SPOP, blocking pops,   RESTORE key ms payload REPLACE ABSTTL (the whole
 //	RESTORE                value), or DEL key when none is left
 //
-// and every other write goes as it came. A script's writes go as one
-// MULTI ... EXEC when it ends, as Redis 7 replicates a script's effects.
+// and every other write goes as it came, unless its handler said what to
+// run instead (commands.Ctx.Propagate: the stream commands, whose IDs,
+// approximate trims and deliveries depend on when they run). A script's
+// writes go as one MULTI ... EXEC when it ends, as Redis 7 replicates a
+// script's effects.
 
 // feedWrite passes a write command that ran without error in database db
-// to emit, as the redis-server replicas are to run it.
-func (c *conn) feedWrite(db int, cmd *commands.Command, args [][]byte, emit func(db int, args ...[]byte)) {
+// to emit, as the redis-server replicas are to run it: what the handler
+// said to run instead (ctx.Propagate), if anything, else the command or
+// the state it left.
+func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args [][]byte, emit func(db int, args ...[]byte)) {
+	if cmds, replaced := ctx.TakePropagated(); replaced {
+		for _, a := range cmds {
+			emit(db, a...)
+		}
+		return
+	}
 	switch cmd.Name {
 	case "set", "setex", "psetex", "incrbyfloat", "getset", "getdel":
 		c.feedState(db, args[1], false, emit)

@@ -20,6 +20,7 @@ func (s *Server) newMasterClient() replication.Applier {
 	c.Authenticated = true
 	c.User = "default"
 	c.ReplyOff = true
+	c.Master = true
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s,
 		Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c}
 	return &masterClient{c: c}

@@ -58,6 +58,7 @@ func shoalWrites(t *testing.T, addr string, worker, n int) {
 				t.Error(err)
 				return
 			}
+			streamWrites(t, c, k+":x", i)
 		}
 		if d, err := c.Dump(ctx, fmt.Sprintf("w%d:0:h", worker)).Result(); err == nil {
 			c.RestoreReplace(ctx, fmt.Sprintf("w%d:restored", worker), time.Hour, d)

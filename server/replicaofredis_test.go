@@ -55,7 +55,55 @@ func redisWrites(t *testing.T, addr string, worker, n int) {
 				t.Error(err)
 				return
 			}
+			streamWrites(t, c, k+":x", i)
 		}
+	}
+}
+
+// streamWrites runs round i of the stream writes a replica must see as
+// their primary did them: IDs made from the clock, approximate trims,
+// group reads (NOACK too), claims, acknowledgements and deletions.
+func streamWrites(t *testing.T, c *redis.Client, key string, i int) {
+	ctx := testutil.Ctx(t)
+	do := func(args ...any) any {
+		v, err := c.Do(ctx, args...).Result()
+		if err != nil && err != redis.Nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			t.Errorf("%v: %v", args, err)
+		}
+		return v
+	}
+	firstID := func() string {
+		if r, ok := do("XRANGE", key, "-", "+", "COUNT", 1).([]any); ok && len(r) == 1 {
+			return r[0].([]any)[0].(string)
+		}
+		return "0"
+	}
+	do("XADD", key, "MAXLEN", "~", 40, "*", "n", i, "v", strings.Repeat("x", i%70))
+	do("XGROUP", "CREATE", key, "g", "0")
+	do("XREADGROUP", "GROUP", "g", fmt.Sprint("c", i%3), "COUNT", 2, "STREAMS", key, ">")
+	if i == 0 {
+		// Two whole nodes go: Redis replicates the trim as MAXLEN = 50
+		// LIMIT 200, which a replica obeys without the limit.
+		for j := 0; j < 250; j++ {
+			do("XADD", key+":big", "*", "n", j)
+		}
+		do("XTRIM", key+":big", "MAXLEN", "~", 10, "LIMIT", 200)
+	}
+	switch i % 6 {
+	case 1:
+		do("XACK", key, "g", firstID())
+	case 2:
+		do("XCLAIM", key, "g", "c9", 0, firstID())
+	case 3:
+		do("XAUTOCLAIM", key, "g", "c8", 0, "0", "COUNT", 2)
+	case 4:
+		do("XDEL", key, firstID())
+	case 5:
+		do("XREADGROUP", "GROUP", "g", "quiet", "NOACK", "STREAMS", key, ">")
+	}
+	if i%10 == 9 {
+		do("XTRIM", key, "MINID", "~", firstID())
+		do("XADD", key, "MAXLEN", "=", 25, "*", "n", i)
 	}
 }
 

@@ -437,3 +437,15 @@ func StreamEntriesRead(m *encoding.Meta, id encoding.StreamID) int64 {
 	}
 	return -1
 }
+
+// StreamFirstEntry returns the ID of the first entry of k, deleted or
+// not, or the largest ID when there is none (Redis's streamGetEdgeID
+// without skipping tombstones): the MINID Redis replicates for a MINID ~.
+func (t *Tx) StreamFirstEntry(k *Key) (encoding.StreamID, error) {
+	id := encoding.MaxStreamID
+	err := t.streamScan(k, encoding.StreamID{}, encoding.MaxStreamID, false, func(e encoding.StreamID, _ byte, _ [][]byte) bool {
+		id = e
+		return false
+	})
+	return id, err
+}
