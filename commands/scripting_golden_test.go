@@ -284,15 +284,7 @@ func recordScripting(t *testing.T, addr string) {
 	ctx := context.Background()
 	replies := map[int][]string{}
 	for proto := 2; proto <= 3; proto++ {
-		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto, DisableIdentity: true})
-		defer c.Close()
-		info, err := c.Info(ctx, "server").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(info, "redis_version:7.0.15\r\n") {
-			t.Fatalf("%s is not redis-server 7.0.15", addr)
-		}
+		c := recordingClient(t, addr, proto)
 		c.FlushAll(ctx)
 		c.ScriptFlush(ctx)
 		c.FunctionFlush(ctx)

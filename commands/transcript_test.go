@@ -178,21 +178,30 @@ func readGolden(t *testing.T, golden string) []recorded {
 	return out
 }
 
+// recordingClient returns a client speaking proto of the redis-server
+// 7.0.15 at addr, which a golden file is recorded from; it fails the test
+// for any other server.
+func recordingClient(t *testing.T, addr string, proto int) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto, DisableIdentity: true})
+	t.Cleanup(func() { c.Close() })
+	info, err := c.Info(context.Background(), "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info, "redis_version:7.0.15\r\n") {
+		t.Fatalf("%s is not redis-server 7.0.15", addr)
+	}
+	return c
+}
+
 // record writes the golden file from a real redis-server 7.0.15, flushed
 // before each protocol's run.
 func (tr *transcript) record(t *testing.T, addr string) {
 	ctx := context.Background()
 	replies := map[int][]string{}
 	for _, proto := range []int{2, 3} {
-		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto, DisableIdentity: true})
-		defer c.Close()
-		info, err := c.Info(ctx, "server").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(info, "redis_version:7.0.15\r\n") {
-			t.Fatalf("%s is not redis-server 7.0.15", addr)
-		}
+		c := recordingClient(t, addr, proto)
 		if err := c.FlushAll(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
