@@ -125,6 +125,9 @@ type Client struct {
 	// Channels and Patterns count the client's pub/sub subscriptions
 	// (CLIENT LIST's sub= and psub=); the server keeps them.
 	Channels, Patterns int
+	// ShardChannels counts the client's sharded subscriptions (CLIENT
+	// LIST's ssub=).
+	ShardChannels int
 }
 
 // Cluster is what the CLUSTER commands ask of the node's cluster

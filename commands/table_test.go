@@ -113,6 +113,11 @@ func TestTableKeyPositions(t *testing.T) {
 		if c.FirstKey < 0 {
 			t.Errorf("%s: FirstKey %d is negative", c.Name, c.FirstKey)
 		}
+		if c.Name == "sunsubscribe" {
+			// NB: Redis 7.0 gives it keys 1 to -1 with arity -1: its
+			// channels, which may be none.
+			continue
+		}
 		if c.FirstKey >= arity {
 			t.Errorf("%s: FirstKey %d is beyond the %d arguments arity %d guarantees", c.Name, c.FirstKey, arity, c.Arity)
 		}

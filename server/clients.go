@@ -190,9 +190,9 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 	num("idle", int64(idle.Seconds()))
 	field("flags", flags)
 	num("db", int64(cl.DB))
-	num("sub", 0)
-	num("psub", 0)
-	num("ssub", 0)
+	num("sub", int64(cl.Channels))
+	num("psub", int64(cl.Patterns))
+	num("ssub", int64(cl.ShardChannels))
 	num("multi", int64(snap.multi))
 	num("watch", int64(snap.watch))
 	for _, n := range []string{"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"} {

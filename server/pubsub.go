@@ -35,6 +35,7 @@ type pubsubRegistry struct {
 	mu       sync.RWMutex
 	channels map[string]map[*subscriber]struct{}
 	patterns map[string]map[*subscriber]struct{}
+	shards   map[string]map[*subscriber]struct{} // SSUBSCRIBE's channels
 
 	limits atomic.Pointer[outputLimit]
 }
@@ -92,6 +93,7 @@ type subscriber struct {
 	log      *slog.Logger
 	channels map[string]struct{}
 	patterns map[string]struct{}
+	shards   map[string]struct{}
 
 	mu        sync.Mutex
 	queue     [][]byte
@@ -108,13 +110,19 @@ func newSubscriber(c *conn) *subscriber {
 		log:      c.s.log,
 		channels: map[string]struct{}{},
 		patterns: map[string]struct{}{},
+		shards:   map[string]struct{}{},
 		wake:     make(chan struct{}, 1),
 	}
 	go sub.run()
 	return sub
 }
 
+// count is what SUBSCRIBE and PSUBSCRIBE confirm: channels and patterns;
+// the sharded channels are counted apart, as Redis 7.0 does.
 func (sub *subscriber) count() int { return len(sub.channels) + len(sub.patterns) }
+
+// any reports whether sub holds any subscription.
+func (sub *subscriber) any() bool { return sub.count()+len(sub.shards) > 0 }
 
 func (sub *subscriber) signal() {
 	select {
@@ -271,7 +279,7 @@ func (sub *subscriber) release() {
 }
 
 // subscribed reports whether the connection is in subscriber mode.
-func (c *conn) subscribed() bool { return c.Channels+c.Patterns > 0 }
+func (c *conn) subscribed() bool { return c.Channels+c.Patterns+c.ShardChannels > 0 }
 
 // isSubscriber is subscribed for other goroutines.
 func (c *conn) isSubscriber() bool { return c.ps.Load() != nil }
@@ -298,16 +306,19 @@ func (s *Server) unsubscribeAll(c *conn) {
 	for p := range sub.patterns {
 		r.removeLocked(r.patterns, p, sub)
 	}
+	for ch := range sub.shards {
+		r.removeLocked(r.shards, ch, sub)
+	}
 	r.mu.Unlock()
 	sub.holdAndDrain(&c.out, true)
-	sub.channels, sub.patterns = nil, nil
+	sub.channels, sub.patterns, sub.shards = nil, nil, nil
 	s.endSubscriber(c, sub)
 }
 
 // endSubscriber retires c's subscriber once it has no subscriptions left.
 func (s *Server) endSubscriber(c *conn, sub *subscriber) {
-	c.Channels, c.Patterns = len(sub.channels), len(sub.patterns)
-	if sub.count() > 0 {
+	c.Channels, c.Patterns, c.ShardChannels = len(sub.channels), len(sub.patterns), len(sub.shards)
+	if sub.any() {
 		return
 	}
 	sub.stop()
@@ -340,15 +351,24 @@ func (r *pubsubRegistry) removeLocked(m map[string]map[*subscriber]struct{}, nam
 func (s *Server) Pubsub(c *commands.Ctx) error {
 	switch c.Cmd.Name {
 	case "subscribe":
-		s.subscribe(c, false)
+		s.subscribe(c, kindChannel)
 	case "psubscribe":
-		s.subscribe(c, true)
+		s.subscribe(c, kindPattern)
+	case "ssubscribe":
+		s.subscribe(c, kindShard)
 	case "unsubscribe":
-		s.unsubscribe(c, false)
+		s.unsubscribe(c, kindChannel)
 	case "punsubscribe":
-		s.unsubscribe(c, true)
-	case "publish":
-		n := s.Publish(c.Args[1], c.Args[2])
+		s.unsubscribe(c, kindPattern)
+	case "sunsubscribe":
+		s.unsubscribe(c, kindShard)
+	case "publish", "spublish":
+		var n int64
+		if c.Cmd.Name == "publish" {
+			n = s.Publish(c.Args[1], c.Args[2])
+		} else {
+			n = s.publishShard(c.Args[1], c.Args[2])
+		}
 		// A RESP3 client subscribed to its own channel gets the message
 		// before the reply, as from Redis.
 		if sub := connOf(c).ps.Load(); sub != nil {
@@ -356,9 +376,13 @@ func (s *Server) Pubsub(c *commands.Ctx) error {
 		}
 		c.Out.Int(n)
 	case "pubsub|channels":
-		return s.pubsubChannels(c)
+		return s.pubsubChannels(c, s.pubsub.channels)
 	case "pubsub|numsub":
-		s.pubsubNumsub(c)
+		s.pubsubNumsub(c, s.pubsub.channels)
+	case "pubsub|shardchannels":
+		return s.pubsubChannels(c, s.pubsub.shards)
+	case "pubsub|shardnumsub":
+		s.pubsubNumsub(c, s.pubsub.shards)
 	case "pubsub|numpat":
 		s.pubsub.mu.RLock()
 		n := len(s.pubsub.patterns)
@@ -388,7 +412,46 @@ func pubsubReply(out *resp.Writer, kind string, name []byte, null bool, count in
 	out.Int(int64(count))
 }
 
-func (s *Server) subscribe(c *commands.Ctx, pattern bool) {
+// subKind is one of the three kinds of subscription.
+type subKind int
+
+const (
+	kindChannel subKind = iota
+	kindPattern
+	kindShard
+)
+
+// names returns the confirmations' names of a kind, and its sets: the
+// subscriber's and the registry's.
+func (k subKind) names() (sub, unsub string) {
+	switch k {
+	case kindPattern:
+		return "psubscribe", "punsubscribe"
+	case kindShard:
+		return "ssubscribe", "sunsubscribe"
+	}
+	return "subscribe", "unsubscribe"
+}
+
+func (k subKind) sets(r *pubsubRegistry, sub *subscriber) (mine map[string]struct{}, all *map[string]map[*subscriber]struct{}) {
+	switch k {
+	case kindPattern:
+		return sub.patterns, &r.patterns
+	case kindShard:
+		return sub.shards, &r.shards
+	}
+	return sub.channels, &r.channels
+}
+
+// confirmCount is the count a confirmation of kind k carries.
+func (k subKind) confirmCount(sub *subscriber) int {
+	if k == kindShard {
+		return len(sub.shards)
+	}
+	return sub.count()
+}
+
+func (s *Server) subscribe(c *commands.Ctx, k subKind) {
 	cn := connOf(c)
 	sub := cn.ps.Load()
 	if sub == nil {
@@ -396,35 +459,25 @@ func (s *Server) subscribe(c *commands.Ctx, pattern bool) {
 		cn.ps.Store(sub)
 	}
 	sub.holdAndDrain(c.Out, !c.InMulti)
-	kind := "subscribe"
-	if pattern {
-		kind = "psubscribe"
-	}
+	kind, _ := k.names()
 	r := &s.pubsub
 	r.mu.Lock()
+	mine, all := k.sets(r, sub)
 	for _, a := range c.Args[1:] {
 		name := string(a)
-		if pattern {
-			if _, ok := sub.patterns[name]; !ok {
-				sub.patterns[name] = struct{}{}
-				r.addLocked(&r.patterns, name, sub)
-			}
-		} else if _, ok := sub.channels[name]; !ok {
-			sub.channels[name] = struct{}{}
-			r.addLocked(&r.channels, name, sub)
+		if _, ok := mine[name]; !ok {
+			mine[name] = struct{}{}
+			r.addLocked(all, name, sub)
 		}
-		pubsubReply(c.Out, kind, a, false, sub.count())
+		pubsubReply(c.Out, kind, a, false, k.confirmCount(sub))
 	}
 	r.mu.Unlock()
-	cn.Channels, cn.Patterns = len(sub.channels), len(sub.patterns)
+	cn.Channels, cn.Patterns, cn.ShardChannels = len(sub.channels), len(sub.patterns), len(sub.shards)
 }
 
-func (s *Server) unsubscribe(c *commands.Ctx, pattern bool) {
+func (s *Server) unsubscribe(c *commands.Ctx, k subKind) {
 	cn := connOf(c)
-	kind := "unsubscribe"
-	if pattern {
-		kind = "punsubscribe"
-	}
+	_, kind := k.names()
 	sub := cn.ps.Load()
 	if sub == nil {
 		// Not subscribed: one confirmation per name, or a null one.
@@ -437,10 +490,8 @@ func (s *Server) unsubscribe(c *commands.Ctx, pattern bool) {
 		return
 	}
 	sub.holdAndDrain(c.Out, !c.InMulti)
-	set := sub.channels
-	if pattern {
-		set = sub.patterns
-	}
+	r := &s.pubsub
+	set, all := k.sets(r, sub)
 	names := c.Args[1:]
 	if len(names) == 0 {
 		for name := range set {
@@ -448,28 +499,23 @@ func (s *Server) unsubscribe(c *commands.Ctx, pattern bool) {
 		}
 		sort.Slice(names, func(i, j int) bool { return string(names[i]) < string(names[j]) })
 	}
-	r := &s.pubsub
 	r.mu.Lock()
 	if len(names) == 0 {
-		pubsubReply(c.Out, kind, nil, true, sub.count())
+		pubsubReply(c.Out, kind, nil, true, k.confirmCount(sub))
 	}
 	for _, a := range names {
 		name := string(a)
 		if _, ok := set[name]; ok {
 			delete(set, name)
-			if pattern {
-				r.removeLocked(r.patterns, name, sub)
-			} else {
-				r.removeLocked(r.channels, name, sub)
-			}
+			r.removeLocked(*all, name, sub)
 		}
-		pubsubReply(c.Out, kind, a, false, sub.count())
+		pubsubReply(c.Out, kind, a, false, k.confirmCount(sub))
 	}
 	r.mu.Unlock()
 	s.endSubscriber(cn, sub)
 }
 
-func (s *Server) pubsubChannels(c *commands.Ctx) error {
+func (s *Server) pubsubChannels(c *commands.Ctx, set map[string]map[*subscriber]struct{}) error {
 	if len(c.Args) > 3 {
 		return commands.Errf("unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", c.Args[1])
 	}
@@ -480,7 +526,7 @@ func (s *Server) pubsubChannels(c *commands.Ctx) error {
 	r := &s.pubsub
 	r.mu.RLock()
 	var names []string
-	for ch := range r.channels {
+	for ch := range set {
 		if pat == nil || commands.GlobMatch(pat, []byte(ch)) {
 			names = append(names, ch)
 		}
@@ -491,7 +537,7 @@ func (s *Server) pubsubChannels(c *commands.Ctx) error {
 	return nil
 }
 
-func (s *Server) pubsubNumsub(c *commands.Ctx) {
+func (s *Server) pubsubNumsub(c *commands.Ctx, set map[string]map[*subscriber]struct{}) {
 	r := &s.pubsub
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -499,7 +545,7 @@ func (s *Server) pubsubNumsub(c *commands.Ctx) {
 	c.Out.Array(2 * (len(c.Args) - 2))
 	for _, a := range c.Args[2:] {
 		c.Out.Bulk(a)
-		c.Out.Int(int64(len(r.channels[string(a)])))
+		c.Out.Int(int64(len(set[string(a)])))
 	}
 }
 
@@ -538,6 +584,27 @@ func (s *Server) Publish(channel, message []byte) int64 {
 			sub.deliver(enc[p-2], limit, now)
 			n++
 		}
+	}
+	return n
+}
+
+// publishShard delivers a message to the subscribers of a sharded channel
+// (SPUBLISH) and returns how many clients it reached.
+func (s *Server) publishShard(channel, message []byte) int64 {
+	r := &s.pubsub
+	limit := r.limit()
+	now := time.Now()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var n int64
+	var enc [2][]byte
+	for sub := range r.shards[string(channel)] {
+		p := sub.c.proto()
+		if enc[p-2] == nil {
+			enc[p-2] = encodeMessage(p, "smessage", nil, channel, message)
+		}
+		sub.deliver(enc[p-2], limit, now)
+		n++
 	}
 	return n
 }

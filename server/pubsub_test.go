@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -175,7 +176,7 @@ func TestPubsubDelivery(t *testing.T) {
 			t.Fatalf("PUBSUB NUMPAT after PUNSUBSCRIBE = %d, %v", n, err)
 		}
 		help, err := c.Do(ctx, "PUBSUB", "HELP").StringSlice()
-		if err != nil || len(help) != 10 {
+		if err != nil || len(help) != 14 {
 			t.Fatalf("PUBSUB HELP = %v, %v", help, err)
 		}
 	})
@@ -305,5 +306,81 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met before the deadline")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Sharded pub/sub as redis-server 7.0.15 answers it (the replies below
+// were read off it): SSUBSCRIBE counts the shard channels apart from the
+// others, SPUBLISH reaches only shard subscribers, PUBSUB SHARDCHANNELS and
+// SHARDNUMSUB see them and CHANNELS and NUMSUB do not.
+func TestShardedPubSub(t *testing.T) {
+	s := testutil.Start(t, nil)
+	ctx := testutil.Ctx(t)
+	for _, proto := range []int{2, 3} {
+		c := testutil.Client(t, s, proto)
+		ps := c.SSubscribe(ctx, "a", "b")
+		if _, err := ps.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := ps.Subscribe(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyTrue(t, "three subscriptions", func() bool {
+			n, _ := c.PubSubShardNumSub(ctx, "a", "b").Result()
+			ch, _ := c.PubSubChannels(ctx, "*").Result()
+			return n["a"] == 1 && n["b"] == 1 && len(ch) == 1
+		})
+		if n, err := c.SPublish(ctx, "a", "hello").Result(); err != nil || n != 1 {
+			t.Fatalf("SPUBLISH a = %d, %v", n, err)
+		}
+		if n, err := c.Publish(ctx, "a", "not for shard subscribers").Result(); err != nil || n != 0 {
+			t.Fatalf("PUBLISH a = %d, %v", n, err)
+		}
+		for {
+			msg, err := ps.Receive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, ok := msg.(*redis.Message); ok {
+				if m.Channel != "a" || m.Payload != "hello" {
+					t.Fatalf("message = %+v", m)
+				}
+				break
+			}
+		}
+		chans, _ := c.PubSubShardChannels(ctx, "*").Result()
+		sort.Strings(chans)
+		if fmt.Sprint(chans) != "[a b]" {
+			t.Fatalf("PUBSUB SHARDCHANNELS = %v", chans)
+		}
+		if n, _ := c.PubSubNumSub(ctx, "a").Result(); n["a"] != 0 {
+			t.Fatalf("PUBSUB NUMSUB a = %v", n)
+		}
+		if err := c.Do(ctx, "PUBSUB", "SHARDCHANNELS", "x", "y").Err(); err == nil || err.Error() != "ERR unknown subcommand or wrong number of arguments for 'SHARDCHANNELS'. Try PUBSUB HELP." {
+			t.Fatalf("PUBSUB SHARDCHANNELS x y: %v", err)
+		}
+		list, _ := c.ClientList(ctx).Result()
+		if !strings.Contains(list, " sub=1 psub=0 ssub=2 ") {
+			t.Fatalf("CLIENT LIST:\n%s", list)
+		}
+		ps.Close()
+	}
+	// The confirmations in RESP2, raw.
+	r := testutil.Dial(t, s.Addr())
+	r.Send("SSUBSCRIBE a b\r\nSUBSCRIBE c\r\nSUNSUBSCRIBE\r\nSUNSUBSCRIBE\r\n")
+	// NB: SUNSUBSCRIBE with no names goes in name order here, in its
+	// dictionary's order in Redis.
+	confirm := func(kind, name string, n int) string {
+		if name == "" {
+			return fmt.Sprintf("*3\r\n$%d\r\n%s\r\n$-1\r\n:%d\r\n", len(kind), kind, n)
+		}
+		return fmt.Sprintf("*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n:%d\r\n", len(kind), kind, len(name), name, n)
+	}
+	for _, want := range []string{confirm("ssubscribe", "a", 1), confirm("ssubscribe", "b", 2), confirm("subscribe", "c", 1),
+		confirm("sunsubscribe", "a", 1), confirm("sunsubscribe", "b", 0), confirm("sunsubscribe", "", 0)} {
+		got, err := r.ReadReply()
+		if err != nil || got != want {
+			t.Fatalf("reply %q, %v; want %q", got, err, want)
+		}
 	}
 }
