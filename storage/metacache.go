@@ -73,6 +73,9 @@ func (c *metaCache) get(key []byte) (val []byte, found bool, gen uint64) {
 	val, found = sh.m[string(key)]
 	gen = sh.gen.Load()
 	sh.mu.Unlock()
+	if found && isHidden(val) {
+		return nil, false, gen
+	}
 	return val, found, gen
 }
 
@@ -89,8 +92,13 @@ func (c *metaCache) fill(key, val []byte, gen uint64) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	if sh.gen.Load() == gen {
-		if _, ok := sh.m[string(key)]; !ok {
+		switch old, ok := sh.m[string(key)]; {
+		case !ok:
 			sh.putLocked(key, val, c.budget)
+		case isHidden(old):
+			// A commit hid it and failed: fill it in place.
+			sh.bytes += entryCost(key, val) - entryCost(key, old)
+			sh.m[string(key)] = cloneRecord(val)
 		}
 	}
 	sh.mu.Unlock()
@@ -160,7 +168,7 @@ func complete(key, v []byte) bool {
 // elidedMember stay as they are. A cached slice is never modified:
 // readers copy it after the shard's lock is released.
 func cloneRecord(val []byte) []byte {
-	if val == nil || isElided(val) {
+	if val == nil || isElided(val) || isHidden(val) {
 		return val
 	}
 	return append(make([]byte, 0, len(val)), val...)
@@ -177,6 +185,30 @@ func (c *metaCache) invalidate(key []byte) {
 	if old, ok := sh.m[string(key)]; ok {
 		sh.bytes -= entryCost(key, old)
 		delete(sh.m, string(key))
+	}
+	sh.mu.Unlock()
+}
+
+// hiddenRecord stands in for the record of a key whose commit is being
+// applied: readers take it for a miss. It is kept in the entry's place, so
+// a commit does not delete and re-insert every key it writes (see set).
+// It is told apart by identity.
+var hiddenRecord = []byte{0}
+
+func isHidden(v []byte) bool { return len(v) == 1 && &v[0] == &hiddenRecord[0] }
+
+// hide makes key's entry, if any, a miss until set publishes its new
+// record, and refuses the fills of readers that began before.
+func (c *metaCache) hide(key []byte) {
+	if c == nil {
+		return
+	}
+	sh := c.shard(key)
+	sh.mu.Lock()
+	sh.gen.Add(1)
+	if old, ok := sh.m[string(key)]; ok && !isHidden(old) {
+		sh.bytes += entryCost(key, hiddenRecord) - entryCost(key, old)
+		sh.m[string(key)] = hiddenRecord
 	}
 	sh.mu.Unlock()
 }

@@ -504,7 +504,7 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	}
 	b.Set(logKey(e.End), e.Repr, nil)
 	// Readers must not find some of the batch's keys new in the cache and
-	// others old: its keys leave the cache before it applies, and
+	// others old: its keys are hidden in the cache before it applies, and
 	// applyEffects forgets them again after, with any old record a reader
 	// filled meanwhile.
 	s.hideBatchKeys(e.Repr)
@@ -532,7 +532,7 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	return nil
 }
 
-// hideBatchKeys forgets the cached records of the keys a replicated batch
+// hideBatchKeys hides the cached records of the keys a replicated batch
 // writes.
 func (s *Store) hideBatchKeys(repr []byte) {
 	if s.meta == nil {
@@ -545,7 +545,7 @@ func (s *Store) hideBatchKeys(repr []byte) {
 			return
 		}
 		if kind != pebble.InternalKeyKindRangeDelete && len(ukey) >= 2 && (ukey[0] == encoding.TagMeta || ukey[0] == encoding.TagSub) {
-			s.meta.invalidate(ukey)
+			s.meta.hide(ukey)
 		}
 	}
 }

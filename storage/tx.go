@@ -359,13 +359,13 @@ func (t *Tx) publishMetaLocked() {
 	}
 }
 
-// hideMetaLocked forgets the cached records of the keys t is about to
+// hideMetaLocked hides the cached records of the keys t is about to
 // commit: while its batch applies, readers of any of them go to Pebble,
 // which shows the batch whole or not at all, rather than find some keys
 // new in the cache and others old.
 func (t *Tx) hideMetaLocked() {
 	for k := range t.pending {
-		t.s.meta.invalidate([]byte(k))
+		t.s.meta.hide([]byte(k))
 	}
 }
 
