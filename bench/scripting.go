@@ -24,48 +24,38 @@ func scriptingBench(o *options, bin, work string) ([]result, error) {
 	var out []result
 	for _, pipe := range o.pipelines {
 		samples := map[string]map[string][]sample{"shoal": {}, "redis": {}}
-		for round := 0; round < o.rounds; round++ {
-			order := []string{"shoal", "redis"}
-			if round%2 == 1 {
-				order = []string{"redis", "shoal"}
+		err := alternate(o.rounds, func(round int, name string) error {
+			progress("scripting P=%d round %d/%d: %s", pipe, round+1, o.rounds, name)
+			port, err := freePort()
+			if err != nil {
+				return err
 			}
-			for _, name := range order {
-				progress("scripting P=%d round %d/%d: %s", pipe, round+1, o.rounds, name)
-				port, err := freePort()
-				if err != nil {
-					return nil, err
-				}
-				dir := filepath.Join(work, fmt.Sprintf("script-%s-%d-%d", name, pipe, round))
-				var p *proc
-				if name == "shoal" {
-					p, err = startShoal(o, bin, dir, fsync, port)
-				} else {
-					p, err = startRedis(o, dir, fsync, port)
-				}
-				if err != nil {
-					return nil, err
-				}
-				for _, sc := range benchScripts {
-					c := redis.NewClient(&redis.Options{Addr: addrOf(port), DisableIdentity: true})
-					sha, err := c.ScriptLoad(context.Background(), sc.body).Result()
-					c.Close()
-					if err != nil {
-						p.stop()
-						return nil, fmt.Errorf("%s: SCRIPT LOAD: %w", name, err)
-					}
-					n := o.n16
-					if pipe == 1 {
-						n = o.n1
-					}
-					s, err := benchmark(o, port, n, 3, pipe, "", "EVALSHA", sha, "1", "key:__rand_int__")
-					if err != nil {
-						p.stop()
-						return nil, fmt.Errorf("%s %s: %w", name, sc.name, err)
-					}
-					samples[name][sc.name] = append(samples[name][sc.name], s)
-				}
-				p.stop()
+			p, err := startServer(o, name, bin, filepath.Join(work, fmt.Sprintf("script-%s-%d-%d", name, pipe, round)), fsync, port)
+			if err != nil {
+				return err
 			}
+			defer p.stop()
+			for _, sc := range benchScripts {
+				c := redis.NewClient(&redis.Options{Addr: addrOf(port), DisableIdentity: true})
+				sha, err := c.ScriptLoad(context.Background(), sc.body).Result()
+				c.Close()
+				if err != nil {
+					return fmt.Errorf("%s: SCRIPT LOAD: %w", name, err)
+				}
+				n := o.n16
+				if pipe == 1 {
+					n = o.n1
+				}
+				s, err := benchmark(o, port, n, 3, pipe, "", "EVALSHA", sha, "1", "key:__rand_int__")
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", name, sc.name, err)
+				}
+				samples[name][sc.name] = append(samples[name][sc.name], s)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		for _, sc := range benchScripts {
 			out = append(out, result{fsync: fsync, test: sc.name, pipeline: pipe, size: 3,

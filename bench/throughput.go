@@ -39,21 +39,16 @@ func throughput(o *options, bin, work, fsync string) ([]result, error) {
 	for _, size := range o.sizes {
 		for _, pipe := range o.pipelines {
 			samples := map[string]map[string][]sample{"shoal": {}, "redis": {}}
-			for round := 0; round < o.rounds; round++ {
-				order := []string{"shoal", "redis"}
-				if round%2 == 1 {
-					order = []string{"redis", "shoal"}
+			err := alternate(o.rounds, func(round int, name string) error {
+				progress("fsync=%s d=%d P=%d round %d/%d: %s", fsync, size, pipe, round+1, o.rounds, name)
+				got, err := runCase(o, bin, work, name, fsync, size, pipe, round)
+				for test, s := range got {
+					samples[name][test] = append(samples[name][test], s)
 				}
-				for _, name := range order {
-					progress("fsync=%s d=%d P=%d round %d/%d: %s", fsync, size, pipe, round+1, o.rounds, name)
-					got, err := runCase(o, bin, work, name, fsync, size, pipe, round)
-					if err != nil {
-						return nil, err
-					}
-					for test, s := range got {
-						samples[name][test] = append(samples[name][test], s)
-					}
-				}
+				return err
+			})
+			if err != nil {
+				return nil, err
 			}
 			for _, test := range o.tests {
 				key := benchName(test)
@@ -65,18 +60,38 @@ func throughput(o *options, bin, work, fsync string) ([]result, error) {
 	return out, nil
 }
 
+// alternate runs f for Shoal and redis-server in each of rounds rounds,
+// which goes first alternating from round to round.
+func alternate(rounds int, f func(round int, name string) error) error {
+	for round := 0; round < rounds; round++ {
+		order := []string{"shoal", "redis"}
+		if round%2 == 1 {
+			order = []string{"redis", "shoal"}
+		}
+		for _, name := range order {
+			if err := f(round, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// startServer starts Shoal or redis-server ("shoal" or "redis").
+func startServer(o *options, name, bin, dir, fsync string, port int) (*proc, error) {
+	if name == "shoal" {
+		return startShoal(o, bin, dir, fsync, port)
+	}
+	return startRedis(o, dir, fsync, port)
+}
+
 func runCase(o *options, bin, work, name, fsync string, size, pipe, round int) (map[string]sample, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(work, fmt.Sprintf("%s-%s-%d-%d-%d", name, fsync, size, pipe, round))
-	var p *proc
-	if name == "shoal" {
-		p, err = startShoal(o, bin, dir, fsync, port)
-	} else {
-		p, err = startRedis(o, dir, fsync, port)
-	}
+	p, err := startServer(o, name, bin, dir, fsync, port)
 	if err != nil {
 		return nil, err
 	}
