@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,29 +297,7 @@ func compileError(err error, name string) error {
 	if pe.Token != "" {
 		msg += " near '" + pe.Token + "'"
 	}
-	return errors.New(name + ":" + itoa(pe.Pos.Line) + ": " + msg)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return errors.New(name + ":" + strconv.Itoa(pe.Pos.Line) + ": " + msg)
 }
 
 // logLine writes a redis.log line at its level.
