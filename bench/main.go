@@ -7,6 +7,7 @@
 //	go run ./bench                      # the default matrix
 //	go run ./bench -quick               # a short smoke run
 //	go run ./bench -memory -keys 10000000
+//	go run ./bench -replicas 2          # the matrix with 2 replicas on each primary
 //	go run ./bench -replication         # SET with 2 replicas vs none, SET+WAIT latency
 //	go run ./bench -failover 20         # kill the primary of 3 cluster nodes 20 times
 //	go run ./bench -scripting           # EVALSHA of a 1- and a 10-command script
@@ -39,7 +40,9 @@ type options struct {
 	memory    bool
 	keys      int
 	quick     bool
-	// replication runs only the replication benchmark (replication.go).
+	// replicas attaches this many replicas to each primary (replicas.go).
+	replicas int
+	// replication runs the replication benchmark (replication.go).
 	replication bool
 	waitN       int
 	// kills > 0 runs only the failover measurement (failover.go).
@@ -66,8 +69,9 @@ func main() {
 	flag.BoolVar(&o.memory, "memory", false, "also measure RSS and restart time with -keys keys of 100 bytes")
 	flag.IntVar(&o.keys, "keys", 10000000, "keys to load for -memory")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 round, small -n, 3-byte values, P16, everysec")
-	flag.BoolVar(&o.replication, "replication", false, "only measure replication: SET -P 16 with 2 Shoal replicas vs none, and SET + WAIT 1 0 latency")
-	flag.IntVar(&o.waitN, "waitn", 20000, "SET + WAIT 1 0 rounds for -replication")
+	flag.IntVar(&o.replicas, "replicas", 0, "attach this many replicas to each primary (Shoal's to Shoal, redis-server's to redis-server) and run Shoal without replicas too")
+	flag.BoolVar(&o.replication, "replication", false, "measure replication: -replicas 2 with, unless given, -t set -P 16 -d 3 -fsync everysec; then SET + WAIT 1 0 latency with 1 replica, idle and under SET -P 16, on both servers")
+	flag.IntVar(&o.waitN, "waitn", 20000, "SET + WAIT 1 0 pairs per round for -replication")
 	flag.IntVar(&o.kills, "failover", 0, "only measure failover: kill the primary of a 3-node cluster this many times")
 	flag.IntVar(&o.nodeTimeout, "node-timeout", 1000, "cluster-node-timeout in ms for -failover")
 	flag.BoolVar(&o.scripting, "scripting", false, "only measure scripts: EVALSHA of a 1- and a 10-command script, at each -P")
@@ -82,6 +86,21 @@ func main() {
 		o.rounds, o.n1, o.n16, o.waitN = 1, 20000, 100000, 2000
 		o.sizes, o.pipelines, o.fsyncs = []int{3}, []int{16}, []string{"everysec"}
 	}
+	// A mode's defaults give way to the flags given.
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	unless := func(name string, set func()) {
+		if !given[name] {
+			set()
+		}
+	}
+	if o.replication {
+		unless("replicas", func() { o.replicas = 2 })
+		unless("t", func() { o.tests = []string{"set"} })
+		unless("P", func() { o.pipelines = []int{16} })
+		unless("d", func() { o.sizes = []int{3} })
+		unless("fsync", func() { o.fsyncs = []string{"everysec"} })
+	}
 	if err := run(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -90,9 +109,6 @@ func main() {
 
 func run(o *options) error {
 	tools := []string{"redis-server", "redis-benchmark"}
-	if o.replication {
-		tools = tools[1:]
-	}
 	if o.kills > 0 {
 		tools = nil
 	}
@@ -136,20 +152,6 @@ func run(o *options) error {
 		progress("wrote %s", mdPath)
 		return nil
 	}
-	if o.replication {
-		r, err := replicationBench(o, bin, work)
-		if err != nil {
-			return err
-		}
-		md := renderReplication(o, machine, r)
-		mdPath := filepath.Join(o.out, "replication.md")
-		if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
-			return err
-		}
-		fmt.Print(md)
-		progress("wrote %s", mdPath)
-		return nil
-	}
 	var results []result
 	if o.scripting {
 		if results, err = scriptingBench(o, bin, work); err != nil {
@@ -175,6 +177,14 @@ func run(o *options) error {
 	}
 	md := renderMarkdown(o, machine, results, mem)
 	mdPath := filepath.Join(o.out, "results.md")
+	if o.replication {
+		waits, err := waitLatency(o, bin, work)
+		if err != nil {
+			return err
+		}
+		md += renderWait(o, waits)
+		mdPath = filepath.Join(o.out, "replication.md")
+	}
 	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
 		return err
 	}

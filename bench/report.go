@@ -41,15 +41,31 @@ func renderMarkdown(o *options, machine string, rs []result, mem *memoryResult) 
 	fmt.Fprintf(&b, "# Shoal vs redis-server, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %s\n\n", machine)
 	fmt.Fprintf(&b, "redis-benchmark -c %d -r %d, -n %d at P1 and %d at P16 (a quarter of that under appendfsync always; a tenth for MSET, which writes 10 keys per request); "+
-		"median of %d alternating rounds; taskset pinning: %v. Redis runs with appendonly yes and the same appendfsync.\n\n",
-		o.clients, o.keyspace, o.n1, o.n16, o.rounds, o.taskset)
-	if len(rs) > 0 {
+		"median of %d alternating rounds; %s. Redis runs with appendonly yes and the same appendfsync.\n\n",
+		o.clients, o.keyspace, o.n1, o.n16, o.rounds, pinning(o))
+	if o.replicas > 0 {
+		fmt.Fprintf(&b, "Each primary had %d replicas of its own kind (REPLICAOF on loopback: Shoal's of Shoal, redis-server's of redis-server), "+
+			"all on fresh folders. A case began once every replica was online with the primary's offset and key count, and after each test "+
+			"the harness waited until they were equal again (catch-up: how long that took, median). "+
+			"Shoal alone is Shoal without replicas in the same rotating rounds; vs alone is Shoal with replicas over it "+
+			"(target: SET at P16 with two replicas ≥ 0.85).\n\n", o.replicas)
+	}
+	switch {
+	case len(rs) > 0 && o.replicas > 0:
+		b.WriteString("| fsync | test | P | value | Shoal req/s | Redis req/s | ratio | Shoal alone req/s | vs alone | Shoal p50/p99 ms | Redis p50/p99 ms | catch-up Shoal / Redis |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range rs {
+			fmt.Fprintf(&b, "| %s | %s | %d | %d B | %.0f | %.0f | **%.2f** | %.0f | **%.2f** | %.3f / %.3f | %.3f / %.3f | %s / %s |\n",
+				r.fsync, r.test, r.pipeline, r.size, r.shoal.rps, r.redis.rps, r.ratio(), r.alone.rps, ratio(r.shoal.rps, r.alone.rps),
+				r.shoal.p50, r.shoal.p99, r.redis.p50, r.redis.p99, r.shoal.catchUp.Round(time.Millisecond), r.redis.catchUp.Round(time.Millisecond))
+		}
+	case len(rs) > 0:
 		b.WriteString("| fsync | test | P | value | Shoal req/s | Redis req/s | ratio | Shoal p50/p99 ms | Redis p50/p99 ms |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
-	}
-	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d B | %.0f | %.0f | **%.2f** | %.3f / %.3f | %.3f / %.3f |\n",
-			r.fsync, r.test, r.pipeline, r.size, r.shoal.rps, r.redis.rps, r.ratio(), r.shoal.p50, r.shoal.p99, r.redis.p50, r.redis.p99)
+		for _, r := range rs {
+			fmt.Fprintf(&b, "| %s | %s | %d | %d B | %.0f | %.0f | **%.2f** | %.3f / %.3f | %.3f / %.3f |\n",
+				r.fsync, r.test, r.pipeline, r.size, r.shoal.rps, r.redis.rps, r.ratio(), r.shoal.p50, r.shoal.p99, r.redis.p50, r.redis.p99)
+		}
 	}
 	if mem != nil {
 		b.WriteString("\n## Memory and restart\n\n")
@@ -61,6 +77,17 @@ func renderMarkdown(o *options, machine string, rs []result, mem *memoryResult) 
 			float64(mem.shoalRSS)/float64(mem.redisRSS), mem.shoalRestart.Seconds()/mem.redisRestart.Seconds())
 	}
 	return b.String()
+}
+
+// pinning says where the processes ran.
+func pinning(o *options) string {
+	switch {
+	case !o.taskset:
+		return "no taskset pinning"
+	case o.replicas > 0:
+		return "pinned with taskset: each primary and its replicas on CPU 0, redis-benchmark on CPU 1"
+	}
+	return "pinned with taskset: the server on CPU 0, redis-benchmark on CPU 1"
 }
 
 // plotRatios draws one bar per case: Shoal's throughput over Redis's.

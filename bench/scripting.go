@@ -24,7 +24,7 @@ func scriptingBench(o *options, bin, work string) ([]result, error) {
 	var out []result
 	for _, pipe := range o.pipelines {
 		samples := map[string]map[string][]sample{"shoal": {}, "redis": {}}
-		err := alternate(o.rounds, func(round int, name string) error {
+		err := alternate(o.rounds, []string{"shoal", "redis"}, func(round int, name string) error {
 			progress("scripting P=%d round %d/%d: %s", pipe, round+1, o.rounds, name)
 			port, err := freePort()
 			if err != nil {

@@ -39,11 +39,21 @@ func startShoal(o *options, bin, dir, fsync string, port int, extra ...string) (
 }
 
 // startRedis starts redis-server with the AOF on, as the comparison asks:
-// appendonly yes with the same appendfsync, no RDB snapshots.
-func startRedis(o *options, dir, fsync string, port int) (*proc, error) {
+// appendonly yes with the same appendfsync, no RDB snapshots; extra are
+// more --directive value pairs.
+func startRedis(o *options, dir, fsync string, port int, extra ...string) (*proc, error) {
 	args := []string{"--port", strconv.Itoa(port), "--dir", dir, "--appendonly", "yes",
 		"--appendfsync", fsync, "--save", "", "--loglevel", "warning", "--bind", "127.0.0.1"}
+	args = append(args, extra...)
 	return start(o, "redis", "redis-server", args, dir, port)
+}
+
+// startServer starts Shoal or redis-server ("shoal" or "redis").
+func startServer(o *options, name, bin, dir, fsync string, port int, extra ...string) (*proc, error) {
+	if name == "shoal" {
+		return startShoal(o, bin, dir, fsync, port, extra...)
+	}
+	return startRedis(o, dir, fsync, port, extra...)
 }
 
 func start(o *options, name, bin string, args []string, dir string, port int) (*proc, error) {

@@ -8,11 +8,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // sample is one redis-benchmark run of one test.
 type sample struct {
 	rps, p50, p99 float64
+	// catchUp is how long the replicas took, after the run, to hold all
+	// the primary wrote (-replicas).
+	catchUp time.Duration
 }
 
 // result is the median of the rounds of one case on both servers.
@@ -22,24 +26,36 @@ type result struct {
 	pipeline     int
 	size         int
 	shoal, redis sample
+	// alone is Shoal without replicas, in the same rounds as a -replicas run.
+	alone sample
 }
 
-func (r result) ratio() float64 {
-	if r.redis.rps == 0 {
+func (r result) ratio() float64 { return ratio(r.shoal.rps, r.redis.rps) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
 		return 0
 	}
-	return r.shoal.rps / r.redis.rps
+	return a / b
 }
 
 // throughput runs the matrix for one fsync policy. Each case starts both
-// servers on fresh folders and runs every test against them, alternating
-// which server goes first from round to round.
+// servers on fresh folders (with -replicas, each with its replicas, and
+// Shoal once more without) and runs every test against them, rotating
+// which goes first from round to round.
 func throughput(o *options, bin, work, fsync string) ([]result, error) {
+	names := []string{"shoal", "redis"}
+	if o.replicas > 0 {
+		names = append(names, "alone")
+	}
 	var out []result
 	for _, size := range o.sizes {
 		for _, pipe := range o.pipelines {
-			samples := map[string]map[string][]sample{"shoal": {}, "redis": {}}
-			err := alternate(o.rounds, func(round int, name string) error {
+			samples := map[string]map[string][]sample{}
+			for _, name := range names {
+				samples[name] = map[string][]sample{}
+			}
+			err := alternate(o.rounds, names, func(round int, name string) error {
 				progress("fsync=%s d=%d P=%d round %d/%d: %s", fsync, size, pipe, round+1, o.rounds, name)
 				got, err := runCase(o, bin, work, name, fsync, size, pipe, round)
 				for test, s := range got {
@@ -53,23 +69,20 @@ func throughput(o *options, bin, work, fsync string) ([]result, error) {
 			for _, test := range o.tests {
 				key := benchName(test)
 				out = append(out, result{fsync: fsync, test: key, pipeline: pipe, size: size,
-					shoal: median(samples["shoal"][key]), redis: median(samples["redis"][key])})
+					shoal: median(samples["shoal"][key]), redis: median(samples["redis"][key]),
+					alone: median(samples["alone"][key])})
 			}
 		}
 	}
 	return out, nil
 }
 
-// alternate runs f for Shoal and redis-server in each of rounds rounds,
-// which goes first alternating from round to round.
-func alternate(rounds int, f func(round int, name string) error) error {
+// alternate runs f for each of names in each of rounds rounds, rotating
+// which goes first from round to round.
+func alternate(rounds int, names []string, f func(round int, name string) error) error {
 	for round := 0; round < rounds; round++ {
-		order := []string{"shoal", "redis"}
-		if round%2 == 1 {
-			order = []string{"redis", "shoal"}
-		}
-		for _, name := range order {
-			if err := f(round, name); err != nil {
+		for i := range names {
+			if err := f(round, names[(round+i)%len(names)]); err != nil {
 				return err
 			}
 		}
@@ -77,25 +90,20 @@ func alternate(rounds int, f func(round int, name string) error) error {
 	return nil
 }
 
-// startServer starts Shoal or redis-server ("shoal" or "redis").
-func startServer(o *options, name, bin, dir, fsync string, port int) (*proc, error) {
-	if name == "shoal" {
-		return startShoal(o, bin, dir, fsync, port)
-	}
-	return startRedis(o, dir, fsync, port)
-}
-
+// runCase starts name's server ("alone" is Shoal without replicas) with
+// o.replicas replicas and runs every test; after each test it waits until the replicas caught up.
 func runCase(o *options, bin, work, name, fsync string, size, pipe, round int) (map[string]sample, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	server, replicas := name, o.replicas
+	if name == "alone" {
+		server, replicas = "shoal", 0
 	}
 	dir := filepath.Join(work, fmt.Sprintf("%s-%s-%d-%d-%d", name, fsync, size, pipe, round))
-	p, err := startServer(o, name, bin, dir, fsync, port)
+	g, err := startGroup(o, server, bin, dir, fsync, replicas)
 	if err != nil {
 		return nil, err
 	}
-	defer p.stop()
+	defer g.stop()
+	port := g.primary.port
 	n := o.n16
 	if pipe == 1 {
 		n = o.n1
@@ -112,6 +120,9 @@ func runCase(o *options, bin, work, name, fsync string, size, pipe, round int) (
 		s, err := redisBenchmark(o, port, test, tn, size, pipe)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", name, test, err)
+		}
+		if s.catchUp, err = g.catchUp(); err != nil {
+			return nil, fmt.Errorf("%s %s: the replicas did not catch up: %w", name, test, err)
 		}
 		res[benchName(test)] = s
 	}
@@ -134,16 +145,7 @@ func redisBenchmark(o *options, port int, test string, n, size, pipe int) (sampl
 // (a -t test, or a command), and returns the CSV row called want ("" for
 // the only row).
 func benchmark(o *options, port, n, size, pipe int, want string, extra ...string) (sample, error) {
-	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-c", strconv.Itoa(o.clients),
-		"-n", strconv.Itoa(n), "-r", strconv.Itoa(o.keyspace), "-d", strconv.Itoa(size),
-		"-P", strconv.Itoa(pipe), "--csv", "-q"}
-	args = append(args, extra...)
-	bin := "redis-benchmark"
-	if o.taskset {
-		args = append([]string{"-c", "1", bin}, args...)
-		bin = "taskset"
-	}
-	outb, err := exec.Command(bin, args...).CombinedOutput()
+	outb, err := benchmarkCmd(o, port, n, size, pipe, extra...).CombinedOutput()
 	if err != nil {
 		return sample{}, fmt.Errorf("redis-benchmark: %v: %s", err, outb)
 	}
@@ -169,6 +171,21 @@ func benchmark(o *options, port, n, size, pipe int, want string, extra ...string
 	return sample{}, fmt.Errorf("no %q row in %q", want, outb)
 }
 
+// benchmarkCmd is redis-benchmark with the common arguments and extra,
+// pinned to CPU 1 under -taskset.
+func benchmarkCmd(o *options, port, n, size, pipe int, extra ...string) *exec.Cmd {
+	args := []string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-c", strconv.Itoa(o.clients),
+		"-n", strconv.Itoa(n), "-r", strconv.Itoa(o.keyspace), "-d", strconv.Itoa(size),
+		"-P", strconv.Itoa(pipe), "--csv", "-q"}
+	args = append(args, extra...)
+	bin := "redis-benchmark"
+	if o.taskset {
+		args = append([]string{"-c", "1", bin}, args...)
+		bin = "taskset"
+	}
+	return exec.Command(bin, args...)
+}
+
 // median takes each field's median separately.
 func median(s []sample) sample {
 	if len(s) == 0 {
@@ -186,8 +203,9 @@ func median(s []sample) sample {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	return sample{
-		rps: pick(func(x sample) float64 { return x.rps }),
-		p50: pick(func(x sample) float64 { return x.p50 }),
-		p99: pick(func(x sample) float64 { return x.p99 }),
+		rps:     pick(func(x sample) float64 { return x.rps }),
+		p50:     pick(func(x sample) float64 { return x.p50 }),
+		p99:     pick(func(x sample) float64 { return x.p99 }),
+		catchUp: time.Duration(pick(func(x sample) float64 { return float64(x.catchUp) })),
 	}
 }
