@@ -8,6 +8,7 @@
 //	go run ./bench -quick               # a short smoke run
 //	go run ./bench -memory -keys 10000000
 //	go run ./bench -replicas 2          # the matrix with 2 replicas on each primary
+//	go run ./bench -large               # GET and SET on 1M keys of 1 KB, written first
 //	go run ./bench -replication         # SET with 2 replicas vs none, SET+WAIT latency
 //	go run ./bench -failover 20         # kill the primary of 3 cluster nodes 20 times
 //	go run ./bench -scripting           # EVALSHA of a 1- and a 10-command script
@@ -42,6 +43,8 @@ type options struct {
 	quick     bool
 	// replicas attaches this many replicas to each primary (replicas.go).
 	replicas int
+	// large writes every key of the keyspace before the tests (large.go).
+	large bool
 	// replication runs the replication benchmark (replication.go).
 	replication bool
 	waitN       int
@@ -70,6 +73,7 @@ func main() {
 	flag.IntVar(&o.keys, "keys", 10000000, "keys to load for -memory")
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: 1 round, small -n, 3-byte values, P16, everysec")
 	flag.IntVar(&o.replicas, "replicas", 0, "attach this many replicas to each primary (Shoal's to Shoal, redis-server's to redis-server) and run Shoal without replicas too")
+	flag.BoolVar(&o.large, "large", false, "write every key of -r first, values of -d random bytes; unless given, -r 1000000 -d 1024 -t get,set -fsync everysec")
 	flag.BoolVar(&o.replication, "replication", false, "measure replication: -replicas 2 with, unless given, -t set -P 16 -d 3 -fsync everysec; then SET + WAIT 1 0 latency with 1 replica, idle and under SET -P 16, on both servers")
 	flag.IntVar(&o.waitN, "waitn", 20000, "SET + WAIT 1 0 pairs per round for -replication")
 	flag.IntVar(&o.kills, "failover", 0, "only measure failover: kill the primary of a 3-node cluster this many times")
@@ -93,6 +97,12 @@ func main() {
 		if !given[name] {
 			set()
 		}
+	}
+	if o.large {
+		unless("r", func() { o.keyspace = 1000000 })
+		unless("d", func() { o.sizes = []int{1024} })
+		unless("t", func() { o.tests = []string{"get", "set"} })
+		unless("fsync", func() { o.fsyncs = []string{"everysec"} })
 	}
 	if o.replication {
 		unless("replicas", func() { o.replicas = 2 })

@@ -21,6 +21,10 @@ type memoryResult struct {
 // every key present.
 func memoryAndRestart(o *options, bin, work string) (*memoryResult, error) {
 	res := &memoryResult{keys: o.keys}
+	val := make([]byte, 100)
+	for i := range val {
+		val[i] = 'a' + byte(i%26)
+	}
 	for _, name := range []string{"shoal", "redis"} {
 		port, err := freePort()
 		if err != nil {
@@ -38,7 +42,7 @@ func memoryAndRestart(o *options, bin, work string) (*memoryResult, error) {
 			return nil, err
 		}
 		progress("%s: loading %d keys", name, o.keys)
-		if err := load(port, o.keys); err != nil {
+		if err := load(port, o.keys, func(i int) string { return "key:" + strconv.Itoa(i) }, func(int) []byte { return val }); err != nil {
 			p.kill()
 			return nil, err
 		}
@@ -69,14 +73,12 @@ func memoryAndRestart(o *options, bin, work string) (*memoryResult, error) {
 	return res, nil
 }
 
-func load(port, n int) error {
+// load writes n keys, key(i) holding value(i), from 8 connections in
+// pipelines of 1000 SETs.
+func load(port, n int, key func(i int) string, value func(i int) []byte) error {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: 8})
 	defer c.Close()
 	ctx := context.Background()
-	val := make([]byte, 100)
-	for i := range val {
-		val[i] = 'a' + byte(i%26)
-	}
 	const batch = 1000
 	errs := make(chan error, 8)
 	per := (n + 7) / 8
@@ -86,7 +88,7 @@ func load(port, n int) error {
 			for i := lo; i < hi; i += batch {
 				pipe := c.Pipeline()
 				for j := i; j < min(i+batch, hi); j++ {
-					pipe.Set(ctx, "key:"+strconv.Itoa(j), val, 0)
+					pipe.Set(ctx, key(j), value(j), 0)
 				}
 				if _, err := pipe.Exec(ctx); err != nil {
 					errs <- err

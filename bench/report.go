@@ -43,6 +43,12 @@ func renderMarkdown(o *options, machine string, rs []result, mem *memoryResult) 
 	fmt.Fprintf(&b, "redis-benchmark -c %d -r %d, -n %d at P1 and %d at P16 (a quarter of that under appendfsync always; a tenth for MSET, which writes 10 keys per request); "+
 		"median of %d alternating rounds; %s. Redis runs with appendonly yes and the same appendfsync.\n\n",
 		o.clients, o.keyspace, o.n1, o.n16, o.rounds, pinning(o))
+	if o.large {
+		fmt.Fprintf(&b, "Before its tests each server was given every key -r draws from (key:000000000000 to key:%012d), "+
+			"each holding -d random bytes: %.2f GiB at -d %d, against Shoal's hot cache of 64 MiB (which keeps no value over 256 bytes) "+
+			"and block cache of 128 MiB.\n\n",
+			o.keyspace-1, float64(o.keyspace)*float64(o.sizes[0])/(1<<30), o.sizes[0])
+	}
 	if o.replicas > 0 {
 		fmt.Fprintf(&b, "Each primary had %d replicas of its own kind (REPLICAOF on loopback: Shoal's of Shoal, redis-server's of redis-server), "+
 			"all on fresh folders. A case began once every replica was online with the primary's offset and key count, and after each test "+

@@ -91,7 +91,8 @@ func alternate(rounds int, names []string, f func(round int, name string) error)
 }
 
 // runCase starts name's server ("alone" is Shoal without replicas) with
-// o.replicas replicas and runs every test; after each test it waits until the replicas caught up.
+// o.replicas replicas, fills it with o.keyspace keys under -large, and
+// runs every test; after each test it waits until the replicas caught up.
 func runCase(o *options, bin, work, name, fsync string, size, pipe, round int) (map[string]sample, error) {
 	server, replicas := name, o.replicas
 	if name == "alone" {
@@ -104,6 +105,20 @@ func runCase(o *options, bin, work, name, fsync string, size, pipe, round int) (
 	}
 	defer g.stop()
 	port := g.primary.port
+	if o.large {
+		progress("%s: writing %d keys of %d bytes", name, o.keyspace, size)
+		t0 := time.Now()
+		if err := load(port, o.keyspace, benchmarkKey, func(i int) []byte { return randomValue(i, size) }); err != nil {
+			return nil, err
+		}
+		if err := waitKeys(port, o.keyspace); err != nil {
+			return nil, err
+		}
+		progress("%s: %d keys in %s", name, o.keyspace, time.Since(t0).Round(time.Second))
+		if _, err := g.catchUp(); err != nil {
+			return nil, fmt.Errorf("%s: after the fill: %w", name, err)
+		}
+	}
 	n := o.n16
 	if pipe == 1 {
 		n = o.n1
