@@ -15,7 +15,7 @@ func clientCommand() *Command {
 			ACL: acl, Group: "connection", Summary: summary, Since: "2.4.0", Complexity: "O(1)", Handler: h}
 	}
 	toServer := func(c *Ctx) error { return c.Server.ClientCmd(c) }
-	return &Command{Name: "client", Arity: -2, Flags: Loading | Stale | MaintenanceOK, ACL: []string{"slow"},
+	client := &Command{Name: "client", Arity: -2, Flags: MaintenanceOK, ACL: []string{"slow"},
 		Group: "connection", Summary: "A container for client connection commands.", Since: "2.4.0", Complexity: "Depends on subcommand.",
 		Subcommands: []*Command{
 			sub("id", 2, 0, "Returns the unique client ID of the connection.", func(c *Ctx) error { c.Out.Int(c.Client.ID); return nil }),
@@ -70,7 +70,7 @@ func clientCommand() *Command {
 				}
 				return nil
 			}),
-			sub("no-evict", 3, 0, "Sets the client eviction mode of the connection.", func(c *Ctx) error {
+			sub("no-evict", 3, Admin, "Sets the client eviction mode of the connection.", func(c *Ctx) error {
 				return onOff(c, &c.Client.NoEvict)
 			}),
 			sub("no-touch", 3, 0, "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", func(c *Ctx) error {
@@ -116,6 +116,10 @@ func clientCommand() *Command {
 			}),
 		},
 	}
+	// NB: as in Redis, scripts may call CLIENT HELP, and no other CLIENT
+	// subcommand.
+	client.Subcommands[len(client.Subcommands)-1].Flags &^= NoScript
+	return client
 }
 
 func onOff(c *Ctx, dst *bool) error {

@@ -92,14 +92,14 @@ func clusterCommands() []*Command {
 					countKeysInSlot),
 				sub("getkeysinslot", 4, view, slow, "Returns the key names in a hash slot.", "3.0.0",
 					"O(N) where N is the number of requested keys", getKeysInSlot),
-				sub("meet", -4, topology, adm, "Forces a node to handshake with another node.", "3.0.0", "O(1)", clusterMeet),
-				sub("forget", 3, topology, adm, "Removes a node from the nodes table.", "3.0.0", "O(1)", func(c *Ctx) error {
+				sub("meet", -4, topology|NoAsyncLoading, adm, "Forces a node to handshake with another node.", "3.0.0", "O(1)", clusterMeet),
+				sub("forget", 3, topology|NoAsyncLoading, adm, "Removes a node from the nodes table.", "3.0.0", "O(1)", func(c *Ctx) error {
 					return okOr(c, c.Cluster.Forget(string(c.Args[2])))
 				}),
-				sub("replicate", 3, topology, adm, "Configure a node as replica of a master node.", "3.0.0", "O(1)", func(c *Ctx) error {
+				sub("replicate", 3, topology|NoAsyncLoading, adm, "Configure a node as replica of a master node.", "3.0.0", "O(1)", func(c *Ctx) error {
 					return okOr(c, c.Cluster.Replicate(string(c.Args[2])))
 				}),
-				sub("failover", -2, topology, adm, "Forces a replica to perform a manual failover of its master.", "3.0.0", "O(1)",
+				sub("failover", -2, topology|NoAsyncLoading, adm, "Forces a replica to perform a manual failover of its master.", "3.0.0", "O(1)",
 					clusterFailover),
 				sub("reset", -2, topology|NoScript, adm, "Resets a node.", "3.0.0",
 					"O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.",

@@ -18,7 +18,7 @@ const (
 	ReadOnly
 	DenyOOM
 	Admin
-	PubSub // allowed in RESP2 subscriber mode
+	PubSub // the pub/sub commands, as Redis flags them
 	NoScript
 	Blocking
 	Loading // loading-ok
@@ -42,8 +42,20 @@ const (
 	// replication or cluster directive. Like MultiCtl it is Shoal's own and
 	// has no name in COMMAND INFO, whose flags stay Redis's.
 	Topology
+	// NoAsyncLoading refuses the command while a replica loads its
+	// primary's data in the background (repl-diskless-load swapdb); Shoal
+	// never does, so it is only reported.
+	NoAsyncLoading
+	// SubscriberOK marks the commands a RESP2 connection may run while
+	// subscribed: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, RESET.
+	// Shoal's own, with no name in COMMAND INFO, where pubsub is Redis's
+	// flag of the pub/sub commands.
+	SubscriberOK
 )
 
+// flagNames are the flags COMMAND INFO shows, in Redis's order.
+// may_replicate is hidden there as Redis hides it; MaintenanceOK,
+// MultiCtl and Topology are Shoal's own and have no name.
 var flagNames = []struct {
 	f    Flags
 	name string
@@ -51,13 +63,12 @@ var flagNames = []struct {
 	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
 	{PubSub, "pubsub"}, {NoScript, "noscript"}, {Blocking, "blocking"}, {Loading, "loading"},
 	{Stale, "stale"}, {SkipMonitor, "skip_monitor"}, {SkipSlowlog, "skip_slowlog"},
-	{Fast, "fast"}, {NoAuth, "no_auth"}, {MayReplicate, "may_replicate"},
-	{NoMandatoryKeys, "no_mandatory_keys"}, {NoMulti, "no_multi"}, {AllowBusy, "allow_busy"},
-	{MaintenanceOK, "maintenance_ok"},
+	{Fast, "fast"}, {NoAuth, "no_auth"}, {NoMandatoryKeys, "no_mandatory_keys"},
+	{NoAsyncLoading, "no_async_loading"}, {NoMulti, "no_multi"}, {AllowBusy, "allow_busy"},
 }
 
-// Names returns the Redis names of the flags set in f (MultiCtl and
-// Topology have none).
+// Names returns the Redis names of the flags set in f that COMMAND INFO
+// shows.
 func (f Flags) Names() []string {
 	var out []string
 	for _, n := range flagNames {
@@ -90,6 +101,9 @@ type Command struct {
 	ACL []string
 	// Group, Summary, Since and Complexity are COMMAND DOCS' fields.
 	Group, Summary, Since, Complexity string
+	// Meta holds the key specs, tips and COMMAND DOCS fields, read from
+	// the docs files by Default (docs.go).
+	Meta *Meta
 	// Subcommands are the container's subcommands (CLIENT LIST, ...).
 	Subcommands []*Command
 	// Handler runs the command. It either writes exactly one reply to

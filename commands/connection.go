@@ -6,7 +6,7 @@ import (
 
 func connectionCommands() []*Command {
 	return []*Command{
-		{Name: "ping", Arity: -1, Flags: Fast | Stale | Loading | PubSub | MaintenanceOK, ACL: []string{"fast", "connection"},
+		{Name: "ping", Arity: -1, Flags: Fast | SubscriberOK | MaintenanceOK, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Returns the server's liveliness response.", Since: "1.0.0", Complexity: "O(1)", Handler: ping},
 		{Name: "echo", Arity: 2, Flags: Fast | Stale | Loading | MaintenanceOK, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Returns the given string.", Since: "1.0.0", Complexity: "O(1)",
@@ -17,10 +17,10 @@ func connectionCommands() []*Command {
 			Group: "connection", Summary: "Handshakes with the Redis server.", Since: "6.0.0", Complexity: "O(1)", Handler: hello},
 		{Name: "auth", Arity: -2, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Authenticates the connection.", Since: "1.0.0", Complexity: "O(N) where N is the number of passwords defined for the user", Handler: auth},
-		{Name: "quit", Arity: -1, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK | MultiCtl | PubSub, ACL: []string{"fast", "connection"},
+		{Name: "quit", Arity: -1, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK | MultiCtl | SubscriberOK, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Closes the connection.", Since: "1.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { c.Out.OK(); c.Server.Quit(c); return nil }},
-		{Name: "reset", Arity: 1, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK | MultiCtl | PubSub, ACL: []string{"fast", "connection"},
+		{Name: "reset", Arity: 1, Flags: NoAuth | Fast | Stale | Loading | NoScript | AllowBusy | MaintenanceOK | MultiCtl | SubscriberOK, ACL: []string{"fast", "connection"},
 			Group: "connection", Summary: "Resets the connection.", Since: "6.2.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { c.Server.Reset(c); c.Out.Simple("RESET"); return nil }},
 		clientCommand(),

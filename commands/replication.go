@@ -13,7 +13,7 @@ import (
 
 func replicationCommands() []*Command {
 	replicaOf := func(name string) *Command {
-		return &Command{Name: name, Arity: 3, Flags: Admin | NoScript | Stale | Topology, ACL: []string{"admin", "slow", "dangerous"},
+		return &Command{Name: name, Arity: 3, Flags: Admin | NoScript | Stale | NoAsyncLoading | Topology, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "Configures a server as replica of another, or promotes it to a master.", Since: "5.0.0",
 			Complexity: "O(1)", Handler: replicaOfCmd}
 	}
@@ -25,7 +25,7 @@ func replicationCommands() []*Command {
 		slaveof,
 		{Name: "role", Arity: 1, Flags: NoScript | Loading | Stale | Fast | MaintenanceOK, ACL: []string{"admin", "fast", "dangerous"},
 			Group: "server", Summary: "Returns the replication role.", Since: "2.8.12", Complexity: "O(1)", Handler: role},
-		{Name: "wait", Arity: 3, Flags: NoScript | Blocking, ACL: []string{"slow", "blocking", "connection"},
+		{Name: "wait", Arity: 3, Flags: NoScript, ACL: []string{"slow", "connection"},
 			Group: "generic", Summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
 			Since: "3.0.0", Complexity: "O(1)", Handler: wait},
 		{Name: "waitaof", Arity: 4, Flags: Blocking | NoScript, ACL: []string{"slow", "blocking", "connection"},
@@ -37,15 +37,15 @@ func replicationCommands() []*Command {
 		{Name: "replconf", Arity: -1, Flags: Admin | NoScript | Loading | Stale | AllowBusy | MaintenanceOK, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "An internal command for configuring the replication stream.", Since: "3.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { return c.Server.Replconf(c) }},
-		{Name: "psync", Arity: -3, Flags: Admin | NoMulti | NoScript, ACL: []string{"admin", "slow", "dangerous"},
+		{Name: "psync", Arity: -3, Flags: Admin | NoMulti | NoScript | NoAsyncLoading, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "An internal command used in replication.", Since: "2.8.0", Complexity: "O(1)", Handler: psync},
-		{Name: "sync", Arity: 1, Flags: Admin | NoMulti | NoScript, ACL: []string{"admin", "slow", "dangerous"},
+		{Name: "sync", Arity: 1, Flags: Admin | NoMulti | NoScript | NoAsyncLoading, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "An internal command used in replication.", Since: "1.0.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error { return c.Server.Psync(c, "?", -1) }},
 		{Name: "replica", Arity: -2, Flags: NoScript | Stale, ACL: []string{"slow"},
 			Group: "server", Summary: "A container for Shoal's replica administration commands.", Since: "7.2.0", Complexity: "Depends on subcommand.",
 			Subcommands: []*Command{
-				{Name: "replica|forget", Arity: 3, Flags: Admin | NoScript | Stale | Topology, ACL: []string{"admin", "slow", "dangerous"},
+				{Name: "replica|forget", Arity: 3, Flags: Admin | NoScript | Stale | NoAsyncLoading | Topology, ACL: []string{"admin", "slow", "dangerous"},
 					Group: "server", Summary: "Removes a replica, by node id or ip:port, from the replicas WAITALL expects.", Since: "7.2.0", Complexity: "O(N) where N is the number of known replicas",
 					Handler: func(c *Ctx) error {
 						if !c.Server.Repl().Forget(string(c.Args[2])) {

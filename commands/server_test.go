@@ -312,7 +312,7 @@ func TestCommand(t *testing.T) {
 			t.Fatalf("COMMAND DOCS get nosuch config = %v", dm)
 		}
 		gd := anyMap(t, dm["get"])
-		if gd["summary"] != "Returns the string value of a key." || gd["since"] != "1.0.0" || gd["group"] != "string" || gd["complexity"] != "O(1)" {
+		if gd["summary"] != "Get the value of a key" || gd["since"] != "1.0.0" || gd["group"] != "string" || gd["complexity"] != "O(1)" {
 			t.Fatalf("COMMAND DOCS get = %v", gd)
 		}
 		cd := anyMap(t, anyMap(t, dm["config"])["subcommands"])

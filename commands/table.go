@@ -3,7 +3,7 @@ package commands
 // Default returns the table of every command Shoal serves. Each group file
 // contributes one function; this list is the only place they are joined.
 func Default() *Table {
-	return NewTable(
+	t := NewTable(
 		connectionCommands(),
 		stringCommands(),
 		keyCommands(),
@@ -26,4 +26,6 @@ func Default() *Table {
 		schemaCommands(),
 		clusterCommands(),
 	)
+	attachMeta(t)
+	return t
 }

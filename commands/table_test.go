@@ -162,6 +162,46 @@ func TestTableDocs(t *testing.T) {
 		if c.Parent != nil && c.Group != c.Parent.Group {
 			t.Errorf("%s: Group %q differs from its container's %q", c.Name, c.Group, c.Parent.Group)
 		}
+		if c.Meta == nil {
+			t.Errorf("%s: no entry in commanddocs.json or shoaldocs.json", c.Name)
+			continue
+		}
+		// NB: Redis gives PSYNC and SYNC no complexity.
+		if d := c.Meta.Docs; d.Summary == "" || d.Since == "" || d.Group == "" {
+			t.Errorf("%s: COMMAND DOCS would miss a field (summary %q, since %q, group %q)", c.Name, d.Summary, d.Since, d.Group)
+		}
+		checkDocsArgs(t, c, c.Meta.Docs.Arguments)
+		// The keys the table routes and locks by are the ones the key
+		// specs name; specs of channels (not_key) are not keys.
+		if hasKeys := c.FirstKey > 0 || c.Keys != nil; hasKeys != c.HasKeySpecs() && !(hasKeys && len(c.Meta.KeySpecs) > 0) {
+			t.Errorf("%s: key positions (first %d, function %v) but key specs %v", c.Name, c.FirstKey, c.Keys != nil, c.Meta.KeySpecs)
+		}
+	}
+}
+
+// argTypes are the argument types of COMMAND DOCS.
+var argTypes = []string{"string", "integer", "double", "key", "pattern", "unix-time", "pure-token", "oneof", "block"}
+
+func checkDocsArgs(t *testing.T, c *Command, args []Arg) {
+	for _, a := range args {
+		if a.Name == "" || !slices.Contains(argTypes, a.Type) {
+			t.Errorf("%s: argument %+v needs a name and one of the types %v", c.Name, a, argTypes)
+		}
+		if a.KeySpecIndex >= len(c.Meta.KeySpecs) || (a.Type == "key" && a.KeySpecIndex < 0) {
+			t.Errorf("%s: argument %s of type %s has key spec %d of %d", c.Name, a.Name, a.Type, a.KeySpecIndex, len(c.Meta.KeySpecs))
+		}
+		if (a.Type == "oneof" || a.Type == "block") != (len(a.Arguments) > 0) {
+			t.Errorf("%s: argument %s of type %s has %d arguments", c.Name, a.Name, a.Type, len(a.Arguments))
+		}
+		if a.Type == "pure-token" && a.Token == "" {
+			t.Errorf("%s: pure-token argument %s without a token", c.Name, a.Name)
+		}
+		for _, f := range a.Flags {
+			if f != "optional" && f != "multiple" && f != "multiple_token" {
+				t.Errorf("%s: argument %s has flag %q", c.Name, a.Name, f)
+			}
+		}
+		checkDocsArgs(t, c, a.Arguments)
 	}
 }
 

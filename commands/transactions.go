@@ -9,7 +9,7 @@ func transactionCommands() []*Command {
 		func(c *Ctx) error { return c.Server.Watch(c, c.Args[1:]) })
 	watch.FirstKey, watch.LastKey, watch.Step = 1, -1, 1
 	exec := tx("exec", 1, 0, "Executes all commands in a transaction.", "1.2.0", func(c *Ctx) error { return c.Server.Exec(c) })
-	exec.Flags &^= Fast | AllowBusy
+	exec.Flags = exec.Flags&^(Fast|AllowBusy) | SkipSlowlog
 	exec.ACL = []string{"slow", "transaction"}
 	exec.Complexity = "Depends on commands in the transaction"
 	return []*Command{

@@ -87,7 +87,7 @@ func (c *conn) dispatch(args [][]byte) {
 		return
 	}
 	// RESP2 subscriber mode allows only the pub/sub commands.
-	if c.subscribed() && c.out.Proto() == 2 && !cmd.Flags.Has(commands.PubSub) {
+	if c.subscribed() && c.out.Proto() == 2 && !cmd.Flags.Has(commands.SubscriberOK) {
 		c.reject(cmd, commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))
 		return
 	}
