@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -101,13 +99,7 @@ print('differ: ' + ' '.join(bad) if bad else 'ok')
 `
 
 func TestCommandRedisPy(t *testing.T) {
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil || exec.Command(py, "-c", "import redis").Run() != nil {
-		if os.Getenv("SHOAL_REQUIRE_TOOLS") == "1" {
-			t.Fatal("redis-py is required (SHOAL_REQUIRE_TOOLS=1): install Debian's python3-redis")
-		}
-		t.Skip("redis-py is not installed; install Debian's python3-redis to run this test")
-	}
+	py := testutil.RequireRedisPy(t)
 	redisAddr := testutil.StartRedis(t)
 	s := testutil.Start(t, nil)
 	host, rport, _ := net.SplitHostPort(redisAddr)
@@ -158,10 +150,17 @@ func TestCommandRedisCLI(t *testing.T) {
 	}
 }
 
-// commandsOf returns the top-level names of COMMAND LIST at addr.
+// commandsOf returns the top-level names of COMMAND LIST at addr, sorted.
 func commandsOf(t *testing.T, addr string) []string {
 	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true})
 	defer c.Close()
+	return topLevelNames(t, c)
+}
+
+// topLevelNames returns the names of c's COMMAND LIST without the
+// subcommands, sorted.
+func topLevelNames(t *testing.T, c *redis.Client) []string {
+	t.Helper()
 	names, err := c.CommandList(context.Background(), nil).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -173,5 +172,5 @@ func commandsOf(t *testing.T, addr string) []string {
 		}
 	}
 	sort.Strings(out)
-	return slices.Compact(out)
+	return out
 }

@@ -1,11 +1,7 @@
 package commands_test
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -43,76 +39,31 @@ var rawCommandLines = []string{
 	"COMMAND GETKEYS GET k",
 }
 
-// rawReply sends line (arguments split on spaces) on conn and returns the
-// bytes of its reply.
-func rawReply(conn net.Conn, r *bufio.Reader, line string) (string, error) {
+// rawRequest is line (arguments split on spaces) as a RESP request.
+func rawRequest(line string) string {
 	args := strings.Split(line, " ")
-	var b bytes.Buffer
+	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
-	if _, err := conn.Write(b.Bytes()); err != nil {
-		return "", err
-	}
-	var out bytes.Buffer
-	err := copyReply(r, &out)
-	return out.String(), err
-}
-
-// copyReply copies one RESP2 or RESP3 reply from r to out.
-func copyReply(r *bufio.Reader, out *bytes.Buffer) error {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return err
-	}
-	out.WriteString(line)
-	if len(line) < 3 {
-		return fmt.Errorf("short line %q", line)
-	}
-	n, _ := strconv.Atoi(strings.TrimSuffix(line[1:], "\r\n"))
-	switch line[0] {
-	case '$', '=', '!':
-		if n < 0 {
-			return nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return err
-		}
-		out.Write(buf)
-	case '*', '~', '>':
-		for i := 0; i < n; i++ {
-			if err := copyReply(r, out); err != nil {
-				return err
-			}
-		}
-	case '%', '|':
-		for i := 0; i < 2*n; i++ {
-			if err := copyReply(r, out); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return b.String()
 }
 
 // rawReplies returns the raw replies to rawCommandLines from the server
 // at addr, over proto.
 func rawReplies(t *testing.T, addr string, proto int) []string {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	r := bufio.NewReader(conn)
-	if _, err := rawReply(conn, r, fmt.Sprintf("HELLO %d", proto)); err != nil {
+	raw := testutil.Dial(t, addr)
+	raw.Send(rawRequest(fmt.Sprintf("HELLO %d", proto)))
+	if _, err := raw.ReadReply(); err != nil {
 		t.Fatal(err)
 	}
 	out := make([]string, len(rawCommandLines))
 	for i, line := range rawCommandLines {
-		if out[i], err = rawReply(conn, r, line); err != nil {
+		raw.Send(rawRequest(line))
+		var err error
+		if out[i], err = raw.ReadReply(); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
 	}

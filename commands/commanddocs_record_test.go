@@ -206,17 +206,7 @@ func sortDocsSubcommands(v any) {
 func recordCommandDocs(t *testing.T, addr string) {
 	ctx := context.Background()
 	c3 := recordingClient(t, addr, 3)
-	all, err := c3.Do(ctx, "COMMAND", "LIST").StringSlice()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, n := range all {
-		if !strings.Contains(n, "|") {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	names := topLevelNames(t, c3)
 	script := make([]string, 0, 2*len(names)+len(commandScript))
 	for _, n := range names {
 		script = append(script, cmdInfoLine(n), cmdDocsLine(n))

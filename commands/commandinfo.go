@@ -161,9 +161,7 @@ func writeKeySpec(c *Ctx, ks *KeySpec) {
 	out.BulkString("spec")
 	switch ks.BeginSearch.Type {
 	case "index":
-		out.Map(1)
-		out.BulkString("index")
-		out.Int(int64(ks.BeginSearch.Index))
+		writeIntMap(c, "index", ks.BeginSearch.Index)
 	case "keyword":
 		out.Map(2)
 		out.BulkString("keyword")
@@ -178,25 +176,23 @@ func writeKeySpec(c *Ctx, ks *KeySpec) {
 	out.BulkString("type")
 	out.BulkString(ks.FindKeys.Type)
 	out.BulkString("spec")
-	switch ks.FindKeys.Type {
+	switch fk := ks.FindKeys; fk.Type {
 	case "range":
-		out.Map(3)
-		out.BulkString("lastkey")
-		out.Int(int64(ks.FindKeys.LastKey))
-		out.BulkString("keystep")
-		out.Int(int64(ks.FindKeys.KeyStep))
-		out.BulkString("limit")
-		out.Int(int64(ks.FindKeys.Limit))
+		writeIntMap(c, "lastkey", fk.LastKey, "keystep", fk.KeyStep, "limit", fk.Limit)
 	case "keynum":
-		out.Map(3)
-		out.BulkString("keynumidx")
-		out.Int(int64(ks.FindKeys.KeyNumIdx))
-		out.BulkString("firstkey")
-		out.Int(int64(ks.FindKeys.FirstKey))
-		out.BulkString("keystep")
-		out.Int(int64(ks.FindKeys.KeyStep))
+		writeIntMap(c, "keynumidx", fk.KeyNumIdx, "firstkey", fk.FirstKey, "keystep", fk.KeyStep)
 	default:
 		out.Map(0)
+	}
+}
+
+// writeIntMap writes a map of names to integers, given as name, value,
+// name, value ...
+func writeIntMap(c *Ctx, kv ...any) {
+	c.Out.Map(len(kv) / 2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		c.Out.BulkString(kv[i].(string))
+		c.Out.Int(int64(kv[i+1].(int)))
 	}
 }
 

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -49,13 +48,7 @@ print('ok')
 // TestRedisPyScripting drives redis-py (Debian's python3-redis) against
 // Shoal's scripting.
 func TestRedisPyScripting(t *testing.T) {
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil || exec.Command(py, "-c", "import redis").Run() != nil {
-		if os.Getenv("SHOAL_REQUIRE_TOOLS") == "1" {
-			t.Fatal("redis-py is required (SHOAL_REQUIRE_TOOLS=1): install Debian's python3-redis")
-		}
-		t.Skip("redis-py is not installed; install Debian's python3-redis to run this test")
-	}
+	py := testutil.RequireRedisPy(t)
 	s := testutil.Start(t, nil)
 	host, port, _ := net.SplitHostPort(s.Addr())
 	out, err := exec.Command(py, "-c", redisPyScript, host, port).CombinedOutput()

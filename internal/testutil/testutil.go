@@ -183,6 +183,21 @@ func RequireTool(t testing.TB, name string) string {
 	return p
 }
 
+// RequireRedisPy returns the python3 that imports redis-py (Debian's
+// python3-redis), skipping the test when there is none, unless
+// SHOAL_REQUIRE_TOOLS=1 makes that a failure.
+func RequireRedisPy(t testing.TB) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil || exec.Command(py, "-c", "import redis").Run() != nil {
+		if os.Getenv("SHOAL_REQUIRE_TOOLS") == "1" {
+			t.Fatal("redis-py is required (SHOAL_REQUIRE_TOOLS=1): install Debian's python3-redis")
+		}
+		t.Skip("redis-py is not installed; install Debian's python3-redis to run this test")
+	}
+	return py
+}
+
 // FreePort returns a loopback port nothing listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()
