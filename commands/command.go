@@ -99,7 +99,9 @@ type Command struct {
 	Keys func(args [][]byte) []int
 	// ACL lists the command's ACL categories, without "@".
 	ACL []string
-	// Group, Summary, Since and Complexity are COMMAND DOCS' fields.
+	// Group, Summary, Since and Complexity are COMMAND DOCS' fields for
+	// Shoal's own commands; those of Redis's commands come with its Meta,
+	// in Redis's words.
 	Group, Summary, Since, Complexity string
 	// Meta holds the key specs, tips and COMMAND DOCS fields, read from
 	// the docs files by Default (docs.go).
