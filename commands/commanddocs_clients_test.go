@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -173,4 +174,51 @@ func topLevelNames(t *testing.T, c *redis.Client) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// redisCLIHint runs redis-cli interactively on a pseudo-terminal (the
+// second argument is the port), types the third argument and prints what
+// redis-cli shows until the hint given fourth appears, or it gives up.
+const redisCLIHint = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], [sys.argv[1], "-p", sys.argv[2]])
+out, typed, deadline = b"", False, time.time() + 30
+while time.time() < deadline and sys.argv[4].encode() not in out:
+    if select.select([fd], [], [], 0.2)[0]:
+        d = os.read(fd, 65536)
+        out += d
+        if b"\x1b[6n" in d:  # linenoise asks where the cursor is
+            os.write(fd, b"\x1b[1;200R")
+        if b"> " in out and not typed:
+            os.write(fd, sys.argv[3].encode())
+            typed = True
+os.write(fd, b"\x15quit\r")
+sys.stdout.write(out.decode(errors="replace"))
+`
+
+// TestRedisCLIHints checks that redis-cli, which asks COMMAND DOCS when it
+// starts, shows hints from Shoal's docs: Redis's arguments, and those of
+// Shoal's own commands, which its built-in help does not know.
+func TestRedisCLIHints(t *testing.T) {
+	cli := testutil.RequireTool(t, "redis-cli")
+	py := testutil.RequireTool(t, "python3")
+	s := testutil.Start(t, nil)
+	_, port, _ := net.SplitHostPort(s.Addr())
+	for _, c := range []struct{ typed, hint string }{
+		{"georadius k ", "longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC] [STORE key] [STOREDIST key]"},
+		{"maintenance start ", "[TIMEOUT timeout] [SKIPSYNC node-id [node-id ...]]"},
+	} {
+		cmd := exec.Command(py, "-c", redisCLIHint, cli, port, c.typed, c.hint)
+		cmd.Env = append(os.Environ(), "TERM=xterm")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), c.hint) {
+			t.Errorf("redis-cli typed %q: no hint %q (%v)\n%q", c.typed, c.hint, err, out)
+		}
+	}
+	info, err := testutil.Client(t, s, 2).Info(context.Background(), "commandstats").Result()
+	if err != nil || !strings.Contains(info, "cmdstat_command|docs:calls=2,") {
+		t.Errorf("redis-cli did not ask COMMAND DOCS once each time: %v\n%s", err, info)
+	}
 }
