@@ -119,10 +119,10 @@ var commandScript = []string{
 func cmdInfoLine(name string) string { return "COMMAND INFO " + name }
 func cmdDocsLine(name string) string { return "COMMAND DOCS " + name }
 
-// runCommandLine sends one line of the script (arguments split on spaces)
-// and renders its reply with the order Redis gives by chance taken out:
-// the names COMMAND LIST and GETKEYS... no, COMMAND LIST returns are
-// sorted, and so are the subcommands of COMMAND INFO and COMMAND DOCS.
+// runCommandLine sends one line of the script (arguments split on spaces,
+// "" for an empty one) and renders its reply with the order Redis gives by
+// chance taken out: the names of COMMAND LIST and the subcommands of
+// COMMAND INFO and COMMAND DOCS are sorted.
 func runCommandLine(ctx context.Context, c *redis.Client, line string) string {
 	var args []any
 	for _, a := range strings.Split(line, " ") {
