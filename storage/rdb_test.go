@@ -246,3 +246,38 @@ func TestLZFRoundTrip(t *testing.T) {
 		t.Errorf("300 equal bytes compress to %d bytes", len(c))
 	}
 }
+
+// TestLoadRDBPaths loads the same file around Pebble's write path, with a
+// run file per key, and through committed batches, as a node whose
+// commits are logged for its replicas does: the same values, and a key
+// repeated in another run or batch refused.
+func TestLoadRDBPaths(t *testing.T) {
+	defer func(c, r int) { rdbCommitBytes, rdbRunBytes = c, r }(rdbCommitBytes, rdbRunBytes)
+	rdbCommitBytes, rdbRunBytes = 1, 1
+	objs := redisObjects(t)
+	for _, logged := range []bool{false, true} {
+		t.Run(fmt.Sprint("logged ", logged), func(t *testing.T) {
+			s := openTest(t, nil, nil)
+			s.repl.enabled.Store(logged)
+			info, err := s.LoadRDB(buildRDB(10, objs), RDBLoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Keys != int64(len(objs)) || s.TotalKeys() != info.Keys {
+				t.Errorf("loaded %d keys, store counts %d, want %d", info.Keys, s.TotalKeys(), len(objs))
+			}
+			checkLoaded(t, s, objs)
+
+			d := openTest(t, nil, nil)
+			d.repl.enabled.Store(logged)
+			_, err = d.LoadRDB(buildRDB(10, append(objs[:3:3], objs[0])), RDBLoadOptions{})
+			var re *RDBError
+			if !errors.As(err, &re) || !strings.Contains(re.Reason, "1 keys are duplicates") {
+				t.Fatalf("load of a repeated key: %v", err)
+			}
+			if n := d.TotalKeys(); n != 0 {
+				t.Errorf("%d keys left after a refused file", n)
+			}
+		})
+	}
+}

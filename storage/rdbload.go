@@ -65,8 +65,9 @@ const (
 	rdbMaxVersion = dumpMaxRDBVersion
 )
 
-// rdbCommitBytes commits a load in batches of about this size.
-const rdbCommitBytes = 4 << 20
+// rdbCommitBytes commits a load in batches of about this size. NB: a
+// variable so that tests can make batches of one key.
+var rdbCommitBytes = 4 << 20
 
 // LoadRDB loads the RDB file data (all of it in memory or mapped) into the
 // store, which must hold no keys. The checksum is verified before anything
@@ -126,6 +127,26 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 	// batches, by counting the keys stored at the end.
 	t := &Tx{s: s, bulk: true}
 	defer t.Discard()
+	// The batch is committed every rdbCommitBytes, or gathered into run
+	// files when the load goes around Pebble's write path (ing).
+	var ing *rdbIngest
+	if !s.logsClientCommits() {
+		var err error
+		if ing, err = s.newRDBIngest(); err != nil {
+			return err
+		}
+		defer ing.close()
+	}
+	flush := func() error {
+		if ing == nil || t.b == nil {
+			return t.Commit()
+		}
+		if err := ing.add(t.b); err != nil {
+			return err
+		}
+		t.b.Reset()
+		return nil
+	}
 	seen := map[string]struct{}{}
 	var mk []byte
 	var codes []string
@@ -145,13 +166,21 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 			if ver >= 5 && r.left() != 0 {
 				return bad(r.pos, "%d bytes after the EOF marker", r.left())
 			}
+			if ing != nil {
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := ing.finish(); err != nil {
+					return err
+				}
+			}
 			if len(codes) > 0 {
 				t.PutRecord(FunctionsRecord, EncodeFunctions(codes))
 			}
 			if err := t.Commit(); err != nil {
 				return err
 			}
-			if err := s.checkLoadedKeys(info.Keys); err != nil {
+			if err := s.checkLoadedKeys(info.Keys, ing); err != nil {
 				return err
 			}
 			s.recordChanged("") // the function libraries were replaced
@@ -249,7 +278,7 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 		t.Restore(&k, v, expire)
 		info.Keys++
 		if t.PendingBytes() >= rdbCommitBytes {
-			if err := t.Commit(); err != nil {
+			if err := flush(); err != nil {
 				return err
 			}
 			clear(seen)
@@ -270,7 +299,11 @@ func truncateKey(k []byte) string {
 
 // checkLoadedKeys counts the keys stored, which must be the n loaded: a
 // key that came twice in the file was stored once.
-func (s *Store) checkLoadedKeys(n int64) error {
+func (s *Store) checkLoadedKeys(n int64, ing *rdbIngest) error {
+	if ing != nil {
+		// The merge of the runs counted them.
+		return loadedKeysError(n, ing.keys)
+	}
 	lo := []byte{encoding.TagMeta}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: encoding.PrefixEnd(lo)})
 	if err != nil {
@@ -283,8 +316,12 @@ func (s *Store) checkLoadedKeys(n int64) error {
 	if err := it.Close(); err != nil {
 		return err
 	}
-	if got != n {
-		return &RDBError{0, fmt.Sprintf("%d keys are duplicates of earlier ones", n-got)}
+	return loadedKeysError(n, got)
+}
+
+func loadedKeysError(read, stored int64) error {
+	if stored != read {
+		return &RDBError{0, fmt.Sprintf("%d keys are duplicates of earlier ones", read-stored)}
 	}
 	return nil
 }

@@ -110,6 +110,9 @@ type Store struct {
 	failed atomic.Bool
 	dirty  atomic.Bool // writes since the last background sync
 
+	// pebbleOpts are the options db was opened with, defaults filled in.
+	pebbleOpts *pebble.Options
+
 	// dbmap maps logical to physical databases; SWAPDB replaces it.
 	dbmap atomic.Pointer[[]uint8]
 
@@ -226,11 +229,12 @@ func Open(opts Options) (*Store, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	po.EnsureDefaults()
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", opts.Dir, err)
 	}
-	s.db = db
+	s.db, s.pebbleOpts = db, po
 	s.fsync.Store(int32(opts.Fsync))
 	if err := s.loadDBMap(); err != nil {
 		db.Close()

@@ -234,9 +234,14 @@ func (t *Tx) Commit() error {
 		return t.err
 	}
 	if t.b == nil || t.b.Empty() {
-		t.unlockAll()
-		t.touched = t.touched[:0]
-		return t.err
+		if len(t.counts) == 0 {
+			t.unlockAll()
+			t.touched = t.touched[:0]
+			return t.err
+		}
+		// NB: the RDB loader's writes went around the batch
+		// (rdbingest.go); their counts did not.
+		t.batch()
 	}
 	if err := t.s.gate(); err != nil {
 		t.Discard()
