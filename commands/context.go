@@ -128,6 +128,10 @@ type Client struct {
 	// ShardChannels counts the client's sharded subscriptions (CLIENT
 	// LIST's ssub=).
 	ShardChannels int
+	// FedOffset is the offset of the stream fed to redis-server replicas
+	// after the client's last command, set by the server while the stream
+	// exists: WAIT counts the redis-server replicas that reached it.
+	FedOffset int64
 }
 
 // Cluster is what the CLUSTER commands ask of the node's cluster

@@ -98,7 +98,7 @@ func role(c *Ctx) error {
 		c.Out.Int(c.Store.ReplOffset())
 		return nil
 	}
-	reps := r.Replicas()
+	reps := append(r.Replicas(), r.RedisReplicas()...)
 	c.Out.Array(3)
 	c.Out.BulkString("master")
 	c.Out.Int(c.Store.ReplOffset())
@@ -128,16 +128,18 @@ func parseWaitTimeout(arg []byte) (time.Duration, error) {
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// waitStart commits the connection's pending writes (their offset is what
-// the wait is for) and, when the call may block, parks the connection:
+// waitStart commits the connection's pending writes (their offsets, in
+// Shoal's log and in the stream fed to redis-server replicas, are what the
+// wait is for) and, when the call may block, parks the connection:
 // cancel ends the wait early, end releases it (see Server.WaitBlock).
-func waitStart(c *Ctx, block bool) (woff int64, cancel <-chan struct{}, end func() error) {
+func waitStart(c *Ctx, block bool) (woff replication.Written, cancel <-chan struct{}, end func() error) {
 	c.Tx.Commit()
+	woff = replication.Written{Log: c.Tx.WriteOffset(), Fed: c.Client.FedOffset}
 	if !block {
-		return c.Tx.WriteOffset(), nil, func() error { return nil }
+		return woff, nil, func() error { return nil }
 	}
 	cancel, end = c.Server.WaitBlock(c)
-	return c.Tx.WriteOffset(), cancel, end
+	return woff, cancel, end
 }
 
 // blockOn runs a long admin call as a blocked client: the connection's

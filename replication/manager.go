@@ -79,11 +79,15 @@ type Manager struct {
 	// applier makes the Applier that runs a redis-server primary's
 	// command stream (redisupstream.go).
 	applier atomic.Pointer[func() Applier]
-	// followers are the redis-server replicas fed a logical stream
-	// (redisfeed.go); feeding counts them for the servers' fast check.
+	// followers are the redis-server replicas fed the logical stream
+	// flog (redisfeed.go, feedlog.go); feeding is 1 while the stream
+	// exists, for the servers' fast check, and feedOff its offset.
 	feedMu    sync.Mutex
+	flog      *feedLog
 	followers []*follower
+	feedBuf   []byte // the command being fed, reused
 	feeding   atomic.Int32
+	feedOff   atomic.Int64
 
 	metrics *metrics
 	stop    chan struct{}
@@ -177,6 +181,7 @@ func (m *Manager) ReplicaOf(host string, port int) (changed bool) {
 	m.replica.Store(true)
 	up := m.up
 	m.mu.Unlock()
+	m.resetFeed()
 	if old != nil {
 		old.halt(true)
 	}

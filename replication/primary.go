@@ -440,6 +440,7 @@ func (m *Manager) readAcks(l *link, read func() ([][]byte, error), done chan str
 
 // RequestAcks asks every connected replica to acknowledge now.
 func (m *Manager) RequestAcks() {
+	m.requestFedAcks()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, l := range m.links {

@@ -15,42 +15,47 @@ import (
 // Redis would replicate them (effects, absolute expiry times), captured
 // by the server while each command still holds its key locks, in the
 // order the locks impose. Capture costs one atomic load per write while
-// no redis-server replicates this node; while one does, every write
-// command is also encoded and copied to its buffer (docs/ARCHITECTURE.md
-// has the measurement).
+// no redis-server replicates this node; while the stream exists, every
+// write command is also encoded once and copied to the backlog and to
+// each replica's buffer (docs/ARCHITECTURE.md has the measurement).
 //
-// The redis-server replica gets an RDB first. A feed starts while every
-// key lock is held and the RDB's snapshot is taken under the same locks,
-// so each write is in exactly one of the two. Every sync with a
-// redis-server replica is a full one: the stream has its own replication
-// id, which no PSYNC names again.
+// The stream has its own replication id and offsets and keeps a backlog
+// of repl-backlog-size bytes (feedlog.go), so a redis-server replica that
+// reconnects continues with a partial resync, and WAIT counts the
+// replicas' acknowledged offsets. A replica that cannot continue gets an
+// RDB first: its feed starts while every key lock is held and the RDB's
+// snapshot is taken under the same locks, so each write is in exactly
+// one of the two.
 
 // feedBufferBytes bounds what a redis-server replica may have unsent,
 // as client-output-buffer-limit's replica class does by default; past it
 // the replica is disconnected and comes back for a full sync.
 const feedBufferBytes = 256 << 20
 
-// follower is one redis-server replica's stream.
+// followerPing is how often the stream carries a PING while a replica
+// follows it (repl-ping-replica-period's default).
+const followerPing = 10 * time.Second
+
+// follower is one redis-server replica's link.
 type follower struct {
 	addr   string
+	nc     net.Conn
 	notify chan struct{} // a write was buffered (capacity 1)
 	ack    atomic.Int64  // the offset the replica acknowledged
+	fack   atomic.Int64  // the offset the replica fsynced (REPLCONF ACK ... FACK)
+	ackAt  atomic.Int64  // when it last acknowledged, Unix ns
+	online atomic.Bool   // it acknowledged since its sync
 
 	mu   sync.Mutex
 	buf  []byte
-	db   int // the database the stream has selected; -1 before any
 	over bool
 }
 
-// push appends one command to run in database db (db < 0: any).
-func (f *follower) push(db int, args ...[]byte) {
+// push appends p, a part of the stream, to f's buffer.
+func (f *follower) push(p []byte) {
 	f.mu.Lock()
 	if !f.over {
-		if db >= 0 && f.db != db {
-			f.buf = appendFrame(f.buf, []byte("SELECT"), itob(int64(db)))
-			f.db = db
-		}
-		f.buf = appendFrame(f.buf, args...)
+		f.buf = append(f.buf, p...)
 		if len(f.buf) > feedBufferBytes {
 			f.over, f.buf = true, nil
 		}
@@ -62,18 +67,45 @@ func (f *follower) push(db int, args ...[]byte) {
 	}
 }
 
-// FeedActive reports whether a redis-server replicates this node: the
-// server then passes its write commands to Feed.
+// FeedActive reports whether the logical stream exists (a redis-server
+// replicates this node, or did less than an hour ago): the server then
+// passes its write commands to Feed.
 func (m *Manager) FeedActive() bool { return m.feeding.Load() > 0 }
 
+// FeedOffset returns the logical stream's offset: a client's writes fed
+// so far are acknowledged by a redis-server replica whose offset reached
+// it (WAIT).
+func (m *Manager) FeedOffset() int64 { return m.feedOff.Load() }
+
 // Feed appends one command, as the redis-server replicas are to run it in
-// database db, to every replica's stream. The caller holds the locks of
+// database db (db < 0: any), to the stream. The caller holds the locks of
 // the keys the command wrote. args are copied.
 func (m *Manager) Feed(db int, args ...[]byte) {
 	m.feedMu.Lock()
 	defer m.feedMu.Unlock()
+	m.feedLocked(db, args...)
+}
+
+// feedLocked appends one command to the stream, with a SELECT first when
+// db is not the stream's database.
+func (m *Manager) feedLocked(db int, args ...[]byte) {
+	l := m.flog
+	if l == nil {
+		return
+	}
+	p := m.feedBuf[:0]
+	if db >= 0 && l.db != db {
+		p = appendFrame(p, []byte("SELECT"), itob(int64(db)))
+		l.db = db
+	}
+	p = appendFrame(p, args...)
+	l.write(p)
+	m.feedOff.Store(l.off)
 	for _, f := range m.followers {
-		f.push(db, args...)
+		f.push(p)
+	}
+	if cap(p) <= 1<<20 {
+		m.feedBuf = p
 	}
 }
 
@@ -83,60 +115,164 @@ type FedCommand struct {
 	Args [][]byte
 }
 
-// FeedMulti appends cmds to every redis-server replica's stream as one
-// MULTI ... EXEC (a single command alone), with nothing between them.
+// FeedMulti appends cmds to the stream as one MULTI ... EXEC (a single
+// command alone), with nothing between them.
 func (m *Manager) FeedMulti(cmds []FedCommand) {
 	if len(cmds) == 0 {
 		return
 	}
 	m.feedMu.Lock()
 	defer m.feedMu.Unlock()
-	for _, f := range m.followers {
-		if len(cmds) > 1 {
-			f.push(cmds[0].DB, []byte("MULTI"))
-		}
-		for _, c := range cmds {
-			f.push(c.DB, c.Args...)
-		}
-		if len(cmds) > 1 {
-			f.push(-1, []byte("EXEC"))
-		}
+	if len(cmds) > 1 {
+		m.feedLocked(cmds[0].DB, []byte("MULTI"))
+	}
+	for _, c := range cmds {
+		m.feedLocked(c.DB, c.Args...)
+	}
+	if len(cmds) > 1 {
+		m.feedLocked(-1, []byte("EXEC"))
 	}
 }
 
-// RedisReplicas lists the redis-server replicas, for INFO.
-func (m *Manager) RedisReplicas() []ReplicaInfo {
+// feedPing puts a PING in the stream when there was none for a ping
+// period, as a Redis primary pings its replicas through the stream.
+func (m *Manager) feedPing() {
 	m.feedMu.Lock()
 	defer m.feedMu.Unlock()
-	var out []ReplicaInfo
+	if l := m.flog; l != nil && time.Since(l.lastPing) >= followerPing {
+		l.lastPing = time.Now()
+		m.feedLocked(-1, []byte("PING"))
+	}
+}
+
+// requestFedAcks puts REPLCONF GETACK * in the stream while replicas
+// follow it, as Redis asks its replicas for a WAIT.
+func (m *Manager) requestFedAcks() {
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	if len(m.followers) > 0 {
+		m.feedLocked(-1, []byte("REPLCONF"), []byte("GETACK"), []byte("*"))
+	}
+}
+
+// fedOnline returns the addresses of the online redis-server replicas.
+func (m *Manager) fedOnline() map[string]bool {
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	out := map[string]bool{}
 	for _, f := range m.followers {
-		host, port, _ := net.SplitHostPort(f.addr)
-		p, _ := strconv.Atoi(port)
-		out = append(out, ReplicaInfo{ID: f.addr, IP: host, Port: p, State: stateOnline, Offset: f.ack.Load(), Connected: true})
+		if f.online.Load() {
+			out[f.addr] = true
+		}
 	}
 	return out
 }
 
+// RedisReplicas lists the redis-server replicas, for INFO and ROLE:
+// offsets in the logical stream, lag in seconds since the last ACK.
+func (m *Manager) RedisReplicas() []ReplicaInfo {
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	var out []ReplicaInfo
+	now := time.Now().UnixNano()
+	for _, f := range m.followers {
+		host, port, _ := net.SplitHostPort(f.addr)
+		p, _ := strconv.Atoi(port)
+		state := stateOnline
+		if !f.online.Load() {
+			state = "send_bulk"
+		}
+		out = append(out, ReplicaInfo{ID: f.addr, IP: host, Port: p, State: state, Offset: f.ack.Load(),
+			FsyncOff: f.fack.Load(), Lag: (now - f.ackAt.Load()) / int64(time.Second), Connected: true})
+	}
+	return out
+}
+
+// countFed counts the online redis-server replicas (of addrs, unless nil)
+// whose acknowledged (or, with fsynced, fsynced) offset of the logical
+// stream reached off.
+func (m *Manager) countFed(off int64, fsynced bool, addrs map[string]bool) int {
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	n := 0
+	for _, f := range m.followers {
+		got := f.ack.Load()
+		if fsynced {
+			// A replica that never said what it fsynced (Redis before
+			// 7.2 does not) has fsynced nothing.
+			got = f.fack.Load()
+			if got == 0 {
+				continue
+			}
+		}
+		if f.online.Load() && got >= off && (addrs == nil || addrs[f.addr]) {
+			n++
+		}
+	}
+	return n
+}
+
+// resetFeed forgets the logical stream and disconnects its replicas: the
+// node became a replica, and its writes no longer pass the server's
+// capture. They come back for a full sync.
+func (m *Manager) resetFeed() {
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	for _, f := range m.followers {
+		f.nc.Close()
+	}
+	if m.flog != nil && m.flog.idle != nil {
+		m.flog.idle.Stop()
+	}
+	m.flog = nil
+	m.feeding.Store(0)
+}
+
 // ServeRedisReplica runs the link of a redis-server replica on a
-// connection the server handed over after PSYNC: +FULLRESYNC, the RDB,
-// then the fed commands, with a PING every ten seconds as Redis sends
-// them; read gets the replica's REPLCONF ACKs.
-func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), h Hello, aux []storage.RDBAux) {
+// connection the server handed over after PSYNC replid offset: +CONTINUE
+// and the stream from offset when the backlog holds it, else
+// +FULLRESYNC, the RDB and the stream from the RDB's snapshot on, with a
+// PING every ten seconds as Redis sends them; read gets the replica's
+// REPLCONF ACKs.
+func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), h Hello, aux []storage.RDBAux, replid string, offset int64) {
 	defer nc.Close()
 	cfg := m.config()
 	addr := nc.RemoteAddr().String()
 	if h.ListenPort > 0 {
 		addr = net.JoinHostPort(h.IP, strconv.Itoa(h.ListenPort))
 	}
-	f := &follower{addr: addr, notify: make(chan struct{}, 1), db: -1}
-	id := storage.NewReplID()
+	f := &follower{addr: addr, nc: nc, notify: make(chan struct{}, 1)}
+	f.ackAt.Store(time.Now().UnixNano())
+	if id, ok := m.continueFeed(f, replid, offset); ok {
+		m.PartialOK.Add(1)
+		defer m.dropFollower(f)
+		m.log.Info("Partial resynchronization request accepted", "replica", addr, "offset", offset, "primary", "logical stream")
+		f.online.Store(true)
+		f.ack.Store(offset - 1)
+		if _, err := (&deadlineWriter{nc, cfg.Timeout}).Write([]byte("+CONTINUE " + id + "\r\n")); err != nil {
+			return
+		}
+		m.feedReplica(f, read, cfg, nil)
+		return
+	}
+	if replid != "?" {
+		m.PartialErr.Add(1)
+	}
 	// NB: every key lock is held from before the feed starts until the
 	// RDB's snapshot is taken.
 	t := m.store.NewTx()
 	t.LockAll()
 	m.feedMu.Lock()
-	m.followers = append(m.followers, f)
-	m.feeding.Add(1)
+	if m.flog == nil {
+		m.flog = newFeedLog(storage.NewReplID(), max(cfg.BacklogBytes, 16<<10))
+		m.feeding.Store(1)
+	}
+	l := m.flog
+	id, snap := l.id, l.off
+	// The replica's master client starts in database 0 after the RDB, so
+	// the next command selects, as Redis resets slaveseldb.
+	l.db = -1
+	m.addFollowerLocked(f)
 	m.feedMu.Unlock()
 	defer m.dropFollower(f)
 	m.FullSyncs.Add(1)
@@ -148,23 +284,56 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 		}
 	}
 	defer release()
-	off, err := m.writeRDBFramed(nc, func(off int64) string {
+	_, err := m.writeRDBFramed(nc, func(int64) string {
 		release()
-		return "+FULLRESYNC " + id + " " + strconv.FormatInt(off, 10) + "\r\n"
+		return "+FULLRESYNC " + id + " " + strconv.FormatInt(snap, 10) + "\r\n"
 	}, aux)
 	if err != nil {
 		m.log.Warn("full sync to redis-server replica failed", "replica", addr, "err", err)
 		return
 	}
-	m.log.Info("Synchronization with replica succeeded", "replica", addr, "offset", off, "primary", "logical stream")
-
+	m.log.Info("Synchronization with replica succeeded", "replica", addr, "offset", snap, "primary", "logical stream")
 	// NB: nothing follows the RDB until the replica's first ACK, as Redis
 	// puts a diskless replica online: a replica that reads the RDB up to
 	// the EOF mark checks only the end of each read for the mark.
-	done, online := make(chan struct{}), make(chan struct{})
+	m.feedReplica(f, read, cfg, make(chan struct{}))
+}
+
+// continueFeed adds f to the stream's replicas from offset, with what the
+// backlog holds from there already in its buffer, when replid names the
+// stream and the backlog still holds offset.
+func (m *Manager) continueFeed(f *follower, replid string, offset int64) (string, bool) {
+	m.feedMu.Lock()
+	defer m.feedMu.Unlock()
+	l := m.flog
+	if l == nil || replid != l.id {
+		return "", false
+	}
+	p, ok := l.since(offset)
+	if !ok {
+		return "", false
+	}
+	f.buf = p
+	m.addFollowerLocked(f)
+	return l.id, true
+}
+
+func (m *Manager) addFollowerLocked(f *follower) {
+	m.followers = append(m.followers, f)
+	if m.flog.idle != nil {
+		m.flog.idle.Stop()
+		m.flog.idle = nil
+	}
+}
+
+// feedReplica reads the replica's ACKs and writes its stream until the
+// link ends. With online not nil, nothing is written before the first
+// ACK, which closes it.
+func (m *Manager) feedReplica(f *follower, read func() ([][]byte, error), cfg *Config, online chan struct{}) {
+	nc := f.nc
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		first := true
 		for {
 			nc.SetReadDeadline(time.Now().Add(cfg.Timeout))
 			args, err := read()
@@ -176,21 +345,30 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 				if n, err := strconv.ParseInt(string(args[2]), 10, 64); err == nil {
 					f.ack.Store(n)
 				}
-				if first {
-					first = false
+				if len(args) >= 5 && eqFold(args[3], "fack") {
+					if n, err := strconv.ParseInt(string(args[4]), 10, 64); err == nil {
+						f.fack.Store(n)
+					}
+				}
+				f.ackAt.Store(time.Now().UnixNano())
+				if !f.online.Load() {
+					f.online.Store(true)
 					close(online)
 				}
+				m.notifyAck()
 			}
 		}
 	}()
-	select {
-	case <-online:
-	case <-done:
-		return
-	case <-m.stop:
-		return
+	if online != nil {
+		select {
+		case <-online:
+		case <-done:
+			return
+		case <-m.stop:
+			return
+		}
 	}
-	ping := time.NewTicker(10 * time.Second)
+	ping := time.NewTicker(followerPing)
 	defer ping.Stop()
 	w := &deadlineWriter{nc, cfg.Timeout}
 	for {
@@ -200,7 +378,7 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 		case <-m.stop:
 			return
 		case <-ping.C:
-			f.push(-1, []byte("PING"))
+			m.feedPing()
 		case <-f.notify:
 		}
 		f.mu.Lock()
@@ -208,7 +386,7 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 		f.buf = nil
 		f.mu.Unlock()
 		if over {
-			m.log.Warn("redis-server replica fell too far behind the stream; disconnecting it", "replica", addr,
+			m.log.Warn("redis-server replica fell too far behind the stream; disconnecting it", "replica", f.addr,
 				"limit", feedBufferBytes)
 			return
 		}
@@ -220,15 +398,29 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 	}
 }
 
+// dropFollower removes f from the stream's replicas; the stream's backlog
+// is forgotten feedLogTTL after the last one left.
 func (m *Manager) dropFollower(f *follower) {
 	m.feedMu.Lock()
 	defer m.feedMu.Unlock()
 	for i, g := range m.followers {
 		if g == f {
 			m.followers = append(m.followers[:i], m.followers[i+1:]...)
-			m.feeding.Add(-1)
 			break
 		}
 	}
+	if l := m.flog; l != nil && len(m.followers) == 0 {
+		var idle *time.Timer
+		idle = time.AfterFunc(feedLogTTL, func() {
+			m.feedMu.Lock()
+			defer m.feedMu.Unlock()
+			if m.flog == l && l.idle == idle {
+				m.flog = nil
+				m.feeding.Store(0)
+			}
+		})
+		l.idle = idle
+	}
+	m.notifyAck()
 	m.log.Info("Connection with replica lost", "replica", f.addr)
 }

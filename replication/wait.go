@@ -58,12 +58,17 @@ func (w *waiter) next(ch <-chan struct{}) (bool, error) {
 	}
 }
 
-// countAcked counts online replicas whose acknowledged (or, with fsynced,
-// fsynced) offset reached woff.
-func (m *Manager) countAcked(woff int64, fsynced bool) int {
+// Written is where a client's writes end in each of the node's streams:
+// Shoal's log, which Shoal replicas follow, and the logical stream fed to
+// redis-server replicas (redisfeed.go).
+type Written struct{ Log, Fed int64 }
+
+// countAcked counts online replicas, Shoal's and redis-servers, whose
+// acknowledged (or, with fsynced, fsynced) offset reached woff.
+func (m *Manager) countAcked(woff Written, fsynced bool) int {
+	n := m.countFed(woff.Fed, fsynced, nil)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
 	for _, l := range m.links {
 		if !l.connected || l.stateName() != stateOnline {
 			continue
@@ -72,7 +77,7 @@ func (m *Manager) countAcked(woff int64, fsynced bool) int {
 		if fsynced {
 			off = l.fack.Load()
 		}
-		if off >= woff {
+		if off >= woff.Log {
 			n++
 		}
 	}
@@ -82,7 +87,7 @@ func (m *Manager) countAcked(woff int64, fsynced bool) int {
 // Wait is WAIT: it returns once n replicas acknowledged woff, or at the
 // timeout (0: never) with the count so far. block false answers at once
 // (inside MULTI). Closing done ends the wait early as a timeout would.
-func (m *Manager) Wait(done <-chan struct{}, woff int64, n int, timeout time.Duration, block bool) (int, error) {
+func (m *Manager) Wait(done <-chan struct{}, woff Written, n int, timeout time.Duration, block bool) (int, error) {
 	start := time.Now()
 	w := m.newWaiter(done, timeout, block)
 	defer w.stop()
@@ -107,7 +112,7 @@ func (m *Manager) Wait(done <-chan struct{}, woff int64, n int, timeout time.Dur
 
 // WaitAOF is WAITAOF: local is 1 once this node fsynced woff, replicas is
 // the count of replicas that fsynced it.
-func (m *Manager) WaitAOF(done <-chan struct{}, woff int64, numLocal, numReplicas int, timeout time.Duration, block bool) (local, replicas int, err error) {
+func (m *Manager) WaitAOF(done <-chan struct{}, woff Written, numLocal, numReplicas int, timeout time.Duration, block bool) (local, replicas int, err error) {
 	start := time.Now()
 	w := m.newWaiter(done, timeout, block)
 	defer w.stop()
@@ -115,7 +120,7 @@ func (m *Manager) WaitAOF(done <-chan struct{}, woff int64, numLocal, numReplica
 	for {
 		ch := m.acked()
 		local = 0
-		if m.store.SyncedOffset() >= woff {
+		if m.store.SyncedOffset() >= woff.Log {
 			local = 1
 		}
 		replicas = m.countAcked(woff, true)
@@ -139,7 +144,7 @@ func (m *Manager) WaitAOF(done <-chan struct{}, woff int64, numLocal, numReplica
 		if !more {
 			m.metrics.done("waitaof", "timeout", start)
 			local = 0
-			if m.store.SyncedOffset() >= woff {
+			if m.store.SyncedOffset() >= woff.Log {
 				local = 1
 			}
 			return local, m.countAcked(woff, true), nil
@@ -150,11 +155,12 @@ func (m *Manager) WaitAOF(done <-chan struct{}, woff int64, numLocal, numReplica
 // WaitAll is WAITALL: expected is the set of replicas known when the call
 // starts (connected ones, ones disconnected within the grace period, and
 // the members cluster gossip says replicate this primary, not counting
-// those that left or were forgotten), at least the configured floor; acked
+// those that left or were forgotten; the redis-server replicas online),
+// at least the configured floor; acked
 // counts the members of that set that acknowledged woff, including a
 // member that connects during the wait. Replicas that attach later change
 // neither number; one forgotten while the call waits leaves the set.
-func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duration, block bool) (acked, expected int, err error) {
+func (m *Manager) WaitAll(done <-chan struct{}, woff Written, timeout time.Duration, block bool) (acked, expected int, err error) {
 	start := time.Now()
 	viaLink := map[string]*link{}
 	m.mu.Lock()
@@ -168,8 +174,10 @@ func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duratio
 			viaGossip[id] = true
 		}
 	}
+	fed := m.fedOnline()
 	floor := m.config().WaitAllMin
 	eval := func() (int, int) {
+		nfed := m.countFed(woff.Fed, false, fed)
 		var members map[string]bool
 		if len(viaGossip) > 0 {
 			members = map[string]bool{}
@@ -185,7 +193,7 @@ func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duratio
 				delete(viaLink, id) // forgotten or left while waiting
 				continue
 			}
-			if l.ack.Load() >= woff {
+			if l.ack.Load() >= woff.Log {
 				n++
 			}
 		}
@@ -195,11 +203,11 @@ func (m *Manager) WaitAll(done <-chan struct{}, woff int64, timeout time.Duratio
 				delete(viaGossip, id) // forgotten while waiting
 				continue
 			}
-			if l != nil && l.connected && l.stateName() == stateOnline && l.ack.Load() >= woff {
+			if l != nil && l.connected && l.stateName() == stateOnline && l.ack.Load() >= woff.Log {
 				n++
 			}
 		}
-		return n, max(len(viaLink)+len(viaGossip), floor)
+		return n + nfed, max(len(viaLink)+len(viaGossip)+len(fed), floor)
 	}
 	w := m.newWaiter(done, timeout, block)
 	defer w.stop()

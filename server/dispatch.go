@@ -158,6 +158,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
 		c.feedWrite(ctx, c.DB, cmd, args, c.s.repl.Feed)
 	}
+	if c.s.repl.FeedActive() {
+		c.FedOffset = c.s.repl.FeedOffset() // what WAIT waits for
+	}
 	ctx.TakePropagated() // NB: the Ctx serves the connection's next call
 	if ctx.KeyspaceHits != 0 {
 		c.s.stats.hits.Add(ctx.KeyspaceHits)

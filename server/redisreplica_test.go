@@ -101,3 +101,63 @@ func TestRedisReplicaOfShoal(t *testing.T) {
 		t.Errorf("connected_slaves = %d", n)
 	}
 }
+
+// TestRedisReplicaOfShoalContinues drops a redis-server replica's link to
+// Shoal while Shoal takes writes: the replica reconnects and continues
+// from the stream's backlog (a partial resync, no second RDB), ending with
+// the same contents. While it follows, ROLE and INFO list it and WAIT
+// counts it once it acknowledged a write.
+func TestRedisReplicaOfShoalContinues(t *testing.T) {
+	s := testutil.Start(t, nil)
+	sc := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	r := testutil.StartRedisServer(t, t.TempDir())
+	rc := r.Client(t, 0)
+	fillEveryEncoding(t, s.Addr())
+	shoalWrites(t, s.Addr(), 0, 20)
+	if err := rc.Do(ctx, "REPLICAOF", "127.0.0.1", strings.Split(s.Addr(), ":")[1]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyTrue(t, "the redis-server replica is online", func() bool {
+		return strings.Contains(sc.Info(ctx, "replication").Val(), fmt.Sprintf("port=%d,state=online", r.Port))
+	})
+
+	conn := sc.Conn()
+	defer conn.Close()
+	conn.Set(ctx, "waited", "1", 0)
+	if n, err := conn.Wait(ctx, 1, time.Minute).Result(); err != nil || n != 1 {
+		t.Fatalf("WAIT 1 = %d, %v", n, err)
+	}
+	if v := rc.Get(ctx, "waited").Val(); v != "1" {
+		t.Errorf("after WAIT the replica holds %q", v)
+	}
+	role, err := sc.Do(ctx, "ROLE").Slice()
+	if err != nil || len(role) != 3 {
+		t.Fatalf("ROLE = %v, %v", role, err)
+	}
+	reps, _ := role[2].([]any)
+	if len(reps) != 1 || fmt.Sprint(reps[0].([]any)[1]) != fmt.Sprint(r.Port) {
+		t.Errorf("ROLE lists %v, want the replica on port %d", reps, r.Port)
+	}
+
+	// The replica drops its link; the writes meanwhile reach it through
+	// the backlog.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		shoalWrites(t, s.Addr(), 1, 40)
+	}()
+	if err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "master").Err(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	sc.Set(ctx, "barrier", "done", 0)
+	eventuallyTrue(t, "the redis-server replica reads the last write", func() bool {
+		return rc.Get(ctx, "barrier").Val() == "done"
+	})
+	sameDatasets(t, "redis-server replicating Shoal across a dropped link", datasets(t, s.Addr()), datasets(t, r.Addr()))
+	if full, partial := infoField(t, sc, "sync_full"), infoField(t, sc, "sync_partial_ok"); full != 1 || partial != 1 {
+		t.Errorf("sync_full = %d, sync_partial_ok = %d, want 1 and 1", full, partial)
+	}
+}

@@ -181,7 +181,7 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 			return
 		case hello.ID == "":
 			// Shoal replicas name themselves; a redis-server does not.
-			s.repl.ServeRedisReplica(nc, read, hello, s.rdbAux())
+			s.repl.ServeRedisReplica(nc, read, hello, s.rdbAux(), replid, offset)
 			return
 		}
 		s.repl.ServeReplica(nc, read, hello, replid, offset)
