@@ -193,6 +193,7 @@ func TestReplicaOfRedis(t *testing.T) {
 			}
 
 			// So does a restart.
+			ctx = testutil.Ctx(t)
 			s.Close()
 			redisWrites(t, r.Addr(), 3, 20)
 			before = infoField(t, rc, "sync_partial_ok")
@@ -204,7 +205,9 @@ func TestReplicaOfRedis(t *testing.T) {
 			}
 			sameDatasets(t, "after a restart of Shoal", datasets(t, r.Addr()), datasets(t, s.Addr()))
 
-			// The cut-over.
+			// The cut-over, with a deadline of its own: each phase may take
+			// long on a busy machine.
+			ctx = testutil.Ctx(t)
 			sc = testutil.Client(t, s, 2)
 			if err := sc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
 				t.Fatal(err)
