@@ -49,6 +49,24 @@ type Ctx struct {
 	// redis-server replicas run (Propagate).
 	effects  [][][]byte
 	replaced bool
+	// changes, when counted is set, is the number of changes the call
+	// made, for a command whose reply does not tell it (Changed).
+	changes int64
+	counted bool
+}
+
+// Changed records that the call made n changes, as Redis adds them to
+// server.dirty (INFO's rdb_changes_since_last_save), for a write whose
+// arguments and reply do not tell the server how many (see the server's
+// dirtyOf).
+func (c *Ctx) Changed(n int64) { c.changes, c.counted = n, true }
+
+// TakeChanged returns what Changed recorded during the call and clears
+// it; ok is false when the call recorded nothing.
+func (c *Ctx) TakeChanged() (n int64, ok bool) {
+	n, ok = c.changes, c.counted
+	c.changes, c.counted = 0, false
+	return n, ok
 }
 
 // Feeding reports whether redis-server replicas follow this node, so

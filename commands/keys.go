@@ -603,13 +603,17 @@ func flushGeneric(all bool) func(*Ctx) error {
 			return ErrSyntax
 		}
 		c.Tx.LockAll()
+		var removed int64
 		if all {
 			for db := 0; db < c.Store.Databases(); db++ {
+				removed += c.Store.KeyCount(db)
 				c.Tx.FlushDB(db)
 			}
 		} else {
+			removed = c.Store.KeyCount(c.DB())
 			c.Tx.FlushDB(c.DB())
 		}
+		c.Changed(removed)
 		c.Out.OK()
 		return nil
 	}

@@ -430,10 +430,13 @@ func ltrim(c *Ctx) error {
 		c.Out.OK()
 		return nil
 	}
-	if start, stop, ok := rankBounds(start, stop, int64(storage.ListLen(k))); ok {
+	n := int64(storage.ListLen(k))
+	if start, stop, ok := rankBounds(start, stop, n); ok {
 		c.Tx.ListTrim(k, uint64(start), uint64(stop))
+		c.Changed(n - (stop - start + 1))
 	} else {
 		c.Tx.ListTrim(k, 1, 0) // empties the list
+		c.Changed(n)
 	}
 	c.Out.OK()
 	return nil

@@ -380,6 +380,7 @@ func zaddApply(c *Ctx, name []byte, f zaddFlags, pairs []storage.ZEntry) error {
 			c.Tx.Touch(k)
 		}
 	}
+	c.Changed(added + updated)
 	switch {
 	case !f.incr && f.ch:
 		c.Out.Int(added + updated)

@@ -150,9 +150,30 @@ func (c *conn) dispatch(args [][]byte) {
 func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	ctx := &c.ctx
 	ctx.Args, ctx.Cmd, ctx.InMulti = args, cmd, inMulti
+	// NB: a write's reply is kept even under CLIENT REPLY OFF (and for a
+	// primary's stream) until its changes are counted.
+	write := cmd.Flags.Has(commands.Write)
+	discard := c.out.Discard && write
+	if discard {
+		c.out.Discard = false
+	}
+	at := c.out.Len()
 	start := time.Now()
 	err := c.run(ctx)
 	dur := time.Since(start)
+	var changes int64
+	if write && err == nil {
+		var reply []byte
+		if c.out.Len() >= at {
+			reply = c.out.Bytes()[at:]
+		}
+		changes = changesOf(ctx, cmd, args, reply)
+	}
+	ctx.TakeChanged()
+	if discard {
+		c.out.Truncate(min(at, c.out.Len()))
+		c.out.Discard = true
+	}
 	if err != nil {
 		c.replyError(err)
 	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
@@ -174,7 +195,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.Asking = false // ASKING holds for the next command only
 	}
 	c.lastCmd.Store(&cmd.Name) // NB: commands are never changed once made
-	c.s.record(cmd, args, c, dur, err != nil)
+	c.s.record(cmd, args, c, dur, err != nil, changes)
 }
 
 func (c *conn) run(ctx *commands.Ctx) (err error) {

@@ -222,9 +222,14 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 		}
 	}
 	start := time.Now()
+	at := out.Len()
 	cerr := callHandler(&ctx)
 	if errors.Is(cerr, scripting.ErrRetry) {
 		return cerr
+	}
+	var changes int64
+	if cerr == nil && cmd.Flags.Has(commands.Write) {
+		changes = changesOf(&ctx, cmd, args, out.Bytes()[min(at, out.Len()):])
 	}
 	if cerr != nil {
 		out.Error(s.errorText(cerr))
@@ -233,7 +238,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 			h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
 		})
 	}
-	c.s.record(cmd, args, c, time.Since(start), cerr != nil)
+	c.s.record(cmd, args, c, time.Since(start), cerr != nil, changes)
 	return nil
 }
 

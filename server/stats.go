@@ -16,8 +16,9 @@ type stats struct {
 	rejected    atomic.Int64
 	hits        atomic.Int64 // keyspace_hits
 	misses      atomic.Int64 // keyspace_misses
-	// dirty counts the write commands that ran without error since start:
-	// INFO's rdb_changes_since_last_save is measured from it.
+	// dirty counts the changes write commands made since start, as
+	// Redis's server.dirty does (dirty.go): INFO's
+	// rdb_changes_since_last_save is measured from it.
 	dirty atomic.Int64
 
 	// cmds maps each command that ran to its line of INFO commandstats.
@@ -33,12 +34,12 @@ type cmdStat struct {
 	metrics                       *cmdMetrics
 }
 
-// record accounts one executed command: INFO commandstats, metrics and the
-// slow log.
-func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.Duration, failed bool) {
+// record accounts one executed command that made changes (changesOf):
+// INFO commandstats, metrics and the slow log.
+func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.Duration, failed bool, changes int64) {
 	s.stats.commands.Add(1)
-	if !failed && cmd.Flags.Has(commands.Write) {
-		s.stats.dirty.Add(1)
+	if changes != 0 {
+		s.stats.dirty.Add(changes)
 	}
 	us := dur.Microseconds()
 	st := s.cmdStat(cmd)
