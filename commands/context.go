@@ -53,6 +53,10 @@ type Ctx struct {
 	// made, for a command whose reply does not tell it (Changed).
 	changes int64
 	counted bool
+	// keys are the Keys ReadKey and WriteKey returned since ResetKeys,
+	// reused by the calls after it.
+	keys  []*storage.Key
+	nkeys int
 }
 
 // Changed records that the call made n changes, as Redis adds them to
@@ -67,6 +71,20 @@ func (c *Ctx) TakeChanged() (n int64, ok bool) {
 	n, ok = c.changes, c.counted
 	c.changes, c.counted = 0, false
 	return n, ok
+}
+
+// ResetKeys lets the next calls reuse the Keys the earlier ones looked up:
+// a connection calls it before each command, whose Keys do not outlive it.
+func (c *Ctx) ResetKeys() { c.nkeys = 0 }
+
+// lookup looks name up into a Key of the call's own.
+func (c *Ctx) lookup(name []byte) (*storage.Key, error) {
+	if c.nkeys == len(c.keys) {
+		c.keys = append(c.keys, &storage.Key{})
+	}
+	k := c.keys[c.nkeys]
+	c.nkeys++
+	return k, c.Tx.LookupInto(k, c.DB(), name)
 }
 
 // Feeding reports whether redis-server replicas follow this node, so

@@ -10,7 +10,7 @@ import (
 
 // ReadKey looks name up in the client's database without locking it.
 func (c *Ctx) ReadKey(name []byte) (*storage.Key, error) {
-	k, err := c.Tx.Lookup(c.DB(), name)
+	k, err := c.lookup(name)
 	if err == nil {
 		c.countRead(k.Live)
 	}
@@ -24,7 +24,7 @@ func (c *Ctx) ReadKey(name []byte) (*storage.Key, error) {
 // elements must be of one state) count the read as ReadKey does.
 func (c *Ctx) WriteKey(name []byte) (*storage.Key, error) {
 	c.Tx.Lock(c.DB(), name)
-	k, err := c.Tx.Lookup(c.DB(), name)
+	k, err := c.lookup(name)
 	if err == nil && c.Cmd != nil && c.Cmd.Flags.Has(ReadOnly) {
 		c.countRead(k.Live)
 	}

@@ -150,6 +150,7 @@ func (c *conn) dispatch(args [][]byte) {
 func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	ctx := &c.ctx
 	ctx.Args, ctx.Cmd, ctx.InMulti = args, cmd, inMulti
+	ctx.ResetKeys()
 	// NB: a write's reply is kept even under CLIENT REPLY OFF (and for a
 	// primary's stream) until its changes are counted.
 	write := cmd.Flags.Has(commands.Write)

@@ -19,6 +19,26 @@ import (
 //	0x00 | "count/expires/" | db → int64 LE
 
 func countKey(kind string, db uint8) []byte {
+	switch kind {
+	case "keys":
+		return countKeys[0][db]
+	case "expires":
+		return countKeys[1][db]
+	}
+	return makeCountKey(kind, db)
+}
+
+// countKeys are the keys and expires counters' keys of every physical
+// database, made once: commits write them often.
+var countKeys = func() (k [2][256][]byte) {
+	for db := range 256 {
+		k[0][db] = makeCountKey("keys", uint8(db))
+		k[1][db] = makeCountKey("expires", uint8(db))
+	}
+	return k
+}()
+
+func makeCountKey(kind string, db uint8) []byte {
 	return append(encoding.SystemKey("count/"+kind+"/"), db)
 }
 

@@ -63,12 +63,11 @@ func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
 	k.hasPrev = false
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
-	v, ok, err := t.getMeta(t.scratch, value)
+	v, ok, err := t.getMeta(t.scratch, value, k.raw)
 	if err != nil {
 		return err
 	}
-	// NB: v may be the cache's or the Tx's own copy: k keeps its own.
-	k.raw = append(k.raw[:0], v...)
+	k.raw = v
 	k.Exists, k.Live = ok, false
 	if !ok {
 		k.Meta = encoding.Meta{}
@@ -81,39 +80,42 @@ func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
 	return nil
 }
 
-// getMeta reads a metadata record: the Tx's own uncommitted write first,
-// then the cache of committed records, then Pebble (offering what it read
-// to the cache, which takes it unless a writer changed the key's shard
-// since the cache was asked). Unless value is set, a string's record may
-// come without its value (a cached StringHeader). Cached sub-keys are read
-// the same way (GetMember, memberExists); unless value is set, a long
-// member's value may be elidedMember. The result must not be modified or
-// kept.
-func (t *Tx) getMeta(key []byte, value bool) ([]byte, bool, error) {
+// getMeta reads a metadata record into dst[:0]'s storage: the Tx's own
+// uncommitted write first, then the cache of committed records, then
+// Pebble (offering what it read to the cache, which takes it unless a
+// writer changed the key's shard since the cache was asked). Unless value
+// is set, a string's record may come without its value (a cached
+// StringHeader). Cached sub-keys are read the same way (GetMember,
+// memberExists); unless value is set, a long member's value may be
+// elidedMember, which must not be modified.
+func (t *Tx) getMeta(key []byte, value bool, dst []byte) ([]byte, bool, error) {
 	if v, ok := t.pending[string(key)]; ok {
-		return v, v != nil, nil
+		if v == nil {
+			return dst[:0], false, nil
+		}
+		return append(dst[:0], v...), true, nil
 	}
 	if len(t.flushed) > 0 && slices.Contains(t.flushed, key[1]) {
-		return nil, false, nil
+		return dst[:0], false, nil
 	}
-	v, hit, gen := t.s.meta.get(key)
+	v, hit, gen := t.s.meta.get(key, dst)
 	if hit && (!value || complete(key, v)) {
 		t.s.meta.hits.Add(1)
 		return v, v != nil, nil
 	}
 	t.s.meta.countMiss()
-	v, closer, err := t.s.db.Get(key)
+	pv, closer, err := t.s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		t.s.meta.fill(key, nil, gen)
-		return nil, false, nil
+		return dst[:0], false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return dst[:0], false, err
 	}
-	t.valBuf = append(t.valBuf[:0], v...)
+	v = append(dst[:0], pv...)
 	closer.Close()
-	t.s.meta.fill(key, t.valBuf, gen)
-	return t.valBuf, true, nil
+	t.s.meta.fill(key, v, gen)
+	return v, true, nil
 }
 
 // PutMeta stores m as k's metadata, replacing whatever k held: the expiry
@@ -125,7 +127,6 @@ func (t *Tx) PutMeta(k *Key, m *encoding.Meta) { t.putMeta(k, m, true) }
 // putMeta is PutMeta; notify false leaves the write listener out, for the
 // writes Redis does not count as modifying the key (WATCH sees nothing).
 func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
-	b := t.batch()
 	old := &k.Meta
 	var addKeys, addExpires int64
 	if k.Exists {
@@ -133,7 +134,7 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 			t.dropMembers(k)
 		}
 		if old.ExpireAt != 0 && old.ExpireAt != m.ExpireAt {
-			b.Delete(encoding.ExpiryKey(nil, k.Phys, old.ExpireAt, k.Name), nil)
+			t.batch().Delete(encoding.ExpiryKey(nil, k.Phys, old.ExpireAt, k.Name), nil)
 		}
 		if old.ExpireAt != 0 {
 			addExpires--
@@ -144,13 +145,16 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 	if m.ExpireAt != 0 {
 		addExpires++
 		if !k.Exists || old.ExpireAt != m.ExpireAt {
-			b.Set(encoding.ExpiryKey(nil, k.Phys, m.ExpireAt, k.Name), nil, nil)
+			t.batch().Set(encoding.ExpiryKey(nil, k.Phys, m.ExpireAt, k.Name), nil, nil)
 		}
 	}
-	mk := encoding.MetaKey(nil, k.Phys, k.Name)
-	enc := encoding.AppendMeta(nil, m)
-	b.Set(mk, enc, nil)
-	t.setPending(mk, enc)
+	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)
+	t.ebuf = encoding.AppendMeta(t.ebuf[:0], m)
+	t.batch().Set(t.kbuf, t.ebuf, nil)
+	t.setPending(t.kbuf, t.ebuf)
+	if cap(t.ebuf) > arenaKeep {
+		t.ebuf = nil
+	}
 	t.count(k.Phys, addKeys, addExpires)
 	if notify {
 		t.touch(k.DB, k.Name)
@@ -169,18 +173,17 @@ func (t *Tx) Delete(k *Key) {
 	if !k.Exists {
 		return
 	}
-	b := t.batch()
 	if k.Meta.Type.IsCollection() {
 		t.dropMembers(k)
 	}
 	var addExpires int64
 	if k.Meta.ExpireAt != 0 {
-		b.Delete(encoding.ExpiryKey(nil, k.Phys, k.Meta.ExpireAt, k.Name), nil)
+		t.batch().Delete(encoding.ExpiryKey(nil, k.Phys, k.Meta.ExpireAt, k.Name), nil)
 		addExpires = -1
 	}
-	mk := encoding.MetaKey(nil, k.Phys, k.Name)
-	b.Delete(mk, nil)
-	t.setPending(mk, nil)
+	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)
+	t.batch().Delete(t.kbuf, nil)
+	t.setPending(t.kbuf, nil)
 	t.count(k.Phys, -1, addExpires)
 	t.touch(k.DB, k.Name)
 	k.Exists, k.Live = false, false
@@ -199,7 +202,6 @@ const pointDeleteMax = 64
 func (t *Tx) dropMembers(k *Key) {
 	start := encoding.SubPrefix(nil, k.Phys, k.Name, k.Meta.Version)
 	end := encoding.PrefixEnd(start)
-	b := t.batch()
 	t.untracked = true
 	if k.Meta.Size <= pointDeleteMax {
 		// Sorted sets keep two sub-keys per member; stop reading at a bound
@@ -212,6 +214,7 @@ func (t *Tx) dropMembers(k *Key) {
 			}
 			more := ok
 			if it.Close() == nil && !more {
+				b := t.batch() // NB: after the read, which may index it anew
 				for _, key := range keys {
 					b.Delete(key, nil)
 				}
@@ -219,7 +222,7 @@ func (t *Tx) dropMembers(k *Key) {
 			}
 		}
 	}
-	b.DeleteRange(start, end, nil)
+	t.batch().DeleteRange(start, end, nil)
 }
 
 // NewVersion returns a fresh version for a collection being created.

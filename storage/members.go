@@ -59,11 +59,11 @@ func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
 	// NB: t's batch holds no write of subkey that pending lacks, and no
 	// range delete (untracked would be set): the cache and Pebble have the
 	// rest.
-	v, ok, err := t.getMeta(subkey, true)
+	v, ok, err := t.getMeta(subkey, true, dst)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	return append(dst[:0], v...), true, nil
+	return v, true, nil
 }
 
 // memberExists reports whether a sub-key exists, without reading a long
@@ -73,7 +73,10 @@ func (t *Tx) memberExists(subkey []byte) (bool, error) {
 		_, ok, err := t.get(subkey, nil)
 		return ok, err
 	}
-	_, ok, err := t.getMeta(subkey, false)
+	v, ok, err := t.getMeta(subkey, false, t.valBuf)
+	if !isElided(v) {
+		t.valBuf = v[:0]
+	}
 	return ok, err
 }
 
@@ -101,8 +104,8 @@ func (t *Tx) trackMember(sk, value []byte, present bool) {
 	if t.s.meta == nil || !cachedMember(sk) {
 		return
 	}
-	if present {
-		value = append([]byte{}, value...) // NB: non-nil even when empty
+	if present && value == nil {
+		value = emptyRecord // NB: present, unlike nil
 	}
 	t.setPending(sk, value)
 }
@@ -114,8 +117,8 @@ func (t *Tx) Iter(lower, upper []byte) (*pebble.Iterator, error) {
 	if t.snap != nil {
 		return t.snap.NewIter(o)
 	}
-	if t.b != nil {
-		return t.b.NewIter(o)
+	if b := t.readBatch(); b != nil {
+		return b.NewIter(o)
 	}
 	return t.s.db.NewIter(o)
 }

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -39,9 +40,68 @@ const cachedValueMax = 256
 type metaShard struct {
 	mu    sync.Mutex
 	gen   atomic.Uint64
-	m     map[string][]byte // Pebble meta key → encoded record; nil: known absent
+	m     map[string]cacheEntry // keyed by Pebble key
 	bytes int64
 	_     [32]byte
+}
+
+// cacheEntry is one key's cached state. Its key and record share one
+// buffer, and the map's key is a string over that buffer's first bytes, so
+// an entry costs one allocation, and rewriting it none when the new record
+// fits the buffer: the map takes the new buffer's string as its key when
+// the buffer changes (Go updates a string key on overwrite). Readers copy
+// a record while they hold the shard's lock, so a buffer may be reused in
+// place.
+type cacheEntry struct {
+	buf  []byte // the key, then the record (present only)
+	klen int32
+	kind entryKind
+}
+
+type entryKind uint8
+
+const (
+	entPresent entryKind = iota
+	entAbsent            // known absent
+	entElided            // a member present, its value in Pebble
+	entHidden            // a commit of the key is being applied: a miss
+)
+
+func (e cacheEntry) record() []byte { return e.buf[e.klen:] }
+
+// mapKey is the entry's key as the map holds it: a string over buf.
+func (e cacheEntry) mapKey() string { return unsafe.String(unsafe.SliceData(e.buf), int(e.klen)) }
+
+func (e cacheEntry) cost() int64 { return int64(len(e.buf)) + 64 }
+
+// entryKindOf tells what the cache form val stands for.
+func entryKindOf(val []byte) entryKind {
+	switch {
+	case val == nil:
+		return entAbsent
+	case isElided(val):
+		return entElided
+	}
+	return entPresent
+}
+
+// store makes e hold val (a cache form) for key, reusing e's buffer when
+// it is large enough, and puts it in the map.
+func (sh *metaShard) store(e cacheEntry, key, val []byte) {
+	kind := entryKindOf(val)
+	need := len(key)
+	if kind == entPresent {
+		need += len(val)
+	}
+	if e.buf == nil || cap(e.buf) < need || cap(e.buf) > 2*need+64 {
+		e.buf = append(make([]byte, 0, need), key...)
+	}
+	e.buf, e.klen, e.kind = e.buf[:len(key)], int32(len(key)), kind
+	if kind == entPresent {
+		e.buf = append(e.buf, val...)
+	}
+	sh.bytes += e.cost()
+	sh.m[e.mapKey()] = e
 }
 
 var metaSeed = maphash.MakeSeed()
@@ -49,7 +109,7 @@ var metaSeed = maphash.MakeSeed()
 func newMetaCache(totalBytes int64) *metaCache {
 	c := &metaCache{budget: totalBytes / metaShards}
 	for i := range c.shards {
-		c.shards[i].m = map[string][]byte{}
+		c.shards[i].m = map[string]cacheEntry{}
 	}
 	return c
 }
@@ -58,24 +118,43 @@ func (c *metaCache) shard(key []byte) *metaShard {
 	return &c.shards[maphash.Bytes(metaSeed, key)&(metaShards-1)]
 }
 
-// entryCost approximates the memory of one entry.
-func entryCost(key, val []byte) int64 { return int64(len(key)+len(val)) + 64 }
+// entryCost approximates the memory of an entry of key and cache form val.
+func entryCost(key, val []byte) int64 {
+	if entryKindOf(val) != entPresent {
+		return int64(len(key)) + 64
+	}
+	return int64(len(key)+len(val)) + 64
+}
 
-// get returns the cached record; found reports that the cache holds the
-// key (val nil means it is known to be absent). The result must not be
-// modified. The caller counts the hit or miss.
-func (c *metaCache) get(key []byte) (val []byte, found bool, gen uint64) {
+// emptyRecord is a present record of no bytes: found, unlike nil.
+var emptyRecord = []byte{}
+
+// get returns the cached record, appended to dst[:0] (elidedMember for a
+// member cached as present without its value); found reports that the
+// cache holds the key (val nil means it is known to be absent). The
+// caller counts the hit or miss.
+func (c *metaCache) get(key, dst []byte) (val []byte, found bool, gen uint64) {
 	if c == nil {
 		return nil, false, 0
 	}
 	sh := c.shard(key)
 	sh.mu.Lock()
-	val, found = sh.m[string(key)]
+	e, found := sh.m[string(key)]
 	gen = sh.gen.Load()
-	sh.mu.Unlock()
-	if found && isHidden(val) {
-		return nil, false, gen
+	if found {
+		switch e.kind {
+		case entHidden:
+			found = false
+		case entElided:
+			val = elidedMember
+		case entPresent:
+			val = append(dst[:0], e.record()...)
+			if val == nil {
+				val = emptyRecord
+			}
+		}
 	}
+	sh.mu.Unlock()
 	return val, found, gen
 }
 
@@ -94,11 +173,12 @@ func (c *metaCache) fill(key, val []byte, gen uint64) {
 	if sh.gen.Load() == gen {
 		switch old, ok := sh.m[string(key)]; {
 		case !ok:
-			sh.putLocked(key, val, c.budget)
-		case isHidden(old):
+			sh.evictLocked(c.budget - entryCost(key, val))
+			sh.store(cacheEntry{}, key, val)
+		case old.kind == entHidden:
 			// A commit hid it and failed: fill it in place.
-			sh.bytes += entryCost(key, val) - entryCost(key, old)
-			sh.m[string(key)] = cloneRecord(val)
+			sh.bytes -= old.cost()
+			sh.store(old, key, val)
 		}
 	}
 	sh.mu.Unlock()
@@ -120,14 +200,15 @@ func (c *metaCache) set(key, val []byte) {
 		// NB: overwrite the entry in place rather than delete and insert:
 		// a map that deletes on every write fills with tombstones and its
 		// lookups slow down.
-		sh.bytes += entryCost(key, val) - entryCost(key, old)
-		sh.m[string(key)] = cloneRecord(val)
+		sh.bytes -= old.cost()
+		sh.store(old, key, val)
 		sh.evictLocked(c.budget)
 	case ok:
-		sh.bytes -= entryCost(key, old)
-		delete(sh.m, string(key))
+		sh.bytes -= old.cost()
+		delete(sh.m, old.mapKey())
 	case fits:
-		sh.putLocked(key, val, c.budget)
+		sh.evictLocked(c.budget - entryCost(key, val))
+		sh.store(cacheEntry{}, key, val)
 	}
 	sh.mu.Unlock()
 }
@@ -164,16 +245,6 @@ func complete(key, v []byte) bool {
 	return !isElided(v)
 }
 
-// cloneRecord copies a record for the cache; nil (known absent) and
-// elidedMember stay as they are. A cached slice is never modified:
-// readers copy it after the shard's lock is released.
-func cloneRecord(val []byte) []byte {
-	if val == nil || isElided(val) || isHidden(val) {
-		return val
-	}
-	return append(make([]byte, 0, len(val)), val...)
-}
-
 // invalidate forgets key (a write whose new record is not at hand).
 func (c *metaCache) invalidate(key []byte) {
 	if c == nil {
@@ -183,22 +254,16 @@ func (c *metaCache) invalidate(key []byte) {
 	sh.mu.Lock()
 	sh.gen.Add(1)
 	if old, ok := sh.m[string(key)]; ok {
-		sh.bytes -= entryCost(key, old)
-		delete(sh.m, string(key))
+		sh.bytes -= old.cost()
+		delete(sh.m, old.mapKey())
 	}
 	sh.mu.Unlock()
 }
 
-// hiddenRecord stands in for the record of a key whose commit is being
-// applied: readers take it for a miss. It is kept in the entry's place, so
-// a commit does not delete and re-insert every key it writes (see set).
-// It is told apart by identity.
-var hiddenRecord = []byte{0}
-
-func isHidden(v []byte) bool { return len(v) == 1 && &v[0] == &hiddenRecord[0] }
-
 // hide makes key's entry, if any, a miss until set publishes its new
-// record, and refuses the fills of readers that began before.
+// record, and refuses the fills of readers that began before. The entry
+// stays in its place, so a commit does not delete and re-insert every key
+// it writes (see set).
 func (c *metaCache) hide(key []byte) {
 	if c == nil {
 		return
@@ -206,9 +271,9 @@ func (c *metaCache) hide(key []byte) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	sh.gen.Add(1)
-	if old, ok := sh.m[string(key)]; ok && !isHidden(old) {
-		sh.bytes += entryCost(key, hiddenRecord) - entryCost(key, old)
-		sh.m[string(key)] = hiddenRecord
+	if old, ok := sh.m[string(key)]; ok && old.kind != entHidden {
+		old.kind = entHidden
+		sh.m[old.mapKey()] = old
 	}
 	sh.mu.Unlock()
 }
@@ -231,17 +296,10 @@ func (c *metaCache) clear() {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		sh.gen.Add(1)
-		sh.m = map[string][]byte{}
+		sh.m = map[string]cacheEntry{}
 		sh.bytes = 0
 		sh.mu.Unlock()
 	}
-}
-
-func (sh *metaShard) putLocked(key, val []byte, budget int64) {
-	cost := entryCost(key, val)
-	sh.evictLocked(budget - cost)
-	sh.m[string(key)] = cloneRecord(val)
-	sh.bytes += cost
 }
 
 func (c *metaCache) countMiss() {
@@ -261,8 +319,8 @@ func (s *Store) MetaCacheStats() (hits, misses int64) {
 // evictLocked drops random entries until the shard's bytes are within limit.
 func (sh *metaShard) evictLocked(limit int64) {
 	for sh.bytes > limit && len(sh.m) > 0 {
-		for k, v := range sh.m { // random victim
-			sh.bytes -= entryCost([]byte(k), v)
+		for k, e := range sh.m { // random victim
+			sh.bytes -= e.cost()
 			delete(sh.m, k)
 			break
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"maps"
+	"fmt"
 	"slices"
+	"strings"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -18,11 +20,11 @@ import (
 // A Tx is used by one goroutine at a time.
 type Tx struct {
 	s    *Store
-	b    *pebble.Batch    // indexed; nil until the first write
+	b    *pebble.Batch    // nil until the first write; indexed by readBatch
 	snap *pebble.Snapshot // set on a read-only Tx over a snapshot (rdbwrite.go)
 	lzf  bool             // AppendObject compresses strings (rdbwrite.go)
-	// bulk marks a write-only Tx (the RDB loader): its batch is not
-	// indexed and its writes are not tracked for its own reads.
+	// bulk marks a write-only Tx (the RDB loader): its writes are not
+	// tracked for its own reads.
 	bulk    bool
 	held    []uint32 // lock stripes held
 	counts  []countDelta
@@ -43,6 +45,9 @@ type Tx struct {
 	valBuf  []byte
 	scratch []byte
 	skey    []byte // memberKey's buffer
+	kbuf    []byte // a key or record being written, copied by the batch
+	ebuf    []byte // an encoded metadata record being written
+	arena   []byte // pending's keys and records (setPending)
 }
 
 type touchedKey struct {
@@ -191,13 +196,30 @@ func (t *Tx) unlockAll() {
 	t.held = t.held[:0]
 }
 
+// batch returns t's batch, made on the first write. It is not indexed:
+// the pending map answers t's reads of what it wrote to metadata and
+// cached members, and readBatch indexes it for the other reads.
 func (t *Tx) batch() *pebble.Batch {
 	if t.b == nil {
-		if t.bulk {
-			t.b = t.s.db.NewBatch()
-		} else {
-			t.b = t.s.db.NewIndexedBatch()
+		t.b = t.s.db.NewBatch()
+	}
+	return t.b
+}
+
+// readBatch returns t's batch for a read that must see t's writes, nil
+// when it holds none. The first such read of a batch indexes it: a copy
+// into an indexed batch, which later writes go to directly.
+func (t *Tx) readBatch() *pebble.Batch {
+	if t.b == nil || t.b.Empty() {
+		return nil
+	}
+	if !t.b.Indexed() {
+		ib := t.s.db.NewIndexedBatch()
+		if err := ib.Apply(t.b, nil); err != nil {
+			panic(fmt.Sprintf("storage: indexing a batch: %v", err)) // NB: a batch t built itself
 		}
+		t.b.Close()
+		t.b = ib
 	}
 	return t.b
 }
@@ -209,8 +231,8 @@ func (t *Tx) get(key []byte, dst []byte) (val []byte, ok bool, err error) {
 		v      []byte
 		closer interface{ Close() error }
 	)
-	if t.b != nil {
-		v, closer, err = t.b.Get(key)
+	if b := t.readBatch(); b != nil {
+		v, closer, err = b.Get(key)
 	} else {
 		v, closer, err = t.s.db.Get(key)
 	}
@@ -254,10 +276,12 @@ func (t *Tx) Commit() error {
 	t.b = nil
 	for _, c := range t.counts {
 		if c.keys != 0 {
-			b.Merge(countKey("keys", c.db), binary.LittleEndian.AppendUint64(nil, uint64(c.keys)), nil)
+			t.kbuf = binary.LittleEndian.AppendUint64(t.kbuf[:0], uint64(c.keys))
+			b.Merge(countKey("keys", c.db), t.kbuf, nil)
 		}
 		if c.expires != 0 {
-			b.Merge(countKey("expires", c.db), binary.LittleEndian.AppendUint64(nil, uint64(c.expires)), nil)
+			t.kbuf = binary.LittleEndian.AppendUint64(t.kbuf[:0], uint64(c.expires))
+			b.Merge(countKey("expires", c.db), t.kbuf, nil)
 		}
 	}
 	var err error
@@ -331,6 +355,8 @@ func (t *Tx) Discard() {
 }
 
 // setPending records an uncommitted metadata write (val nil: a delete).
+// Small keys and records are copied into t's arena, which the next commit
+// reuses: the pending map's keys are strings over it.
 func (t *Tx) setPending(mk, val []byte) {
 	if t.bulk {
 		return
@@ -338,11 +364,37 @@ func (t *Tx) setPending(mk, val []byte) {
 	if t.pending == nil {
 		t.pending = map[string][]byte{}
 	}
-	t.pending[string(mk)] = val
+	off := len(t.arena)
+	t.arena = append(t.arena, mk...)
+	key := unsafe.String(&t.arena[off], len(mk))
+	switch {
+	case val == nil:
+	case len(val) == 0:
+		val = emptyRecord
+	case len(val) > arenaValueMax:
+		val = bytes.Clone(val)
+	default:
+		off = len(t.arena)
+		t.arena = append(t.arena, val...)
+		val = t.arena[off:len(t.arena):len(t.arena)]
+	}
+	t.pending[key] = val
 }
+
+// arenaValueMax is the longest record setPending copies into the arena.
+const arenaValueMax = 4 << 10
+
+// arenaKeep is the largest arena a Tx keeps between commits.
+const arenaKeep = 256 << 10
 
 func (t *Tx) clearPending() {
 	clear(t.pending)
+	// NB: the map held the only strings over the arena (Savepoint copies
+	// them), so it may be written again.
+	t.arena = t.arena[:0]
+	if cap(t.arena) > arenaKeep {
+		t.arena = nil
+	}
 	t.flushed = t.flushed[:0]
 	t.untracked = false
 }
@@ -448,7 +500,14 @@ func (t *Tx) Savepoint() *Savepoint {
 		sp.repr = bytes.Clone(t.b.Repr())
 	}
 	if len(t.pending) > 0 {
-		sp.pending = maps.Clone(t.pending)
+		// NB: the keys are strings over t's arena, which is reused.
+		sp.pending = make(map[string][]byte, len(t.pending))
+		for k, v := range t.pending {
+			if v != nil {
+				v = bytes.Clone(v)
+			}
+			sp.pending[strings.Clone(k)] = v
+		}
 	}
 	return sp
 }
