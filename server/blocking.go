@@ -260,9 +260,6 @@ type hangup struct {
 
 func watchHangup(nc net.Conn) *hangup {
 	h := &hangup{gone: make(chan struct{}), nc: nc}
-	if g, ok := nc.(*guardConn); ok {
-		nc = g.Conn
-	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return h

@@ -210,9 +210,6 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 
 // connFD returns the socket's file descriptor, or -1.
 func connFD(nc net.Conn) int {
-	if g, ok := nc.(*guardConn); ok {
-		nc = g.Conn
-	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return -1

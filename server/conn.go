@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tidwall/redcon"
-
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/resp"
@@ -20,8 +18,8 @@ import (
 type conn struct {
 	commands.Client
 	s   *Server
-	rc  redcon.Conn
 	nc  net.Conn
+	fr  framer
 	out resp.Writer
 	tx  *storage.Tx
 	ctx commands.Ctx
@@ -40,6 +38,10 @@ type conn struct {
 	// (masterclient.go); masterErr is its last command's error reply.
 	master    bool
 	masterErr error
+	// detached is set by PSYNC: the connection leaves the command loop
+	// after the request, and afterDetach serves the replica.
+	detached    bool
+	afterDetach func(read func() ([][]byte, error))
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex
@@ -49,7 +51,6 @@ type conn struct {
 	lastCmd    atomic.Pointer[string]
 	blocked    atomic.Bool
 	dirty      atomic.Bool // a watched key changed
-	guard      *guardConn
 	info       atomic.Pointer[clientSnapshot]
 	ps         atomic.Pointer[subscriber] // set while subscribed (pubsub.go)
 }
@@ -62,47 +63,40 @@ type clientSnapshot struct {
 	proto int
 }
 
-func (s *Server) accept(rc redcon.Conn) bool {
+// accept admits a new connection, or answers why not and returns nil.
+func (s *Server) accept(nc net.Conn) *conn {
 	if s.closing.Load() {
-		return false
+		return nil
 	}
-	gc, _ := rc.NetConn().(*guardConn)
 	if s.nclients.Load() >= s.maxClients.Load() {
 		s.stats.rejected.Add(1)
-		rc.NetConn().Write([]byte("-ERR max number of clients reached\r\n"))
-		return false
+		nc.Write([]byte("-ERR max number of clients reached\r\n"))
+		return nil
 	}
-	if s.protectedMode.Load() && !isLoopback(rc.NetConn().RemoteAddr()) {
-		rc.NetConn().Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
-		return false
+	if s.protectedMode.Load() && !isLoopback(nc.RemoteAddr()) {
+		nc.Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
+		return nil
 	}
-	c := &conn{s: s, rc: rc, nc: rc.NetConn(), tx: s.store.NewTx(), guard: gc}
-	if gc != nil {
-		gc.c = c
-	}
+	c := &conn{s: s, nc: nc, tx: s.store.NewTx()}
 	c.ID = s.nextID.Add(1)
-	c.Addr = rc.RemoteAddr()
-	c.LocalAddr = rc.NetConn().LocalAddr().String()
+	c.Addr = nc.RemoteAddr().String()
+	c.LocalAddr = nc.LocalAddr().String()
 	c.Created = time.Now()
 	c.Authenticated = s.password() == ""
 	c.User = "default"
 	c.lastActive.Store(c.Created.UnixNano())
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c}
 	c.publish()
-	rc.SetContext(c)
 	s.clientsMu.Lock()
 	s.clients[c.ID] = c
 	s.clientsMu.Unlock()
 	s.nclients.Add(1)
 	s.stats.connections.Add(1)
-	return true
+	return c
 }
 
-func (s *Server) closed(rc redcon.Conn, err error) {
-	c, _ := rc.Context().(*conn)
-	if c == nil {
-		return
-	}
+// closed forgets a connection that ended (or left for replication).
+func (s *Server) closed(c *conn) {
 	c.tx.Discard()
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
@@ -137,7 +131,7 @@ func (c *conn) flush() {
 		c.s.log.Error("commit failed; closing client without replies", "client", c.ID, "err", err)
 		c.out.Reset()
 		c.tx.ClearErr()
-		c.rc.Close()
+		c.closeConn()
 		return
 	}
 	if c.out.Len() > 0 {
@@ -151,13 +145,13 @@ func (c *conn) flush() {
 		c.wmu.Unlock()
 		c.out.Reset()
 		if err != nil {
-			c.rc.Close()
+			c.closeConn()
 			return
 		}
 	}
 	c.releasePubsub()
 	if c.closing {
-		c.rc.Close()
+		c.closeConn()
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/redcon"
-
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/scripting"
 )
@@ -18,30 +16,6 @@ const (
 	// batchBytes commits a pipeline's writes early when the batch grows large.
 	batchBytes = 4 << 20
 )
-
-// handle is redcon's handler: it runs one command and, when the pipeline
-// read so far is drained, commits and flushes.
-func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
-	c, _ := rc.Context().(*conn)
-	if c == nil {
-		return
-	}
-	// NB: redcon hands over the rest of a read after QUIT closed the
-	// connection; Redis stops reading a client once it is to close after
-	// its reply, so what was pipelined after QUIT never runs.
-	if c.closing {
-		return
-	}
-	c.dispatch(cmd.Args)
-	if c.closing || len(rc.PeekPipeline()) == 0 || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
-		// What CLIENT LIST and the idle sweeper read, once per pipeline,
-		// published before the replies go out: a client that has read its
-		// reply finds its state in CLIENT LIST.
-		c.lastActive.Store(time.Now().UnixNano())
-		c.publish()
-		c.flush()
-	}
-}
 
 // dispatch runs the gates in Redis's order and then the command. Exactly
 // one reply is written (or none, under CLIENT REPLY OFF/SKIP).

@@ -1,23 +1,26 @@
 package server
 
 import (
-	"strconv"
+	"bytes"
+	"unsafe"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // framer reads client requests the way Redis's processInlineBuffer and
-// processMultibulkBuffer do, and re-emits each one as a canonical RESP
-// multibulk for redcon's reader. Doing the framing here, before redcon
-// buffers anything, gives Shoal Redis's limits (proto-max-bulk-len,
+// processMultibulkBuffer do, into their arguments, once. Doing the framing
+// here gives Shoal Redis's limits (proto-max-bulk-len,
 // client-query-buffer-limit, the inline and header sizes, the limits for
 // unauthenticated clients) and Redis's reading of odd input: "*0" and "*-1"
 // are ignored, the two bytes after a bulk are skipped unchecked, inline
 // arguments are split as sdssplitargs splits them (quotes, \xHH escapes)
 // and a protocol error is reported only after the requests before it ran.
 //
-// A framer keeps only header bytes and at most one inline line; bulk
-// payloads pass through as they arrive.
+// A bulk that arrives whole in one feed is an argument over the fed bytes,
+// not a copy; one that arrives in pieces is gathered in a buffer of its
+// size, as Redis reads a big argument. At the end of a feed, the arguments
+// of the request not yet complete are copied out of the fed bytes, which
+// the caller reuses for its next read.
 type framer struct {
 	state   int
 	hdr     []byte // header line so far, from '*' or '$', up to maxHeader bytes
@@ -29,6 +32,20 @@ type framer struct {
 	crlf    int    // bytes after the payload still to skip
 	pending int64  // bytes of the current, incomplete request
 	line    []byte // the current inline line
+
+	// argv holds the arguments of the complete requests of the last feed,
+	// then those of the request being read, from cur on.
+	argv [][]byte
+	reqs []request
+	cur  int
+	body []byte // the current bulk's payload, when it came in pieces
+}
+
+// request is a complete request framed by the last feed: its arguments,
+// argv[start:end], and the offset in the fed bytes just past it.
+type request struct {
+	start, end int
+	rawEnd     int
 }
 
 const (
@@ -75,11 +92,20 @@ func protoErr(reason string) *framingError {
 
 var errQueryLimit = &framingError{msg: "client reached client-query-buffer-limit"}
 
-// feed frames p, appending the canonical form of what it reads to dst. It
-// returns dst, how many bytes of p it used (all of them unless lim.unauth
-// stopped it after a request) and the error that ends the connection, if
-// any; the bytes appended before an error are still to be served.
-func (f *framer) feed(dst, p []byte, lim frameLimits) ([]byte, int, *framingError) {
+// feed frames p: the complete requests it holds are then in f.reqs (until
+// the next feed), their arguments valid as long as p is. It returns how
+// many bytes of p it used (all of them unless lim.unauth stopped it after
+// a request) and the error that ends the connection, if any; the requests
+// framed before an error are still to be served.
+func (f *framer) feed(p []byte, lim frameLimits) (int, *framingError) {
+	f.argv = append(f.argv[:0], f.argv[f.cur:]...)
+	f.reqs, f.cur = f.reqs[:0], 0
+	used, err := f.frame(p, lim)
+	f.detach(p[:used])
+	return used, err
+}
+
+func (f *framer) frame(p []byte, lim frameLimits) (int, *framingError) {
 	for i := 0; i < len(p); i++ {
 		b := p[i]
 		f.pending++
@@ -92,8 +118,8 @@ func (f *framer) feed(dst, p []byte, lim frameLimits) ([]byte, int, *framingErro
 				f.state = stInline
 				f.line = append(f.line[:0], b)
 				if b == '\n' {
-					if dst, done = f.inlineDone(dst); !done {
-						return dst, i + 1, protoErr("unbalanced quotes in request")
+					if done = f.inlineDone(); !done {
+						return i + 1, protoErr("unbalanced quotes in request")
 					}
 				}
 			}
@@ -101,34 +127,46 @@ func (f *framer) feed(dst, p []byte, lim frameLimits) ([]byte, int, *framingErro
 			if !f.headerByte(b) {
 				if f.hdrLen > maxInline {
 					if f.state == stMultiHdr {
-						return dst, i + 1, protoErr("too big mbulk count string")
+						return i + 1, protoErr("too big mbulk count string")
 					}
-					return dst, i + 1, protoErr("too big bulk count string")
+					return i + 1, protoErr("too big bulk count string")
 				}
 				break
 			}
 			var err *framingError
-			dst, done, err = f.headerDone(dst, lim)
+			done, err = f.headerDone(lim)
 			if err != nil {
-				return dst, i + 1, err
+				return i + 1, err
 			}
 		case stBulkBody:
 			n := int64(len(p) - i)
 			if n > f.skip {
 				n = f.skip
 			}
-			dst = append(dst, p[i:i+int(n)]...)
+			chunk := p[i : i+int(n)]
+			switch {
+			case f.body == nil && n == f.skip:
+				// NB: whole in this feed: an argument over p.
+				f.argv = append(f.argv, chunk[:n:n])
+			case f.body == nil:
+				f.body = append(make([]byte, 0, f.skip), chunk...)
+			default:
+				f.body = append(f.body, chunk...)
+			}
 			f.skip -= n
 			f.pending += n - 1
 			i += int(n) - 1
 			if f.skip == 0 {
+				if f.body != nil {
+					f.argv = append(f.argv, f.body)
+					f.body = nil
+				}
 				f.state, f.crlf = stBulkCRLF, 2
 			}
 		case stBulkCRLF:
 			// Redis skips these two bytes without looking at them.
 			f.crlf--
 			if f.crlf == 0 {
-				dst = append(dst, '\r', '\n')
 				f.left--
 				if f.left == 0 {
 					done = true
@@ -139,26 +177,52 @@ func (f *framer) feed(dst, p []byte, lim frameLimits) ([]byte, int, *framingErro
 		case stInline:
 			f.line = append(f.line, b)
 			if b == '\n' {
-				if dst, done = f.inlineDone(dst); !done {
-					return dst, i + 1, protoErr("unbalanced quotes in request")
+				if done = f.inlineDone(); !done {
+					return i + 1, protoErr("unbalanced quotes in request")
 				}
 			} else if len(f.line) > maxInline {
-				return dst, i + 1, protoErr("too big inline request")
+				return i + 1, protoErr("too big inline request")
 			}
 		}
 		if done {
+			if len(f.argv) > f.cur {
+				f.reqs = append(f.reqs, request{start: f.cur, end: len(f.argv), rawEnd: i + 1})
+				f.cur = len(f.argv)
+			}
 			f.state, f.pending = stStart, 0
 			if lim.unauth {
-				return dst, i + 1, nil
+				return i + 1, nil
 			}
 			continue
 		}
 		if f.pending > lim.maxQuery {
-			return dst, i + 1, errQueryLimit
+			return i + 1, errQueryLimit
 		}
 	}
-	return dst, len(p), nil
+	return len(p), nil
 }
+
+// detach copies the arguments of the request being read that point into
+// p, which its caller is about to reuse.
+func (f *framer) detach(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	hi := lo + uintptr(len(p))
+	for i := f.cur; i < len(f.argv); i++ {
+		a := f.argv[i]
+		if len(a) == 0 {
+			continue
+		}
+		if at := uintptr(unsafe.Pointer(unsafe.SliceData(a))); at >= lo && at < hi {
+			f.argv[i] = bytes.Clone(a)
+		}
+	}
+}
+
+// request returns the arguments of the complete request r.
+func (f *framer) request(r request) [][]byte { return f.argv[r.start:r.end:r.end] }
 
 // startHeader begins a header line; first is its first byte when known.
 func (f *framer) startHeader(state int, first byte) {
@@ -189,23 +253,23 @@ func (f *framer) headerByte(b byte) bool {
 	return false
 }
 
-// headerDone acts on a complete header line.
-func (f *framer) headerDone(dst []byte, lim frameLimits) ([]byte, bool, *framingError) {
+// headerDone acts on a complete header line; done reports a request that
+// is complete with it ("*0", "*-1").
+func (f *framer) headerDone(lim frameLimits) (done bool, err *framingError) {
 	if f.state == stMultiHdr {
 		n, ok := parseLL(f.hdr[1:])
 		if !ok || n > maxMultibulk {
-			return dst, false, protoErr("invalid multibulk length")
+			return false, protoErr("invalid multibulk length")
 		}
 		if n > maxUnauthMultibulk && lim.unauth {
-			return dst, false, protoErr("unauthenticated multibulk length")
+			return false, protoErr("unauthenticated multibulk length")
 		}
 		if n <= 0 {
-			return dst, true, nil // Redis ignores "*0" and "*-1"
+			return true, nil // Redis ignores "*0" and "*-1"
 		}
 		f.left = n
-		dst = append(strconv.AppendInt(append(dst, '*'), n, 10), '\r', '\n')
 		f.startHeader(stBulkHdr, 0)
-		return dst, false, nil
+		return false, nil
 	}
 	if len(f.hdr) == 0 || f.hdr[0] != '$' {
 		got := byte('\r') // the line was empty
@@ -215,27 +279,27 @@ func (f *framer) headerDone(dst []byte, lim frameLimits) ([]byte, bool, *framing
 		if got == '\r' || got == '\n' {
 			got = ' ' // Redis turns newlines in error texts into spaces
 		}
-		return dst, false, protoErr("expected '$', got '" + string(got) + "'")
+		return false, protoErr("expected '$', got '" + string(got) + "'")
 	}
 	n, ok := parseLL(f.hdr[1:])
 	if !ok || n < 0 || n > lim.maxBulk {
-		return dst, false, protoErr("invalid bulk length")
+		return false, protoErr("invalid bulk length")
 	}
 	if n > maxUnauthBulk && lim.unauth {
-		return dst, false, protoErr("unauthenticated bulk length")
+		return false, protoErr("unauthenticated bulk length")
 	}
-	dst = append(strconv.AppendInt(append(dst, '$'), n, 10), '\r', '\n')
 	f.skip = n
 	f.state = stBulkBody
 	if n == 0 {
+		f.argv = append(f.argv, []byte{})
 		f.state, f.crlf = stBulkCRLF, 2
 	}
-	return dst, false, nil
+	return false, nil
 }
 
-// inlineDone splits a complete inline line and emits it; false means
-// unbalanced quotes.
-func (f *framer) inlineDone(dst []byte) ([]byte, bool) {
+// inlineDone splits a complete inline line into the request's arguments;
+// false means unbalanced quotes.
+func (f *framer) inlineDone() bool {
 	line := f.line[:len(f.line)-1]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
@@ -246,21 +310,10 @@ func (f *framer) inlineDone(dst []byte) ([]byte, bool) {
 		f.line = nil
 	}
 	if !ok {
-		return dst, false
+		return false
 	}
-	if len(args) > 0 {
-		dst = appendMultibulk(dst, args)
-	}
-	return dst, true
-}
-
-func appendMultibulk(dst []byte, args [][]byte) []byte {
-	dst = append(strconv.AppendInt(append(dst, '*'), int64(len(args)), 10), '\r', '\n')
-	for _, a := range args {
-		dst = append(strconv.AppendInt(append(dst, '$'), int64(len(a)), 10), '\r', '\n')
-		dst = append(append(dst, a...), '\r', '\n')
-	}
-	return dst
+	f.argv = append(f.argv, args...)
+	return true
 }
 
 // parseLL parses a number as Redis's string2ll does: an optional '-', no

@@ -153,8 +153,9 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 	return nil
 }
 
-// Psync hands the connection to the replication stream: redcon lets go of
-// it, and the replication manager answers +FULLRESYNC or +CONTINUE.
+// Psync hands the connection to the replication stream: the command loop
+// lets go of it after this request, and the replication manager answers
+// +FULLRESYNC or +CONTINUE.
 func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	cn := connOf(c)
 	if up, ok := s.repl.Upstream(); ok && !up.LinkUp {
@@ -165,27 +166,25 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	if host, _, err := net.SplitHostPort(cn.Addr); err == nil {
 		hello.IP = host
 	}
-	dc := cn.rc.Detach()
-	read := func() ([][]byte, error) {
-		cmd, err := dc.ReadCommand()
-		return cmd.Args, err
-	}
 	nc := cn.nc
 	psync := c.Cmd.Name == "psync"
+	cn.detached = true
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		switch {
-		case hello.RDBOnly:
-			s.repl.ServeRDB(nc, psync, s.rdbAux())
-			return
-		case hello.ID == "":
-			// Shoal replicas name themselves; a redis-server does not.
-			s.repl.ServeRedisReplica(nc, read, hello, s.rdbAux(), replid, offset)
-			return
-		}
-		s.repl.ServeReplica(nc, read, hello, replid, offset)
-	}()
+	cn.afterDetach = func(read func() ([][]byte, error)) {
+		go func() {
+			defer s.wg.Done()
+			switch {
+			case hello.RDBOnly:
+				s.repl.ServeRDB(nc, psync, s.rdbAux())
+				return
+			case hello.ID == "":
+				// Shoal replicas name themselves; a redis-server does not.
+				s.repl.ServeRedisReplica(nc, read, hello, s.rdbAux(), replid, offset)
+				return
+			}
+			s.repl.ServeReplica(nc, read, hello, replid, offset)
+		}()
+	}
 	return nil
 }
 

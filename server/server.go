@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tidwall/redcon"
 
 	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/commands"
@@ -77,7 +76,6 @@ type Server struct {
 	catalog *cluster.Node
 
 	listeners []net.Listener
-	rservers  []*redcon.Server
 
 	clientsMu sync.Mutex
 	clients   map[int64]*conn
@@ -239,14 +237,10 @@ func (s *Server) Start() error {
 		return err
 	}
 	for _, ln := range s.listeners {
-		rs := redcon.NewServerNetwork("tcp", ln.Addr().String(), s.handle, s.accept, s.closed)
-		rs.AcceptError = func(err error) { s.log.Warn("accept failed", "err", err) }
-		s.rservers = append(s.rservers, rs)
-		gl := &guardListener{Listener: ln, s: s}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			rs.Serve(gl)
+			s.serve(ln)
 		}()
 	}
 	s.wg.Add(1)
@@ -313,9 +307,6 @@ func (s *Server) Close() error {
 		s.closing.Store(true)
 		close(s.stop)
 		s.log.Info("Shutting down")
-		for _, rs := range s.rservers {
-			rs.Close()
-		}
 		s.closeListeners()
 		s.clientsMu.Lock()
 		for _, c := range s.clients {

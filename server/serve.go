@@ -1,0 +1,138 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// readChunk is how much a connection reads from its socket at once, as
+// Redis's PROTO_IOBUF_LEN.
+const readChunk = 16 << 10
+
+// serve accepts connections on ln until it is closed, each served by a
+// goroutine of its own.
+func (s *Server) serve(ln net.Listener) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept failed", "err", err)
+			time.Sleep(10 * time.Millisecond) // NB: out of descriptors, say
+			continue
+		}
+		go s.serveConn(nc)
+	}
+}
+
+// serveConn runs a client connection: it reads requests as Redis does
+// (framer.go), runs each as it is framed, and when the requests read so far
+// are done, commits their writes and sends their replies together. A
+// protocol error is answered once the requests before it have been served;
+// then the connection ends.
+func (s *Server) serveConn(nc net.Conn) {
+	c := s.accept(nc)
+	if c == nil {
+		nc.Close()
+		return
+	}
+	defer func() {
+		if !c.detached {
+			nc.Close()
+		}
+		s.closed(c)
+	}()
+	in := make([]byte, readChunk)
+	for {
+		n, rerr := nc.Read(in)
+		p := in[:n]
+		for len(p) > 0 {
+			used, ferr := c.fr.feed(p, c.limits())
+			for i, r := range c.fr.reqs {
+				if c.closing {
+					break
+				}
+				c.dispatch(c.fr.request(r))
+				if c.detached {
+					// The connection is a replica's now: what followed the
+					// request is the replication stream's to read.
+					c.afterDetach(detachedReader(nc, bytes.Clone(p[r.rawEnd:])))
+					return
+				}
+				last := i == len(c.fr.reqs)-1
+				if c.closing || last || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
+					// What CLIENT LIST and the idle sweeper read, once per
+					// pipeline, published before the replies go out: a
+					// client that has read its reply finds its state in
+					// CLIENT LIST.
+					c.lastActive.Store(time.Now().UnixNano())
+					c.publish()
+					c.flush()
+				}
+			}
+			if c.closing {
+				// NB: Redis stops reading a client that is to close after
+				// its reply: what was pipelined after QUIT never runs.
+				c.closeConn()
+				return
+			}
+			if ferr != nil {
+				c.framingFailed(ferr)
+				return
+			}
+			p = p[used:]
+		}
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
+				s.log.Debug("client read failed", "client", c.ID, "err", rerr)
+			}
+			return
+		}
+		if cap(c.fr.argv) > 4096 {
+			c.fr.argv = nil // a request with many arguments made it large once
+		}
+	}
+}
+
+func (c *conn) limits() frameLimits {
+	return frameLimits{
+		maxBulk:  c.s.maxBulk.Load(),
+		maxQuery: c.s.maxQuery.Load(),
+		unauth:   !c.Authenticated,
+	}
+}
+
+// framingFailed answers and logs a framing error, and ends the connection.
+func (c *conn) framingFailed(fe *framingError) {
+	if fe.reply != "" {
+		c.wmu.Lock()
+		c.nc.Write([]byte("-" + fe.reply + "\r\n"))
+		c.wmu.Unlock()
+	}
+	c.s.log.Warn("closing client", "addr", c.nc.RemoteAddr().String(), "reason", fe.msg)
+	c.closeConn()
+}
+
+// closeConn closes the client's socket; the connection's goroutine then
+// ends. It is safe to call more than once and from other goroutines.
+func (c *conn) closeConn() {
+	if c.nc != nil {
+		c.nc.Close()
+	}
+}
+
+// detachedReader reads the requests of a connection that left the
+// command loop (a replica's REPLCONF ACKs), after the bytes it had read.
+func detachedReader(nc net.Conn, rest []byte) func() ([][]byte, error) {
+	rd := redcon.NewReader(io.MultiReader(bytes.NewReader(rest), nc))
+	return func() ([][]byte, error) {
+		cmd, err := rd.ReadCommand()
+		return cmd.Args, err
+	}
+}
