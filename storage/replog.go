@@ -57,7 +57,8 @@ type LogEntry struct {
 type replLog struct {
 	// mu orders offset assignment with Pebble's apply, so log order is
 	// commit order.
-	mu sync.Mutex
+	mu   sync.Mutex
+	repr []byte // applyLogged's copy of a batch, under mu
 	// gate is held shared by a commit applied without an offset and
 	// exclusively while the log is switched on, so no such commit lands
 	// after the snapshot of a first full sync without being in it.
@@ -259,9 +260,14 @@ func (s *Store) applyCommit(b *pebble.Batch, sync bool) (end int64, logged bool,
 func (s *Store) applyLogged(b *pebble.Batch, sync bool) (int64, error) {
 	r := &s.repl
 	r.mu.Lock()
-	repr := bytes.Clone(b.Repr())
-	end := r.offset.Load() + int64(len(repr))
-	b.Set(logKey(end), repr, nil)
+	// NB: Set copies repr into b, whose buffer it is taken from: copy it
+	// out first, into a buffer kept for the purpose.
+	r.repr = append(r.repr[:0], b.Repr()...)
+	end := r.offset.Load() + int64(len(r.repr))
+	b.Set(logKey(end), r.repr, nil)
+	if cap(r.repr) > 1<<20 {
+		r.repr = nil
+	}
 	var err error
 	if sync {
 		err = s.db.ApplyNoSyncWait(b, pebble.Sync)

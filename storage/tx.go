@@ -26,7 +26,8 @@ type Tx struct {
 	// bulk marks a write-only Tx (the RDB loader): its writes are not
 	// tracked for its own reads.
 	bulk    bool
-	held    []uint32 // lock stripes held
+	held    []uint32  // lock stripes held
+	holds   stripeSet // held as a set
 	counts  []countDelta
 	touched []touchedKey
 	err     error // first commit error, returned by Err
@@ -120,7 +121,7 @@ func (t *Tx) Lock(db int, keys ...[]byte) {
 	want := buf[:0]
 	for _, k := range keys {
 		st := stripeOf(pdb, k)
-		if !slices.Contains(t.held, st) && !slices.Contains(want, st) {
+		if !t.holds.has(st) && !slices.Contains(want, st) {
 			want = append(want, st)
 		}
 	}
@@ -132,7 +133,7 @@ func (t *Tx) LockMulti(dbs []int, keys [][]byte) {
 	var want []uint32
 	for i, k := range keys {
 		st := stripeOf(t.s.phys(dbs[i]), k)
-		if !slices.Contains(t.held, st) && !slices.Contains(want, st) {
+		if !t.holds.has(st) && !slices.Contains(want, st) {
 			want = append(want, st)
 		}
 	}
@@ -143,7 +144,7 @@ func (t *Tx) LockMulti(dbs []int, keys [][]byte) {
 func (t *Tx) LockAll() {
 	want := make([]uint32, 0, lockStripes)
 	for i := uint32(0); i < lockStripes; i++ {
-		if !slices.Contains(t.held, i) {
+		if !t.holds.has(i) {
 			want = append(want, i)
 		}
 	}
@@ -168,7 +169,7 @@ func (t *Tx) lockStripes(want []uint32) {
 					for _, rest := range want[i:] {
 						t.s.locks.lock(rest)
 					}
-					t.held = append(t.held, want...)
+					t.hold(want)
 					return
 				}
 				for _, got := range want[:i] {
@@ -178,7 +179,7 @@ func (t *Tx) lockStripes(want []uint32) {
 				goto block
 			}
 		}
-		t.held = append(t.held, want...)
+		t.hold(want)
 		return
 	}
 block:
@@ -186,12 +187,26 @@ block:
 	for _, st := range want {
 		t.s.locks.lock(st)
 	}
-	t.held = append(t.held, want...)
+	t.hold(want)
+}
+
+// stripeSet is a set of lock stripes.
+type stripeSet [lockStripes / 64]uint64
+
+func (s *stripeSet) has(st uint32) bool { return s[st/64]&(1<<(st%64)) != 0 }
+
+// hold records stripes t took.
+func (t *Tx) hold(stripes []uint32) {
+	t.held = append(t.held, stripes...)
+	for _, st := range stripes {
+		t.holds[st/64] |= 1 << (st % 64)
+	}
 }
 
 func (t *Tx) unlockAll() {
 	for _, st := range t.held {
 		t.s.locks.unlock(st)
+		t.holds[st/64] = 0
 	}
 	t.held = t.held[:0]
 }
