@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
@@ -17,6 +20,7 @@ import (
 // redis-benchmark -P 16 does. Besides time and allocations per request, it
 // reports the process's CPU time per request (server and client together;
 // the client only writes prepared bytes and counts replies).
+// SHOAL_BENCH_CONFIG="name value ..." sets directives.
 func BenchmarkServerPipeline16(b *testing.B) {
 	for _, tc := range []struct{ name, cmd string }{
 		{"SET", "SET"},
@@ -29,6 +33,15 @@ func BenchmarkServerPipeline16(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := testutil.Config(b)
 			cfg.AppendFsync = "no"
+			if extra := os.Getenv("SHOAL_BENCH_CONFIG"); extra != "" {
+				// "name value [name value ...]", as in a configuration file.
+				f := strings.Fields(extra)
+				for i := 0; i+1 < len(f); i += 2 {
+					if d := config.Lookup(f[i]); d == nil || d.Set(cfg, f[i+1:i+2]) != nil {
+						b.Fatalf("SHOAL_BENCH_CONFIG: %s %s", f[i], f[i+1])
+					}
+				}
+			}
 			s := testutil.Start(b, cfg)
 			const conns, depth = 4, 16
 			pipes := make([][]byte, 64)

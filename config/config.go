@@ -81,6 +81,9 @@ type Config struct {
 	// HotCacheSize is the in-memory cache of hot keys' metadata and string
 	// values ("hot-cache-size"); default 64mb; 0 disables it.
 	HotCacheSize int64
+	// MemtableSize sizes each of Pebble's memtables ("memtable-size");
+	// default 8mb.
+	MemtableSize int64
 	// MaxMemory is shown by INFO and, with MaxMemoryPolicy, decides
 	// OBJECT REFCOUNT's shared integers as in Redis ("maxmemory"); nothing
 	// is evicted, data lives on disk. Default 0.

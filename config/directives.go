@@ -446,6 +446,7 @@ var directives = []*Directive{
 	// Shoal's own: storage caches and the metrics listener.
 	num("cache-size", mem, 1<<20, longMax, "134217728").to(int64Field(func(c *Config) *int64 { return &c.CacheSize })),
 	num("hot-cache-size", mem, 0, longMax, "67108864").to(int64Field(func(c *Config) *int64 { return &c.HotCacheSize })),
+	num("memtable-size", mem, 1<<20, 4<<30, "8388608").to(int64Field(func(c *Config) *int64 { return &c.MemtableSize })),
 	num("metrics-port", 0, 0, 65535, "0").to(intField(func(c *Config) *int { return &c.MetricsPort })),
 	str("metrics-bind", 0, "127.0.0.1").to(stringField(func(c *Config) *string { return &c.MetricsBind })),
 	boolean("metrics-pprof", 0, "no").to(boolField(func(c *Config) *bool { return &c.MetricsPprof })),

@@ -32,7 +32,7 @@ func redisConfigGet(t *testing.T) map[string]string {
 
 // shoalOwn are Shoal's directives beyond Redis's.
 var shoalOwn = map[string]bool{
-	"cache-size": true, "hot-cache-size": true, "metrics-port": true, "metrics-bind": true, "metrics-pprof": true,
+	"cache-size": true, "hot-cache-size": true, "memtable-size": true, "metrics-port": true, "metrics-bind": true, "metrics-pprof": true,
 	"waitall-disconnect-grace": true, "waitall-min-replicas": true, "cluster-catalog-port": true,
 	"cluster-join": true, "cluster-gossip-key": true, "cluster-epoch-bump-timeout": true,
 	"schema-retry-base-ms": true, "schema-event-max-retries": true, "schema-resync-interval": true,

@@ -109,10 +109,11 @@ type Server struct {
 func storeOptions(cfg *config.Config, now func() time.Time, log *slog.Logger) storage.Options {
 	fsync, _ := storage.ParseFsyncPolicy(cfg.AppendFsync)
 	return storage.Options{
-		Dir:        cfg.Dir,
-		Fsync:      fsync,
-		Databases:  cfg.Databases,
-		CacheBytes: cfg.CacheSize,
+		Dir:           cfg.Dir,
+		Fsync:         fsync,
+		Databases:     cfg.Databases,
+		CacheBytes:    cfg.CacheSize,
+		MemTableBytes: uint64(cfg.MemtableSize),
 		MetaCacheBytes: func() int64 {
 			if cfg.HotCacheSize == 0 {
 				return -1
