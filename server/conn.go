@@ -113,13 +113,16 @@ func isLoopback(a net.Addr) bool {
 
 // publish makes the connection's current state visible to CLIENT LIST.
 func (c *conn) publish() {
-	snap := &clientSnapshot{Client: c.Client, watch: len(c.watched), proto: c.out.Proto()}
+	snap := clientSnapshot{Client: c.Client, watch: len(c.watched), proto: c.out.Proto(), multi: -1}
 	if c.multi != nil {
 		snap.multi = len(c.multi.queued)
-	} else {
-		snap.multi = -1
 	}
-	c.info.Store(snap)
+	if old := c.info.Load(); old != nil && *old == snap {
+		return // NB: most pipelines change nothing CLIENT LIST shows
+	}
+	p := new(clientSnapshot) // NB: not &snap, which would put every snap on the heap
+	*p = snap
+	c.info.Store(p)
 }
 
 // flush commits the connection's pending writes and only then sends the
