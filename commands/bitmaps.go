@@ -104,19 +104,36 @@ func setbit(c *Ctx) error {
 	default:
 		return errBitValue
 	}
-	k, val, exp, err := c.writeBits(c.Args[1])
+	k, err := lockInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
-	val = growTo(val, off>>3+1)
-	byteIdx, mask := off>>3, byte(1)<<(7-off&7)
-	old := val[byteIdx]&mask != 0
-	if on {
-		val[byteIdx] |= mask
-	} else {
-		val[byteIdx] &^= mask
+	defer k.release()
+	if _, err := k.strLen(); err != nil {
+		return err
 	}
-	c.PutString(k, val, exp)
+	// NB: one byte read and written, so a chunked string has one chunk
+	// read and written.
+	byteIdx, mask := int64(off>>3), byte(1)<<(7-off&7)
+	b := byte(0)
+	if k.Live {
+		cur, err := c.Tx.ReadRange(&k.Key, byteIdx, 1, k.num[:0])
+		if err != nil {
+			return err
+		}
+		if len(cur) == 1 {
+			b = cur[0]
+		}
+	}
+	old := b&mask != 0
+	if on {
+		b |= mask
+	} else {
+		b &^= mask
+	}
+	if _, err := writeRange(c, k, byteIdx, []byte{b}); err != nil {
+		return err
+	}
 	c.Out.Int(b2i(old))
 	return nil
 }
@@ -126,16 +143,39 @@ func getbit(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	val, _, err := c.ReadString(c.Args[1])
+	k, err := lookupInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
+	defer k.release()
+	if _, err := k.strLen(); err != nil {
+		return err
+	}
 	var bit int64
-	if off>>3 < uint64(len(val)) && val[off>>3]&(1<<(7-off&7)) != 0 {
-		bit = 1
+	if k.Live {
+		b, err := c.Tx.ReadRange(&k.Key, int64(off>>3), 1, k.num[:0])
+		if err != nil {
+			return err
+		}
+		if len(b) == 1 && b[0]&(1<<(7-off&7)) != 0 {
+			bit = 1
+		}
 	}
 	c.Out.Int(bit)
 	return nil
+}
+
+// eachBitPiece calls fn with the bytes holding the bits [from, to] of the
+// live string k, in pieces (one per chunk of a chunked string), each with
+// the bit index of its first bit and the range of bit indexes it covers
+// as indexes into the piece; it stops when fn returns false.
+func eachBitPiece(c *Ctx, k *storage.Key, from, to int64, fn func(p []byte, first, lo, hi int64) bool) error {
+	base := from >> 3
+	return c.Tx.EachRange(k, base, to>>3-base+1, func(p []byte) bool {
+		first := base * 8
+		base += int64(len(p))
+		return fn(p, first, max(from, first)-first, min(to, base*8-1)-first)
+	})
 }
 
 // bitRange resolves BITCOUNT/BITPOS's start and end (inclusive) in the
@@ -176,18 +216,23 @@ func parseBitUnit(arg []byte) (bool, error) {
 // the range arguments.
 
 func bitcount(c *Ctx) error {
-	val, ok, err := c.ReadString(c.Args[1])
+	k, err := lookupInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
-	if !ok {
+	defer k.release()
+	size, err := k.strLen()
+	if err != nil {
+		return err
+	}
+	if !k.Live {
 		c.Out.Int(0)
 		return nil
 	}
 	var startBit, endBit int64
 	switch len(c.Args) {
 	case 2:
-		startBit, endBit = 0, int64(len(val))*8-1
+		startBit, endBit = 0, size*8-1
 	case 4, 5:
 		start, err := ParseInt(c.Args[2])
 		if err != nil {
@@ -207,7 +252,7 @@ func bitcount(c *Ctx) error {
 				return err
 			}
 		}
-		total := int64(len(val))
+		total := size
 		if isBit {
 			total *= 8
 		}
@@ -224,7 +269,16 @@ func bitcount(c *Ctx) error {
 	default:
 		return ErrSyntax
 	}
-	c.Out.Int(countBits(val, startBit, endBit))
+	var n int64
+	if startBit <= endBit {
+		if err := eachBitPiece(c, &k.Key, startBit, endBit, func(p []byte, _, lo, hi int64) bool {
+			n += countBits(p, lo, hi)
+			return true
+		}); err != nil {
+			return err
+		}
+	}
+	c.Out.Int(n)
 	return nil
 }
 
@@ -254,11 +308,16 @@ func bitpos(c *Ctx) error {
 		return errBitArg
 	}
 	want := bitArg == 1
-	val, ok, err := c.ReadString(c.Args[1])
+	k, err := lookupInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
-	if !ok {
+	defer k.release()
+	size, err := k.strLen()
+	if err != nil {
+		return err
+	}
+	if !k.Live {
 		// A missing key is an endless run of zeros.
 		if want {
 			c.Out.Int(-1)
@@ -271,7 +330,7 @@ func bitpos(c *Ctx) error {
 	endGiven := false
 	switch len(c.Args) {
 	case 3:
-		startBit, endBit = 0, int64(len(val))*8-1
+		startBit, endBit = 0, size*8-1
 	case 4, 5, 6:
 		start, err := ParseInt(c.Args[3])
 		if err != nil {
@@ -283,7 +342,7 @@ func bitpos(c *Ctx) error {
 				return err
 			}
 		}
-		total := int64(len(val))
+		total := size
 		if isBit {
 			total *= 8
 		}
@@ -311,7 +370,16 @@ func bitpos(c *Ctx) error {
 		c.Out.Int(-1)
 		return nil
 	}
-	pos := findBit(val, startBit, endBit, want)
+	pos := int64(-1)
+	if err := eachBitPiece(c, &k.Key, startBit, endBit, func(p []byte, first, lo, hi int64) bool {
+		if i := findBit(p, lo, hi, want); i >= 0 {
+			pos = first + i
+			return false
+		}
+		return true
+	}); err != nil {
+		return err
+	}
 	if pos < 0 && !want && !endGiven {
 		// Without an explicit end the string continues with zeros.
 		pos = endBit + 1

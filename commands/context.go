@@ -75,15 +75,24 @@ func (c *Ctx) TakeChanged() (n int64, ok bool) {
 
 // ResetKeys lets the next calls reuse the Keys the earlier ones looked up:
 // a connection calls it before each command, whose Keys do not outlive it.
-func (c *Ctx) ResetKeys() { c.nkeys = 0 }
+func (c *Ctx) ResetKeys() {
+	for _, k := range c.keys[:c.nkeys] {
+		k.Trim()
+	}
+	c.nkeys = 0
+}
 
-// lookup looks name up into a Key of the call's own.
-func (c *Ctx) lookup(name []byte) (*storage.Key, error) {
+// lookup looks name up into a Key of the call's own; meta leaves a
+// chunked string's value in its chunks (storage.Tx.LookupInline).
+func (c *Ctx) lookup(name []byte, meta bool) (*storage.Key, error) {
 	if c.nkeys == len(c.keys) {
 		c.keys = append(c.keys, &storage.Key{})
 	}
 	k := c.keys[c.nkeys]
 	c.nkeys++
+	if meta {
+		return k, c.Tx.LookupInline(k, c.DB(), name)
+	}
 	return k, c.Tx.LookupInto(k, c.DB(), name)
 }
 

@@ -106,7 +106,7 @@ func countLive(c *Ctx) error {
 }
 
 func typeCmd(c *Ctx) error {
-	k, err := c.ReadKey(c.Args[1])
+	k, err := c.ReadMeta(c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func expireGeneric(unitMs int64, abs bool) func(*Ctx) error {
 		}
 		when += base
 
-		k, err := c.WriteKey(c.Args[1])
+		k, err := c.WriteMeta(c.Args[1])
 		if err != nil {
 			return err
 		}
@@ -187,7 +187,7 @@ func expireGeneric(unitMs int64, abs bool) func(*Ctx) error {
 // key, -1 for one without expiry; seconds are rounded to the nearest.
 func ttlGeneric(ms, abs bool) func(*Ctx) error {
 	return func(c *Ctx) error {
-		k, err := c.ReadKey(c.Args[1])
+		k, err := c.ReadMeta(c.Args[1])
 		if err != nil {
 			return err
 		}
@@ -211,7 +211,7 @@ func ttlGeneric(ms, abs bool) func(*Ctx) error {
 }
 
 func persist(c *Ctx) error {
-	k, err := c.WriteKey(c.Args[1])
+	k, err := c.WriteMeta(c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func renameGeneric(nx bool) func(*Ctx) error {
 	return func(c *Ctx) error {
 		from, to := c.Args[1], c.Args[2]
 		c.Tx.Lock(c.DB(), from, to)
-		src, err := c.Tx.Lookup(c.DB(), from)
+		src, err := c.Tx.LookupMeta(c.DB(), from)
 		if err != nil {
 			return err
 		}
@@ -250,7 +250,7 @@ func renameGeneric(nx bool) func(*Ctx) error {
 			reply(false)
 			return nil
 		}
-		dst, err := c.Tx.Lookup(c.DB(), to)
+		dst, err := c.Tx.LookupMeta(c.DB(), to)
 		if err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func copyCmd(c *Ctx) error {
 		return ErrSameObject
 	}
 	c.Tx.LockMulti([]int{c.DB(), db}, [][]byte{from, to})
-	src, err := c.Tx.Lookup(c.DB(), from)
+	src, err := c.Tx.LookupMeta(c.DB(), from)
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func copyCmd(c *Ctx) error {
 		c.Out.Int(0)
 		return nil
 	}
-	dst, err := c.Tx.Lookup(db, to)
+	dst, err := c.Tx.LookupMeta(db, to)
 	if err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func move(c *Ctx) error {
 	}
 	name := c.Args[1]
 	c.Tx.LockMulti([]int{c.DB(), db}, [][]byte{name, name})
-	src, err := c.Tx.Lookup(c.DB(), name)
+	src, err := c.Tx.LookupMeta(c.DB(), name)
 	if err != nil {
 		return err
 	}
@@ -349,7 +349,7 @@ func move(c *Ctx) error {
 		c.Out.Int(0)
 		return nil
 	}
-	dst, err := c.Tx.Lookup(db, name)
+	dst, err := c.Tx.LookupMeta(db, name)
 	if err != nil {
 		return err
 	}
@@ -685,7 +685,7 @@ const gen = "generic"
 // objectKey runs f on the live key OBJECT names, or replies null.
 func objectKey(f func(*Ctx, *storage.Key) error) func(*Ctx) error {
 	return func(c *Ctx) error {
-		k, err := c.ReadKey(c.Args[2])
+		k, err := c.ReadMeta(c.Args[2])
 		if err != nil {
 			return err
 		}
@@ -710,6 +710,9 @@ func ObjectEncoding(tx *storage.Tx, k *storage.Key) (string, error) {
 	m := &k.Meta
 	switch m.Type {
 	case encoding.TypeString:
+		if m.Chunked {
+			return "raw", nil
+		}
 		if _, ok := parseInt(m.Value); ok {
 			return "int", nil
 		}

@@ -10,7 +10,17 @@ import (
 
 // ReadKey looks name up in the client's database without locking it.
 func (c *Ctx) ReadKey(name []byte) (*storage.Key, error) {
-	k, err := c.lookup(name)
+	return c.readKey(name, false)
+}
+
+// ReadMeta is ReadKey for a command that reads the key's metadata alone
+// (its type, expiry or encoding): a chunked string is not assembled.
+func (c *Ctx) ReadMeta(name []byte) (*storage.Key, error) {
+	return c.readKey(name, true)
+}
+
+func (c *Ctx) readKey(name []byte, meta bool) (*storage.Key, error) {
+	k, err := c.lookup(name, meta)
 	if err == nil {
 		c.countRead(k.Live)
 	}
@@ -24,11 +34,18 @@ func (c *Ctx) ReadKey(name []byte) (*storage.Key, error) {
 // elements must be of one state) count the read as ReadKey does.
 func (c *Ctx) WriteKey(name []byte) (*storage.Key, error) {
 	c.Tx.Lock(c.DB(), name)
-	k, err := c.lookup(name)
+	k, err := c.lookup(name, false)
 	if err == nil && c.Cmd != nil && c.Cmd.Flags.Has(ReadOnly) {
 		c.countRead(k.Live)
 	}
 	return k, err
+}
+
+// WriteMeta is WriteKey for a command that changes the key's metadata
+// alone (its expiry): a chunked string is not assembled.
+func (c *Ctx) WriteMeta(name []byte) (*storage.Key, error) {
+	c.Tx.Lock(c.DB(), name)
+	return c.lookup(name, true)
 }
 
 // CheckType returns ErrWrongType when k is live with a type other than t.

@@ -9,6 +9,7 @@ import (
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/failpoint"
 	"github.com/shoaldb/shoal/internal/netfault"
+	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
@@ -345,7 +346,7 @@ func memoryUsage(c *Ctx) error {
 			return ErrSyntax
 		}
 	}
-	k, err := c.ReadKey(c.Args[2])
+	k, err := c.ReadMeta(c.Args[2])
 	if err != nil {
 		return err
 	}
@@ -356,7 +357,11 @@ func memoryUsage(c *Ctx) error {
 	const recordOverhead = 32 // metadata header and Pebble's per-record bookkeeping
 	n := int64(len(c.Args[2])) + recordOverhead
 	if k.Meta.Type == encoding.TypeString {
-		n += int64(len(k.Meta.Value))
+		n += k.Meta.Len()
+		if k.Meta.Chunked {
+			chunks := (k.Meta.Len() + storage.ChunkSize - 1) / storage.ChunkSize
+			n += chunks * (int64(len(c.Args[2])) + recordOverhead)
+		}
 	} else {
 		n += int64(k.Meta.Size) * (int64(len(c.Args[2])) + recordOverhead)
 	}

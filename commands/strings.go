@@ -87,21 +87,43 @@ const maxPooledValue = 64 << 10
 // lookupKey looks name up without locking it (readers); release the
 // result when done with its value.
 func lookupKey(c *Ctx, name []byte) (*strKey, error) {
-	k, err := lookupStrKey(c, name, true)
+	return lookupCounted(c, name, readWhole)
+}
+
+// lookupInline is lookupKey for the commands that read a range of a
+// string: a chunked string's value stays in its chunks.
+func lookupInline(c *Ctx, name []byte) (*strKey, error) {
+	return lookupCounted(c, name, readInline)
+}
+
+func lookupCounted(c *Ctx, name []byte, mode strRead) (*strKey, error) {
+	k, err := lookupStrKey(c, name, mode)
 	if err == nil {
 		c.countRead(k.Live)
 	}
 	return k, err
 }
 
-// lookupStrKey looks name up into a pooled key: whole, or by header alone
-// (Tx.LookupHeader) unless value is set.
-func lookupStrKey(c *Ctx, name []byte, value bool) (*strKey, error) {
+// strRead is how much of a string's value a lookup reads.
+type strRead uint8
+
+const (
+	readHeader strRead = iota // none, perhaps (Tx.LookupHeader)
+	readInline                // an inline value; a chunked one stays in its chunks (Tx.LookupInline)
+	readWhole                 // the whole value (Tx.LookupInto)
+)
+
+// lookupStrKey looks name up into a pooled key, reading as much of a
+// string's value as mode says.
+func lookupStrKey(c *Ctx, name []byte, mode strRead) (*strKey, error) {
 	k := strKeys.Get().(*strKey)
 	var err error
-	if value {
+	switch mode {
+	case readWhole:
 		err = c.Tx.LookupInto(&k.Key, c.DB(), name)
-	} else {
+	case readInline:
+		err = c.Tx.LookupInline(&k.Key, c.DB(), name)
+	default:
 		err = c.Tx.LookupHeader(&k.Key, c.DB(), name)
 	}
 	if err != nil {
@@ -114,14 +136,21 @@ func lookupStrKey(c *Ctx, name []byte, value bool) (*strKey, error) {
 // lockKey locks name until the connection's Tx commits, then looks it up.
 func lockKey(c *Ctx, name []byte) (*strKey, error) {
 	c.Tx.Lock(c.DB(), name)
-	return lookupStrKey(c, name, true)
+	return lookupStrKey(c, name, readWhole)
+}
+
+// lockInline is lockKey for the commands that write a range of a string:
+// a chunked string's value stays in its chunks.
+func lockInline(c *Ctx, name []byte) (*strKey, error) {
+	c.Tx.Lock(c.DB(), name)
+	return lookupStrKey(c, name, readInline)
 }
 
 // lockKeyToReplace is lockKey for a write that replaces or deletes the key
 // without reading its value: a string's Meta.Value may be left empty.
 func lockKeyToReplace(c *Ctx, name []byte) (*strKey, error) {
 	c.Tx.Lock(c.DB(), name)
-	return lookupStrKey(c, name, false)
+	return lookupStrKey(c, name, readHeader)
 }
 
 func (k *strKey) release() {
@@ -142,6 +171,64 @@ func (k *strKey) str() (val []byte, ok bool, err error) {
 		return nil, false, ErrWrongType
 	}
 	return k.Meta.Value, true, nil
+}
+
+// strLen returns the length of k's value when it is a live string (0
+// when absent), and ErrWrongType for another type.
+func (k *strKey) strLen() (int64, error) {
+	if !k.Live {
+		return 0, nil
+	}
+	if k.Meta.Type != encoding.TypeString {
+		return 0, ErrWrongType
+	}
+	return k.Meta.Len(), nil
+}
+
+// bulkRange replies with the bytes [off, off+n) of the live string k,
+// read chunk by chunk into the reply when k is chunked.
+func bulkRange(c *Ctx, k *storage.Key, off, n int64) error {
+	if !k.Meta.Chunked {
+		c.Out.Bulk(k.Meta.Value[off : off+n])
+		return nil
+	}
+	mark := c.Out.Len()
+	c.Out.BulkHeader(n)
+	if err := c.Tx.EachRange(k, off, n, func(p []byte) bool {
+		c.Out.Raw(p)
+		return true
+	}); err != nil {
+		c.Out.Truncate(mark)
+		return err
+	}
+	c.Out.Raw(crlf)
+	return nil
+}
+
+var crlf = []byte("\r\n")
+
+// writeRange writes p at offset off of k as SETRANGE does, chunk by chunk
+// when k is or becomes a chunked string, and returns the new length.
+func writeRange(c *Ctx, k *strKey, off int64, p []byte) (int64, error) {
+	k.markLarge()
+	if err := c.Tx.WriteRange(&k.Key, off, p); err != nil {
+		return 0, err
+	}
+	return k.Meta.Len(), nil
+}
+
+// writeLong is SETRANGE's and APPEND's write of p at off when k is or
+// becomes a chunked string: it writes and replies with the new length,
+// and done is set. A string that stays inline is left to the caller.
+func writeLong(c *Ctx, k *strKey, off int64, p []byte) (done bool, err error) {
+	if !k.Meta.Chunked && off+int64(len(p)) <= storage.ChunkThreshold {
+		return false, nil
+	}
+	n, err := writeRange(c, k, off, p)
+	if err == nil {
+		c.Out.Int(n)
+	}
+	return true, err
 }
 
 // ttl returns the expiry a rewrite of k keeps (0 when none or absent).
@@ -176,21 +263,20 @@ func (k *strKey) markLarge() {
 }
 
 func get(c *Ctx) error {
-	k, err := lookupKey(c, c.Args[1])
+	k, err := lookupInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
 	defer k.release()
-	v, ok, err := k.str()
+	n, err := k.strLen()
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if !k.Live {
 		c.Out.Null()
 		return nil
 	}
-	c.Out.Bulk(v)
-	return nil
+	return bulkRange(c, &k.Key, 0, n)
 }
 
 // Expiry units of SET and GETEX options, as Redis parses them.
@@ -533,19 +619,23 @@ func checkLength(c *Ctx, size, add int64) error {
 }
 
 func appendCmd(c *Ctx) error {
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
 	defer k.release()
-	old, _, err := k.str()
+	n, err := k.strLen()
 	if err != nil {
 		return err
 	}
 	add := c.Args[2]
-	if err := checkLength(c, int64(len(old)), int64(len(add))); err != nil {
+	if err := checkLength(c, n, int64(len(add))); err != nil {
 		return err
 	}
+	if done, err := writeLong(c, k, n, add); done || err != nil {
+		return err
+	}
+	old := k.Meta.Value
 	// old is k's own copy: growing it in place is safe, and PutString
 	// copies it again.
 	v := append(old, add...)
@@ -555,16 +645,16 @@ func appendCmd(c *Ctx) error {
 }
 
 func strlen(c *Ctx) error {
-	k, err := lookupKey(c, c.Args[1])
+	k, err := lookupInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
 	defer k.release()
-	v, _, err := k.str()
+	n, err := k.strLen()
 	if err != nil {
 		return err
 	}
-	c.Out.Int(int64(len(v)))
+	c.Out.Int(n)
 	return nil
 }
 
@@ -805,16 +895,15 @@ func getrange(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	k, err := lookupKey(c, c.Args[1])
+	k, err := lookupInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
 	defer k.release()
-	v, _, err := k.str()
+	n, err := k.strLen()
 	if err != nil {
 		return err
 	}
-	n := int64(len(v))
 	if start < 0 && end < 0 && start > end {
 		c.Out.Bulk(nil)
 		return nil
@@ -833,8 +922,7 @@ func getrange(c *Ctx) error {
 		c.Out.Bulk(nil)
 		return nil
 	}
-	c.Out.Bulk(v[start : end+1])
-	return nil
+	return bulkRange(c, &k.Key, start, end-start+1)
 }
 
 func setrange(c *Ctx) error {
@@ -846,22 +934,26 @@ func setrange(c *Ctx) error {
 		return ErrOffsetRange
 	}
 	val := c.Args[3]
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockInline(c, c.Args[1])
 	if err != nil {
 		return err
 	}
 	defer k.release()
-	old, _, err := k.str()
+	n, err := k.strLen()
 	if err != nil {
 		return err
 	}
 	if len(val) == 0 {
-		c.Out.Int(int64(len(old)))
+		c.Out.Int(n)
 		return nil
 	}
 	if err := checkLength(c, off, int64(len(val))); err != nil {
 		return err
 	}
+	if done, err := writeLong(c, k, off, val); done || err != nil {
+		return err
+	}
+	old := k.Meta.Value
 	v := old // k's own copy: written in place
 	if need := int(off) + len(val); need > len(v) {
 		if need <= cap(v) {

@@ -8,6 +8,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -108,6 +109,16 @@ func (w *Writer) Bulk(p []byte) {
 	w.header('$', int64(len(p)))
 	w.b = append(w.b, p...)
 	w.b = append(w.b, '\r', '\n')
+}
+
+// BulkHeader begins a bulk string of n bytes, which the caller writes
+// with Raw, followed by "\r\n": a long value goes into the reply piece
+// by piece, never whole elsewhere. The buffer grows once to hold it.
+func (w *Writer) BulkHeader(n int64) {
+	if !w.Discard {
+		w.b = slices.Grow(w.b, int(n)+24)
+	}
+	w.header('$', n)
 }
 
 // BulkString writes a bulk string.

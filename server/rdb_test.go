@@ -77,6 +77,14 @@ func fillEveryEncoding(t *testing.T, addr string) {
 		p.HSet(ctx, pre+"e:hash", "f", "v")
 		p.PExpireAt(ctx, pre+"e:hash", time.UnixMilli(4102444800456))
 		p.Set(ctx, pre+"e:later", "x", time.Hour)
+		// Strings longer than a chunk: written whole, grown sparse by
+		// SETRANGE and SETBIT, and with an expiry.
+		chunked := strings.Repeat(long, 700) + strings.Repeat("\x00", 70000) + "tail"
+		p.Set(ctx, pre+"s:chunked", chunked, 0)
+		p.SetRange(ctx, pre+"s:sparse", 300000, "end")
+		p.SetBit(ctx, pre+"s:bits", 1<<22, 1)
+		p.Set(ctx, pre+"e:chunked", chunked[:100000], 0)
+		p.PExpireAt(ctx, pre+"e:chunked", time.UnixMilli(4102444800789))
 		if _, err := p.Exec(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shoaldb/shoal/internal/testutil"
 	"github.com/shoaldb/shoal/server"
+	"github.com/shoaldb/shoal/storage"
 )
 
 func startReplica(t *testing.T, primary *server.Server) *server.Server {
@@ -72,5 +73,39 @@ func TestReplicationSmoke(t *testing.T) {
 	res, err := pc.Do(ctx, "WAITALL", 5000).Slice()
 	if err != nil || fmt.Sprint(res) != "[2 2]" {
 		t.Fatalf("WAITALL = %v, %v", res, err)
+	}
+}
+
+// TestReplicationChunkedStrings replicates strings kept in chunks: one
+// written before the replica attached (full sync), then writes to a few
+// chunks of it and a new one (the stream), and a delete.
+func TestReplicationChunkedStrings(t *testing.T) {
+	p := testutil.Start(t, nil)
+	pc := testutil.Client(t, p, 2)
+	ctx := testutil.Ctx(t)
+	const size = 5*storage.ChunkSize + 123
+	pc.Set(ctx, "old", strings.Repeat("a", size), 0)
+	pc.SetRange(ctx, "gone", 3*storage.ChunkSize, "x")
+	r := startReplica(t, p)
+	rc := testutil.Client(t, r, 2)
+	pc.SetRange(ctx, "old", 2*storage.ChunkSize-2, "bcde")
+	pc.SetBit(ctx, "old", 8*(size+storage.ChunkSize), 1)
+	pc.Append(ctx, "new", strings.Repeat("z", storage.ChunkSize))
+	pc.Append(ctx, "new", "!")
+	pc.Del(ctx, "gone")
+	want := map[string]string{}
+	for _, k := range []string{"old", "new"} {
+		want[k] = pc.Get(ctx, k).Val()
+	}
+	eventuallyTrue(t, "the replica to hold the chunked strings", func() bool {
+		for k, v := range want {
+			if got, _ := rc.Get(ctx, k).Result(); got != v {
+				return false
+			}
+		}
+		return rc.Exists(ctx, "gone").Val() == 0
+	})
+	if n := rc.StrLen(ctx, "old").Val(); n != int64(len(want["old"])) {
+		t.Errorf("STRLEN on the replica = %d, want %d", n, len(want["old"]))
 	}
 }

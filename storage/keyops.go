@@ -25,7 +25,7 @@ import (
 func (t *Tx) CopyKey(src, dst *Key, expireAt int64) error {
 	m := src.Meta
 	m.ExpireAt = expireAt
-	if !m.Type.IsCollection() {
+	if !m.HasSubKeys() {
 		// NB: src.Meta.Value aliases src's buffer, which PutMeta on a
 		// different Key leaves alone.
 		t.PutMeta(dst, &m)

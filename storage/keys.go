@@ -32,6 +32,14 @@ type Key struct {
 	hasPrev bool
 }
 
+// Trim lets go of a buffer k kept from a long value, so that a Key kept
+// for reuse does not hold it.
+func (k *Key) Trim() {
+	if cap(k.raw) > ChunkThreshold {
+		k.raw, k.Meta.Value = nil, nil
+	}
+}
+
 // Type returns the key's type as commands see it: TypeNone when not live.
 func (k *Key) Type() encoding.Type {
 	if !k.Live {
@@ -47,23 +55,44 @@ func (t *Tx) Lookup(db int, name []byte) (*Key, error) {
 	return k, t.LookupInto(k, db, name)
 }
 
+// LookupMeta is Lookup for a caller that reads a key's metadata, or moves
+// or replaces it whole: a chunked string's value stays in its chunks.
+func (t *Tx) LookupMeta(db int, name []byte) (*Key, error) {
+	k := &Key{}
+	return k, t.LookupInline(k, db, name)
+}
+
 // LookupInto is Lookup into a caller-owned Key, reusing its buffers.
 func (t *Tx) LookupInto(k *Key, db int, name []byte) error {
-	return t.lookup(k, db, name, true)
+	return t.lookup(k, db, name, readValue)
 }
 
 // LookupHeader is LookupInto for a caller that will replace or delete the
 // key without reading it: a string's k.Meta.Value may be left empty, which
 // spares reading a long value the hot cache holds only the header of.
 func (t *Tx) LookupHeader(k *Key, db int, name []byte) error {
-	return t.lookup(k, db, name, false)
+	return t.lookup(k, db, name, readHeader)
 }
 
-func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
+// LookupInline is LookupInto, except that a chunked string's value is
+// left in its chunks (k.Meta.Chunked, k.Meta.Value empty): for the
+// commands that read or write a range of it (ReadRange, WriteRange).
+func (t *Tx) LookupInline(k *Key, db int, name []byte) error {
+	return t.lookup(k, db, name, readInline)
+}
+
+// What a lookup reads of a string's value.
+const (
+	readHeader = iota // maybe none of it (a cached StringHeader)
+	readInline        // an inline value, not a chunked one's
+	readValue         // the whole value, assembled from its chunks
+)
+
+func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
 	k.hasPrev = false
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
-	v, ok, err := t.getMeta(t.scratch, value, k.raw)
+	v, ok, err := t.getMeta(t.scratch, mode != readHeader, k.raw)
 	if err != nil {
 		return err
 	}
@@ -77,6 +106,9 @@ func (t *Tx) lookup(k *Key, db int, name []byte, value bool) error {
 		return err
 	}
 	k.Live = !k.Meta.Expired(t.s.NowMs())
+	if k.Live && k.Meta.Chunked && mode == readValue {
+		return t.assemble(k)
+	}
 	return nil
 }
 
@@ -129,8 +161,13 @@ func (t *Tx) PutMeta(k *Key, m *encoding.Meta) { t.putMeta(k, m, true) }
 func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 	old := &k.Meta
 	var addKeys, addExpires int64
+	if m.Type == encoding.TypeString && !m.Chunked && len(m.Value) > ChunkThreshold {
+		chunked := *m
+		t.chunkString(k, &chunked)
+		m = &chunked
+	}
 	if k.Exists {
-		if old.Type.IsCollection() && (m.Type != old.Type || m.Version != old.Version) {
+		if old.HasSubKeys() && (m.Type != old.Type || m.Version != old.Version) {
 			t.dropMembers(k)
 		}
 		if old.ExpireAt != 0 && old.ExpireAt != m.ExpireAt {
@@ -173,7 +210,7 @@ func (t *Tx) Delete(k *Key) {
 	if !k.Exists {
 		return
 	}
-	if k.Meta.Type.IsCollection() {
+	if k.Meta.HasSubKeys() {
 		t.dropMembers(k)
 	}
 	var addExpires int64

@@ -150,6 +150,12 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 			}
 			k.Name = encoding.UserKeyFromMeta(it.Key())
 			k.Exists, k.Live = true, true
+			if k.Meta.Chunked {
+				if err := t.assemble(k); err != nil {
+					it.Close()
+					return info, err
+				}
+			}
 			if k.Meta.ExpireAt != 0 {
 				out = binary.LittleEndian.AppendUint64(append(out, rdbOpExpireMs), uint64(k.Meta.ExpireAt))
 			}
@@ -165,6 +171,7 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 			}
 			out[mark] = out[obj]
 			out = append(out[:obj], out[obj+1:]...)
+			k.raw = nil // an assembled string is not kept for the next key
 			info.Keys++
 			if len(out) >= rdbFlushBytes {
 				if _, err := bw.Write(out); err != nil {

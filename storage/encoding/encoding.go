@@ -183,7 +183,9 @@ func PrefixEnd(p []byte) []byte {
 //	flags(1): low 4 bits Type, 0x80 set when an expiry follows,
 //	          bits 0x30 the collection's Enc
 //	[expireAt uint64 BE Unix ms]           if flags&0x80
-//	string:      payload (rest of the value)
+//	string:      payload (rest of the value), or, if flags&0x10, a chunked
+//	             string: version uint64 BE | length uint64 BE, its bytes in
+//	             sub-keys (StringChunkKey)
 //	collection:  version uint64 BE | size uint64 BE | [list: head uint64 BE | tail uint64 BE]
 //	             [stream: StreamMeta, see appendStreamMeta]
 type Meta struct {
@@ -202,6 +204,39 @@ type Meta struct {
 	// Stream is a stream's state besides its version and its length,
 	// which is Size.
 	Stream StreamMeta
+	// Chunked marks a string kept in chunks under Version (sub-keys of
+	// StringChunkKey); its length is Size and Value is not stored with
+	// the record.
+	Chunked bool
+}
+
+// HasSubKeys reports whether m's content lives in sub-keys under
+// m.Version: a collection or a chunked string.
+func (m *Meta) HasSubKeys() bool { return m.Type.IsCollection() || m.Chunked }
+
+// Len returns a string's length in bytes.
+func (m *Meta) Len() int64 {
+	if m.Chunked {
+		return int64(m.Size)
+	}
+	return int64(len(m.Value))
+}
+
+// StringChunkTag is the tag of a chunked string's sub-keys.
+const StringChunkTag = 'c'
+
+// StringChunkKey returns the sub-key of chunk i of the chunked string
+// userkey at version, appended to dst:
+//
+//	SubPrefix | 'c' | i uint32 BE  → the chunk's bytes
+//
+// Chunk i holds the bytes from i*chunk size on; it may be shorter than a
+// chunk, or absent, and the bytes it lacks below the string's length are
+// zeros.
+func StringChunkKey(dst []byte, db uint8, userkey []byte, version uint64, i uint32) []byte {
+	dst = SubPrefix(dst, db, userkey, version)
+	dst = append(dst, StringChunkTag)
+	return binary.BigEndian.AppendUint32(dst, i)
 }
 
 // Enc is the encoding Redis would give a hash, set or sorted set.
@@ -225,6 +260,8 @@ const (
 	// flagNoValue marks a string record whose value was left out: a form
 	// that only in-memory caches hold, never one stored in Pebble.
 	flagNoValue = 0x40
+	// flagChunked marks a chunked string (a string has no Enc).
+	flagChunked = 0x10
 )
 
 // StringHeader returns the record v (AppendMeta's encoding) without its
@@ -232,7 +269,7 @@ const (
 // ok true; otherwise v itself and false. DecodeMeta reads the header alone
 // as a string with an empty value; HasValue tells the two apart.
 func StringHeader(v []byte, max int) (header []byte, ok bool) {
-	if len(v) == 0 || Type(v[0]&0x0f) != TypeString {
+	if len(v) == 0 || Type(v[0]&0x0f) != TypeString || v[0]&flagChunked != 0 {
 		return v, false
 	}
 	n := 1
@@ -258,10 +295,16 @@ func AppendMeta(dst []byte, m *Meta) []byte {
 		f |= flagExpire
 	}
 	dst = append(dst, f)
+	flagAt := len(dst) - 1
 	if m.ExpireAt != 0 {
 		dst = binary.BigEndian.AppendUint64(dst, uint64(m.ExpireAt))
 	}
 	if m.Type == TypeString {
+		if m.Chunked {
+			dst[flagAt] |= flagChunked
+			dst = binary.BigEndian.AppendUint64(dst, m.Version)
+			return binary.BigEndian.AppendUint64(dst, m.Size)
+		}
 		return append(dst, m.Value...)
 	}
 	dst = binary.BigEndian.AppendUint64(dst, m.Version)
@@ -297,6 +340,16 @@ func DecodeMeta(v []byte, m *Meta) error {
 		v = v[8:]
 	}
 	if m.Type == TypeString {
+		m.Enc = EncUnknown
+		if f&flagChunked != 0 && f&flagNoValue == 0 {
+			if len(v) < 16 {
+				return ErrCorrupt
+			}
+			m.Chunked = true
+			m.Version = binary.BigEndian.Uint64(v)
+			m.Size = binary.BigEndian.Uint64(v[8:])
+			return nil
+		}
 		m.Value = v
 		return nil
 	}
