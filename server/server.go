@@ -53,6 +53,7 @@ type Server struct {
 	store    *storage.Store
 	table    *commands.Table
 	started  time.Time
+	releaser memoryReleaser // the cron goroutine's
 
 	cfgMu sync.Mutex
 	cfg   *config.Config
@@ -344,6 +345,7 @@ func (s *Server) cron() {
 		case <-t.C:
 			s.closeIdleClients()
 			s.info.sample(s.stats.commands.Load(), time.Now())
+			s.releaser.tick()
 		}
 	}
 }

@@ -11,8 +11,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/shoaldb/shoal/config"
@@ -38,6 +40,11 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.MaxMemory > 0 {
+		// NB: the data lives on disk, so maxmemory bounds the process:
+		// the heap is collected harder as it nears the limit.
+		debug.SetMemoryLimit(int64(min(cfg.MaxMemory, math.MaxInt64)))
 	}
 	srv, err := server.New(cfg, server.Options{})
 	if err != nil {
