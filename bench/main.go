@@ -12,6 +12,7 @@
 //	go run ./bench -replication         # SET with 2 replicas vs none, SET+WAIT latency
 //	go run ./bench -failover 20         # kill the primary of 3 cluster nodes 20 times
 //	go run ./bench -scripting           # EVALSHA of a 1- and a 10-command script
+//	go run ./bench -resilience          # huge values and large deletes: PING latency and RSS
 //
 // redis-server and redis-benchmark come from Debian's redis-server and
 // redis-tools packages.
@@ -53,6 +54,10 @@ type options struct {
 	nodeTimeout int
 	// scripting runs only the scripting benchmark (scripting.go).
 	scripting bool
+	// resilience runs only the resilience loads (resilience.go).
+	resilience bool
+	// bin is a prebuilt shoal binary to measure instead of this tree's.
+	bin string
 }
 
 func main() {
@@ -79,6 +84,8 @@ func main() {
 	flag.IntVar(&o.kills, "failover", 0, "only measure failover: kill the primary of a 3-node cluster this many times")
 	flag.IntVar(&o.nodeTimeout, "node-timeout", 1000, "cluster-node-timeout in ms for -failover")
 	flag.BoolVar(&o.scripting, "scripting", false, "only measure scripts: EVALSHA of a 1- and a 10-command script, at each -P")
+	flag.BoolVar(&o.resilience, "resilience", false, "only measure huge values and large deletes: longest PING beside them, peak RSS and RSS after DEL")
+	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
 	o.pipelines = atoiList(pipes)
@@ -140,27 +147,30 @@ func run(o *options) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "shoal")
-	progress("building shoal")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/shoal")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build shoal: %w", err)
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(work, "shoal")
+		progress("building shoal")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/shoal")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build shoal: %w", err)
+		}
 	}
 	machine := describeMachine()
+	if o.resilience {
+		rows, err := resilienceBench(o, bin, work)
+		if err != nil {
+			return err
+		}
+		return writeReport(o, "resilience.md", renderResilience(machine, rows))
+	}
 	if o.kills > 0 {
 		r, err := failoverBench(o, bin, work)
 		if err != nil {
 			return err
 		}
-		md := renderFailover(o, machine, r)
-		mdPath := filepath.Join(o.out, "failover.md")
-		if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
-			return err
-		}
-		fmt.Print(md)
-		progress("wrote %s", mdPath)
-		return nil
+		return writeReport(o, "failover.md", renderFailover(o, machine, r))
 	}
 	var results []result
 	if o.scripting {
@@ -208,6 +218,17 @@ func run(o *options) error {
 		return fmt.Errorf("plot: %w", err)
 	}
 	progress("wrote %s and %s", mdPath, pngPath)
+	return nil
+}
+
+// writeReport writes md to name in the output folder and prints it.
+func writeReport(o *options, name, md string) error {
+	path := filepath.Join(o.out, name)
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	progress("wrote %s", path)
 	return nil
 }
 
