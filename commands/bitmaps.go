@@ -109,7 +109,8 @@ func setbit(c *Ctx) error {
 		return err
 	}
 	defer k.release()
-	if _, err := k.strLen(); err != nil {
+	n, err := k.strLen()
+	if err != nil {
 		return err
 	}
 	// NB: one byte read and written, so a chunked string has one chunk
@@ -133,6 +134,9 @@ func setbit(c *Ctx) error {
 	}
 	if _, err := writeRange(c, k, byteIdx, []byte{b}); err != nil {
 		return err
+	}
+	if grew := n < byteIdx+1; grew || old != on { // NB: n is 0 for a new key
+		c.Notify(NotifyString, "setbit", c.Args[1])
 	}
 	c.Out.Int(b2i(old))
 	return nil
@@ -445,6 +449,7 @@ func bitop(c *Ctx) error {
 	if maxLen == 0 {
 		if dst.Live {
 			c.Tx.Delete(dst)
+			c.Notify(NotifyGeneric, "del", c.Args[2])
 		}
 		c.Out.Int(0)
 		return nil
@@ -477,6 +482,7 @@ func bitop(c *Ctx) error {
 		res[i] = out
 	}
 	c.PutString(dst, res, 0)
+	c.Notify(NotifyString, "set", c.Args[2])
 	c.Out.Int(int64(maxLen))
 	return nil
 }
@@ -648,6 +654,7 @@ func bitfield(c *Ctx, readOnly bool) error {
 	}
 	if writes {
 		c.PutString(k, val, exp)
+		c.Notify(NotifyString, "setbit", c.Args[1])
 	}
 	return nil
 }

@@ -38,6 +38,8 @@ type Ctx struct {
 	// Conn is the server's connection behind Client, opaque to handlers;
 	// the server's Server methods use it.
 	Conn any
+	// Events is the server's notify-keyspace-events, which Notify reads.
+	Events *Events
 	// InMulti reports that the call runs inside EXEC: blocking commands
 	// must not block.
 	InMulti bool
@@ -253,6 +255,9 @@ type Server interface {
 	StartTime() time.Time
 	// Pubsub runs SUBSCRIBE and friends.
 	Pubsub(c *Ctx) error
+	// Notify publishes a keyspace event (Ctx.Notify calls it once the
+	// event's class is enabled).
+	Notify(c *Ctx, class EventClass, event string, db int, key []byte)
 	// Publish delivers a message and returns the number of receivers.
 	Publish(channel, message []byte) int64
 	// Cursors is the server's table of SCAN-family cursors.

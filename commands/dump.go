@@ -118,14 +118,20 @@ func restoreCmd(c *Ctx) error {
 	if at != 0 && at <= c.NowMs() {
 		// Already expired: the key is not created, and REPLACE still
 		// removes what was there.
-		if replace {
+		if replace && k.Live {
 			c.Tx.Delete(k)
+			c.Notify(NotifyGeneric, "del", c.Args[1])
 		}
 		c.Out.OK()
 		return nil
 	}
+	replaced := k.Live
 	// NB: v may alias the argument buffer; the batch copies what it keeps.
 	c.Tx.Restore(k, v, at)
+	if replaced {
+		c.Notify(NotifyNew, "new", c.Args[1]) // Redis deletes, then adds
+	}
+	c.Notify(NotifyGeneric, "restore", c.Args[1])
 	c.Out.OK()
 	return nil
 }

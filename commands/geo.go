@@ -788,6 +788,7 @@ func geoSearchCmd(flags int) func(c *Ctx) error {
 				}
 				if dst.Live {
 					c.Tx.Delete(dst)
+					c.Notify(NotifyGeneric, "del", storeKey)
 				}
 				c.Out.Int(0)
 			} else {
@@ -865,9 +866,15 @@ func geoSearchCmd(flags int) func(c *Ctx) error {
 		if err != nil {
 			return err
 		}
-		if len(es) > 0 || dst.Live {
+		had := dst.Live
+		if len(es) > 0 || had {
 			c.Tx.ZStore(dst, es)
 		}
+		ev := "georadiusstore"
+		if flags&geoSearch != 0 {
+			ev = "geosearchstore"
+		}
+		c.notifyStored(NotifyZset, ev, storeKey, len(es) > 0, had)
 		c.Out.Int(int64(len(es)))
 		return nil
 	}

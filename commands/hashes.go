@@ -30,7 +30,7 @@ func hashCommands() []*Command {
 		{Name: "hmget", Arity: -3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
 			Group: grp, Summary: "Returns the values of all fields in a hash.", Since: "2.0.0", Complexity: "O(N) where N is the number of fields being requested.", Handler: hmget},
 		{Name: "hdel", Arity: -3, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf,
-			Group: grp, Summary: "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", Since: "2.0.0", Complexity: "O(N) where N is the number of fields to be removed.", Handler: removeMembers(encoding.TypeHash, func(c *Ctx, k *storage.Key, f []byte) (bool, error) { return c.Tx.HashDelete(k, f) })},
+			Group: grp, Summary: "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", Since: "2.0.0", Complexity: "O(N) where N is the number of fields to be removed.", Handler: removeMembers(encoding.TypeHash, NotifyHash, "hdel", func(c *Ctx, k *storage.Key, f []byte) (bool, error) { return c.Tx.HashDelete(k, f) })},
 		{Name: "hlen", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
 			Group: grp, Summary: "Returns the number of fields in a hash.", Since: "2.0.0", Complexity: "O(1)", Handler: cardinality(encoding.TypeHash)},
 		{Name: "hstrlen", Arity: 3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
@@ -96,6 +96,7 @@ func hset(c *Ctx) error {
 		}
 	}
 	c.Tx.SetSize(k, k.Meta.Size)
+	c.Notify(NotifyHash, "hset", c.Args[1])
 	if c.Cmd.Name == "hmset" {
 		c.Out.OK()
 	} else {
@@ -123,6 +124,7 @@ func hsetnx(c *Ctx) error {
 		return err
 	}
 	c.Tx.SetSize(k, k.Meta.Size)
+	c.Notify(NotifyHash, "hset", c.Args[1])
 	c.Out.Int(1)
 	return nil
 }
@@ -281,6 +283,7 @@ func hincrby(c *Ctx) error {
 		return err
 	}
 	c.Tx.SetSize(k, k.Meta.Size)
+	c.Notify(NotifyHash, "hincrby", c.Args[1])
 	c.Out.Int(cur)
 	return nil
 }
@@ -320,6 +323,7 @@ func hincrbyfloat(c *Ctx) error {
 		return err
 	}
 	c.Tx.SetSize(k, k.Meta.Size)
+	c.Notify(NotifyHash, "hincrbyfloat", c.Args[1])
 	c.Out.Bulk(s)
 	return nil
 }

@@ -495,6 +495,7 @@ func pfadd(c *Ctx) error {
 	if updated {
 		hllInvalidate(v)
 		c.PutString(k, v, exp)
+		c.Notify(NotifyString, "pfadd", c.Args[1])
 		c.Out.Int(1)
 	} else {
 		c.Out.Int(0)
@@ -619,6 +620,7 @@ func pfmerge(c *Ctx) error {
 	}
 	hllInvalidate(v)
 	c.PutString(k, v, exp)
+	c.Notify(NotifyString, "pfadd", c.Args[1])
 	c.Out.OK()
 	return nil
 }

@@ -78,10 +78,12 @@ func del(c *Ctx) error {
 		if err := c.Tx.LookupHeader(&k, c.DB(), name); err != nil {
 			return err
 		}
-		if k.Live {
-			n++
-		}
+		live := k.Live
 		c.Tx.Delete(&k) // an expired key goes too, uncounted
+		if live {
+			n++
+			c.Notify(NotifyGeneric, "del", name)
+		}
 	}
 	c.Out.Int(n)
 	return nil
@@ -175,8 +177,10 @@ func expireGeneric(unitMs int64, abs bool) func(*Ctx) error {
 		}
 		if when <= c.NowMs() {
 			c.Tx.Delete(k)
+			c.Notify(NotifyGeneric, "del", c.Args[1])
 		} else {
 			c.Tx.SetExpire(k, when)
+			c.Notify(NotifyGeneric, "expire", c.Args[1])
 		}
 		c.Out.Int(1)
 		return nil
@@ -220,6 +224,7 @@ func persist(c *Ctx) error {
 		return nil
 	}
 	c.Tx.SetExpire(k, 0)
+	c.Notify(NotifyGeneric, "persist", c.Args[1])
 	c.Out.Int(1)
 	return nil
 }
@@ -258,9 +263,16 @@ func renameGeneric(nx bool) func(*Ctx) error {
 			reply(false)
 			return nil
 		}
+		replaced := dst.Live
 		if err := c.Tx.RenameKey(src, dst); err != nil {
 			return err
 		}
+		if replaced {
+			// NB: Redis deletes the old value and adds the new one.
+			c.Notify(NotifyNew, "new", to)
+		}
+		c.Notify(NotifyGeneric, "rename_from", from)
+		c.Notify(NotifyGeneric, "rename_to", to)
 		reply(true)
 		return nil
 	}
@@ -324,9 +336,14 @@ func copyCmd(c *Ctx) error {
 		c.Out.Int(0)
 		return nil
 	}
+	replaced := dst.Live
 	if err := c.Tx.CopyKey(src, dst, src.Meta.ExpireAt); err != nil {
 		return err
 	}
+	if replaced {
+		c.NotifyIn(db, NotifyNew, "new", to)
+	}
+	c.NotifyIn(db, NotifyGeneric, "copy_to", to)
 	c.Out.Int(1)
 	return nil
 }
@@ -360,6 +377,8 @@ func move(c *Ctx) error {
 	if err := c.Tx.RenameKey(src, dst); err != nil {
 		return err
 	}
+	c.Notify(NotifyGeneric, "move_from", name)
+	c.NotifyIn(db, NotifyGeneric, "move_to", name)
 	c.Out.Int(1)
 	return nil
 }

@@ -102,7 +102,7 @@ func cardinality(typ encoding.Type) func(c *Ctx) error {
 // removeMembers is the handler of HDEL and SREM: remove deletes one member
 // of a collection of type typ; the reply counts those that existed, and the
 // key goes away with its last member.
-func removeMembers(typ encoding.Type, remove func(c *Ctx, k *storage.Key, member []byte) (bool, error)) func(c *Ctx) error {
+func removeMembers(typ encoding.Type, class EventClass, event string, remove func(c *Ctx, k *storage.Key, member []byte) (bool, error)) func(c *Ctx) error {
 	return func(c *Ctx) error {
 		k, err := c.WriteKey(c.Args[1])
 		if err != nil {
@@ -127,6 +127,8 @@ func removeMembers(typ encoding.Type, remove func(c *Ctx, k *storage.Key, member
 		}
 		if n > 0 {
 			c.Tx.SetSize(k, k.Meta.Size)
+			c.Notify(class, event, c.Args[1])
+			notifyEmptied(c, k)
 		}
 		c.Out.Int(n)
 		return nil

@@ -174,8 +174,36 @@ func push(c *Ctx, left, onlyExisting bool) error {
 	if _, err := c.Tx.PrepareCollection(k, encoding.TypeList); err != nil {
 		return err
 	}
-	c.Out.Int(int64(c.Tx.ListPush(k, left, c.Args[2:])))
+	n := c.Tx.ListPush(k, left, c.Args[2:])
+	c.Notify(NotifyList, pushEvent(left), c.Args[1])
+	c.Out.Int(int64(n))
 	return nil
+}
+
+func pushEvent(left bool) string {
+	if left {
+		return "lpush"
+	}
+	return "rpush"
+}
+
+// notifyPopped fires a pop's events: "lpop" or "rpop", then "del" when
+// the pop emptied k.
+func notifyPopped(c *Ctx, left bool, k *storage.Key) {
+	ev := "rpop"
+	if left {
+		ev = "lpop"
+	}
+	c.Notify(NotifyList, ev, k.Name)
+	notifyEmptied(c, k)
+}
+
+// notifyEmptied fires "del" when a removal deleted k, as Redis does after
+// a collection's last member goes.
+func notifyEmptied(c *Ctx, k *storage.Key) {
+	if !k.Live {
+		c.Notify(NotifyGeneric, "del", k.Name)
+	}
 }
 
 func pop(c *Ctx, left bool) error {
@@ -207,6 +235,7 @@ func pop(c *Ctx, left bool) error {
 	if err != nil {
 		return err
 	}
+	notifyPopped(c, left, k)
 	if !hasCount {
 		c.Out.Bulk(vals[0])
 		return nil
@@ -321,6 +350,7 @@ func lset(c *Ctx) error {
 		return ErrIndexRange
 	}
 	c.Tx.ListSet(k, pos, c.Args[3])
+	c.Notify(NotifyList, "lset", c.Args[1])
 	c.Out.OK()
 	return nil
 }
@@ -365,6 +395,7 @@ func linsert(c *Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Notify(NotifyList, "linsert", c.Args[1])
 	c.Out.Int(int64(n))
 	return nil
 }
@@ -409,6 +440,10 @@ func lrem(c *Ctx) error {
 	if err := c.Tx.ListRemove(k, positions); err != nil {
 		return err
 	}
+	if len(positions) > 0 {
+		c.Notify(NotifyList, "lrem", c.Args[1])
+		notifyEmptied(c, k)
+	}
 	c.Out.Int(int64(len(positions)))
 	return nil
 }
@@ -438,6 +473,8 @@ func ltrim(c *Ctx) error {
 		c.Tx.ListTrim(k, 1, 0) // empties the list
 		c.Changed(n)
 	}
+	c.Notify(NotifyList, "ltrim", c.Args[1])
+	notifyEmptied(c, k)
 	c.Out.OK()
 	return nil
 }
@@ -569,6 +606,9 @@ func listMove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) (v []byte, ok bool
 		return nil, false, err
 	}
 	c.Tx.ListPush(dk, toLeft, vals)
+	// NB: in Redis's order: the push, then the pop.
+	c.Notify(NotifyList, pushEvent(toLeft), dst)
+	notifyPopped(c, fromLeft, sk)
 	return vals[0], true, nil
 }
 
@@ -645,6 +685,7 @@ func bpop(c *Ctx, left bool) error {
 			if err != nil {
 				return false, err
 			}
+			notifyPopped(c, left, k)
 			c.Out.Array(2)
 			c.Out.Bulk(name)
 			c.Out.Bulk(vals[0])
@@ -748,6 +789,7 @@ func lmpop(c *Ctx, blocking bool) error {
 			if err != nil {
 				return false, err
 			}
+			notifyPopped(c, left, k)
 			c.Out.Array(2)
 			c.Out.Bulk(name)
 			c.Out.BulkArray(vals)

@@ -21,7 +21,7 @@ func setCommands() []*Command {
 		{Name: "sadd", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf,
 			Group: grp, Summary: "Adds one or more members to a set. Creates the key if it doesn't exist.", Since: "1.0.0", Complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", Handler: sadd},
 		{Name: "srem", Arity: -3, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: wf,
-			Group: grp, Summary: "Removes one or more members from a set. Deletes the set if the last member was removed.", Since: "1.0.0", Complexity: "O(N) where N is the number of members to be removed.", Handler: removeMembers(encoding.TypeSet, func(c *Ctx, k *storage.Key, m []byte) (bool, error) { return c.Tx.SetRemove(k, m) })},
+			Group: grp, Summary: "Removes one or more members from a set. Deletes the set if the last member was removed.", Since: "1.0.0", Complexity: "O(N) where N is the number of members to be removed.", Handler: removeMembers(encoding.TypeSet, NotifySet, "srem", func(c *Ctx, k *storage.Key, m []byte) (bool, error) { return c.Tx.SetRemove(k, m) })},
 		{Name: "scard", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
 			Group: grp, Summary: "Returns the number of members in a set.", Since: "1.0.0", Complexity: "O(1)", Handler: cardinality(encoding.TypeSet)},
 		{Name: "sismember", Arity: 3, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: rf,
@@ -109,6 +109,7 @@ func sadd(c *Ctx) error {
 	}
 	if n > 0 {
 		c.Tx.SetSize(k, k.Meta.Size)
+		c.Notify(NotifySet, "sadd", c.Args[1])
 	}
 	c.Out.Int(n)
 	return nil
@@ -281,6 +282,8 @@ func spop(c *Ctx) error {
 			return err
 		}
 		c.Tx.SetSize(k, k.Meta.Size)
+		c.Notify(NotifySet, "spop", c.Args[1])
+		notifyEmptied(c, k)
 		c.Out.Bulk(m)
 		return nil
 	}
@@ -309,6 +312,8 @@ func spop(c *Ctx) error {
 		}
 		c.Tx.SetSize(k, k.Meta.Size)
 	}
+	c.Notify(NotifySet, "spop", c.Args[1])
+	notifyEmptied(c, k)
 	rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 	writeSet(c, ms)
 	return nil
@@ -352,6 +357,8 @@ func smove(c *Ctx) error {
 		return nil
 	}
 	c.Tx.SetSize(src, src.Meta.Size)
+	c.Notify(NotifySet, "srem", c.Args[1])
+	notifyEmptied(c, src)
 	if _, err := c.Tx.PrepareCollection(dst, encoding.TypeSet); err != nil {
 		return err
 	}
@@ -359,6 +366,7 @@ func smove(c *Ctx) error {
 		return err
 	}
 	c.Tx.SetSize(dst, dst.Meta.Size)
+	c.Notify(NotifySet, "sadd", c.Args[2])
 	c.Out.Int(1)
 	return nil
 }
@@ -510,7 +518,9 @@ func setAlgebraStore(op setOp) func(c *Ctx) error {
 		if err != nil {
 			return err
 		}
+		had := dst.Live
 		c.Tx.StoreSet(dst, ms)
+		c.notifyStored(NotifySet, c.Cmd.Name, c.Args[1], len(ms) > 0, had)
 		c.Out.Int(int64(len(ms)))
 		return nil
 	}

@@ -240,7 +240,9 @@ func sortGeneric(readonly bool) func(*Ctx) error {
 		if err != nil {
 			return err
 		}
+		had := dst.Live
 		c.Tx.StoreList(dst, out)
+		c.notifyStored(NotifyList, "sortstore", o.store, len(out) > 0, had)
 		c.Out.Int(int64(len(out)))
 		return nil
 	}

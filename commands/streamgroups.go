@@ -161,6 +161,7 @@ func xgroup(c *Ctx) error {
 		}
 		g.LastID, g.EntriesRead = id, entriesRead
 		g.Save()
+		c.Notify(NotifyStream, "xgroup-setid", c.Args[2])
 		c.Out.OK()
 	case sub == "destroy":
 		if g == nil {
@@ -172,6 +173,7 @@ func xgroup(c *Ctx) error {
 		}
 		c.Tx.StreamStoreQuiet(k)
 		c.Tx.SignalReady(k) // its blocked consumers get NOGROUP
+		c.Notify(NotifyStream, "xgroup-destroy", c.Args[2])
 		c.Out.Int(1)
 	case sub == "createconsumer":
 		_, created, err := g.CreateConsumer(c.Args[4], c.NowMs())
@@ -179,6 +181,9 @@ func xgroup(c *Ctx) error {
 			return err
 		}
 		g.Save()
+		if created {
+			c.Notify(NotifyStream, "xgroup-createconsumer", c.Args[2])
+		}
 		c.Out.Int(boolInt(created))
 	case sub == "delconsumer":
 		pending, ok, err := g.DeleteConsumer(c.Args[4])
@@ -187,6 +192,7 @@ func xgroup(c *Ctx) error {
 		}
 		if ok {
 			g.Save()
+			c.Notify(NotifyStream, "xgroup-delconsumer", c.Args[2])
 		}
 		c.Out.Int(int64(pending))
 	default:
@@ -226,6 +232,7 @@ func xgroupCreate(c *Ctx, k *storage.Key, name []byte, entriesRead int64) error 
 		return errGroupExists
 	}
 	c.Tx.StreamStoreQuiet(k)
+	c.Notify(NotifyStream, "xgroup-create", c.Args[2])
 	c.Out.OK()
 	return nil
 }
@@ -459,7 +466,9 @@ func (cl *claim) take(id encoding.StreamID, nack *storage.StreamNACK, n storage.
 		if err != nil {
 			return err
 		}
-		if !created {
+		if created {
+			cl.c.Notify(NotifyStream, "xgroup-createconsumer", cl.k.Name)
+		} else {
 			cons.Touch(now)
 		}
 		cl.cons = cons

@@ -279,9 +279,12 @@ func (a *xreadArgs) consumerOf(c *Ctx, key []byte, g *storage.StreamGroup, now i
 	cons, created, err := g.CreateConsumer(a.consumer, now)
 	switch {
 	case err != nil:
-	case created && c.Feeding():
-		propagateConsumer(c, key, g, cons.Name)
-	case !created:
+	case created:
+		c.Notify(NotifyStream, "xgroup-createconsumer", key)
+		if c.Feeding() {
+			propagateConsumer(c, key, g, cons.Name)
+		}
+	default:
 		cons.Touch(now)
 	}
 	return cons, err

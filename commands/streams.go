@@ -464,8 +464,9 @@ func xadd(c *Ctx) error {
 	if err := c.Tx.StreamAdd(k, id, pairs); err != nil {
 		return err
 	}
+	var trimmed int64
 	if a.trimming {
-		if _, err := c.Tx.StreamTrim(k, a.trim); err != nil {
+		if trimmed, err = c.Tx.StreamTrim(k, a.trim); err != nil {
 			return err
 		}
 	}
@@ -475,6 +476,10 @@ func xadd(c *Ctx) error {
 		}
 	}
 	c.Tx.StreamStore(k)
+	c.Notify(NotifyStream, "xadd", c.Args[1])
+	if trimmed > 0 {
+		c.Notify(NotifyStream, "xtrim", c.Args[1])
+	}
 	writeStreamID(c, id)
 	return nil
 }
@@ -528,6 +533,7 @@ func removeStreamEntries(c *Ctx, remove func(k *storage.Key) (int64, error)) err
 	}
 	if n > 0 {
 		c.Tx.StreamStore(k)
+		c.Notify(NotifyStream, c.Cmd.Name, c.Args[1]) // xdel, xtrim
 	} else {
 		c.PropagateNothing()
 	}
@@ -633,6 +639,7 @@ func xsetid(c *Ctx) error {
 		s.MaxDeletedID = maxDeleted
 	}
 	c.Tx.StreamStoreQuiet(k)
+	c.Notify(NotifyStream, "xsetid", c.Args[1])
 	c.Out.OK()
 	return nil
 }

@@ -427,6 +427,10 @@ func set(c *Ctx) error {
 		at = k.ttl()
 	}
 	k.put(c, c.Args[2], at)
+	c.Notify(NotifyString, "set", c.Args[1])
+	if o.unit != unitNone {
+		c.Notify(NotifyGeneric, "expire", c.Args[1])
+	}
 	if !o.get {
 		c.Out.OK()
 	}
@@ -444,6 +448,7 @@ func setnx(c *Ctx) error {
 		return nil
 	}
 	k.put(c, c.Args[2], 0)
+	c.Notify(NotifyString, "set", c.Args[1])
 	c.Out.Int(1)
 	return nil
 }
@@ -464,6 +469,8 @@ func setex(c *Ctx) error {
 	}
 	defer k.release()
 	k.put(c, c.Args[3], at)
+	c.Notify(NotifyString, "set", c.Args[1])
+	c.Notify(NotifyGeneric, "expire", c.Args[1])
 	c.Out.OK()
 	return nil
 }
@@ -523,6 +530,7 @@ func mset(c *Ctx) error {
 		}
 		k.markLarge()
 		c.PutString(&k.Key, c.Args[i+1], 0)
+		c.Notify(NotifyString, "set", c.Args[i])
 	}
 	if nx {
 		c.Out.Int(1)
@@ -548,6 +556,7 @@ func getset(c *Ctx) error {
 		c.Out.Null()
 	}
 	k.put(c, c.Args[2], 0)
+	c.Notify(NotifyString, "set", c.Args[1])
 	return nil
 }
 
@@ -567,6 +576,7 @@ func getdel(c *Ctx) error {
 	}
 	c.Out.Bulk(v)
 	k.del(c)
+	c.Notify(NotifyGeneric, "del", c.Args[1])
 	return nil
 }
 
@@ -598,8 +608,14 @@ func getex(c *Ctx) error {
 	switch {
 	case o.unit != unitNone:
 		k.put(c, v, at)
+		if k.Live {
+			c.Notify(NotifyGeneric, "expire", c.Args[1])
+		} else {
+			c.Notify(NotifyGeneric, "del", c.Args[1])
+		}
 	case o.persist && k.Meta.ExpireAt != 0:
 		k.put(c, v, 0)
+		c.Notify(NotifyGeneric, "persist", c.Args[1])
 	}
 	return nil
 }
@@ -640,6 +656,7 @@ func appendCmd(c *Ctx) error {
 	// copies it again.
 	v := append(old, add...)
 	k.put(c, v, k.ttl())
+	c.Notify(NotifyString, "append", c.Args[1])
 	c.Out.Int(int64(len(v)))
 	return nil
 }
@@ -694,6 +711,7 @@ func incrDecr(c *Ctx) error {
 	}
 	n += by
 	k.put(c, strconv.AppendInt(k.num[:0], n, 10), k.ttl())
+	c.Notify(NotifyString, "incrby", c.Args[1])
 	c.Out.Int(n)
 	return nil
 }
@@ -724,6 +742,7 @@ func incrbyfloat(c *Ctx) error {
 	}
 	v := FormatLongDouble(sum)
 	k.put(c, v, k.ttl())
+	c.Notify(NotifyString, "incrbyfloat", c.Args[1])
 	c.Out.Bulk(v)
 	return nil
 }
@@ -966,6 +985,7 @@ func setrange(c *Ctx) error {
 	}
 	copy(v[off:], val)
 	k.put(c, v, k.ttl())
+	c.Notify(NotifyString, "setrange", c.Args[1])
 	c.Out.Int(int64(len(v)))
 	return nil
 }

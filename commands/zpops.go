@@ -24,6 +24,14 @@ func popEntries(c *Ctx, k *storage.Key, max bool, count int64) ([]storage.ZEntry
 		return nil, err
 	}
 	removeEntries(c, k, es)
+	if len(es) > 0 {
+		ev := "zpopmin"
+		if max {
+			ev = "zpopmax"
+		}
+		c.Notify(NotifyZset, ev, k.Name)
+		notifyEmptied(c, k)
+	}
 	return es, nil
 }
 

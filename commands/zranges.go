@@ -226,7 +226,9 @@ func zrangestore(c *Ctx) error {
 			return err
 		}
 	}
+	had := dst.Live
 	c.Tx.ZStore(dst, es)
+	c.notifyStored(NotifyZset, "zrangestore", c.Args[1], len(es) > 0, had)
 	c.Out.Int(int64(len(es)))
 	return nil
 }
@@ -264,6 +266,10 @@ func zremrange(kind zrangeKind) func(c *Ctx) error {
 			return err
 		}
 		removeEntries(c, k, es)
+		if len(es) > 0 {
+			c.Notify(NotifyZset, c.Cmd.Name, c.Args[1])
+			notifyEmptied(c, k)
+		}
 		c.Out.Int(int64(len(es)))
 		return nil
 	}

@@ -329,7 +329,9 @@ func zsetOpCmd(op zsetOp, store bool) func(c *Ctx) error {
 			return err
 		}
 		if store {
+			had := dst.Live
 			c.Tx.ZStore(dst, es)
+			c.notifyStored(NotifyZset, c.Cmd.Name, c.Args[1], len(es) > 0, had)
 			c.Out.Int(int64(len(es)))
 			return nil
 		}

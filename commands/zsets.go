@@ -379,6 +379,13 @@ func zaddApply(c *Ctx, name []byte, f zaddFlags, pairs []storage.ZEntry) error {
 		} else if updated > 0 {
 			c.Tx.Touch(k)
 		}
+		if added > 0 || updated > 0 {
+			ev := "zadd"
+			if f.incr {
+				ev = "zincr"
+			}
+			c.Notify(NotifyZset, ev, name)
+		}
 	}
 	c.Changed(added + updated)
 	switch {
@@ -416,6 +423,8 @@ func zrem(c *Ctx) error {
 	}
 	if removed > 0 {
 		c.Tx.SetSize(k, k.Meta.Size-removed)
+		c.Notify(NotifyZset, "zrem", c.Args[1])
+		notifyEmptied(c, k)
 	}
 	c.Out.Int(int64(removed))
 	return nil

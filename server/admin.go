@@ -25,6 +25,13 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	}
 	s.cfg = next
 	s.applyHotConfig(next)
+	for _, p := range pairs {
+		// NB: CONFIG GET shows A without n, as Redis does, but the n
+		// that was set is in force, as in Redis.
+		if strings.EqualFold(p[0], "notify-keyspace-events") {
+			s.events.Set(commands.ParseEventClasses(p[1]))
+		}
+	}
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
 	return nil

@@ -85,7 +85,8 @@ func (s *Server) accept(nc net.Conn) *conn {
 	c.Authenticated = s.password() == ""
 	c.User = "default"
 	c.lastActive.Store(c.Created.UnixNano())
-	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c}
+	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
+	c.tx.SetNewKeyHook(c.notifyNew)
 	c.publish()
 	s.clientsMu.Lock()
 	s.clients[c.ID] = c

@@ -19,6 +19,10 @@ import (
 //
 //	# a comment
 //	proto 3               switch the connection's protocol (HELLO n)
+//	notify KEA            set notify-keyspace-events and subscribe a second
+//	                      connection, of the same protocol, to __key*__:*:
+//	                      each command's reply is followed by the messages
+//	                      it published there
 //	> ZADD z 1.5 a        a command, split as redis-cli splits it
 //	:1                    the expected reply, one protocol line per line
 //
@@ -68,7 +72,7 @@ func parseGolden(t *testing.T, text string) []goldenStep {
 		switch {
 		case strings.HasPrefix(line, "> "):
 			steps = append(steps, goldenStep{cmd: line[2:]})
-		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "proto "):
+		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "proto ") || strings.HasPrefix(line, "notify "):
 			steps = append(steps, goldenStep{comment: line})
 		default:
 			if len(steps) == 0 || steps[len(steps)-1].cmd == "" {
@@ -118,14 +122,21 @@ func runGolden(t *testing.T, file string) {
 	}
 	rewrite := *goldenRewrite || *goldenRedis != ""
 	var out strings.Builder
+	proto := "2"
+	var events *keyspaceListener
+	inMulti := false
 	for _, st := range steps {
 		if st.cmd == "" {
 			out.WriteString(st.comment + "\n")
 			if strings.HasPrefix(st.comment, "proto ") {
-				raw.Send("HELLO " + strings.TrimPrefix(st.comment, "proto ") + "\r\n")
+				proto = strings.TrimPrefix(st.comment, "proto ")
+				raw.Send("HELLO " + proto + "\r\n")
 				if _, err := raw.ReadReply(); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if strings.HasPrefix(st.comment, "notify ") {
+				events = listenKeyspace(t, addr, raw, proto, strings.TrimPrefix(st.comment, "notify "))
 			}
 			continue
 		}
@@ -143,6 +154,17 @@ func runGolden(t *testing.T, file string) {
 		if err != nil {
 			t.Fatalf("%s: %v", st.cmd, err)
 		}
+		// NB: inside MULTI the mark would be queued; EXEC's events
+		// follow EXEC.
+		switch strings.ToUpper(args[0]) {
+		case "MULTI":
+			inMulti = true
+		case "EXEC", "DISCARD":
+			inMulti = false
+		}
+		if events != nil && !inMulti {
+			reply += events.since(t, raw)
+		}
 		got := strings.Split(strings.TrimSuffix(reply, "\r\n"), "\r\n")
 		out.WriteString("> " + st.cmd + "\n")
 		for _, l := range got {
@@ -156,6 +178,47 @@ func runGolden(t *testing.T, file string) {
 		if err := os.WriteFile(file, []byte(out.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// keyspaceListener is a connection subscribed to every keyspace event
+// and to a channel of its own, which marks where a command's events end.
+type keyspaceListener struct{ sub *testutil.Raw }
+
+const goldenMark = "golden-transcript-mark"
+
+func listenKeyspace(t *testing.T, addr string, raw *testutil.Raw, proto, flags string) *keyspaceListener {
+	raw.Send("CONFIG SET notify-keyspace-events " + flags + "\r\n")
+	if r, err := raw.ReadReply(); err != nil || r != "+OK\r\n" {
+		t.Fatalf("notify %s: %q %v", flags, r, err)
+	}
+	sub := testutil.Dial(t, addr)
+	for _, cmd := range []string{"HELLO " + proto, "PSUBSCRIBE __key*__:*", "SUBSCRIBE " + goldenMark} {
+		sub.Send(cmd + "\r\n")
+		if _, err := sub.ReadReply(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &keyspaceListener{sub: sub}
+}
+
+// since returns the messages published since the last call, up to the
+// mark that raw publishes now.
+func (l *keyspaceListener) since(t *testing.T, raw *testutil.Raw) string {
+	raw.Send("PUBLISH " + goldenMark + " x\r\n")
+	if _, err := raw.ReadReply(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for {
+		m, err := l.sub.ReadReply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(m, goldenMark) {
+			return b.String()
+		}
+		b.WriteString(m)
 	}
 }
 

@@ -22,7 +22,8 @@ func (s *Server) newMasterClient() replication.Applier {
 	c.ReplyOff = true
 	c.Master = true
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s,
-		Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c}
+		Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
+	c.tx.SetNewKeyHook(c.notifyNew)
 	return &masterClient{c: c}
 }
 

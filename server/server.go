@@ -85,6 +85,10 @@ type Server struct {
 
 	watch   watchRegistry
 	pubsub  pubsubRegistry
+	events  commands.Events
+	// eventsValue is notify-keyspace-events as CONFIG GET shows it when
+	// events was last set from it.
+	eventsValue string
 	pause   pauseState
 	stats   stats
 	slowlog slowlog
@@ -176,7 +180,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.reg = reg
 	s.repl = replication.New(store, replConfig(cfg), log, reg)
 	s.repl.SetApplier(s.newMasterClient)
-	store.SetExpireHook(s.feedExpired)
+	store.SetExpireHook(s.keyExpired)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
 	}
@@ -202,6 +206,10 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		s.cluster.SetEpochBumpTimeout(time.Duration(c.ClusterEpochBumpTimeout) * time.Millisecond)
 	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
+	if v := c.Value("notify-keyspace-events"); v != s.eventsValue {
+		s.eventsValue = v
+		s.events.Set(commands.ParseEventClasses(v))
+	}
 	s.scripts.SetBusyThreshold(c.BusyReplyThreshold)
 	s.store.SetExpireHz(c.Hz)
 	s.store.SetEncodings(storage.Encodings{

@@ -196,12 +196,16 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 	if notify {
 		t.touch(k.DB, k.Name)
 	}
+	created := !k.Live
 	k.Meta = *m
 	if m.Type == encoding.TypeString {
 		k.raw = append(k.raw[:0], m.Value...)
 		k.Meta.Value = k.raw
 	}
 	k.Exists, k.Live = true, true
+	if created && t.onNew != nil {
+		t.onNew(k.DB, k.Name)
+	}
 }
 
 // Delete removes k with its members and expiry entry. It is a no-op for a

@@ -49,6 +49,8 @@ type Tx struct {
 	kbuf    []byte // a key or record being written, copied by the batch
 	ebuf    []byte // an encoded metadata record being written
 	arena   []byte // pending's keys and records (setPending)
+	// onNew, when set, is told of every key a write creates (SetNewKeyHook).
+	onNew func(db int, key []byte)
 }
 
 type touchedKey struct {
@@ -60,6 +62,11 @@ type touchedKey struct {
 
 // NewTx returns a Tx on s.
 func (s *Store) NewTx() *Tx { return &Tx{s: s} }
+
+// SetNewKeyHook installs fn, called while the key's lock is held with
+// every key a write through t creates where none lived (Redis's dbAdd,
+// which fires the "new" keyspace event). fn must not keep key.
+func (t *Tx) SetNewKeyHook(fn func(db int, key []byte)) { t.onNew = fn }
 
 // Store returns the store t works on.
 func (t *Tx) Store() *Store { return t.s }
