@@ -258,6 +258,8 @@ type Server interface {
 	// Notify publishes a keyspace event (Ctx.Notify calls it once the
 	// event's class is enabled).
 	Notify(c *Ctx, class EventClass, event string, db int, key []byte)
+	// Monitor turns the connection into a MONITOR client.
+	Monitor(c *Ctx) error
 	// Publish delivers a message and returns the number of receivers.
 	Publish(channel, message []byte) int64
 	// Cursors is the server's table of SCAN-family cursors.

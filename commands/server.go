@@ -24,6 +24,9 @@ func serverCommands() []*Command {
 			Handler: info},
 		configCommand(),
 		commandCommand(),
+		{Name: "monitor", Arity: 1, Flags: Admin | NoScript | Loading | Stale, ACL: []string{"admin", "slow", "dangerous"},
+			Group: "server", Summary: "Listen for all requests received by the server in real time", Since: "1.0.0", Complexity: "O(1)",
+			Handler: func(c *Ctx) error { return c.Server.Monitor(c) }},
 		{Name: "time", Arity: 1, Flags: Loading | Stale | Fast | MaintenanceOK, ACL: []string{"fast"},
 			Group: "server", Summary: "Returns the server time.", Since: "2.6.0", Complexity: "O(1)",
 			Handler: func(c *Ctx) error {

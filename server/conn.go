@@ -53,6 +53,7 @@ type conn struct {
 	dirty      atomic.Bool // a watched key changed
 	info       atomic.Pointer[clientSnapshot]
 	ps         atomic.Pointer[subscriber] // set while subscribed (pubsub.go)
+	mon        atomic.Pointer[subscriber] // set while in MONITOR (monitor.go)
 }
 
 // clientSnapshot is what other goroutines may read of a conn's Client.
@@ -101,6 +102,7 @@ func (s *Server) closed(c *conn) {
 	c.tx.Discard()
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
+	s.stopMonitor(c)
 	s.clientsMu.Lock()
 	delete(s.clients, c.ID)
 	s.clientsMu.Unlock()

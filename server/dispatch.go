@@ -132,10 +132,19 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if discard {
 		c.out.Discard = false
 	}
+	// NB: a script is shown before the commands it runs, as Redis shows
+	// EVAL and FCALL (flagged skip_monitor, they feed monitors first).
+	monitored := c.s.monitoring() && !c.master
+	if monitored && cmd.Flags.Has(commands.SkipMonitor) && cmd.Group == "scripting" {
+		c.s.feedMonitors(cmd, c.DB, c.Addr, args)
+	}
 	at := c.out.Len()
 	start := time.Now()
 	err := c.run(ctx)
 	dur := time.Since(start)
+	if monitored && !cmd.Flags.Has(commands.SkipMonitor) && !cmd.Flags.Has(commands.Admin) {
+		c.s.feedMonitors(cmd, c.DB, c.Addr, args)
+	}
 	var changes int64
 	if write && err == nil {
 		var reply []byte

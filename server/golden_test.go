@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +24,8 @@ import (
 //	                      connection, of the same protocol, to __key*__:*:
 //	                      each command's reply is followed by the messages
 //	                      it published there
+//	monitor               the same with a second connection in MONITOR: the
+//	                      lines it receives, time and port masked
 //	> ZADD z 1.5 a        a command, split as redis-cli splits it
 //	:1                    the expected reply, one protocol line per line
 //
@@ -72,7 +75,7 @@ func parseGolden(t *testing.T, text string) []goldenStep {
 		switch {
 		case strings.HasPrefix(line, "> "):
 			steps = append(steps, goldenStep{cmd: line[2:]})
-		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "proto ") || strings.HasPrefix(line, "notify "):
+		case line == "" || line == "monitor" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "proto ") || strings.HasPrefix(line, "notify "):
 			steps = append(steps, goldenStep{comment: line})
 		default:
 			if len(steps) == 0 || steps[len(steps)-1].cmd == "" {
@@ -123,7 +126,7 @@ func runGolden(t *testing.T, file string) {
 	rewrite := *goldenRewrite || *goldenRedis != ""
 	var out strings.Builder
 	proto := "2"
-	var events *keyspaceListener
+	var events *sideListener
 	inMulti := false
 	for _, st := range steps {
 		if st.cmd == "" {
@@ -137,6 +140,9 @@ func runGolden(t *testing.T, file string) {
 			}
 			if strings.HasPrefix(st.comment, "notify ") {
 				events = listenKeyspace(t, addr, raw, proto, strings.TrimPrefix(st.comment, "notify "))
+			}
+			if st.comment == "monitor" {
+				events = listenMonitor(t, addr, proto)
 			}
 			continue
 		}
@@ -181,31 +187,54 @@ func runGolden(t *testing.T, file string) {
 	}
 }
 
-// keyspaceListener is a connection subscribed to every keyspace event
-// and to a channel of its own, which marks where a command's events end.
-type keyspaceListener struct{ sub *testutil.Raw }
+// sideListener is a second connection that sees what the transcript's
+// commands cause: keyspace events, or MONITOR's lines. After each command
+// the transcript's connection sends mark, which the listener sees last.
+type sideListener struct {
+	sub  *testutil.Raw
+	mark string
+	mask func(string) string
+}
 
 const goldenMark = "golden-transcript-mark"
 
-func listenKeyspace(t *testing.T, addr string, raw *testutil.Raw, proto, flags string) *keyspaceListener {
+func listenKeyspace(t *testing.T, addr string, raw *testutil.Raw, proto, flags string) *sideListener {
 	raw.Send("CONFIG SET notify-keyspace-events " + flags + "\r\n")
 	if r, err := raw.ReadReply(); err != nil || r != "+OK\r\n" {
 		t.Fatalf("notify %s: %q %v", flags, r, err)
 	}
+	return listen(t, addr, "PUBLISH "+goldenMark+" x", nil, "HELLO "+proto, "PSUBSCRIBE __key*__:*", "SUBSCRIBE "+goldenMark)
+}
+
+// monitorLine matches what differs between runs in a MONITOR line: the
+// time and the client's port.
+var (
+	monitorTime = regexp.MustCompile(`^\+[0-9]+\.[0-9]{6} \[`)
+	monitorAddr = regexp.MustCompile(`^\+<time> \[([0-9]+) 127\.0\.0\.1:[0-9]+\]`)
+)
+
+func listenMonitor(t *testing.T, addr, proto string) *sideListener {
+	return listen(t, addr, "ECHO "+goldenMark, func(l string) string {
+		l = monitorTime.ReplaceAllString(l, "+<time> [")
+		return monitorAddr.ReplaceAllString(l, "+<time> [$1 <addr>]")
+	}, "HELLO "+proto, "MONITOR")
+}
+
+func listen(t *testing.T, addr, mark string, mask func(string) string, setup ...string) *sideListener {
 	sub := testutil.Dial(t, addr)
-	for _, cmd := range []string{"HELLO " + proto, "PSUBSCRIBE __key*__:*", "SUBSCRIBE " + goldenMark} {
+	for _, cmd := range setup {
 		sub.Send(cmd + "\r\n")
 		if _, err := sub.ReadReply(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &keyspaceListener{sub: sub}
+	return &sideListener{sub: sub, mark: mark, mask: mask}
 }
 
-// since returns the messages published since the last call, up to the
-// mark that raw publishes now.
-func (l *keyspaceListener) since(t *testing.T, raw *testutil.Raw) string {
-	raw.Send("PUBLISH " + goldenMark + " x\r\n")
+// since returns what the listener received since the last call, up to
+// the mark that raw sends now.
+func (l *sideListener) since(t *testing.T, raw *testutil.Raw) string {
+	raw.Send(l.mark + "\r\n")
 	if _, err := raw.ReadReply(); err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +246,9 @@ func (l *keyspaceListener) since(t *testing.T, raw *testutil.Raw) string {
 		}
 		if strings.Contains(m, goldenMark) {
 			return b.String()
+		}
+		if l.mask != nil {
+			m = l.mask(m)
 		}
 		b.WriteString(m)
 	}

@@ -289,6 +289,9 @@ func (c *conn) releasePubsub() {
 	if sub := c.ps.Load(); sub != nil {
 		sub.release()
 	}
+	if sub := c.mon.Load(); sub != nil {
+		sub.release()
+	}
 }
 
 // unsubscribeAll drops every subscription of c without replies (RESET,

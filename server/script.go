@@ -227,6 +227,9 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if errors.Is(cerr, scripting.ErrRetry) {
 		return cerr
 	}
+	if s.monitoring() && !cmd.Flags.Has(commands.SkipMonitor) && !cmd.Flags.Has(commands.Admin) {
+		s.feedMonitors(cmd, h.client.DB, "lua", args)
+	}
 	var changes int64
 	if cerr == nil && cmd.Flags.Has(commands.Write) {
 		changes = changesOf(&ctx, cmd, args, out.Bytes()[min(at, out.Len()):])

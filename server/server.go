@@ -83,18 +83,19 @@ type Server struct {
 	nextID    atomic.Int64
 	nclients  atomic.Int64
 
-	watch   watchRegistry
-	pubsub  pubsubRegistry
-	events  commands.Events
+	watch    watchRegistry
+	pubsub   pubsubRegistry
+	monitors monitorRegistry
+	events   commands.Events
 	// eventsValue is notify-keyspace-events as CONFIG GET shows it when
 	// events was last set from it.
 	eventsValue string
-	pause   pauseState
-	stats   stats
-	slowlog slowlog
-	metrics *metrics
-	cursors *commands.CursorTable
-	info    infoState
+	pause       pauseState
+	stats       stats
+	slowlog     slowlog
+	metrics     *metrics
+	cursors     *commands.CursorTable
+	info        infoState
 
 	// scripts runs EVAL scripts and FUNCTION libraries.
 	scripts *scripting.Engine

@@ -78,6 +78,7 @@ func (s *Server) Reset(c *commands.Ctx) {
 	cn.multi = nil
 	s.unwatchAll(cn)
 	s.unsubscribeAll(cn)
+	s.stopMonitor(cn)
 	cn.DB = 0
 	cn.Name = ""
 	cn.ReplyOff, cn.ReplySkip, cn.skipNext = false, false, false
