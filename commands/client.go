@@ -93,6 +93,10 @@ func clientCommand() *Command {
 				}
 				return c.Server.ClientCmd(c)
 			}),
+			sub("tracking", -3, 0, "Controls server-assisted client-side caching for the connection.", toServer),
+			sub("caching", 3, 0, "Instructs the server whether to track the keys in the next request.", toServer),
+			sub("getredir", 2, 0, "Returns the client ID to which the connection's tracking notifications are redirected.", toServer),
+			sub("trackinginfo", 2, 0, "Returns information about server-assisted client-side caching for the connection.", toServer),
 			sub("help", 2, 0, "Returns helpful text about the different subcommands.", func(c *Ctx) error {
 				c.Out.StringArray([]string{
 					"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -42,6 +42,8 @@ func (s *Server) ClientCmd(c *commands.Ctx) error {
 		return s.clientKill(c)
 	case "client|pause":
 		return s.clientPause(c)
+	case "client|tracking", "client|caching", "client|getredir", "client|trackinginfo":
+		return s.trackingCmd(c)
 	case "client|unpause":
 		s.pause.unpause()
 		c.Out.OK()
@@ -149,6 +151,9 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 		idle = 0
 	}
 	flags := ""
+	if cn.mon.Load() != nil {
+		flags += "O"
+	}
 	if cn.isSubscriber() {
 		flags += "P"
 	}
@@ -157,6 +162,16 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 	}
 	if cn.blocked.Load() {
 		flags += "b"
+	}
+	trk := cn.trkInfo.Load()
+	if trk != nil {
+		flags += "t"
+		if trk.broken {
+			flags += "R"
+		}
+		if trk.bcast {
+			flags += "B"
+		}
 	}
 	if cn.dirty.Load() {
 		flags += "d"
@@ -201,7 +216,11 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 	field("events", "r")
 	field("cmd", cmd)
 	field("user", cl.User)
-	num("redir", -1)
+	if trk != nil {
+		num("redir", trk.redirect)
+	} else {
+		num("redir", -1)
+	}
 	num("resp", int64(proto))
 	field("lib-name", cl.LibName)
 	field("lib-ver", cl.LibVer)

@@ -42,6 +42,11 @@ type conn struct {
 	// after the request, and afterDetach serves the replica.
 	detached    bool
 	afterDetach func(read func() ([][]byte, error))
+	// trk is the connection's CLIENT TRACKING; inval and invalFlush what
+	// its writes invalidate once they commit (tracking.go).
+	trk        trackingState
+	inval      [][]byte
+	invalFlush bool
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex
@@ -54,6 +59,8 @@ type conn struct {
 	info       atomic.Pointer[clientSnapshot]
 	ps         atomic.Pointer[subscriber] // set while subscribed (pubsub.go)
 	mon        atomic.Pointer[subscriber] // set while in MONITOR (monitor.go)
+	push       atomic.Pointer[subscriber] // invalidations when not subscribed
+	trkInfo    atomic.Pointer[trackingState]
 }
 
 // clientSnapshot is what other goroutines may read of a conn's Client.
@@ -88,6 +95,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 	c.lastActive.Store(c.Created.UnixNano())
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
 	c.tx.SetNewKeyHook(c.notifyNew)
+	c.tx.SetTouchHook(c.noteWrite)
 	c.publish()
 	s.clientsMu.Lock()
 	s.clients[c.ID] = c
@@ -103,6 +111,10 @@ func (s *Server) closed(c *conn) {
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
 	s.stopMonitor(c)
+	s.disableTracking(c)
+	if sub := c.push.Load(); sub != nil {
+		sub.stop()
+	}
 	s.clientsMu.Lock()
 	delete(s.clients, c.ID)
 	s.clientsMu.Unlock()
@@ -140,6 +152,7 @@ func (c *conn) flush() {
 		c.closeConn()
 		return
 	}
+	self := c.sendInvalidations()
 	if c.out.Len() > 0 {
 		// Let the other connections whose requests are ready run first,
 		// so replies leave back to back as from Redis's event loop: a
@@ -154,6 +167,9 @@ func (c *conn) flush() {
 			c.closeConn()
 			return
 		}
+	}
+	for _, p := range self {
+		p.to.pushQueue().deliver(p.msg, c.s.pubsub.limit(), time.Now())
 	}
 	c.releasePubsub()
 	if c.closing {

@@ -145,6 +145,13 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if monitored && !cmd.Flags.Has(commands.SkipMonitor) && !cmd.Flags.Has(commands.Admin) {
 		c.s.feedMonitors(cmd, c.DB, c.Addr, args)
 	}
+	if c.trk.on {
+		c.trackRead(cmd, args)
+		// CLIENT CACHING holds for the next command, or transaction.
+		if !inMulti && c.multi == nil && cmd.Name != "client|caching" {
+			c.trk.caching = false
+		}
+	}
 	var changes int64
 	if write && err == nil {
 		var reply []byte

@@ -43,7 +43,11 @@ func (m *masterClient) DB() int { return m.c.DB }
 // Commit implements replication.Applier.
 func (m *masterClient) Commit(mark storage.UpstreamMark) error {
 	m.c.tx.PutUpstreamMark(mark)
-	return m.c.tx.Commit()
+	err := m.c.tx.Commit()
+	if err == nil {
+		m.c.sendInvalidations() // a master client has no replies to follow
+	}
+	return err
 }
 
 // Reset implements replication.Applier.

@@ -86,6 +86,7 @@ type Server struct {
 	watch    watchRegistry
 	pubsub   pubsubRegistry
 	monitors monitorRegistry
+	tracking trackingRegistry
 	events   commands.Events
 	// eventsValue is notify-keyspace-events as CONFIG GET shows it when
 	// events was last set from it.
@@ -207,6 +208,9 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		s.cluster.SetEpochBumpTimeout(time.Duration(c.ClusterEpochBumpTimeout) * time.Millisecond)
 	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
+	if n, err := strconv.ParseInt(c.Value("tracking-table-max-keys"), 10, 64); err == nil {
+		s.tracking.maxKeys.Store(n)
+	}
 	if v := c.Value("notify-keyspace-events"); v != s.eventsValue {
 		s.eventsValue = v
 		s.events.Set(commands.ParseEventClasses(v))

@@ -79,6 +79,7 @@ func (s *Server) Reset(c *commands.Ctx) {
 	s.unwatchAll(cn)
 	s.unsubscribeAll(cn)
 	s.stopMonitor(cn)
+	s.disableTracking(cn)
 	cn.DB = 0
 	cn.Name = ""
 	cn.ReplyOff, cn.ReplySkip, cn.skipNext = false, false, false

@@ -51,6 +51,9 @@ type Tx struct {
 	arena   []byte // pending's keys and records (setPending)
 	// onNew, when set, is told of every key a write creates (SetNewKeyHook).
 	onNew func(db int, key []byte)
+	// onTouch, when set, is told of every write the listener will be
+	// (SetTouchHook).
+	onTouch func(db int, key []byte, flushed bool)
 }
 
 type touchedKey struct {
@@ -67,6 +70,12 @@ func (s *Store) NewTx() *Tx { return &Tx{s: s} }
 // every key a write through t creates where none lived (Redis's dbAdd,
 // which fires the "new" keyspace event). fn must not keep key.
 func (t *Tx) SetNewKeyHook(fn func(db int, key []byte)) { t.onNew = fn }
+
+// SetTouchHook installs fn, called at the time of the write, while the
+// key's lock is held, with every write through t that the write listener
+// will be told of once t commits (so only while AddListener counts more
+// than zero): the writer knows it is the writer. fn must not keep key.
+func (t *Tx) SetTouchHook(fn func(db int, key []byte, flushed bool)) { t.onTouch = fn }
 
 // Store returns the store t works on.
 func (t *Tx) Store() *Store { return t.s }
@@ -468,6 +477,9 @@ func (t *Tx) touch(db int, key []byte) {
 	if t.s.listeners.Load() == 0 {
 		return
 	}
+	if t.onTouch != nil && key != nil {
+		t.onTouch(db, key, false)
+	}
 	if key != nil {
 		key = bytes.Clone(key)
 	}
@@ -488,6 +500,9 @@ func (t *Tx) SignalReady(k *Key) {
 func (t *Tx) touchFlushed(db int) {
 	if t.s.listeners.Load() == 0 {
 		return
+	}
+	if t.onTouch != nil {
+		t.onTouch(db, nil, true)
 	}
 	t.touched = append(t.touched, touchedKey{db: db, flushed: true})
 }

@@ -1,0 +1,504 @@
+package server
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/resp"
+)
+
+// Client-side caching (CLIENT TRACKING), as Redis 7.0's tracking.c: a
+// tracking client in the default mode is told when a key it read changes,
+// once; in BCAST mode, of every change of a key under its prefixes. The
+// message is a RESP3 push [invalidate, [keys]] or, for a RESP2 client
+// redirected to a subscriber, a message on __redis__:invalidate; a null
+// key list means everything (FLUSHDB, FLUSHALL).
+//
+// A write is seen by the writing connection's touch hook as it happens;
+// the connection sends the invalidations once its batch has committed
+// (conn.flush), so a client told of a change reads the new value, and its
+// own invalidations after its replies, as Redis 7.0 sends them.
+
+// trackingState is a connection's CLIENT TRACKING setting.
+type trackingState struct {
+	on, bcast, optin, optout, noloop bool
+	// caching is CLIENT CACHING's yes (OPTIN) or no (OPTOUT) for the
+	// next command.
+	caching bool
+	// broken is set once the redirect client went away.
+	broken   bool
+	redirect int64
+	prefixes []string
+}
+
+// trackingRegistry is the server's tracking table.
+type trackingRegistry struct {
+	n       atomic.Int32 // tracking clients
+	maxKeys atomic.Int64 // tracking-table-max-keys; 0: no limit
+	mu      sync.Mutex
+	keys    map[string]map[int64]struct{} // default mode: key → client IDs
+	items   int
+	// prefixes are the BCAST clients' prefixes.
+	prefixes map[string]map[*conn]struct{}
+}
+
+var invalidateChannel = []byte("__redis__:invalidate")
+
+// trackingCmd runs CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO.
+func (s *Server) trackingCmd(c *commands.Ctx) error {
+	cn := connOf(c)
+	t := &cn.trk
+	switch c.Cmd.Name {
+	case "client|tracking":
+		return s.clientTracking(c, cn)
+	case "client|caching":
+		if !t.on {
+			return commands.Errf("CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")
+		}
+		switch {
+		case commands.Is(c.Args[2], "yes"):
+			if !t.optin {
+				return commands.Errf("CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+			}
+		case commands.Is(c.Args[2], "no"):
+			if !t.optout {
+				return commands.Errf("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+			}
+		default:
+			return commands.ErrSyntax
+		}
+		t.caching = true
+		c.Out.OK()
+	case "client|getredir":
+		if t.on {
+			c.Out.Int(t.redirect)
+		} else {
+			c.Out.Int(-1)
+		}
+	case "client|trackinginfo":
+		c.Out.Map(3)
+		c.Out.BulkString("flags")
+		var flags []string
+		if !t.on {
+			flags = append(flags, "off")
+		} else {
+			flags = append(flags, "on")
+			if t.bcast {
+				flags = append(flags, "bcast")
+			}
+			if t.optin {
+				flags = append(flags, "optin")
+				if t.caching {
+					flags = append(flags, "caching-yes")
+				}
+			}
+			if t.optout {
+				flags = append(flags, "optout")
+				if t.caching {
+					flags = append(flags, "caching-no")
+				}
+			}
+			if t.noloop {
+				flags = append(flags, "noloop")
+			}
+			if t.broken {
+				flags = append(flags, "broken_redirect")
+			}
+		}
+		c.Out.Set(len(flags))
+		for _, f := range flags {
+			c.Out.BulkString(f)
+		}
+		c.Out.BulkString("redirect")
+		if t.on {
+			c.Out.Int(t.redirect)
+		} else {
+			c.Out.Int(-1)
+		}
+		c.Out.BulkString("prefixes")
+		c.Out.StringArray(t.prefixes)
+	}
+	return nil
+}
+
+func (s *Server) clientTracking(c *commands.Ctx, cn *conn) error {
+	var next trackingState
+	var prefixes []string
+	for j := 3; j < len(c.Args); j++ {
+		more := j+1 < len(c.Args)
+		switch a := c.Args[j]; {
+		case commands.Is(a, "redirect") && more:
+			j++
+			if next.redirect != 0 {
+				return commands.Errf("A client can only redirect to a single other client")
+			}
+			id, err := commands.ParseInt(c.Args[j])
+			if err != nil {
+				return err
+			}
+			if s.clientByID(id) == nil {
+				return commands.Errf("The client ID you want redirect to does not exist")
+			}
+			next.redirect = id
+		case commands.Is(a, "bcast"):
+			next.bcast = true
+		case commands.Is(a, "optin"):
+			next.optin = true
+		case commands.Is(a, "optout"):
+			next.optout = true
+		case commands.Is(a, "noloop"):
+			next.noloop = true
+		case commands.Is(a, "prefix") && more:
+			j++
+			prefixes = append(prefixes, string(c.Args[j]))
+		default:
+			return commands.ErrSyntax
+		}
+	}
+	t := &cn.trk
+	switch {
+	case commands.Is(c.Args[2], "on"):
+		if !next.bcast && len(prefixes) > 0 {
+			return commands.Errf("PREFIX option requires BCAST mode to be enabled")
+		}
+		if t.on && t.bcast != next.bcast {
+			return commands.Errf("You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
+		}
+		if next.bcast && (next.optin || next.optout) {
+			return commands.Errf("OPTIN and OPTOUT are not compatible with BCAST")
+		}
+		if next.optin && next.optout {
+			return commands.Errf("You can't specify both OPTIN mode and OPTOUT mode")
+		}
+		if (next.optin && t.optout) || (next.optout && t.optin) {
+			return commands.Errf("You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
+		}
+		if next.bcast {
+			if err := prefixCollision(t.prefixes, prefixes); err != nil {
+				return err
+			}
+		}
+		s.enableTracking(cn, next, prefixes)
+	case commands.Is(c.Args[2], "off"):
+		s.disableTracking(cn)
+	default:
+		return commands.ErrSyntax
+	}
+	c.Out.OK()
+	return nil
+}
+
+// prefixCollision is Redis's checkPrefixCollisionsOrReply.
+func prefixCollision(have, add []string) error {
+	overlap := func(a, b string) bool { return strings.HasPrefix(a, b) || strings.HasPrefix(b, a) }
+	for i, p := range add {
+		for _, h := range have {
+			if overlap(h, p) {
+				return commands.Errf("Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap.", p, h)
+			}
+		}
+		for _, q := range add[i+1:] {
+			if overlap(p, q) {
+				return commands.Errf("Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not overlap.", p, q)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) enableTracking(cn *conn, next trackingState, prefixes []string) {
+	t := &cn.trk
+	if !t.on {
+		s.tracking.n.Add(1)
+		s.store.AddListener(1)
+	}
+	t.on, t.redirect, t.broken = true, next.redirect, false
+	t.bcast, t.optin, t.optout, t.noloop = next.bcast, next.optin, next.optout, next.noloop
+	if t.bcast && len(prefixes) == 0 && len(t.prefixes) == 0 {
+		prefixes = []string{""}
+	}
+	if len(prefixes) > 0 {
+		r := &s.tracking
+		r.mu.Lock()
+		if r.prefixes == nil {
+			r.prefixes = map[string]map[*conn]struct{}{}
+		}
+		for _, p := range prefixes {
+			if r.prefixes[p] == nil {
+				r.prefixes[p] = map[*conn]struct{}{}
+			}
+			r.prefixes[p][cn] = struct{}{}
+		}
+		r.mu.Unlock()
+		t.prefixes = append(t.prefixes, prefixes...)
+	}
+	cn.publishTracking()
+}
+
+// disableTracking turns c's tracking off (CLIENT TRACKING off, RESET,
+// close). The keys it read stay in the table until they change, as in
+// Redis; their invalidations pass it by.
+func (s *Server) disableTracking(cn *conn) {
+	t := &cn.trk
+	if !t.on {
+		return
+	}
+	r := &s.tracking
+	r.mu.Lock()
+	for _, p := range t.prefixes {
+		if set := r.prefixes[p]; set != nil {
+			delete(set, cn)
+			if len(set) == 0 {
+				delete(r.prefixes, p)
+			}
+		}
+	}
+	r.mu.Unlock()
+	*t = trackingState{}
+	s.tracking.n.Add(-1)
+	s.store.AddListener(-1)
+	cn.publishTracking()
+}
+
+// publishTracking makes c's tracking state visible to other goroutines.
+func (c *conn) publishTracking() {
+	if !c.trk.on {
+		c.trkInfo.Store(nil)
+		return
+	}
+	t := c.trk
+	t.prefixes = nil
+	c.trkInfo.Store(&t)
+}
+
+// trackRead remembers the keys a read-only command of a tracking client
+// read, as Redis's trackingRememberKeys.
+func (c *conn) trackRead(cmd *commands.Command, args [][]byte) {
+	t := &c.trk
+	if t.bcast || !cmd.Flags.Has(commands.ReadOnly) || (t.optin && !t.caching) || (t.optout && t.caching) {
+		return
+	}
+	pos := cmd.KeyPositions(args)
+	if len(pos) == 0 {
+		return
+	}
+	r := &c.s.tracking
+	r.mu.Lock()
+	if r.keys == nil {
+		r.keys = map[string]map[int64]struct{}{}
+	}
+	for _, p := range pos {
+		k := string(args[p])
+		set := r.keys[k]
+		if set == nil {
+			set = map[int64]struct{}{}
+			r.keys[k] = set
+		}
+		if _, ok := set[c.ID]; !ok {
+			set[c.ID] = struct{}{}
+			r.items++
+		}
+	}
+	var evicted []evictedKey
+	if max := r.maxKeys.Load(); max > 0 {
+		// NB: Redis evicts random keys past the limit, telling their
+		// readers they changed; map order is random enough.
+		for k, set := range r.keys {
+			if int64(len(r.keys)) <= max {
+				break
+			}
+			evicted = append(evicted, evictedKey{k, set})
+			r.items -= len(set)
+			delete(r.keys, k)
+		}
+	}
+	r.mu.Unlock()
+	for _, e := range evicted {
+		for id := range e.ids {
+			if tc := c.s.clientByID(id); tc != nil {
+				c.s.sendInvalidation(tc, [][]byte{[]byte(e.key)}, nil)
+			}
+		}
+	}
+}
+
+type evictedKey struct {
+	key string
+	ids map[int64]struct{}
+}
+
+// noteWrite is the connection's touch hook: a key it wrote, or a database
+// it emptied (key nil), to invalidate once the write commits.
+func (c *conn) noteWrite(db int, key []byte, flushed bool) {
+	if c.s.tracking.n.Load() == 0 {
+		return
+	}
+	if key == nil {
+		c.invalFlush = c.invalFlush || flushed
+		return
+	}
+	c.inval = append(c.inval, bytes.Clone(key))
+}
+
+// sendInvalidations sends what the connection's committed writes
+// invalidate to the other clients, and returns what it is to receive
+// itself, after its replies.
+func (c *conn) sendInvalidations() (self []pendingPush) {
+	if len(c.inval) == 0 && !c.invalFlush {
+		return nil
+	}
+	keys, flushed := c.inval, c.invalFlush
+	c.inval, c.invalFlush = c.inval[:0], false
+	if flushed {
+		return c.s.invalidateAll(c)
+	}
+	return c.s.invalidateKeys(c, keys)
+}
+
+// pendingPush is a message for a connection's own queue.
+type pendingPush struct {
+	to  *conn
+	msg []byte
+}
+
+func (s *Server) invalidateKeys(writer *conn, keys [][]byte) (self []pendingPush) {
+	r := &s.tracking
+	type target struct {
+		c    *conn
+		keys [][]byte
+	}
+	var targets []target
+	add := func(tc *conn, k []byte) {
+		if tc == writer && writer.trk.noloop {
+			return
+		}
+		for i := range targets {
+			if targets[i].c == tc {
+				targets[i].keys = append(targets[i].keys, k)
+				return
+			}
+		}
+		targets = append(targets, target{tc, [][]byte{k}})
+	}
+	r.mu.Lock()
+	var ids []int64
+	for _, k := range keys {
+		if set := r.keys[string(k)]; set != nil {
+			for id := range set {
+				ids = append(ids, id)
+			}
+			r.items -= len(set)
+			delete(r.keys, string(k))
+			for _, id := range ids {
+				if tc := s.clientByID(id); tc != nil {
+					if ts := tc.trkInfo.Load(); ts != nil && !ts.bcast {
+						add(tc, k)
+					}
+				}
+			}
+			ids = ids[:0]
+		}
+		for p, set := range r.prefixes {
+			if bytes.HasPrefix(k, []byte(p)) {
+				for tc := range set {
+					add(tc, k)
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, t := range targets {
+		self = append(self, s.sendInvalidation(t.c, t.keys, writer)...)
+	}
+	return self
+}
+
+// invalidateAll tells every tracking client that everything changed
+// (FLUSHDB, FLUSHALL) and empties the table.
+func (s *Server) invalidateAll(writer *conn) (self []pendingPush) {
+	r := &s.tracking
+	r.mu.Lock()
+	r.keys, r.items = nil, 0
+	r.mu.Unlock()
+	for _, tc := range s.connList() {
+		if tc.trkInfo.Load() != nil {
+			self = append(self, s.sendInvalidation(tc, nil, writer)...)
+		}
+	}
+	return self
+}
+
+// sendInvalidation tells tracking client tc that keys changed (nil: every
+// key), through its redirect client if it has one. What goes to writer
+// itself is returned instead, to follow its replies.
+func (s *Server) sendInvalidation(tc *conn, keys [][]byte, writer *conn) []pendingPush {
+	ts := tc.trkInfo.Load()
+	if ts == nil {
+		return nil
+	}
+	dst := tc
+	if ts.redirect != 0 {
+		if dst = s.clientByID(ts.redirect); dst == nil {
+			return nil
+		}
+	}
+	var w resp.Writer
+	switch {
+	case dst.proto() == 3:
+		w.SetProto(3)
+		w.Push(2)
+		w.BulkString("invalidate")
+	case dst.isSubscriber():
+		w.Push(3)
+		w.BulkString("message")
+		w.Bulk(invalidateChannel)
+	default:
+		return nil // RESP2 has nowhere to put it
+	}
+	if keys == nil {
+		w.NullArray()
+	} else {
+		w.BulkArray(keys)
+	}
+	msg := append([]byte(nil), w.Bytes()...)
+	if dst == writer {
+		return []pendingPush{{dst, msg}}
+	}
+	dst.pushQueue().deliver(msg, s.pubsub.limit(), time.Now())
+	return nil
+}
+
+// pushQueue returns the queue that writes c's out-of-band messages: its
+// subscriber's, or one of its own.
+func (c *conn) pushQueue() *subscriber {
+	if sub := c.ps.Load(); sub != nil {
+		return sub
+	}
+	if sub := c.push.Load(); sub != nil {
+		return sub
+	}
+	sub := newSubscriber(c)
+	if !c.push.CompareAndSwap(nil, sub) {
+		sub.stop()
+	}
+	return c.push.Load()
+}
+
+// clientByID returns the connected client id, or nil.
+func (s *Server) clientByID(id int64) *conn {
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	return s.clients[id]
+}
+
+// trackingInfo is INFO's tracking_clients and the tracking table's sizes.
+func (s *Server) trackingInfo() (clients, keys, items, prefixes int) {
+	r := &s.tracking
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int(r.n.Load()), len(r.keys), r.items, len(r.prefixes)
+}
