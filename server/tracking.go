@@ -87,26 +87,17 @@ func (s *Server) trackingCmd(c *commands.Ctx) error {
 			flags = append(flags, "off")
 		} else {
 			flags = append(flags, "on")
-			if t.bcast {
-				flags = append(flags, "bcast")
-			}
-			if t.optin {
-				flags = append(flags, "optin")
-				if t.caching {
-					flags = append(flags, "caching-yes")
+			for _, f := range []struct {
+				set  bool
+				name string
+			}{
+				{t.bcast, "bcast"}, {t.optin, "optin"}, {t.optin && t.caching, "caching-yes"},
+				{t.optout, "optout"}, {t.optout && t.caching, "caching-no"},
+				{t.noloop, "noloop"}, {t.broken, "broken_redirect"},
+			} {
+				if f.set {
+					flags = append(flags, f.name)
 				}
-			}
-			if t.optout {
-				flags = append(flags, "optout")
-				if t.caching {
-					flags = append(flags, "caching-no")
-				}
-			}
-			if t.noloop {
-				flags = append(flags, "noloop")
-			}
-			if t.broken {
-				flags = append(flags, "broken_redirect")
 			}
 		}
 		c.Out.Set(len(flags))
