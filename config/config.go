@@ -73,6 +73,12 @@ type Config struct {
 	SlowlogSlowerThan int64
 	// SlowlogMaxLen is the slow log's length ("slowlog-max-len"); default 128.
 	SlowlogMaxLen int
+	// NotifyKeyspaceEvents are the keyspace event classes published
+	// ("notify-keyspace-events"), as CONFIG GET shows them; default none.
+	NotifyKeyspaceEvents string
+	// TrackingTableMaxKeys caps the keys client tracking remembers
+	// ("tracking-table-max-keys"); default 1000000, 0 no limit.
+	TrackingTableMaxKeys int
 	// Hz is how often per second background work runs ("hz"), 1..500
 	// (Redis cuts wider values to that range); default 10.
 	Hz int

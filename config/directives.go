@@ -250,7 +250,7 @@ var directives = []*Directive{
 	choice("enable-protected-configs", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableProtectedConfigs })),
 	choice("enable-debug-command", 0, "no", "no", "yes", "local"),
 	choice("enable-module-command", 0, "no", "no", "yes", "local"),
-	num("tracking-table-max-keys", mut|unsigned, 0, longMax, "1000000"),
+	num("tracking-table-max-keys", mut|unsigned, 0, longMax, "1000000").to(intField(func(c *Config) *int { return &c.TrackingTableMaxKeys })),
 
 	// The process: logging, supervision, signals.
 	boolean("daemonize", 0, "no"),
@@ -287,7 +287,7 @@ var directives = []*Directive{
 	boolean("dynamic-hz", mut, "yes"),
 	num("active-expire-effort", mut, 1, 10, "1"),
 	boolean("activerehashing", mut, "yes"),
-	special("notify-keyspace-events", mut, "", keyspaceEvents{}).single(),
+	special("notify-keyspace-events", mut, "", keyspaceEvents{}).single().to(stringField(func(c *Config) *string { return &c.NotifyKeyspaceEvents })),
 	boolean("lazyfree-lazy-eviction", mut, "no"),
 	boolean("lazyfree-lazy-expire", mut, "no"),
 	boolean("lazyfree-lazy-server-del", mut, "no"),

@@ -208,10 +208,8 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		s.cluster.SetEpochBumpTimeout(time.Duration(c.ClusterEpochBumpTimeout) * time.Millisecond)
 	}
 	s.pubsub.setLimits(c.ClientOutputBufferLimit)
-	if n, err := strconv.ParseInt(c.Value("tracking-table-max-keys"), 10, 64); err == nil {
-		s.tracking.maxKeys.Store(n)
-	}
-	if v := c.Value("notify-keyspace-events"); v != s.eventsValue {
+	s.tracking.maxKeys.Store(int64(c.TrackingTableMaxKeys))
+	if v := c.NotifyKeyspaceEvents; v != s.eventsValue {
 		s.eventsValue = v
 		s.events.Set(commands.ParseEventClasses(v))
 	}
