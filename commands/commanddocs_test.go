@@ -96,7 +96,6 @@ var unimplemented = map[string]string{
 	"lolwut":         "no art",
 	"migrate":        "no MIGRATE between servers",
 	"module":         "no modules",
-	"monitor":        "no MONITOR",
 	"pfdebug":        "the internals of Redis's HyperLogLog encodings",
 	"pfselftest":     "the internals of Redis's HyperLogLog encodings",
 	"restore-asking": "no slot migration between Redis Cluster nodes",
@@ -105,10 +104,6 @@ var unimplemented = map[string]string{
 // unimplementedSubs are the subcommands of containers Shoal serves that it
 // does not.
 var unimplementedSubs = map[string]string{
-	"client|caching":                "no client-side caching",
-	"client|getredir":               "no client-side caching",
-	"client|tracking":               "no client-side caching",
-	"client|trackinginfo":           "no client-side caching",
 	"cluster|addslots":              "slots are assigned by the catalog, not by hand",
 	"cluster|addslotsrange":         "slots are assigned by the catalog, not by hand",
 	"cluster|delslots":              "slots are assigned by the catalog, not by hand",
