@@ -51,6 +51,10 @@ const (
 	// Shoal's own, with no name in COMMAND INFO, where pubsub is Redis's
 	// flag of the pub/sub commands.
 	SubscriberOK
+	// Protected marks DEBUG: dispatch runs it only as
+	// enable-debug-command allows (Redis's CMD_PROTECTED, which Redis
+	// 7.0 does not name in COMMAND INFO either).
+	Protected
 )
 
 // flagNames are the flags COMMAND INFO shows, in Redis's order.

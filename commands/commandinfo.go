@@ -56,8 +56,8 @@ func commandCommand() *Command {
 		}}
 }
 
-// lookupFullName finds "get" or "client|list" (any case) in the table.
-func lookupFullName(t *Table, name []byte) *Command {
+// LookupFullName finds "get" or "client|list" (any case) in the table.
+func LookupFullName(t *Table, name []byte) *Command {
 	parent, sub, isSub := strings.Cut(string(name), "|")
 	cmd := t.Lookup([]byte(parent))
 	if cmd == nil || !isSub {
@@ -208,7 +208,7 @@ func commandInfo(c *Ctx) error {
 	}
 	c.Out.Array(len(c.Args) - 2)
 	for _, name := range c.Args[2:] {
-		if cmd := lookupFullName(t, name); cmd != nil {
+		if cmd := LookupFullName(t, name); cmd != nil {
 			writeCommandInfo(c, cmd)
 		} else {
 			c.Out.Null()
@@ -335,7 +335,7 @@ func commandDocs(c *Ctx) error {
 		cmds = t.All()
 	} else {
 		for _, name := range c.Args[2:] {
-			if cmd := lookupFullName(t, name); cmd != nil {
+			if cmd := LookupFullName(t, name); cmd != nil {
 				cmds = append(cmds, cmd)
 			}
 		}

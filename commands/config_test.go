@@ -59,6 +59,7 @@ func TestConfigGetEveryDirective(t *testing.T) {
 // reads the file back.
 func TestConfigRewriteKeepsFile(t *testing.T) {
 	cfg := testutil.Config(t)
+	cfg.EnableDebugCommand = "no" // the default, which REWRITE leaves out
 	cfg.File = filepath.Join(t.TempDir(), "shoal.conf")
 	old := "# tuned for the cache tier\nhash-max-ziplist-entries 100\nlist-compress-depth 1\nsave 900 1\nsave 300 10\ninclude /etc/shoal/extra.conf\n"
 	if err := os.WriteFile(cfg.File, []byte(old), 0o644); err != nil {

@@ -245,6 +245,8 @@ type Server interface {
 	RewriteAOF() (started bool, err error)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
+	// Latency runs LATENCY subcommands.
+	Latency(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).
 	Shutdown(c *Ctx, save bool) error
 	// Quit closes the connection after the reply.

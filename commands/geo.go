@@ -431,14 +431,18 @@ func geoLongLat(longArg, latArg []byte) (long, lat float64, err error) {
 }
 
 // cFixed6 formats as C's "%f".
-func cFixed6(f float64) string {
+func cFixed6(f float64) string { return cFloat(f, 'f', 6) }
+
+// cFloat formats f as C's printf does with format verb fmt and precision
+// prec: infinities as "inf" and "-inf".
+func cFloat(f float64, fmt byte, prec int) string {
 	switch {
 	case math.IsInf(f, 1):
 		return "inf"
 	case math.IsInf(f, -1):
 		return "-inf"
 	}
-	return strconv.FormatFloat(f, 'f', 6, 64)
+	return strconv.FormatFloat(f, fmt, prec, 64)
 }
 
 // geoDistance formats a distance as Redis's addReplyDoubleDistance: "%.4f".

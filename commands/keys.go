@@ -657,8 +657,8 @@ func swapdb(c *Ctx) error {
 
 // objectCommand is OBJECT and its subcommands. Shoal keeps no in-memory
 // objects: ENCODING reports the encoding Redis 7.0 would have given the
-// value (storage records its conversions), FREQ and IDLETIME are not
-// tracked.
+// value (storage records its conversions); FREQ and IDLETIME read the
+// key's access clock (storage/access.go), which OBJECT does not move.
 func objectCommand() *Command {
 	sub := func(name string, arity int, summary, since string, h func(*Ctx) error) *Command {
 		return &Command{Name: "object|" + name, Arity: arity, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1,
@@ -681,14 +681,14 @@ func objectCommand() *Command {
 				if !strings.Contains(c.Server.Config().MaxMemoryPolicy, "lfu") {
 					return Errf("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 				}
-				c.Out.Int(0)
+				c.Out.Int(c.Tx.AccessFrequency(k))
 				return nil
 			})),
 			sub("idletime", 3, "Returns the time since the last access to a Redis object.", "2.2.3", objectKey(func(c *Ctx, k *storage.Key) error {
 				if strings.Contains(c.Server.Config().MaxMemoryPolicy, "lfu") {
 					return Errf("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 				}
-				c.Out.Int(0)
+				c.Out.Int(c.Tx.IdleTime(k))
 				return nil
 			})),
 			sub("refcount", 3, "Returns the reference count of a value of a key.", "2.2.3", objectKey(func(c *Ctx, k *storage.Key) error {
@@ -704,7 +704,7 @@ const gen = "generic"
 // objectKey runs f on the live key OBJECT names, or replies null.
 func objectKey(f func(*Ctx, *storage.Key) error) func(*Ctx) error {
 	return func(c *Ctx) error {
-		k, err := c.ReadMeta(c.Args[2])
+		k, err := c.PeekMeta(c.Args[2])
 		if err != nil {
 			return err
 		}

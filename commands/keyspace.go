@@ -27,6 +27,22 @@ func (c *Ctx) readKey(name []byte, meta bool) (*storage.Key, error) {
 	return k, err
 }
 
+// PeekKey is ReadKey without recording an access of the key: OBJECT
+// and DEBUG OBJECT read the access clock they would move (Redis's
+// LOOKUP_NOTOUCH).
+func (c *Ctx) PeekKey(name []byte) (*storage.Key, error) {
+	c.Tx.SetNoTouch(true)
+	defer c.Tx.SetNoTouch(c.Client.NoTouch)
+	return c.ReadKey(name)
+}
+
+// PeekMeta is ReadMeta without recording an access of the key.
+func (c *Ctx) PeekMeta(name []byte) (*storage.Key, error) {
+	c.Tx.SetNoTouch(true)
+	defer c.Tx.SetNoTouch(c.Client.NoTouch)
+	return c.ReadMeta(name)
+}
+
 // WriteKey locks name and looks it up; the lock is held until the
 // connection's Tx commits.
 //

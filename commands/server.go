@@ -4,11 +4,8 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/shoaldb/shoal/config"
-	"github.com/shoaldb/shoal/internal/failpoint"
-	"github.com/shoaldb/shoal/internal/netfault"
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -68,7 +65,7 @@ func serverCommands() []*Command {
 			Handler:    shutdown},
 		memoryCommand(),
 		latencyCommand(),
-		{Name: "debug", Arity: -2, Flags: Admin | NoScript | Loading | Stale, ACL: []string{"admin", "slow", "dangerous"},
+		{Name: "debug", Arity: -2, Flags: Admin | NoScript | Loading | Stale | Protected, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "A container for debugging commands.", Since: "1.0.0", Complexity: "Depends on subcommand.",
 			Handler: debug},
 	}
@@ -88,11 +85,13 @@ func containerHelp(parent, group, since string, acl []string, lines ...string) *
 	return serverSub(parent, "help", 2, Loading|Stale|MaintenanceOK, acl, group,
 		"Returns helpful text about the different subcommands.", since, "O(1)",
 		func(c *Ctx) error {
-			out := make([]string, 0, len(lines)+3)
-			out = append(out, upper(parent)+" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
-			out = append(out, lines...)
-			out = append(out, "HELP", "    Prints this help.")
-			c.Out.StringArray(out)
+			c.Out.Array(len(lines) + 3)
+			c.Out.Simple(upper(parent) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+			for _, l := range lines {
+				c.Out.Simple(l)
+			}
+			c.Out.Simple("HELP")
+			c.Out.Simple("    Prints this help.")
 			return nil
 		})
 }
@@ -187,16 +186,16 @@ func configSet(c *Ctx) error {
 	for i := 2; i+1 < len(c.Args); i += 2 {
 		pairs = append(pairs, [2]string{string(c.Args[i]), string(c.Args[i+1])})
 	}
-	if err := c.Server.ConfigSet(pairs, isLocal(c.Client.Addr)); err != nil {
+	if err := c.Server.ConfigSet(pairs, IsLocal(c.Client.Addr)); err != nil {
 		return err
 	}
 	c.Out.OK()
 	return nil
 }
 
-// isLocal reports whether a client's address is this host's loopback, as
+// IsLocal reports whether a client's address is this host's loopback, as
 // Redis's islocalClient does for TCP clients.
-func isLocal(addr string) bool {
+func IsLocal(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
@@ -374,115 +373,33 @@ func memoryUsage(c *Ctx) error {
 
 // --- LATENCY ---
 
-// latencyCommand answers the latency monitor's commands with an empty
-// history: Shoal reports latency through its Prometheus histograms.
+// latencyCommand is LATENCY: the latency monitor's events and the
+// commands' latency histograms, which the server keeps.
 func latencyCommand() *Command {
 	flags := Admin | NoScript | Loading | Stale | MaintenanceOK
 	acl := []string{"admin", "slow", "dangerous"}
-	sub := func(name string, arity int, summary, complexity string, h func(*Ctx) error) *Command {
-		return serverSub("latency", name, arity, flags, acl, "server", summary, "2.8.13", complexity, h)
+	toServer := func(c *Ctx) error { return c.Server.Latency(c) }
+	sub := func(name string, arity int, summary, since, complexity string) *Command {
+		return serverSub("latency", name, arity, flags, acl, "server", summary, since, complexity, toServer)
 	}
-	empty := func(c *Ctx) error { c.Out.Array(0); return nil }
 	return &Command{Name: "latency", Arity: -2, ACL: []string{"slow"}, Group: "server",
 		Summary: "A container for latency diagnostics commands.", Since: "2.8.13", Complexity: "Depends on subcommand.",
 		Subcommands: []*Command{
-			sub("latest", 2, "Returns the latest latency samples for all events.", "O(1)", empty),
-			sub("history", 3, "Returns timestamp-latency samples for an event.", "O(1)", empty),
-			sub("reset", -2, "Resets the latency data for one or more events.", "O(1)", func(c *Ctx) error { c.Out.Int(0); return nil }),
-			sub("doctor", 2, "Returns a human-readable latency analysis report.", "O(1)", func(c *Ctx) error {
-				c.Out.Verbatim("txt", "No latency spike was observed: Shoal does not keep latency events. "+
-					"See the shoal_commands_duration_seconds histograms on the metrics port.\n")
-				return nil
-			}),
+			sub("latest", 2, "Returns the latest latency samples for all events.", "2.8.13", "O(1)"),
+			sub("history", 3, "Returns timestamp-latency samples for an event.", "2.8.13", "O(1)"),
+			sub("reset", -2, "Resets the latency data for one or more events.", "2.8.13", "O(1)"),
+			sub("graph", 3, "Returns a latency graph for an event.", "2.8.13", "O(1)"),
+			sub("doctor", 2, "Returns a human-readable latency analysis report.", "2.8.13", "O(1)"),
+			sub("histogram", -2, "Returns the cumulative distribution of latencies of a subset or all commands.", "7.0.0",
+				"O(N) where N is the number of commands with latency information being retrieved."),
 			containerHelp("latency", "server", "2.8.13", []string{"slow"},
 				"DOCTOR", "    Return a human readable latency analysis report.",
+				"GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
 				"HISTORY <event>", "    Return time-latency samples for the <event> class.",
 				"LATEST", "    Return the latest latency samples for all events.",
 				"RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",
-				"    (default: reset all data for all event classes)"),
+				"    (default: reset all data for all event classes)",
+				"HISTOGRAM [COMMAND ...]", "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+				"    If no commands are specified then all histograms are replied."),
 		}}
-}
-
-// --- DEBUG ---
-
-func debug(c *Ctx) error {
-	switch {
-	case Is(c.Args[1], "sleep") && len(c.Args) == 3:
-		secs, err := ParseFloat(c.Args[2])
-		if err != nil {
-			return err
-		}
-		if secs > 0 {
-			time.Sleep(time.Duration(secs * float64(time.Second)))
-		}
-		c.Out.OK()
-		return nil
-	case Is(c.Args[1], "set-active-expire") && len(c.Args) == 3:
-		// As Redis: 0 switches the active expiry sweeper off, anything
-		// else back on. Maintenance pauses the same switch.
-		on, err := ParseInt(c.Args[2])
-		if err != nil {
-			return err
-		}
-		c.Store.SetActiveExpire(on != 0)
-		c.Out.OK()
-		return nil
-	case Is(c.Args[1], "failpoint") && len(c.Args) == 4:
-		if !failpoint.Enabled() {
-			return Errf("DEBUG FAILPOINT needs the server started with %s set", failpoint.EnvVar)
-		}
-		if err := failpoint.Set(string(c.Args[2]), string(c.Args[3])); err != nil {
-			return Errf("%v", err)
-		}
-		c.Out.OK()
-		return nil
-	case Is(c.Args[1], "netfault") && len(c.Args) >= 3:
-		var addrs []string
-		switch {
-		case Is(c.Args[2], "drop"):
-			for _, a := range c.Args[3:] {
-				addrs = append(addrs, string(a))
-			}
-		case Is(c.Args[2], "heal") && len(c.Args) == 3:
-		default:
-			return errSubcommandSyntax(c)
-		}
-		if err := netfault.Drop(addrs); err != nil {
-			return Errf("%v", err)
-		}
-		c.Out.OK()
-		return nil
-	case Is(c.Args[1], "catalog-bump") && len(c.Args) <= 3:
-		// Catalog entries that change nothing but the epoch, to drive the
-		// schema pipeline (SCHEMA STATUS) in tests and by hand.
-		count := int64(1)
-		if len(c.Args) == 3 {
-			n, err := ParseInt(c.Args[2])
-			if err != nil || n < 1 || n > 10000 {
-				return Errf("count must be within 1..10000")
-			}
-			count = n
-		}
-		if c.Catalog == nil {
-			return &Error{"LOADING", "Shoal is loading the catalog"}
-		}
-		if err := c.Catalog.CatalogBump(int(count)); err != nil {
-			return err
-		}
-		c.Out.OK()
-		return nil
-	case Is(c.Args[1], "help") && len(c.Args) == 2:
-		c.Out.StringArray([]string{
-			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
-			"SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background when they are not accessed (otherwise the Redis behavior). Setting it to 1 reenables back the default.",
-			"FAILPOINT <name> <[count*]action|off>", "    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
-			"NETFAULT DROP <host:port> ...", "    Drop this node's traffic to these addresses (needs " + failpoint.EnvVar + ").",
-			"NETFAULT HEAL", "    Stop dropping traffic.",
-			"CATALOG-BUMP [<count>]", "    Commit <count> (default 1) catalog changes that only grow the catalog's epoch.",
-			"HELP", "    Prints this help.",
-		})
-		return nil
-	}
-	return errSubcommandSyntax(c)
 }

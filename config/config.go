@@ -34,6 +34,10 @@ type Config struct {
 	// directives dir and dbfilename ("enable-protected-configs"): no
 	// (default), yes, or local (clients on the loopback).
 	EnableProtectedConfigs string
+	// EnableDebugCommand says who may run DEBUG ("enable-debug-command"):
+	// no (default), yes, or local (clients on the loopback). It is read
+	// at start only, as in Redis.
+	EnableDebugCommand string
 	// AppendFsync is when writes reach stable storage ("appendfsync"):
 	// always, everysec (default) or no.
 	AppendFsync string
@@ -79,6 +83,18 @@ type Config struct {
 	// TrackingTableMaxKeys caps the keys client tracking remembers
 	// ("tracking-table-max-keys"); default 1000000, 0 no limit.
 	TrackingTableMaxKeys int
+	// LatencyMonitorThreshold records latency events (LATENCY LATEST,
+	// HISTORY, DOCTOR) of at least this many milliseconds
+	// ("latency-monitor-threshold"); default 0, off.
+	LatencyMonitorThreshold int64
+	// LatencyTracking keeps a histogram of every command's latency
+	// (LATENCY HISTOGRAM, INFO latencystats) ("latency-tracking");
+	// default yes.
+	LatencyTracking bool
+	// LatencyPercentiles are the percentiles INFO latencystats reports,
+	// separated by spaces ("latency-tracking-info-percentiles"); default
+	// "50 99 99.9".
+	LatencyPercentiles string
 	// Hz is how often per second background work runs ("hz"), 1..500
 	// (Redis cuts wider values to that range); default 10.
 	Hz int
@@ -97,6 +113,11 @@ type Config struct {
 	// MaxMemoryPolicy is the eviction policy INFO and OBJECT FREQ and
 	// IDLETIME read ("maxmemory-policy"); default noeviction.
 	MaxMemoryPolicy string
+	// LFULogFactor and LFUDecayTime shape the access counter OBJECT FREQ
+	// reports under an LFU policy, as in Redis: how slowly it grows
+	// ("lfu-log-factor", default 10) and every how many minutes it
+	// decays by one ("lfu-decay-time", default 1; 0 never).
+	LFULogFactor, LFUDecayTime int64
 
 	// HashMaxListpackEntries and HashMaxListpackValue bound the hashes
 	// OBJECT ENCODING reports as listpack: at most this many fields, none

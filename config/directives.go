@@ -248,7 +248,7 @@ var directives = []*Directive{
 	num("acllog-max-len", mut, 0, longMax, "128"),
 	choice("acl-pubsub-default", mut, "resetchannels", "allchannels", "resetchannels"),
 	choice("enable-protected-configs", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableProtectedConfigs })),
-	choice("enable-debug-command", 0, "no", "no", "yes", "local"),
+	choice("enable-debug-command", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableDebugCommand })),
 	choice("enable-module-command", 0, "no", "no", "yes", "local"),
 	num("tracking-table-max-keys", mut|unsigned, 0, longMax, "1000000").to(intField(func(c *Config) *int { return &c.TrackingTableMaxKeys })),
 
@@ -301,8 +301,8 @@ var directives = []*Directive{
 		"allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction").to(stringField(func(c *Config) *string { return &c.MaxMemoryPolicy })),
 	num("maxmemory-samples", mut, 1, intMax, "5"),
 	num("maxmemory-eviction-tenacity", mut, 0, 100, "10"),
-	num("lfu-log-factor", mut, 0, intMax, "10"),
-	num("lfu-decay-time", mut, 0, intMax, "1"),
+	num("lfu-log-factor", mut, 0, intMax, "10").to(int64Field(func(c *Config) *int64 { return &c.LFULogFactor })),
+	num("lfu-decay-time", mut, 0, intMax, "1").to(int64Field(func(c *Config) *int64 { return &c.LFUDecayTime })),
 	// Shoal has no allocator to defragment: it answers as a redis-server
 	// built without active defragmentation (as the one its transcripts
 	// were recorded from is).
@@ -417,9 +417,9 @@ var directives = []*Directive{
 	num("busy-reply-threshold", mut, 0, longMax, "5000").alias("lua-time-limit").to(int64Field(func(c *Config) *int64 { return &c.BusyReplyThreshold })),
 	num("slowlog-log-slower-than", mut, -1, longMax, "10000").to(int64Field(func(c *Config) *int64 { return &c.SlowlogSlowerThan })),
 	num("slowlog-max-len", mut, 0, longMax, "128").to(intField(func(c *Config) *int { return &c.SlowlogMaxLen })),
-	num("latency-monitor-threshold", mut, 0, longMax, "0"),
-	boolean("latency-tracking", mut, "yes"),
-	special("latency-tracking-info-percentiles", mut, "50 99 99.9", percentiles{}),
+	num("latency-monitor-threshold", mut, 0, longMax, "0").to(int64Field(func(c *Config) *int64 { return &c.LatencyMonitorThreshold })),
+	boolean("latency-tracking", mut, "yes").to(boolField(func(c *Config) *bool { return &c.LatencyTracking })),
+	special("latency-tracking-info-percentiles", mut, "50 99 99.9", percentiles{}).to(stringField(func(c *Config) *string { return &c.LatencyPercentiles })),
 
 	// TLS: Shoal serves plain TCP; the settings are stored.
 	num("tls-port", mut, 0, 65535, "0"),

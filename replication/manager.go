@@ -61,6 +61,10 @@ type Manager struct {
 
 	// Stats for INFO.
 	FullSyncs, PartialOK, PartialErr atomic.Int64
+	// ReplInputBytes and ReplOutputBytes count what a replica read from
+	// and wrote to its primary (total_net_repl_input_bytes; the writes,
+	// its acknowledgements, count in total_net_output_bytes as in Redis).
+	ReplInputBytes, ReplOutputBytes atomic.Int64
 
 	// deferFull refuses full syncs not yet started (primary.go).
 	deferFull atomic.Bool

@@ -127,14 +127,33 @@ func (u *upstream) run() {
 	}
 }
 
+// countingConn counts the bytes read and written through it.
+type countingConn struct {
+	net.Conn
+	in, out *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out.Add(int64(n))
+	return n, err
+}
+
 // session is one connection to the primary, from dial to error.
 func (u *upstream) session() error {
 	cfg := u.m.config()
 	u.setState("connecting")
-	c, err := netfault.DialTimeout("tcp", hostPort(u.host, u.port), cfg.Timeout)
+	nc, err := netfault.DialTimeout("tcp", hostPort(u.host, u.port), cfg.Timeout)
 	if err != nil {
 		return err
 	}
+	var c net.Conn = &countingConn{Conn: nc, in: &u.m.ReplInputBytes, out: &u.m.ReplOutputBytes}
 	u.mu.Lock()
 	if u.stopped() {
 		u.mu.Unlock()

@@ -19,7 +19,15 @@ type Writer struct {
 	proto int
 	// Discard drops replies (CLIENT REPLY OFF/SKIP).
 	Discard bool
+	// OnError, when set, is told the text of every error reply Error
+	// writes, discarded ones included: INFO errorstats counts them.
+	OnError func(msg string)
+	errors  int64
 }
+
+// Errors returns how many error replies the writer wrote (discarded ones
+// included); Reset does not clear it.
+func (w *Writer) Errors() int64 { return w.errors }
 
 // SetProto selects 2 or 3.
 func (w *Writer) SetProto(p int) { w.proto = p }
@@ -84,6 +92,17 @@ func (w *Writer) OK() { w.line('+', "OK") }
 // Error writes an error reply; msg starts with its code (ERR, WRONGTYPE…).
 // Newlines in msg are replaced by spaces, as Redis does.
 func (w *Writer) Error(msg string) {
+	if w.OnError != nil {
+		w.OnError(msg)
+	}
+	w.ErrorUncounted(msg)
+}
+
+// ErrorUncounted is Error without telling OnError: the reply of a script
+// that raised the error of a command it called, which was counted when
+// the command failed.
+func (w *Writer) ErrorUncounted(msg string) {
+	w.errors++
 	if w.Discard {
 		return
 	}

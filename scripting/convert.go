@@ -60,9 +60,19 @@ func luaInt(f float64) int64 {
 	return int64(f)
 }
 
+// writeErrorOf writes the error reply msg of error table t, counted in
+// INFO errorstats unless t is a failed call's, which counted already.
+func writeErrorOf(t *lua.LTable, msg string, out *resp.Writer) {
+	if t.RawGetString(ignoreErrorStats) == lua.LTrue {
+		out.ErrorUncounted(msg)
+		return
+	}
+	out.Error(msg)
+}
+
 func (s *state) tableToReply(run *Run, t *lua.LTable, out *resp.Writer, depth int) {
 	if e, ok := t.RawGetString("err").(lua.LString); ok {
-		out.Error(string(e))
+		writeErrorOf(t, string(e), out)
 		return
 	}
 	if ok, isStr := t.RawGetString("ok").(lua.LString); isStr {

@@ -558,7 +558,7 @@ func (s *state) writeError(run *Run, obj lua.LValue, out *resp.Writer) {
 	if src != lua.LNil && line != lua.LNil {
 		msg += " script: " + run.Name + ", on " + lua.LVAsString(src) + ":" + lua.LVAsString(line) + "."
 	}
-	out.Error(msg)
+	writeErrorOf(t, msg, out)
 }
 
 // errorTable returns {err=msg}.

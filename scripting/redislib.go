@@ -113,6 +113,10 @@ func (s *state) newRedisTable(loading bool) *lua.LTable {
 	return t
 }
 
+// ignoreErrorStats marks an error table made of a failed redis.call or
+// redis.pcall.
+const ignoreErrorStats = "ignore_error_stats_update"
+
 // raise raises Redis's error table for msg (code ERR unless msg is
 // "-CODE text").
 func (s *state) raise(msg string) {
@@ -157,6 +161,10 @@ func (s *state) redisLog(L *lua.LState) int {
 func (s *state) redisCall(L *lua.LState, raise bool) int {
 	run := s.run
 	fail := func(t *lua.LTable) int {
+		// The error was counted when the call failed: a script that
+		// returns or raises it does not count it again (Redis 7.0 sets the
+		// same field).
+		t.RawSetString(ignoreErrorStats, lua.LTrue)
 		if raise {
 			L.Error(t, 1)
 		}

@@ -260,6 +260,7 @@ type hangup struct {
 
 func watchHangup(nc net.Conn) *hangup {
 	h := &hangup{gone: make(chan struct{}), nc: nc}
+	nc = rawConn(nc)
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return h

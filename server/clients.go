@@ -229,6 +229,7 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 
 // connFD returns the socket's file descriptor, or -1.
 func connFD(nc net.Conn) int {
+	nc = rawConn(nc)
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return -1

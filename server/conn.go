@@ -61,6 +61,10 @@ type conn struct {
 	mon        atomic.Pointer[subscriber] // set while in MONITOR (monitor.go)
 	push       atomic.Pointer[subscriber] // invalidations when not subscribed
 	trkInfo    atomic.Pointer[trackingState]
+
+	// errMark is out.Errors() when the current command started, or when
+	// the last command it ran (EXEC's) ended.
+	errMark int64
 }
 
 // clientSnapshot is what other goroutines may read of a conn's Client.

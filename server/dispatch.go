@@ -55,6 +55,11 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, commands.ErrArity(cmd.Name))
 		return
 	}
+	// DEBUG, as enable-debug-command allows.
+	if cmd.Flags.Has(commands.Protected) && !c.s.debugAllowed(c.Addr) {
+		c.reject(cmd, errDebugNotAllowed)
+		return
+	}
 	// Auth.
 	if !c.Authenticated && !cmd.Flags.Has(commands.NoAuth) {
 		c.reject(cmd, commands.ErrNoAuth)
@@ -139,6 +144,12 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.s.feedMonitors(cmd, c.DB, c.Addr, args)
 	}
 	at := c.out.Len()
+	// CLIENT NO-TOUCH: no command but TOUCH moves access clocks.
+	c.tx.SetNoTouch(c.NoTouch && cmd.Name != "touch")
+	// A command failed when it answered an error, or wrote one (a
+	// script's); as in Redis, an EXEC does not fail with the commands it
+	// ran, whose calls moved the mark.
+	c.errMark = c.out.Errors()
 	start := time.Now()
 	err := c.run(ctx)
 	dur := time.Since(start)
@@ -186,7 +197,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.Asking = false // ASKING holds for the next command only
 	}
 	c.lastCmd.Store(&cmd.Name) // NB: commands are never changed once made
-	c.s.record(cmd, args, c, dur, err != nil, changes)
+	failed := c.out.Errors() != c.errMark
+	c.errMark = c.out.Errors()
+	c.s.record(cmd, args, c, dur, failed, changes)
 }
 
 func (c *conn) run(ctx *commands.Ctx) (err error) {
@@ -232,6 +245,25 @@ func (c *conn) failQueued() {
 	if c.multi != nil {
 		c.multi.failed = true
 	}
+}
+
+// errDebugNotAllowed is Redis's refusal of DEBUG under
+// enable-debug-command.
+var errDebugNotAllowed = commands.Errf("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", " +
+	"you can run it from a local connection, otherwise you need to set this option in the configuration file, " +
+	"and then restart the server.")
+
+// debugAllowed reports whether a client at addr may run DEBUG:
+// enable-debug-command yes, or local for a client on the loopback, as
+// Redis's allowProtectedAction decides. The directive is read at start.
+func (s *Server) debugAllowed(addr string) bool {
+	switch s.enableDebug {
+	case "yes":
+		return true
+	case "local":
+		return commands.IsLocal(addr)
+	}
+	return false
 }
 
 func unknownCommand(args [][]byte) error {

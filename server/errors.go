@@ -33,6 +33,9 @@ func (c *conn) replyError(err error) {
 func (s *Server) errorText(err error) string {
 	var re *commands.Error
 	if errors.As(err, &re) {
+		if re.Msg == "" {
+			return re.Code // a whole line (DEBUG ERROR)
+		}
 		return re.Code + " " + re.Msg
 	}
 	var ce *cluster.Error

@@ -27,11 +27,12 @@ type infoState struct {
 	runID  string // 40 hex characters, new at every start
 	replID string
 
-	// Sampler for instantaneous_ops_per_sec, fed once a second by cron.
-	mu       sync.Mutex
-	lastAt   time.Time
-	lastCmds int64
-	ops      atomic.Int64
+	// Sampler for instantaneous_ops_per_sec and the instantaneous_*_kbps,
+	// fed once a second by cron.
+	mu     sync.Mutex
+	lastAt time.Time
+	last   [numRates]int64
+	rates  [numRates]atomic.Int64 // per second; the kbps in bytes
 
 	peakMemory atomic.Int64
 
@@ -58,22 +59,46 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// sample records the commands processed since the previous sample; cron
-// calls it once a second.
-func (st *infoState) sample(total int64, now time.Time) {
+// The instantaneous rates INFO reports, by their index in infoState.
+const (
+	rateOps = iota
+	rateNetIn
+	rateNetOut
+	rateReplIn
+	rateReplOut
+	numRates
+)
+
+// sample records the growth of the counters (commands processed, bytes
+// read and written) since the previous sample; cron calls it once a
+// second.
+func (st *infoState) sample(totals [numRates]int64, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.lastAt.IsZero() {
 		d := now.Sub(st.lastAt).Seconds()
-		delta := total - st.lastCmds
-		if delta < 0 { // CONFIG RESETSTAT
-			delta = 0
-		}
-		if d > 0 {
-			st.ops.Store(int64(float64(delta)/d + 0.5))
+		for i, total := range totals {
+			delta := total - st.last[i]
+			if delta < 0 { // CONFIG RESETSTAT
+				delta = 0
+			}
+			if d > 0 {
+				st.rates[i].Store(int64(float64(delta)/d + 0.5))
+			}
 		}
 	}
-	st.lastAt, st.lastCmds = now, total
+	st.lastAt, st.last = now, totals
+}
+
+// rateTotals are the counters the sampler follows.
+func (s *Server) rateTotals() [numRates]int64 {
+	return [numRates]int64{
+		rateOps:     s.stats.commands.Load(),
+		rateNetIn:   s.stats.netIn.Load(),
+		rateNetOut:  s.stats.netOut.Load() + s.repl.ReplOutputBytes.Load(),
+		rateReplIn:  s.repl.ReplInputBytes.Load(),
+		rateReplOut: s.stats.replOut.Load(),
+	}
 }
 
 // RunID returns the random identifier of this run of the server (INFO
@@ -99,8 +124,8 @@ var infoSections = []struct {
 	{"cpu", "CPU", true, (*Server).infoCPU},
 	{"modules", "Modules", true, func(*Server, *infoBuilder) {}},
 	{"commandstats", "Commandstats", false, (*Server).infoCommandstats},
-	{"errorstats", "Errorstats", true, func(*Server, *infoBuilder) {}},
-	{"latencystats", "Latencystats", false, func(*Server, *infoBuilder) {}},
+	{"errorstats", "Errorstats", true, (*Server).infoErrorstats},
+	{"latencystats", "Latencystats", false, (*Server).infoLatencystats},
 	{"cluster", "Cluster", true, (*Server).infoCluster},
 	{"keyspace", "Keyspace", true, (*Server).infoKeyspace},
 	{"maintenance", "Maintenance", false, (*Server).infoMaintenance},
@@ -431,22 +456,20 @@ func boolInt(v bool) int64 {
 }
 
 func (s *Server) infoStats(b *infoBuilder) {
-	var failed int64
-	for _, st := range s.cmdStats() {
-		failed += st.failed.Load() + st.rejected.Load()
-	}
 	cmds := s.stats.commands.Load()
+	totals := s.rateTotals()
+	kbps := func(i int) string { return fmt.Sprintf("%.2f", float64(s.info.rates[i].Load())/1024) }
 	b.int("total_connections_received", s.stats.connections.Load())
 	b.int("total_commands_processed", cmds)
-	b.int("instantaneous_ops_per_sec", s.info.ops.Load())
-	for _, name := range []string{"total_net_input_bytes", "total_net_output_bytes",
-		"total_net_repl_input_bytes", "total_net_repl_output_bytes"} {
-		b.field(name, "0")
-	}
-	for _, name := range []string{"instantaneous_input_kbps", "instantaneous_output_kbps",
-		"instantaneous_input_repl_kbps", "instantaneous_output_repl_kbps"} {
-		b.field(name, "0.00")
-	}
+	b.int("instantaneous_ops_per_sec", s.info.rates[rateOps].Load())
+	b.int("total_net_input_bytes", totals[rateNetIn])
+	b.int("total_net_output_bytes", totals[rateNetOut])
+	b.int("total_net_repl_input_bytes", totals[rateReplIn])
+	b.int("total_net_repl_output_bytes", totals[rateReplOut])
+	b.field("instantaneous_input_kbps", kbps(rateNetIn))
+	b.field("instantaneous_output_kbps", kbps(rateNetOut))
+	b.field("instantaneous_input_repl_kbps", kbps(rateReplIn))
+	b.field("instantaneous_output_repl_kbps", kbps(rateReplOut))
 	b.int("rejected_connections", s.stats.rejected.Load())
 	b.int("sync_full", s.repl.FullSyncs.Load())
 	b.int("sync_partial_ok", s.repl.PartialOK.Load())
@@ -479,7 +502,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.field("tracking_total_items", strconv.Itoa(trkItems))
 	b.field("tracking_total_prefixes", strconv.Itoa(trkPrefixes))
 	b.field("unexpected_error_replies", "0")
-	b.int("total_error_replies", failed)
+	b.int("total_error_replies", s.stats.errors.total.Load())
 	b.field("dump_payload_sanitizations", "0")
 	b.int("total_reads_processed", cmds)
 	b.int("total_writes_processed", cmds)
@@ -573,6 +596,23 @@ func (s *Server) infoCommandstats(b *infoBuilder) {
 		}
 		b.field("cmdstat_"+name, fmt.Sprintf("calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d",
 			calls, usec, per, st.rejected.Load(), st.failed.Load()))
+	}
+}
+
+// infoErrorstats lists the error replies by code, in byte order as
+// Redis's radix tree does.
+func (s *Server) infoErrorstats(b *infoBuilder) {
+	m := s.stats.errors.codes.Load()
+	if m == nil {
+		return
+	}
+	codes := make([]string, 0, len(*m))
+	for code := range *m {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	for _, code := range codes {
+		b.field("errorstat_"+code, "count="+strconv.FormatInt((*m)[code].Load(), 10))
 	}
 }
 

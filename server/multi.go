@@ -227,6 +227,37 @@ func (s *Server) watchFailed(cn *conn) bool {
 	return false
 }
 
+// dbSwapped is the store's swap listener: SWAPDB gave db the keys of
+// another database. It wakes the clients blocked on db's keys and marks
+// dirty the watchers of db's keys that existed in either database, as
+// Redis 7.0's touchAllWatchedKeysInDb does: a key live at WATCH existed
+// before (had it been deleted since, its watchers were marked then), and
+// any other watched key did exactly when it exists in db now, having come
+// from the other database. A key stored but expired counts as existing,
+// as in Redis's dictionary.
+func (s *Server) dbSwapped(db int) {
+	s.wakeBlocked(db, nil)
+	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	if len(s.watch.keys) == 0 {
+		return
+	}
+	tx := s.store.NewTx()
+	tx.SetNoTouch(true)
+	for id, set := range s.watch.keys {
+		if id.db != db {
+			continue
+		}
+		k, err := tx.Lookup(db, []byte(id.key))
+		came := err != nil || k.Exists // NB: an unreadable key counts as changed
+		for cn, live := range set {
+			if live || came {
+				cn.dirty.Store(true)
+			}
+		}
+	}
+}
+
 // keyWritten is the store's write listener: it wakes the clients blocked
 // on a written key and marks its watchers dirty. It runs under the
 // writer's key locks and must not block on them.

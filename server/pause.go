@@ -36,6 +36,11 @@ func (p *pauseState) set(d time.Duration, writesOnly bool) {
 func (p *pauseState) unpause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.endLocked()
+}
+
+// endLocked ends the pause and wakes the commands that wait.
+func (p *pauseState) endLocked() {
 	p.on = false
 	if p.changed != nil {
 		close(p.changed)
@@ -51,6 +56,19 @@ func (p *pauseState) active() bool {
 	return p.on
 }
 
+// holding reports whether a pause is in force, ending it when its time
+// is up: the active expiry sweeper does not run while it is, as in Redis
+// 7.0, so keys that expire meanwhile stay stored (and read as absent)
+// until the pause ends.
+func (p *pauseState) holding() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.on && !time.Now().Before(p.until) {
+		p.endLocked()
+	}
+	return p.on
+}
+
 // wait blocks while a pause applies to cmd.
 func (p *pauseState) wait(cmd *commands.Command) {
 	for {
@@ -61,11 +79,7 @@ func (p *pauseState) wait(cmd *commands.Command) {
 		}
 		left := time.Until(p.until)
 		if left <= 0 {
-			p.on = false
-			if p.changed != nil {
-				close(p.changed)
-				p.changed = nil
-			}
+			p.endLocked()
 			p.mu.Unlock()
 			return
 		}

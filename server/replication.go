@@ -166,6 +166,9 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	if host, _, err := net.SplitHostPort(cn.Addr); err == nil {
 		hello.IP = host
 	}
+	if cc, ok := cn.nc.(*countingConn); ok {
+		cc.replica.Store(true)
+	}
 	nc := cn.nc
 	psync := c.Cmd.Name == "psync"
 	cn.detached = true

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/shoaldb/shoal/cluster"
@@ -180,6 +181,19 @@ type scriptHost struct {
 // script's command passes, then the command.
 func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (err error) {
 	c, s := h.c, h.c.s
+	// A call's error counts in INFO errorstats, as the reply of a
+	// command, or as a refusal of the call.
+	out.OnError = s.countError
+	defer func() {
+		if err != nil && !errors.Is(err, scripting.ErrRetry) {
+			// A refusal with no code of its own counts as ERR.
+			text, coded := strings.CutPrefix(err.Error(), "-")
+			if !coded {
+				text = "ERR " + text
+			}
+			s.countError(text)
+		}
+	}()
 	if !h.inited {
 		h.client, h.inited, h.slot = *h.caller.Client, true, -1
 	}

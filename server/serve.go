@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/redcon"
@@ -27,7 +28,7 @@ func (s *Server) serve(ln net.Listener) {
 			time.Sleep(10 * time.Millisecond) // NB: out of descriptors, say
 			continue
 		}
-		go s.serveConn(nc)
+		go s.serveConn(&countingConn{Conn: nc, s: s})
 	}
 }
 
@@ -135,4 +136,37 @@ func detachedReader(nc net.Conn, rest []byte) func() ([][]byte, error) {
 		cmd, err := rd.ReadCommand()
 		return cmd.Args, err
 	}
+}
+
+// countingConn counts the bytes a client connection reads and writes, for
+// INFO's total_net_input_bytes and total_net_output_bytes (or, once it
+// carries a replication stream, total_net_repl_output_bytes).
+type countingConn struct {
+	net.Conn
+	s       *Server
+	replica atomic.Bool
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.s.stats.netIn.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.replica.Load() {
+		c.s.stats.replOut.Add(int64(n))
+	} else {
+		c.s.stats.netOut.Add(int64(n))
+	}
+	return n, err
+}
+
+// rawConn returns the socket under a client connection.
+func rawConn(nc net.Conn) net.Conn {
+	if c, ok := nc.(*countingConn); ok {
+		return c.Conn
+	}
+	return nc
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,13 @@ type Server struct {
 	slowerThan      atomic.Int64
 	protectedMode   atomic.Bool
 	replicaReadOnly atomic.Bool
+	// enableDebug is enable-debug-command as the server started with.
+	enableDebug string
+	// latencyThreshold and latencyTracking are latency-monitor-threshold
+	// and latency-tracking.
+	latencyThreshold atomic.Int64
+	latencyTracking  atomic.Bool
+	latency          latencyMonitor
 
 	repl *replication.Manager
 	// cluster is the node's cluster membership, nil without
@@ -162,17 +170,22 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		shutdown: make(chan struct{}),
 		stop:     make(chan struct{}),
 		cursors:  commands.NewCursorTable(commands.DefaultCursors),
+
+		enableDebug: cfg.EnableDebugCommand,
 	}
 	s.scripts = newScripts(s)
 	s.applyHotConfig(cfg)
 	s.watch.init()
 	store.SetWriteListener(s.keyWritten)
+	store.SetSwapListener(s.dbSwapped)
+	store.SetExpireHold(s.pause.holding)
 	if err := s.loadFunctions(); err != nil {
 		store.Close()
 		return nil, err
 	}
 	store.OnRecordChange(s.recordChanged)
 	store.SetReadyListener(s.wakeBlocked)
+	store.SetLatencyHook(s.storageLatency)
 	s.slowlog.init()
 	var reg Registry = prometheus.NewRegistry()
 	if opts.Registry != nil {
@@ -199,6 +212,8 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.maxQuery.Store(c.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(c.MaxClients))
 	s.slowerThan.Store(c.SlowlogSlowerThan)
+	s.latencyThreshold.Store(c.LatencyMonitorThreshold)
+	s.latencyTracking.Store(c.LatencyTracking)
 	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
 	s.replicaReadOnly.Store(c.ReplicaReadOnly)
 	if s.repl != nil {
@@ -215,6 +230,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	}
 	s.scripts.SetBusyThreshold(c.BusyReplyThreshold)
 	s.store.SetExpireHz(c.Hz)
+	s.store.SetAccessPolicy(strings.Contains(c.MaxMemoryPolicy, "lfu"), c.LFULogFactor, c.LFUDecayTime)
 	s.store.SetEncodings(storage.Encodings{
 		HashEntries: c.HashMaxListpackEntries, HashValue: c.HashMaxListpackValue,
 		SetIntsetEntries: c.SetMaxIntsetEntries,
@@ -355,8 +371,8 @@ func (s *Server) cron() {
 			return
 		case <-t.C:
 			s.closeIdleClients()
-			s.info.sample(s.stats.commands.Load(), time.Now())
 			s.releaser.tick()
+			s.info.sample(s.rateTotals(), time.Now())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,13 @@ type stats struct {
 	// Redis's server.dirty does (dirty.go): INFO's
 	// rdb_changes_since_last_save is measured from it.
 	dirty atomic.Int64
+	// netIn and netOut count the bytes read from and written to client
+	// connections, replOut the bytes written to replicas
+	// (total_net_input_bytes, total_net_output_bytes,
+	// total_net_repl_output_bytes).
+	netIn, netOut, replOut atomic.Int64
+
+	errors errorStats
 
 	// cmds maps each command that ran to its line of INFO commandstats.
 	// It is replaced whole when a command first runs, so the command path
@@ -32,6 +40,60 @@ type stats struct {
 type cmdStat struct {
 	calls, usec, rejected, failed atomic.Int64
 	metrics                       *cmdMetrics
+	// hist is the command's latency histogram (LATENCY HISTOGRAM, INFO
+	// latencystats), made when it first runs under latency-tracking.
+	hist atomic.Pointer[latencyHistogram]
+}
+
+// errorStats count error replies, INFO's total_error_replies and
+// errorstats.
+type errorStats struct {
+	total atomic.Int64
+	// codes maps an error code to its count. It is replaced whole when a
+	// code is first seen, so counting reads it without a lock.
+	codes atomic.Pointer[map[string]*atomic.Int64]
+	addMu sync.Mutex
+}
+
+// maxErrorCodes bounds errorstats: codes first seen after this many are
+// counted in total_error_replies only (Redis 7.2 keeps 128 too).
+const maxErrorCodes = 128
+
+// countError accounts one error reply, msg its text without the leading
+// "-". Its code is the text up to the first space, as Redis's
+// afterErrorReply reads it (within the first 32 bytes of the line, else
+// ERR).
+func (s *Server) countError(msg string) {
+	e := &s.stats.errors
+	e.total.Add(1)
+	code := "ERR"
+	if i := strings.IndexByte(msg, ' '); i > 0 && i < 31 {
+		code = msg[:i]
+	}
+	if m := e.codes.Load(); m != nil {
+		if n := (*m)[code]; n != nil {
+			n.Add(1)
+			return
+		}
+	}
+	e.addMu.Lock()
+	defer e.addMu.Unlock()
+	old := e.codes.Load()
+	next := map[string]*atomic.Int64{}
+	if old != nil {
+		if n := (*old)[code]; n != nil {
+			n.Add(1)
+			return
+		}
+		if len(*old) >= maxErrorCodes {
+			return
+		}
+		next = maps.Clone(*old)
+	}
+	n := &atomic.Int64{}
+	n.Add(1)
+	next[strings.Clone(code)] = n
+	e.codes.Store(&next)
 }
 
 // record accounts one executed command that made changes (changesOf):
@@ -49,6 +111,14 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 		st.failed.Add(1)
 	}
 	st.metrics.observe(dur, failed)
+	if s.latencyTracking.Load() {
+		st.histogram(true).record(dur)
+	}
+	if cmd.Flags.Has(commands.Fast) {
+		s.observeLatency("fast-command", dur)
+	} else {
+		s.observeLatency("command", dur)
+	}
 	if t := s.slowerThan.Load(); t >= 0 && us >= t && !cmd.Flags.Has(commands.SkipSlowlog) {
 		s.slowlog.add(redactSecrets(cmd, args), us, c, s.Config().SlowlogMaxLen)
 	}
@@ -101,11 +171,17 @@ func (s *Server) ResetStats() {
 	s.stats.rejected.Store(0)
 	s.stats.hits.Store(0)
 	s.stats.misses.Store(0)
+	s.stats.netIn.Store(0)
+	s.stats.netOut.Store(0)
+	s.stats.replOut.Store(0)
+	s.stats.errors.total.Store(0)
+	s.stats.errors.codes.Store(nil)
 	for _, st := range s.cmdStats() {
 		st.calls.Store(0)
 		st.usec.Store(0)
 		st.rejected.Store(0)
 		st.failed.Store(0)
+		st.hist.Store(nil)
 	}
 	s.slowlog.reset()
 }

@@ -44,8 +44,7 @@ func (t *Tx) SwapDB(a, b int) {
 	m[a], m[b] = m[b], m[a]
 	t.batch().Set(dbMapKey, m, nil)
 	t.s.dbmap.Store(&m)
-	t.touch(a, nil)
-	t.touch(b, nil)
+	t.touchSwapped(a, b)
 }
 
 // ScanKeys calls fn for each live key of logical database db in key order,

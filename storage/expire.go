@@ -31,6 +31,12 @@ type expireHookPtr = atomic.Pointer[ExpireHook]
 // absent. It starts on; the setting is not persisted.
 func (s *Store) SetActiveExpire(on bool) (was bool) { return !s.expireOff.Swap(!on) }
 
+// SetExpireHold installs held, asked before each pass of the active
+// expiry sweeper: while it reports true the sweeper skips its passes (as
+// Redis's activeExpireCycle does while clients are paused), without
+// changing SetActiveExpire's switch.
+func (s *Store) SetExpireHold(held func() bool) { s.expireHold.Store(&held) }
+
 // ActiveExpire reports whether the active expiry sweeper is on.
 func (s *Store) ActiveExpire() bool { return !s.expireOff.Load() }
 
@@ -57,6 +63,10 @@ func (s *Store) expireLoop() {
 				hz = now
 				t.Reset(time.Second / time.Duration(hz))
 			}
+			if held := s.expireHold.Load(); held != nil && (*held)() {
+				continue
+			}
+			start := time.Now()
 			for db := 0; db < s.opts.Databases; db++ {
 				// NB: switched off mid-pass, the sweeper stops at the next batch.
 				for !s.expireOff.Load() && s.ExpireCycle(tx, db) == expireBatch {
@@ -67,6 +77,7 @@ func (s *Store) expireLoop() {
 					}
 				}
 			}
+			s.latencyEvent(LatencyExpireCycle, time.Since(start))
 		}
 	}
 }

@@ -106,6 +106,9 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 		return err
 	}
 	k.Live = !k.Meta.Expired(t.s.NowMs())
+	if k.Live && !t.noTouch && t.snap == nil {
+		t.s.clocks.touch(t.scratch)
+	}
 	if k.Live && k.Meta.Chunked && mode == readValue {
 		return t.assemble(k)
 	}
@@ -186,6 +189,9 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 		}
 	}
 	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)
+	if !k.Live && !t.bulk {
+		t.s.clocks.created(t.kbuf)
+	}
 	t.ebuf = encoding.AppendMeta(t.ebuf[:0], m)
 	t.batch().Set(t.kbuf, t.ebuf, nil)
 	t.setPending(t.kbuf, t.ebuf)

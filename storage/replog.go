@@ -473,6 +473,23 @@ func (s *Store) EndFullSync(id string, offset int64) error {
 	return nil
 }
 
+// ChangeReplID starts a new replication history and forgets the
+// previous one, as DEBUG CHANGE-REPL-ID does (Redis's
+// changeReplicationId and clearReplicationId2): replicas can no longer
+// continue by partial resync.
+func (s *Store) ChangeReplID() error {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	r := &s.repl
+	r.idMu.Lock()
+	r.id, r.id2, r.off2 = NewReplID(), "", 0
+	r.idMu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	s.saveReplStateLocked(b, r.offset.Load())
+	return b.Commit(pebble.Sync)
+}
+
 // SetReplID adopts the primary's replication id after a partial sync that
 // the primary answered with a new id (it was promoted meanwhile).
 func (s *Store) SetReplID(id string) error {

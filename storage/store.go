@@ -123,15 +123,23 @@ type Store struct {
 	// clients); when zero, commits skip recording keys.
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
+	onSwap     atomic.Pointer[func(db int)]
 	onReady    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]
 	onRecord   atomic.Pointer[func(name string)]
 	expireHook expireHookPtr
 	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
+	expireHold atomic.Pointer[func() bool]
 	expireHz   atomic.Int32
 	repl       replLog
 	meta       *metaCache // nil when disabled
+	clocks     *accessClocks
 	enc        atomic.Pointer[Encodings]
+
+	// latencyHook receives latency events (SetLatencyHook); stallStart
+	// is when the running write stall began (Unix ns), 0 when none.
+	latencyHook atomic.Pointer[func(LatencyEvent, time.Duration)]
+	stallStart  atomic.Int64
 
 	// Stats are read by INFO and metrics.
 	Stats Stats
@@ -195,6 +203,7 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{opts: opts, log: opts.Logger, now: opts.Now, stop: make(chan struct{})}
+	s.clocks = newAccessClocks(opts.Now)
 	if opts.MetaCacheBytes > 0 {
 		s.meta = newMetaCache(opts.MetaCacheBytes)
 	}
@@ -218,8 +227,14 @@ func Open(opts Options) (*Store, error) {
 			WriteStallBegin: func(pebble.WriteStallBeginInfo) {
 				s.Stats.WriteStalls.Add(1)
 				s.Stats.WriteStallNow.Store(true)
+				s.stallStart.Store(time.Now().UnixNano())
 			},
-			WriteStallEnd: func() { s.Stats.WriteStallNow.Store(false) },
+			WriteStallEnd: func() {
+				s.Stats.WriteStallNow.Store(false)
+				if at := s.stallStart.Swap(0); at != 0 {
+					s.latencyEvent(LatencyWriteStall, time.Duration(time.Now().UnixNano()-at))
+				}
+			},
 		},
 	}
 	// Point reads (metadata the hot cache misses, members) skip tables
@@ -318,6 +333,34 @@ func (s *Store) Flush() error {
 // fn runs while the writer still holds the key locks: it must not block or
 // take key locks.
 func (s *Store) SetWriteListener(fn func(db int, key []byte, flushed bool)) { s.onWrite.Store(&fn) }
+
+// LatencyEvent names a latency event of the store, as the latency
+// monitor (LATENCY LATEST) shows it.
+type LatencyEvent string
+
+// The store's latency events: a pass of the expiry sweeper over every
+// database (Redis's expire-cycle), and a write stall, from Pebble holding
+// writes until its memtables flush or level 0 compacts to its end
+// (Shoal's own).
+const (
+	LatencyExpireCycle LatencyEvent = "expire-cycle"
+	LatencyWriteStall  LatencyEvent = "write-stall"
+)
+
+// SetLatencyHook installs fn, told of each latency event and how long it
+// took. fn must not block.
+func (s *Store) SetLatencyHook(fn func(LatencyEvent, time.Duration)) { s.latencyHook.Store(&fn) }
+
+func (s *Store) latencyEvent(e LatencyEvent, d time.Duration) {
+	if fn := s.latencyHook.Load(); fn != nil {
+		(*fn)(e, d)
+	}
+}
+
+// SetSwapListener installs fn, called after a commit that swapped
+// databases (SWAPDB) once for each of the two; without one, the write
+// listener is told of both as of every key written.
+func (s *Store) SetSwapListener(fn func(db int)) { s.onSwap.Store(&fn) }
 
 // SetReadyListener installs fn, called as the write listener is (and under
 // the same rules) with the keys a Tx signalled ready (Tx.SignalReady).

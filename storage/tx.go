@@ -54,12 +54,15 @@ type Tx struct {
 	// onTouch, when set, is told of every write the listener will be
 	// (SetTouchHook).
 	onTouch func(db int, key []byte, flushed bool)
+	// noTouch leaves keys' access clocks alone (SetNoTouch).
+	noTouch bool
 }
 
 type touchedKey struct {
 	db      int
 	key     []byte
 	flushed bool // db was emptied (key is nil)
+	swapped bool // db was swapped with another (key is nil)
 	ready   bool // only blocked readers are told (SignalReady)
 }
 
@@ -76,6 +79,10 @@ func (t *Tx) SetNewKeyHook(fn func(db int, key []byte)) { t.onNew = fn }
 // will be told of once t commits (so only while AddListener counts more
 // than zero): the writer knows it is the writer. fn must not keep key.
 func (t *Tx) SetTouchHook(fn func(db int, key []byte, flushed bool)) { t.onTouch = fn }
+// SetNoTouch says whether lookups leave the keys' access clocks
+// (OBJECT IDLETIME, OBJECT FREQ) alone, as CLIENT NO-TOUCH and Redis's
+// LOOKUP_NOTOUCH do.
+func (t *Tx) SetNoTouch(on bool) { t.noTouch = on }
 
 // Store returns the store t works on.
 func (t *Tx) Store() *Store { return t.s }
@@ -461,9 +468,11 @@ func (t *Tx) notifyLocked() {
 	if len(t.touched) == 0 {
 		return
 	}
-	fn, ready := t.s.onWrite.Load(), t.s.onReady.Load()
+	fn, ready, swap := t.s.onWrite.Load(), t.s.onReady.Load(), t.s.onSwap.Load()
 	for _, k := range t.touched {
 		switch {
+		case k.swapped && swap != nil:
+			(*swap)(k.db)
 		case k.ready && ready != nil:
 			(*ready)(k.db, k.key)
 		case !k.ready && fn != nil:
@@ -494,6 +503,16 @@ func (t *Tx) SignalReady(k *Key) {
 		return
 	}
 	t.touched = append(t.touched, touchedKey{db: k.DB, key: bytes.Clone(k.Name), ready: true})
+}
+
+// touchSwapped records that databases a and b were swapped, for the
+// swap listener (or, without one, the write listener, as writes of
+// every key of both).
+func (t *Tx) touchSwapped(a, b int) {
+	if t.s.listeners.Load() == 0 {
+		return
+	}
+	t.touched = append(t.touched, touchedKey{db: a, swapped: true}, touchedKey{db: b, swapped: true})
 }
 
 // touchFlushed records that db was emptied, for the write listener.

@@ -156,6 +156,8 @@ func (c *Cluster) nodeArgs(nd *Node, opts Options, mode []string) []string {
 		"--loglevel", level,
 		"--appendfsync", fsync,
 		"--protected-mode", "no",
+		// The harness and its tests drive DEBUG FAILPOINT and NETFAULT.
+		"--enable-debug-command", "local",
 	}
 	args = append(args, mode...)
 	return append(args, opts.ExtraArgs...)

@@ -29,6 +29,8 @@ func Config(t testing.TB) *config.Config {
 	c.Port = 0
 	c.Dir = t.TempDir()
 	c.SlowlogSlowerThan = -1
+	// Tests drive failpoints and the expiry sweeper through DEBUG.
+	c.EnableDebugCommand = "local"
 	return c
 }
 

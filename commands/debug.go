@@ -1,0 +1,468 @@
+package commands
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/failpoint"
+	"github.com/shoaldb/shoal/internal/netfault"
+	"github.com/shoaldb/shoal/storage"
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// debugHelp is DEBUG HELP: Redis 7.0's lines for the subcommands Shoal
+// runs, in Redis's order, then Shoal's own.
+var debugHelp = []string{
+	"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"CHANGE-REPL-ID",
+	"    Change the replication IDs of the instance.",
+	"    Dangerous: should be used only for testing the replication subsystem.",
+	"DIGEST",
+	"    Output a hex signature representing the current DB content.",
+	"DIGEST-VALUE <key> [<key> ...]",
+	"    Output a hex signature of the values of all the specified keys.",
+	"ERROR <string>",
+	"    Return a Redis protocol error with <string> as message. Useful for clients",
+	"    unit tests to simulate Redis errors.",
+	"OBJECT <key>",
+	"    Show low level info about `key` and associated value.",
+	"SET-ACTIVE-EXPIRE <0|1>",
+	"    Setting it to 0 disables expiring keys in background when they are not",
+	"    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+	"    default.",
+	"QUICKLIST-PACKED-THRESHOLD <size>",
+	"    Sets the threshold for elements to be inserted as plain vs packed nodes",
+	"    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+	"SLEEP <seconds>",
+	"    Stop the server for <seconds>. Decimals allowed.",
+	"FAILPOINT <name> <[count*]action|off>",
+	"    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
+	"NETFAULT DROP <host:port> ...",
+	"    Drop this node's traffic to these addresses (needs " + failpoint.EnvVar + ").",
+	"NETFAULT HEAL",
+	"    Stop dropping traffic.",
+	"CATALOG-BUMP [<count>]",
+	"    Commit <count> (default 1) catalog changes that only grow the catalog's epoch.",
+	"HELP",
+	"    Prints this help.",
+}
+
+// debug runs DEBUG's subcommands. Dispatch runs it only as
+// enable-debug-command allows.
+func debug(c *Ctx) error {
+	sub, n := c.Args[1], len(c.Args)
+	// Nothing DEBUG reads counts as an access (Redis reads the
+	// dictionary directly).
+	c.Tx.SetNoTouch(true)
+	switch {
+	case Is(sub, "help") && n == 2:
+		c.Out.Array(len(debugHelp))
+		for _, l := range debugHelp {
+			c.Out.Simple(l) // status lines, as Redis's addReplyHelp
+		}
+		return nil
+	case Is(sub, "sleep") && n == 3:
+		// As Redis's strtod: what does not parse sleeps for 0 s.
+		secs, _ := strconv.ParseFloat(string(c.Args[2]), 64)
+		if secs > 0 {
+			time.Sleep(time.Duration(secs * float64(time.Second)))
+		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "set-active-expire") && n == 3:
+		// As Redis: 0 switches the active expiry sweeper off, anything
+		// else back on. Maintenance pauses the same switch.
+		on, _ := strconv.Atoi(string(c.Args[2]))
+		c.Store.SetActiveExpire(on != 0)
+		c.Out.OK()
+		return nil
+	case Is(sub, "quicklist-packed-threshold") && n == 3:
+		// Lists keep no quicklist nodes: the size is checked as Redis
+		// checks it, and has no effect.
+		sz, err := config.ParseMemory(string(c.Args[2]))
+		if err != nil || sz > 1<<32-1<<20 {
+			return Errf("argument must be a memory value bigger than 1 and smaller than 4gb")
+		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "change-repl-id") && n == 2:
+		if err := c.Store.ChangeReplID(); err != nil {
+			return err
+		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "error") && n == 3:
+		// The line as given, new lines made spaces, with no code added.
+		return &Error{Code: strings.NewReplacer("\r", " ", "\n", " ").Replace(string(c.Args[2]))}
+	case Is(sub, "object") && n == 3:
+		return debugObject(c)
+	case Is(sub, "digest") && n == 2:
+		d, err := datasetDigest(c)
+		if err != nil {
+			return err
+		}
+		c.Out.Simple(hex.EncodeToString(d[:]))
+		return nil
+	case Is(sub, "digest-value") && n >= 2:
+		c.Out.Array(n - 2)
+		for _, name := range c.Args[2:] {
+			var d [sha1.Size]byte
+			k, err := c.Tx.Lookup(c.DB(), name)
+			if err != nil {
+				return err
+			}
+			if k.Live {
+				if d, err = valueDigest(c.Tx, k); err != nil {
+					return err
+				}
+			}
+			c.Out.Simple(hex.EncodeToString(d[:]))
+		}
+		return nil
+	case Is(sub, "failpoint") && n == 4:
+		if !failpoint.Enabled() {
+			return Errf("DEBUG FAILPOINT needs the server started with %s set", failpoint.EnvVar)
+		}
+		if err := failpoint.Set(string(c.Args[2]), string(c.Args[3])); err != nil {
+			return Errf("%v", err)
+		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "netfault") && n >= 3:
+		var addrs []string
+		switch {
+		case Is(c.Args[2], "drop"):
+			for _, a := range c.Args[3:] {
+				addrs = append(addrs, string(a))
+			}
+		case Is(c.Args[2], "heal") && n == 3:
+		default:
+			return errSubcommandSyntax(c)
+		}
+		if err := netfault.Drop(addrs); err != nil {
+			return Errf("%v", err)
+		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "catalog-bump") && n <= 3:
+		// Catalog entries that change nothing but the epoch, to drive the
+		// schema pipeline (SCHEMA STATUS) in tests and by hand.
+		count := int64(1)
+		if n == 3 {
+			v, err := ParseInt(c.Args[2])
+			if err != nil || v < 1 || v > 10000 {
+				return Errf("count must be within 1..10000")
+			}
+			count = v
+		}
+		if c.Catalog == nil {
+			return &Error{"LOADING", "Shoal is loading the catalog"}
+		}
+		if err := c.Catalog.CatalogBump(int(count)); err != nil {
+			return err
+		}
+		c.Out.OK()
+		return nil
+	}
+	return errSubcommandSyntax(c)
+}
+
+// --- DEBUG OBJECT ---
+
+var addrSeed = maphash.MakeSeed()
+
+// debugObject answers DEBUG OBJECT in Redis's line. Shoal has no object
+// in memory: the address is made from the key's name, serializedlength is
+// the size of the key's RDB object as Shoal writes it, and a list's ql_
+// fields are those of the quicklist Redis 7.0 would build by appending
+// its elements under list-max-listpack-size.
+func debugObject(c *Ctx) error {
+	k, err := c.PeekKey(c.Args[2])
+	if err != nil {
+		return err
+	}
+	if !k.Live {
+		return Errf("no such key")
+	}
+	enc, err := ObjectEncoding(c.Tx, k)
+	if err != nil {
+		return err
+	}
+	obj, err := c.Tx.AppendObject(nil, k)
+	if err != nil {
+		return err
+	}
+	extra := ""
+	if k.Meta.Type == encoding.TypeList {
+		if extra, err = quicklistShape(c, k); err != nil {
+			return err
+		}
+	}
+	addr := maphash.Bytes(addrSeed, c.Args[2])&0xffffffffff | 0x7f0000000000
+	c.Out.Simple(fmt.Sprintf("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s",
+		addr, objectRefcount(c, &k.Meta), enc, len(obj)-1, c.Tx.AccessClock(k), c.Tx.IdleTime(k), extra))
+	return nil
+}
+
+// packedThreshold is the size from which Redis 7.0 gives a list element
+// a plain node of its own (1 GiB by default).
+const packedThreshold = 1 << 30
+
+// quicklistShape returns DEBUG OBJECT's ql_ fields for list k, as Redis
+// 7.0's quicklist would hold its elements pushed one by one at the tail
+// (quicklist.c _quicklistNodeAllowInsert).
+func quicklistShape(c *Ctx, k *storage.Key) (string, error) {
+	cfg := c.Server.Config()
+	fill, _ := strconv.Atoi(config.Lookup("list-max-listpack-size").Get(cfg))
+	compress, _ := strconv.Atoi(config.Lookup("list-compress-depth").Get(cfg))
+	var nodes, count, total, nodeSz, nodeCount int64
+	plain := false
+	closeNode := func() {
+		if nodeCount > 0 {
+			nodes++
+			total += nodeSz
+		}
+		nodeSz, nodeCount, plain = 0, 0, false
+	}
+	if n := storage.ListLen(k); n > 0 {
+		err := c.Tx.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
+			count++
+			sz := int64(len(v))
+			if sz >= packedThreshold {
+				closeNode()
+				nodeSz, nodeCount, plain = sz, 1, true
+				closeNode()
+				return true
+			}
+			if nodeCount == 0 || plain || !quicklistAllowInsert(nodeSz, nodeCount, sz, fill) {
+				closeNode()
+				nodeSz = 7 // listpack header and end byte
+			}
+			nodeSz += listpackEntrySize(v)
+			nodeCount++
+			return true
+		})
+		if err != nil {
+			return "", err
+		}
+		closeNode()
+	}
+	avg := 0.0
+	if nodes > 0 {
+		avg = float64(count) / float64(nodes)
+	}
+	return fmt.Sprintf(" ql_nodes:%d ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d ql_uncompressed_size:%d",
+		nodes, avg, fill, boolInt(compress != 0), total), nil
+}
+
+// quicklistAllowInsert is Redis 7.0's _quicklistNodeAllowInsert for a
+// packed node of sz bytes holding count elements, and an element of n bytes.
+func quicklistAllowInsert(sz, count, n int64, fill int) bool {
+	overhead := int64(1)
+	if n >= 254 {
+		overhead = 5
+	}
+	switch {
+	case n < 64:
+		overhead++
+	case n < 16384:
+		overhead += 2
+	default:
+		overhead += 5
+	}
+	next := sz + n + overhead
+	if fill < 0 {
+		if level := -fill - 1; level < 5 && next <= int64(4096)<<level {
+			return true
+		}
+	}
+	if next > 8192 {
+		return false
+	}
+	return count < int64(fill)
+}
+
+// listpackEntrySize is the size of v as a listpack entry: an integer in
+// the smallest of Redis's integer encodings, otherwise a string with its
+// length header, and the back-length bytes.
+func listpackEntrySize(v []byte) int64 {
+	var enc int64
+	if n, ok := parseInt(v); ok {
+		switch {
+		case n >= 0 && n <= 127:
+			enc = 1
+		case n >= -4096 && n <= 4095:
+			enc = 2
+		case n >= math.MinInt16 && n <= math.MaxInt16:
+			enc = 3
+		case n >= -1<<23 && n <= 1<<23-1:
+			enc = 4
+		case n >= math.MinInt32 && n <= math.MaxInt32:
+			enc = 5
+		default:
+			enc = 9
+		}
+	} else {
+		l := int64(len(v))
+		switch {
+		case l < 64:
+			enc = 1 + l
+		case l < 4096:
+			enc = 2 + l
+		default:
+			enc = 5 + l
+		}
+	}
+	switch {
+	case enc <= 127:
+		return enc + 1
+	case enc < 16383:
+		return enc + 2
+	case enc < 2097151:
+		return enc + 3
+	case enc < 268435455:
+		return enc + 4
+	}
+	return enc + 5
+}
+
+// --- DEBUG DIGEST ---
+
+// The digests are Redis's (debug.c): a value's digest mixes its type, its
+// elements in order (strings, lists, streams) or xors their digests
+// (sets, hashes, sorted sets), and "!!expire!!" when it has a TTL; the
+// dataset's mixes each non-empty database's number and xors its keys'
+// digests, each the key's name mixed with its value. So equal data gives
+// equal digests on Redis and Shoal, in any order of keys and members.
+
+// xorDigest xors SHA1(p) into d.
+func xorDigest(d *[sha1.Size]byte, p []byte) {
+	h := sha1.Sum(p)
+	for i := range d {
+		d[i] ^= h[i]
+	}
+}
+
+// mixDigest makes d SHA1(d xor SHA1(p)), so that order counts.
+func mixDigest(d *[sha1.Size]byte, p []byte) {
+	xorDigest(d, p)
+	*d = sha1.Sum(d[:])
+}
+
+// redisTypes are Redis's object type numbers (server.h OBJ_*).
+var redisTypes = map[encoding.Type]uint32{
+	encoding.TypeString: 0, encoding.TypeList: 1, encoding.TypeSet: 2,
+	encoding.TypeZSet: 3, encoding.TypeHash: 4, encoding.TypeStream: 6,
+}
+
+// valueDigest is Redis's xorObjectDigest of the live key k from zero:
+// DEBUG DIGEST-VALUE.
+func valueDigest(tx *storage.Tx, k *storage.Key) ([sha1.Size]byte, error) {
+	var d [sha1.Size]byte
+	return d, xorValueDigest(tx, k, &d)
+}
+
+func xorValueDigest(tx *storage.Tx, k *storage.Key, d *[sha1.Size]byte) error {
+	mixDigest(d, binary.BigEndian.AppendUint32(nil, redisTypes[k.Meta.Type]))
+	var err error
+	switch k.Meta.Type {
+	case encoding.TypeString:
+		mixDigest(d, k.Meta.Value)
+	case encoding.TypeList:
+		if n := storage.ListLen(k); n > 0 {
+			err = tx.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
+				mixDigest(d, v)
+				return true
+			})
+		}
+	case encoding.TypeSet:
+		_, err = tx.SetScan(k, nil, func(m []byte) bool {
+			xorDigest(d, m)
+			return true
+		})
+	case encoding.TypeHash:
+		_, err = tx.HashScan(k, nil, func(f, v []byte) bool {
+			var e [sha1.Size]byte
+			mixDigest(&e, f)
+			mixDigest(&e, v)
+			xorDigest(d, e[:])
+			return true
+		})
+	case encoding.TypeZSet:
+		err = tx.WalkMembers(k, storage.ZTagMember, nil, func(m, score []byte) bool {
+			s, derr := storage.ZDecodeScore(score)
+			if derr != nil {
+				err = derr
+				return false
+			}
+			var e [sha1.Size]byte
+			mixDigest(&e, m)
+			mixDigest(&e, []byte(cFloat(s, 'g', 17))) // C's "%.17g", as Redis 7.0
+			xorDigest(d, e[:])
+			return true
+		})
+	case encoding.TypeStream:
+		err = tx.StreamRange(k, encoding.StreamID{}, encoding.MaxStreamID, false, func(id encoding.StreamID, pairs [][]byte) bool {
+			mixDigest(d, []byte(strconv.FormatUint(id.Ms, 10)+"."+strconv.FormatUint(id.Seq, 10)))
+			for _, p := range pairs {
+				mixDigest(d, p)
+			}
+			return true
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if k.Meta.ExpireAt != 0 {
+		xorDigest(d, []byte("!!expire!!"))
+	}
+	return nil
+}
+
+
+// datasetDigest is Redis's computeDatasetDigest over every database:
+// DEBUG DIGEST, 20 zero bytes for an empty dataset.
+func datasetDigest(c *Ctx) ([sha1.Size]byte, error) {
+	var final [sha1.Size]byte
+	for db := 0; db < c.Store.Databases(); db++ {
+		first := true
+		var lookErr error
+		_, _, err := c.Tx.ScanKeys(db, nil, func(name []byte, _ *encoding.Meta) bool {
+			if first {
+				mixDigest(&final, binary.BigEndian.AppendUint32(nil, uint32(db)))
+				first = false
+			}
+			k, err := c.Tx.Lookup(db, name)
+			if err != nil {
+				lookErr = err
+				return false
+			}
+			if !k.Live {
+				return true
+			}
+			var d [sha1.Size]byte
+			mixDigest(&d, name)
+			if err := xorValueDigest(c.Tx, k, &d); err != nil {
+				lookErr = err
+				return false
+			}
+			xorDigest(&final, d[:])
+			return true
+		})
+		if err == nil {
+			err = lookErr
+		}
+		if err != nil {
+			return final, err
+		}
+	}
+	return final, nil
+}
