@@ -115,8 +115,6 @@ var unimplementedSubs = map[string]string{
 	"cluster|count-failure-reports": "failures are detected by gossip, not by reports",
 	"cluster|links":                 "gossip runs over memberlist, not cluster bus links",
 	"cluster|saveconfig":            "the catalog persists itself",
-	"latency|graph":                 "no ASCII graphs",
-	"latency|histogram":             "no per-command latency histograms",
 	"memory|doctor":                 "memory is Pebble's, not an allocator's",
 	"memory|malloc-stats":           "memory is Pebble's, not an allocator's",
 	"memory|purge":                  "memory is Pebble's, not an allocator's",
