@@ -427,7 +427,6 @@ func xorValueDigest(tx *storage.Tx, k *storage.Key, d *[sha1.Size]byte) error {
 	return nil
 }
 
-
 // datasetDigest is Redis's computeDatasetDigest over every database:
 // DEBUG DIGEST, 20 zero bytes for an empty dataset.
 func datasetDigest(c *Ctx) ([sha1.Size]byte, error) {
