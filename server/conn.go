@@ -90,6 +90,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 		return nil
 	}
 	c := &conn{s: s, nc: nc, tx: s.store.NewTx()}
+	c.out.OnError = s.countError
 	c.ID = s.nextID.Add(1)
 	c.Addr = nc.RemoteAddr().String()
 	c.LocalAddr = nc.LocalAddr().String()
