@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"runtime"
 	"sync"
@@ -31,6 +32,8 @@ type conn struct {
 	skipNext  bool
 	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
+	// unit counts the commands whose replies wait for the next commit.
+	unit int
 	// scriptExclusive is set while an EXEC with scripts holds the script
 	// engine's Exclusive.
 	scriptExclusive bool
@@ -147,15 +150,24 @@ func (c *conn) publish() {
 
 // flush commits the connection's pending writes and only then sends the
 // buffered replies, so no reply acknowledges a write before it is durable
-// under the fsync policy. A failed commit closes the connection without
-// sending the replies of that work.
+// under the fsync policy. A commit the failing disk refused applied
+// nothing: each command of that work is answered its MISCONF error. Any
+// other failed commit closes the connection without the replies of that
+// work, whose outcome is unknown.
 func (c *conn) flush() {
+	unit := c.unit
+	c.unit = 0
 	if err := c.tx.Commit(); err != nil {
-		c.s.log.Error("commit failed; closing client without replies", "client", c.ID, "err", err)
 		c.out.Reset()
 		c.tx.ClearErr()
-		c.closeConn()
-		return
+		if !errors.Is(err, storage.ErrWriteFailed) {
+			c.s.log.Error("commit failed; closing client without replies", "client", c.ID, "err", err)
+			c.closeConn()
+			return
+		}
+		for range unit {
+			c.replyError(err)
+		}
 	}
 	self := c.sendInvalidations()
 	if c.out.Len() > 0 {

@@ -82,6 +82,12 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, err)
 		return
 	}
+	// A failing disk refuses writes (MISCONF); the primary's own stream
+	// passes.
+	if err := c.s.diskGate(cmd); err != nil && !c.master {
+		c.reject(cmd, err)
+		return
+	}
 	// Read-only replica, and min-replicas-to-write on a primary; the
 	// primary's own stream passes.
 	if err := c.s.replicationGate(cmd); err != nil && !c.master {

@@ -18,7 +18,7 @@ var errorReplies = []struct {
 	reply string
 }{
 	{storage.ErrWrongType, "WRONGTYPE Operation against a key holding the wrong kind of value"},
-	{storage.ErrWriteFailed, "MISCONF Errors writing to the data folder: writes are refused until the server is restarted. Please check the Shoal logs for details about the error."},
+	{storage.ErrWriteFailed, "MISCONF Errors writing to the AOF file: Input/output error"},
 	{storage.ErrClosed, "ERR server is shutting down"},
 	{encoding.ErrCorrupt, "ERR internal error: corrupt record"},
 }
@@ -45,6 +45,10 @@ func (s *Server) errorText(err error) string {
 	var se *scripting.ReplyError
 	if errors.As(err, &se) {
 		return se.Text
+	}
+	var de *storage.DiskError
+	if errors.As(err, &de) {
+		return "MISCONF Errors writing to the AOF file: " + de.Strerror()
 	}
 	for _, m := range errorReplies {
 		if errors.Is(err, m.err) {

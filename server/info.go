@@ -441,7 +441,17 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.field("aof_last_bgrewrite_status", "ok")
 	b.field("aof_rewrites", "0")
 	b.field("aof_rewrites_consecutive_failures", "0")
-	b.field("aof_last_write_status", "ok")
+	// Shoal's log is Pebble's: a failed write of it, or of its tables,
+	// shows as a failed AOF write does in Redis, with its error number
+	// (Shoal's own field) until the disk accepts writes again.
+	disk := s.store.DiskFault()
+	if disk.Failing {
+		b.field("aof_last_write_status", "err")
+		b.int("aof_last_write_errno", int64(disk.Errno))
+	} else {
+		b.field("aof_last_write_status", "ok")
+		b.field("aof_last_write_errno", "0")
+	}
 	b.field("aof_last_cow_size", "0")
 	b.field("module_fork_in_progress", "0")
 	b.field("module_fork_last_cow_size", "0")

@@ -60,6 +60,7 @@ func (s *Server) serveConn(nc net.Conn) {
 					break
 				}
 				c.dispatch(c.fr.request(r))
+				c.unit++
 				if c.detached {
 					// The connection is a replica's now: what followed the
 					// request is the replication stream's to read.

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shoaldb/shoal/cluster"
@@ -36,6 +37,9 @@ type Options struct {
 	Registry Registry
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// FS is the file system the store writes its data through; default
+	// the operating system's. Tests pass one that injects faults.
+	FS vfs.FS
 }
 
 // Registry is where a server registers its metrics and what /metrics
@@ -155,7 +159,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	store, err := storage.Open(storeOptions(cfg, opts.Now, log))
+	so := storeOptions(cfg, opts.Now, log)
+	so.FS = opts.FS
+	store, err := storage.Open(so)
 	if err != nil {
 		return nil, err
 	}

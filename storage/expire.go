@@ -85,7 +85,7 @@ func (s *Store) expireLoop() {
 // ExpireCycle deletes up to expireBatch expired keys of logical database db
 // and returns how many it deleted.
 func (s *Store) ExpireCycle(tx *Tx, db int) int {
-	if s.failed.Load() || s.repl.replica.Load() {
+	if s.health.failing.Load() || s.repl.replica.Load() {
 		// NB: a replica's keys expire by the DELs its primary replicates.
 		return 0
 	}

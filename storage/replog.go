@@ -547,7 +547,6 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	r.mu.Unlock()
 	b.Close()
 	if err != nil {
-		s.fail(err)
 		return err
 	}
 	s.applyEffects(e.Repr)

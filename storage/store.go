@@ -93,10 +93,6 @@ type Options struct {
 // ErrClosed is returned by operations on a closed Store.
 var ErrClosed = errors.New("storage: closed")
 
-// ErrWriteFailed is returned once a commit to disk has failed: the store
-// refuses further writes rather than acknowledge data it may not keep.
-var ErrWriteFailed = errors.New("storage: a write to disk failed; writes are refused")
-
 // Store is Shoal's data on Pebble. It is safe for concurrent use; each
 // connection does its work through its own Tx.
 type Store struct {
@@ -107,7 +103,7 @@ type Store struct {
 	now    func() time.Time
 	locks  lockTable
 	fsync  atomic.Int32
-	failed atomic.Bool
+	health *diskHealth
 	dirty  atomic.Bool // writes since the last background sync
 
 	// pebbleOpts are the options db was opened with, defaults filled in.
@@ -204,13 +200,14 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, log: opts.Logger, now: opts.Now, stop: make(chan struct{})}
 	s.clocks = newAccessClocks(opts.Now)
+	s.health = newDiskHealth(opts.FS, opts.Dir, s.log)
 	if opts.MetaCacheBytes > 0 {
 		s.meta = newMetaCache(opts.MetaCacheBytes)
 	}
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref() // Pebble holds its own reference while open
 	po := &pebble.Options{
-		FS:                          opts.FS,
+		FS:                          &diskFS{FS: opts.FS, h: s.health},
 		Cache:                       cache,
 		MemTableSize:                opts.MemTableBytes,
 		MemTableStopWritesThreshold: 4,
@@ -235,6 +232,13 @@ func Open(opts Options) (*Store, error) {
 					s.latencyEvent(LatencyWriteStall, time.Duration(time.Now().UnixNano()-at))
 				}
 			},
+			// A failed flush or compaction is retried by Pebble; diskFS
+			// reported and logged the failed write that caused it.
+			BackgroundError: func(err error) {
+				if !s.health.failing.Load() && !errors.Is(err, errClosing) {
+					s.log.Error("storage: background error", "err", err, "component", "pebble")
+				}
+			},
 		},
 	}
 	// Point reads (metadata the hot cache misses, members) skip tables
@@ -245,8 +249,11 @@ func Open(opts Options) (*Store, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	po.EnsureDefaults()
-	db, err := pebble.Open(opts.Dir, po)
+	db, err := openPebble(opts.Dir, po)
 	if err != nil {
+		if f := s.health.fault(); f.Err != nil {
+			return nil, fmt.Errorf("storage: open %s: the disk refused a write (%s): %w", opts.Dir, f.Strerror(), err)
+		}
 		return nil, fmt.Errorf("storage: open %s: %w", opts.Dir, err)
 	}
 	s.db, s.pebbleOpts = db, po
@@ -262,8 +269,13 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
-	s.wg.Add(1)
+	s.health.opening.Store(false)
+	s.wg.Add(2)
 	go s.syncLoop()
+	go func() {
+		defer s.wg.Done()
+		s.health.watch()
+	}()
 	s.SetExpireHz(opts.ExpireHz)
 	if opts.ExpireHz > 0 {
 		s.wg.Add(1)
@@ -272,18 +284,50 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
+// openPebble opens Pebble, turning a panic of its open (a failed write
+// of its log) into an error.
+func openPebble(dir string, po *pebble.Options) (db *pebble.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebble: %v", r)
+		}
+	}()
+	return pebble.Open(dir, po)
+}
+
 // Close stops background work and closes Pebble after syncing the log.
+// A write that fails from now on is not retried: while the disk fails,
+// the writes diskFS still holds are given up, so those acknowledged under
+// appendfsync everysec or no since it failed are lost, as a crash would
+// lose them.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.health.closing)
 		close(s.stop)
 		s.wg.Wait()
-		if !s.failed.Load() {
-			_ = s.db.LogData(nil, pebble.Sync)
+		if s.health.failing.Load() {
+			s.log.Error("storage: closing while the disk refuses writes; writes not yet on disk are lost")
+		} else if serr := s.syncLog(); serr != nil {
+			s.log.Error("storage: the last sync of the log failed", "err", serr)
 		}
 		err = s.db.Close()
 	})
 	return err
+}
+
+// syncLog syncs Pebble's log. Unlike a synced LogData, whose failure
+// Pebble treats as fatal, it returns the error.
+func (s *Store) syncLog() error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.LogData(nil, nil); err != nil {
+		return err
+	}
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		return err
+	}
+	return b.SyncWait()
 }
 
 // DB returns the underlying Pebble database, for metrics and maintenance.
@@ -306,8 +350,11 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // Sync makes every committed write durable (SAVE, BGSAVE, shutdown).
 func (s *Store) Sync() error {
+	if err := s.DiskError(); err != nil {
+		return err
+	}
 	off := s.repl.offset.Load()
-	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+	if err := s.syncLog(); err != nil {
 		return err
 	}
 	s.markSynced(off)
@@ -318,6 +365,9 @@ func (s *Store) Sync() error {
 // Flush writes the memtables out to sstables (SAVE): the next start replays
 // less log.
 func (s *Store) Flush() error {
+	if err := s.DiskError(); err != nil {
+		return err
+	}
 	if err := s.db.Flush(); err != nil {
 		return err
 	}
@@ -454,21 +504,15 @@ func (s *Store) syncLoop() {
 			// to a crash of the process, where Redis's would be in the
 			// operating system's page cache.
 			due := s.Fsync() == FsyncEverySec || s.Fsync() == FsyncNo && tick%noSyncSeconds == 0
-			if due && s.dirty.Swap(false) && !s.failed.Load() {
+			// NB: while the disk fails the log's writes wait in diskFS:
+			// a sync would wait with them.
+			if due && !s.health.failing.Load() && s.dirty.Swap(false) {
 				off := s.repl.offset.Load()
-				if err := s.db.LogData(nil, pebble.Sync); err != nil {
-					s.fail(err)
-				} else {
+				if err := s.syncLog(); err == nil {
 					s.markSynced(off)
 				}
 			}
 		}
-	}
-}
-
-func (s *Store) fail(err error) {
-	if !s.failed.Swap(true) {
-		s.log.Error("storage: write to disk failed; refusing writes", "err", err)
 	}
 }
 

@@ -322,13 +322,15 @@ func (t *Tx) Commit() error {
 			b.Merge(countKey("expires", c.db), t.kbuf, nil)
 		}
 	}
-	var err error
 	always := t.s.Fsync() == FsyncAlways
 	var logged bool
 	var end int64
-	if t.s.failed.Load() {
-		err = ErrWriteFailed
-	} else {
+	// NB: refused before it applies, while the disk fails: nothing of
+	// the batch reaches Pebble or the caches. A batch that applied is
+	// never answered with ErrWriteFailed: under always it waits for its
+	// sync, which diskFS holds until the disk takes it.
+	err := t.s.DiskError()
+	if err == nil {
 		t.hideMetaLocked()
 		end, logged, err = t.s.applyCommit(b, always)
 		if !always {
@@ -368,10 +370,6 @@ func (t *Tx) Commit() error {
 			}
 			return gerr
 		}
-	}
-	if err != nil && !errors.Is(err, ErrWriteFailed) {
-		t.s.fail(err)
-		err = errors.Join(ErrWriteFailed, err)
 	}
 	b.Close()
 	if err != nil && t.err == nil {
