@@ -1,0 +1,352 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
+)
+
+// diskLoad is a write load on a server whose disk is about to fail:
+// writers SET unique keys and keep account of what was acknowledged and
+// what was refused.
+type diskLoad struct {
+	t     *testing.T
+	addr  string
+	value string
+	stop  atomic.Bool
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	acked    map[string]bool // acknowledged SETs
+	refused  map[string]bool // SETs answered MISCONF
+	misconf  string          // the first MISCONF text
+	otherErr error
+}
+
+// startDiskLoad starts writers SETting keys of valueBytes bytes on addr.
+func startDiskLoad(t *testing.T, addr string, writers, valueBytes int) *diskLoad {
+	l := &diskLoad{t: t, addr: addr, value: strings.Repeat("v", valueBytes), acked: map[string]bool{}, refused: map[string]bool{}}
+	for w := range writers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DisableIdentity: true, PoolSize: 1, ReadTimeout: -1, WriteTimeout: -1})
+			defer c.Close()
+			for i := 0; !l.stop.Load(); i++ {
+				key := fmt.Sprintf("w%d-%d", w, i)
+				err := c.Set(context.Background(), key, l.value, 0).Err()
+				l.mu.Lock()
+				switch {
+				case err == nil:
+					l.acked[key] = true
+				case strings.HasPrefix(err.Error(), "MISCONF "):
+					l.refused[key] = true
+					if l.misconf == "" {
+						l.misconf = err.Error()
+					}
+				default:
+					l.otherErr = fmt.Errorf("SET %s: %w", key, err)
+				}
+				stop := err != nil && !strings.HasPrefix(err.Error(), "MISCONF ")
+				l.mu.Unlock()
+				if stop {
+					return
+				}
+				if err != nil {
+					time.Sleep(time.Millisecond) // refused: do not spin
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// finish stops the writers and fails the test if one met an error other
+// than MISCONF.
+func (l *diskLoad) finish() {
+	l.stop.Store(true)
+	l.wg.Wait()
+	if l.otherErr != nil {
+		l.t.Fatalf("a writer got an error other than MISCONF: %v", l.otherErr)
+	}
+}
+
+// persistence returns INFO persistence's fields.
+func persistence(t *testing.T, c *redis.Client) map[string]string {
+	t.Helper()
+	text, err := c.Info(testutil.Ctx(t), "persistence").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(text, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// checkFailing checks what holds while the disk fails: INFO says so with
+// errno, writes and PING get want (Redis's MISCONF text), reads work,
+// and no refused write is visible.
+func (l *diskLoad) checkFailing(c *redis.Client, errno syscall.Errno, want string) {
+	t := l.t
+	t.Helper()
+	ctx := testutil.Ctx(t)
+	p := persistence(t, c)
+	if p["aof_last_write_status"] != "err" || p["aof_last_write_errno"] != fmt.Sprint(int(errno)) {
+		t.Fatalf("INFO persistence while the disk fails: aof_last_write_status:%s aof_last_write_errno:%s, want err and %d",
+			p["aof_last_write_status"], p["aof_last_write_errno"], int(errno))
+	}
+	if err := c.Set(ctx, "probe", "x", 0).Err(); err == nil || err.Error() != want {
+		t.Fatalf("SET while the disk fails: %v, want %q", err, want)
+	}
+	if err := c.Ping(ctx).Err(); err == nil || err.Error() != want {
+		t.Fatalf("PING while the disk fails: %v, want %q (as Redis refuses it)", err, want)
+	}
+	if n, err := c.Exists(ctx, "probe").Result(); err != nil || n != 0 {
+		t.Fatalf("EXISTS of the refused SET: %d, %v; want 0", n, err)
+	}
+	l.mu.Lock()
+	if l.misconf != "" && l.misconf != want {
+		t.Errorf("a writer's refusal: %q, want %q", l.misconf, want)
+	}
+	var acked, refused []string
+	for k := range l.acked {
+		acked = append(acked, k)
+	}
+	for k := range l.refused {
+		refused = append(refused, k)
+	}
+	l.mu.Unlock()
+	for _, k := range acked {
+		if got, err := c.Get(ctx, k).Result(); err != nil || got != l.value {
+			t.Fatalf("GET of acknowledged %s while the disk fails: %d bytes, %v", k, len(got), err)
+		}
+	}
+	for _, k := range refused {
+		if n, err := c.Exists(ctx, k).Result(); err != nil || n != 0 {
+			t.Fatalf("refused %s is visible while the disk fails (EXISTS %d, %v)", k, n, err)
+		}
+	}
+}
+
+// waitRecovered waits until the server accepts writes again by itself.
+func waitRecovered(t *testing.T, c *redis.Client) {
+	t.Helper()
+	waitFor(t, func() bool {
+		return c.Set(testutil.Ctx(t), "probe", "x", 0).Err() == nil
+	})
+	if p := persistence(t, c); p["aof_last_write_status"] != "ok" || p["aof_last_write_errno"] != "0" {
+		t.Fatalf("INFO persistence after the disk recovered: aof_last_write_status:%s aof_last_write_errno:%s",
+			p["aof_last_write_status"], p["aof_last_write_errno"])
+	}
+}
+
+// checkAfterRestart checks, on a server restarted on the data folder,
+// that every acknowledged write is there and no refused one is.
+func (l *diskLoad) checkAfterRestart(c *redis.Client) {
+	t := l.t
+	t.Helper()
+	ctx := testutil.Ctx(t)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.acked {
+		if got, err := c.Get(ctx, k).Result(); err != nil || got != l.value {
+			t.Fatalf("acknowledged %s after the restart: %d bytes, %v", k, len(got), err)
+		}
+	}
+	for k := range l.refused {
+		if n, err := c.Exists(ctx, k).Result(); err != nil || n != 0 {
+			t.Fatalf("refused %s is there after the restart (EXISTS %d, %v)", k, n, err)
+		}
+	}
+	t.Logf("%d acknowledged SETs kept, %d refused ones absent", len(l.acked), len(l.refused))
+}
+
+// restart closes s and starts a server on its data folder.
+func restart(t *testing.T, s *server.Server, dir string) *redis.Client {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	cfg := testutil.Config(t)
+	cfg.Dir = dir
+	return testutil.Client(t, testutil.Start(t, cfg), 2)
+}
+
+// diskFault is a fault of the disk a test arms: an operation kind on the
+// files whose names end in suffix fails with errno while armed.
+type diskFault struct {
+	name   string
+	kinds  []errorfs.OpKind
+	suffix string
+	errno  syscall.Errno
+}
+
+var diskFaults = []diskFault{
+	{"write", []errorfs.OpKind{errorfs.OpFileWrite, errorfs.OpFileWriteAt}, ".log", syscall.ENOSPC},
+	{"sync", []errorfs.OpKind{errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo}, ".log", syscall.EIO},
+	{"table", []errorfs.OpKind{errorfs.OpCreate, errorfs.OpFileWrite}, ".sst", syscall.ENOSPC},
+}
+
+// TestDiskFaultInjected fails writes and syncs of the store's log and
+// writes of its tables under each appendfsync policy, on a real server driven by
+// go-redis. What must hold: from the failure on, writes and PING are
+// answered Redis's MISCONF with the error's text and reads work; INFO
+// shows the failure; a refused write is never visible; writes resume by
+// themselves once the fault clears; after a restart every acknowledged
+// write is there and no refused one is.
+func TestDiskFaultInjected(t *testing.T) {
+	for _, policy := range []string{"always", "everysec", "no"} {
+		for _, f := range diskFaults {
+			t.Run(policy+"/"+f.name, func(t *testing.T) {
+				var armed atomic.Bool
+				fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+					if !armed.Load() || !strings.HasSuffix(op.Path, f.suffix) {
+						return nil
+					}
+					for _, k := range f.kinds {
+						if op.Kind == k {
+							return &os.PathError{Op: "injected", Path: op.Path, Err: f.errno}
+						}
+					}
+					return nil
+				}))
+				cfg := testutil.Config(t)
+				cfg.AppendFsync = policy
+				s := testutil.StartWith(t, cfg, server.Options{FS: fs})
+				t.Cleanup(func() { armed.Store(false) }) // before the server closes
+				c := testutil.Client(t, s, 2)
+				ctx := testutil.Ctx(t)
+				if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+				// Values of 4 KiB fill the log's 32 KiB blocks, so that
+				// the log is written under every policy.
+				l := startDiskLoad(t, s.Addr(), 4, 4096)
+				armed.Store(true)
+				// Syncs come from commits under always, once a second
+				// under everysec, and from SAVE; tables from flushes
+				// (BGREWRITEAOF).
+				waitFor(t, func() bool {
+					if f.name != "write" {
+						c.Do(ctx, "bgrewriteaof")
+						c.Save(ctx)
+					}
+					return s.Store().DiskFault().Failing
+				})
+				want := "MISCONF Errors writing to the AOF file: " + map[syscall.Errno]string{
+					syscall.ENOSPC: "No space left on device", syscall.EIO: "Input/output error"}[f.errno]
+				waitFor(t, func() bool {
+					l.mu.Lock()
+					defer l.mu.Unlock()
+					return len(l.refused) > 0
+				})
+				l.checkFailing(c, f.errno, want)
+				armed.Store(false)
+				waitRecovered(t, c)
+				l.finish()
+				l.checkAfterRestart(restart(t, s, cfg.Dir))
+			})
+		}
+	}
+}
+
+// TestDiskFaultAtStart fails the rename Pebble makes when it opens the
+// store (its OPTIONS file): the server does not start, with one error
+// that names the cause, and starts on the same folder, with its data,
+// once the fault clears.
+func TestDiskFaultAtStart(t *testing.T) {
+	var armed atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if armed.Load() && op.Kind == errorfs.OpRename {
+			return &os.PathError{Op: "rename", Path: op.Path, Err: syscall.EIO}
+		}
+		return nil
+	}))
+	cfg := testutil.Config(t)
+	s := testutil.StartWith(t, cfg, server.Options{FS: fs})
+	c := testutil.Client(t, s, 2)
+	if err := c.Set(testutil.Ctx(t), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	_, err := server.New(cfg, server.Options{FS: fs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "the disk refused a write (Input/output error)") {
+		t.Fatalf("start with a failing rename: %v, want an error naming the failed write", err)
+	}
+	armed.Store(false)
+	s = testutil.StartWith(t, cfg, server.Options{FS: fs})
+	if got, err := testutil.Client(t, s, 2).Get(testutil.Ctx(t), "k").Result(); err != nil || got != "v" {
+		t.Fatalf("GET k after the fault cleared: %q, %v", got, err)
+	}
+}
+
+// TestDiskFull fills a 20 MiB tmpfs until writes are refused, checks that
+// reads work, frees space and checks that writes resume by themselves,
+// then restarts and checks every acknowledged write. It needs root to
+// mount the tmpfs.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a file system")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	filler := filepath.Join(mnt, "filler")
+	if err := os.WriteFile(filler, make([]byte, 6<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t)
+	cfg.Dir = filepath.Join(mnt, "data")
+	cfg.AppendFsync = "everysec"
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	l := startDiskLoad(t, s.Addr(), 4, 8192)
+	waitFor(t, func() bool { return s.Store().DiskFault().Failing })
+	waitFor(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.refused) > 0
+	})
+	l.stop.Store(true) // the space freed is not for the writers
+	l.wg.Wait()
+	l.checkFailing(c, syscall.ENOSPC, "MISCONF Errors writing to the AOF file: No space left on device")
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitRecovered(t, c)
+	l.finish()
+	l.checkAfterRestart(restart(t, s, cfg.Dir))
+}
