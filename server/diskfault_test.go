@@ -105,8 +105,10 @@ func persistence(t *testing.T, c *redis.Client) map[string]string {
 }
 
 // checkFailing checks what holds while the disk fails: INFO says so with
-// errno, writes and PING get want (Redis's MISCONF text), reads work,
-// and no refused write is visible.
+// errno, writes and PING get want (Redis's MISCONF text), a transaction
+// with a write is aborted, reads work, and no refused write is visible.
+// The replies are those redis-server 7.0.15 gave on a full 4 MiB tmpfs
+// under appendonly yes.
 func (l *diskLoad) checkFailing(c *redis.Client, errno syscall.Errno, want string) {
 	t := l.t
 	t.Helper()
@@ -124,6 +126,13 @@ func (l *diskLoad) checkFailing(c *redis.Client, errno syscall.Errno, want strin
 	}
 	if n, err := c.Exists(ctx, "probe").Result(); err != nil || n != 0 {
 		t.Fatalf("EXISTS of the refused SET: %d, %v; want 0", n, err)
+	}
+	r := testutil.Dial(t, c.Options().Addr)
+	r.Send("MULTI\r\nSET probe x\r\nEXEC\r\n")
+	for _, want := range []string{"+OK", "-" + want, "-EXECABORT Transaction discarded because of previous errors."} {
+		if got, err := r.ReadReply(); err != nil || got != want+"\r\n" {
+			t.Fatalf("MULTI, SET, EXEC while the disk fails: %q, %v; want %q", got, err, want)
+		}
 	}
 	l.mu.Lock()
 	if l.misconf != "" && l.misconf != want {
@@ -305,7 +314,7 @@ func TestDiskFaultAtStart(t *testing.T) {
 }
 
 // TestDiskFull fills a 20 MiB tmpfs until writes are refused, checks that
-// reads work, frees space and checks that writes resume by themselves,
+// reads work and that a BGSAVE fails, frees space and checks that writes resume by themselves,
 // then restarts and checks every acknowledged write. It needs root to
 // mount the tmpfs.
 func TestDiskFull(t *testing.T) {
@@ -343,6 +352,14 @@ func TestDiskFull(t *testing.T) {
 	l.stop.Store(true) // the space freed is not for the writers
 	l.wg.Wait()
 	l.checkFailing(c, syscall.ENOSPC, "MISCONF Errors writing to the AOF file: No space left on device")
+	// A BGSAVE finds no room for the RDB file either.
+	if err := c.BgSave(testutil.Ctx(t)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return persistence(t, c)["rdb_bgsave_in_progress"] == "0" })
+	if st := persistence(t, c)["rdb_last_bgsave_status"]; st != "err" {
+		t.Fatalf("rdb_last_bgsave_status after a BGSAVE on a full disk: %s, want err", st)
+	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
