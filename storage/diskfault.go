@@ -50,10 +50,13 @@ type diskHealth struct {
 	// stuck counts writes diskFS is retrying: while any is, the disk has
 	// not recovered.
 	stuck atomic.Int32
-	// opening is set during Open: failures are returned, not retried.
-	opening atomic.Bool
-	closing chan struct{}
-	mu      struct {
+	// opening is set during Open: failures are returned, not retried,
+	// and the first one closes openFailed.
+	opening    atomic.Bool
+	openFailed chan struct{}
+	openOnce   sync.Once
+	closing    chan struct{}
+	mu         struct {
 		sync.Mutex
 		fault     DiskFault
 		lastTable time.Time // last failed table write
@@ -61,7 +64,7 @@ type diskHealth struct {
 }
 
 func newDiskHealth(fs vfs.FS, dir string, log *slog.Logger) *diskHealth {
-	h := &diskHealth{log: log, fs: fs, dir: dir, closing: make(chan struct{})}
+	h := &diskHealth{log: log, fs: fs, dir: dir, closing: make(chan struct{}), openFailed: make(chan struct{})}
 	h.opening.Store(true)
 	return h
 }
@@ -85,6 +88,9 @@ func (h *diskHealth) report(what, name string, err error) {
 	}
 	h.mu.fault.Errno = errnoOf(err)
 	h.mu.fault.Err = err
+	if h.opening.Load() {
+		h.openOnce.Do(func() { close(h.openFailed) })
+	}
 	if !h.failing.Load() {
 		h.mu.fault.Since = time.Now()
 		h.mu.fault.Failing = true
@@ -135,7 +141,7 @@ func (h *diskHealth) isClosing() bool {
 // spaceTables delays the creation of a table while the disk fails, so
 // that Pebble's retries of a flush come once a tableRetryInterval.
 func (h *diskHealth) spaceTables() {
-	if !h.failing.Load() || h.opening.Load() {
+	if !h.failing.Load() {
 		return
 	}
 	h.mu.Lock()

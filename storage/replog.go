@@ -413,6 +413,9 @@ func (s *Store) Snapshot(chunkBytes int, begin func(offset int64) error, emit fu
 // BeginFullSync wipes this node's replicated data and log before a full
 // sync from a primary with id.
 func (s *Store) BeginFullSync() error {
+	if err := s.DiskError(); err != nil {
+		return err // the link retries once the disk accepts writes
+	}
 	s.repl.mu.Lock()
 	defer s.repl.mu.Unlock()
 	b := s.db.NewBatch()
@@ -438,6 +441,9 @@ func (s *Store) BeginFullSync() error {
 
 // ApplySnapshotChunk applies one chunk of a full sync.
 func (s *Store) ApplySnapshotChunk(repr []byte) error {
+	if err := s.DiskError(); err != nil {
+		return err // the link retries once the disk accepts writes
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := b.SetRepr(bytes.Clone(repr)); err != nil {
@@ -513,6 +519,9 @@ func (s *Store) SetReplID(id string) error {
 // under the same offset so this node can feed replicas of its own. sync
 // makes it durable before returning.
 func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
+	if err := s.DiskError(); err != nil {
+		return err // the link retries once the disk accepts writes
+	}
 	r := &s.repl
 	r.mu.Lock()
 	if e.End != r.offset.Load()+int64(len(e.Repr)) {

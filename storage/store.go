@@ -249,7 +249,7 @@ func Open(opts Options) (*Store, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	po.EnsureDefaults()
-	db, err := openPebble(opts.Dir, po)
+	db, err := openPebble(opts.Dir, po, s.health)
 	if err != nil {
 		if f := s.health.fault(); f.Err != nil {
 			return nil, fmt.Errorf("storage: open %s: the disk refused a write (%s): %w", opts.Dir, f.Strerror(), err)
@@ -285,14 +285,41 @@ func Open(opts Options) (*Store, error) {
 }
 
 // openPebble opens Pebble, turning a panic of its open (a failed write
-// of its log) into an error.
-func openPebble(dir string, po *pebble.Options) (db *pebble.DB, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("pebble: %v", r)
-		}
+// of its log) into an error. A failed write of a table while it opens (a
+// flush of the log it replays, which Open waits for and Pebble retries
+// for ever) fails the open at once; Pebble's open goes on in the
+// background, at one attempt a second, and closes the database if it
+// ever completes, so that its lock on the folder is released.
+func openPebble(dir string, po *pebble.Options, h *diskHealth) (*pebble.DB, error) {
+	type result struct {
+		db  *pebble.DB
+		err error
+	}
+	done := make(chan result) // NB: unbuffered: once abandoned, only the goroutine closes the database
+	abandoned := make(chan struct{})
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = fmt.Errorf("pebble: %v", p)
+			}
+			select {
+			case <-abandoned:
+				if r.db != nil {
+					r.db.Close()
+				}
+			case done <- r:
+			}
+		}()
+		r.db, r.err = pebble.Open(dir, po)
 	}()
-	return pebble.Open(dir, po)
+	select {
+	case r := <-done:
+		return r.db, r.err
+	case <-h.openFailed:
+		close(abandoned)
+		return nil, errors.New("a flush of the log it replays failed")
+	}
 }
 
 // Close stops background work and closes Pebble after syncing the log.
