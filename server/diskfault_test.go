@@ -390,7 +390,8 @@ func TestDiskFullRestart(t *testing.T) {
 	cfg.Dir = filepath.Join(mnt, "data")
 	cfg.AppendFsync = "always"
 	s := testutil.Start(t, cfg)
-	l := startDiskLoad(t, s.Addr(), 4, 8192)
+	// Large values: a disk fills in a few hundred synced writes.
+	l := startDiskLoad(t, s.Addr(), 4, 64<<10)
 	waitFor(t, func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()

@@ -51,7 +51,7 @@ type diskHealth struct {
 	// not recovered.
 	stuck atomic.Int32
 	// opening is set during Open: failures are returned, not retried,
-	// and the first one closes openFailed.
+	// and the first of a table closes openFailed.
 	opening    atomic.Bool
 	openFailed chan struct{}
 	openOnce   sync.Once
@@ -88,7 +88,8 @@ func (h *diskHealth) report(what, name string, err error) {
 	}
 	h.mu.fault.Errno = errnoOf(err)
 	h.mu.fault.Err = err
-	if h.opening.Load() {
+	if h.opening.Load() && recoverable(name) {
+		// Pebble's open returns other failures itself.
 		h.openOnce.Do(func() { close(h.openFailed) })
 	}
 	if !h.failing.Load() {
