@@ -41,6 +41,9 @@ type framer struct {
 	body []byte // the current bulk's payload, when it came in pieces
 }
 
+// argvKeep is the most arguments a framer keeps room for between requests.
+const argvKeep = 4096
+
 // request is a complete request framed by the last feed: its arguments,
 // argv[start:end], and the offset in the fed bytes just past it.
 type request struct {
@@ -99,6 +102,10 @@ var errQueryLimit = &framingError{msg: "client reached client-query-buffer-limit
 // framed before an error are still to be served.
 func (f *framer) feed(p []byte, lim frameLimits) (int, *framingError) {
 	f.argv = append(f.argv[:0], f.argv[f.cur:]...)
+	if cap(f.argv) > argvKeep && len(f.argv) < argvKeep/2 {
+		// A request with many arguments made it large once.
+		f.argv = append(make([][]byte, 0, argvKeep/2), f.argv...)
+	}
 	f.reqs, f.cur = f.reqs[:0], 0
 	used, err := f.frame(p, lim)
 	f.detach(p[:used])

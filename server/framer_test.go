@@ -141,6 +141,22 @@ func TestFramer(t *testing.T) {
 	}
 }
 
+// TestFramerManyArguments frames requests of more arguments than a framer
+// keeps room for, arriving in pieces, with a request after each.
+func TestFramerManyArguments(t *testing.T) {
+	args := []string{"RPUSH", "l"}
+	for i := 0; i < 3*argvKeep; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	want := mb(args...) + mb("PING") + mb(args...) + mb("PING")
+	for _, chunk := range []int{7, 1000, 16 << 10} {
+		out, err := frameAll([]byte(want), chunk, testLimits)
+		if err != nil || string(out) != want {
+			t.Fatalf("chunk %d: %d bytes framed (want %d), %v", chunk, len(out), len(want), err)
+		}
+	}
+}
+
 // TestFramerUnauthStopsPerRequest checks that, for a client that must still
 // AUTH, the framer hands over one request at a time, so that the AUTH runs
 // before the limits for the next request are chosen.

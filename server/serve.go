@@ -96,9 +96,6 @@ func (s *Server) serveConn(nc net.Conn) {
 			}
 			return
 		}
-		if cap(c.fr.argv) > 4096 {
-			c.fr.argv = nil // a request with many arguments made it large once
-		}
 	}
 }
 
