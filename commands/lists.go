@@ -174,7 +174,10 @@ func push(c *Ctx, left, onlyExisting bool) error {
 	if _, err := c.Tx.PrepareCollection(k, encoding.TypeList); err != nil {
 		return err
 	}
-	n := c.Tx.ListPush(k, left, c.Args[2:])
+	n, err := c.Tx.ListPush(k, left, c.Args[2:])
+	if err != nil {
+		return err
+	}
 	c.Notify(NotifyList, pushEvent(left), c.Args[1])
 	c.Out.Int(int64(n))
 	return nil
@@ -349,7 +352,9 @@ func lset(c *Ctx) error {
 	if !ok {
 		return ErrIndexRange
 	}
-	c.Tx.ListSet(k, pos, c.Args[3])
+	if err := c.Tx.ListSet(k, pos, c.Args[3]); err != nil {
+		return err
+	}
 	c.Notify(NotifyList, "lset", c.Args[1])
 	c.Out.OK()
 	return nil
@@ -467,11 +472,14 @@ func ltrim(c *Ctx) error {
 	}
 	n := int64(storage.ListLen(k))
 	if start, stop, ok := rankBounds(start, stop, n); ok {
-		c.Tx.ListTrim(k, uint64(start), uint64(stop))
+		err = c.Tx.ListTrim(k, uint64(start), uint64(stop))
 		c.Changed(n - (stop - start + 1))
 	} else {
-		c.Tx.ListTrim(k, 1, 0) // empties the list
+		err = c.Tx.ListTrim(k, 1, 0) // empties the list
 		c.Changed(n)
+	}
+	if err != nil {
+		return err
 	}
 	c.Notify(NotifyList, "ltrim", c.Args[1])
 	notifyEmptied(c, k)
@@ -605,7 +613,9 @@ func listMove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) (v []byte, ok bool
 	if _, err := c.Tx.PrepareCollection(dk, encoding.TypeList); err != nil {
 		return nil, false, err
 	}
-	c.Tx.ListPush(dk, toLeft, vals)
+	if _, err := c.Tx.ListPush(dk, toLeft, vals); err != nil {
+		return nil, false, err
+	}
 	// NB: in Redis's order: the push, then the pop.
 	c.Notify(NotifyList, pushEvent(toLeft), dst)
 	notifyPopped(c, fromLeft, sk)

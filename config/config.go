@@ -135,6 +135,12 @@ type Config struct {
 	// HllSparseMaxBytes is the size past which a HyperLogLog turns dense
 	// ("hll-sparse-max-bytes"); default 3000.
 	HllSparseMaxBytes int64
+	// ListMaxListpackSize bounds the nodes a list's elements are kept in,
+	// as Redis's quicklist nodes ("list-max-listpack-size", alias
+	// "list-max-ziplist-size", default -2): a negative value -1 to -5
+	// is a byte size of 4, 8, 16, 32 or 64 KiB, a positive one an
+	// element count.
+	ListMaxListpackSize int64
 	// StreamNodeMaxBytes and StreamNodeMaxEntries bound the nodes stream
 	// entries are placed in, as Redis's listpacks ("stream-node-max-bytes",
 	// default 4096, and "stream-node-max-entries", default 100; 0 means no

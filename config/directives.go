@@ -321,7 +321,7 @@ var directives = []*Directive{
 	num("set-max-intset-entries", mut|unsigned, 0, longMax, "512").to(int64Field(func(c *Config) *int64 { return &c.SetMaxIntsetEntries })),
 	num("zset-max-listpack-entries", mut|unsigned, 0, longMax, "128").alias("zset-max-ziplist-entries").to(int64Field(func(c *Config) *int64 { return &c.ZSetMaxListpackEntries })),
 	num("zset-max-listpack-value", mut|mem|unsigned, 0, longMax, "64").alias("zset-max-ziplist-value").to(int64Field(func(c *Config) *int64 { return &c.ZSetMaxListpackValue })),
-	num("list-max-listpack-size", mut, intMin, intMax, "-2").alias("list-max-ziplist-size"),
+	num("list-max-listpack-size", mut, intMin, intMax, "-2").alias("list-max-ziplist-size").to(int64Field(func(c *Config) *int64 { return &c.ListMaxListpackSize })),
 	num("list-compress-depth", mut, 0, intMax, "0"),
 	num("hll-sparse-max-bytes", mut|mem|unsigned, 0, longMax, "3000").to(int64Field(func(c *Config) *int64 { return &c.HllSparseMaxBytes })),
 	num("stream-node-max-bytes", mut|mem|unsigned, 0, longMax, "4096").to(int64Field(func(c *Config) *int64 { return &c.StreamNodeMaxBytes })),

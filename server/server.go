@@ -244,6 +244,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		HllSparseBytes:    c.HllSparseMaxBytes,
 		StreamNodeBytes:   c.StreamNodeMaxBytes,
 		StreamNodeEntries: c.StreamNodeMaxEntries,
+		ListFill:          c.ListMaxListpackSize,
 	})
 }
 

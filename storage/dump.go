@@ -97,13 +97,7 @@ func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
 	case encoding.TypeString:
 		out = str(append(out, rdbTypeString), k.Meta.Value)
 	case encoding.TypeList:
-		out = appendLen(append(out, rdbTypeList), ListLen(k))
-		if n := ListLen(k); n > 0 {
-			err = t.ListRange(k, 0, n-1, false, func(_ uint64, v []byte) bool {
-				out = str(out, v)
-				return true
-			})
-		}
+		out, err = t.appendListNodes(append(out, rdbTypeListQuicklist2), k, str)
 	case encoding.TypeSet:
 		out = appendLen(append(out, rdbTypeSet), k.Meta.Size)
 		_, err = t.SetScan(k, nil, func(m []byte) bool {
@@ -413,13 +407,8 @@ func (t *Tx) Restore(k *Key, v *DumpValue, expireAt int64) {
 	case encoding.TypeStream:
 		t.restoreStream(fresh, v.Stream)
 	case encoding.TypeList:
-		m.Head = encoding.ListIndexBase
-		m.Tail = m.Head + m.Size
-		fresh.Meta = m
-		for i, e := range v.Items {
-			buf = ListItemKey(buf[:0], fresh, m.Head+uint64(i))
-			t.SetMember(buf, e)
-		}
+		t.restoreList(fresh, v.Items)
+		m = fresh.Meta
 	case encoding.TypeSet:
 		for _, e := range v.Items {
 			buf = MemberKey(buf[:0], fresh, SetMemberTag, e)

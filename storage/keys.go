@@ -247,6 +247,7 @@ const pointDeleteMax = 64
 // iterator opened after them slower (Pebble fragments them all on open), so
 // a workload that keeps rewriting small collections must not pile them up.
 func (t *Tx) dropMembers(k *Key) {
+	t.flushLists() // their deletes must follow them in the batch
 	start := encoding.SubPrefix(nil, k.Phys, k.Name, k.Meta.Version)
 	end := encoding.PrefixEnd(start)
 	t.untracked = true

@@ -2,31 +2,66 @@ package storage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/shoaldb/shoal/storage/encoding"
 )
 
-// Lists keep their elements as sub-keys indexed by position:
+// Lists keep their elements in nodes, as Redis's quicklist does: each node
+// is a listpack of consecutive elements, bounded by list-max-listpack-size
+// (listFits), stored whole in one sub-key:
 //
-//	sub-key: SubPrefix(key, version) | 'i' | index uint64 BE   → element
+//	sub-key: SubPrefix(key, version) | 'i' | seq uint64 BE   → listpack
+//	sub-key: SubPrefix(key, version) | 'j'                   → node index
 //
-// The metadata's Head and Tail delimit the elements, which live at the
-// dense indexes [Head, Tail). A new list starts at encoding.ListIndexBase,
-// so LPUSH (Head-1) and RPUSH (Tail+1) never wrap. Because indexes are
-// fixed-width big-endian, Pebble's key order is list order and a range of
-// positions is one bounded iteration.
+// Nodes are ordered by their sequence numbers, which are sparse: a node
+// added at the head takes the head's seq minus listSeqStep, one at the
+// tail the tail's plus listSeqStep, and a node split in the middle takes a
+// seq between its neighbours' (all nodes are renumbered when there is no
+// room left). The metadata holds the head and tail nodes' seqs and element
+// counts and the number of nodes, so a push or a pop reads and writes the
+// metadata and one node. The node index, present when there are two nodes
+// or more, lists every node's seq and element count (seq uint64 BE | count
+// uint32 BE), head first; the counts of the head and tail nodes in it are
+// stale, the metadata's count. It is rewritten when nodes come or go or an
+// inner node changes, and read to find the node of a position inside the
+// list: LINDEX, LSET and LRANGE read the index and the nodes they need,
+// never the nodes before.
+//
+// Writes to nodes and the index are kept in the Tx (Tx.lists) until it
+// commits, so a pipeline of pushes to one list writes its tail node once;
+// anything that reads sub-keys past the list calls (an iterator, a
+// savepoint, a commit) flushes them into the batch first. Nodes are
+// deleted one by one, never by range, so the hot cache may hold them.
 //
 // Positions in this file's API are 0-based from the head, already checked
-// by the caller against ListLen; the element calls take the key's lock
-// from the caller (WriteKey) and end with SetSize, which stores Head and
-// Tail with the metadata or deletes the key when the list is empty.
+// by the caller against ListLen; the calls take the key's lock from the
+// caller (WriteKey) and end with SetSize, which stores the metadata or
+// deletes the key when the list is empty.
 
-const listTag = 'i'
+const (
+	listTag      = 'i'
+	listIndexTag = 'j'
+	// listSeqStep is the distance between the seqs of nodes added at the
+	// ends, which leaves room for splits between them.
+	listSeqStep = 1 << 20
+	// listRefSize is the size of a node index entry.
+	listRefSize = 12
+)
 
-// ListItemKey returns the sub-key of the element at absolute index i of
-// list k, appended to dst.
-func ListItemKey(dst []byte, k *Key, i uint64) []byte {
+// errListNode reports a list node or node index that cannot be decoded.
+var errListNode = fmt.Errorf("%w: list node", encoding.ErrCorrupt)
+
+// listRef is a node in the node index: its seq and element count.
+type listRef struct{ seq, n uint64 }
+
+// ListNodeKey returns the sub-key of the node with seq of list k,
+// appended to dst.
+func ListNodeKey(dst []byte, k *Key, seq uint64) []byte {
 	dst = MemberKey(dst, k, listTag, nil)
-	return binary.BigEndian.AppendUint64(dst, i)
+	return binary.BigEndian.AppendUint64(dst, seq)
 }
 
 // ListLen returns the number of elements of list k (0 when not live).
@@ -34,103 +69,395 @@ func ListLen(k *Key) uint64 {
 	if !k.Live {
 		return 0
 	}
-	return k.Meta.Tail - k.Meta.Head
+	return k.Meta.Size
+}
+
+// listRecord reads a node or the node index of a list through t's
+// unflushed list writes; the result is t's to modify.
+func (t *Tx) listRecord(sk []byte) ([]byte, bool, error) {
+	if v, ok := t.lists[string(sk)]; ok {
+		return v, v != nil, nil
+	}
+	return t.GetMember(sk, nil)
+}
+
+// putListRecord keeps a list record write (nil: a delete) until flush.
+func (t *Tx) putListRecord(sk, v []byte) {
+	if t.lists == nil {
+		t.lists = map[string][]byte{}
+	}
+	t.lists[string(sk)] = v
+}
+
+// flushLists writes the list records t keeps into its batch.
+func (t *Tx) flushLists() {
+	if len(t.lists) == 0 {
+		return
+	}
+	for sk, v := range t.lists {
+		if v == nil {
+			t.DeleteMember([]byte(sk))
+		} else {
+			t.SetMember([]byte(sk), v)
+		}
+	}
+	clear(t.lists)
+}
+
+// listNode reads the node with seq of list k.
+func (t *Tx) listNode(k *Key, seq uint64) ([]byte, error) {
+	v, ok, err := t.listRecord(ListNodeKey(nil, k, seq))
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(v) < listpackHeaderSize+1 {
+		return nil, fmt.Errorf("%w: list %q has no node %d", encoding.ErrCorrupt, k.Name, seq)
+	}
+	return v, nil
+}
+
+// listRefs returns the nodes of the live list k, head first.
+func (t *Tx) listRefs(k *Key) ([]listRef, error) {
+	m := &k.Meta
+	if m.Nodes == 1 {
+		return []listRef{{m.Head, m.Size}}, nil
+	}
+	v, ok, err := t.listRecord(MemberKey(nil, k, listIndexTag, nil))
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(v) != int(m.Nodes)*listRefSize {
+		return nil, fmt.Errorf("%w: list %q has a bad node index", encoding.ErrCorrupt, k.Name)
+	}
+	refs := make([]listRef, m.Nodes)
+	for i := range refs {
+		e := v[i*listRefSize:]
+		refs[i] = listRef{binary.BigEndian.Uint64(e), uint64(binary.BigEndian.Uint32(e[8:]))}
+	}
+	refs[0].n, refs[len(refs)-1].n = m.HeadLen, m.TailLen
+	return refs, nil
+}
+
+// storeListRefs records refs as k's nodes: the node index and the
+// metadata's node fields and size (stored by the caller's SetSize).
+func (t *Tx) storeListRefs(k *Key, refs []listRef) {
+	ik := MemberKey(nil, k, listIndexTag, nil)
+	if k.Meta.Nodes >= 2 && len(refs) < 2 {
+		t.putListRecord(ik, nil)
+	}
+	if len(refs) >= 2 {
+		t.putListRecord(ik, listIndex(refs))
+	}
+	setListNodes(&k.Meta, refs)
+}
+
+// setListNodes sets m's node fields and size to describe refs.
+func setListNodes(m *encoding.Meta, refs []listRef) {
+	m.Nodes, m.Size = uint64(len(refs)), 0
+	if len(refs) == 0 {
+		return
+	}
+	for _, r := range refs {
+		m.Size += r.n
+	}
+	m.Head, m.HeadLen = refs[0].seq, refs[0].n
+	m.Tail, m.TailLen = refs[len(refs)-1].seq, refs[len(refs)-1].n
+}
+
+// listIndex encodes the node index of refs.
+func listIndex(refs []listRef) []byte {
+	v := make([]byte, 0, len(refs)*listRefSize)
+	for _, r := range refs {
+		v = binary.BigEndian.AppendUint64(v, r.seq)
+		v = binary.BigEndian.AppendUint32(v, uint32(r.n))
+	}
+	return v
+}
+
+// listFind returns the index in refs of the node holding position pos and
+// pos's offset in it.
+func listFind(refs []listRef, pos uint64) (int, uint64) {
+	for i, r := range refs {
+		if pos < r.n {
+			return i, pos
+		}
+		pos -= r.n
+	}
+	return len(refs) - 1, refs[len(refs)-1].n
+}
+
+// listGrow adds d elements to the head (left) or tail node's count.
+func listGrow(m *encoding.Meta, left bool, d uint64) {
+	m.Size += d
+	if m.Nodes == 1 || left {
+		m.HeadLen += d
+	}
+	if m.Nodes == 1 || !left {
+		m.TailLen += d
+	}
+}
+
+// listShrink takes d elements off the head (left) or tail node's count.
+func listShrink(m *encoding.Meta, left bool, d uint64) {
+	m.Size -= d
+	if m.Nodes == 1 || left {
+		m.HeadLen -= d
+	}
+	if m.Nodes == 1 || !left {
+		m.TailLen -= d
+	}
 }
 
 // ListPush adds vals one by one at the head (left) or the tail of k, which
 // PrepareCollection readied as a list, so LPUSH a b c leaves c b a. It
 // stores the metadata and returns the new length.
-func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) uint64 {
-	var buf []byte
-	for _, v := range vals {
-		if left {
-			k.Meta.Head--
-			buf = ListItemKey(buf[:0], k, k.Meta.Head)
-		} else {
-			buf = ListItemKey(buf[:0], k, k.Meta.Tail)
-			k.Meta.Tail++
-		}
-		t.SetMember(buf, v)
+func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) (uint64, error) {
+	m := &k.Meta
+	fill := t.s.Encodings().ListFill
+	seq, n := m.Tail, m.TailLen
+	if left {
+		seq, n = m.Head, m.HeadLen
 	}
-	n := k.Meta.Tail - k.Meta.Head
-	t.SetSize(k, n)
-	return n
+	var node []byte
+	if m.Nodes == 0 {
+		m.Head, m.Tail, m.HeadLen, m.TailLen, m.Nodes, m.Size = encoding.ListIndexBase, encoding.ListIndexBase, 0, 0, 1, 0
+		seq, n, node = encoding.ListIndexBase, 0, listNodeEmpty()
+	} else {
+		var err error
+		if node, err = t.listNode(k, seq); err != nil {
+			return 0, err
+		}
+	}
+	var scratch []byte
+	for _, v := range vals {
+		if !listFits(fill, len(node), n, len(v)) {
+			t.putListRecord(ListNodeKey(nil, k, seq), listNodeFinish(node, n))
+			refs, err := t.listRefs(k)
+			if err != nil {
+				return 0, err
+			}
+			if left {
+				seq = refs[0].seq - listSeqStep
+				refs = slices.Insert(refs, 0, listRef{seq, 0})
+			} else {
+				seq = refs[len(refs)-1].seq + listSeqStep
+				refs = append(refs, listRef{seq, 0})
+			}
+			t.storeListRefs(k, refs)
+			node, n = listNodeEmpty(), 0
+		}
+		node = listNodePush(node, v, left, &scratch)
+		n++
+		listGrow(m, left, 1)
+	}
+	t.putListRecord(ListNodeKey(nil, k, seq), listNodeFinish(node, n))
+	t.SetSize(k, m.Size)
+	return m.Size, nil
 }
 
 // ListPop removes up to n elements from the head (left) or the tail of the
 // live list k and returns copies of them in pop order: head first for
 // left, tail first for right. The key is deleted when it empties.
 func (t *Tx) ListPop(k *Key, left bool, n uint64) ([][]byte, error) {
+	m := &k.Meta
 	size := ListLen(k)
-	if n > size {
-		n = size
-	}
+	n = min(n, size)
 	if n == 0 {
 		return nil, nil
 	}
-	from, to := k.Meta.Head, k.Meta.Head+n
-	if !left {
-		from, to = k.Meta.Tail-n, k.Meta.Tail
-	}
 	out := make([][]byte, 0, n)
-	if n <= pointDeleteMax {
-		// NB: the metadata knows the indexes: read and delete them point by
-		// point. An iterator and a range tombstone per pop would make a long
-		// queue quadratic, each iterator fragmenting every earlier tombstone.
-		var key []byte
-		for j := uint64(0); j < n; j++ {
-			i := from + j
-			if !left {
-				i = to - 1 - j
-			}
-			key = ListItemKey(key[:0], k, i)
-			v, ok, err := t.GetMember(key, nil)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, fmt.Errorf("storage: list %q has no element at index %d", k.Name, i)
-			}
-			out = append(out, v)
-			if n < size {
-				t.DeleteMember(key)
-			}
-		}
-	} else {
-		err := t.listScan(k, from, to, !left, func(_ uint64, v []byte) bool {
+	if n == size {
+		err := t.ListRange(k, 0, size-1, !left, func(_ uint64, v []byte) bool {
 			out = append(out, append([]byte(nil), v...))
 			return true
 		})
 		if err != nil {
 			return nil, err
 		}
-		if n < size {
-			t.DeleteMemberRange(ListItemKey(nil, k, from), ListItemKey(nil, k, to))
-		}
-	}
-	if n == size {
 		t.SetSize(k, 0) // the whole list goes with its metadata
 		return out, nil
 	}
-	if left {
-		k.Meta.Head = to
-	} else {
-		k.Meta.Tail = from
+	for n > 0 {
+		seq, cnt := m.Tail, m.TailLen
+		if left {
+			seq, cnt = m.Head, m.HeadLen
+		}
+		node, err := t.listNode(k, seq)
+		if err != nil {
+			return nil, err
+		}
+		if n >= cnt {
+			// The whole node goes, with one delete; another follows it.
+			items, err := listNodeItems(node)
+			if err != nil {
+				return nil, err
+			}
+			if !left {
+				slices.Reverse(items)
+			}
+			out = append(out, items...)
+			refs, err := t.listRefs(k)
+			if err != nil {
+				return nil, err
+			}
+			if left {
+				refs = refs[1:]
+			} else {
+				refs = refs[:len(refs)-1]
+			}
+			t.putListRecord(ListNodeKey(nil, k, seq), nil)
+			t.storeListRefs(k, refs)
+			n -= cnt
+			continue
+		}
+		for ; n > 0; n-- {
+			var v []byte
+			if v, node, err = listNodePop(node, left); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+			listShrink(m, left, 1)
+			cnt--
+		}
+		t.putListRecord(ListNodeKey(nil, k, seq), listNodeFinish(node, cnt))
 	}
-	t.SetSize(k, size-n)
+	t.SetSize(k, m.Size)
 	return out, nil
+}
+
+// listLocate returns the seq of the node holding position pos of list k
+// and pos's offset in it; refs is the node index when it was read.
+func (t *Tx) listLocate(k *Key, pos uint64) (seq, off uint64, refs []listRef, at int, err error) {
+	m := &k.Meta
+	if pos < m.HeadLen {
+		return m.Head, pos, nil, 0, nil
+	}
+	if pos >= m.Size-m.TailLen {
+		return m.Tail, pos - (m.Size - m.TailLen), nil, int(m.Nodes) - 1, nil
+	}
+	if refs, err = t.listRefs(k); err != nil {
+		return 0, 0, nil, 0, err
+	}
+	at, off = listFind(refs, pos)
+	return refs[at].seq, off, refs, at, nil
 }
 
 // ListGet returns a copy of the element at position pos of list k,
 // appended to dst[:0]; ok is false if it is missing.
 func (t *Tx) ListGet(k *Key, pos uint64, dst []byte) (v []byte, ok bool, err error) {
-	return t.GetMember(ListItemKey(nil, k, k.Meta.Head+pos), dst)
+	seq, off, _, _, err := t.listLocate(k, pos)
+	if err != nil {
+		return nil, false, err
+	}
+	node, err := t.listNode(k, seq)
+	if err != nil {
+		return nil, false, err
+	}
+	err = listNodeEach(node, func(e []byte) bool {
+		if off > 0 {
+			off--
+			return true
+		}
+		v, ok = append(dst[:0], e...), true
+		return false
+	})
+	return v, ok, err
 }
 
 // ListSet replaces the element at position pos of list k.
-func (t *Tx) ListSet(k *Key, pos uint64, v []byte) {
-	t.SetMember(ListItemKey(nil, k, k.Meta.Head+pos), v)
-	t.Touch(k)
+func (t *Tx) ListSet(k *Key, pos uint64, v []byte) error {
+	refs, err := t.listRefs(k)
+	if err != nil {
+		return err
+	}
+	at, off := listFind(refs, pos)
+	return t.listEdit(k, refs, at, func(items [][]byte) [][]byte {
+		items[off] = v
+		return items
+	})
+}
+
+// listEdit rewrites the node at index at of refs with what edit makes of
+// its elements, splitting it when they no longer fit one node, and stores
+// the metadata.
+func (t *Tx) listEdit(k *Key, refs []listRef, at int, edit func(items [][]byte) [][]byte) error {
+	node, err := t.listNode(k, refs[at].seq)
+	if err != nil {
+		return err
+	}
+	items, err := listNodeItems(node)
+	if err != nil {
+		return err
+	}
+	if refs, err = t.listReplace(k, refs, at, edit(items)); err != nil {
+		return err
+	}
+	t.storeListRefs(k, refs)
+	t.SetSize(k, k.Meta.Size)
+	return nil
+}
+
+// listReplace replaces the node at index at of refs with nodes holding
+// items (none when items is empty) and returns the new refs; the caller
+// stores them.
+func (t *Tx) listReplace(k *Key, refs []listRef, at int, items [][]byte) ([]listRef, error) {
+	nodes := listChunk(items, t.s.Encodings().ListFill)
+	seq := refs[at].seq
+	if len(nodes) == 0 {
+		t.putListRecord(ListNodeKey(nil, k, seq), nil)
+		return slices.Delete(refs, at, at+1), nil
+	}
+	extra := uint64(len(nodes) - 1)
+	hi := seq + listSeqStep*(extra+1)
+	if at+1 < len(refs) {
+		hi = refs[at+1].seq
+	}
+	if hi-seq <= extra {
+		// No room for the split: renumber every node, then split.
+		var err error
+		if refs, err = t.listRenumber(k, refs); err != nil {
+			return nil, err
+		}
+		return t.listReplace(k, refs, at, items)
+	}
+	d := (hi - seq) / (extra + 1)
+	repl := make([]listRef, len(nodes))
+	for i, node := range nodes {
+		repl[i] = listRef{seq + uint64(i)*d, uint64(binary.LittleEndian.Uint16(node[4:]))}
+		if repl[i].n == 0xffff {
+			repl[i].n = listNodeCount(node)
+		}
+		t.putListRecord(ListNodeKey(nil, k, repl[i].seq), node)
+	}
+	return slices.Replace(refs, at, at+1, repl...), nil
+}
+
+// listNodeCount counts node's elements.
+func listNodeCount(node []byte) uint64 {
+	var n uint64
+	listNodeEach(node, func([]byte) bool { n++; return true })
+	return n
+}
+
+// listRenumber moves the nodes of refs to seqs listSeqStep apart and
+// returns the new refs.
+func (t *Tx) listRenumber(k *Key, refs []listRef) ([]listRef, error) {
+	nodes := make([][]byte, len(refs))
+	for i, r := range refs {
+		node, err := t.listNode(k, r.seq)
+		if err != nil {
+			return nil, err
+		}
+		nodes[i] = node
+		t.putListRecord(ListNodeKey(nil, k, r.seq), nil)
+	}
+	out := make([]listRef, len(refs))
+	base := encoding.ListIndexBase - uint64(len(refs)/2)*listSeqStep
+	for i, r := range refs {
+		out[i] = listRef{base + uint64(i)*listSeqStep, r.n}
+		t.putListRecord(ListNodeKey(nil, k, out[i].seq), nodes[i])
+	}
+	return out, nil
 }
 
 // ListRange calls fn with each element at positions [from, to] of list k,
@@ -140,171 +467,241 @@ func (t *Tx) ListRange(k *Key, from, to uint64, reverse bool, fn func(pos uint64
 	if from > to {
 		return nil
 	}
-	h := k.Meta.Head
-	return t.listScan(k, h+from, h+to+1, reverse, func(i uint64, v []byte) bool {
-		return fn(i-h, v)
-	})
-}
-
-// listScan iterates the elements at absolute indexes [from, to).
-func (t *Tx) listScan(k *Key, from, to uint64, reverse bool, fn func(i uint64, v []byte) bool) error {
-	lo, hi := ListItemKey(nil, k, from), ListItemKey(nil, k, to)
-	it, err := t.Iter(lo, hi)
+	start := from
+	if reverse {
+		start = to
+	}
+	seq, off, refs, at, err := t.listLocate(k, start)
 	if err != nil {
 		return err
 	}
-	valid := it.First
-	next := it.Next
-	if reverse {
-		valid, next = it.Last, it.Prev
-	}
-	for ok := valid(); ok; ok = next() {
-		key := it.Key()
-		idx := binary.BigEndian.Uint64(key[len(key)-8:])
-		v, err := it.ValueAndErr()
+	left := to - from + 1 // elements still to visit
+	pos := start
+	for {
+		node, err := t.listNode(k, seq)
 		if err != nil {
-			it.Close()
 			return err
 		}
-		if !fn(idx, v) {
-			break
+		stop := false
+		if !reverse {
+			err = listNodeEach(node, func(v []byte) bool {
+				if off > 0 {
+					off--
+					return true
+				}
+				if !fn(pos, v) {
+					stop = true
+					return false
+				}
+				pos++
+				left--
+				return left > 0
+			})
+		} else {
+			err = listNodeBackward(node, off, func(v []byte) bool {
+				if !fn(pos, v) {
+					stop = true
+					return false
+				}
+				pos--
+				left--
+				return left > 0
+			})
+		}
+		if err != nil || stop || left == 0 {
+			return err
+		}
+		if refs == nil {
+			if refs, err = t.listRefs(k); err != nil {
+				return err
+			}
+		}
+		if reverse {
+			at--
+		} else {
+			at++
+		}
+		if at < 0 || at >= len(refs) {
+			return fmt.Errorf("%w: list %q ends before its length", encoding.ErrCorrupt, k.Name)
+		}
+		seq, off = refs[at].seq, 0
+		if reverse {
+			off = refs[at].n - 1
 		}
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
+}
+
+// listNodeBackward calls fn with the elements of node from offset off
+// towards the head, until fn returns false.
+func listNodeBackward(node []byte, off uint64, fn func(v []byte) bool) error {
+	offs, err := listNodeOffsets(node)
+	if err != nil {
 		return err
 	}
-	return it.Close()
-}
-
-// listLoad returns copies of the elements at absolute indexes [from, to).
-func (t *Tx) listLoad(k *Key, from, to uint64) ([][]byte, error) {
-	var out [][]byte
-	if from < to {
-		out = make([][]byte, 0, to-from)
+	if off >= uint64(len(offs)) {
+		return errListNode
 	}
-	err := t.listScan(k, from, to, false, func(_ uint64, v []byte) bool {
-		out = append(out, append([]byte(nil), v...))
-		return true
-	})
-	return out, err
-}
-
-// ListInsert inserts v so that it ends at position pos (0..len) of the
-// live list k, moving the elements of the shorter side by one index, and
-// stores the metadata. It returns the new length.
-func (t *Tx) ListInsert(k *Key, pos uint64, v []byte) (uint64, error) {
-	size := ListLen(k)
-	h := k.Meta.Head
-	var buf []byte
-	if pos < size-pos {
-		// Shift [0, pos) one index towards the head.
-		moved, err := t.listLoad(k, h, h+pos)
-		if err != nil {
-			return 0, err
+	var num [20]byte
+	for i := int(off); i >= 0; i-- {
+		e, _, _ := listpackEntry(node[offs[i]:len(node)-1], &num)
+		if !fn(e) {
+			return nil
 		}
-		for i, e := range moved {
-			buf = ListItemKey(buf[:0], k, h-1+uint64(i))
-			t.SetMember(buf, e)
-		}
-		k.Meta.Head--
-		t.SetMember(ListItemKey(buf[:0], k, h+pos-1), v)
-	} else {
-		// Shift [pos, len) one index towards the tail.
-		moved, err := t.listLoad(k, h+pos, k.Meta.Tail)
-		if err != nil {
-			return 0, err
-		}
-		for i, e := range moved {
-			buf = ListItemKey(buf[:0], k, h+pos+1+uint64(i))
-			t.SetMember(buf, e)
-		}
-		k.Meta.Tail++
-		t.SetMember(ListItemKey(buf[:0], k, h+pos), v)
 	}
-	t.SetSize(k, size+1)
-	return size + 1, nil
-}
-
-// ListRemove removes the elements at positions (ascending, distinct,
-// each < len) of the live list k, closing the gaps from the side that
-// moves fewer elements, and stores the metadata (deleting the key when it
-// empties).
-func (t *Tx) ListRemove(k *Key, positions []uint64) error {
-	m := uint64(len(positions))
-	if m == 0 {
-		return nil
-	}
-	size := ListLen(k)
-	if m == size {
-		t.SetSize(k, 0)
-		return nil
-	}
-	h, tail := k.Meta.Head, k.Meta.Tail
-	first, last := positions[0], positions[m-1]
-	var buf []byte
-	if size-first <= last+1 {
-		// Compact [first, len) towards the head, then drop the last m.
-		elems, err := t.listLoad(k, h+first, tail)
-		if err != nil {
-			return err
-		}
-		dst, r := h+first, 0
-		for i, e := range elems {
-			if r < len(positions) && positions[r] == first+uint64(i) {
-				r++
-				continue
-			}
-			buf = ListItemKey(buf[:0], k, dst)
-			t.SetMember(buf, e)
-			dst++
-		}
-		t.DeleteMemberRange(ListItemKey(nil, k, tail-m), ListItemKey(nil, k, tail))
-		k.Meta.Tail = tail - m
-	} else {
-		// Compact [0, last] towards the tail, then drop the first m.
-		elems, err := t.listLoad(k, h, h+last+1)
-		if err != nil {
-			return err
-		}
-		dst, r := h+last, len(positions)-1
-		for i := len(elems) - 1; i >= 0; i-- {
-			if r >= 0 && positions[r] == uint64(i) {
-				r--
-				continue
-			}
-			buf = ListItemKey(buf[:0], k, dst)
-			t.SetMember(buf, elems[i])
-			dst--
-		}
-		t.DeleteMemberRange(ListItemKey(nil, k, h), ListItemKey(nil, k, h+m))
-		k.Meta.Head = h + m
-	}
-	t.SetSize(k, size-m)
 	return nil
 }
 
+// ListInsert inserts v so that it ends at position pos (0..len) of the
+// live list k, splitting its node when it no longer fits, and stores the
+// metadata. It returns the new length.
+func (t *Tx) ListInsert(k *Key, pos uint64, v []byte) (uint64, error) {
+	if pos == 0 || pos == ListLen(k) {
+		return t.ListPush(k, pos == 0, [][]byte{v})
+	}
+	refs, err := t.listRefs(k)
+	if err != nil {
+		return 0, err
+	}
+	at, off := listFind(refs, pos)
+	err = t.listEdit(k, refs, at, func(items [][]byte) [][]byte {
+		return slices.Insert(items, int(off), v)
+	})
+	return k.Meta.Size, err
+}
+
+// ListRemove removes the elements at positions (ascending, distinct,
+// each < len) of the live list k, rewriting the nodes that held them, and
+// stores the metadata (deleting the key when it empties).
+func (t *Tx) ListRemove(k *Key, positions []uint64) error {
+	if len(positions) == 0 {
+		return nil
+	}
+	if uint64(len(positions)) == ListLen(k) {
+		t.SetSize(k, 0)
+		return nil
+	}
+	return t.listKeep(k, func(pos uint64) bool {
+		_, found := slices.BinarySearch(positions, pos)
+		return !found
+	}, positions[0], positions[len(positions)-1])
+}
+
 // ListTrim keeps the positions [from, to] of the live list k and drops the
-// rest with range tombstones; from > to or from >= len empties the list.
-func (t *Tx) ListTrim(k *Key, from, to uint64) {
+// rest; from > to or from >= len empties the list.
+func (t *Tx) ListTrim(k *Key, from, to uint64) error {
 	size := ListLen(k)
 	if from > to || from >= size {
 		t.SetSize(k, 0)
-		return
+		return nil
 	}
-	if to >= size {
-		to = size - 1
-	}
+	to = min(to, size-1)
 	if from == 0 && to == size-1 {
-		return
+		return nil
 	}
-	h, tail := k.Meta.Head, k.Meta.Tail
-	if from > 0 {
-		t.DeleteMemberRange(ListItemKey(nil, k, h), ListItemKey(nil, k, h+from))
+	keep := func(pos uint64) bool { return pos >= from && pos <= to }
+	if from == 0 {
+		return t.listKeep(k, keep, to+1, size-1)
 	}
-	if h+to+1 < tail {
-		t.DeleteMemberRange(ListItemKey(nil, k, h+to+1), ListItemKey(nil, k, tail))
+	if to == size-1 {
+		return t.listKeep(k, keep, 0, from-1)
 	}
-	k.Meta.Head, k.Meta.Tail = h+from, h+to+1
-	t.SetSize(k, to-from+1)
+	return t.listKeep(k, keep, 0, size-1)
+}
+
+// listKeep drops the elements of the live list k at positions in [lo, hi]
+// that keep rejects, rewriting the nodes that held them and deleting
+// nodes that empty, and stores the metadata. At least one element stays.
+func (t *Tx) listKeep(k *Key, keep func(pos uint64) bool, lo, hi uint64) error {
+	refs, err := t.listRefs(k)
+	if err != nil {
+		return err
+	}
+	// From the tail, so that splits and deletes leave the indexes of the
+	// nodes still to visit alone.
+	end := k.Meta.Size
+	for i := len(refs) - 1; i >= 0; i-- {
+		start := end - refs[i].n
+		first, last := start, end-1
+		end = start
+		if last < lo || first > hi {
+			continue
+		}
+		if first >= lo && last <= hi && !anyKept(keep, first, last) {
+			t.putListRecord(ListNodeKey(nil, k, refs[i].seq), nil)
+			refs = slices.Delete(refs, i, i+1)
+			continue
+		}
+		node, err := t.listNode(k, refs[i].seq)
+		if err != nil {
+			return err
+		}
+		var items [][]byte
+		pos := first
+		if err := listNodeEach(node, func(v []byte) bool {
+			if keep(pos) {
+				items = append(items, append([]byte(nil), v...))
+			}
+			pos++
+			return true
+		}); err != nil {
+			return err
+		}
+		if uint64(len(items)) == refs[i].n {
+			continue
+		}
+		if refs, err = t.listReplace(k, refs, i, items); err != nil {
+			return err
+		}
+	}
+	if len(refs) == 0 {
+		return errors.New("storage: list trim left no element")
+	}
+	t.storeListRefs(k, refs)
+	t.SetSize(k, k.Meta.Size)
+	return nil
+}
+
+// anyKept reports whether keep accepts a position in [first, last].
+func anyKept(keep func(pos uint64) bool, first, last uint64) bool {
+	for p := first; p <= last; p++ {
+		if keep(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreList writes items as the nodes of the fresh list k (no records
+// yet), straight into the batch, and sets its metadata's node fields and
+// size.
+func (t *Tx) restoreList(k *Key, items [][]byte) {
+	nodes := listChunk(items, t.s.Encodings().ListFill)
+	refs := make([]listRef, len(nodes))
+	for i, node := range nodes {
+		refs[i] = listRef{encoding.ListIndexBase + uint64(i)*listSeqStep, listNodeCount(node)}
+		t.SetMember(ListNodeKey(nil, k, refs[i].seq), node)
+	}
+	if len(refs) >= 2 {
+		t.SetMember(MemberKey(nil, k, listIndexTag, nil), listIndex(refs))
+	}
+	setListNodes(&k.Meta, refs)
+}
+
+// appendListNodes appends the nodes of the live list k to dst as a
+// quicklist 2 body: the node count, then each node as a packed container
+// and its listpack, through str.
+func (t *Tx) appendListNodes(dst []byte, k *Key, str func([]byte, []byte) []byte) ([]byte, error) {
+	refs, err := t.listRefs(k)
+	if err != nil {
+		return nil, err
+	}
+	dst = appendLen(dst, uint64(len(refs)))
+	for _, r := range refs {
+		node, err := t.listNode(k, r.seq)
+		if err != nil {
+			return nil, err
+		}
+		dst = str(appendLen(dst, quicklistNodePacked), listNodeFinish(node, r.n))
+	}
+	return dst, nil
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -148,4 +149,71 @@ func (w *listpackWriter) bytes() []byte {
 	}
 	binary.LittleEndian.PutUint16(w.b[4:], uint16(n))
 	return w.b
+}
+
+// listpackEntry decodes the entry at the start of p, a listpack's body
+// from an entry on: its value (a string aliasing p, or an integer's
+// decimal text in num) and its size with its back-length. ok is false when
+// the entry or its back-length is malformed.
+func listpackEntry(p []byte, num *[20]byte) (e []byte, size int, ok bool) {
+	if len(p) == 0 {
+		return nil, 0, false
+	}
+	var hdr, dlen int // header bytes, data bytes
+	var ival int64
+	isInt := true
+	c := p[0]
+	switch {
+	case c&0x80 == 0: // 7-bit uint
+		hdr, ival = 1, int64(c&0x7f)
+	case c&0xc0 == 0x80: // 6-bit string length
+		hdr, dlen, isInt = 1, int(c&0x3f), false
+	case c&0xe0 == 0xc0: // 13-bit int
+		if len(p) < 2 {
+			return nil, 0, false
+		}
+		hdr = 2
+		u := uint64(c&0x1f)<<8 | uint64(p[1])
+		ival = int64(u<<51) >> 51
+	case c&0xf0 == 0xe0: // 12-bit string length
+		if len(p) < 2 {
+			return nil, 0, false
+		}
+		hdr, dlen, isInt = 2, int(c&0x0f)<<8|int(p[1]), false
+	case c == 0xf0: // 32-bit string length
+		if len(p) < 5 {
+			return nil, 0, false
+		}
+		l := binary.LittleEndian.Uint32(p[1:])
+		if uint64(l) > uint64(len(p)) {
+			return nil, 0, false
+		}
+		hdr, dlen, isInt = 5, int(l), false
+	case c >= 0xf1 && c <= 0xf4:
+		width := [...]int{2, 3, 4, 8}[c-0xf1]
+		if len(p) < 1+width {
+			return nil, 0, false
+		}
+		hdr = 1 + width
+		var u uint64
+		for i := width; i >= 1; i-- {
+			u = u<<8 | uint64(p[i])
+		}
+		shift := 64 - 8*width
+		ival = int64(u<<shift) >> shift
+	default: // 0xff inside the body, or an unused encoding
+		return nil, 0, false
+	}
+	elen := hdr + dlen
+	if elen > len(p) {
+		return nil, 0, false
+	}
+	bl := backlenSize(elen)
+	if elen+bl > len(p) || decodeBacklen(p[elen:elen+bl]) != elen {
+		return nil, 0, false
+	}
+	if isInt {
+		return strconv.AppendInt(num[:0], ival, 10), elen + bl, true
+	}
+	return p[hdr:elen], elen + bl, true
 }

@@ -32,17 +32,27 @@ func MemberPrefix(k *Key, tag byte) []byte { return MemberKey(nil, k, tag, nil) 
 // The hot cache also holds point-read sub-keys: hash fields, set members
 // and sorted-set scores with values up to cachedValueMax, so that HSET,
 // SADD or ZADD of an existing member and HGET, SISMEMBER or ZSCORE stay in
-// memory. It follows writes the way it follows metadata: the Tx records
-// the sub-keys it writes in its pending map and publishes them at commit.
-// Sub-keys are never cached for list items or the score index, which are
-// deleted by ranges inside a live collection. Whole collections dropped by
+// memory, and list nodes and node indexes whole, so that a push or a pop
+// reads its node from memory. It follows writes the way it follows
+// metadata: the Tx records the sub-keys it writes in its pending map and
+// publishes them at commit. List nodes are deleted one by one, never by
+// range. Sub-keys are never cached for the score index, which is deleted
+// by ranges inside a live collection. Whole collections dropped by
 // a range tombstone leave nothing stale behind: their version is never
 // used again, so their cached sub-keys can no longer be asked for.
 
 // cachedMember reports whether sub-key sk is one the hot cache holds.
 func cachedMember(sk []byte) bool {
 	tag, ok := encoding.SubKeyTag(sk)
-	return ok && (tag == HashFieldTag || tag == SetMemberTag) // ZTagMember == SetMemberTag
+	return ok && (tag == HashFieldTag || tag == SetMemberTag || tag == listTag || tag == listIndexTag) // ZTagMember == SetMemberTag
+}
+
+// wholeMember reports whether the hot cache keeps sub-key sk's value
+// whatever its length: a list node or node index, which a list write
+// reads whole.
+func wholeMember(sk []byte) bool {
+	tag, ok := encoding.SubKeyTag(sk)
+	return ok && (tag == listTag || tag == listIndexTag)
 }
 
 // readsCached reports whether t reads sub-key sk through the hot cache:
@@ -113,6 +123,7 @@ func (t *Tx) trackMember(sk, value []byte, present bool) {
 // Iter returns an iterator over [lower, upper) that sees t's uncommitted
 // writes. The caller must Close it before t commits.
 func (t *Tx) Iter(lower, upper []byte) (*pebble.Iterator, error) {
+	t.flushLists()
 	o := &pebble.IterOptions{LowerBound: lower, UpperBound: upper}
 	if t.snap != nil {
 		return t.snap.NewIter(o)

@@ -216,13 +216,14 @@ func (c *metaCache) set(key, val []byte) {
 // cacheForm returns what the cache keeps for record val of key, and false
 // when it keeps nothing: metadata whole or, for a long string, its header;
 // a member's value when it is at most cachedValueMax bytes, else
-// elidedMember (present, value in Pebble).
+// elidedMember (present, value in Pebble); a list node or node index
+// whole.
 func cacheForm(key, val []byte) ([]byte, bool) {
 	if len(key) > 0 && key[0] == encoding.TagMeta {
 		h, _ := encoding.StringHeader(val, cachedValueMax)
 		return h, true
 	}
-	if len(val) > cachedValueMax {
+	if len(val) > cachedValueMax && !wholeMember(key) {
 		return elidedMember, true
 	}
 	return val, true

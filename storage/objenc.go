@@ -25,11 +25,14 @@ type Encodings struct {
 	// StreamNodeBytes and StreamNodeEntries bound a stream's nodes
 	// (stream-node-max-bytes and -entries; 0: no bound), see stream.go.
 	StreamNodeBytes, StreamNodeEntries int64
+	// ListFill bounds a list's nodes as list-max-listpack-size does (see
+	// listFits).
+	ListFill int64
 }
 
 // DefaultEncodings are Redis 7.0's defaults.
 var DefaultEncodings = Encodings{HashEntries: 512, HashValue: 64, SetIntsetEntries: 512,
-	ZSetEntries: 128, ZSetValue: 64, HllSparseBytes: 3000, StreamNodeBytes: 4096, StreamNodeEntries: 100}
+	ZSetEntries: 128, ZSetValue: 64, HllSparseBytes: 3000, StreamNodeBytes: 4096, StreamNodeEntries: 100, ListFill: -2}
 
 // SetEncodings changes the thresholds (CONFIG SET); the writes that follow
 // convert by them. Values already written keep their encoding, as in Redis.

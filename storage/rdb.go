@@ -298,70 +298,14 @@ func listpackEach(lp []byte, fn func(e []byte) error) error {
 	n := 0
 	var num [20]byte
 	for len(p) > 0 {
-		var hdr, dlen int // header bytes, data bytes
-		var ival int64
-		isInt := true
-		c := p[0]
-		need := func(k int) bool { return len(p) >= k }
-		switch {
-		case c&0x80 == 0: // 7-bit uint
-			hdr, ival = 1, int64(c&0x7f)
-		case c&0xc0 == 0x80: // 6-bit string length
-			hdr, dlen, isInt = 1, int(c&0x3f), false
-		case c&0xe0 == 0xc0: // 13-bit int
-			if !need(2) {
-				return ErrDumpFormat
-			}
-			hdr = 2
-			u := uint64(c&0x1f)<<8 | uint64(p[1])
-			ival = int64(u<<51) >> 51
-		case c&0xf0 == 0xe0: // 12-bit string length
-			if !need(2) {
-				return ErrDumpFormat
-			}
-			hdr, dlen, isInt = 2, int(c&0x0f)<<8|int(p[1]), false
-		case c == 0xf0: // 32-bit string length
-			if !need(5) {
-				return ErrDumpFormat
-			}
-			l := binary.LittleEndian.Uint32(p[1:])
-			if uint64(l) > uint64(len(p)) {
-				return ErrDumpFormat
-			}
-			hdr, dlen, isInt = 5, int(l), false
-		case c == 0xf1 || c == 0xf2 || c == 0xf3 || c == 0xf4:
-			size := map[byte]int{0xf1: 2, 0xf2: 3, 0xf3: 4, 0xf4: 8}[c]
-			if !need(1 + size) {
-				return ErrDumpFormat
-			}
-			hdr = 1 + size
-			var u uint64
-			for i := size; i >= 1; i-- {
-				u = u<<8 | uint64(p[i])
-			}
-			shift := 64 - 8*size
-			ival = int64(u<<shift) >> shift
-		default: // 0xff inside the body, or an unused encoding
+		e, size, ok := listpackEntry(p, &num)
+		if !ok {
 			return ErrDumpFormat
-		}
-		elen := hdr + dlen
-		if elen > len(p) {
-			return ErrDumpFormat
-		}
-		bl := backlenSize(elen)
-		if elen+bl > len(p) || decodeBacklen(p[elen:elen+bl]) != elen {
-			return ErrDumpFormat
-		}
-		var e []byte
-		if isInt {
-			e = strconv.AppendInt(num[:0], ival, 10)
-		} else {
-			e = p[hdr:elen]
 		}
 		if err := fn(e); err != nil {
 			return err
 		}
-		p = p[elen+bl:]
+		p = p[size:]
 		n++
 	}
 	if want != 0xffff && want != n {

@@ -42,7 +42,10 @@ type Tx struct {
 	// go through the batch.
 	untracked bool
 	// atomic is set while a script runs (see SetAtomic).
-	atomic  AtomicMode
+	atomic AtomicMode
+	// lists holds list nodes and node indexes written and not yet in the
+	// batch (nil: deleted), see list.go.
+	lists   map[string][]byte
 	valBuf  []byte
 	scratch []byte
 	skey    []byte // memberKey's buffer
@@ -99,7 +102,7 @@ func (t *Tx) ClearErr() { t.err = nil }
 func (t *Tx) WriteOffset() int64 { return t.woff }
 
 // Pending reports whether t holds uncommitted writes.
-func (t *Tx) Pending() bool { return t.b != nil && !t.b.Empty() }
+func (t *Tx) Pending() bool { return len(t.lists) > 0 || t.b != nil && !t.b.Empty() }
 
 // PendingBytes returns the size of t's uncommitted batch.
 func (t *Tx) PendingBytes() int {
@@ -293,6 +296,7 @@ func (t *Tx) Commit() error {
 	if t.atomic != AtomicOff {
 		return t.err
 	}
+	t.flushLists()
 	if t.b == nil || t.b.Empty() {
 		if len(t.counts) == 0 {
 			t.unlockAll()
@@ -380,6 +384,7 @@ func (t *Tx) Commit() error {
 
 // Discard drops t's uncommitted writes and releases its locks.
 func (t *Tx) Discard() {
+	clear(t.lists)
 	if t.b != nil {
 		t.b.Close()
 		t.b = nil
@@ -548,6 +553,7 @@ type Savepoint struct {
 // Savepoint records t's uncommitted work, so that Rollback can undo what
 // comes after. It copies the work, so it costs in proportion to it.
 func (t *Tx) Savepoint() *Savepoint {
+	t.flushLists()
 	sp := &Savepoint{touched: len(t.touched), untracked: t.untracked,
 		counts: slices.Clone(t.counts), flushed: slices.Clone(t.flushed)}
 	if t.b != nil && !t.b.Empty() {
@@ -568,6 +574,7 @@ func (t *Tx) Savepoint() *Savepoint {
 
 // Rollback undoes the writes t made since sp; the locks it holds stay.
 func (t *Tx) Rollback(sp *Savepoint) {
+	clear(t.lists) // Savepoint flushed the older ones
 	if t.b != nil {
 		t.b.Close()
 		t.b = nil

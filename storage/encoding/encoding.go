@@ -186,7 +186,8 @@ func PrefixEnd(p []byte) []byte {
 //	string:      payload (rest of the value), or, if flags&0x10, a chunked
 //	             string: version uint64 BE | length uint64 BE, its bytes in
 //	             sub-keys (StringChunkKey)
-//	collection:  version uint64 BE | size uint64 BE | [list: head uint64 BE | tail uint64 BE]
+//	collection:  version uint64 BE | size uint64 BE
+//	             [list: head uint64 BE | tail uint64 BE | headlen uint64 BE | taillen uint64 BE | nodes uint64 BE]
 //	             [stream: StreamMeta, see appendStreamMeta]
 type Meta struct {
 	Type     Type
@@ -195,8 +196,12 @@ type Meta struct {
 	Value   []byte
 	Version uint64 // collections: the version members are stored under
 	Size    uint64 // collections: member count
-	// Head and Tail delimit a list's indexes: members live at [Head, Tail).
-	Head, Tail uint64
+	// Head and Tail are the sequence numbers of a list's first and last
+	// nodes, HeadLen and TailLen their element counts (equal to Size when
+	// one node holds the list), Nodes the number of its nodes.
+	Head, Tail       uint64
+	HeadLen, TailLen uint64
+	Nodes            uint64
 	// Enc is the form Redis would keep a hash, set or sorted set in, which
 	// follows the value's history rather than its contents (Redis converts
 	// one way only).
@@ -313,6 +318,9 @@ func AppendMeta(dst []byte, m *Meta) []byte {
 	case TypeList:
 		dst = binary.BigEndian.AppendUint64(dst, m.Head)
 		dst = binary.BigEndian.AppendUint64(dst, m.Tail)
+		dst = binary.BigEndian.AppendUint64(dst, m.HeadLen)
+		dst = binary.BigEndian.AppendUint64(dst, m.TailLen)
+		dst = binary.BigEndian.AppendUint64(dst, m.Nodes)
 	case TypeStream:
 		dst = appendStreamMeta(dst, &m.Stream)
 	}
@@ -356,7 +364,7 @@ func DecodeMeta(v []byte, m *Meta) error {
 	need := 16
 	switch m.Type {
 	case TypeList:
-		need = 32
+		need = 56
 	case TypeStream:
 		need = 16 + streamMetaLen
 	}
@@ -369,6 +377,9 @@ func DecodeMeta(v []byte, m *Meta) error {
 	case TypeList:
 		m.Head = binary.BigEndian.Uint64(v[16:])
 		m.Tail = binary.BigEndian.Uint64(v[24:])
+		m.HeadLen = binary.BigEndian.Uint64(v[32:])
+		m.TailLen = binary.BigEndian.Uint64(v[40:])
+		m.Nodes = binary.BigEndian.Uint64(v[48:])
 	case TypeStream:
 		decodeStreamMeta(v[16:], &m.Stream)
 	}
@@ -405,8 +416,8 @@ func DecodeFloat(b []byte) float64 {
 	return math.Float64frombits(u)
 }
 
-// ListIndexBase is the index the first member of a new list gets, so that
-// pushes at either end never wrap.
+// ListIndexBase is the sequence number of a new list's first node, so that
+// nodes added at either end never wrap.
 const ListIndexBase = math.MaxUint64 / 2
 
 // ParseInt parses a 64-bit signed integer as Redis's string2ll does: an

@@ -15,7 +15,7 @@ func TestMetaRoundTrip(t *testing.T) {
 		{Type: TypeHash, Version: 7, Size: 3, Enc: EncCompact},
 		{Type: TypeSet, ExpireAt: 5, Version: 1, Size: 1 << 40, Enc: EncLarge},
 		{Type: TypeZSet, Version: 9, Size: 2, Enc: EncLarge},
-		{Type: TypeList, Version: 2, Size: 2, Head: ListIndexBase - 1, Tail: ListIndexBase + 1},
+		{Type: TypeList, Version: 2, Size: 2, Head: ListIndexBase - 1, Tail: ListIndexBase + 1, HeadLen: 1, TailLen: 1, Nodes: 2},
 		{Type: TypeStream, ExpireAt: 9, Version: 3, Size: 4, Stream: StreamMeta{LastID: StreamID{5, 6}, FirstID: StreamID{1, 2},
 			MaxDeletedID: MaxStreamID, EntriesAdded: 7, Groups: 8, Nodes: 9}},
 	}
@@ -26,7 +26,7 @@ func TestMetaRoundTrip(t *testing.T) {
 			t.Fatalf("%+v: %v", c, err)
 		}
 		if got.Type != c.Type || got.ExpireAt != c.ExpireAt || !bytes.Equal(got.Value, c.Value) ||
-			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.Enc != c.Enc ||
+			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.HeadLen != c.HeadLen || got.TailLen != c.TailLen || got.Nodes != c.Nodes || got.Enc != c.Enc ||
 			got.Stream != c.Stream {
 			t.Fatalf("round trip: got %+v want %+v", got, c)
 		}
