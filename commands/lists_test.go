@@ -472,3 +472,26 @@ func TestListModel(t *testing.T) {
 		}
 	}
 }
+
+// TestListMemoryUsage checks that MEMORY USAGE of a list counts its
+// elements' bytes, whatever SAMPLES, within the listpack overhead.
+func TestListMemoryUsage(t *testing.T) {
+	c := testutil.Client(t, testutil.Start(t, nil), 2)
+	ctx := testutil.Ctx(t)
+	vals := make([]any, 10000)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("%0100d", i)
+	}
+	if err := c.RPush(ctx, "l", vals...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, samples := range []int{0, 1, 5} {
+		n, err := c.MemoryUsage(ctx, "l", samples).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 10000*100 || n > 10000*120 {
+			t.Fatalf("MEMORY USAGE l SAMPLES %d = %d, want 10000 elements of 100 bytes and their overhead", samples, n)
+		}
+	}
+}

@@ -331,10 +331,12 @@ func memoryCommand() *Command {
 }
 
 // memoryUsage estimates what a key costs: its name, metadata record and,
-// for strings, the value; collection members are estimated from the size.
+// for strings, the value; for lists, their nodes, sampled as Redis samples
+// a quicklist's; other collections' members are estimated from the size.
 // Shoal keeps data on disk, so this is the size of the records, not RAM.
 func memoryUsage(c *Ctx) error {
 	cur := NewCursor(c.Args, 3)
+	samples := int64(5) // Redis's default
 	for cur.More() {
 		opt, _ := cur.Next()
 		if !Is(opt, "samples") {
@@ -347,6 +349,7 @@ func memoryUsage(c *Ctx) error {
 		if n < 0 {
 			return ErrSyntax
 		}
+		samples = n
 	}
 	k, err := c.ReadMeta(c.Args[2])
 	if err != nil {
@@ -358,13 +361,20 @@ func memoryUsage(c *Ctx) error {
 	}
 	const recordOverhead = 32 // metadata header and Pebble's per-record bookkeeping
 	n := int64(len(c.Args[2])) + recordOverhead
-	if k.Meta.Type == encoding.TypeString {
+	switch k.Meta.Type {
+	case encoding.TypeString:
 		n += k.Meta.Len()
 		if k.Meta.Chunked {
 			chunks := (k.Meta.Len() + storage.ChunkSize - 1) / storage.ChunkSize
 			n += chunks * (int64(len(c.Args[2])) + recordOverhead)
 		}
-	} else {
+	case encoding.TypeList:
+		nodes, err := c.Tx.ListNodeBytes(k, samples)
+		if err != nil {
+			return err
+		}
+		n += nodes + int64(k.Meta.Nodes)*(int64(len(c.Args[2]))+recordOverhead)
+	default:
 		n += int64(k.Meta.Size) * (int64(len(c.Args[2])) + recordOverhead)
 	}
 	c.Out.Int(n)

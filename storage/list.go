@@ -705,3 +705,28 @@ func (t *Tx) appendListNodes(dst []byte, k *Key, str func([]byte, []byte) []byte
 	}
 	return dst, nil
 }
+
+// ListNodeBytes estimates the bytes of the nodes of the live list k from
+// the first samples of them (all when samples is 0), as Redis's MEMORY
+// USAGE samples a quicklist's nodes.
+func (t *Tx) ListNodeBytes(k *Key, samples int64) (int64, error) {
+	refs := []listRef{{k.Meta.Head, k.Meta.HeadLen}}
+	if samples != 1 && k.Meta.Nodes > 1 {
+		var err error
+		if refs, err = t.listRefs(k); err != nil {
+			return 0, err
+		}
+	}
+	if samples > 0 && int64(len(refs)) > samples {
+		refs = refs[:samples]
+	}
+	var sum int64
+	for _, r := range refs {
+		node, err := t.listNode(k, r.seq)
+		if err != nil {
+			return 0, err
+		}
+		sum += int64(len(node))
+	}
+	return sum * int64(k.Meta.Nodes) / int64(len(refs)), nil
+}
