@@ -53,8 +53,16 @@ func checkListRecords(t *testing.T, s *Store, name string, want [][]byte) {
 	if !slices.EqualFunc(got, want, bytes.Equal) {
 		t.Fatalf("%s: list is %q, want %q", name, got, want)
 	}
-	prefix := encoding.SubPrefix(nil, k.Phys, k.Name, k.Meta.Version)
-	it, err := tx.Iter(prefix, encoding.PrefixEnd(prefix))
+	if n, want := countSubKeys(t, tx, k), len(refs)+min(len(refs)-1, 1); n != want {
+		t.Fatalf("%s: %d sub-keys for %d nodes", name, n, len(refs))
+	}
+}
+
+// countSubKeys counts the sub-keys under k's name, of every version.
+func countSubKeys(t *testing.T, tx *Tx, k *Key) int {
+	t.Helper()
+	start, end := encoding.SubKeySpan(k.Phys, k.Name)
+	it, err := tx.Iter(start, end)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +70,10 @@ func checkListRecords(t *testing.T, s *Store, name string, want [][]byte) {
 	for ok := it.First(); ok; ok = it.Next() {
 		n++
 	}
-	it.Close()
-	if want := len(refs) + min(len(refs)-1, 1); n != want {
-		t.Fatalf("%s: %d sub-keys for %d nodes", name, n, len(refs))
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
 	}
+	return n
 }
 
 func binaryCount(node []byte) int { return int(node[4]) | int(node[5])<<8 }
@@ -288,4 +296,57 @@ func TestListSplitsRenumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkListRecords(t, s, "l", model)
+}
+
+// TestListSnapshotRead checks that a Tx reading a snapshot (as SAVE's
+// does) sees a list's nodes as of the snapshot, not as later writes left
+// them.
+func TestListSnapshotRead(t *testing.T) {
+	s := openMemStore(t)
+	tx := s.NewTx()
+	tx.Lock(0, []byte("l"))
+	k, _ := tx.Lookup(0, []byte("l"))
+	tx.PrepareCollection(k, encoding.TypeList)
+	var want [][]byte
+	for i := 0; i < 3000; i++ {
+		want = append(want, fmt.Appendf(nil, "element-%d", i))
+	}
+	if _, err := tx.ListPush(k, false, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	tx.Lock(0, []byte("l"))
+	k, _ = tx.Lookup(0, []byte("l"))
+	if _, err := tx.ListPop(k, true, 2000); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st := &Tx{s: s, snap: snap}
+	old := *k
+	old.Meta = encoding.Meta{}
+	v, closer, err := snap.Get(encoding.MetaKey(nil, k.Phys, k.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := encoding.DecodeMeta(v, &old.Meta); err != nil {
+		t.Fatal(err)
+	}
+	closer.Close()
+	old.Exists, old.Live = true, true
+	var got [][]byte
+	if err := st.ListRange(&old, 0, ListLen(&old)-1, false, func(_ uint64, v []byte) bool {
+		got = append(got, bytes.Clone(v))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("the snapshot's list has %d elements, want %d", len(got), len(want))
+	}
 }

@@ -56,9 +56,10 @@ func wholeMember(sk []byte) bool {
 }
 
 // readsCached reports whether t reads sub-key sk through the hot cache:
-// one it holds, while t's batch has no write of it the pending map lacks.
+// one it holds, while t's batch has no write of it the pending map lacks
+// and t does not read a snapshot.
 func (t *Tx) readsCached(sk []byte) bool {
-	return !t.untracked && t.s.meta != nil && cachedMember(sk)
+	return !t.untracked && t.snap == nil && t.s.meta != nil && cachedMember(sk)
 }
 
 // GetMember reads a sub-key; the value is appended to dst[:0].

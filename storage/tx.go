@@ -265,16 +265,20 @@ func (t *Tx) readBatch() *pebble.Batch {
 	return t.b
 }
 
-// get reads key through t's batch; the value is copied into dst[:0]'s
+// get reads key through t's batch (or its snapshot); the value is copied into dst[:0]'s
 // storage and ok is false when the key is absent.
 func (t *Tx) get(key []byte, dst []byte) (val []byte, ok bool, err error) {
 	var (
 		v      []byte
 		closer interface{ Close() error }
 	)
-	if b := t.readBatch(); b != nil {
+	b := t.readBatch()
+	switch {
+	case t.snap != nil:
+		v, closer, err = t.snap.Get(key)
+	case b != nil:
 		v, closer, err = b.Get(key)
-	} else {
+	default:
 		v, closer, err = t.s.db.Get(key)
 	}
 	if errors.Is(err, pebble.ErrNotFound) {

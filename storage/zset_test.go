@@ -226,17 +226,7 @@ func TestZStoreReplaces(t *testing.T) {
 	}
 	// The old version's sub-keys are gone: nothing but the new members'
 	// two sub-keys each remains under the key.
-	start, end := encoding.SubKeySpan(k.Phys, k.Name)
-	it, err := tx.Iter(start, end)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-	}
-	it.Close()
-	if n != 4 {
+	if n := countSubKeys(t, tx, k); n != 4 {
 		t.Fatalf("%d sub-keys under the key, want 4", n)
 	}
 
