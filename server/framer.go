@@ -101,7 +101,9 @@ var errQueryLimit = &framingError{msg: "client reached client-query-buffer-limit
 // a request) and the error that ends the connection, if any; the requests
 // framed before an error are still to be served.
 func (f *framer) feed(p []byte, lim frameLimits) (int, *framingError) {
+	used := len(f.argv)
 	f.argv = append(f.argv[:0], f.argv[f.cur:]...)
+	clear(f.argv[len(f.argv):used]) // NB: the served requests' arguments may be large
 	if cap(f.argv) > argvKeep && len(f.argv) < argvKeep/2 {
 		// A request with many arguments made it large once.
 		f.argv = append(make([][]byte, 0, argvKeep/2), f.argv...)
