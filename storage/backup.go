@@ -22,7 +22,7 @@ func (s *Store) Checkpoint(dir string) error {
 	}
 	cp, err := pebble.Open(dir, &pebble.Options{
 		FS:                 s.opts.FS,
-		Merger:             counterMerger,
+		Merger:             shoalMerger,
 		FormatMajorVersion: pebble.FormatValueSeparation,
 		Logger:             pebbleLogger{s.log},
 	})

@@ -78,7 +78,11 @@ func (t *Tx) listRecord(sk []byte) ([]byte, bool, error) {
 	if v, ok := t.lists[string(sk)]; ok {
 		return v, v != nil, nil
 	}
-	return t.GetMember(sk, nil)
+	var dst []byte
+	if n := len(t.spareNodes); n > 0 {
+		dst, t.spareNodes = t.spareNodes[n-1], t.spareNodes[:n-1]
+	}
+	return t.GetMember(sk, dst)
 }
 
 // putListRecord keeps a list record write (nil: a delete) until flush.
@@ -87,21 +91,57 @@ func (t *Tx) putListRecord(sk, v []byte) {
 		t.lists = map[string][]byte{}
 	}
 	t.lists[string(sk)] = v
+	delete(t.listOps, string(sk))
 }
 
-// flushLists writes the list records t keeps into its batch.
+// nodeLog returns the edit log to extend for an edit at an end of node
+// sk, and whether the node's edits may be logged rather than the node
+// written whole: it was read from the store, in this Tx or unedited, and
+// only edited at its ends since.
+func (t *Tx) nodeLog(sk []byte) ([]byte, bool) {
+	if _, ok := t.lists[string(sk)]; !ok {
+		return nil, true
+	}
+	log, ok := t.listOps[string(sk)]
+	return log, ok
+}
+
+// putListNode keeps node sk's new value node and, when logged, the edit
+// log that makes it from the stored node.
+func (t *Tx) putListNode(sk, node, log []byte, logged bool) {
+	t.putListRecord(sk, node)
+	if logged && len(log) > 0 {
+		if t.listOps == nil {
+			t.listOps = map[string][]byte{}
+		}
+		t.listOps[string(sk)] = log
+	}
+}
+
+// flushLists writes the list records t keeps into its batch: a node
+// with an edit log as a merge of the log.
 func (t *Tx) flushLists() {
 	if len(t.lists) == 0 {
 		return
 	}
 	for sk, v := range t.lists {
-		if v == nil {
+		log, logged := t.listOps[sk]
+		switch {
+		case v == nil:
 			t.DeleteMember([]byte(sk))
-		} else {
+		case logged:
+			t.batch().Merge([]byte(sk), log, nil)
+			t.trackMember([]byte(sk), v, true)
+		default:
 			t.SetMember([]byte(sk), v)
+		}
+		// The batch and the pending map hold copies: v is free again.
+		if v != nil && len(t.spareNodes) < 32 {
+			t.spareNodes = append(t.spareNodes, v[:0])
 		}
 	}
 	clear(t.lists)
+	clear(t.listOps)
 }
 
 // listNode reads the node with seq of list k.
@@ -218,11 +258,15 @@ func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) (uint64, error) {
 	if left {
 		seq, n = m.Head, m.HeadLen
 	}
-	var node []byte
+	var node, log []byte
+	logged := false
+	sk := ListNodeKey(nil, k, seq)
 	if m.Nodes == 0 {
 		m.Head, m.Tail, m.HeadLen, m.TailLen, m.Nodes, m.Size = encoding.ListIndexBase, encoding.ListIndexBase, 0, 0, 1, 0
 		seq, n, node = encoding.ListIndexBase, 0, listNodeEmpty()
+		sk = ListNodeKey(sk[:0], k, seq)
 	} else {
+		log, logged = t.nodeLog(sk)
 		var err error
 		if node, err = t.listNode(k, seq); err != nil {
 			return 0, err
@@ -231,7 +275,7 @@ func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) (uint64, error) {
 	var scratch []byte
 	for _, v := range vals {
 		if !listFits(fill, len(node), n, len(v)) {
-			t.putListRecord(ListNodeKey(nil, k, seq), listNodeFinish(node, n))
+			t.putListNode(sk, listNodeFinish(node, n), log, logged)
 			refs, err := t.listRefs(k)
 			if err != nil {
 				return 0, err
@@ -244,13 +288,17 @@ func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) (uint64, error) {
 				refs = append(refs, listRef{seq, 0})
 			}
 			t.storeListRefs(k, refs)
-			node, n = listNodeEmpty(), 0
+			node, n, log, logged = listNodeEmpty(), 0, nil, false
+			sk = ListNodeKey(nil, k, seq)
 		}
 		node = listNodePush(node, v, left, &scratch)
+		if logged {
+			log = appendPush(log, left, v)
+		}
 		n++
 		listGrow(m, left, 1)
 	}
-	t.putListRecord(ListNodeKey(nil, k, seq), listNodeFinish(node, n))
+	t.putListNode(sk, listNodeFinish(node, n), log, logged)
 	t.SetSize(k, m.Size)
 	return m.Size, nil
 }
@@ -310,6 +358,11 @@ func (t *Tx) ListPop(k *Key, left bool, n uint64) ([][]byte, error) {
 			n -= cnt
 			continue
 		}
+		sk := ListNodeKey(nil, k, seq)
+		log, logged := t.nodeLog(sk)
+		if logged {
+			log = appendPop(log, left, n)
+		}
 		for ; n > 0; n-- {
 			var v []byte
 			if v, node, err = listNodePop(node, left); err != nil {
@@ -319,7 +372,7 @@ func (t *Tx) ListPop(k *Key, left bool, n uint64) ([][]byte, error) {
 			listShrink(m, left, 1)
 			cnt--
 		}
-		t.putListRecord(ListNodeKey(nil, k, seq), listNodeFinish(node, cnt))
+		t.putListNode(sk, listNodeFinish(node, cnt), log, logged)
 	}
 	t.SetSize(k, m.Size)
 	return out, nil

@@ -2,11 +2,14 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -215,6 +218,7 @@ func TestListModel(t *testing.T) {
 						t.Fatal(err)
 					}
 					checkListRecords(t, s, "l", model)
+					pebbleMerges(t, s, r)
 				}
 			}
 			if err := tx.Commit(); err != nil {
@@ -223,6 +227,93 @@ func TestListModel(t *testing.T) {
 			checkListRecords(t, s, "l", model)
 		})
 	}
+}
+
+// pebbleMerges makes Pebble apply the nodes' edit logs at random: the
+// hot cache forgets the nodes, the memtable is flushed, the store is
+// compacted.
+func pebbleMerges(t *testing.T, s *Store, r *rand.Rand) {
+	t.Helper()
+	if r.IntN(3) == 0 {
+		s.meta.clear()
+	}
+	switch r.IntN(8) {
+	case 0:
+		if err := s.DB().Flush(); err != nil {
+			t.Fatal(err)
+		}
+	case 1:
+		if err := s.DB().Compact(context.Background(), []byte{0}, []byte{0xff}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestListEditLogs checks that pushes and pops at the ends, one commit
+// each, are stored as edit logs Pebble applies to the nodes in every
+// way it reads them: through a Get, from a flushed table, merged with
+// one another in a compaction, replayed from the WAL after a restart.
+func TestListEditLogs(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openTest(t, fs, nil)
+	r := rand.New(rand.NewPCG(7, 7))
+	var model [][]byte
+	for step := 0; step < 4000; step++ {
+		tx := s.NewTx()
+		tx.Lock(0, []byte("l"))
+		k, err := tx.Lookup(0, []byte("l"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		left := r.IntN(2) == 0
+		if r.IntN(3) > 0 || len(model) == 0 {
+			v := []byte(strconv.Itoa(step))
+			if r.IntN(2) == 0 {
+				v = bytes.Repeat([]byte{'a' + byte(step%26)}, r.IntN(300))
+			}
+			if _, err := tx.PrepareCollection(k, encoding.TypeList); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ListPush(k, left, [][]byte{v}); err != nil {
+				t.Fatal(err)
+			}
+			if left {
+				model = slices.Insert(model, 0, v)
+			} else {
+				model = append(model, v)
+			}
+		} else {
+			n := min(uint64(1+r.IntN(3)), uint64(len(model)))
+			if _, err := tx.ListPop(k, left, n); err != nil {
+				t.Fatal(err)
+			}
+			if left {
+				model = model[n:]
+			} else {
+				model = model[:uint64(len(model))-n]
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if step%97 == 0 {
+			s.meta.clear()
+			checkListRecords(t, s, "l", model)
+		}
+		if step%500 == 0 {
+			pebbleMerges(t, s, r)
+		}
+	}
+	checkListRecords(t, s, "l", model)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, fs, nil)
+	checkListRecords(t, s, "l", model)
+	if err := s.DB().Compact(context.Background(), []byte{0}, []byte{0xff}, true); err != nil {
+		t.Fatal(err)
+	}
+	checkListRecords(t, s, "l", model)
 }
 
 // TestListPushPopOneTombstonePerNode checks that popping a list of many

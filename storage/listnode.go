@@ -48,18 +48,43 @@ func listNodePush(node, v []byte, left bool, scratch *[]byte) []byte {
 // non-empty node and returns a copy of it with the node.
 func listNodePop(node []byte, left bool) (v, rest []byte, err error) {
 	var num [20]byte
-	at := listpackHeaderSize
-	if !left {
-		if at, err = listNodeLast(node); err != nil {
-			return nil, nil, err
-		}
+	at, size, err := listNodeEnd(node, left, &num)
+	if err != nil {
+		return nil, nil, err
 	}
-	e, size, ok := listpackEntry(node[at:len(node)-1], &num)
-	if !ok {
-		return nil, nil, errListNode
-	}
+	e, _, _ := listpackEntry(node[at:len(node)-1], &num)
 	v = append([]byte(nil), e...)
 	return v, append(node[:at], node[at+size:]...), nil
+}
+
+// listNodeDrop removes the element at the head (left) or the tail of the
+// non-empty node and returns the node.
+func listNodeDrop(node []byte, left bool) ([]byte, error) {
+	var num [20]byte
+	at, size, err := listNodeEnd(node, left, &num)
+	if err != nil {
+		return nil, err
+	}
+	return append(node[:at], node[at+size:]...), nil
+}
+
+// listNodeEnd returns the offset and size of the element at the head
+// (left) or the tail of the non-empty node.
+func listNodeEnd(node []byte, left bool, num *[20]byte) (at, size int, err error) {
+	at = listpackHeaderSize
+	if !left {
+		if at, err = listNodeLast(node); err != nil {
+			return 0, 0, err
+		}
+	}
+	if at >= len(node)-1 {
+		return 0, 0, errListNode
+	}
+	_, size, ok := listpackEntry(node[at:len(node)-1], num)
+	if !ok {
+		return 0, 0, errListNode
+	}
+	return at, size, nil
 }
 
 // listNodeLast returns the offset of the last element of the non-empty

@@ -93,7 +93,12 @@ func (sh *metaShard) store(e cacheEntry, key, val []byte) {
 	if kind == entPresent {
 		need += len(val)
 	}
-	if e.buf == nil || cap(e.buf) < need || cap(e.buf) > 2*need+64 {
+	switch {
+	case e.buf != nil && cap(e.buf) < need:
+		// A record that grows (a list node at each push) grows again:
+		// room for a quarter more spares a copy per write.
+		e.buf = append(make([]byte, 0, need+need/4), key...)
+	case e.buf == nil || cap(e.buf) > 2*need+64:
 		e.buf = append(make([]byte, 0, need), key...)
 	}
 	e.buf, e.klen, e.kind = e.buf[:len(key)], int32(len(key)), kind

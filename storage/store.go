@@ -214,7 +214,7 @@ func Open(opts Options) (*Store, error) {
 		L0CompactionThreshold:       4,
 		L0StopWritesThreshold:       24,
 		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
-		Merger:                      counterMerger,
+		Merger:                      shoalMerger,
 		WALMinSyncInterval:          func() time.Duration { return walMinSyncInterval },
 		// NB: pinned, never FormatNewest: a format ratchets one way and
 		// an older binary could not open the folder again.

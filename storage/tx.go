@@ -45,7 +45,13 @@ type Tx struct {
 	atomic AtomicMode
 	// lists holds list nodes and node indexes written and not yet in the
 	// batch (nil: deleted), see list.go.
-	lists   map[string][]byte
+	lists map[string][]byte
+	// listOps holds the edit logs of the nodes in lists that were read
+	// from the store and only edited at their ends since (listmerge.go).
+	listOps map[string][]byte
+	// spareNodes are buffers of flushed list records, reused for the next
+	// reads of nodes.
+	spareNodes [][]byte
 	valBuf  []byte
 	scratch []byte
 	skey    []byte // memberKey's buffer
@@ -389,6 +395,7 @@ func (t *Tx) Commit() error {
 // Discard drops t's uncommitted writes and releases its locks.
 func (t *Tx) Discard() {
 	clear(t.lists)
+	clear(t.listOps)
 	if t.b != nil {
 		t.b.Close()
 		t.b = nil
@@ -579,6 +586,7 @@ func (t *Tx) Savepoint() *Savepoint {
 // Rollback undoes the writes t made since sp; the locks it holds stay.
 func (t *Tx) Rollback(sp *Savepoint) {
 	clear(t.lists) // Savepoint flushed the older ones
+	clear(t.listOps)
 	if t.b != nil {
 		t.b.Close()
 		t.b = nil
