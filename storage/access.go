@@ -3,7 +3,6 @@ package storage
 import (
 	"hash/maphash"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,14 +16,15 @@ import (
 // otherwise the LRU clock of the last access (seconds, 24 bits), as in
 // Redis; switching policies reinterprets the stored clocks, as Redis does.
 //
-// The clocks live in memory only, in a bounded table keyed by a 64-bit
-// hash of the key's metadata record key, so an access costs a hash, a
-// shard lock and a map update, and never a Pebble write. A key without a
-// clock (every key after a restart, or one evicted from a full shard, at
-// random) reads as accessed when the store opened, as Redis's keys read
-// as accessed when an RDB loaded.
+// The clocks live in memory only, in a fixed table of 2^20 slots indexed
+// by a 64-bit hash of the key's metadata record key; a slot holds 8 bits
+// of that hash as a tag beside the 24-bit clock, so an access costs a
+// hash and an atomic store, with no lock and no map, and never a Pebble
+// write. A key whose slot another key took since (or every key after a
+// restart) has no clock and reads as accessed when the store opened, as
+// Redis's keys read as accessed when an RDB loaded.
 type accessClocks struct {
-	shards [accessShards]accessShard
+	slots  []atomic.Uint32
 	now    func() time.Time
 	opened time.Time
 
@@ -34,9 +34,7 @@ type accessClocks struct {
 }
 
 const (
-	accessShards = 256
-	// accessShardMax bounds each shard: 1M keys' clocks in all.
-	accessShardMax = 4096
+	accessSlots = 1 << 20
 
 	lruClockMax = 1<<24 - 1
 	// lfuInitVal is the counter of a new key, so that it is not evicted
@@ -44,19 +42,10 @@ const (
 	lfuInitVal = 5
 )
 
-type accessShard struct {
-	mu sync.Mutex
-	m  map[uint64]uint32
-	_  [40]byte
-}
-
 var accessSeed = maphash.MakeSeed()
 
 func newAccessClocks(now func() time.Time) *accessClocks {
-	a := &accessClocks{now: now, opened: now()}
-	for i := range a.shards {
-		a.shards[i].m = map[uint64]uint32{}
-	}
+	a := &accessClocks{now: now, opened: now(), slots: make([]atomic.Uint32, accessSlots)}
 	a.logFactor.Store(10)
 	a.decayTime.Store(1)
 	return a
@@ -76,61 +65,49 @@ func (a *accessClocks) initial(now time.Time) uint32 {
 	return lruClock(now)
 }
 
-func (a *accessClocks) slot(key []byte) (*accessShard, uint64) {
+// slot returns key's slot and the tag its clock is stored with (never 0,
+// which an unused slot holds).
+func (a *accessClocks) slot(key []byte) (*atomic.Uint32, uint32) {
 	h := maphash.Bytes(accessSeed, key)
-	return &a.shards[h&(accessShards-1)], h
+	return &a.slots[h&(accessSlots-1)], uint32(h>>56|1) << 24
 }
 
 // get returns key's clock.
 func (a *accessClocks) get(key []byte) uint32 {
-	sh, h := a.slot(key)
-	sh.mu.Lock()
-	v, ok := sh.m[h]
-	sh.mu.Unlock()
-	if !ok {
-		return a.initial(a.opened)
+	sl, tag := a.slot(key)
+	if v := sl.Load(); v&^lruClockMax == tag {
+		return v & lruClockMax
 	}
-	return v
+	return a.initial(a.opened)
 }
 
 // touch records an access of the live key key, as Redis's lookupKey
 // does: the LRU clock now, or the LFU counter decayed and incremented.
+// A slot another access changes meanwhile keeps that access's clock.
 func (a *accessClocks) touch(key []byte) {
 	now := a.now()
-	sh, h := a.slot(key)
-	sh.mu.Lock()
-	if a.lfu.Load() {
-		v, ok := sh.m[h]
-		if !ok {
-			v = a.initial(a.opened)
+	sl, tag := a.slot(key)
+	old := sl.Load()
+	if !a.lfu.Load() {
+		if v := tag | lruClock(now); v != old {
+			sl.Store(v)
 		}
-		c := a.lfuDecr(v, now)
-		c = lfuLogIncr(c, a.logFactor.Load())
-		sh.putLocked(h, lfuMinutes(now)<<8|c)
-	} else {
-		sh.putLocked(h, lruClock(now))
+		return
 	}
-	sh.mu.Unlock()
+	v := a.initial(a.opened)
+	if old&^lruClockMax == tag {
+		v = old & lruClockMax
+	}
+	c := a.lfuDecr(v, now)
+	c = lfuLogIncr(c, a.logFactor.Load())
+	sl.CompareAndSwap(old, tag|lfuMinutes(now)<<8|c)
 }
 
 // created records that key was created (or replaced over an absent or
 // expired key) now.
 func (a *accessClocks) created(key []byte) {
-	v := a.initial(a.now())
-	sh, h := a.slot(key)
-	sh.mu.Lock()
-	sh.putLocked(h, v)
-	sh.mu.Unlock()
-}
-
-func (sh *accessShard) putLocked(h uint64, v uint32) {
-	if _, ok := sh.m[h]; !ok && len(sh.m) >= accessShardMax {
-		for k := range sh.m { // Go starts a map's iteration at random
-			delete(sh.m, k)
-			break
-		}
-	}
-	sh.m[h] = v
+	sl, tag := a.slot(key)
+	sl.Store(tag | a.initial(a.now()))
 }
 
 // lfuDecr is Redis's LFUDecrAndReturn: the counter of clock v less one

@@ -52,12 +52,12 @@ type Tx struct {
 	// spareNodes are buffers of flushed list records, reused for the next
 	// reads of nodes.
 	spareNodes [][]byte
-	valBuf  []byte
-	scratch []byte
-	skey    []byte // memberKey's buffer
-	kbuf    []byte // a key or record being written, copied by the batch
-	ebuf    []byte // an encoded metadata record being written
-	arena   []byte // pending's keys and records (setPending)
+	valBuf     []byte
+	scratch    []byte
+	skey       []byte // memberKey's buffer
+	kbuf       []byte // a key or record being written, copied by the batch
+	ebuf       []byte // an encoded metadata record being written
+	arena      []byte // pending's keys and records (setPending)
 	// onNew, when set, is told of every key a write creates (SetNewKeyHook).
 	onNew func(db int, key []byte)
 	// onTouch, when set, is told of every write the listener will be
@@ -88,6 +88,7 @@ func (t *Tx) SetNewKeyHook(fn func(db int, key []byte)) { t.onNew = fn }
 // will be told of once t commits (so only while AddListener counts more
 // than zero): the writer knows it is the writer. fn must not keep key.
 func (t *Tx) SetTouchHook(fn func(db int, key []byte, flushed bool)) { t.onTouch = fn }
+
 // SetNoTouch says whether lookups leave the keys' access clocks
 // (OBJECT IDLETIME, OBJECT FREQ) alone, as CLIENT NO-TOUCH and Redis's
 // LOOKUP_NOTOUCH do.
