@@ -472,7 +472,9 @@ func pfadd(c *Ctx) error {
 	}
 	var v []byte
 	var exp int64
-	updated := false
+	// updated counts the changes as Redis's server.dirty does: the
+	// creation and each register raised.
+	var updated int64
 	if k.Live {
 		if !isHLL(k.Meta.Value) {
 			return errNotHLL
@@ -481,7 +483,7 @@ func pfadd(c *Ctx) error {
 		exp = k.Meta.ExpireAt
 	} else {
 		v = newHLL()
-		updated = true
+		updated = 1
 	}
 	maxSparse := c.Tx.Store().Encodings().HllSparseBytes
 	for _, ele := range c.Args[2:] {
@@ -490,9 +492,12 @@ func pfadd(c *Ctx) error {
 		if v, changed, ok = hllSet(v, index, count, maxSparse); !ok {
 			return errCorruptHLL
 		}
-		updated = updated || changed
+		if changed {
+			updated++
+		}
 	}
-	if updated {
+	c.Changed(updated)
+	if updated > 0 {
 		hllInvalidate(v)
 		c.PutString(k, v, exp)
 		c.Notify(NotifyString, "pfadd", c.Args[1])

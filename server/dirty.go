@@ -48,7 +48,7 @@ func dirtyOf(cmd *commands.Command, args [][]byte, reply []byte) int64 {
 		}
 		return 0
 	case "setnx", "hsetnx", "msetnx", "expire", "pexpire", "expireat", "pexpireat", "persist",
-		"renamenx", "copy", "move", "pfadd":
+		"renamenx", "copy", "move":
 		if isInt && n > 0 {
 			if cmd.Name == "msetnx" {
 				return int64(len(args)-1) / 2

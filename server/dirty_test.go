@@ -38,6 +38,7 @@ var dirtyCommands = []string{
 	"RENAME s6 s7", "RENAMENX s7 s5", "COPY s7 s8", "MOVE s8 1", "MOVE nokey 1",
 	"XADD x 1-1 f v", "XADD x 2-1 f v", "XADD x 3-1 f v", "XDEL x 1-1 9-9", "XTRIM x MAXLEN 1",
 	"RPUSH sl 3 1 2", "SORT sl STORE sl2",
+	"PFADD hll a b c d e f g", "PFADD hll a b", "PFADD hll h i j", "PFADD hll2",
 	"MULTI ; SET m1 1 ; SADD m2 a b ; EXEC",
 	"EVAL \"redis.call('SET', KEYS[1], 'v'); return redis.call('SADD', KEYS[2], 'a', 'b', 'c')\" 2 e1 e2",
 	"FLUSHDB", "SET f1 1", "SET f2 2", "FLUSHALL",
