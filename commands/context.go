@@ -59,6 +59,9 @@ type Ctx struct {
 	// reused by the calls after it.
 	keys  []*storage.Key
 	nkeys int
+	// strKeys are released string lookups' keys kept for the next ones
+	// (strings.go): unlike a sync.Pool's, their buffers outlive a GC.
+	strKeys []*strKey
 }
 
 // Changed records that the call made n changes, as Redis adds them to

@@ -77,9 +77,26 @@ type strKey struct {
 	storage.Key
 	num    [24]byte
 	noPool bool // the Key's buffer may be large: let it go
+	ctx    *Ctx // whose free list it goes back to
 }
 
 var strKeys = sync.Pool{New: func() any { return new(strKey) }}
+
+// ctxStrKeys bounds the keys a Ctx keeps for reuse.
+const ctxStrKeys = 4
+
+// newStrKey returns a key for a lookup by c: one c released, else one
+// from the pool.
+func newStrKey(c *Ctx) *strKey {
+	if n := len(c.strKeys); n > 0 {
+		k := c.strKeys[n-1]
+		c.strKeys = c.strKeys[:n-1]
+		return k
+	}
+	k := strKeys.Get().(*strKey)
+	k.ctx = c
+	return k
+}
 
 // maxPooledValue bounds the value buffer a pooled key may keep.
 const maxPooledValue = 64 << 10
@@ -116,7 +133,7 @@ const (
 // lookupStrKey looks name up into a pooled key, reading as much of a
 // string's value as mode says.
 func lookupStrKey(c *Ctx, name []byte, mode strRead) (*strKey, error) {
-	k := strKeys.Get().(*strKey)
+	k := newStrKey(c)
 	var err error
 	switch mode {
 	case readWhole:
@@ -158,6 +175,11 @@ func (k *strKey) release() {
 		return
 	}
 	k.Name = nil // NB: it aliases the connection's read buffer
+	if c := k.ctx; c != nil && len(c.strKeys) < ctxStrKeys {
+		c.strKeys = append(c.strKeys, k)
+		return
+	}
+	k.ctx = nil
 	strKeys.Put(k)
 }
 
@@ -478,7 +500,7 @@ func setex(c *Ctx) error {
 func mget(c *Ctx) error {
 	keys := c.Args[1:]
 	c.Tx.Lock(c.DB(), keys...)
-	k := strKeys.Get().(*strKey)
+	k := newStrKey(c)
 	defer k.release()
 	c.Out.Array(len(keys))
 	for _, name := range keys {
@@ -509,7 +531,7 @@ func mset(c *Ctx) error {
 		keys = append(keys, c.Args[i])
 	}
 	c.Tx.Lock(c.DB(), keys...)
-	k := strKeys.Get().(*strKey)
+	k := newStrKey(c)
 	defer k.release()
 	if nx {
 		for _, name := range keys {
