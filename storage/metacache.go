@@ -35,7 +35,7 @@ type metaCache struct {
 const metaShards = 256
 
 // cachedValueMax is the longest string value the cache keeps whole.
-const cachedValueMax = 256
+const cachedValueMax = 4096
 
 type metaShard struct {
 	mu    sync.Mutex
