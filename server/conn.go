@@ -26,6 +26,9 @@ type conn struct {
 	ctx commands.Ctx
 
 	multi *multiState
+	// stats holds the accounting of the calls whose replies are not out
+	// yet (stats.go).
+	stats statBatch
 	// replHello is what a replica said in REPLCONF before PSYNC.
 	replHello replication.Hello
 	watched   []watchedKey
@@ -115,6 +118,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 
 // closed forgets a connection that ended (or left for replication).
 func (s *Server) closed(c *conn) {
+	c.flushStats()
 	c.tx.Discard()
 	s.unwatchAll(c)
 	s.unsubscribeAll(c)
@@ -188,6 +192,7 @@ func (c *conn) flush() {
 	for _, p := range self {
 		p.to.pushQueue().deliver(p.msg, c.s.pubsub.limit(), time.Now())
 	}
+	c.flushStats()
 	c.releasePubsub()
 	if c.closing {
 		c.closeConn()

@@ -133,6 +133,9 @@ func (c *conn) dispatch(args [][]byte) {
 // call runs the handler under recover and records stats, metrics and the
 // slow log.
 func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
+	if cmd.Group == "server" {
+		c.flushStats() // INFO, LATENCY, CONFIG RESETSTAT see every call before
+	}
 	ctx := &c.ctx
 	ctx.Args, ctx.Cmd, ctx.InMulti = args, cmd, inMulti
 	ctx.ResetKeys()
@@ -191,14 +194,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.FedOffset = c.s.repl.FeedOffset() // what WAIT waits for
 	}
 	ctx.TakePropagated() // NB: the Ctx serves the connection's next call
-	if ctx.KeyspaceHits != 0 {
-		c.s.stats.hits.Add(ctx.KeyspaceHits)
-		ctx.KeyspaceHits = 0
-	}
-	if ctx.KeyspaceMisses != 0 {
-		c.s.stats.misses.Add(ctx.KeyspaceMisses)
-		ctx.KeyspaceMisses = 0
-	}
+	c.stats.hits += ctx.KeyspaceHits
+	c.stats.misses += ctx.KeyspaceMisses
+	ctx.KeyspaceHits, ctx.KeyspaceMisses = 0, 0
 	if c.Asking && !inMulti && cmd.Name != "asking" {
 		c.Asking = false // ASKING holds for the next command only
 	}

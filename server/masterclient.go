@@ -47,6 +47,7 @@ func (m *masterClient) Commit(mark storage.UpstreamMark) error {
 	if err == nil {
 		m.c.sendInvalidations() // a master client has no replies to follow
 	}
+	m.c.flushStats()
 	return err
 }
 

@@ -235,6 +235,9 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 			return err
 		}
 	}
+	if cmd.Group == "server" {
+		c.flushStats() // INFO sees every call before it
+	}
 	start := time.Now()
 	at := out.Len()
 	cerr := callHandler(&ctx)

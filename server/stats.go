@@ -97,16 +97,32 @@ func (s *Server) countError(msg string) {
 }
 
 // record accounts one executed command that made changes (changesOf):
-// INFO commandstats, metrics and the slow log.
+// INFO commandstats, metrics and the slow log. A connection's calls are
+// kept in its statBatch until its replies go out (see statBatch), the
+// slow log's entry excepted.
 func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.Duration, failed bool, changes int64) {
-	s.stats.commands.Add(1)
-	if changes != 0 {
-		s.stats.dirty.Add(changes)
+	if t := s.slowerThan.Load(); t >= 0 && dur.Microseconds() >= t && !cmd.Flags.Has(commands.SkipSlowlog) {
+		s.slowlog.add(redactSecrets(cmd, args), dur.Microseconds(), c, s.Config().SlowlogMaxLen)
 	}
-	us := dur.Microseconds()
+	if c == nil {
+		s.recordCall(cmd, dur, failed)
+		s.stats.commands.Add(1)
+		s.stats.dirty.Add(changes)
+		return
+	}
+	b := &c.stats
+	b.calls = append(b.calls, pendingCall{cmd, dur, failed})
+	b.changes += changes
+	if len(b.calls) >= statBatchMax {
+		c.flushStats()
+	}
+}
+
+// recordCall accounts one call of cmd in its stats line and metrics.
+func (s *Server) recordCall(cmd *commands.Command, dur time.Duration, failed bool) {
 	st := s.cmdStat(cmd)
 	st.calls.Add(1)
-	st.usec.Add(us)
+	st.usec.Add(dur.Microseconds())
 	if failed {
 		st.failed.Add(1)
 	}
@@ -119,8 +135,53 @@ func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.
 	} else {
 		s.observeLatency("command", dur)
 	}
-	if t := s.slowerThan.Load(); t >= 0 && us >= t && !cmd.Flags.Has(commands.SkipSlowlog) {
-		s.slowlog.add(redactSecrets(cmd, args), us, c, s.Config().SlowlogMaxLen)
+}
+
+// statBatch is a connection's accounting of the calls it ran since its
+// replies last went out. The counters every connection shares (INFO's,
+// the commands' stats lines, the metrics) then take one burst of updates
+// per pipeline rather than one per command, so their cache lines do not
+// travel between the CPUs of connections running alike at each command.
+// It is folded in when the replies are written, when it holds
+// statBatchMax calls, before a command of the server group (INFO,
+// LATENCY, CONFIG RESETSTAT read or reset what it holds) and when the
+// connection ends.
+type statBatch struct {
+	calls                 []pendingCall
+	changes, hits, misses int64
+}
+
+type pendingCall struct {
+	cmd    *commands.Command
+	dur    time.Duration
+	failed bool
+}
+
+const statBatchMax = 64
+
+// flushStats folds c's statBatch into the server's counters.
+func (c *conn) flushStats() {
+	b := &c.stats
+	s := c.s
+	if len(b.calls) > 0 {
+		s.stats.commands.Add(int64(len(b.calls)))
+		for _, pc := range b.calls {
+			s.recordCall(pc.cmd, pc.dur, pc.failed)
+		}
+		clear(b.calls)
+		b.calls = b.calls[:0]
+	}
+	if b.changes != 0 {
+		s.stats.dirty.Add(b.changes)
+		b.changes = 0
+	}
+	if b.hits != 0 {
+		s.stats.hits.Add(b.hits)
+		b.hits = 0
+	}
+	if b.misses != 0 {
+		s.stats.misses.Add(b.misses)
+		b.misses = 0
 	}
 }
 
