@@ -134,13 +134,16 @@ func (c *Ctx) TakePropagated() (cmds [][][]byte, replaced bool) {
 	return cmds, replaced
 }
 
-// countRead accounts one read of a key for INFO's keyspace hits and misses.
-func (c *Ctx) countRead(live bool) {
+// countRead accounts one read of key name for INFO's keyspace hits and
+// misses; a miss fires "keymiss" (class m), as Redis's lookupKey does for
+// reads. With notifications off a miss costs one atomic load.
+func (c *Ctx) countRead(live bool, name []byte) {
 	if live {
 		c.KeyspaceHits++
-	} else {
-		c.KeyspaceMisses++
+		return
 	}
+	c.KeyspaceMisses++
+	c.Notify(NotifyKeyMiss, "keymiss", name)
 }
 
 // DB returns the logical database the client selected.

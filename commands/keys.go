@@ -98,7 +98,7 @@ func countLive(c *Ctx) error {
 		if err := c.Tx.LookupHeader(&k, c.DB(), name); err != nil {
 			return err
 		}
-		c.countRead(k.Live)
+		c.countRead(k.Live, name)
 		if k.Live {
 			n++
 		}
@@ -324,6 +324,7 @@ func copyCmd(c *Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.countRead(src.Live, from)
 	if !src.Live {
 		c.Out.Int(0)
 		return nil

@@ -10,37 +10,47 @@ import (
 
 // ReadKey looks name up in the client's database without locking it.
 func (c *Ctx) ReadKey(name []byte) (*storage.Key, error) {
-	return c.readKey(name, false)
+	return c.readKey(name, false, true)
 }
 
 // ReadMeta is ReadKey for a command that reads the key's metadata alone
 // (its type, expiry or encoding): a chunked string is not assembled.
 func (c *Ctx) ReadMeta(name []byte) (*storage.Key, error) {
-	return c.readKey(name, true)
+	return c.readKey(name, true, true)
 }
 
-func (c *Ctx) readKey(name []byte, meta bool) (*storage.Key, error) {
+// readKey looks name up and counts the read; notify fires "keymiss" on
+// a miss.
+func (c *Ctx) readKey(name []byte, meta, notify bool) (*storage.Key, error) {
 	k, err := c.lookup(name, meta)
-	if err == nil {
-		c.countRead(k.Live)
+	if err != nil {
+		return k, err
+	}
+	if notify {
+		c.countRead(k.Live, name)
+	} else if k.Live {
+		c.KeyspaceHits++
+	} else {
+		c.KeyspaceMisses++
 	}
 	return k, err
 }
 
-// PeekKey is ReadKey without recording an access of the key: OBJECT
-// and DEBUG OBJECT read the access clock they would move (Redis's
-// LOOKUP_NOTOUCH).
+// PeekKey is ReadKey without recording an access of the key or firing
+// "keymiss": OBJECT and DEBUG OBJECT read the access clock they would
+// move (Redis's LOOKUP_NOTOUCH | LOOKUP_NONOTIFY).
 func (c *Ctx) PeekKey(name []byte) (*storage.Key, error) {
 	c.Tx.SetNoTouch(true)
 	defer c.Tx.SetNoTouch(c.Client.NoTouch)
-	return c.ReadKey(name)
+	return c.readKey(name, false, false)
 }
 
-// PeekMeta is ReadMeta without recording an access of the key.
+// PeekMeta is ReadMeta without recording an access of the key or firing
+// "keymiss".
 func (c *Ctx) PeekMeta(name []byte) (*storage.Key, error) {
 	c.Tx.SetNoTouch(true)
 	defer c.Tx.SetNoTouch(c.Client.NoTouch)
-	return c.ReadMeta(name)
+	return c.readKey(name, true, false)
 }
 
 // WriteKey locks name and looks it up; the lock is held until the
@@ -52,7 +62,7 @@ func (c *Ctx) WriteKey(name []byte) (*storage.Key, error) {
 	c.Tx.Lock(c.DB(), name)
 	k, err := c.lookup(name, false)
 	if err == nil && c.Cmd != nil && c.Cmd.Flags.Has(ReadOnly) {
-		c.countRead(k.Live)
+		c.countRead(k.Live, name)
 	}
 	return k, err
 }

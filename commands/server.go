@@ -351,7 +351,8 @@ func memoryUsage(c *Ctx) error {
 		}
 		samples = n
 	}
-	k, err := c.ReadMeta(c.Args[2])
+	// NB: Redis finds the key in its dictionary: no keyspace hit or miss.
+	k, err := c.lookup(c.Args[2], true)
 	if err != nil {
 		return err
 	}

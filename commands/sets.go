@@ -380,6 +380,7 @@ func lookupSets(c *Ctx, names [][]byte) ([]*storage.Key, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.countRead(k.Live, n)
 		if err := CheckType(k, encoding.TypeSet); err != nil {
 			return nil, err
 		}

@@ -116,7 +116,7 @@ func lookupInline(c *Ctx, name []byte) (*strKey, error) {
 func lookupCounted(c *Ctx, name []byte, mode strRead) (*strKey, error) {
 	k, err := lookupStrKey(c, name, mode)
 	if err == nil {
-		c.countRead(k.Live)
+		c.countRead(k.Live, name)
 	}
 	return k, err
 }
@@ -154,6 +154,17 @@ func lookupStrKey(c *Ctx, name []byte, mode strRead) (*strKey, error) {
 func lockKey(c *Ctx, name []byte) (*strKey, error) {
 	c.Tx.Lock(c.DB(), name)
 	return lookupStrKey(c, name, readWhole)
+}
+
+// lockRead is lockKey for a write that returns the value it found
+// (GETSET, GETDEL, GETEX, SET ... GET): Redis reads it as a read, which
+// counts as a keyspace hit or miss.
+func lockRead(c *Ctx, name []byte) (*strKey, error) {
+	k, err := lockKey(c, name)
+	if err == nil {
+		c.countRead(k.Live, name)
+	}
+	return k, err
 }
 
 // lockInline is lockKey for the commands that write a range of a string:
@@ -419,7 +430,7 @@ func set(c *Ctx) error {
 	}
 	lock := lockKeyToReplace
 	if o.get {
-		lock = lockKey
+		lock = lockRead
 	}
 	k, err := lock(c, c.Args[1])
 	if err != nil {
@@ -509,7 +520,7 @@ func mget(c *Ctx) error {
 			// the connection's Tx, whose error the server reports.
 			return err
 		}
-		c.countRead(k.Live)
+		c.countRead(k.Live, name)
 		if v, ok, err := k.str(); ok && err == nil {
 			c.Out.Bulk(v)
 		} else {
@@ -563,7 +574,7 @@ func mset(c *Ctx) error {
 }
 
 func getset(c *Ctx) error {
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockRead(c, c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -583,7 +594,7 @@ func getset(c *Ctx) error {
 }
 
 func getdel(c *Ctx) error {
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockRead(c, c.Args[1])
 	if err != nil {
 		return err
 	}
@@ -607,7 +618,7 @@ func getex(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	k, err := lockKey(c, c.Args[1])
+	k, err := lockRead(c, c.Args[1])
 	if err != nil {
 		return err
 	}

@@ -185,6 +185,7 @@ func loadSources(c *Ctx, sp *zsetOpSpec) ([]zsource, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.countRead(k.Live, name)
 		srcs[i].weight = sp.weights[i]
 		if !k.Live {
 			continue

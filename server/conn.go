@@ -107,6 +107,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
 	c.tx.SetNewKeyHook(c.notifyNew)
 	c.tx.SetTouchHook(c.noteWrite)
+	c.tx.SetExpireOnRead(true)
 	c.publish()
 	s.clientsMu.Lock()
 	s.clients[c.ID] = c

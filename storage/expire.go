@@ -134,3 +134,51 @@ func (s *Store) ExpireCycle(tx *Tx, db int) int {
 	}
 	return n
 }
+
+// SetExpireOnRead says whether lookups through t delete the keys they
+// find past their expiry, as Redis's expireIfNeeded does when a command
+// meets one: the expire hook runs (the "expired" event, a DEL for
+// redis-server replicas) and ExpiredKeys counts it, before the lookup
+// answers that the key is absent. Connections' Txs do; the sweeper's
+// and the loaders' do not. A replica, a failing disk and a held sweeper
+// (CLIENT PAUSE) leave the key to the sweeper, reading as absent, as
+// Redis leaves it on a replica or while clients are paused.
+func (t *Tx) SetExpireOnRead(on bool) { t.expireOnRead = on }
+
+// expireFound deletes k, which lookup (in mode) found past its expiry,
+// when SetExpireOnRead allows it. Under a lock t already holds it
+// deletes at once; otherwise it takes the key's lock (waiting only when
+// t holds none, so a command half done never commits here) and looks the
+// key up again, which may find it rewritten by another client.
+func (t *Tx) expireFound(k *Key, mode int) error {
+	s := t.s
+	if s.health.failing.Load() || s.repl.replica.Load() {
+		return nil
+	}
+	if held := s.expireHold.Load(); held != nil && (*held)() {
+		return nil
+	}
+	st := stripeOf(k.Phys, k.Name)
+	if !t.holds.has(st) {
+		if len(t.held) > 0 || t.atomic != AtomicOff {
+			if !s.locks.tryLock(st) {
+				return nil
+			}
+		} else {
+			s.locks.lock(st)
+		}
+		t.hold([]uint32{st})
+		t.expireOnRead = false
+		err := t.lookup(k, k.DB, k.Name, mode)
+		t.expireOnRead = true
+		if err != nil || !k.Exists || k.Live {
+			return err
+		}
+	}
+	t.Delete(k)
+	if fn := s.expireHook.Load(); fn != nil {
+		(*fn)(t, k.DB, k.Name)
+	}
+	s.Stats.ExpiredKeys.Add(1)
+	return nil
+}

@@ -106,6 +106,9 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 		return err
 	}
 	k.Live = !k.Meta.Expired(t.s.NowMs())
+	if !k.Live && t.expireOnRead && t.snap == nil {
+		return t.expireFound(k, mode)
+	}
 	if k.Live && !t.noTouch && t.snap == nil {
 		t.s.clocks.touch(t.scratch)
 	}

@@ -65,6 +65,8 @@ type Tx struct {
 	onTouch func(db int, key []byte, flushed bool)
 	// noTouch leaves keys' access clocks alone (SetNoTouch).
 	noTouch bool
+	// expireOnRead deletes the expired keys lookups find (SetExpireOnRead).
+	expireOnRead bool
 }
 
 type touchedKey struct {
