@@ -210,9 +210,7 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 	num("ssub", int64(cl.ShardChannels))
 	num("multi", int64(snap.multi))
 	num("watch", int64(snap.watch))
-	for _, n := range []string{"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"} {
-		num(n, 0)
-	}
+	cn.memOf(self, snap).writeMem(num)
 	field("events", "r")
 	field("cmd", cmd)
 	field("user", cl.User)

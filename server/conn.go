@@ -67,6 +67,14 @@ type conn struct {
 	mon        atomic.Pointer[subscriber] // set while in MONITOR (monitor.go)
 	push       atomic.Pointer[subscriber] // invalidations when not subscribed
 	trkInfo    atomic.Pointer[trackingState]
+	// heldQuery and heldArgv are the bytes of a request still being
+	// received, stored after each read (clientmem.go); outPending those
+	// of replies being written to the socket.
+	heldQuery, heldArgv atomic.Int64
+	outPending          atomic.Int64
+	// readLen is the size of the read being served, for the
+	// connection's own CLIENT LIST.
+	readLen int
 
 	// errMark is out.Errors() when the current command started, or when
 	// the last command it ran (EXEC's) ended.
@@ -76,9 +84,10 @@ type conn struct {
 // clientSnapshot is what other goroutines may read of a conn's Client.
 type clientSnapshot struct {
 	commands.Client
-	multi int
-	watch int
-	proto int
+	multi    int
+	multiMem int64 // MULTI's queued commands' bytes (clientmem.go)
+	watch    int
+	proto    int
 }
 
 // accept admits a new connection, or answers why not and returns nil.
@@ -144,6 +153,7 @@ func (c *conn) publish() {
 	snap := clientSnapshot{Client: c.Client, watch: len(c.watched), proto: c.out.Proto(), multi: -1}
 	if c.multi != nil {
 		snap.multi = len(c.multi.queued)
+		snap.multiMem = multiMem(c.multi)
 	}
 	if old := c.info.Load(); old != nil && *old == snap {
 		return // NB: most pipelines change nothing CLIENT LIST shows
@@ -182,7 +192,9 @@ func (c *conn) flush() {
 		// another wake-up, which costs the writer more than the write.
 		runtime.Gosched()
 		c.wmu.Lock()
+		c.outPending.Store(int64(c.out.Len()))
 		_, err := c.nc.Write(c.out.Bytes())
+		c.outPending.Store(0)
 		c.wmu.Unlock()
 		c.out.Reset()
 		if err != nil {

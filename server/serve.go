@@ -52,6 +52,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	in := make([]byte, readChunk)
 	for {
 		n, rerr := nc.Read(in)
+		c.readLen = n
 		p := in[:n]
 		for len(p) > 0 {
 			used, ferr := c.fr.feed(p, c.limits())
@@ -90,6 +91,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			}
 			p = p[used:]
 		}
+		c.publishHeld()
 		if rerr != nil {
 			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
 				s.log.Debug("client read failed", "client", c.ID, "err", rerr)
