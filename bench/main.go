@@ -13,6 +13,7 @@
 //	go run ./bench -failover 20         # kill the primary of 3 cluster nodes 20 times
 //	go run ./bench -scripting           # EVALSHA of a 1- and a 10-command script
 //	go run ./bench -resilience          # huge values and large deletes: PING latency and RSS
+//	go run ./bench -manyargs            # single commands of 100,000 arguments: time and peak RSS
 //
 // redis-server and redis-benchmark come from Debian's redis-server and
 // redis-tools packages.
@@ -56,6 +57,8 @@ type options struct {
 	scripting bool
 	// resilience runs only the resilience loads (resilience.go).
 	resilience bool
+	// manyArgs runs only the commands of 100,000 arguments (manyargs.go).
+	manyArgs bool
 	// bin is a prebuilt shoal binary to measure instead of this tree's.
 	bin string
 }
@@ -85,6 +88,7 @@ func main() {
 	flag.IntVar(&o.nodeTimeout, "node-timeout", 1000, "cluster-node-timeout in ms for -failover")
 	flag.BoolVar(&o.scripting, "scripting", false, "only measure scripts: EVALSHA of a 1- and a 10-command script, at each -P")
 	flag.BoolVar(&o.resilience, "resilience", false, "only measure huge values and large deletes: longest PING beside them, peak RSS and RSS after DEL")
+	flag.BoolVar(&o.manyArgs, "manyargs", false, "only measure single commands of 100,000 arguments (SADD, MSET, HSET, RPUSH, DEL): time and peak RSS")
 	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
@@ -164,6 +168,13 @@ func run(o *options) error {
 			return err
 		}
 		return writeReport(o, "resilience.md", renderResilience(machine, rows))
+	}
+	if o.manyArgs {
+		rows, err := manyArgsBench(o, bin, work)
+		if err != nil {
+			return err
+		}
+		return writeReport(o, "manyargs.md", renderManyArgs(machine, o.rounds, rows))
 	}
 	if o.kills > 0 {
 		r, err := failoverBench(o, bin, work)

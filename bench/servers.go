@@ -126,18 +126,25 @@ func (p *proc) kill() {
 }
 
 // rssBytes reads the resident set size of p's process from /proc.
-func (p *proc) rssBytes() (int64, error) {
+func (p *proc) rssBytes() (int64, error) { return p.status("VmRSS:") }
+
+// peakRSSBytes reads the largest resident set size p's process has had
+// (its high-water mark) from /proc.
+func (p *proc) peakRSSBytes() (int64, error) { return p.status("VmHWM:") }
+
+// status reads a size field of p's /proc status.
+func (p *proc) status(field string) (int64, error) {
 	pid := p.cmd.Process.Pid // taskset execs the server: the same pid
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field) {
 			f := strings.Fields(line)
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb * 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return 0, fmt.Errorf("no %s for pid %d", field, pid)
 }

@@ -32,6 +32,7 @@ func (t *Tx) PrepareCollection(k *Key, typ encoding.Type) (created bool, err err
 	}
 	// Keep what PutMeta needs to clean up after the expired key.
 	k.prev, k.hasPrev = old, oldExists
+	k.fresh = t.pendingGen + 1
 	return true, nil
 }
 

@@ -33,7 +33,7 @@ func (t *Tx) HashGet(k *Key, field, dst []byte) (val []byte, ok bool, err error)
 // conversion.
 func (t *Tx) HashSet(k *Key, field, value []byte) (added bool, err error) {
 	sk := t.memberKey(k, HashFieldTag, field)
-	exists, err := t.memberExists(sk)
+	exists, err := t.memberExistsOf(k, sk)
 	if err != nil {
 		return false, err
 	}

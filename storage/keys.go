@@ -30,6 +30,10 @@ type Key struct {
 	// created over an expired key (PrepareCollection).
 	prev    encoding.Meta
 	hasPrev bool
+	// fresh is, while not 0, the pending generation of the Tx whose
+	// PrepareCollection gave Meta a new version: no member of it is
+	// stored but those that Tx wrote since (memberExistsOf).
+	fresh uint64
 }
 
 // Trim lets go of a buffer k kept from a long value, so that a Key kept
@@ -90,7 +94,7 @@ const (
 
 func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
-	k.hasPrev = false
+	k.hasPrev, k.fresh = false, 0
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
 	v, ok, err := t.getMeta(t.scratch, mode != readHeader, k.raw)
 	if err != nil {

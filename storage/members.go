@@ -91,6 +91,35 @@ func (t *Tx) memberExists(subkey []byte) (bool, error) {
 	return ok, err
 }
 
+// memberExistsOf is memberExists for sub-key sk of k. The members of a
+// collection t created in this generation (PrepareCollection's new
+// version) are only those t wrote, which the pending map holds: a large
+// SADD or HSET to a new key asks neither the hot cache nor Pebble, nor
+// fills the cache with a miss per member.
+func (t *Tx) memberExistsOf(k *Key, sk []byte) (bool, error) {
+	if k.fresh == t.pendingGen+1 && t.readsCached(sk) {
+		v, ok := t.pending[string(sk)]
+		return ok && v != nil, nil
+	}
+	return t.memberExists(sk)
+}
+
+// getMemberOf is GetMember for sub-key sk of k, read as memberExistsOf
+// reads it.
+func (t *Tx) getMemberOf(k *Key, sk, dst []byte) ([]byte, bool, error) {
+	if k.fresh == t.pendingGen+1 && t.readsCached(sk) {
+		v, ok := t.pending[string(sk)]
+		if !ok || v == nil {
+			return nil, false, nil
+		}
+		if isElided(v) {
+			return t.GetMember(sk, dst)
+		}
+		return append(dst[:0], v...), true, nil
+	}
+	return t.GetMember(sk, dst)
+}
+
 // SetMember writes a sub-key.
 func (t *Tx) SetMember(subkey, value []byte) {
 	t.batch().Set(subkey, value, nil)

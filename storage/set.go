@@ -8,7 +8,7 @@ import "github.com/shoaldb/shoal/storage/encoding"
 // counts it and k.Meta.Enc follows Redis's conversion.
 func (t *Tx) SetAdd(k *Key, member []byte) (bool, error) {
 	sk := t.memberKey(k, SetMemberTag, member)
-	exists, err := t.memberExists(sk)
+	exists, err := t.memberExistsOf(k, sk)
 	if err != nil || exists {
 		return false, err
 	}

@@ -143,7 +143,7 @@ func ZIndexKey(k *Key, score float64, member []byte) []byte {
 // ZScore returns member's score; ok is false when it is not a member.
 func (t *Tx) ZScore(k *Key, member []byte) (score float64, ok bool, err error) {
 	var buf [8]byte
-	v, ok, err := t.GetMember(ZMemberKey(k, member), buf[:0])
+	v, ok, err := t.getMemberOf(k, ZMemberKey(k, member), buf[:0])
 	if err != nil || !ok {
 		return 0, false, err
 	}

@@ -1,0 +1,75 @@
+package commands_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// TestManyArgumentsLikeRedis sends commands of thousands of arguments,
+// repeated members among them, to new and existing keys, in one pipeline
+// and in MULTI, to Shoal and to a redis-server 7.0.15, and compares every
+// reply: a collection a command creates counts each member once.
+func TestManyArgumentsLikeRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	const n = 5000
+	seq := func(head []any, prefix string, from, to int, pairs bool) []any {
+		for i := from; i < to; i++ {
+			head = append(head, prefix+strconv.Itoa(i))
+			if pairs {
+				head = append(head, strconv.Itoa(i%7))
+			}
+		}
+		return head
+	}
+	var cmds [][]any
+	add := func(c ...any) { cmds = append(cmds, c) }
+	add(append(seq([]any{"SADD", "s"}, "m", 0, n, false), seq(nil, "m", 0, n/2, false)...)...)
+	add(seq([]any{"SADD", "s"}, "m", n-10, n+10, false)...)
+	add(append(seq([]any{"HSET", "h"}, "f", 0, n, true), seq(nil, "f", 0, 10, true)...)...)
+	add(seq([]any{"HSET", "h"}, "f", n-5, n+5, true)...)
+	zadd := []any{"ZADD", "z"}
+	for i := range n {
+		zadd = append(zadd, strconv.Itoa(i%100), "m"+strconv.Itoa(i%(n/2)))
+	}
+	add(zadd...)
+	add("SCARD", "s")
+	add("HLEN", "h")
+	add("HGET", "h", "f3")
+	add("ZCARD", "z")
+	add("ZSCORE", "z", "m7")
+	add(seq([]any{"MSET"}, "k", 0, n, true)...)
+	add(seq([]any{"DEL"}, "k", n/2, n+n/2, false)...)
+	add("DBSIZE")
+	add("MULTI")
+	add(seq([]any{"SADD", "s2"}, "x", 0, 100, false)...)
+	add(seq([]any{"SADD", "s2"}, "x", 50, 150, false)...)
+	add("DEL", "s2")
+	add(seq([]any{"SADD", "s2"}, "x", 0, 10, false)...)
+	add("EXEC")
+	add("SCARD", "s2")
+	run := func(c *redis.Client) []string {
+		p := c.Pipeline()
+		for _, cmd := range cmds {
+			p.Do(ctx, cmd...)
+		}
+		res, _ := p.Exec(ctx)
+		var out []string
+		for _, r := range res {
+			v, err := r.(*redis.Cmd).Result()
+			out = append(out, fmt.Sprint(v, err))
+		}
+		return out
+	}
+	want := run(redis.NewClient(&redis.Options{Addr: testutil.StartRedis(t), Protocol: 2}))
+	got := run(testutil.Client(t, testutil.Start(t, nil), 2))
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%.40v: got %s, redis-server %s", cmds[i], got[i], want[i])
+		}
+	}
+}
