@@ -181,7 +181,8 @@ var addrSeed = maphash.MakeSeed()
 
 // debugObject answers DEBUG OBJECT in Redis's line. Shoal has no object
 // in memory: the address is made from the key's name, serializedlength is
-// the size of the key's RDB object as Shoal writes it, and a list's ql_
+// the size of the RDB object Redis 7.0 would write for the key's value in
+// its encoding (storage.Tx.SerializedLen), and a list's ql_
 // fields are those of the quicklist Redis 7.0 would build by appending
 // its elements under list-max-listpack-size.
 func debugObject(c *Ctx) error {
@@ -196,7 +197,8 @@ func debugObject(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	obj, err := c.Tx.AppendObject(nil, k)
+	compress := config.Lookup("rdbcompression").Get(c.Server.Config()) == "yes"
+	serialized, err := c.Tx.SerializedLen(k, compress)
 	if err != nil {
 		return err
 	}
@@ -208,7 +210,7 @@ func debugObject(c *Ctx) error {
 	}
 	addr := maphash.Bytes(addrSeed, c.Args[2])&0xffffffffff | 0x7f0000000000
 	c.Out.Simple(fmt.Sprintf("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s",
-		addr, objectRefcount(c, &k.Meta), enc, len(obj)-1, c.Tx.AccessClock(k), c.Tx.IdleTime(k), extra))
+		addr, objectRefcount(c, &k.Meta), enc, serialized, c.Tx.AccessClock(k), c.Tx.IdleTime(k), extra))
 	return nil
 }
 

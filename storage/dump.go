@@ -87,12 +87,17 @@ func (t *Tx) Dump(k *Key) ([]byte, error) {
 // Tx that writes an RDB file (lzf) compresses strings as Redis does with
 // rdbcompression; DUMP payloads keep them plain.
 func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
-	out := dst
-	var err error
 	str := appendStr
 	if t.lzf {
 		str = appendStrLZF
 	}
+	return t.appendObject(dst, k, str)
+}
+
+// appendObject is AppendObject with str writing its strings.
+func (t *Tx) appendObject(dst []byte, k *Key, str func(dst, s []byte) []byte) ([]byte, error) {
+	out := dst
+	var err error
 	switch k.Meta.Type {
 	case encoding.TypeString:
 		out = str(append(out, rdbTypeString), k.Meta.Value)

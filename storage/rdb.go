@@ -6,6 +6,7 @@ import (
 	"hash/crc64"
 	"math"
 	"strconv"
+	"sync"
 )
 
 // The pieces of Redis's RDB format that a DUMP payload is made of: length
@@ -500,54 +501,152 @@ const (
 	lzfMaxLit = 32
 	lzfMaxOff = 1 << 13
 	lzfMaxRef = 264
-	lzfHash   = 1 << 14
+	// lzfHashLog is the log2 of the hash table's slots, Redis's HLOG.
+	lzfHashLog = 16
 )
 
-// lzfCompress compresses in into LZF (the format lzfDecompress reads), or
-// returns nil when the result would exceed limit bytes. It is greedy, with
-// a table of the last position of each 3-byte sequence's hash.
+// lzfTable is lzfCompress's hash table: each slot the position of the
+// last 3-byte sequence of its hash, plus one, stamped with the call
+// (gen) that set it, so a pooled table needs no clearing.
+type lzfTable struct {
+	gen  uint32
+	slot [1 << lzfHashLog]uint64
+}
+
+var lzfTables = sync.Pool{New: func() any { return new(lzfTable) }}
+
+// lzfIdx is liblzf's IDX for VERY_FAST: h holds the last four bytes read.
+func lzfIdx(h uint32) uint32 {
+	return ((h >> (3*8 - lzfHashLog)) - h*5) & (1<<lzfHashLog - 1)
+}
+
+// lzfCompress compresses in into LZF (the format lzfDecompress reads) as
+// Redis's lzf_compress does (liblzf with HLOG 16 and VERY_FAST), to the
+// byte, so that compressed lengths (DEBUG OBJECT's serializedlength) and
+// RDB files are Redis's. It returns nil where lzf_compress returns 0: the
+// output would not fit in limit bytes.
 func lzfCompress(in []byte, limit int) []byte {
-	out := make([]byte, 0, limit)
-	var htab [lzfHash]int32 // position + 1
-	lit := 0                // start of the literals not yet written
-	flush := func(end int) bool {
-		for lit < end {
-			n := min(end-lit, lzfMaxLit)
-			if len(out)+1+n > limit {
-				return false
-			}
-			out = append(out, byte(n-1))
-			out = append(out, in[lit:lit+n]...)
-			lit += n
-		}
-		return true
-	}
-	for i := 0; i+2 < len(in); {
-		h := (uint32(in[i])<<16 | uint32(in[i+1])<<8 | uint32(in[i+2])) * 2654435761 >> (32 - 14)
-		ref := int(htab[h]) - 1
-		htab[h] = int32(i + 1)
-		if ref < 0 || i-ref-1 >= lzfMaxOff || in[ref] != in[i] || in[ref+1] != in[i+1] || in[ref+2] != in[i+2] {
-			i++
-			continue
-		}
-		l, maxl := 3, min(lzfMaxRef, len(in)-i)
-		for l < maxl && in[ref+l] == in[i+l] {
-			l++
-		}
-		if !flush(i) || len(out)+3 > limit {
-			return nil
-		}
-		off, n := i-ref-1, l-2
-		if n < 7 {
-			out = append(out, byte(n<<5|off>>8), byte(off))
-		} else {
-			out = append(out, byte(7<<5|off>>8), byte(n-7), byte(off))
-		}
-		i += l
-		lit = i
-	}
-	if !flush(len(in)) {
+	if len(in) < 2 || limit <= 0 {
 		return nil
 	}
-	return out
+	t := lzfTables.Get().(*lzfTable)
+	defer lzfTables.Put(t)
+	t.gen++
+	if t.gen == 0 {
+		clear(t.slot[:])
+		t.gen = 1
+	}
+	stamp := uint64(t.gen) << 32
+	get := func(idx uint32) int {
+		if v := t.slot[idx]; v&^0xffffffff == stamp {
+			return int(v&0xffffffff) - 1
+		}
+		return -1
+	}
+	set := func(idx uint32, pos int) { t.slot[idx] = stamp | uint64(pos+1) }
+
+	out := make([]byte, limit+lzfMaxLit+4) // NB: the checks below keep op within limit
+	end := len(in)
+	op, lit := 1, 0 // op: next output byte; out[op-lit-1] is the open run's length
+	ip := 0
+	h := uint32(in[0])<<8 | uint32(in[1])
+	for ip < end-2 {
+		h = h<<8 | uint32(in[ip+2])
+		idx := lzfIdx(h)
+		ref := get(idx)
+		set(idx, ip)
+		if ref > 0 && ip-ref-1 < lzfMaxOff && ip+4 < end &&
+			in[ref] == in[ip] && in[ref+1] == in[ip+1] && in[ref+2] == in[ip+2] {
+			off := ip - ref - 1
+			n := 2
+			maxLen := min(end-ip-n, lzfMaxRef)
+			out[op-lit-1] = byte(lit - 1) // close the run
+			if lit == 0 {
+				op-- // an empty run is dropped
+			}
+			if op+3+1 >= limit {
+				return nil
+			}
+			// NB: as lzf_compress, up to 16 bytes are compared before
+			// the length is checked against maxLen.
+			more := true
+			if maxLen > 16 {
+				for range 16 {
+					n++
+					if in[ref+n] != in[ip+n] {
+						more = false
+						break
+					}
+				}
+			}
+			if more {
+				for {
+					n++
+					if n >= maxLen || in[ref+n] != in[ip+n] {
+						break
+					}
+				}
+			}
+			n -= 2 // the match's length less one
+			ip++
+			if n < 7 {
+				out[op] = byte(off>>8 + n<<5)
+				op++
+			} else {
+				out[op], out[op+1] = byte(off>>8+7<<5), byte(n-7)
+				op += 2
+			}
+			out[op] = byte(off)
+			op++
+			lit = 0
+			op++ // open a run
+			ip += n + 1
+			if ip >= end-2 {
+				break
+			}
+			// Hash the two positions before the next, as VERY_FAST does.
+			ip -= 2
+			h = uint32(in[ip])<<8 | uint32(in[ip+1])
+			for range 2 {
+				h = h<<8 | uint32(in[ip+2])
+				set(lzfIdx(h), ip)
+				ip++
+			}
+			continue
+		}
+		if op >= limit {
+			return nil
+		}
+		out[op] = in[ip]
+		lit++
+		op++
+		ip++
+		if lit == lzfMaxLit {
+			out[op-lit-1] = byte(lit - 1)
+			lit = 0
+			op++
+		}
+	}
+	if op+3 > limit {
+		return nil
+	}
+	for ip < end {
+		out[op] = in[ip]
+		lit++
+		op++
+		ip++
+		if lit == lzfMaxLit {
+			out[op-lit-1] = byte(lit - 1)
+			lit = 0
+			op++
+		}
+	}
+	out[op-lit-1] = byte(lit - 1)
+	if lit == 0 {
+		op--
+	}
+	if op > limit {
+		return nil
+	}
+	return out[:op:op]
 }
