@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,17 +68,7 @@ func manyArgsBench(o *options, bin, work string) ([]manyArgsRow, error) {
 		reply := map[string]string{}
 		for round := range o.rounds {
 			for _, name := range []string{"shoal", "redis"} {
-				port, err := freePort()
-				if err != nil {
-					return nil, err
-				}
-				dir := filepath.Join(work, fmt.Sprintf("%s-manyargs-%d", name, port))
-				var p *proc
-				if name == "shoal" {
-					p, err = startShoal(o, bin, dir, "everysec", port)
-				} else {
-					p, err = startRedis(o, dir, "everysec", port)
-				}
+				p, err := startFresh(o, bin, work, name, "manyargs")
 				if err != nil {
 					return nil, err
 				}

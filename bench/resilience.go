@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,17 +123,7 @@ func resilienceBench(o *options, bin, work string) ([]resilienceRow, error) {
 	var rows []resilienceRow
 	for _, load := range resilienceLoads() {
 		for _, name := range []string{"shoal", "redis"} {
-			port, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			dir := filepath.Join(work, name+"-resilience-"+strconv.Itoa(port))
-			var p *proc
-			if name == "shoal" {
-				p, err = startShoal(o, bin, dir, "everysec", port)
-			} else {
-				p, err = startRedis(o, dir, "everysec", port)
-			}
+			p, err := startFresh(o, bin, work, name, "resilience")
 			if err != nil {
 				return nil, err
 			}

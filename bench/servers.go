@@ -125,6 +125,21 @@ func (p *proc) kill() {
 	p.cmd.Wait()
 }
 
+// startFresh starts the server name ("shoal" or "redis") with appendfsync
+// everysec on a free port, its data in a new folder of work named after
+// what and the port.
+func startFresh(o *options, bin, work, name, what string) (*proc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(work, name+"-"+what+"-"+strconv.Itoa(port))
+	if name == "shoal" {
+		return startShoal(o, bin, dir, "everysec", port)
+	}
+	return startRedis(o, dir, "everysec", port)
+}
+
 // rssBytes reads the resident set size of p's process from /proc.
 func (p *proc) rssBytes() (int64, error) { return p.status("VmRSS:") }
 

@@ -549,6 +549,18 @@ func lzfCompress(in []byte, limit int) []byte {
 	end := len(in)
 	op, lit := 1, 0 // op: next output byte; out[op-lit-1] is the open run's length
 	ip := 0
+	// literal copies one byte into the open run, closing it when full.
+	literal := func() {
+		out[op] = in[ip]
+		lit++
+		op++
+		ip++
+		if lit == lzfMaxLit {
+			out[op-lit-1] = byte(lit - 1)
+			lit = 0
+			op++
+		}
+	}
 	h := uint32(in[0])<<8 | uint32(in[1])
 	for ip < end-2 {
 		h = h<<8 | uint32(in[ip+2])
@@ -617,29 +629,13 @@ func lzfCompress(in []byte, limit int) []byte {
 		if op >= limit {
 			return nil
 		}
-		out[op] = in[ip]
-		lit++
-		op++
-		ip++
-		if lit == lzfMaxLit {
-			out[op-lit-1] = byte(lit - 1)
-			lit = 0
-			op++
-		}
+		literal()
 	}
 	if op+3 > limit {
 		return nil
 	}
 	for ip < end {
-		out[op] = in[ip]
-		lit++
-		op++
-		ip++
-		if lit == lzfMaxLit {
-			out[op-lit-1] = byte(lit - 1)
-			lit = 0
-			op++
-		}
+		literal()
 	}
 	out[op-lit-1] = byte(lit - 1)
 	if lit == 0 {
