@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"unsafe"
 
 	"github.com/shoaldb/shoal/storage/encoding"
@@ -38,6 +37,10 @@ type framer struct {
 	argv [][]byte
 	reqs []request
 	cur  int
+	// own counts the arguments at the start of argv[cur:] that no longer
+	// point into a fed buffer (detach copied them), which later feeds
+	// need not look at again.
+	own  int
 	body []byte // the current bulk's payload, when it came in pieces
 }
 
@@ -102,8 +105,12 @@ var errQueryLimit = &framingError{msg: "client reached client-query-buffer-limit
 // framed before an error are still to be served.
 func (f *framer) feed(p []byte, lim frameLimits) (int, *framingError) {
 	used := len(f.argv)
-	f.argv = append(f.argv[:0], f.argv[f.cur:]...)
-	clear(f.argv[len(f.argv):used]) // NB: the served requests' arguments may be large
+	if f.cur > 0 {
+		// NB: a request that spans many reads keeps its arguments in
+		// place rather than moving them at every read.
+		f.argv = append(f.argv[:0], f.argv[f.cur:]...)
+		clear(f.argv[len(f.argv):used])
+	} // NB: the served requests' arguments may be large
 	if cap(f.argv) > argvKeep && len(f.argv) < argvKeep/2 {
 		// A request with many arguments made it large once.
 		f.argv = append(make([][]byte, 0, argvKeep/2), f.argv...)
@@ -196,7 +203,7 @@ func (f *framer) frame(p []byte, lim frameLimits) (int, *framingError) {
 		if done {
 			if len(f.argv) > f.cur {
 				f.reqs = append(f.reqs, request{start: f.cur, end: len(f.argv), rawEnd: i + 1})
-				f.cur = len(f.argv)
+				f.cur, f.own = len(f.argv), 0
 			}
 			f.state, f.pending = stStart, 0
 			if lim.unauth {
@@ -214,18 +221,34 @@ func (f *framer) frame(p []byte, lim frameLimits) (int, *framingError) {
 // detach copies the arguments of the request being read that point into
 // p, which its caller is about to reuse.
 func (f *framer) detach(p []byte) {
+	start := f.cur + f.own
+	f.own = len(f.argv) - f.cur
 	if len(p) == 0 {
 		return
 	}
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
 	hi := lo + uintptr(len(p))
-	for i := f.cur; i < len(f.argv); i++ {
-		a := f.argv[i]
-		if len(a) == 0 {
-			continue
+	in := func(a []byte) bool {
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(a)))
+		return len(a) > 0 && at >= lo && at < hi
+	}
+	// NB: the arguments of one feed are copied into one buffer, not one
+	// each: a request of 100,000 arguments costs one allocation a read.
+	n := 0
+	for _, a := range f.argv[start:] {
+		if in(a) {
+			n += len(a)
 		}
-		if at := uintptr(unsafe.Pointer(unsafe.SliceData(a))); at >= lo && at < hi {
-			f.argv[i] = bytes.Clone(a)
+	}
+	if n == 0 {
+		return
+	}
+	buf := make([]byte, 0, n)
+	for i := start; i < len(f.argv); i++ {
+		if a := f.argv[i]; in(a) {
+			off := len(buf)
+			buf = append(buf, a...)
+			f.argv[i] = buf[off:len(buf):len(buf)]
 		}
 	}
 }
