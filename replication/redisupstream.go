@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shoaldb/shoal/storage"
@@ -166,14 +165,8 @@ func (u *upstream) redisSession(c net.Conn, r *bufio.Reader, cfg *Config,
 // mark in the same batch; the mark never falls inside MULTI ... EXEC, so a
 // resync continues at a transaction's start.
 func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send func(args ...string) error, mark storage.UpstreamMark) error {
-	var mu sync.Mutex // guards acked against the ticker
-	acked := mark.Offset
-	ack := func(off int64) error {
-		mu.Lock()
-		acked = off
-		mu.Unlock()
-		return send("REPLCONF", "ACK", strconv.FormatInt(off, 10))
-	}
+	ack := func(off int64) error { return send("REPLCONF", "ACK", strconv.FormatInt(off, 10)) }
+	// Every second, as Redis's replicationCron, the offset committed.
 	stopAcks := make(chan struct{})
 	defer close(stopAcks)
 	go func() {
@@ -184,10 +177,7 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 			case <-stopAcks:
 				return
 			case <-t.C:
-				mu.Lock()
-				off := acked
-				mu.Unlock()
-				if send("REPLCONF", "ACK", strconv.FormatInt(off, 10)) != nil {
+				if ack(u.redisOff.Load()) != nil {
 					return
 				}
 			}
@@ -215,6 +205,10 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 		}
 	}()
 	ack(committed)
+	// NB: a primary far ahead fills the whole buffer at each read, so a
+	// large one commits the applied stream seldom; one that keeps up
+	// reads little at a time and commits it as soon.
+	r = bufio.NewReaderSize(r, applyCommitBytes)
 	var errs int64
 	for {
 		if r.Buffered() == 0 || u.apply.PendingBytes() >= applyCommitBytes {
