@@ -2,7 +2,6 @@ package server
 
 import (
 	"github.com/shoaldb/shoal/commands"
-	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -12,8 +11,8 @@ import (
 // writes pass the read-only replica gate. It is not in CLIENT LIST.
 type masterClient struct{ c *conn }
 
-// newMasterClient is the replication manager's Applier factory.
-func (s *Server) newMasterClient() replication.Applier {
+// newMasterClient returns a master client with a Tx of its own.
+func (s *Server) newMasterClient() *masterClient {
 	c := &conn{s: s, tx: s.store.NewTx(), master: true}
 	c.ID = s.nextID.Add(1)
 	c.Addr = "master"

@@ -66,8 +66,11 @@ func (s *Server) Exec(c *commands.Ctx) error {
 		return &commands.Error{Code: "EXECABORT", Msg: "Transaction discarded because of previous errors."}
 	}
 	// Our own earlier writes of this pipeline count as changes to watched
-	// keys: commit them so the write listener sees them.
-	cn.tx.Commit()
+	// keys: commit them so the write listener sees them. A master client
+	// watches nothing, and its writes commit only with the upstream mark.
+	if !cn.master {
+		cn.tx.Commit()
+	}
 	var dbs []int
 	var keys [][]byte
 	for _, w := range cn.watched {

@@ -200,7 +200,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.metrics = newMetrics(s, reg)
 	s.reg = reg
 	s.repl = replication.New(store, replConfig(cfg), log, reg)
-	s.repl.SetApplier(s.newMasterClient)
+	s.repl.SetApplier(s.newApplier)
 	store.SetExpireHook(s.keyExpired)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
