@@ -124,32 +124,23 @@ func (u *upstream) redisSession(c net.Conn, r *bufio.Reader, cfg *Config,
 	if ok {
 		id, off = mark.ID, mark.Offset+1
 	}
-	reply, err := call("PSYNC", id, strconv.FormatInt(off, 10))
+	full, newID, snapOff, err := u.psync(call, id, off)
 	if err != nil {
-		return fmt.Errorf("PSYNC: %w", err)
+		return err
 	}
-	u.lastIO.Store(time.Now().UnixNano())
-	f := strings.Fields(reply)
-	switch {
-	case len(f) == 3 && f[0] == "FULLRESYNC":
-		snapOff, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil {
-			return fmt.Errorf("%w: %q", errProtocol, reply)
-		}
-		mark = storage.UpstreamMark{ID: f[1], Offset: snapOff}
+	if full {
+		mark = storage.UpstreamMark{ID: newID, Offset: snapOff}
 		if err := u.redisFullSync(c, r, cfg, mark); err != nil {
 			return err
 		}
 		u.apply.Reset(0)
-	case len(f) >= 1 && f[0] == "CONTINUE":
-		if len(f) == 2 {
-			mark.ID = f[1]
+	} else {
+		if newID != "" {
+			mark.ID = newID
 		}
 		u.apply.Reset(mark.DB)
 		u.m.PartialOK.Add(1)
 		u.m.log.Info("Successful partial resynchronization with master", "offset", mark.Offset)
-	default:
-		return fmt.Errorf("%w: PSYNC reply %q", errProtocol, reply)
 	}
 	u.redisOff.Store(mark.Offset)
 	u.redisRead.Store(mark.Offset)
@@ -166,23 +157,8 @@ func (u *upstream) redisSession(c net.Conn, r *bufio.Reader, cfg *Config,
 // resync continues at a transaction's start.
 func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send func(args ...string) error, mark storage.UpstreamMark) error {
 	ack := func(off int64) error { return send("REPLCONF", "ACK", strconv.FormatInt(off, 10)) }
-	// Every second, as Redis's replicationCron, the offset committed.
-	stopAcks := make(chan struct{})
-	defer close(stopAcks)
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopAcks:
-				return
-			case <-t.C:
-				if ack(u.redisOff.Load()) != nil {
-					return
-				}
-			}
-		}
-	}()
+	// Every second, the offset committed.
+	defer ackEverySecond(func() error { return ack(u.redisOff.Load()) })()
 	read := mark.Offset    // bytes of the stream read
 	applied := mark.Offset // the last command boundary outside MULTI
 	committed := mark.Offset

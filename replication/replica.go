@@ -224,30 +224,21 @@ func (u *upstream) session() error {
 	if !u.m.store.LogEnabled() {
 		id, off = "?", -2 // never synced: PSYNC ? -1
 	}
-	reply, err := call("PSYNC", id, strconv.FormatInt(off+1, 10))
+	full, newID, snapOff, err := u.psync(call, id, off+1)
 	if err != nil {
-		return fmt.Errorf("PSYNC: %w", err)
+		return err
 	}
-	u.lastIO.Store(time.Now().UnixNano())
-	f := strings.Fields(reply)
-	switch {
-	case len(f) == 3 && f[0] == "FULLRESYNC":
-		snapOff, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil {
-			return fmt.Errorf("%w: %q", errProtocol, reply)
-		}
-		if err := u.fullSync(c, r, cfg, f[1], snapOff); err != nil {
+	if full {
+		if err := u.fullSync(c, r, cfg, newID, snapOff); err != nil {
 			return err
 		}
-	case len(f) >= 1 && f[0] == "CONTINUE":
-		if len(f) == 2 {
-			if err := u.m.store.SetReplID(f[1]); err != nil {
+	} else {
+		if newID != "" {
+			if err := u.m.store.SetReplID(newID); err != nil {
 				return err
 			}
 		}
 		u.m.log.Info("Successful partial resynchronization with master", "offset", off)
-	default:
-		return fmt.Errorf("%w: PSYNC reply %q", errProtocol, reply)
 	}
 	u.setState("connected")
 	u.linkUp.Store(true)
@@ -258,22 +249,7 @@ func (u *upstream) session() error {
 			"FACK", strconv.FormatInt(u.m.store.SyncedOffset(), 10))
 	}
 	ack()
-	stopAcks := make(chan struct{})
-	defer close(stopAcks)
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopAcks:
-				return
-			case <-t.C:
-				if ack() != nil {
-					return
-				}
-			}
-		}
-	}()
+	defer ackEverySecond(ack)()
 	for {
 		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
 		args, err := readFrame(r)
@@ -356,4 +332,52 @@ func (m *Manager) disconnectReplicas() {
 	for _, l := range m.links {
 		l.close()
 	}
+}
+
+// psync sends PSYNC id off, as a Redis replica does to a Shoal primary
+// and to a redis-server alike, and reads the answer: full is set for
+// +FULLRESYNC <id> <offset>, with the id and the offset the snapshot
+// covers; otherwise it was +CONTINUE, and newID is the primary's new
+// replication id, empty when it names none.
+func (u *upstream) psync(call func(args ...string) (string, error), id string, off int64) (full bool, newID string, snapOff int64, err error) {
+	reply, err := call("PSYNC", id, strconv.FormatInt(off, 10))
+	if err != nil {
+		return false, "", 0, fmt.Errorf("PSYNC: %w", err)
+	}
+	u.lastIO.Store(time.Now().UnixNano())
+	f := strings.Fields(reply)
+	switch {
+	case len(f) == 3 && f[0] == "FULLRESYNC":
+		snapOff, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return false, "", 0, fmt.Errorf("%w: %q", errProtocol, reply)
+		}
+		return true, f[1], snapOff, nil
+	case len(f) == 2 && f[0] == "CONTINUE":
+		return false, f[1], 0, nil
+	case len(f) == 1 && f[0] == "CONTINUE":
+		return false, "", 0, nil
+	}
+	return false, "", 0, fmt.Errorf("%w: PSYNC reply %q", errProtocol, reply)
+}
+
+// ackEverySecond calls ack each second, as Redis's replicationCron sends
+// REPLCONF ACK, until the returned stop is called or ack fails.
+func ackEverySecond(ack func() error) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if ack() != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
