@@ -175,8 +175,9 @@ func (p *parallelApplier) work(w *applyWorker) {
 	}
 }
 
-// gather waits for the workers to run what they were handed and moves
-// their work, locks and pending invalidations into the main client.
+// gather waits for the workers to run what they were handed, moves their
+// work, locks and pending invalidations into the main client, and adds
+// their calls to the server's stats.
 func (p *parallelApplier) gather() {
 	if !p.started {
 		return
@@ -196,6 +197,7 @@ func (p *parallelApplier) gather() {
 		mc.inval = append(mc.inval, w.mc.c.inval...)
 		mc.invalFlush = mc.invalFlush || w.mc.c.invalFlush
 		w.mc.c.inval, w.mc.c.invalFlush = w.mc.c.inval[:0], false
+		w.mc.c.flushStats()
 	}
 }
 
