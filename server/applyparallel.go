@@ -98,8 +98,14 @@ func (p *parallelApplier) Apply(args [][]byte) error {
 // with barrier set when the workers must hand their work over first.
 func (p *parallelApplier) route(args [][]byte) (w *applyWorker, barrier bool) {
 	tx := p.main.c.tx
-	if len(p.ws) == 0 || tx.Holding() || tx.Pending() {
-		return nil, false // the main client alone until the next commit
+	if len(p.ws) == 0 {
+		return nil, false
+	}
+	if tx.Holding() || tx.Pending() {
+		// The main client alone until the next commit; the workers are
+		// idle (gather is then a no-op), as only a barrier gives the main
+		// client keys.
+		return nil, true
 	}
 	cmd := p.s.table.Lookup(args[0])
 	if cmd == nil {
