@@ -276,21 +276,11 @@ func (u *upstream) redisFullSync(c net.Conn, r *bufio.Reader, cfg *Config, mark 
 	u.m.disconnectReplicas()
 	// Keep acknowledging the RDB's offset while it loads, or the primary
 	// would time the link out.
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				c.SetWriteDeadline(time.Now().Add(cfg.Timeout))
-				c.Write(appendFrame(nil, []byte("REPLCONF"), []byte("ACK"), itob(mark.Offset)))
-			}
-		}
-	}()
+	defer ackEverySecond(func() error {
+		c.SetWriteDeadline(time.Now().Add(cfg.Timeout))
+		_, err := c.Write(appendFrame(nil, []byte("REPLCONF"), []byte("ACK"), itob(mark.Offset)))
+		return err
+	})()
 	if err := u.m.store.BeginFullSync(); err != nil {
 		return err
 	}
