@@ -14,6 +14,7 @@
 //	go run ./bench -scripting           # EVALSHA of a 1- and a 10-command script
 //	go run ./bench -resilience          # huge values and large deletes: PING latency and RSS
 //	go run ./bench -manyargs            # single commands of 100,000 arguments: time and peak RSS
+//	go run ./bench -stalls              # PING's p99 and longest beside loads that could hold it
 //
 // redis-server and redis-benchmark come from Debian's redis-server and
 // redis-tools packages.
@@ -59,6 +60,11 @@ type options struct {
 	resilience bool
 	// manyArgs runs only the commands of 100,000 arguments (manyargs.go).
 	manyArgs bool
+	// stalls runs only the stall loads (stalls.go): those of stallLoads
+	// (all when empty) on stallServers.
+	stalls       bool
+	stallLoads   []string
+	stallServers []string
 	// bin is a prebuilt shoal binary to measure instead of this tree's.
 	bin string
 }
@@ -89,6 +95,10 @@ func main() {
 	flag.BoolVar(&o.scripting, "scripting", false, "only measure scripts: EVALSHA of a 1- and a 10-command script, at each -P")
 	flag.BoolVar(&o.resilience, "resilience", false, "only measure huge values and large deletes: longest PING beside them, peak RSS and RSS after DEL")
 	flag.BoolVar(&o.manyArgs, "manyargs", false, "only measure single commands of 100,000 arguments (SADD, MSET, HSET, RPUSH, DEL): time and peak RSS")
+	var stallLoads, stallServers string
+	flag.BoolVar(&o.stalls, "stalls", false, "only measure PING's p99 and longest beside loads that could stall it, under the first -fsync")
+	flag.StringVar(&stallLoads, "stall-loads", "", "the -stalls loads to run (setrange,bigset,hset,flushall,save; empty: all)")
+	flag.StringVar(&stallServers, "stall-servers", "shoal,redis", "the servers -stalls measures")
 	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
@@ -97,6 +107,10 @@ func main() {
 		o.tests = strings.Split(tests, ",")
 	}
 	o.fsyncs = strings.Split(fsyncs, ",")
+	if stallLoads != "" {
+		o.stallLoads = strings.Split(stallLoads, ",")
+	}
+	o.stallServers = strings.Split(stallServers, ",")
 	if o.quick {
 		o.rounds, o.n1, o.n16, o.waitN = 1, 20000, 100000, 2000
 		o.sizes, o.pipelines, o.fsyncs = []int{3}, []int{16}, []string{"everysec"}
@@ -175,6 +189,13 @@ func run(o *options) error {
 			return err
 		}
 		return writeReport(o, "manyargs.md", renderManyArgs(machine, o.rounds, rows))
+	}
+	if o.stalls {
+		rows, err := stallsBench(o, bin, work)
+		if err != nil {
+			return err
+		}
+		return writeReport(o, "stalls.md", renderStalls(machine, rows))
 	}
 	if o.kills > 0 {
 		r, err := failoverBench(o, bin, work)

@@ -38,21 +38,14 @@ func resilienceLoads() []resilienceLoad {
 		{"SETRANGE k 536870911 x; SETBIT k 4294967295 1; DEL k", func(port int) error {
 			return sendAll(port, []any{"SETRANGE", "k", "536870911", "x"}, []any{"SETBIT", "k", "4294967295", "1"}, []any{"DEL", "k"})
 		}},
-		{"3 clients SET 100 MB each, slowly (1 MB every 10 ms); DEL", slowLargeSets},
+		{"3 clients SET 100 MB each, slowly (1 MB every 10 ms); DEL", func(port int) error {
+			return slowLargeSets(port, 10*time.Millisecond)
+		}},
 		{"HSET 1M fields (1000 per command); DEL", func(port int) error {
-			c := redis.NewClient(&redis.Options{Addr: addr(port), ReadTimeout: time.Minute})
-			defer c.Close()
-			ctx := context.Background()
-			for i := 0; i < 1000; i++ {
-				args := make([]any, 0, 2000)
-				for j := 0; j < 1000; j++ {
-					args = append(args, "field:"+strconv.Itoa(i*1000+j), "value")
-				}
-				if err := c.HSet(ctx, "h", args...).Err(); err != nil {
-					return err
-				}
+			if err := hsetFields(port, "h", 1000000, 1000); err != nil {
+				return err
 			}
-			return c.Del(ctx, "h").Err()
+			return sendAll(port, []any{"DEL", "h"})
 		}},
 	}
 }
@@ -71,8 +64,8 @@ func sendAll(port int, cmds ...[]any) error {
 }
 
 // slowLargeSets has three clients each send a 100 MB SET 1 MB at a time,
-// then deletes the keys.
-func slowLargeSets(port int) error {
+// every interval, then deletes the keys.
+func slowLargeSets(port int, interval time.Duration) error {
 	const size, piece = 100 << 20, 1 << 20
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
@@ -97,7 +90,7 @@ func slowLargeSets(port int) error {
 					errs[i] = err
 					return
 				}
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(interval)
 			}
 			nc.Write([]byte("\r\n"))
 			reply := make([]byte, 16)
@@ -144,23 +137,8 @@ func measureLoad(p *proc, load resilienceLoad) (resilienceRow, error) {
 	row := resilienceRow{load: load.name, server: p.name}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		c := redis.NewClient(&redis.Options{Addr: addr(p.port), ReadTimeout: time.Minute})
-		defer c.Close()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			t0 := time.Now()
-			c.Ping(context.Background())
-			row.maxPing = max(row.maxPing, time.Since(t0))
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	wg.Add(1)
+	pinger := startPinger(p.port)
 	go func() {
 		defer wg.Done()
 		for {
@@ -180,6 +158,7 @@ func measureLoad(p *proc, load resilienceLoad) (resilienceRow, error) {
 	time.Sleep(settleAfterDelete)
 	close(stop)
 	wg.Wait()
+	row.maxPing = percentile(pinger.stop(), 1)
 	if err != nil {
 		return row, err
 	}
