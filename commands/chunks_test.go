@@ -269,3 +269,64 @@ func TestChunkedStringDumpRestore(t *testing.T) {
 		t.Fatalf("EXISTS k after RENAME = %d", n)
 	}
 }
+
+// TestLargeSetWholeOrNothing overwrites a key with strings of several MiB,
+// whose chunks are written ahead of their commit, while other clients
+// read it: every GET, STRLEN and GETRANGE sees one whole value, never a
+// mix of two or a part of one. Then DEL makes it vanish at once.
+func TestLargeSetWholeOrNothing(t *testing.T) {
+	s := testutil.Start(t, nil)
+	w := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	const size = 5<<20 + 123
+	values := [][]byte{bytes.Repeat([]byte("a"), size), bytes.Repeat([]byte("b"), size+storage.ChunkSize)}
+	done := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := range 12 {
+			if err := w.Set(ctx, "k", values[i%2], 0).Err(); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	r := testutil.Client(t, s, 3)
+	for reading := true; reading; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			reading = false
+		default:
+		}
+		got, err := r.Get(ctx, "k").Bytes()
+		if err == redis.Nil {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, values[0]) && !bytes.Equal(got, values[1]) {
+			t.Fatalf("GET read %d bytes starting %q, neither whole value", len(got), got[:min(len(got), 8)])
+		}
+		n, err := r.StrLen(ctx, "k").Result()
+		if err != nil || (n != int64(len(values[0])) && n != int64(len(values[1]))) {
+			t.Fatalf("STRLEN %d, %v", n, err)
+		}
+		// Both ends of one value, read by one command.
+		ends, err := r.Do(ctx, "EVAL", "return redis.call('GETRANGE', KEYS[1], 0, 0) .. redis.call('GETRANGE', KEYS[1], -1, -1)", 1, "k").Text()
+		if err != nil || (ends != "aa" && ends != "bb") {
+			t.Fatalf("the ends of the value: %q, %v", ends, err)
+		}
+	}
+	if got, err := r.Get(ctx, "k").Bytes(); err != nil || !bytes.Equal(got, values[1]) {
+		t.Fatalf("the last SET's value: %d bytes, %v", len(got), err)
+	}
+	if n, err := w.Del(ctx, "k").Result(); err != nil || n != 1 {
+		t.Fatalf("DEL: %d, %v", n, err)
+	}
+	if n, err := r.Exists(ctx, "k").Result(); err != nil || n != 0 {
+		t.Fatalf("EXISTS after DEL: %d, %v", n, err)
+	}
+}

@@ -14,8 +14,8 @@ import (
 // writes not yet in tables, so it takes about as long for any size. The
 // copy is a data folder that Open, and so shoal --dir, starts from. It
 // holds the data of every database and none of this node's own records
-// (node id, replication history and log): a node started from it is a
-// new node.
+// (node id, replication history and log) nor the strings being written:
+// a node started from it is a new node.
 func (s *Store) Checkpoint(dir string) error {
 	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("storage: checkpoint to %s: %w", dir, err)
@@ -29,7 +29,15 @@ func (s *Store) Checkpoint(dir string) error {
 	if err != nil {
 		return fmt.Errorf("storage: open checkpoint %s: %w", dir, err)
 	}
-	err = cp.DeleteRange(localPrefix, encoding.PrefixEnd(localPrefix), pebble.Sync)
+	// NB: writes in progress are not in the copy: their chunks written
+	// ahead go with their records.
+	b := cp.NewBatch()
+	b.DeleteRange(localPrefix, encoding.PrefixEnd(localPrefix), nil)
+	err = deleteUnfinished(cp, b, func([]byte) bool { return true })
+	if err == nil {
+		err = b.Commit(pebble.Sync)
+	}
+	b.Close()
 	if cerr := cp.Close(); err == nil {
 		err = cerr
 	}

@@ -58,6 +58,10 @@ func (t *Tx) setChunk(k *Key, version uint64, i int64, data []byte, existed bool
 func (t *Tx) chunkString(k *Key, m *encoding.Meta) {
 	v := m.Value
 	m.Version, m.Size, m.Chunked, m.Value = t.s.newVersion(), uint64(len(v)), true, nil
+	if len(v) > aheadMin && t.atomic == AtomicOff && !t.bulk {
+		t.writeAhead(k, m.Version, v)
+		return
+	}
 	for i := int64(0); i*ChunkSize < int64(len(v)); i++ {
 		t.setChunk(k, m.Version, i, v[i*ChunkSize:min((i+1)*ChunkSize, int64(len(v)))], false)
 	}

@@ -204,7 +204,17 @@ func (s *Store) SetReplica(on bool) { s.repl.replica.Store(on) }
 // Promote starts a new replication history, as REPLICAOF NO ONE does: a new
 // id, with the old one kept as id2 so replicas of the old primary can
 // continue with a partial sync.
+//
+// The writes its old primary had started ahead of their commit
+// (ahead.go) will not be finished in the new history: their chunks go.
 func (s *Store) Promote() error {
+	if err := s.promote(); err != nil {
+		return err
+	}
+	return s.dropUnfinished(false)
+}
+
+func (s *Store) promote() error {
 	s.repl.mu.Lock()
 	defer s.repl.mu.Unlock()
 	r := &s.repl

@@ -267,6 +267,10 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.dropUnfinished(true); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("storage: drop unfinished writes: %w", err)
+	}
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	s.health.opening.Store(false)

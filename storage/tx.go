@@ -43,6 +43,10 @@ type Tx struct {
 	untracked bool
 	// atomic is set while a script runs (see SetAtomic).
 	atomic AtomicMode
+	// aheads are the strings whose chunks t wrote ahead of its commit,
+	// aheadErr the failure of one, which fails the commit (ahead.go).
+	aheads   []aheadWrite
+	aheadErr error
 	// lists holds list nodes and node indexes written and not yet in the
 	// batch (nil: deleted), see list.go.
 	lists map[string][]byte
@@ -336,7 +340,11 @@ func (t *Tx) Commit() error {
 		// (rdbingest.go); their counts did not.
 		t.batch()
 	}
-	if err := t.s.gate(); err != nil {
+	err := t.aheadErr
+	if err == nil {
+		err = t.s.gate()
+	}
+	if err != nil {
 		t.Discard()
 		if t.err == nil {
 			t.err = err
@@ -362,13 +370,18 @@ func (t *Tx) Commit() error {
 	// the batch reaches Pebble or the caches. A batch that applied is
 	// never answered with ErrWriteFailed: under always it waits for its
 	// sync, which diskFS holds until the disk takes it.
-	err := t.s.DiskError()
+	err = t.s.DiskError()
 	if err == nil {
 		t.hideMetaLocked()
 		end, logged, err = t.s.applyCommit(b, always)
 		if !always {
 			t.s.dirty.Store(true)
 		}
+	}
+	if err == nil {
+		t.aheads = t.aheads[:0]
+	} else {
+		t.dropAhead()
 	}
 	if err == nil {
 		t.s.Stats.Commits.Add(1)
@@ -413,6 +426,7 @@ func (t *Tx) Commit() error {
 
 // Discard drops t's uncommitted writes and releases its locks.
 func (t *Tx) Discard() {
+	t.dropAhead()
 	clear(t.lists)
 	clear(t.listOps)
 	if t.b != nil {
