@@ -166,9 +166,10 @@ func (c *conn) publish() {
 // flush commits the connection's pending writes and only then sends the
 // buffered replies, so no reply acknowledges a write before it is durable
 // under the fsync policy. A commit the failing disk refused applied
-// nothing: each command of that work is answered its MISCONF error. Any
-// other failed commit closes the connection without the replies of that
-// work, whose outcome is unknown.
+// nothing: each command of that work is answered its MISCONF error; so is
+// one whose sync under always the disk's failure holds, which applied and
+// reaches the disk once it recovers. Any other failed commit closes the
+// connection without the replies of that work, whose outcome is unknown.
 func (c *conn) flush() {
 	unit := c.unit
 	c.unit = 0

@@ -38,20 +38,26 @@ type diskLoad struct {
 	refused  map[string]bool // SETs answered MISCONF
 	misconf  string          // the first MISCONF text
 	otherErr error
+	// held are the SETs answered MISCONF while in flight at the
+	// failure under always: applied, their sync held, so kept or not.
+	held map[string]bool
 	// unknown is set when the server is about to close under the
 	// writers: an error then leaves the outcome unknown.
 	unknown atomic.Bool
 }
 
-// startDiskLoad starts writers SETting keys of valueBytes bytes on addr.
-func startDiskLoad(t *testing.T, addr string, writers, valueBytes int) *diskLoad {
-	l := &diskLoad{t: t, addr: addr, value: strings.Repeat("v", valueBytes), acked: map[string]bool{}, refused: map[string]bool{}}
+// startDiskLoad starts writers SETting keys of valueBytes bytes on addr,
+// a server under appendfsync policy.
+func startDiskLoad(t *testing.T, addr, policy string, writers, valueBytes int) *diskLoad {
+	l := &diskLoad{t: t, addr: addr, value: strings.Repeat("v", valueBytes), acked: map[string]bool{}, refused: map[string]bool{},
+		held: map[string]bool{}}
 	for w := range writers {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
 			c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DisableIdentity: true, PoolSize: 1, ReadTimeout: -1, WriteTimeout: -1})
 			defer c.Close()
+			refusing := false // since the writer's last acknowledged SET
 			for i := 0; !l.stop.Load(); i++ {
 				key := fmt.Sprintf("w%d-%d", w, i)
 				err := c.Set(context.Background(), key, l.value, 0).Err()
@@ -59,6 +65,12 @@ func startDiskLoad(t *testing.T, addr string, writers, valueBytes int) *diskLoad
 				switch {
 				case err == nil:
 					l.acked[key] = true
+					refusing = false
+				case strings.HasPrefix(err.Error(), "MISCONF ") && policy == "always" && !refusing:
+					// NB: the one SET a writer has in flight when the disk
+					// fails may have applied and be waiting for its sync.
+					l.held[key] = true
+					refusing = true
 				case strings.HasPrefix(err.Error(), "MISCONF "):
 					l.refused[key] = true
 					if l.misconf == "" {
@@ -192,7 +204,7 @@ func (l *diskLoad) checkAfterRestart(c *redis.Client) {
 			t.Fatalf("refused %s is there after the restart (EXISTS %d, %v)", k, n, err)
 		}
 	}
-	t.Logf("%d acknowledged SETs kept, %d refused ones absent", len(l.acked), len(l.refused))
+	t.Logf("%d acknowledged SETs kept, %d refused ones absent, %d refused in flight", len(l.acked), len(l.refused), len(l.held))
 }
 
 // restart closes s and starts a server on its data folder.
@@ -255,7 +267,7 @@ func TestDiskFaultInjected(t *testing.T) {
 				}
 				// Values of 4 KiB fill the log's 32 KiB blocks, so that
 				// the log is written under every policy.
-				l := startDiskLoad(t, s.Addr(), 4, 4096)
+				l := startDiskLoad(t, s.Addr(), policy, 4, 4096)
 				armed.Store(true)
 				// Syncs come from commits under always, once a second
 				// under everysec, and from SAVE; tables from flushes
@@ -269,14 +281,63 @@ func TestDiskFaultInjected(t *testing.T) {
 				})
 				want := "MISCONF Errors writing to the AOF file: " + map[syscall.Errno]string{
 					syscall.ENOSPC: "No space left on device", syscall.EIO: "Input/output error"}[f.errno]
-				// NB: under always every writer may be waiting for a sync
-				// the fault holds: checkFailing's own SET is refused.
+				// NB: under always the writers waiting for a sync the
+				// fault holds were answered MISCONF: checkFailing's own
+				// SET is refused.
 				l.checkFailing(c, f.errno, want)
 				armed.Store(false)
 				waitRecovered(t, c)
 				l.finish()
 				l.checkAfterRestart(restart(t, s, cfg.Dir))
 			})
+		}
+	}
+}
+
+// TestDiskFaultInFlight fails the syncs of the log under appendfsync
+// always while a SET waits for its own: the SET is answered Redis's
+// MISCONF while the disk still fails, rather than waiting for it. It
+// applied before its sync, so it is read, and it is on disk once the disk
+// takes the held sync, after a restart too.
+func TestDiskFaultInFlight(t *testing.T) {
+	var armed atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if armed.Load() && strings.HasSuffix(op.Path, ".log") &&
+			(op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo) {
+			return &os.PathError{Op: "injected", Path: op.Path, Err: syscall.EIO}
+		}
+		return nil
+	}))
+	cfg := testutil.Config(t)
+	cfg.AppendFsync = "always"
+	s := testutil.StartWith(t, cfg, server.Options{FS: fs})
+	t.Cleanup(func() { armed.Store(false) }) // before the server closes
+	c := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	// NB: the fault stays armed until the reply: without it, the SET
+	// would wait for the disk and the client time out.
+	slow := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, DisableIdentity: true, ReadTimeout: time.Minute})
+	defer slow.Close()
+	want := "MISCONF Errors writing to the AOF file: Input/output error"
+	if err := slow.Set(ctx, "inflight", "v", 0).Err(); err == nil || err.Error() != want {
+		t.Fatalf("SET whose sync fails: %v, want %q", err, want)
+	}
+	if !s.Store().DiskFault().Failing {
+		t.Fatal("the disk does not fail after the SET's refusal")
+	}
+	if got, err := c.Get(ctx, "inflight").Result(); err != nil || got != "v" {
+		t.Fatalf("GET of the SET refused in flight, while the disk fails: %q, %v; want the applied value", got, err)
+	}
+	armed.Store(false)
+	waitRecovered(t, c)
+	c = restart(t, s, cfg.Dir)
+	for _, k := range []string{"before", "inflight"} {
+		if got, err := c.Get(ctx, k).Result(); err != nil || got == "" {
+			t.Fatalf("GET %s after the disk recovered and a restart: %q, %v", k, got, err)
 		}
 	}
 }
@@ -351,7 +412,7 @@ func TestDiskFull(t *testing.T) {
 	cfg.AppendFsync = "everysec"
 	s := testutil.Start(t, cfg)
 	c := testutil.Client(t, s, 2)
-	l := startDiskLoad(t, s.Addr(), 4, 8192)
+	l := startDiskLoad(t, s.Addr(), cfg.AppendFsync, 4, 8192)
 	waitFor(t, func() bool { return s.Store().DiskFault().Failing })
 	waitFor(t, func() bool {
 		l.mu.Lock()
@@ -388,7 +449,7 @@ func TestDiskFullRestart(t *testing.T) {
 	cfg.AppendFsync = "always"
 	s := testutil.Start(t, cfg)
 	// Large values: a disk fills in a few hundred synced writes.
-	l := startDiskLoad(t, s.Addr(), 4, 64<<10)
+	l := startDiskLoad(t, s.Addr(), cfg.AppendFsync, 4, 64<<10)
 	waitFor(t, func() bool { return s.Store().DiskFault().Failing })
 	// A writer whose SET applied before the disk filled waits for its
 	// sync; the close ends that wait without a reply: an unknown outcome.

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -60,13 +61,25 @@ type diskHealth struct {
 		sync.Mutex
 		fault     DiskFault
 		lastTable time.Time // last failed table write
+		// failed is closed when the disk starts failing, and made
+		// anew when it accepts writes again.
+		failed chan struct{}
 	}
 }
 
 func newDiskHealth(fs vfs.FS, dir string, log *slog.Logger) *diskHealth {
 	h := &diskHealth{log: log, fs: fs, dir: dir, closing: make(chan struct{}), openFailed: make(chan struct{})}
 	h.opening.Store(true)
+	h.mu.failed = make(chan struct{})
 	return h
+}
+
+// failed returns a channel closed once the disk is failing: at once
+// while it is.
+func (h *diskHealth) failed() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mu.failed
 }
 
 // errnoOf returns err's error number, EIO when it carries none.
@@ -96,6 +109,7 @@ func (h *diskHealth) report(what, name string, err error) {
 		h.mu.fault.Since = time.Now()
 		h.mu.fault.Failing = true
 		h.failing.Store(true)
+		close(h.mu.failed)
 		h.log.Error("storage: a write to disk failed; refusing writes until the disk accepts them again",
 			"op", what, "file", name, "err", err)
 	}
@@ -215,6 +229,7 @@ func (h *diskHealth) watch() {
 		since := h.mu.fault.Since
 		h.mu.fault.Failing = false
 		h.failing.Store(false)
+		h.mu.failed = make(chan struct{})
 		h.mu.Unlock()
 		h.log.Warn("storage: the disk accepts writes again; accepting writes",
 			"failed_for", time.Since(since).Round(time.Millisecond).String())
@@ -247,4 +262,28 @@ func (s *Store) DiskError() error {
 		return nil
 	}
 	return &DiskError{Errno: s.health.fault().Errno}
+}
+
+// syncWait waits for the sync of b, an applied batch, and closes b. When
+// the disk starts failing first, it returns the *DiskError at once: the
+// sync goes on, held by diskFS until the disk takes the log's writes, and
+// b is closed when it ends. The write was applied, so readers see it, and
+// it is durable once the disk recovers, unless the process ends first.
+func (s *Store) syncWait(b *pebble.Batch) error {
+	done := make(chan error, 1)
+	go func() {
+		done <- b.SyncWait()
+		b.Close()
+	}()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-s.health.failed():
+			if err := s.DiskError(); err != nil {
+				return err
+			}
+			// NB: it recovered meanwhile; failed now gives a new channel.
+		}
+	}
 }

@@ -323,8 +323,10 @@ func (t *Tx) get(key []byte, dst []byte) (val []byte, ok bool, err error) {
 
 // Commit writes t's batch under the store's fsync policy, tells listeners
 // which keys changed, then releases t's locks. Under FsyncAlways it returns
-// only after the batch is on stable storage, and releases the locks before
-// waiting for the fsync so other writers of the same keys are not held up.
+// only after the batch is on stable storage, or with a *DiskError as soon
+// as the disk fails while it waits (the batch applied; see syncWait), and
+// releases the locks before waiting for the fsync so other writers of the
+// same keys are not held up.
 func (t *Tx) Commit() error {
 	if t.atomic != AtomicOff {
 		return t.err
@@ -394,7 +396,9 @@ func (t *Tx) Commit() error {
 	t.touched = t.touched[:0]
 	t.unlockAll()
 	if err == nil && always {
-		err = b.SyncWait()
+		// NB: answered at once with the *DiskError if the disk fails
+		// before the sync ends (syncWait), which closes b.
+		err, b = t.s.syncWait(b), nil
 		if err == nil {
 			t.s.Stats.SyncedCommits.Add(1)
 			if logged {
@@ -410,14 +414,12 @@ func (t *Tx) Commit() error {
 		// acknowledged: a primary that lost its lease meanwhile must not
 		// confirm it.
 		if gerr := t.s.gate(); gerr != nil {
-			b.Close()
-			if t.err == nil {
-				t.err = gerr
-			}
-			return gerr
+			err = gerr
 		}
 	}
-	b.Close()
+	if b != nil {
+		b.Close()
+	}
 	if err != nil && t.err == nil {
 		t.err = err
 	}
