@@ -115,21 +115,34 @@ func slowLargeSets(port int, interval time.Duration) error {
 func resilienceBench(o *options, bin, work string) ([]resilienceRow, error) {
 	var rows []resilienceRow
 	for _, load := range resilienceLoads() {
-		for _, name := range []string{"shoal", "redis"} {
-			p, err := startFresh(o, bin, work, name, "resilience")
-			if err != nil {
-				return nil, err
-			}
-			progress("%s: %s", name, load.name)
+		err := onFreshServers(o, bin, work, []string{"shoal", "redis"}, "everysec", "resilience", load.name, func(p *proc) error {
 			row, err := measureLoad(p, load)
-			p.stop()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", name, load.name, err)
-			}
 			rows = append(rows, row)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return rows, nil
+}
+
+// onFreshServers starts a server of each name ("shoal" or "redis") on a
+// fresh data folder, one after the other, and runs measure on it.
+func onFreshServers(o *options, bin, work string, names []string, fsync, mode, load string, measure func(p *proc) error) error {
+	for _, name := range names {
+		p, err := startFreshFsync(o, bin, work, name, mode, fsync)
+		if err != nil {
+			return err
+		}
+		progress("%s: %s", name, load)
+		err = measure(p)
+		p.stop()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", name, load, err)
+		}
+	}
+	return nil
 }
 
 // measureLoad runs load against p beside a PING loop and an RSS sampler.

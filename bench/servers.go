@@ -129,15 +129,17 @@ func (p *proc) kill() {
 // everysec on a free port, its data in a new folder of work named after
 // what and the port.
 func startFresh(o *options, bin, work, name, what string) (*proc, error) {
+	return startFreshFsync(o, bin, work, name, what, "everysec")
+}
+
+// startFreshFsync is startFresh under appendfsync fsync.
+func startFreshFsync(o *options, bin, work, name, what, fsync string) (*proc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(work, name+"-"+what+"-"+strconv.Itoa(port))
-	if name == "shoal" {
-		return startShoal(o, bin, dir, "everysec", port)
-	}
-	return startRedis(o, dir, "everysec", port)
+	return startServer(o, name, bin, dir, fsync, port)
 }
 
 // rssBytes reads the resident set size of p's process from /proc.

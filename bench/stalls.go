@@ -177,25 +177,17 @@ func stallsBench(o *options, bin, work string) ([]stallRow, error) {
 		if len(o.stallLoads) > 0 && !slices.Contains(o.stallLoads, load.id) {
 			continue
 		}
-		for _, name := range o.stallServers {
-			port, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			dir := filepath.Join(work, name+"-stalls-"+strconv.Itoa(port))
-			p, err := startServer(o, name, bin, dir, o.fsyncs[0], port)
-			if err != nil {
-				return nil, err
-			}
-			progress("%s: %s", name, load.name)
+		err := onFreshServers(o, bin, work, o.stallServers, o.fsyncs[0], "stalls", load.name, func(p *proc) error {
 			row, err := measureStall(p, load)
-			p.stop()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", name, load.name, err)
+			if err == nil {
+				progress("%s: took %.1f s, %d PINGs, p99 %.1f ms, max %.1f ms, load %s", p.name, row.took.Seconds(), row.pings,
+					ms(row.p99), ms(row.maxPing), row.loadavg)
+				rows = append(rows, row)
 			}
-			progress("%s: took %.1f s, %d PINGs, p99 %.1f ms, max %.1f ms, load %s", name, row.took.Seconds(), row.pings,
-				ms(row.p99), ms(row.maxPing), row.loadavg)
-			rows = append(rows, row)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return rows, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/testutil"
 	"github.com/shoaldb/shoal/server"
 )
@@ -233,6 +234,34 @@ var diskFaults = []diskFault{
 	{"table", []errorfs.OpKind{errorfs.OpCreate, errorfs.OpFileWrite}, ".sst", syscall.ENOSPC},
 }
 
+// startFaulty starts a server under appendfsync policy on a disk that
+// fails as f says while armed, which it is not before the server closes,
+// and SETs a key before the fault.
+func startFaulty(t *testing.T, policy string, f diskFault) (*server.Server, *redis.Client, *atomic.Bool, *config.Config) {
+	t.Helper()
+	armed := new(atomic.Bool)
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if !armed.Load() || !strings.HasSuffix(op.Path, f.suffix) {
+			return nil
+		}
+		for _, k := range f.kinds {
+			if op.Kind == k {
+				return &os.PathError{Op: "injected", Path: op.Path, Err: f.errno}
+			}
+		}
+		return nil
+	}))
+	cfg := testutil.Config(t)
+	cfg.AppendFsync = policy
+	s := testutil.StartWith(t, cfg, server.Options{FS: fs})
+	t.Cleanup(func() { armed.Store(false) }) // before the server closes
+	c := testutil.Client(t, s, 2)
+	if err := c.Set(testutil.Ctx(t), "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return s, c, armed, cfg
+}
+
 // TestDiskFaultInjected fails writes and syncs of the store's log and
 // writes of its tables under each appendfsync policy, on a real server driven by
 // go-redis. What must hold: from the failure on, writes and PING are
@@ -244,27 +273,8 @@ func TestDiskFaultInjected(t *testing.T) {
 	for _, policy := range []string{"always", "everysec", "no"} {
 		for _, f := range diskFaults {
 			t.Run(policy+"/"+f.name, func(t *testing.T) {
-				var armed atomic.Bool
-				fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-					if !armed.Load() || !strings.HasSuffix(op.Path, f.suffix) {
-						return nil
-					}
-					for _, k := range f.kinds {
-						if op.Kind == k {
-							return &os.PathError{Op: "injected", Path: op.Path, Err: f.errno}
-						}
-					}
-					return nil
-				}))
-				cfg := testutil.Config(t)
-				cfg.AppendFsync = policy
-				s := testutil.StartWith(t, cfg, server.Options{FS: fs})
-				t.Cleanup(func() { armed.Store(false) }) // before the server closes
-				c := testutil.Client(t, s, 2)
+				s, c, armed, cfg := startFaulty(t, policy, f)
 				ctx := testutil.Ctx(t)
-				if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
-					t.Fatal(err)
-				}
 				// Values of 4 KiB fill the log's 32 KiB blocks, so that
 				// the log is written under every policy.
 				l := startDiskLoad(t, s.Addr(), policy, 4, 4096)
@@ -300,23 +310,8 @@ func TestDiskFaultInjected(t *testing.T) {
 // applied before its sync, so it is read, and it is on disk once the disk
 // takes the held sync, after a restart too.
 func TestDiskFaultInFlight(t *testing.T) {
-	var armed atomic.Bool
-	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if armed.Load() && strings.HasSuffix(op.Path, ".log") &&
-			(op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo) {
-			return &os.PathError{Op: "injected", Path: op.Path, Err: syscall.EIO}
-		}
-		return nil
-	}))
-	cfg := testutil.Config(t)
-	cfg.AppendFsync = "always"
-	s := testutil.StartWith(t, cfg, server.Options{FS: fs})
-	t.Cleanup(func() { armed.Store(false) }) // before the server closes
-	c := testutil.Client(t, s, 2)
+	s, c, armed, cfg := startFaulty(t, "always", diskFaults[1])
 	ctx := testutil.Ctx(t)
-	if err := c.Set(ctx, "before", "1", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
 	armed.Store(true)
 	// NB: the fault stays armed until the reply: without it, the SET
 	// would wait for the disk and the client time out.
