@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -83,6 +84,14 @@ func (ch *cmdMetrics) observe(d time.Duration, failed bool) {
 	ch.latency.Observe(d.Seconds())
 }
 
+// The sampling of the mutex and block profiles under metrics-pprof: one
+// contended lock in mutexProfileFraction, and about one blocking event
+// per blockProfileRate nanoseconds spent blocked.
+const (
+	mutexProfileFraction = 100
+	blockProfileRate     = int(time.Millisecond)
+)
+
 // pprofRoutes serves the node's profiles to the holders of the password,
 // and not at all on a listener other clients can reach while no password
 // is set, as protected mode keeps RESP to loopback.
@@ -121,6 +130,10 @@ func (m *metrics) start(cfg *config.Config) error {
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	if cfg.MetricsPprof {
 		m.pprofRoutes(mux, ln)
+		// NB: the mutex and block profiles record nothing unless asked
+		// to; sampled, they cost little, and they show who held others.
+		runtime.SetMutexProfileFraction(mutexProfileFraction)
+		runtime.SetBlockProfileRate(blockProfileRate)
 	}
 	m.s.adminRoutes(mux)
 	m.ln = ln
