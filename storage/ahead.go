@@ -56,7 +56,10 @@ func (t *Tx) writeAhead(k *Key, version uint64, v []byte) {
 		span: encoding.SubPrefix(nil, k.Phys, k.Name, version)}
 	t.aheads = append(t.aheads, w)
 	t.untracked = true
-	b := t.s.db.NewBatch()
+	// NB: one buffer for every piece, made at its full size: a batch
+	// grows by doubling and drops a buffer of more than 1 MiB when reset.
+	size := aheadPiece + ChunkSize + len(w.record) + len(w.span) + 2*len(t.skey) + 64
+	b := t.s.db.NewBatchWithSize(size, pebble.WithMaxRetainedSizeBytes(size))
 	defer b.Close()
 	b.Set(w.record, w.span, nil)
 	for i := int64(0); i*ChunkSize < int64(len(v)) && t.aheadErr == nil; i++ {
