@@ -97,7 +97,7 @@ func main() {
 	flag.BoolVar(&o.manyArgs, "manyargs", false, "only measure single commands of 100,000 arguments (SADD, MSET, HSET, RPUSH, DEL): time and peak RSS")
 	var stallLoads, stallServers string
 	flag.BoolVar(&o.stalls, "stalls", false, "only measure PING's p99 and longest beside loads that could stall it, under the first -fsync")
-	flag.StringVar(&stallLoads, "stall-loads", "", "the -stalls loads to run (setrange,bigset,hset,flushall,save; empty: all)")
+	flag.StringVar(&stallLoads, "stall-loads", "", "the -stalls loads to run (setrange,bigset,hset,flushall,setload,save; empty: all)")
 	flag.StringVar(&stallServers, "stall-servers", "shoal,redis", "the servers -stalls measures")
 	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()

@@ -60,9 +60,16 @@ func stallLoads() []stallLoad {
 		}, func(port int, _ string) error {
 			return sendAll(port, []any{"FLUSHALL"})
 		}},
+		{"setload", "SET load alone for 8 s, over 1M keys (the row below without its saves)", func(port int) error {
+			return fillKeys(port, 1000000)
+		}, func(port int, _ string) error {
+			return underSetLoad(port, func() error { time.Sleep(8 * time.Second); return nil })
+		}},
 		{"save", "SAVE, BGSAVE, BACKUP TO (Shoal) of 1M keys under SET load", func(port int) error {
 			return fillKeys(port, 1000000)
-		}, saveUnderLoad},
+		}, func(port int, dir string) error {
+			return underSetLoad(port, func() error { return saveBackup(port, dir) })
+		}},
 	}
 }
 
@@ -101,9 +108,8 @@ func fillKeys(port, n int) error {
 	return nil
 }
 
-// saveUnderLoad runs SAVE, then BGSAVE until it ends, then (on Shoal)
-// BACKUP TO, while a client SETs keys in pipelines of 100.
-func saveUnderLoad(port int, dir string) error {
+// underSetLoad runs action while a client SETs keys in pipelines of 100.
+func underSetLoad(port int, action func() error) error {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var loadErr error
@@ -130,7 +136,7 @@ func saveUnderLoad(port int, dir string) error {
 			}
 		}
 	}()
-	err := saveBackup(port, dir)
+	err := action()
 	close(stop)
 	wg.Wait()
 	if err == nil {
@@ -139,6 +145,8 @@ func saveUnderLoad(port int, dir string) error {
 	return err
 }
 
+// saveBackup runs SAVE, then BGSAVE until it ends, then (on Shoal)
+// BACKUP TO.
 func saveBackup(port int, dir string) error {
 	c := redis.NewClient(&redis.Options{Addr: addr(port), ReadTimeout: 5 * time.Minute})
 	defer c.Close()
