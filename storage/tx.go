@@ -369,9 +369,9 @@ func (t *Tx) Commit() error {
 	var logged bool
 	var end int64
 	// NB: refused before it applies, while the disk fails: nothing of
-	// the batch reaches Pebble or the caches. A batch that applied is
-	// never answered with ErrWriteFailed: under always it waits for its
-	// sync, which diskFS holds until the disk takes it.
+	// the batch reaches Pebble or the caches. A batch that applied and
+	// waits for its sync under always, which diskFS holds until the disk
+	// takes it, gets the *DiskError once the disk fails (syncWait).
 	err = t.s.DiskError()
 	if err == nil {
 		t.hideMetaLocked()
