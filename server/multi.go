@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/storage"
 )
 
 // multiState is an open MULTI: the commands queued for EXEC.
@@ -247,11 +248,14 @@ func (s *Server) dbSwapped(db int) {
 	}
 	tx := s.store.NewTx()
 	tx.SetNoTouch(true)
+	var k storage.Key
 	for id, set := range s.watch.keys {
 		if id.db != db {
 			continue
 		}
-		k, err := tx.Lookup(db, []byte(id.key))
+		// NB: the header alone: SWAPDB holds every key's lock, which a
+		// lookup of a chunked string's value would wait for.
+		err := tx.LookupHeader(&k, db, []byte(id.key))
 		came := err != nil || k.Exists // NB: an unreadable key counts as changed
 		for cn, live := range set {
 			if live || came {

@@ -31,6 +31,19 @@ func lookupString(t *testing.T, s *Store, key string) ([]byte, bool) {
 	return bytes.Clone(k.Meta.Value), k.Live
 }
 
+// headerOf returns the metadata of key as a new Tx reads it without the
+// value.
+func headerOf(t *testing.T, s *Store, key string) encoding.Meta {
+	t.Helper()
+	tx := s.NewTx()
+	defer tx.Discard()
+	var k Key
+	if err := tx.LookupHeader(&k, 0, []byte(key)); err != nil {
+		t.Fatal(err)
+	}
+	return k.Meta
+}
+
 // subKeys counts the sub-keys stored under key's name, of every version.
 func subKeys(t *testing.T, s *Store, key string) int {
 	t.Helper()
@@ -67,10 +80,14 @@ func TestWriteAheadHiddenUntilCommit(t *testing.T) {
 	}
 	oldChunks := subKeys(t, s, "k")
 
+	oldMeta := headerOf(t, s, "k")
 	v := bigValue('n')
 	putString(t, tx, 0, "k", string(v), 0)
-	if got, ok := lookupString(t, s, "k"); !ok || !bytes.Equal(got, old) {
-		t.Fatalf("before the commit another reader sees %d bytes, want the old %d", len(got), len(old))
+	// NB: a reader of the value would wait for tx's lock; the header
+	// is read without it.
+	if m := headerOf(t, s, "k"); m.Version != oldMeta.Version || m.Size != uint64(len(old)) {
+		t.Fatalf("before the commit another reader sees version %d of %d bytes, want the old %d of %d",
+			m.Version, m.Size, oldMeta.Version, len(old))
 	}
 	chunks := (len(v) + ChunkSize - 1) / ChunkSize
 	if n := subKeys(t, s, "k"); n != oldChunks+chunks {

@@ -116,6 +116,15 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	if k.Live && !t.noTouch && t.snap == nil {
 		t.s.clocks.touch(t.scratch)
 	}
+	if k.Live && k.Meta.Chunked && mode != readHeader && t.snap == nil && !t.holds.has(stripeOf(k.Phys, name)) {
+		// NB: the metadata and the chunks are two reads; a writer that
+		// replaced the string between them would have deleted the chunks
+		// the metadata names. Writers hold the key's lock from before
+		// they read it until their batch applied, so under it the two
+		// agree: read the key again under it.
+		t.Lock(db, name)
+		return t.lookup(k, db, name, mode)
+	}
 	if k.Live && k.Meta.Chunked && mode == readValue {
 		return t.assemble(k)
 	}
