@@ -160,14 +160,9 @@ func (t *Tx) expireFound(k *Key, mode int) error {
 	}
 	st := stripeOf(k.Phys, k.Name)
 	if !t.holds.has(st) {
-		if len(t.held) > 0 || t.atomic != AtomicOff {
-			if !s.locks.tryLock(st) {
-				return nil
-			}
-		} else {
-			s.locks.lock(st)
+		if !t.lockToRead(st) {
+			return nil
 		}
-		t.hold([]uint32{st})
 		t.expireOnRead = false
 		err := t.lookup(k, k.DB, k.Name, mode)
 		t.expireOnRead = true

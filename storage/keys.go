@@ -116,19 +116,35 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	if k.Live && !t.noTouch && t.snap == nil {
 		t.s.clocks.touch(t.scratch)
 	}
-	if k.Live && k.Meta.Chunked && mode != readHeader && t.snap == nil && !t.holds.has(stripeOf(k.Phys, name)) {
+	if k.Live && k.Meta.Chunked && mode != readHeader && t.snap == nil {
 		// NB: the metadata and the chunks are two reads; a writer that
 		// replaced the string between them would have deleted the chunks
 		// the metadata names. Writers hold the key's lock from before
 		// they read it until their batch applied, so under it the two
 		// agree: read the key again under it.
-		t.Lock(db, name)
-		return t.lookup(k, db, name, mode)
+		if st := stripeOf(k.Phys, name); !t.holds.has(st) && t.lockToRead(st) {
+			return t.lookup(k, db, name, mode)
+		}
 	}
 	if k.Live && k.Meta.Chunked && mode == readValue {
 		return t.assemble(k)
 	}
 	return nil
+}
+
+// lockToRead takes lock stripe st for a read that needs it: waiting for
+// it when t holds none, else only if it is free, so that a command half
+// done never commits to wait (Lock would). It reports whether t holds st.
+func (t *Tx) lockToRead(st uint32) bool {
+	if len(t.held) > 0 || t.atomic != AtomicOff {
+		if !t.s.locks.tryLock(st) {
+			return false
+		}
+	} else {
+		t.s.locks.lock(st)
+	}
+	t.hold([]uint32{st})
+	return true
 }
 
 // getMeta reads a metadata record into dst[:0]'s storage: the Tx's own
