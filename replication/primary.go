@@ -377,6 +377,14 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 				buf = appendFrame(buf, []byte("BATCH"), itob(e.End), e.Repr)
 				sent = e.End
 			}
+			// NB: under a steady load there is always more to send, so a
+			// WAIT's GETACK goes out behind these entries here, not only
+			// when the log is drained; the replica acknowledges them all.
+			select {
+			case <-l.getack:
+				buf = appendFrame(buf, []byte("REPLCONF"), []byte("GETACK"), []byte("*"))
+			default:
+			}
 			if err := l.write(buf, cfg.Timeout); err != nil {
 				return
 			}
