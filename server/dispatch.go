@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/scripting"
+	"github.com/shoaldb/shoal/storage"
 )
 
 const (
@@ -219,8 +221,28 @@ func (c *conn) run(ctx *commands.Ctx) (err error) {
 			err = fmt.Errorf("panic in %s: %v", ctx.Cmd.Name, r)
 		}
 	}()
-	return ctx.Cmd.Handler(ctx)
+	return runHandler(ctx)
 }
+
+// runHandler runs ctx's handler; a read that found a long string changed
+// under it (storage.ErrTornRead: on a replica, a batch of the primary's
+// applied between the string's lookup and the read of its chunks) runs
+// again from the start, its partial reply dropped.
+func runHandler(ctx *commands.Ctx) error {
+	mark := ctx.Out.Len()
+	for try := 0; ; try++ {
+		err := ctx.Cmd.Handler(ctx)
+		if !errors.Is(err, storage.ErrTornRead) || ctx.Cmd.Flags.Has(commands.Write) || try == tornReadTries {
+			return err
+		}
+		ctx.Out.Truncate(mark)
+		ctx.ResetKeys()
+	}
+}
+
+// tornReadTries bounds the runs of a read that keeps finding its string
+// changed.
+const tornReadTries = 10
 
 // reject answers a command refused by a gate and counts it in INFO
 // commandstats' rejected_calls. An open MULTI fails, so EXEC

@@ -292,7 +292,7 @@ func callHandler(ctx *commands.Ctx) (err error) {
 			err = fmt.Errorf("panic in %s: %v\n%s", ctx.Cmd.Name, r, debug.Stack())
 		}
 	}()
-	return ctx.Cmd.Handler(ctx)
+	return runHandler(ctx)
 }
 
 // clusterCheck refuses keys this node does not serve and, unless the run

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -67,6 +68,10 @@ func (t *Tx) chunkString(k *Key, m *encoding.Meta) {
 	}
 }
 
+// ErrTornRead reports that a chunked string changed between its lookup
+// and the read of its chunks: read it again.
+var ErrTornRead = errors.New("storage: the string changed while it was read")
+
 // EachRange calls fn with the bytes [off, off+n) of the live string k, in
 // order and in pieces of at most ChunkSize for a chunked string, clamped
 // to its length; it stops when fn returns false. The pieces are valid
@@ -95,12 +100,25 @@ func (t *Tx) EachRange(k *Key, off, n int64, fn func(p []byte) bool) error {
 		}
 	}
 	ver := k.Meta.Version
-	it, err := t.Iter(chunkKey(nil, k, ver, off/ChunkSize), chunkKey(nil, k, ver, (end-1)/ChunkSize+1))
+	// NB: the iterator reads one state of the store; its metadata record
+	// must be the one k's lookup found, which a commit applied since (on a
+	// replica, or by a writer this Tx does not wait for) may have replaced
+	// along with the chunks: then the read is torn, and the caller reads
+	// the key again. A snapshot's reader (SAVE) read both from one state.
+	first, upper := chunkKey(nil, k, ver, off/ChunkSize), chunkKey(nil, k, ver, (end-1)/ChunkSize+1)
+	it, err := t.Iter(nil, nil)
 	if err != nil {
 		return err
 	}
+	if t.snap == nil && len(k.chunkRec) > 0 {
+		mk := encoding.MetaKey(nil, k.Phys, k.Name)
+		if !it.SeekGE(mk) || !bytes.Equal(it.Key(), mk) || !bytes.Equal(it.Value(), k.chunkRec) {
+			it.Close()
+			return ErrTornRead
+		}
+	}
 	pos := off
-	for ok := it.First(); ok && pos < end && !stopped; ok = it.Next() {
+	for ok := it.SeekGE(first); ok && bytes.Compare(it.Key(), upper) < 0 && pos < end && !stopped; ok = it.Next() {
 		key := it.Key()
 		cstart := int64(binary.BigEndian.Uint32(key[len(key)-4:])) * ChunkSize
 		v, err := it.ValueAndErr()

@@ -25,6 +25,9 @@ type Key struct {
 	Live bool
 
 	raw []byte // storage for Meta.Value
+	// chunkRec is the metadata record a lookup found for a chunked
+	// string, which EachRange checks its chunks' state against.
+	chunkRec []byte
 
 	// prev is the stored metadata while Meta describes a collection being
 	// created over an expired key (PrepareCollection).
@@ -125,6 +128,10 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 		if st := stripeOf(k.Phys, name); !t.holds.has(st) && t.lockToRead(st) {
 			return t.lookup(k, db, name, mode)
 		}
+	}
+	k.chunkRec = k.chunkRec[:0]
+	if k.Live && k.Meta.Chunked {
+		k.chunkRec = append(k.chunkRec, k.raw...)
 	}
 	if k.Live && k.Meta.Chunked && mode == readValue {
 		return t.assemble(k)
