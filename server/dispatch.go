@@ -227,22 +227,25 @@ func (c *conn) run(ctx *commands.Ctx) (err error) {
 // runHandler runs ctx's handler; a read that found a long string changed
 // under it (storage.ErrTornRead: on a replica, a batch of the primary's
 // applied between the string's lookup and the read of its chunks) runs
-// again from the start, its partial reply dropped.
+// again from the start, its partial reply dropped, after a pause that
+// grows with each try, so that a key overwritten back to back is read
+// between two of its writes.
 func runHandler(ctx *commands.Ctx) error {
 	mark := ctx.Out.Len()
-	for try := 0; ; try++ {
+	for try := 1; ; try++ {
 		err := ctx.Cmd.Handler(ctx)
 		if !errors.Is(err, storage.ErrTornRead) || ctx.Cmd.Flags.Has(commands.Write) || try == tornReadTries {
 			return err
 		}
 		ctx.Out.Truncate(mark)
 		ctx.ResetKeys()
+		time.Sleep(time.Duration(try) * 100 * time.Microsecond)
 	}
 }
 
 // tornReadTries bounds the runs of a read that keeps finding its string
-// changed.
-const tornReadTries = 10
+// changed: the pauses between them add up to about 0.2 s.
+const tornReadTries = 20
 
 // reject answers a command refused by a gate and counts it in INFO
 // commandstats' rejected_calls. An open MULTI fails, so EXEC
