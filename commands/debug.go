@@ -268,19 +268,7 @@ func quicklistShape(c *Ctx, k *storage.Key) (string, error) {
 // quicklistAllowInsert is Redis 7.0's _quicklistNodeAllowInsert for a
 // packed node of sz bytes holding count elements, and an element of n bytes.
 func quicklistAllowInsert(sz, count, n int64, fill int) bool {
-	overhead := int64(1)
-	if n >= 254 {
-		overhead = 5
-	}
-	switch {
-	case n < 64:
-		overhead++
-	case n < 16384:
-		overhead += 2
-	default:
-		overhead += 5
-	}
-	next := sz + n + overhead
+	next := sz + n + int64(storage.ListInsertOverhead(int(n)))
 	if fill < 0 {
 		if level := -fill - 1; level < 5 && next <= int64(4096)<<level {
 			return true

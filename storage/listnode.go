@@ -169,6 +169,25 @@ const (
 	listFillMax = 1 << 15
 )
 
+// ListInsertOverhead is the bytes beyond its own n that Redis 7.0's
+// _quicklistNodeAllowInsert counts for an element of n bytes: its
+// header and the previous entry's length.
+func ListInsertOverhead(n int) int {
+	over := 1 // the previous entry's length
+	if n >= 254 {
+		over = 5
+	}
+	switch {
+	case n < 64:
+		over++
+	case n < 16384:
+		over += 2
+	default:
+		over += 5
+	}
+	return over
+}
+
 // listFits reports whether an element of vlen bytes may join a node of
 // size bytes holding n elements under list-max-listpack-size fill, as
 // Redis 7.0's _quicklistNodeAllowInsert decides: a negative fill bounds
@@ -178,19 +197,7 @@ func listFits(fill int64, size int, n uint64, vlen int) bool {
 	if n == 0 {
 		return true
 	}
-	over := 1 // the previous entry's length
-	if vlen >= 254 {
-		over = 5
-	}
-	switch {
-	case vlen < 64:
-		over++
-	case vlen < 16384:
-		over += 2
-	default:
-		over += 5
-	}
-	est := size + vlen + over
+	est := size + vlen + ListInsertOverhead(vlen)
 	if fill < 0 {
 		i := min(-fill-1, int64(len(listNodeSizes)-1))
 		return est <= listNodeSizes[i]
