@@ -106,19 +106,21 @@ func (t *Tx) EachRange(k *Key, off, n int64, fn func(p []byte) bool) error {
 	// along with the chunks: then the read is torn, and the caller reads
 	// the key again. A snapshot's reader (SAVE) read both from one state.
 	first, upper := chunkKey(nil, k, ver, off/ChunkSize), chunkKey(nil, k, ver, (end-1)/ChunkSize+1)
-	it, err := t.Iter(nil, nil)
+	verify := t.snap == nil && len(k.chunkRec) > 0
+	lower := first
+	if verify {
+		lower = encoding.MetaKey(nil, k.Phys, k.Name) // 'm' sorts before the chunks' 's'
+	}
+	it, err := t.Iter(lower, upper)
 	if err != nil {
 		return err
 	}
-	if t.snap == nil && len(k.chunkRec) > 0 {
-		mk := encoding.MetaKey(nil, k.Phys, k.Name)
-		if !it.SeekGE(mk) || !bytes.Equal(it.Key(), mk) || !bytes.Equal(it.Value(), k.chunkRec) {
-			it.Close()
-			return ErrTornRead
-		}
+	if verify && (!it.SeekGE(lower) || !bytes.Equal(it.Key(), lower) || !bytes.Equal(it.Value(), k.chunkRec)) {
+		it.Close()
+		return ErrTornRead
 	}
 	pos := off
-	for ok := it.SeekGE(first); ok && bytes.Compare(it.Key(), upper) < 0 && pos < end && !stopped; ok = it.Next() {
+	for ok := it.SeekGE(first); ok && pos < end && !stopped; ok = it.Next() {
 		key := it.Key()
 		cstart := int64(binary.BigEndian.Uint32(key[len(key)-4:])) * ChunkSize
 		v, err := it.ValueAndErr()
