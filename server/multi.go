@@ -72,6 +72,9 @@ func (s *Server) Exec(c *commands.Ctx) error {
 	if !cn.master {
 		cn.tx.Commit()
 	}
+	if s.holdStream(cn) {
+		defer s.store.Release()
+	}
 	var dbs []int
 	var keys [][]byte
 	for _, w := range cn.watched {

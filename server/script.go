@@ -135,6 +135,9 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 		defer c.Tx.SetAtomic(storage.AtomicOff)
 		return exec(c.Out)
 	}
+	if s.holdStream(cn) {
+		defer s.store.Release()
+	}
 	if len(run.Keys) > 0 {
 		c.Tx.Lock(c.DB(), run.Keys...)
 	}
@@ -162,6 +165,22 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	}
 	c.Tx.SetAtomic(storage.AtomicOff)
 	return err
+}
+
+// holdStream keeps a replica's stream from applying while cn runs a
+// script or a transaction, which then reads one state of the data, and
+// reports whether it did; the caller then calls s.store.Release when it
+// is done. What cn's pipeline wrote before commits first, letting go of
+// its key locks (storage.Store.Hold). A master client is the stream.
+func (s *Server) holdStream(cn *conn) bool {
+	if cn.master || !s.repl.IsReplica() {
+		return false
+	}
+	if cn.tx.Holding() {
+		cn.tx.Commit()
+	}
+	s.store.Hold()
+	return true
 }
 
 // scriptHost runs the commands of one client's script.

@@ -63,3 +63,66 @@ func TestReplicaReadsLongStringsWhole(t *testing.T) {
 	}
 	t.Logf("%d reads on the replica", reads)
 }
+
+// TestReplicaScriptsAndExecReadOneState writes two keys together on a
+// primary, many times, while clients of its replica read both in one
+// script and in one MULTI/EXEC: as on Redis, whose replica applies its
+// stream on the thread that runs them, neither ever sees one key of one
+// write and the other of the next.
+func TestReplicaScriptsAndExecReadOneState(t *testing.T) {
+	p := testutil.Start(t, nil)
+	r := startReplica(t, p)
+	w := testutil.Client(t, p, 2)
+	ctx := testutil.Ctx(t)
+	if err := w.MSet(ctx, "{k}a", 0, "{k}b", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc := testutil.Client(t, r, 3)
+	eventuallyTrue(t, "the replica has the keys", func() bool { return rc.Exists(ctx, "{k}a", "{k}b").Val() == 2 })
+	const writes = 3000
+	done := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := 1; i <= writes; i++ {
+			if err := w.MSet(ctx, "{k}a", i, "{k}b", i).Err(); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	// The script spins between its two reads to leave the stream room
+	// to land between them.
+	const script = "local a = redis.call('GET', KEYS[1]) for i = 1, 20000 do end return {a, redis.call('GET', KEYS[2])}"
+	reads := 0
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+		}
+		v, err := rc.EvalRO(ctx, script, []string{"{k}a", "{k}b"}).StringSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v[0] != v[1] {
+			t.Fatalf("a script on the replica read a = %s and b = %s after %d reads", v[0], v[1], reads)
+		}
+		var a, b *redis.StringCmd
+		if _, err := rc.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+			a = pp.Get(ctx, "{k}a")
+			pp.EvalRO(ctx, "for i = 1, 20000 do end return 1", nil)
+			b = pp.Get(ctx, "{k}b")
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if a.Val() != b.Val() {
+			t.Fatalf("a transaction on the replica read a = %s and b = %s after %d reads", a.Val(), b.Val(), reads)
+		}
+		reads++
+	}
+	t.Logf("%d reads of each kind during %d writes", reads, writes)
+}

@@ -62,7 +62,10 @@ type replLog struct {
 	// gate is held shared by a commit applied without an offset and
 	// exclusively while the log is switched on, so no such commit lands
 	// after the snapshot of a first full sync without being in it.
-	gate    sync.RWMutex
+	gate sync.RWMutex
+	// held is held shared by readers that must see one state of the data
+	// (Hold) and exclusively while a primary's batch applies here.
+	held    sync.RWMutex
 	enabled atomic.Bool
 	replica atomic.Bool // client commits are not logged on a replica
 	offset  atomic.Int64
@@ -426,6 +429,8 @@ func (s *Store) BeginFullSync() error {
 	if err := s.DiskError(); err != nil {
 		return err // the link retries once the disk accepts writes
 	}
+	s.repl.held.Lock()
+	defer s.repl.held.Unlock()
 	s.repl.mu.Lock()
 	defer s.repl.mu.Unlock()
 	b := s.db.NewBatch()
@@ -454,6 +459,8 @@ func (s *Store) ApplySnapshotChunk(repr []byte) error {
 	if err := s.DiskError(); err != nil {
 		return err // the link retries once the disk accepts writes
 	}
+	s.repl.held.Lock()
+	defer s.repl.held.Unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := b.SetRepr(bytes.Clone(repr)); err != nil {
@@ -533,6 +540,8 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 		return err // the link retries once the disk accepts writes
 	}
 	r := &s.repl
+	r.held.Lock()
+	defer r.held.Unlock()
 	r.mu.Lock()
 	if e.End != r.offset.Load()+int64(len(e.Repr)) {
 		r.mu.Unlock()
@@ -572,6 +581,17 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	s.broadcastLog()
 	return nil
 }
+
+// Hold keeps the primary's batches from applying here until Release, so
+// that a script or a transaction run on a replica reads one state of the
+// data, as on Redis, whose replica applies its stream on the thread that
+// runs them. The caller holds no key lock and no lock of the script
+// engine when it calls Hold, and does not call it again before Release:
+// a batch waiting to apply keeps new holders out.
+func (s *Store) Hold() { s.repl.held.RLock() }
+
+// Release ends a Hold.
+func (s *Store) Release() { s.repl.held.RUnlock() }
 
 // hideBatchKeys hides the cached records of the keys a replicated batch
 // writes.
