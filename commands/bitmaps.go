@@ -481,7 +481,7 @@ func bitop(c *Ctx) error {
 		}
 		res[i] = out
 	}
-	c.PutString(dst, res, 0)
+	c.PutRawString(dst, res, 0)
 	c.Notify(NotifyString, "set", c.Args[2])
 	c.Out.Int(int64(maxLen))
 	return nil
@@ -653,7 +653,7 @@ func bitfield(c *Ctx, readOnly bool) error {
 		setField(val, op.offset, op.width, newVal)
 	}
 	if writes {
-		c.PutString(k, val, exp)
+		c.PutRawString(k, val, exp)
 		c.Notify(NotifyString, "setbit", c.Args[1])
 	}
 	return nil

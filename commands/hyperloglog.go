@@ -499,7 +499,7 @@ func pfadd(c *Ctx) error {
 	c.Changed(updated)
 	if updated > 0 {
 		hllInvalidate(v)
-		c.PutString(k, v, exp)
+		c.PutRawString(k, v, exp)
 		c.Notify(NotifyString, "pfadd", c.Args[1])
 		c.Out.Int(1)
 	} else {
@@ -565,7 +565,7 @@ func pfcount(c *Ctx) error {
 	}
 	v := append([]byte(nil), k.Meta.Value...)
 	binary.LittleEndian.PutUint64(v[8:16], card)
-	c.PutString(k, v, k.Meta.ExpireAt)
+	c.PutRawString(k, v, k.Meta.ExpireAt)
 	c.Out.Int(int64(card))
 	return nil
 }
@@ -624,7 +624,7 @@ func pfmerge(c *Ctx) error {
 		}
 	}
 	hllInvalidate(v)
-	c.PutString(k, v, exp)
+	c.PutRawString(k, v, exp)
 	c.Notify(NotifyString, "pfadd", c.Args[1])
 	c.Out.OK()
 	return nil

@@ -730,7 +730,7 @@ func ObjectEncoding(tx *storage.Tx, k *storage.Key) (string, error) {
 	m := &k.Meta
 	switch m.Type {
 	case encoding.TypeString:
-		if m.Chunked {
+		if m.Chunked || m.Enc == encoding.EncRaw {
 			return "raw", nil
 		}
 		if _, ok := parseInt(m.Value); ok {

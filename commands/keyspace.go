@@ -102,6 +102,13 @@ func (c *Ctx) PutString(k *storage.Key, val []byte, expireAt int64) {
 	c.Tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, ExpireAt: expireAt, Value: val})
 }
 
+// PutRawString is PutString for a value written in place (APPEND to a
+// value, the bit and HyperLogLog commands), which Redis keeps raw
+// whatever its length (OBJECT ENCODING).
+func (c *Ctx) PutRawString(k *storage.Key, val []byte, expireAt int64) {
+	c.Tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, ExpireAt: expireAt, Value: val, Enc: encoding.EncRaw})
+}
+
 // NowMs is the store's clock in Unix milliseconds.
 func (c *Ctx) NowMs() int64 { return c.Store.NowMs() }
 

@@ -282,6 +282,25 @@ func (k *strKey) put(c *Ctx, val []byte, at int64) {
 	c.PutString(&k.Key, val, at)
 }
 
+// putRaw is put for a value written in place, which Redis keeps raw.
+func (k *strKey) putRaw(c *Ctx, val []byte, at int64) {
+	if at != 0 && at <= c.NowMs() {
+		k.del(c)
+		return
+	}
+	c.PutRawString(&k.Key, val, at)
+}
+
+// expire sets k's expiry to at (0: none), keeping its value as it is
+// kept; a deadline already past deletes it.
+func (k *strKey) expire(c *Ctx, at int64) {
+	if at != 0 && at <= c.NowMs() {
+		k.del(c)
+		return
+	}
+	c.Tx.SetExpire(&k.Key, at)
+}
+
 func (k *strKey) del(c *Ctx) {
 	k.markLarge()
 	c.Tx.Delete(&k.Key)
@@ -640,14 +659,14 @@ func getex(c *Ctx) error {
 	c.Out.Bulk(v)
 	switch {
 	case o.unit != unitNone:
-		k.put(c, v, at)
+		k.expire(c, at)
 		if k.Live {
 			c.Notify(NotifyGeneric, "expire", c.Args[1])
 		} else {
 			c.Notify(NotifyGeneric, "del", c.Args[1])
 		}
 	case o.persist && k.Meta.ExpireAt != 0:
-		k.put(c, v, 0)
+		k.expire(c, 0)
 		c.Notify(NotifyGeneric, "persist", c.Args[1])
 	}
 	return nil
@@ -688,7 +707,11 @@ func appendCmd(c *Ctx) error {
 	// old is k's own copy: growing it in place is safe, and PutString
 	// copies it again.
 	v := append(old, add...)
-	k.put(c, v, k.ttl())
+	if k.Live {
+		k.putRaw(c, v, k.ttl())
+	} else {
+		k.put(c, v, 0)
+	}
 	c.Notify(NotifyString, "append", c.Args[1])
 	c.Out.Int(int64(len(v)))
 	return nil
@@ -1017,7 +1040,7 @@ func setrange(c *Ctx) error {
 		}
 	}
 	copy(v[off:], val)
-	k.put(c, v, k.ttl())
+	k.putRaw(c, v, k.ttl())
 	c.Notify(NotifyString, "setrange", c.Args[1])
 	c.Out.Int(int64(len(v)))
 	return nil

@@ -169,6 +169,7 @@ func (t *Tx) WriteRange(k *Key, off int64, p []byte) error {
 	} else {
 		m = encoding.Meta{Type: encoding.TypeString}
 	}
+	m.Enc = encoding.EncRaw
 	newLen := max(m.Len(), off+int64(len(p)))
 	if !m.Chunked && newLen <= ChunkThreshold {
 		v := make([]byte, newLen)
@@ -182,7 +183,7 @@ func (t *Tx) WriteRange(k *Key, off int64, p []byte) error {
 		// NB: an inline string fits in chunk 0.
 		old := m.Value
 		m = encoding.Meta{Type: encoding.TypeString, ExpireAt: m.ExpireAt, Chunked: true,
-			Version: t.s.newVersion(), Size: uint64(len(old))}
+			Version: t.s.newVersion(), Size: uint64(len(old)), Enc: encoding.EncRaw}
 		t.setChunk(k, m.Version, 0, old, false)
 	}
 	var buf []byte

@@ -255,6 +255,11 @@ const (
 	EncCompact
 	// EncLarge is a hashtable (hashes, sets) or a skiplist (sorted sets).
 	EncLarge
+	// EncRaw marks a string that Redis keeps raw whatever its length:
+	// one written in place (APPEND, SETRANGE, the bit and HyperLogLog
+	// commands), where Redis unshares it. Other strings are int, embstr
+	// or raw by their value.
+	EncRaw = EncLarge
 )
 
 const (
@@ -265,7 +270,8 @@ const (
 	// flagNoValue marks a string record whose value was left out: a form
 	// that only in-memory caches hold, never one stored in Pebble.
 	flagNoValue = 0x40
-	// flagChunked marks a chunked string (a string has no Enc).
+	// flagChunked marks a chunked string (a string's Enc is EncUnknown or
+	// EncRaw, whose bit is another).
 	flagChunked = 0x10
 )
 
@@ -349,6 +355,9 @@ func DecodeMeta(v []byte, m *Meta) error {
 	}
 	if m.Type == TypeString {
 		m.Enc = EncUnknown
+		if f&(byte(EncRaw)<<encShift) != 0 {
+			m.Enc = EncRaw
+		}
 		if f&flagChunked != 0 && f&flagNoValue == 0 {
 			if len(v) < 16 {
 				return ErrCorrupt

@@ -11,6 +11,8 @@ func TestMetaRoundTrip(t *testing.T) {
 	cases := []Meta{
 		{Type: TypeString, Value: []byte("hello")},
 		{Type: TypeString, ExpireAt: 1700000000123, Value: []byte{}},
+		{Type: TypeString, Value: []byte("12"), Enc: EncRaw},
+		{Type: TypeString, ExpireAt: 3, Chunked: true, Version: 4, Size: 5 << 20, Enc: EncRaw},
 		{Type: TypeHash, Version: 7, Size: 3},
 		{Type: TypeHash, Version: 7, Size: 3, Enc: EncCompact},
 		{Type: TypeSet, ExpireAt: 5, Version: 1, Size: 1 << 40, Enc: EncLarge},
@@ -27,7 +29,7 @@ func TestMetaRoundTrip(t *testing.T) {
 		}
 		if got.Type != c.Type || got.ExpireAt != c.ExpireAt || !bytes.Equal(got.Value, c.Value) ||
 			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.HeadLen != c.HeadLen || got.TailLen != c.TailLen || got.Nodes != c.Nodes || got.Enc != c.Enc ||
-			got.Stream != c.Stream {
+			got.Stream != c.Stream || got.Chunked != c.Chunked {
 			t.Fatalf("round trip: got %+v want %+v", got, c)
 		}
 	}
