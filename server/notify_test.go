@@ -249,3 +249,71 @@ func TestMonitorClient(t *testing.T) {
 		t.Error("the killed monitor's connection is open")
 	}
 }
+
+// TestTrackingOnReplica: a RESP3 client of a replica that read a key is
+// told of the change when the primary's write reaches the replica, and of
+// a FLUSHALL as a flush of everything, as Redis's replica tells it.
+func TestTrackingOnReplica(t *testing.T) {
+	p := testutil.Start(t, nil)
+	r := startReplica(t, p)
+	ctx := testutil.Ctx(t)
+	w := testutil.Client(t, p, 2)
+	if err := w.Set(ctx, "k", "v1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rc := testutil.Client(t, r, 2)
+	eventuallyTrue(t, "the replica has k", func() bool { return rc.Get(ctx, "k").Val() == "v1" })
+	raw := testutil.Dial(t, r.Addr())
+	for _, cmd := range []string{"HELLO 3", "CLIENT TRACKING on", "GET k"} {
+		raw.Send(cmd + "\r\n")
+		if _, err := raw.ReadReply(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Set(ctx, "k", "v2", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := raw.ReadReply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"; got != want {
+		t.Errorf("after SET on the primary: got %q, want %q", got, want)
+	}
+	raw.Send("GET k\r\n")
+	if got, err := raw.ReadReply(); err != nil || got != "$2\r\nv2\r\n" {
+		t.Fatalf("GET k on the replica: %q, %v", got, err)
+	}
+	// A write that leaves the key's metadata as it was: a hash field's
+	// new value, a list element set in place.
+	w.HSet(ctx, "h", "f", "v1")
+	w.RPush(ctx, "l", "a", "b")
+	eventuallyTrue(t, "the replica has l", func() bool { return rc.LLen(ctx, "l").Val() == 2 })
+	for _, cmd := range []string{"HGET h f", "LINDEX l 0"} {
+		raw.Send(cmd + "\r\n")
+		if _, err := raw.ReadReply(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.HSet(ctx, "h", "f", "v2")
+	w.LSet(ctx, "l", 0, "c")
+	for _, key := range []string{"h", "l"} {
+		got, err := raw.ReadReply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\n" + key + "\r\n"; got != want {
+			t.Errorf("after a write of %s on the primary: got %q, want %q", key, got, want)
+		}
+	}
+	if err := w.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err = raw.ReadReply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ">2\r\n$10\r\ninvalidate\r\n_\r\n"; got != want {
+		t.Errorf("after FLUSHALL on the primary: got %q, want %q", got, want)
+	}
+}

@@ -183,6 +183,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.applyHotConfig(cfg)
 	s.watch.init()
 	store.SetWriteListener(s.keyWritten)
+	store.SetReplicatedListener(s.replicatedWrites)
 	store.SetSwapListener(s.dbSwapped)
 	store.SetExpireHold(s.pause.holding)
 	if err := s.loadFunctions(); err != nil {

@@ -408,6 +408,19 @@ func (s *Server) invalidateKeys(writer *conn, keys [][]byte) (self []pendingPush
 	return self
 }
 
+// replicatedWrites is the store's replicated listener: a replica's
+// tracking clients are told of the keys its primary's batch wrote.
+func (s *Server) replicatedWrites(keys [][]byte, flushed bool) {
+	if s.tracking.n.Load() == 0 {
+		return
+	}
+	if flushed {
+		s.invalidateAll(nil)
+		return
+	}
+	s.invalidateKeys(nil, keys)
+}
+
 // invalidateAll tells every tracking client that everything changed
 // (FLUSHDB, FLUSHALL) and empties the table.
 func (s *Server) invalidateAll(writer *conn) (self []pendingPush) {

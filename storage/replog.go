@@ -612,12 +612,19 @@ func (s *Store) hideBatchKeys(repr []byte) {
 }
 
 // applyEffects brings in-memory state in line with replicated operations:
-// key counts, the database map, and the write listener.
+// key counts, the database map, and the write listeners.
 func (s *Store) applyEffects(repr []byte) {
 	rd := batchrepr.Read(repr)
 	countsPrefix := encoding.SystemKey("count/")
 	fn := s.onWrite.Load()
 	listen := fn != nil && s.listeners.Load() > 0
+	var keys [][]byte
+	var flushed bool
+	defer func() {
+		if applied := s.onApplied.Load(); listen && applied != nil && (flushed || len(keys) > 0) {
+			(*applied)(keys, flushed)
+		}
+	}()
 	for {
 		kind, ukey, value, ok, err := rd.Next()
 		if !ok || err != nil {
@@ -648,10 +655,13 @@ func (s *Store) applyEffects(repr []byte) {
 		case listen && kind == pebble.InternalKeyKindRangeDelete && len(ukey) >= 2 && ukey[0] == encoding.TagMeta:
 			if db := s.logical(ukey[1]); db >= 0 {
 				(*fn)(db, nil, true) // a replicated FLUSHDB or FLUSHALL
+				flushed = true
 			}
 		case listen && len(ukey) >= 2 && ukey[0] == encoding.TagMeta:
 			if db := s.logical(ukey[1]); db >= 0 {
-				(*fn)(db, bytes.Clone(ukey[2:]), false)
+				key := bytes.Clone(ukey[2:])
+				(*fn)(db, key, false)
+				keys = append(keys, key)
 			}
 		}
 	}

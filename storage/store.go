@@ -119,6 +119,7 @@ type Store struct {
 	// clients); when zero, commits skip recording keys.
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
+	onApplied  atomic.Pointer[func(keys [][]byte, flushed bool)]
 	onSwap     atomic.Pointer[func(db int)]
 	onReady    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]
@@ -414,6 +415,13 @@ func (s *Store) Flush() error {
 // fn runs while the writer still holds the key locks: it must not block or
 // take key locks.
 func (s *Store) SetWriteListener(fn func(db int, key []byte, flushed bool)) { s.onWrite.Store(&fn) }
+
+// SetReplicatedListener installs fn, called once each batch of a primary
+// applied here, with the keys it wrote (of any database), flushed set when
+// it emptied a database, while AddListener has a positive count: the
+// replica's tracking clients learn of its primary's writes. fn runs on
+// the replication link and must not block.
+func (s *Store) SetReplicatedListener(fn func(keys [][]byte, flushed bool)) { s.onApplied.Store(&fn) }
 
 // LatencyEvent names a latency event of the store, as the latency
 // monitor (LATENCY LATEST) shows it.
