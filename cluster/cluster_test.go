@@ -269,3 +269,51 @@ func TestEncryptedGossip(t *testing.T) {
 		t.Fatalf("WAITALL with encrypted gossip: %v %v", ok, err)
 	}
 }
+
+// TestIsolatedReplicaReplacesNoOne cuts a replica off until its gossip
+// declares the primary failed, then heals the network: a member whose
+// view is behind the others' must not replace the primary they reach.
+func TestIsolatedReplicaReplacesNoOne(t *testing.T) {
+	c := start(t, testcluster.Options{})
+	ctx := ctxT(t)
+	p := stable(t, c)
+	pid, err := p.Do(ctx, "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := clusterNodes(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := lines[pid].epoch
+	r := c.Nodes[0]
+	if r == p {
+		r = c.Nodes[1]
+	}
+	c.Isolate(r)
+	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
+		lines, err := clusterNodes(ctx, r)
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.HasSuffix(lines[pid].flags, ",fail"), fmt.Sprintf("the isolated node sees the primary as %q", lines[pid].flags)
+	})
+	c.Heal()
+	if got := stable(t, c); got != p {
+		t.Fatalf("primary %d after healing, want %d", got.ID, p.ID)
+	}
+	// A failover the isolated node began would land once it reaches the
+	// catalog again: its own view must show the same primary and epoch
+	// once it sees the primary alive.
+	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
+		lines, err := clusterNodes(ctx, r)
+		if err != nil {
+			return false, err.Error()
+		}
+		l := lines[pid]
+		return l.flags == "master" && l.epoch == epoch, fmt.Sprintf("the healed node sees the primary as %+v, epoch was %s", l, epoch)
+	})
+	if n := infoField(ctx, r, "cluster", "cluster_failovers"); n != "" && n != "0" {
+		t.Fatalf("the isolated node promoted itself %s times", n)
+	}
+}

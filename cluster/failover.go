@@ -12,7 +12,11 @@ var ErrSuperseded = errors.New("cluster: the shard's primary changed meanwhile")
 
 // checkFailover runs on a replica at every tick: when gossip says the
 // shard's primary failed, the live replica with the highest replication
-// offset (ties to the lowest id) bumps the writer epoch to itself.
+// offset (ties to the lowest id) bumps the writer epoch to itself. The
+// failure must be seen from a majority of the members, this one
+// included, and from none of them the primary alive: a member that was
+// cut off, and sees everyone failed until gossip catches up, does not
+// replace a primary the others reach.
 func (n *Node) checkFailover(st *State, sh *Shard) {
 	p := sh.PrimaryID
 	if n.health(p) != Failed {
@@ -34,20 +38,26 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 		return // a bump runs, or won and the catalog has not caught up here
 	}
 	best, bestOff := n.cfg.ID, n.repl.Offset()
-	for _, id := range st.MemberIDs() {
+	ids := st.MemberIDs()
+	seen := 1 // this member
+	for _, id := range ids {
 		m := st.Members[id]
-		if id == p || id == n.cfg.ID || m.Shard != sh.ID || n.health(id) != Alive {
+		if id == p || id == n.cfg.ID || n.health(id) != Alive {
 			continue
 		}
-		resp, err := call(joinHostPort(m.IP, m.CatalogPort), &rpcRequest{Op: rpcOffset}, n.tick()*4)
+		resp, err := call(joinHostPort(m.IP, m.CatalogPort), &rpcRequest{Op: rpcOffset, Primary: p}, n.tick()*4)
 		if err != nil {
 			continue
 		}
-		if resp.Offset > bestOff || resp.Offset == bestOff && id < best {
+		if resp.Alive {
+			return // this member's view is behind
+		}
+		seen++
+		if m.Shard == sh.ID && (resp.Offset > bestOff || resp.Offset == bestOff && id < best) {
 			best, bestOff = id, resp.Offset
 		}
 	}
-	if best != n.cfg.ID {
+	if best != n.cfg.ID || 2*seen <= len(ids) {
 		return
 	}
 	n.log.Warn("starting failover", "failed", p, "offset", bestOff, "epoch", sh.WriterEpoch)

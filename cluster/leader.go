@@ -122,7 +122,11 @@ func (n *Node) leaderCall(req *rpcRequest, timeout time.Duration) (*rpcResponse,
 func (n *Node) handleRPC(req *rpcRequest) *rpcResponse {
 	switch req.Op {
 	case rpcOffset:
-		return &rpcResponse{Offset: n.repl.Offset(), Replica: n.repl.IsReplica()}
+		resp := &rpcResponse{Offset: n.repl.Offset(), Replica: n.repl.IsReplica()}
+		if req.Primary != "" {
+			resp.Alive = n.health(req.Primary) == Alive
+		}
+		return resp
 	case rpcPause:
 		if !n.primary.Load() {
 			return &rpcResponse{Err: "not a primary"}

@@ -30,6 +30,8 @@ type rpcRequest struct {
 	Command *command `json:"command,omitempty"`
 	// Millis is a duration argument (pause length).
 	Millis int64 `json:"ms,omitempty"`
+	// Primary is the member whose health an offset request asks about.
+	Primary string `json:"primary,omitempty"`
 }
 
 type rpcResponse struct {
@@ -41,6 +43,9 @@ type rpcResponse struct {
 	Shard     *Shard `json:"shard,omitempty"`
 	Offset    int64  `json:"offset,omitempty"`
 	Replica   bool   `json:"replica,omitempty"`
+	// Alive is the answer to an offset request's Primary: gossip here
+	// says it is alive.
+	Alive bool `json:"alive,omitempty"`
 	// Data is an applied operation's own result (applyResult.Data).
 	Data json.RawMessage `json:"data,omitempty"`
 }
