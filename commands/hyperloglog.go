@@ -24,7 +24,7 @@ func hyperloglogCommands() []*Command {
 	return []*Command{
 		{Name: "pfadd", Arity: -2, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"write", "hyperloglog", "fast"},
 			Group: "hyperloglog", Summary: "Adds the specified elements to the specified HyperLogLog.", Since: "2.8.9", Complexity: "O(1) to add every element.", Handler: pfadd},
-		{Name: "pfcount", Arity: -2, Flags: ReadOnly, FirstKey: 1, LastKey: -1, Step: 1, ACL: []string{"read", "hyperloglog", "slow"},
+		{Name: "pfcount", Arity: -2, Flags: ReadOnly | MayReplicate, FirstKey: 1, LastKey: -1, Step: 1, ACL: []string{"read", "hyperloglog", "slow"},
 			Group: "hyperloglog", Summary: "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", Since: "2.8.9",
 			Complexity: "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", Handler: pfcount},
 		{Name: "pfmerge", Arity: -2, Flags: Write | DenyOOM, FirstKey: 1, LastKey: -1, Step: 1, ACL: []string{"write", "hyperloglog", "slow"},

@@ -29,7 +29,7 @@ func pubsubCommands() []*Command {
 		{Name: "sunsubscribe", Arity: -1, Flags: PubSub | SubscriberOK | NoScript | Loading | Stale, FirstKey: 1, LastKey: -1, Step: 1, ACL: []string{"pubsub", "slow"},
 			Group: "pubsub", Summary: "Stop listening for messages posted to the given shard channels", Since: "7.0.0",
 			Complexity: "O(N) where N is the number of clients already subscribed to a shard channel.", Handler: toServer},
-		{Name: "spublish", Arity: 3, Flags: PubSub | Loading | Stale | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"pubsub", "fast"},
+		{Name: "spublish", Arity: 3, Flags: PubSub | Loading | Stale | Fast | MayReplicate, FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"pubsub", "fast"},
 			Group: "pubsub", Summary: "Post a message to a shard channel", Since: "7.0.0",
 			Complexity: "O(N) where N is the number of clients subscribed to the receiving shard channel.", Handler: toServer},
 		{Name: "publish", Arity: 3, Flags: PubSub | Loading | Stale | Fast | MayReplicate, ACL: []string{"pubsub", "fast"},

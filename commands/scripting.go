@@ -15,6 +15,8 @@ func scriptingCommands() []*Command {
 		flags := NoScript | Stale | SkipMonitor | NoMandatoryKeys
 		if ro {
 			flags |= ReadOnly
+		} else {
+			flags |= MayReplicate
 		}
 		return &Command{Name: name, Arity: -3, Flags: flags, Keys: scriptKeys, ACL: []string{"slow", "scripting"},
 			Group: "scripting", Summary: summary, Since: since, Complexity: "Depends on the script that is executed.", Handler: h}
@@ -81,6 +83,37 @@ func scriptGate(c *Ctx, flags scripting.Flags, declared, ro bool) error {
 		}
 	}
 	return nil
+}
+
+// ScriptMayReplicate reports whether EVAL, EVALSHA or FCALL (cmd) with
+// args may write, as Redis's scriptFlagsToCmdFlags decides it for CLIENT
+// PAUSE WRITE: a script that declares its flags writes unless one is
+// no-writes; one that declares none, or is not found, may.
+func ScriptMayReplicate(eng *scripting.Engine, cmd string, args [][]byte) bool {
+	if len(args) < 2 {
+		return true
+	}
+	var flags scripting.Flags
+	switch cmd {
+	case "eval", "evalsha":
+		var s *scripting.Script
+		if cmd == "eval" {
+			s, _ = eng.Load(args[1])
+		} else {
+			s = eng.Lookup(args[1])
+		}
+		if s == nil || !s.Shebang {
+			return true
+		}
+		flags = s.Flags
+	case "fcall":
+		f := eng.Function(string(args[1]))
+		if f == nil {
+			return true
+		}
+		flags = f.Flags
+	}
+	return flags&scripting.NoWrites == 0
 }
 
 func eval(c *Ctx, bySHA, ro bool) error {

@@ -296,6 +296,85 @@ func TestClientPause(t *testing.T) {
 	}
 }
 
+// TestClientPauseWriteHoldsWhatMayReplicate: CLIENT PAUSE WRITE holds,
+// besides writes, what Redis 7.0 holds with them (checked against
+// redis-server 7.0.15 side by side): PFCOUNT and SPUBLISH, which may
+// replicate, EXEC of a queue with a write or a script, and a script or
+// function unless it declares no-writes; reads, read-only scripts and
+// functions and an EXEC of reads go on.
+func TestClientPauseWriteHoldsWhatMayReplicate(t *testing.T) {
+	s := testutil.Start(t, nil)
+	ctx := testutil.Ctx(t)
+	admin := single(t, s.Addr(), 2)
+	lib := "#!lua name=lib\nredis.register_function{function_name='ro', callback=function() return 1 end, flags={'no-writes'}}\n" +
+		"redis.register_function('rw', function() return 2 end)"
+	if err := admin.FunctionLoad(ctx, lib).Err(); err != nil {
+		t.Fatal(err)
+	}
+	multi := func(cmd ...any) func(c *redis.Client) error {
+		return func(c *redis.Client) error {
+			_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error { p.Do(ctx, cmd...); return nil })
+			return err
+		}
+	}
+	do := func(cmd ...any) func(c *redis.Client) error {
+		return func(c *redis.Client) error { return c.Do(ctx, cmd...).Err() }
+	}
+	held := map[string]func(c *redis.Client) error{
+		"PFCOUNT":             do("pfcount", "h"),
+		"SPUBLISH":            do("spublish", "ch", "m"),
+		"EVAL":                do("eval", "return 1", 0),
+		"EVAL with a shebang": do("eval", "#!lua\nreturn 1", 0),
+		"FCALL rw":            do("fcall", "rw", 0),
+		"EXEC of SET":         multi("set", "a", "1"),
+		"EXEC of EVAL":        multi("eval", "return 1", 0),
+	}
+	goes := map[string]func(c *redis.Client) error{
+		"GET":            do("get", "a"),
+		"EVAL_RO":        do("eval_ro", "return 1", 0),
+		"EVAL no-writes": do("eval", "#!lua flags=no-writes\nreturn 1", 0),
+		"FCALL ro":       do("fcall", "ro", 0),
+		"FCALL_RO":       do("fcall_ro", "ro", 0),
+		"EXEC of GET":    multi("get", "a"),
+		"SCRIPT LOAD":    do("script", "load", "return 1"),
+	}
+	if err := admin.Do(ctx, "client", "pause", "100000", "write").Err(); err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]chan error{}
+	for name, f := range held {
+		ch := make(chan error, 1)
+		done[name] = ch
+		c := single(t, s.Addr(), 2)
+		go func() { ch <- f(c) }()
+	}
+	for name, f := range goes {
+		if err := f(single(t, s.Addr(), 2)); err != nil && err != redis.Nil {
+			t.Errorf("%s during a write pause: %v", name, err)
+		}
+	}
+	for name, ch := range done {
+		select {
+		case err := <-ch:
+			t.Errorf("%s ran during a write pause: %v", name, err)
+		default:
+		}
+	}
+	if err := admin.Do(ctx, "client", "unpause").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range done {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Errorf("%s after the pause: %v", name, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s still waiting after CLIENT UNPAUSE", name)
+		}
+	}
+}
+
 func TestInfoClientsAndStats(t *testing.T) {
 	cfg := testutil.Config(t)
 	cfg.MaxClients = 2

@@ -119,7 +119,7 @@ func (c *conn) dispatch(args [][]byte) {
 	// CLIENT PAUSE holds the command until the pause ends.
 	if c.s.pause.active() && !c.master {
 		c.flush()
-		c.s.pause.wait(cmd)
+		c.s.pause.wait(c.mayReplicate(cmd, args))
 		// NB: a manual failover pauses writers and then moves the
 		// primary away: route again what waited.
 		if c.s.cluster != nil {

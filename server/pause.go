@@ -7,6 +7,31 @@ import (
 	"github.com/shoaldb/shoal/commands"
 )
 
+// mayReplicate reports whether CLIENT PAUSE WRITE holds cmd, as Redis's
+// processCommand decides it: a write or a command that may replicate (a
+// PUBLISH, a PFCOUNT that caches its count), a script or function that
+// does not declare no-writes, and an EXEC whose queue holds any of them.
+func (c *conn) mayReplicate(cmd *commands.Command, args [][]byte) bool {
+	switch {
+	case cmd.Name == "exec" && c.multi != nil:
+		for _, q := range c.multi.queued {
+			if c.mayReplicate(q.cmd, q.args) {
+				return true
+			}
+		}
+		return false
+	case cmd.Flags.Has(commands.Write):
+		return true
+	case !cmd.Flags.Has(commands.MayReplicate):
+		return false
+	}
+	switch cmd.Name {
+	case "eval", "evalsha", "fcall":
+		return commands.ScriptMayReplicate(c.s.scripts, cmd.Name, args)
+	}
+	return true
+}
+
 // pauseState is CLIENT PAUSE: until a deadline, commands (all, or only
 // writes) wait before they run.
 type pauseState struct {
@@ -69,11 +94,12 @@ func (p *pauseState) holding() bool {
 	return p.on
 }
 
-// wait blocks while a pause applies to cmd.
-func (p *pauseState) wait(cmd *commands.Command) {
+// wait blocks while a pause applies to a command: one that may write
+// (mayReplicate) waits for either pause, others only for ALL.
+func (p *pauseState) wait(mayReplicate bool) {
 	for {
 		p.mu.Lock()
-		if !p.on || (p.writes && !cmd.Flags.Has(commands.Write) && !cmd.Flags.Has(commands.MayReplicate)) {
+		if !p.on || (p.writes && !mayReplicate) {
 			p.mu.Unlock()
 			return
 		}
