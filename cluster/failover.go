@@ -40,6 +40,7 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 	best, bestOff := n.cfg.ID, n.repl.Offset()
 	ids := st.MemberIDs()
 	seen := 1 // this member
+	var agree []string
 	for _, id := range ids {
 		m := st.Members[id]
 		if id == p || id == n.cfg.ID || n.health(id) != Alive {
@@ -53,6 +54,7 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 			return // this member's view is behind
 		}
 		seen++
+		agree = append(agree, id)
 		if m.Shard == sh.ID && (resp.Offset > bestOff || resp.Offset == bestOff && id < best) {
 			best, bestOff = id, resp.Offset
 		}
@@ -60,7 +62,7 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 	if best != n.cfg.ID || 2*seen <= len(ids) {
 		return
 	}
-	n.log.Warn("starting failover", "failed", p, "offset", bestOff, "epoch", sh.WriterEpoch)
+	n.log.Warn("starting failover", "failed", p, "offset", bestOff, "epoch", sh.WriterEpoch, "confirmed_by", agree)
 	n.promote(p, "failover")
 }
 
