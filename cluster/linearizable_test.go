@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,13 +78,18 @@ func TestLinearizableAcrossFailovers(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					v := "c" + itoa(id) + "-" + itoa(seq)
 					call := now()
-					ok := confirmedWrite(cctx, conn, "reg", v)
+					ok, sent := confirmedWrite(cctx, conn, "reg", v)
 					op := porcupine.Operation{ClientId: id, Input: regInput{write: true, value: v}, Call: call, Output: "", Return: now()}
 					mu.Lock()
-					if !ok {
+					switch {
+					case !sent:
+						// Never reached a server: it did not happen.
+					case !ok:
 						pending = append(pending, len(ops))
+						ops = append(ops, op)
+					default:
+						ops = append(ops, op)
 					}
-					ops = append(ops, op)
 					mu.Unlock()
 				} else {
 					call := now()
@@ -90,10 +97,12 @@ func TestLinearizableAcrossFailovers(t *testing.T) {
 					if err == redis.Nil {
 						got, err = "", nil
 					}
-					if err == nil && confirmedWrite(cctx, conn, "scratch:"+itoa(id), itoa(seq)) {
-						mu.Lock()
-						ops = append(ops, porcupine.Operation{ClientId: id, Input: regInput{}, Call: call, Output: got, Return: now()})
-						mu.Unlock()
+					if err == nil {
+						if ok, _ := confirmedWrite(cctx, conn, "scratch:"+itoa(id), itoa(seq)); ok {
+							mu.Lock()
+							ops = append(ops, porcupine.Operation{ClientId: id, Input: regInput{}, Call: call, Output: got, Return: now()})
+							mu.Unlock()
+						}
 					}
 				}
 				cancel()
@@ -146,13 +155,16 @@ func TestLinearizableAcrossFailovers(t *testing.T) {
 }
 
 // confirmedWrite sets key on conn and reports whether WAITALL then saw
-// every expected replica (at least one) acknowledge it.
-func confirmedWrite(ctx context.Context, conn *redis.Conn, key, val string) bool {
-	if conn.Set(ctx, key, val, 0).Err() != nil {
-		return false
+// every expected replica (at least one) acknowledge it; sent is false when
+// the SET never reached a server (its connection was refused), so that
+// it did not happen.
+func confirmedWrite(ctx context.Context, conn *redis.Conn, key, val string) (ok, sent bool) {
+	if err := conn.Set(ctx, key, val, 0).Err(); err != nil {
+		var op *net.OpError
+		return false, !errors.As(err, &op) || op.Op != "dial"
 	}
 	r, err := conn.Do(ctx, "WAITALL", 500).Int64Slice()
-	return err == nil && len(r) == 2 && r[0] == r[1] && r[1] >= 1
+	return err == nil && len(r) == 2 && r[0] == r[1] && r[1] >= 1, true
 }
 
 func waitOps(t *testing.T, mu *sync.Mutex, ops *[]porcupine.Operation, n int) {
