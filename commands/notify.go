@@ -73,15 +73,34 @@ func ParseEventClasses(s string) EventClass {
 
 // Events is the server's notify-keyspace-events in force, read on every
 // write: Enabled costs one atomic load, so a write builds nothing when
-// notifications are off.
-type Events struct{ flags atomic.Uint32 }
+// notifications are off and no replica asks for them.
+type Events struct {
+	flags atomic.Uint32
+	ship  atomic.Bool
+}
 
 // Set installs the classes in force.
 func (e *Events) Set(f EventClass) { e.flags.Store(uint32(f)) }
 
-// Enabled reports whether an event of class fires: its class is on, and
-// so is a channel kind (K or E).
+// SetShip says whether writes carry their events to replicas (a connected
+// replica asks for them).
+func (e *Events) SetShip(on bool) { e.ship.Store(on) }
+
+// Shipped reports whether writes carry their events to replicas.
+func (e *Events) Shipped() bool { return e.ship.Load() }
+
+// Shippable are the classes a replica may fire for the writes it
+// applies: a key missed on a read is not a write.
+const Shippable = NotifyAll | NotifyNew
+
+// Enabled reports whether an event of class is wanted: it fires here (its
+// class is on, and so is a channel kind, K or E) or goes to replicas.
 func (e *Events) Enabled(class EventClass) bool {
+	return e.Local(class) || class&Shippable != 0 && e.ship.Load()
+}
+
+// Local reports whether an event of class fires here.
+func (e *Events) Local(class EventClass) bool {
 	f := EventClass(e.flags.Load())
 	return f&class != 0 && f&(NotifyKeyspace|NotifyKeyevent) != 0
 }

@@ -47,6 +47,13 @@ type Manager struct {
 	log   *slog.Logger
 	cfg   atomic.Pointer[Config]
 
+	// shipEvents is set while a connected replica asks for keyspace
+	// events; onEvents is told when it changes, and wantEvents says
+	// whether this node, as a replica, asks for them.
+	shipEvents atomic.Bool
+	onEvents   atomic.Pointer[func(ship bool)]
+	wantEvents atomic.Pointer[func() bool]
+
 	mu    sync.Mutex
 	links map[string]*link // by replica node id
 	up    *upstream        // nil on a primary
@@ -118,6 +125,15 @@ func New(store *storage.Store, cfg Config, log *slog.Logger, reg prometheus.Regi
 // SetMembers installs the source of the replicas cluster gossip knows of
 // (node ids): WAITALL expects them besides its own links.
 func (m *Manager) SetMembers(fn func() []string) { m.members.Store(&fn) }
+
+// SetEventsHooks installs ship, told whether the commits of this primary
+// are to carry their keyspace events because a connected replica asks
+// for them, and want, which says whether this node, as a Shoal replica,
+// asks its primary for them.
+func (m *Manager) SetEventsHooks(ship func(bool), want func() bool) {
+	m.onEvents.Store(&ship)
+	m.wantEvents.Store(&want)
+}
 
 // SetFence installs the check a primary passes before WAITALL reports
 // success; its error is the reply instead.

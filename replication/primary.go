@@ -32,11 +32,14 @@ type link struct {
 	fack    atomic.Int64
 	lastAck atomic.Int64 // Unix ns
 	sent    atomic.Int64 // offset streamed so far
-	getack  chan struct{}
-	connMu  sync.Mutex
-	conn    net.Conn
-	wmu     sync.Mutex // serialises writes to conn
-	gen     int64
+	// events is set while the replica asks for keyspace events (REPLCONF
+	// ACK ... EVENTS 1): its notify-keyspace-events is on.
+	events atomic.Bool
+	getack chan struct{}
+	connMu sync.Mutex
+	conn   net.Conn
+	wmu    sync.Mutex // serialises writes to conn
+	gen    int64
 	// Guarded by Manager.mu.
 	connected      bool
 	left           bool // stopped replicating on purpose (REPLCONF LEAVE)
@@ -298,6 +301,7 @@ func (m *Manager) detach(l *link, gen int64) {
 		l.connected = false
 		l.disconnectedAt = time.Now()
 	}
+	m.updateEventsLocked()
 	m.mu.Unlock()
 	m.notifyAck()
 	m.log.Info("Connection with replica lost", "replica", hostPort(l.ip, l.port))
@@ -409,6 +413,23 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 	}
 }
 
+// updateEventsLocked tells the events hook whether a connected replica
+// asks for keyspace events, which the primary's commits then carry.
+func (m *Manager) updateEventsLocked() {
+	want := false
+	for _, l := range m.links {
+		if l.connected && l.events.Load() {
+			want = true
+			break
+		}
+	}
+	if m.shipEvents.Swap(want) != want {
+		if fn := m.onEvents.Load(); fn != nil {
+			(*fn)(want)
+		}
+	}
+}
+
 // readAcks reads REPLCONF ACK and LEAVE from the replica.
 func (m *Manager) readAcks(l *link, read func() ([][]byte, error), done chan struct{}) {
 	defer close(done)
@@ -434,6 +455,12 @@ func (m *Manager) readAcks(l *link, read func() ([][]byte, error), done chan str
 				if n, err := strconv.ParseInt(string(args[4]), 10, 64); err == nil {
 					l.fack.Store(n)
 				}
+			}
+			if want := len(args) >= 7 && eqFold(args[5], "events") && string(args[6]) == "1"; want != l.events.Load() {
+				l.events.Store(want)
+				m.mu.Lock()
+				m.updateEventsLocked()
+				m.mu.Unlock()
 			}
 			l.lastAck.Store(time.Now().UnixNano())
 			m.notifyAck()

@@ -245,8 +245,12 @@ func (u *upstream) session() error {
 	u.m.log.Info("MASTER <-> REPLICA sync: Finished with success")
 
 	ack := func() error {
+		events := "0"
+		if fn := u.m.wantEvents.Load(); fn != nil && (*fn)() {
+			events = "1"
+		}
 		return send("REPLCONF", "ACK", strconv.FormatInt(u.m.store.ReplOffset(), 10),
-			"FACK", strconv.FormatInt(u.m.store.SyncedOffset(), 10))
+			"FACK", strconv.FormatInt(u.m.store.SyncedOffset(), 10), "EVENTS", events)
 	}
 	ack()
 	defer ackEverySecond(ack)()

@@ -13,7 +13,8 @@
 //	PING                    keepalive
 //	REPLCONF GETACK *       asks the replica to acknowledge now
 //
-// and from the replica: REPLCONF ACK <applied> FACK <fsynced>, and REPLCONF
+// and from the replica: REPLCONF ACK <applied> FACK <fsynced> EVENTS <0|1>
+// (whether it wants its primary's keyspace events), and REPLCONF
 // LEAVE when it stops replicating on purpose.
 package replication
 

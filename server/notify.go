@@ -17,6 +17,9 @@ import (
 // calling client is itself subscribed (RESP3), moves what it is to
 // receive ahead of the command's reply, as Redis writes it.
 func (s *Server) Notify(c *commands.Ctx, class commands.EventClass, event string, db int, key []byte) {
+	if class&commands.Shippable != 0 && s.events.Shipped() && c.Tx != nil {
+		c.Tx.LogEvent(uint32(class), db, event, key)
+	}
 	s.publishEvent(class, event, db, key)
 	if cn, ok := c.Conn.(*conn); ok && c.Out == &cn.out {
 		if sub := cn.ps.Load(); sub != nil {
@@ -28,7 +31,7 @@ func (s *Server) Notify(c *commands.Ctx, class commands.EventClass, event string
 // publishEvent publishes an event of class if notify-keyspace-events
 // enables it.
 func (s *Server) publishEvent(class commands.EventClass, event string, db int, key []byte) {
-	if !s.events.Enabled(class) {
+	if !s.events.Local(class) {
 		return
 	}
 	f := s.events.Flags()
@@ -57,5 +60,16 @@ func (c *conn) notifyNew(db int, key []byte) {
 // to redis-server replicas as a DEL and fires "expired".
 func (s *Server) keyExpired(tx *storage.Tx, db int, key []byte) {
 	s.feedExpired(tx, db, key)
+	if s.events.Shipped() {
+		// NB: Redis's replica deletes the key when its primary's DEL
+		// comes, and fires that.
+		tx.LogEvent(uint32(commands.NotifyGeneric), db, "del", key)
+	}
 	s.publishEvent(commands.NotifyExpired, "expired", db, key)
+}
+
+// replicatedEvent is the store's event listener: an event of a write the
+// primary made, published here as notify-keyspace-events says.
+func (s *Server) replicatedEvent(class uint32, db int, name string, key []byte) {
+	s.publishEvent(commands.EventClass(class), name, db, key)
 }

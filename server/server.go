@@ -184,6 +184,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.watch.init()
 	store.SetWriteListener(s.keyWritten)
 	store.SetReplicatedListener(s.replicatedWrites)
+	store.SetEventListener(s.replicatedEvent)
 	store.SetSwapListener(s.dbSwapped)
 	store.SetExpireHold(s.pause.holding)
 	if err := s.loadFunctions(); err != nil {
@@ -202,6 +203,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.reg = reg
 	s.repl = replication.New(store, replConfig(cfg), log, reg)
 	s.repl.SetApplier(s.newApplier)
+	s.repl.SetEventsHooks(s.events.SetShip, func() bool {
+		f := s.events.Flags()
+		return f&(commands.NotifyKeyspace|commands.NotifyKeyevent) != 0 && f&commands.Shippable != 0
+	})
 	store.SetExpireHook(s.keyExpired)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)

@@ -605,7 +605,7 @@ func (s *Store) hideBatchKeys(repr []byte) {
 		if !ok || err != nil {
 			return
 		}
-		if kind != pebble.InternalKeyKindRangeDelete && len(ukey) >= 2 && (ukey[0] == encoding.TagMeta || ukey[0] == encoding.TagSub) {
+		if kind != pebble.InternalKeyKindRangeDelete && kind != pebble.InternalKeyKindLogData && len(ukey) >= 2 && (ukey[0] == encoding.TagMeta || ukey[0] == encoding.TagSub) {
 			s.meta.hide(ukey)
 		}
 	}
@@ -629,6 +629,9 @@ func (s *Store) applyEffects(repr []byte) {
 		kind, ukey, value, ok, err := rd.Next()
 		if !ok || err != nil {
 			return
+		}
+		if s.replicatedEvent(kind, ukey) {
+			continue
 		}
 		if len(ukey) >= 2 && (ukey[0] == encoding.TagMeta || ukey[0] == encoding.TagSub) {
 			switch {

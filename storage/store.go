@@ -120,6 +120,7 @@ type Store struct {
 	listeners  atomic.Int32
 	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
 	onApplied  atomic.Pointer[func(keys [][]byte, flushed bool)]
+	onEvent    atomic.Pointer[func(class uint32, db int, name string, key []byte)]
 	onSwap     atomic.Pointer[func(db int)]
 	onReady    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]
