@@ -264,8 +264,10 @@ type Server interface {
 	// Pubsub runs SUBSCRIBE and friends.
 	Pubsub(c *Ctx) error
 	// Notify publishes a keyspace event (Ctx.Notify calls it once the
-	// event's class is enabled).
-	Notify(c *Ctx, class EventClass, event string, db int, key []byte)
+	// event's class is enabled), and gives replicas that ask for events
+	// the one named shipped ("": none), the event of the command Redis
+	// would send them.
+	Notify(c *Ctx, class EventClass, event, shipped string, db int, key []byte)
 	// Monitor turns the connection into a MONITOR client.
 	Monitor(c *Ctx) error
 	// Publish delivers a message and returns the number of receivers.

@@ -323,7 +323,7 @@ func hincrbyfloat(c *Ctx) error {
 		return err
 	}
 	c.Tx.SetSize(k, k.Meta.Size)
-	c.Notify(NotifyHash, "hincrbyfloat", c.Args[1])
+	c.NotifyAs(NotifyHash, "hincrbyfloat", "hset", c.Args[1])
 	c.Out.Bulk(s)
 	return nil
 }

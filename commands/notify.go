@@ -113,10 +113,17 @@ func (e *Events) Flags() EventClass { return EventClass(e.flags.Load()) }
 // its event where Redis's does, after the write it reports. It does
 // nothing unless notify-keyspace-events enables class.
 func (c *Ctx) Notify(class EventClass, event string, key []byte) {
+	c.NotifyAs(class, event, event, key)
+}
+
+// NotifyAs is Notify for a write Redis sends its replicas as another
+// command: replicas fire shipped ("": nothing) where Redis's replica fires
+// that command's event (INCRBYFLOAT as SET fires "set").
+func (c *Ctx) NotifyAs(class EventClass, event, shipped string, key []byte) {
 	if c.Events == nil || !c.Events.Enabled(class) {
 		return
 	}
-	c.Server.Notify(c, class, event, c.DB(), key)
+	c.Server.Notify(c, class, event, shipped, c.DB(), key)
 }
 
 // NotifyIn is Notify for a key of another database (MOVE's target).
@@ -124,7 +131,7 @@ func (c *Ctx) NotifyIn(db int, class EventClass, event string, key []byte) {
 	if c.Events == nil || !c.Events.Enabled(class) {
 		return
 	}
-	c.Server.Notify(c, class, event, db, key)
+	c.Server.Notify(c, class, event, event, db, key)
 }
 
 // notifyStored fires the events of a command that stores its result in

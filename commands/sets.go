@@ -282,7 +282,7 @@ func spop(c *Ctx) error {
 			return err
 		}
 		c.Tx.SetSize(k, k.Meta.Size)
-		c.Notify(NotifySet, "spop", c.Args[1])
+		c.NotifyAs(NotifySet, "spop", "srem", c.Args[1])
 		notifyEmptied(c, k)
 		c.Out.Bulk(m)
 		return nil
@@ -292,7 +292,10 @@ func spop(c *Ctx) error {
 		return nil
 	}
 	var ms [][]byte
+	// NB: Redis sends its replicas SREM, or DEL when the whole set goes.
+	shipped := "srem"
 	if uint64(count) >= k.Meta.Size {
+		shipped = ""
 		if ms, err = setMembers(c, k); err != nil {
 			return err
 		}
@@ -312,7 +315,7 @@ func spop(c *Ctx) error {
 		}
 		c.Tx.SetSize(k, k.Meta.Size)
 	}
-	c.Notify(NotifySet, "spop", c.Args[1])
+	c.NotifyAs(NotifySet, "spop", shipped, c.Args[1])
 	notifyEmptied(c, k)
 	rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 	writeSet(c, ms)

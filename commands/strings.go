@@ -798,7 +798,7 @@ func incrbyfloat(c *Ctx) error {
 	}
 	v := FormatLongDouble(sum)
 	k.put(c, v, k.ttl())
-	c.Notify(NotifyString, "incrbyfloat", c.Args[1])
+	c.NotifyAs(NotifyString, "incrbyfloat", "set", c.Args[1])
 	c.Out.Bulk(v)
 	return nil
 }

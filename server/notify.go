@@ -16,9 +16,9 @@ import (
 // Notify implements commands.Server: it publishes the event and, when the
 // calling client is itself subscribed (RESP3), moves what it is to
 // receive ahead of the command's reply, as Redis writes it.
-func (s *Server) Notify(c *commands.Ctx, class commands.EventClass, event string, db int, key []byte) {
-	if class&commands.Shippable != 0 && s.events.Shipped() && c.Tx != nil {
-		c.Tx.LogEvent(uint32(class), db, event, key)
+func (s *Server) Notify(c *commands.Ctx, class commands.EventClass, event, shipped string, db int, key []byte) {
+	if shipped != "" && class&commands.Shippable != 0 && s.events.Shipped() && c.Tx != nil {
+		c.Tx.LogEvent(uint32(class), db, shipped, key)
 	}
 	s.publishEvent(class, event, db, key)
 	if cn, ok := c.Conn.(*conn); ok && c.Out == &cn.out {
@@ -52,7 +52,7 @@ func (s *Server) publishEvent(class commands.EventClass, event string, db int, k
 // notifyNew is a connection's new-key hook: Redis's dbAdd fires "new".
 func (c *conn) notifyNew(db int, key []byte) {
 	if c.s.events.Enabled(commands.NotifyNew) {
-		c.s.Notify(&c.ctx, commands.NotifyNew, "new", db, key)
+		c.s.Notify(&c.ctx, commands.NotifyNew, "new", "new", db, key)
 	}
 }
 

@@ -21,6 +21,16 @@ var replicaWrites = [][]any{
 	{"expire", "k", 100}, {"persist", "k"}, {"rename", "k", "k2"}, {"del", "k2"},
 	{"xadd", "x", "1-1", "f", "v"}, {"setex", "t", 100, "v"}, {"getdel", "t"},
 	{"eval", "redis.call('SET', KEYS[1], 'x') return redis.call('DEL', KEYS[1])", 1, "c"},
+	{"incrbyfloat", "f", 1.5}, {"hincrbyfloat", "hf", "f", 1.5}, {"sadd", "sp", "a", "b", "c"}, {"spop", "sp"},
+	{"spop", "sp", 1}, {"spop", "sp", 5}, {"getex", "n", "px", 100000}, {"getex", "n", "persist"},
+	{"rpush", "l2", "a", "b", "c"}, {"lmove", "l2", "l3", "left", "right"}, {"linsert", "l2", "before", "c", "x"},
+	{"lset", "l2", 0, "y"}, {"ltrim", "l2", 0, 0}, {"lrem", "l2", 0, "y"}, {"zadd", "z2", 1, "a", 2, "b"},
+	{"zpopmin", "z2"}, {"zrem", "z2", "b"}, {"hsetnx", "h3", "f", "v"}, {"setrange", "sr", 2, "ab"},
+	{"copy", "sr", "sr2"}, {"mset", "m1", "a", "m2", "b"}, {"msetnx", "m3", "a"}, {"unlink", "m1", "m2", "m3"},
+	{"sadd", "s1", "a", "b"}, {"sadd", "s2", "b"}, {"sinterstore", "s3", "s1", "s2"}, {"smove", "s1", "s2", "a"},
+	{"pfadd", "hll", "a"}, {"setbit", "bits", 3, 1}, {"bitop", "or", "bits2", "bits"},
+	{"xadd", "x", "*", "g", "w"}, {"xtrim", "x", "maxlen", 1}, {"xgroup", "create", "x", "grp", "0"},
+	{"expireat", "sr2", 1}, {"psetex", "ps", 100000, "v"}, {"pexpire", "ps", 0},
 	{"set", "e", "v", "px", 1},
 }
 
