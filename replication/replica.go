@@ -254,6 +254,19 @@ func (u *upstream) session() error {
 	}
 	ack()
 	defer ackEverySecond(ack)()
+	// Entries that arrived together apply as one commit: the group grows
+	// while more of the stream is already read, up to groupBytes.
+	var group []storage.LogEntry
+	size := 0
+	apply := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		err := u.m.store.ApplyReplicatedGroup(group, u.m.store.Fsync() == storage.FsyncAlways)
+		clear(group)
+		group, size = group[:0], 0
+		return err
+	}
 	for {
 		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
 		args, err := readFrame(r)
@@ -273,13 +286,16 @@ func (u *upstream) session() error {
 			if err != nil {
 				return fmt.Errorf("%w: BATCH offset %q", errProtocol, args[1])
 			}
-			sync := u.m.store.Fsync() == storage.FsyncAlways
-			if err := u.m.store.ApplyReplicated(storage.LogEntry{End: end, Repr: args[2]}, sync); err != nil {
-				return err
+			group = append(group, storage.LogEntry{End: end, Repr: args[2]})
+			if size += len(args[2]); r.Buffered() > 0 && size < groupBytes {
+				continue
 			}
 		case "PING":
 		case "REPLCONF":
 			if len(args) >= 2 && eqFold(args[1], "getack") {
+				if err := apply(); err != nil {
+					return err
+				}
 				if err := ack(); err != nil {
 					return err
 				}
@@ -287,8 +303,14 @@ func (u *upstream) session() error {
 		default:
 			return fmt.Errorf("%w: unexpected %q in the stream", errProtocol, truncate(string(args[0])))
 		}
+		if err := apply(); err != nil {
+			return err
+		}
 	}
 }
+
+// groupBytes bounds the entries a replica applies as one commit.
+const groupBytes = 1 << 20
 
 // fullSync replaces this node's data with the primary's snapshot.
 func (u *upstream) fullSync(c net.Conn, r *bufio.Reader, cfg *Config, id string, off int64) error {

@@ -536,6 +536,16 @@ func (s *Store) SetReplID(id string) error {
 // under the same offset so this node can feed replicas of its own. sync
 // makes it durable before returning.
 func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
+	return s.ApplyReplicatedGroup([]LogEntry{e}, sync)
+}
+
+// ApplyReplicatedGroup applies consecutive entries streamed from the
+// primary as one Pebble batch, each logged under its own offset as the
+// primary logged it: entries that arrived together cost one commit.
+func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
+	if len(es) == 0 {
+		return nil
+	}
 	if err := s.DiskError(); err != nil {
 		return err // the link retries once the disk accepts writes
 	}
@@ -543,22 +553,38 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	r.held.Lock()
 	defer r.held.Unlock()
 	r.mu.Lock()
-	if e.End != r.offset.Load()+int64(len(e.Repr)) {
-		r.mu.Unlock()
-		return fmt.Errorf("storage: replication entry ends at %d, expected %d", e.End, r.offset.Load()+int64(len(e.Repr)))
+	off, size, count := r.offset.Load(), 0, uint32(0)
+	for _, e := range es {
+		if len(e.Repr) < batchHeaderLen || e.End != off+int64(len(e.Repr)) {
+			r.mu.Unlock()
+			return fmt.Errorf("storage: replication entry ends at %d, expected %d", e.End, off+int64(len(e.Repr)))
+		}
+		off = e.End
+		size += len(e.Repr) - batchHeaderLen
+		count += binary.LittleEndian.Uint32(e.Repr[8:batchHeaderLen])
 	}
+	// NB: a batch's representation is a header (sequence number, record
+	// count) and its records, so the entries' records, one after the
+	// other, are one batch with the sum of their counts.
+	repr := make([]byte, batchHeaderLen, batchHeaderLen+size)
+	for _, e := range es {
+		repr = append(repr, e.Repr[batchHeaderLen:]...)
+	}
+	binary.LittleEndian.PutUint32(repr[8:], count)
 	b := s.db.NewBatch()
-	if err := b.SetRepr(bytes.Clone(e.Repr)); err != nil {
+	if err := b.SetRepr(repr); err != nil {
 		r.mu.Unlock()
 		b.Close()
 		return err
 	}
-	b.Set(logKey(e.End), e.Repr, nil)
-	// Readers must not find some of the batch's keys new in the cache and
-	// others old: its keys are hidden in the cache before it applies, and
-	// applyEffects forgets them again after, with any old record a reader
-	// filled meanwhile.
-	s.hideBatchKeys(e.Repr)
+	for _, e := range es {
+		b.Set(logKey(e.End), e.Repr, nil)
+		// Readers must not find some of the batch's keys new in the
+		// cache and others old: its keys are hidden in the cache before
+		// it applies, and applyEffects forgets them again after, with
+		// any old record a reader filled meanwhile.
+		s.hideBatchKeys(e.Repr)
+	}
 	var err error
 	if sync {
 		err = s.db.Apply(b, pebble.Sync)
@@ -567,9 +593,9 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 		s.dirty.Store(true)
 	}
 	if err == nil {
-		r.offset.Store(e.End)
+		r.offset.Store(off)
 		if sync {
-			s.markSynced(e.End)
+			s.markSynced(off)
 		}
 	}
 	r.mu.Unlock()
@@ -577,10 +603,16 @@ func (s *Store) ApplyReplicated(e LogEntry, sync bool) error {
 	if err != nil {
 		return err
 	}
-	s.applyEffects(e.Repr)
+	for _, e := range es {
+		s.applyEffects(e.Repr)
+	}
 	s.broadcastLog()
 	return nil
 }
+
+// batchHeaderLen is the length of a Pebble batch representation's
+// header: its sequence number and its record count, little-endian.
+const batchHeaderLen = 12
 
 // Hold keeps the primary's batches from applying here until Release, so
 // that a script or a transaction run on a replica reads one state of the

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
@@ -71,8 +72,9 @@ func TestReplicaAppliesLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if err := r.ApplyReplicated(e, false); err != nil {
+	// One entry alone, then groups of 2, 3, ... as a link reads them.
+	for i, n := 0, 1; i < len(entries); i, n = i+n, n+1 {
+		if err := r.ApplyReplicatedGroup(entries[i:min(i+n, len(entries))], false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,6 +96,11 @@ func TestReplicaAppliesLog(t *testing.T) {
 	sub, err := r.ReadLog(0, 1<<20)
 	if err != nil || len(sub) != len(entries) {
 		t.Fatalf("replica log: %d entries, %v", len(sub), err)
+	}
+	for i := range sub {
+		if sub[i].End != entries[i].End || !bytes.Equal(sub[i].Repr, entries[i].Repr) {
+			t.Fatalf("replica log entry %d ends at %d, primary's at %d, or differs", i, sub[i].End, entries[i].End)
+		}
 	}
 	// Out-of-order entries are refused.
 	if err := r.ApplyReplicated(entries[0], false); err == nil {
