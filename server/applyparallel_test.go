@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,5 +166,73 @@ func dropReplicaLink(t *testing.T, rc *redis.Client) {
 	}
 	if !strings.Contains(rc.Info(testutil.Ctx(t), "replication").Val(), "connected_slaves:1") {
 		t.Error("the replica did not come back")
+	}
+}
+
+// TestReplicaOfRedisCommitFails refuses the commits of a Shoal replica of
+// a redis-server under pipelined writes (through the store's commit gate),
+// so that a batch of the stream fails to commit while the next commands
+// apply: nothing applied after it commits, the link is dropped, and the
+// replica continues by partial resync from the last mark it committed,
+// again and again while commits are refused and once they pass. In the
+// end Shoal's DEBUG DIGEST is Redis's.
+func TestReplicaOfRedisCommitFails(t *testing.T) {
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "local",
+		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb")
+	rc := r.Client(t, 0)
+	ctx := testutil.Ctx(t)
+	s := testutil.Start(t, nil)
+	sc := testutil.Client(t, s, 2)
+	var refused atomic.Int64
+	armed := new(atomic.Bool)
+	s.Store().SetCommitGate(func() error {
+		if armed.Load() {
+			refused.Add(1)
+			return errors.New("refused by the test")
+		}
+		return nil
+	})
+	if err := sc.Do(ctx, "REPLICAOF", "127.0.0.1", r.Port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicas(t, rc)
+
+	const rounds = 120
+	third := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pipelinedWrites(t, r.Addr(), w, 0, rounds, func(i int) {
+				if w == 0 && i == rounds/3 {
+					close(third)
+				}
+			})
+		}()
+	}
+	// Held, while writes go on, until a refused commit dropped the link
+	// and the replica came back.
+	<-third
+	before := infoField(t, rc, "sync_partial_ok")
+	armed.Store(true)
+	waitFor(t, func() bool {
+		if err := rc.Incr(ctx, "during").Err(); err != nil {
+			t.Fatal(err)
+		}
+		return refused.Load() > 0 && infoField(t, rc, "sync_partial_ok") > before
+	})
+	armed.Store(false)
+	wg.Wait()
+	waitReplicas(t, rc)
+	if n := infoField(t, rc, "sync_full"); n != 1 {
+		t.Errorf("sync_full = %d, want the first sync only", n)
+	}
+	dr, err := rc.Do(ctx, "DEBUG", "DIGEST").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := sc.Do(ctx, "DEBUG", "DIGEST").Text(); err != nil || ds != dr {
+		t.Errorf("DEBUG DIGEST: redis-server %s, Shoal %s (%v)", dr, ds, err)
 	}
 }
