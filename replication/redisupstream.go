@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoaldb/shoal/storage"
@@ -66,10 +67,48 @@ var errRedisPrimary = errors.New("replication: the primary is a redis-server")
 // (and maxFrameBulk the size of one).
 const maxStreamArgs = 1 << 20
 
+// argSlab hands out the arguments of the stream's commands from larger
+// allocations, so a command costs no allocation of its own. What it hands
+// out is never reused: an argument lives as long as its holder keeps it.
+type argSlab struct {
+	bytes []byte
+	args  [][]byte
+}
+
+// argSlabBytes is the size of each allocation of argSlab's bytes; an
+// argument of more than a quarter of it is allocated alone.
+const argSlabBytes = 64 << 10
+
+// bulk returns a buffer of n bytes.
+func (s *argSlab) bulk(n int) []byte {
+	if n > argSlabBytes/4 {
+		return make([]byte, n)
+	}
+	if len(s.bytes) < n {
+		s.bytes = make([]byte, argSlabBytes)
+	}
+	b := s.bytes[:n:n]
+	s.bytes = s.bytes[n:]
+	return b
+}
+
+// array returns a slice of n arguments.
+func (s *argSlab) array(n int) [][]byte {
+	if n > 64 {
+		return make([][]byte, n)
+	}
+	if len(s.args) < n {
+		s.args = make([][]byte, 1024)
+	}
+	a := s.args[:n:n]
+	s.args = s.args[n:]
+	return a
+}
+
 // readCommand reads one command of Redis's stream, a RESP array of bulk
-// strings, and returns it with the number of bytes it took. A bare
-// newline (a keepalive) reads as no args.
-func readCommand(r *bufio.Reader) ([][]byte, int64, error) {
+// strings, and returns it with the number of bytes it took, its arguments
+// from slab. A bare newline (a keepalive) reads as no args.
+func readCommand(r *bufio.Reader, slab *argSlab) ([][]byte, int64, error) {
 	line, err := readLine(r)
 	if err != nil {
 		return nil, 0, err
@@ -85,7 +124,7 @@ func readCommand(r *bufio.Reader) ([][]byte, int64, error) {
 	if err != nil || count < 0 || count > maxStreamArgs {
 		return nil, n, fmt.Errorf("%w: array %q", errProtocol, line)
 	}
-	args := make([][]byte, count)
+	args := slab.array(count)
 	for i := range args {
 		h, err := readLine(r)
 		if err != nil {
@@ -99,7 +138,7 @@ func readCommand(r *bufio.Reader) ([][]byte, int64, error) {
 		if err != nil || size < 0 || size > maxFrameBulk {
 			return nil, n, fmt.Errorf("%w: bulk length %q", errProtocol, h)
 		}
-		buf := make([]byte, size+2)
+		buf := slab.bulk(size + 2)
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, n, err
 		}
@@ -198,7 +237,8 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 	// NB: a primary far ahead fills the whole buffer at each read, so a
 	// large one commits the applied stream seldom; one that keeps up
 	// reads little at a time and commits it as soon.
-	r = bufio.NewReaderSize(r, applyCommitBytes)
+	r = bufio.NewReaderSize(&streamReader{r: r, c: c, timeout: cfg.Timeout, lastIO: &u.lastIO}, applyCommitBytes)
+	var slab argSlab
 	var errs int64
 	for {
 		if r.Buffered() == 0 || u.apply.PendingBytes() >= applyCommitBytes {
@@ -206,12 +246,10 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 				return err
 			}
 		}
-		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
-		args, n, err := readCommand(r)
+		args, n, err := readCommand(r, &slab)
 		if err != nil {
 			return err
 		}
-		u.lastIO.Store(time.Now().UnixNano())
 		read += n
 		u.redisRead.Store(read)
 		if len(args) == 0 {
@@ -240,6 +278,25 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 			applied = read
 		}
 	}
+}
+
+// streamReader is the connection as redisStream reads it: each read of
+// it, not each command, sets the link's timeout, and notes when bytes
+// came.
+type streamReader struct {
+	r       io.Reader
+	c       net.Conn
+	timeout time.Duration
+	lastIO  *atomic.Int64
+}
+
+func (s *streamReader) Read(p []byte) (int, error) {
+	s.c.SetReadDeadline(time.Now().Add(s.timeout))
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.lastIO.Store(time.Now().UnixNano())
+	}
+	return n, err
 }
 
 // redisFullSync receives the primary's RDB into a file beside the data,

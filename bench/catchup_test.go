@@ -1,0 +1,162 @@
+package main
+
+import (
+	"io"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// BenchmarkReplicaCatchUp measures how fast a Shoal replica of a
+// redis-server applies a backlog of the primary's stream: the replica's
+// link runs through a loopback relay that stops forwarding while
+// redis-benchmark writes to the primary (-P 16, the six write tests of
+// bench/migration.sh, -n catchUpRequests each), then forwards again; an
+// iteration is the time until the replica's offset reaches the primary's.
+// It reports the process's CPU (user + system, the relay's copy included)
+// per command of the stream, and the stream's megabytes per second.
+func BenchmarkReplicaCatchUp(b *testing.B) {
+	bench := testutil.RequireTool(b, "redis-benchmark")
+	r := testutil.StartRedisServer(b, b.TempDir(), "--repl-backlog-size", "512mb",
+		"--client-output-buffer-limit", "replica 0 0 0", "--repl-diskless-sync-delay", "0")
+	rc := r.Client(b, 0)
+	ctx := testutil.Ctx(b)
+	relay := startRelay(b, r.Addr())
+	s := testutil.Start(b, nil)
+	sc := testutil.Client(b, s, 2)
+	_, port, _ := net.SplitHostPort(relay.addr)
+	if err := sc.Do(ctx, "REPLICAOF", "127.0.0.1", port).Err(); err != nil {
+		b.Fatal(err)
+	}
+	offset := func(c *redis.Client, field string) int64 {
+		for _, line := range strings.Split(c.Info(ctx, "replication").Val(), "\r\n") {
+			if v, ok := strings.CutPrefix(line, field+":"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return n
+			}
+		}
+		return -1
+	}
+	caughtUp := func() {
+		want := offset(rc, "master_repl_offset")
+		for offset(sc, "slave_repl_offset") < want {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	for !strings.Contains(sc.Info(ctx, "replication").Val(), "master_link_status:up") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var cpu time.Duration
+	var cmds, bytes int64
+	for b.Loop() {
+		b.StopTimer()
+		caughtUp()
+		from := offset(rc, "master_repl_offset")
+		relay.pause()
+		out, err := exec.Command(bench, "-p", strconv.Itoa(r.Port), "-t", "set,incr,lpush,sadd,hset,zadd",
+			"-n", strconv.Itoa(catchUpRequests), "-c", "50", "-P", "16", "-r", "100000", "-q").CombinedOutput()
+		if err != nil {
+			b.Fatalf("redis-benchmark: %v\n%s", err, out)
+		}
+		bytes += offset(rc, "master_repl_offset") - from
+		cmds += 6 * catchUpRequests
+		before := processCPU()
+		b.StartTimer()
+		relay.resume()
+		caughtUp()
+		b.StopTimer()
+		cpu += processCPU() - before
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(cmds), "cpu-µs/cmd")
+	b.ReportMetric(float64(bytes)/1e6/b.Elapsed().Seconds(), "MB/s")
+}
+
+// catchUpRequests is redis-benchmark's -n for each test of an iteration.
+const catchUpRequests = 100000
+
+// processCPU returns the CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// relay forwards loopback connections to a target; paused, it stops
+// reading from the target, whose data then waits in its output buffer.
+type relay struct {
+	addr string
+	mu   sync.Mutex
+	cond *sync.Cond
+	held bool
+}
+
+func startRelay(b *testing.B, target string) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	rl := &relay{addr: ln.Addr().String()}
+	rl.cond = sync.NewCond(&rl.mu)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			b.Cleanup(func() { c.Close(); t.Close() })
+			go func() { io.Copy(t, c); t.Close() }()
+			go func() { rl.copy(c, t); c.Close() }()
+		}
+	}()
+	return rl
+}
+
+// copy copies src to dst, waiting before each read while paused.
+func (rl *relay) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 256<<10)
+	for {
+		rl.mu.Lock()
+		for rl.held {
+			rl.cond.Wait()
+		}
+		rl.mu.Unlock()
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (rl *relay) pause() {
+	rl.mu.Lock()
+	rl.held = true
+	rl.mu.Unlock()
+}
+
+func (rl *relay) resume() {
+	rl.mu.Lock()
+	rl.held = false
+	rl.mu.Unlock()
+	rl.cond.Broadcast()
+}
