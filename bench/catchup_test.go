@@ -1,12 +1,9 @@
 package main
 
 import (
-	"io"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,11 +15,11 @@ import (
 
 // BenchmarkReplicaCatchUp measures how fast a Shoal replica of a
 // redis-server applies a backlog of the primary's stream: the replica's
-// link runs through a loopback relay that stops forwarding while
+// link runs through a loopback proxy that holds its traffic while
 // redis-benchmark writes to the primary (-P 16, the six write tests of
-// bench/migration.sh, -n catchUpRequests each), then forwards again; an
+// bench/migration.sh, -n catchUpRequests each), then lets it through; an
 // iteration is the time until the replica's offset reaches the primary's.
-// It reports the process's CPU (user + system, the relay's copy included)
+// It reports the process's CPU (user + system, the proxy's copy included)
 // per command of the stream, and the stream's megabytes per second.
 func BenchmarkReplicaCatchUp(b *testing.B) {
 	bench := testutil.RequireTool(b, "redis-benchmark")
@@ -30,11 +27,10 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 		"--client-output-buffer-limit", "replica 0 0 0", "--repl-diskless-sync-delay", "0")
 	rc := r.Client(b, 0)
 	ctx := testutil.Ctx(b)
-	relay := startRelay(b, r.Addr())
+	px := testutil.NewProxy(b, r.Addr())
 	s := testutil.Start(b, nil)
 	sc := testutil.Client(b, s, 2)
-	_, port, _ := net.SplitHostPort(relay.addr)
-	if err := sc.Do(ctx, "REPLICAOF", "127.0.0.1", port).Err(); err != nil {
+	if err := sc.Do(ctx, append([]any{"REPLICAOF"}, anys(strings.Fields(px.HostPort()))...)...).Err(); err != nil {
 		b.Fatal(err)
 	}
 	offset := func(c *redis.Client, field string) int64 {
@@ -61,7 +57,7 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 		b.StopTimer()
 		caughtUp()
 		from := offset(rc, "master_repl_offset")
-		relay.pause()
+		px.Pause()
 		out, err := exec.Command(bench, "-p", strconv.Itoa(r.Port), "-t", "set,incr,lpush,sadd,hset,zadd",
 			"-n", strconv.Itoa(catchUpRequests), "-c", "50", "-P", "16", "-r", "100000", "-q").CombinedOutput()
 		if err != nil {
@@ -71,7 +67,7 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 		cmds += 6 * catchUpRequests
 		before := processCPU()
 		b.StartTimer()
-		relay.resume()
+		px.Resume()
 		caughtUp()
 		b.StopTimer()
 		cpu += processCPU() - before
@@ -91,72 +87,10 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// relay forwards loopback connections to a target; paused, it stops
-// reading from the target, whose data then waits in its output buffer.
-type relay struct {
-	addr string
-	mu   sync.Mutex
-	cond *sync.Cond
-	held bool
-}
-
-func startRelay(b *testing.B, target string) *relay {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
-	b.Cleanup(func() { ln.Close() })
-	rl := &relay{addr: ln.Addr().String()}
-	rl.cond = sync.NewCond(&rl.mu)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			b.Cleanup(func() { c.Close(); t.Close() })
-			go func() { io.Copy(t, c); t.Close() }()
-			go func() { rl.copy(c, t); c.Close() }()
-		}
-	}()
-	return rl
-}
-
-// copy copies src to dst, waiting before each read while paused.
-func (rl *relay) copy(dst io.Writer, src io.Reader) {
-	buf := make([]byte, 256<<10)
-	for {
-		rl.mu.Lock()
-		for rl.held {
-			rl.cond.Wait()
-		}
-		rl.mu.Unlock()
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (rl *relay) pause() {
-	rl.mu.Lock()
-	rl.held = true
-	rl.mu.Unlock()
-}
-
-func (rl *relay) resume() {
-	rl.mu.Lock()
-	rl.held = false
-	rl.mu.Unlock()
-	rl.cond.Broadcast()
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
 )
 
 // pipelinedWrites runs n pipelines of writes against the redis-server at
@@ -79,22 +80,30 @@ func pipelinedWrites(t *testing.T, addr string, worker, db, n int, after func(i 
 	}
 }
 
+// replicaOfRedis starts a redis-server (a 64 MB backlog, DEBUG allowed)
+// and a Shoal replica of it, and waits until the primary counts it.
+func replicaOfRedis(t *testing.T) (r *testutil.RedisServer, rc *redis.Client, s *server.Server, sc *redis.Client) {
+	t.Helper()
+	r = testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "local",
+		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb")
+	rc = r.Client(t, 0)
+	s = testutil.Start(t, nil)
+	sc = testutil.Client(t, s, 2)
+	if err := sc.Do(testutil.Ctx(t), "REPLICAOF", "127.0.0.1", r.Port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicas(t, rc)
+	return r, rc, s, sc
+}
+
 // TestReplicaOfRedisPipelined makes Shoal a replica of a redis-server
 // taking pipelined writes on several connections and databases, with
 // SWAPDB and FLUSHDB among them, and drops the link twice while they go
 // on: each drop continues by partial resync, and in the end Shoal's DEBUG
 // DIGEST is Redis's and so are the contents of every database written.
 func TestReplicaOfRedisPipelined(t *testing.T) {
-	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "local",
-		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb")
-	rc := r.Client(t, 0)
+	r, rc, s, sc := replicaOfRedis(t)
 	ctx := testutil.Ctx(t)
-	s := testutil.Start(t, nil)
-	sc := testutil.Client(t, s, 2)
-	if err := sc.Do(ctx, "REPLICAOF", "127.0.0.1", r.Port).Err(); err != nil {
-		t.Fatal(err)
-	}
-	waitReplicas(t, rc)
 
 	const rounds = 240
 	dbs := rdbDBs
@@ -177,12 +186,8 @@ func dropReplicaLink(t *testing.T, rc *redis.Client) {
 // again and again while commits are refused and once they pass. In the
 // end Shoal's DEBUG DIGEST is Redis's.
 func TestReplicaOfRedisCommitFails(t *testing.T) {
-	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "local",
-		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb")
-	rc := r.Client(t, 0)
+	r, rc, s, sc := replicaOfRedis(t)
 	ctx := testutil.Ctx(t)
-	s := testutil.Start(t, nil)
-	sc := testutil.Client(t, s, 2)
 	var refused atomic.Int64
 	armed := new(atomic.Bool)
 	s.Store().SetCommitGate(func() error {
@@ -192,10 +197,6 @@ func TestReplicaOfRedisCommitFails(t *testing.T) {
 		}
 		return nil
 	})
-	if err := sc.Do(ctx, "REPLICAOF", "127.0.0.1", r.Port).Err(); err != nil {
-		t.Fatal(err)
-	}
-	waitReplicas(t, rc)
 
 	const rounds = 120
 	third := make(chan struct{})

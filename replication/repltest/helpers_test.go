@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -358,98 +357,4 @@ func writeLoad(t *testing.T, p *node, prefix string) (stop func() int) {
 		}
 	}()
 	return func() int { close(quit); return <-done }
-}
-
-// proxy forwards TCP connections to a target and can hold all traffic,
-// as if the other side were paused (SIGSTOP in Redis's tests).
-type proxy struct {
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	cond   *sync.Cond
-	paused bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	p.cond = sync.NewCond(&p.mu)
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) hostPort() string {
-	return "127.0.0.1 " + strconv.Itoa(p.ln.Addr().(*net.TCPAddr).Port)
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go p.pipe(c, up)
-		go p.pipe(up, c)
-	}
-}
-
-func (p *proxy) pipe(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			for p.paused {
-				p.cond.Wait()
-			}
-			p.mu.Unlock()
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// pause holds every byte in both directions until resume.
-func (p *proxy) pause() {
-	p.mu.Lock()
-	p.paused = true
-	p.mu.Unlock()
-}
-
-func (p *proxy) resume() {
-	p.mu.Lock()
-	p.paused = false
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
-
-func (p *proxy) close() {
-	p.ln.Close()
-	p.resume()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
 }

@@ -103,7 +103,7 @@ func TestExpiryFollowsPrimary(t *testing.T) {
 	if err != nil || at <= 0 {
 		t.Fatalf("PEXPIRETIME = %d, %v", at, err)
 	}
-	px.pause() // the primary's delete cannot reach the replica now
+	px.Pause() // the primary's delete cannot reach the replica now
 	for {
 		before := time.Now().UnixMilli()
 		v, err := r.c.Get(ctx, "k").Result()
@@ -132,7 +132,7 @@ func TestExpiryFollowsPrimary(t *testing.T) {
 	if n, _ := r.c.DBSize(ctx).Result(); n != 2 {
 		t.Fatalf("DBSIZE on the replica before the primary's delete = %d, want 2 (the key waits for it)", n)
 	}
-	px.resume()
+	px.Resume()
 	eventually(t, "the primary's sweeper deletes the key", func() bool {
 		return p.infoInt("stats", "expired_keys") >= 1
 	})

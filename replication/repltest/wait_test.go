@@ -18,12 +18,12 @@ import (
 const waitOnReplica = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
 
 // pair is a primary with one replica behind a pausable proxy.
-func pair(t *testing.T, edit func(*config.Config)) (p, r *node, px *proxy) {
+func pair(t *testing.T, edit func(*config.Config)) (p, r *node, px *testutil.Proxy) {
 	t.Helper()
 	p = newNode(t, edit)
-	px = newProxy(t, p.addr())
+	px = testutil.NewProxy(t, p.addr())
 	r = newNode(t, func(c *config.Config) {
-		c.ReplicaOf = px.hostPort()
+		c.ReplicaOf = px.HostPort()
 		if edit != nil {
 			edit(c)
 		}
@@ -76,8 +76,8 @@ func TestWait(t *testing.T) {
 	})
 
 	t.Run("WAIT 0 replies at once", func(t *testing.T) {
-		px.pause()
-		defer px.resume()
+		px.Pause()
+		defer px.Resume()
 		m.Incr(ctx, "foo")
 		// Timeout 0 would block forever if WAIT 0 waited.
 		if n, err := m.Do(ctx, "WAIT", 0, 0).Int(); err != nil || n != 0 {
@@ -89,20 +89,20 @@ func TestWait(t *testing.T) {
 	})
 
 	t.Run("blocked replica", func(t *testing.T) {
-		px.pause()
+		px.Pause()
 		m.Set(ctx, "foo", 0, 0)
 		m.Incr(ctx, "foo")
 		if n, err := m.Do(ctx, "WAIT", 1, 200).Int(); err != nil || n != 0 {
 			t.Fatalf("WAIT 1 200 with the replica paused = %d, %v", n, err)
 		}
-		px.resume()
+		px.Resume()
 		if n, err := m.Do(ctx, "WAIT", 1, 10000).Int(); err != nil || n != 1 {
 			t.Fatalf("WAIT 1 10000 after resuming = %d, %v", n, err)
 		}
 	})
 
 	t.Run("multiple clients unblock", func(t *testing.T) {
-		px.pause()
+		px.Pause()
 		c1, c2 := p.conn(), p.conn()
 		c1.Incr(ctx, "foo")
 		c2.Incr(ctx, "foo")
@@ -116,7 +116,7 @@ func TestWait(t *testing.T) {
 		eventually(t, "two clients are blocked", func() bool {
 			return p.info("clients")["blocked_clients"] == "2"
 		})
-		px.resume()
+		px.Resume()
 		for i := 0; i < 2; i++ {
 			if got := <-res; got != "1 <nil>" {
 				t.Fatalf("WAIT 1 0 = %s", got)
@@ -130,8 +130,8 @@ func TestWait(t *testing.T) {
 	})
 
 	t.Run("a client that hangs up stops waiting", func(t *testing.T) {
-		px.pause()
-		defer px.resume()
+		px.Pause()
+		defer px.Resume()
 		// A client that goes away while blocked stops counting as blocked.
 		raw := testutil.Dial(t, p.addr())
 		raw.Send("*2\r\n$4\r\nINCR\r\n$3\r\nfoo\r\n*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$1\r\n0\r\n")
@@ -144,8 +144,8 @@ func TestWait(t *testing.T) {
 	})
 
 	t.Run("in MULTI replies at once", func(t *testing.T) {
-		px.pause()
-		defer px.resume()
+		px.Pause()
+		defer px.Resume()
 		var cmd *redis.Cmd
 		_, err := m.TxPipelined(ctx, func(pp redis.Pipeliner) error {
 			pp.Incr(ctx, "foo")
@@ -182,7 +182,7 @@ func TestWaitUnblockedOnDemotion(t *testing.T) {
 	other := newNode(t, nil)
 	p, _, px := pair(t, nil)
 	for _, cmd := range [][]any{{"WAIT", 1, 0}, {"WAITAOF", 0, 1, 0}, {"WAITALL", 0}} {
-		px.pause()
+		px.Pause()
 		c := p.conn()
 		c.Set(ctx, "k", "v", 0)
 		res := make(chan error, 1)
@@ -203,7 +203,7 @@ func TestWaitUnblockedOnDemotion(t *testing.T) {
 		}
 		// NB: the replica may have been dropped while p synced from
 		// other; it can only come back through a flowing link.
-		px.resume()
+		px.Resume()
 		waitOnline(t, p, 1)
 	}
 }
@@ -224,7 +224,7 @@ func TestWaitAOF(t *testing.T) {
 				t.Fatalf("WAITAOF 1 1 0 = %v, %v", got, err)
 			}
 			// A paused replica: the local copy only, at the timeout.
-			px.pause()
+			px.Pause()
 			m.Incr(ctx, "foo")
 			if got, err := m.Do(ctx, "WAITAOF", 1, 0, 0).Int64Slice(); err != nil || fmt.Sprint(got) != "[1 0]" {
 				t.Fatalf("WAITAOF 1 0 0 with the replica paused = %v, %v", got, err)
@@ -232,7 +232,7 @@ func TestWaitAOF(t *testing.T) {
 			if got, err := m.Do(ctx, "WAITAOF", 1, 1, 200).Int64Slice(); err != nil || fmt.Sprint(got) != "[1 0]" {
 				t.Fatalf("WAITAOF 1 1 200 with the replica paused = %v, %v", got, err)
 			}
-			px.resume()
+			px.Resume()
 			if got, err := m.Do(ctx, "WAITAOF", 1, 1, 0).Int64Slice(); err != nil || fmt.Sprint(got) != "[1 1]" {
 				t.Fatalf("WAITAOF 1 1 0 after resuming = %v, %v", got, err)
 			}
