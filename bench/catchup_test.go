@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -26,7 +27,8 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 	r := testutil.StartRedisServer(b, b.TempDir(), "--repl-backlog-size", "512mb",
 		"--client-output-buffer-limit", "replica 0 0 0", "--repl-diskless-sync-delay", "0")
 	rc := r.Client(b, 0)
-	ctx := testutil.Ctx(b)
+	// NB: not testutil.Ctx, whose 30 s would end a longer run.
+	ctx := context.Background()
 	px := testutil.NewProxy(b, r.Addr())
 	s := testutil.Start(b, nil)
 	sc := testutil.Client(b, s, 2)
@@ -34,17 +36,25 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 		b.Fatal(err)
 	}
 	offset := func(c *redis.Client, field string) int64 {
-		for _, line := range strings.Split(c.Info(ctx, "replication").Val(), "\r\n") {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
 			if v, ok := strings.CutPrefix(line, field+":"); ok {
 				n, _ := strconv.ParseInt(v, 10, 64)
 				return n
 			}
 		}
-		return -1
+		b.Fatalf("INFO replication has no %s", field)
+		return 0
 	}
 	caughtUp := func() {
 		want := offset(rc, "master_repl_offset")
-		for offset(sc, "slave_repl_offset") < want {
+		for deadline := time.Now().Add(5 * time.Minute); offset(sc, "slave_repl_offset") < want; {
+			if time.Now().After(deadline) {
+				b.Fatal("the replica did not catch up within 5 minutes")
+			}
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
