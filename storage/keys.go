@@ -188,6 +188,11 @@ func (t *Tx) getMeta(key []byte, value bool, dst []byte) ([]byte, bool, error) {
 	}
 	v = append(dst[:0], pv...)
 	closer.Close()
+	if v == nil {
+		// NB: present with no bytes (a set member): nil would be cached
+		// as absent.
+		v = emptyRecord
+	}
 	t.s.meta.fill(key, v, gen)
 	return v, true, nil
 }

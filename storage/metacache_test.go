@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
@@ -185,5 +187,35 @@ func TestMetaCacheLongMemberIsPresentWithoutValue(t *testing.T) {
 	}
 	if v, ok := hget(); ok {
 		t.Fatalf("HGET after HDEL: %q", v)
+	}
+}
+
+// A set member, whose value is empty, read from Pebble (after a restart,
+// or written by a commit too large to add members to the cache) is
+// cached as present: the second SISMEMBER finds it as the first did.
+func TestMetaCacheFillsEmptyMemberAsPresent(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openTest(t, fs, nil)
+	tx := s.NewTx()
+	set := lookupHash(t, tx, "s")
+	if _, err := tx.PrepareCollection(set, encoding.TypeSet); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.SetAdd(set, []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	tx.SetSize(set, set.Meta.Size)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, fs, nil)
+	tx = s.NewTx()
+	for i := range 2 {
+		set := lookupHash(t, tx, "s")
+		if ok, err := tx.SetHas(set, []byte("m")); err != nil || !ok {
+			t.Fatalf("SISMEMBER %d after reopen: %v, %v", i+1, ok, err)
+		}
+		tx.Commit()
 	}
 }
