@@ -42,7 +42,10 @@ type metaShard struct {
 	gen   atomic.Uint64
 	m     map[string]cacheEntry // keyed by Pebble key
 	bytes int64
-	_     [32]byte
+	// committing are the commits being applied with records in this
+	// shard: their keys read as misses (metapublish.go).
+	committing []*commitShards
+	_          [8]byte
 }
 
 // cacheEntry is one key's cached state. Its key and record share one
@@ -123,6 +126,11 @@ func (c *metaCache) shard(key []byte) *metaShard {
 	return &c.shards[maphash.Bytes(metaSeed, key)&(metaShards-1)]
 }
 
+// shardOf is the index of the shard of key.
+func (c *metaCache) shardOf(key string) int {
+	return int(maphash.String(metaSeed, key) & (metaShards - 1))
+}
+
 // entryCost approximates the memory of an entry of key and cache form val.
 func entryCost(key, val []byte) int64 {
 	if entryKindOf(val) != entPresent {
@@ -146,6 +154,9 @@ func (c *metaCache) get(key, dst []byte) (val []byte, found bool, gen uint64) {
 	sh.mu.Lock()
 	e, found := sh.m[string(key)]
 	gen = sh.gen.Load()
+	if found && len(sh.committing) > 0 && sh.hiddenLocked(key) {
+		found = false
+	}
 	if found {
 		switch e.kind {
 		case entHidden:
@@ -189,33 +200,29 @@ func (c *metaCache) fill(key, val []byte, gen uint64) {
 	sh.mu.Unlock()
 }
 
-// set records a committed write: val is the new record, nil a delete.
-func (c *metaCache) set(key, val []byte) {
-	if c == nil {
-		return
-	}
-	val, fits := cacheForm(key, val)
-	fits = fits && entryCost(key, val) <= c.budget/4
-	sh := c.shard(key)
-	sh.mu.Lock()
-	sh.gen.Add(1)
-	old, ok := sh.m[string(key)]
+// setLocked records a committed write in sh, whose lock the caller holds
+// and whose generation it moved: val is the new record, nil a delete.
+// Unless insert is set, only an entry the shard holds changes.
+func (c *metaCache) setLocked(sh *metaShard, key string, val []byte, insert bool) {
+	bkey := unsafe.Slice(unsafe.StringData(key), len(key))
+	val, fits := cacheForm(bkey, val)
+	fits = fits && entryCost(bkey, val) <= c.budget/4
+	old, ok := sh.m[key]
 	switch {
 	case ok && fits:
 		// NB: overwrite the entry in place rather than delete and insert:
 		// a map that deletes on every write fills with tombstones and its
 		// lookups slow down.
 		sh.bytes -= old.cost()
-		sh.store(old, key, val)
+		sh.store(old, bkey, val)
 		sh.evictLocked(c.budget)
 	case ok:
 		sh.bytes -= old.cost()
 		delete(sh.m, old.mapKey())
-	case fits:
-		sh.evictLocked(c.budget - entryCost(key, val))
-		sh.store(cacheEntry{}, key, val)
+	case fits && insert:
+		sh.evictLocked(c.budget - entryCost(bkey, val))
+		sh.store(cacheEntry{}, bkey, val)
 	}
-	sh.mu.Unlock()
 }
 
 // cacheForm returns what the cache keeps for record val of key, and false
@@ -282,15 +289,6 @@ func (c *metaCache) hide(key []byte) {
 		sh.m[old.mapKey()] = old
 	}
 	sh.mu.Unlock()
-}
-
-// bump moves key's shard generation: a reader's fill that began before
-// is refused.
-func (c *metaCache) bump(key []byte) {
-	if c == nil {
-		return
-	}
-	c.shard(key).gen.Add(1)
 }
 
 // clear forgets everything (FLUSHDB, a full sync).

@@ -190,6 +190,110 @@ func TestMetaCacheLongMemberIsPresentWithoutValue(t *testing.T) {
 	}
 }
 
+// A commit of more records than publishInsertMax (an MSET of many keys, an
+// SADD of many members) hides them all while it applies and publishes
+// them after: readers that take no lock never see a key go back, never
+// miss a member of a commit whose key they saw, and read the last values
+// once the writer is done, from the cache for the keys it wrote.
+func TestMetaCacheLargeCommitsUnderConcurrency(t *testing.T) {
+	s := openTest(t, nil, nil)
+	const keys, rounds = 2*publishInsertMax + 7, 12
+	names := make([][]byte, keys)
+	for i := range names {
+		names[i] = []byte("k" + strconv.Itoa(i))
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(done)
+		tx := s.NewTx()
+		for r := 1; r <= rounds; r++ {
+			tx.Lock(0, append([][]byte{[]byte("s")}, names...)...)
+			v := []byte(strconv.Itoa(r))
+			for _, name := range names {
+				k, err := tx.Lookup(0, name)
+				if err != nil {
+					errs <- err
+					return
+				}
+				tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, Value: v})
+			}
+			set, err := tx.Lookup(0, []byte("s"))
+			if err == nil {
+				_, err = tx.PrepareCollection(set, encoding.TypeSet)
+			}
+			for i := 0; err == nil && i < keys; i++ {
+				_, err = tx.SetAdd(set, []byte(strconv.Itoa(r)+":"+strconv.Itoa(i)))
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			tx.SetSize(set, set.Meta.Size)
+			if err := tx.Commit(); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tx := s.NewTx()
+			last := make([]int, keys)
+			for i := w; ; i += 7 {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				k := i % keys
+				key, err := tx.Lookup(0, names[k])
+				if err != nil {
+					errs <- err
+					return
+				}
+				n, _ := strconv.Atoi(string(key.Meta.Value))
+				if n < last[k] {
+					errs <- fmt.Errorf("k%d went back from %d to %d", k, last[k], n)
+					return
+				}
+				last[k] = n
+				if n == 0 {
+					continue
+				}
+				set, err := tx.Lookup(0, []byte("s"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok, err := tx.SetHas(set, []byte(strconv.Itoa(n)+":"+strconv.Itoa(k))); err != nil || !ok {
+					errs <- fmt.Errorf("k%d reads %d, member %d:%d missing (%v)", k, n, n, k, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	hits, _ := s.MetaCacheStats()
+	for i, name := range names {
+		if v, _ := getString(t, s, 0, string(name)); v != strconv.Itoa(rounds) {
+			t.Fatalf("k%d = %s, want %d", i, v, rounds)
+		}
+	}
+	if after, _ := s.MetaCacheStats(); after-hits < keys {
+		t.Fatalf("%d of %d keys read from the cache after the commits", after-hits, keys)
+	}
+}
+
 // A set member, whose value is empty, read from Pebble (after a restart,
 // or written by a commit too large to add members to the cache) is
 // cached as present: the second SISMEMBER finds it as the first did.

@@ -71,6 +71,8 @@ type Tx struct {
 	noTouch bool
 	// expireOnRead deletes the expired keys lookups find (SetExpireOnRead).
 	expireOnRead bool
+	// pub is pending while a commit applies, hidden in the cache.
+	pub commitShards
 	// pendingGen counts the times pending was emptied or replaced: a Key
 	// marked fresh in another generation is not (Key.fresh).
 	pendingGen uint64
@@ -385,6 +387,9 @@ func (t *Tx) Commit() error {
 	} else {
 		t.dropAhead()
 	}
+	if err != nil && t.pub.pending != nil {
+		t.abandonMetaLocked()
+	}
 	if err == nil {
 		t.s.Stats.Commits.Add(1)
 		t.s.applyCounts(t.counts)
@@ -496,28 +501,33 @@ func (t *Tx) clearPending() {
 // publishMetaLocked brings the metadata cache up to date with a batch
 // Pebble just applied, while t still holds the keys' locks.
 func (t *Tx) publishMetaLocked() {
+	if t.s.meta == nil {
+		return
+	}
 	if len(t.flushed) > 0 {
 		t.s.meta.clear()
 	}
-	// First move every shard's generation, so no reader that read Pebble
-	// before the batch applied fills an old record among the new ones;
-	// then publish them.
-	for k := range t.pending {
-		t.s.meta.bump([]byte(k))
-	}
-	for k, v := range t.pending {
-		t.s.meta.set([]byte(k), v)
-	}
+	t.s.meta.publishCommit(&t.pub)
 }
 
 // hideMetaLocked hides the cached records of the keys t is about to
 // commit: while its batch applies, readers of any of them go to Pebble,
 // which shows the batch whole or not at all, rather than find some keys
-// new in the cache and others old.
+// new in the cache and others old (metapublish.go).
 func (t *Tx) hideMetaLocked() {
-	for k := range t.pending {
-		t.s.meta.hide([]byte(k))
+	if t.s.meta == nil {
+		return
 	}
+	t.s.meta.hideCommit(&t.pub, t.pending)
+}
+
+// abandonMetaLocked forgets the cached records of the keys of a commit
+// that failed, which hideMetaLocked hid.
+func (t *Tx) abandonMetaLocked() {
+	if t.s.meta == nil {
+		return
+	}
+	t.s.meta.abandonCommit(&t.pub)
 }
 
 func (t *Tx) notifyLocked() {

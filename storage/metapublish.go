@@ -1,0 +1,127 @@
+package storage
+
+import "github.com/shoaldb/shoal/storage/encoding"
+
+// A commit reaches the hot cache in three steps:
+//
+//  1. hide: before the batch applies, the shard records the commit's
+//     pending map, and its keys read as misses (readers go to Pebble,
+//     which shows the batch whole or not at all);
+//  2. the batch applies;
+//  3. publish: the shards' generations move (a reader's fill that began
+//     before is refused), the new records replace the cached ones, and the
+//     shards forget the pending map.
+//
+// Hiding the shards rather than each entry spares a map lookup per record
+// and a lock for each: a commit of 100,000 keys did 200,000 of both and
+// 300,000 hashes, now 100,000 lookups and 200,000 hashes, with no
+// allocation. Readers of a hidden shard look their key up in the pending
+// maps it records, which their owners do not change until they publish.
+
+// publishInsertMax is the most records a commit may add to the cache
+// (beside those it replaces) for members: a larger one, a command of
+// many members, replaces the member entries the cache holds and adds
+// none, so that a 100,000-member SADD or HSET does not allocate an entry
+// per member nobody read yet (a third of its time, and as much memory
+// as the members). Metadata records are always added: a key written is
+// as often read or deleted soon after, and a DEL of 100,000 keys an MSET
+// wrote found each in Pebble, at twice the time.
+const publishInsertMax = 1024
+
+// commitShards is a commit's pending map while it is hidden, and the
+// shards its keys fall in.
+type commitShards struct {
+	pending map[string][]byte // nil when none is hidden
+	shards  [metaShards / 64]uint64
+}
+
+func (g *commitShards) has(s int) bool { return g.shards[s/64]&(1<<(s%64)) != 0 }
+
+// hideCommit makes the keys of pending read as misses until publishCommit
+// or abandonCommit, and refuses the fills of readers that began before.
+func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte) {
+	g.pending, g.shards = pending, [metaShards / 64]uint64{}
+	for k := range pending {
+		s := c.shardOf(k)
+		g.shards[s/64] |= 1 << (s % 64)
+	}
+	for s := range metaShards {
+		if g.has(s) {
+			sh := &c.shards[s]
+			sh.mu.Lock()
+			sh.gen.Add(1)
+			sh.committing = append(sh.committing, g)
+			sh.mu.Unlock()
+		}
+	}
+}
+
+// publishCommit records the hidden commit's new records (nil: deleted),
+// then shows its keys again. A commit of more than publishInsertMax
+// records adds no member entry the cache does not hold.
+func (c *metaCache) publishCommit(g *commitShards) {
+	// NB: first move every shard's generation, so that no reader that
+	// read Pebble before the batch applied fills an old record; a reader
+	// that asks meanwhile still misses, and finds the new one in Pebble.
+	for s := range metaShards {
+		if g.has(s) {
+			c.shards[s].gen.Add(1)
+		}
+	}
+	small := len(g.pending) <= publishInsertMax
+	for k, v := range g.pending {
+		sh := &c.shards[c.shardOf(k)]
+		sh.mu.Lock()
+		c.setLocked(sh, k, v, small || k[0] == encoding.TagMeta)
+		sh.mu.Unlock()
+	}
+	c.endCommit(g)
+}
+
+// abandonCommit forgets the cached records of the keys of a hidden commit
+// that failed to apply, and shows them again: readers read Pebble.
+func (c *metaCache) abandonCommit(g *commitShards) {
+	for k := range g.pending {
+		sh := &c.shards[c.shardOf(k)]
+		sh.mu.Lock()
+		sh.gen.Add(1)
+		if old, ok := sh.m[k]; ok {
+			sh.bytes -= old.cost()
+			delete(sh.m, old.mapKey())
+		}
+		sh.mu.Unlock()
+	}
+	c.endCommit(g)
+}
+
+// endCommit shows the keys of g again.
+func (c *metaCache) endCommit(g *commitShards) {
+	for s := range metaShards {
+		if !g.has(s) {
+			continue
+		}
+		sh := &c.shards[s]
+		sh.mu.Lock()
+		for i, p := range sh.committing {
+			if p == g {
+				last := len(sh.committing) - 1
+				sh.committing[i] = sh.committing[last]
+				sh.committing[last] = nil
+				sh.committing = sh.committing[:last]
+				break
+			}
+		}
+		sh.mu.Unlock()
+	}
+	g.pending = nil
+}
+
+// hiddenLocked reports whether a commit being applied writes key.
+func (sh *metaShard) hiddenLocked(key []byte) bool {
+	for _, g := range sh.committing {
+		if _, ok := g.pending[string(key)]; ok {
+			return true
+		}
+	}
+	return false
+}
