@@ -75,7 +75,7 @@ func del(c *Ctx) error {
 	var n int64
 	var k storage.Key
 	for _, name := range keys {
-		if err := c.Tx.LookupHeader(&k, c.DB(), name); err != nil {
+		if err := c.Tx.LookupToDelete(&k, c.DB(), name); err != nil {
 			return err
 		}
 		live := k.Live

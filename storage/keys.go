@@ -81,6 +81,13 @@ func (t *Tx) LookupHeader(k *Key, db int, name []byte) error {
 	return t.lookup(k, db, name, readHeader)
 }
 
+// LookupToDelete is LookupHeader for a caller that holds the key's lock
+// and will delete the key: its access clock is left alone, as Redis's DEL
+// does not touch the keys it removes.
+func (t *Tx) LookupToDelete(k *Key, db int, name []byte) error {
+	return t.lookup(k, db, name, readDelete)
+}
+
 // LookupInline is LookupInto, except that a chunked string's value is
 // left in its chunks (k.Meta.Chunked, k.Meta.Value empty): for the
 // commands that read or write a range of it (ReadRange, WriteRange).
@@ -91,6 +98,7 @@ func (t *Tx) LookupInline(k *Key, db int, name []byte) error {
 // What a lookup reads of a string's value.
 const (
 	readHeader = iota // maybe none of it (a cached StringHeader)
+	readDelete        // readHeader, leaving the access clock alone
 	readInline        // an inline value, not a chunked one's
 	readValue         // the whole value, assembled from its chunks
 )
@@ -98,8 +106,14 @@ const (
 func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	k.DB, k.Phys, k.Name = db, t.s.phys(db), name
 	k.hasPrev, k.fresh = false, 0
+	header := mode == readHeader || mode == readDelete
+	// NB: a key looked up to be replaced or deleted under its lock is
+	// written by t's commit, which caches its new record: a miss is not
+	// worth caching first (MSET of 100,000 new keys cached each as
+	// absent, then replaced the entry).
+	fill := mode != readDelete && (mode != readHeader || !t.holds.has(stripeOf(k.Phys, name)))
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
-	v, ok, err := t.getMeta(t.scratch, mode != readHeader, k.raw)
+	v, ok, err := t.getMeta(t.scratch, !header, fill, k.raw)
 	if err != nil {
 		return err
 	}
@@ -116,10 +130,10 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	if !k.Live && t.expireOnRead && t.snap == nil {
 		return t.expireFound(k, mode)
 	}
-	if k.Live && !t.noTouch && t.snap == nil {
+	if k.Live && !t.noTouch && t.snap == nil && mode != readDelete {
 		t.s.clocks.touch(t.scratch)
 	}
-	if k.Live && k.Meta.Chunked && mode != readHeader && t.snap == nil {
+	if k.Live && k.Meta.Chunked && !header && t.snap == nil {
 		// NB: the metadata and the chunks are two reads; a writer that
 		// replaced the string between them would have deleted the chunks
 		// the metadata names. Writers hold the key's lock from before
@@ -161,8 +175,9 @@ func (t *Tx) lockToRead(st uint32) bool {
 // is set, a string's record may come without its value (a cached
 // StringHeader). Cached sub-keys are read the same way (GetMember,
 // memberExists); unless value is set, a long member's value may be
-// elidedMember, which must not be modified.
-func (t *Tx) getMeta(key []byte, value bool, dst []byte) ([]byte, bool, error) {
+// elidedMember, which must not be modified. Unless fill is set, what
+// Pebble answers is not offered to the cache.
+func (t *Tx) getMeta(key []byte, value, fill bool, dst []byte) ([]byte, bool, error) {
 	if v, ok := t.pending[string(key)]; ok {
 		if v == nil {
 			return dst[:0], false, nil
@@ -180,7 +195,9 @@ func (t *Tx) getMeta(key []byte, value bool, dst []byte) ([]byte, bool, error) {
 	t.s.meta.countMiss()
 	pv, closer, err := t.s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		t.s.meta.fill(key, nil, gen)
+		if fill {
+			t.s.meta.fill(key, nil, gen)
+		}
 		return dst[:0], false, nil
 	}
 	if err != nil {
@@ -193,7 +210,9 @@ func (t *Tx) getMeta(key []byte, value bool, dst []byte) ([]byte, bool, error) {
 		// as absent.
 		v = emptyRecord
 	}
-	t.s.meta.fill(key, v, gen)
+	if fill {
+		t.s.meta.fill(key, v, gen)
+	}
 	return v, true, nil
 }
 

@@ -70,7 +70,7 @@ func (t *Tx) GetMember(subkey, dst []byte) ([]byte, bool, error) {
 	// NB: t's batch holds no write of subkey that pending lacks, and no
 	// range delete (untracked would be set): the cache and Pebble have the
 	// rest.
-	v, ok, err := t.getMeta(subkey, true, dst)
+	v, ok, err := t.getMeta(subkey, true, true, dst)
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -84,7 +84,7 @@ func (t *Tx) memberExists(subkey []byte) (bool, error) {
 		_, ok, err := t.get(subkey, nil)
 		return ok, err
 	}
-	v, ok, err := t.getMeta(subkey, false, t.valBuf)
+	v, ok, err := t.getMeta(subkey, false, true, t.valBuf)
 	if !isElided(v) {
 		t.valBuf = v[:0]
 	}
