@@ -109,6 +109,17 @@ func (c *Ctx) PutRawString(k *storage.Key, val []byte, expireAt int64) {
 	c.Tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, ExpireAt: expireAt, Value: val, Enc: encoding.EncRaw})
 }
 
+// reserve sizes c's Tx for a command about to write n records holding
+// args, each record's key also holding prefix bytes (a member's sub-key
+// holds its collection's name): see storage.Tx.Reserve.
+func (c *Ctx) reserve(n, prefix int, args [][]byte) {
+	size := n * prefix
+	for _, a := range args {
+		size += len(a)
+	}
+	c.Tx.Reserve(n, size)
+}
+
 // NowMs is the store's clock in Unix milliseconds.
 func (c *Ctx) NowMs() int64 { return c.Store.NowMs() }
 

@@ -556,15 +556,13 @@ func mset(c *Ctx) error {
 	if len(c.Args)%2 == 0 {
 		return ErrArity(c.Cmd.Name)
 	}
-	keys := make([][]byte, 0, len(c.Args)/2)
-	for i := 1; i < len(c.Args); i += 2 {
-		keys = append(keys, c.Args[i])
-	}
-	c.Tx.Lock(c.DB(), keys...)
+	c.reserve(len(c.Args)/2, 0, c.Args[1:])
+	c.Tx.LockEvery(c.DB(), c.Args[1:], 2)
 	k := newStrKey(c)
 	defer k.release()
 	if nx {
-		for _, name := range keys {
+		for i := 1; i < len(c.Args); i += 2 {
+			name := c.Args[i]
 			if err := c.Tx.LookupHeader(&k.Key, c.DB(), name); err != nil {
 				return err
 			}
