@@ -255,17 +255,27 @@ func (f *framer) detach(p []byte) {
 
 // addArg appends a bulk's argument to f.argv. A full argv grows as
 // Redis's does, doubling but never past the request's arguments still to
-// come (f.left counts this one), so a request of 100,000 arguments
-// allocates about twice their headers rather than append's five times.
+// come (f.left counts this one), until it holds argvTrust arguments: then
+// it makes room for all the request announced at once, which its
+// arguments so far vouch for, rather than copy a list of 100,000 headers
+// five more times and leave the copies to the collector.
 func (f *framer) addArg(a []byte) {
 	if len(f.argv) == cap(f.argv) {
 		need := len(f.argv) + int(f.left)
-		grown := make([][]byte, len(f.argv), min(max(2*cap(f.argv), 16), need))
+		grow := max(2*cap(f.argv), 16)
+		if cap(f.argv) >= argvTrust {
+			grow = need
+		}
+		grown := make([][]byte, len(f.argv), min(grow, need))
 		copy(grown, f.argv)
 		f.argv = grown
 	}
 	f.argv = append(f.argv, a)
 }
+
+// argvTrust is the number of arguments from which the framer makes room
+// for all the arguments a request announces.
+const argvTrust = 1024
 
 // request returns the arguments of the complete request r.
 func (f *framer) request(r request) [][]byte { return f.argv[r.start:r.end:r.end] }
