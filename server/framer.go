@@ -121,6 +121,15 @@ func (f *framer) feed(p []byte, lim frameLimits) (int, *framingError) {
 	return used, err
 }
 
+// release lets go of the arguments of the requests served, once they were
+// many: a connection idle after a command of 100,000 arguments does not
+// keep them, nor their list, until its next read.
+func (f *framer) release() {
+	if cap(f.argv) > argvKeep && f.cur == len(f.argv) {
+		f.argv, f.reqs, f.cur, f.own = nil, f.reqs[:0], 0, 0
+	}
+}
+
 func (f *framer) frame(p []byte, lim frameLimits) (int, *framingError) {
 	for i := 0; i < len(p); i++ {
 		b := p[i]

@@ -33,6 +33,7 @@ func frameAll(in []byte, chunk int, lim frameLimits) ([]byte, *framingError) {
 			if err != nil {
 				return out, err
 			}
+			f.release()
 			p = p[used:]
 		}
 		for i := range buf[:n] {
@@ -154,6 +155,35 @@ func TestFramerManyArguments(t *testing.T) {
 		if err != nil || string(out) != want {
 			t.Fatalf("chunk %d: %d bytes framed (want %d), %v", chunk, len(out), len(want), err)
 		}
+	}
+}
+
+// TestFramerReleasesManyArguments: once the requests of a feed are served,
+// the list of a request of many arguments goes, and with it the
+// arguments; the list of one still arriving stays.
+func TestFramerReleasesManyArguments(t *testing.T) {
+	args := []string{"RPUSH", "l"}
+	for i := 0; i < 3*argvKeep; i++ {
+		args = append(args, strconv.Itoa(i))
+	}
+	req := []byte(mb(args...))
+	var f framer
+	if _, err := f.feed(req[:len(req)-10], testLimits); err != nil || len(f.reqs) != 0 {
+		t.Fatalf("partial request: %d framed, %v", len(f.reqs), err)
+	}
+	f.release()
+	if len(f.argv) != len(args)-1 {
+		t.Fatalf("partial request: %d arguments kept, want %d", len(f.argv), len(args)-1)
+	}
+	if _, err := f.feed(req[len(req)-10:], testLimits); err != nil || len(f.reqs) != 1 {
+		t.Fatalf("rest of the request: %d framed, %v", len(f.reqs), err)
+	}
+	if got := f.request(f.reqs[0]); len(got) != len(args) || string(got[len(got)-1]) != args[len(args)-1] {
+		t.Fatalf("request of %d arguments framed as %d", len(args), len(got))
+	}
+	f.release()
+	if cap(f.argv) != 0 {
+		t.Fatalf("served request's list kept: cap %d", cap(f.argv))
 	}
 }
 

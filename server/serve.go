@@ -89,6 +89,7 @@ func (s *Server) serveConn(nc net.Conn) {
 				c.framingFailed(ferr)
 				return
 			}
+			c.fr.release()
 			p = p[used:]
 		}
 		c.publishHeld()
