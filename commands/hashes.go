@@ -81,7 +81,7 @@ func hset(c *Ctx) error {
 	if len(c.Args)%2 != 0 {
 		return ErrArity(c.Cmd.Name)
 	}
-	c.reserve(len(c.Args)/2-1, len(c.Args[1]), c.Args[2:])
+	c.reserve(len(c.Args)/2-1, memberKeyExtra+len(c.Args[1]), c.Args[2:])
 	k, err := writeHash(c, c.Args[1])
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func keyCommands() []*Command {
 // both are as cheap as Redis's lazy free.
 func del(c *Ctx) error {
 	keys := c.Args[1:]
-	c.reserve(len(keys), 0, keys)
+	c.reserve(len(keys), metaKeyExtra, keys)
 	c.Tx.Lock(c.DB(), keys...)
 	var n int64
 	var k storage.Key

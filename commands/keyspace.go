@@ -110,15 +110,24 @@ func (c *Ctx) PutRawString(k *storage.Key, val []byte, expireAt int64) {
 }
 
 // reserve sizes c's Tx for a command about to write n records holding
-// args, each record's key also holding prefix bytes (a member's sub-key
-// holds its collection's name): see storage.Tx.Reserve.
-func (c *Ctx) reserve(n, prefix int, args [][]byte) {
-	size := n * prefix
+// args, each record also holding extra bytes of its own (a sub-key's
+// prefix, a metadata record's header): see storage.Tx.Reserve.
+func (c *Ctx) reserve(n, extra int, args [][]byte) {
+	size := n * extra
 	for _, a := range args {
 		size += len(a)
 	}
 	c.Tx.Reserve(n, size)
 }
+
+// Bytes a record adds to what a command names, for reserve: a metadata
+// record's key tag and database, and its header; and a member's sub-key
+// prefix beside its collection's name.
+const (
+	metaKeyExtra    = 2
+	metaRecordExtra = 8
+	memberKeyExtra  = 15
+)
 
 // NowMs is the store's clock in Unix milliseconds.
 func (c *Ctx) NowMs() int64 { return c.Store.NowMs() }

@@ -90,7 +90,7 @@ func setScanner(c *Ctx, k *storage.Key) memberScanner {
 }
 
 func sadd(c *Ctx) error {
-	c.reserve(len(c.Args)-2, len(c.Args[1]), c.Args[2:])
+	c.reserve(len(c.Args)-2, memberKeyExtra+len(c.Args[1]), c.Args[2:])
 	k, err := c.WriteKey(c.Args[1])
 	if err != nil {
 		return err

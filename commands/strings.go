@@ -556,7 +556,7 @@ func mset(c *Ctx) error {
 	if len(c.Args)%2 == 0 {
 		return ErrArity(c.Cmd.Name)
 	}
-	c.reserve(len(c.Args)/2, 0, c.Args[1:])
+	c.reserve(len(c.Args)/2, metaKeyExtra+metaRecordExtra, c.Args[1:])
 	c.Tx.LockEvery(c.DB(), c.Args[1:], 2)
 	k := newStrKey(c)
 	defer k.release()

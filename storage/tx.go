@@ -297,7 +297,7 @@ func (t *Tx) batch() *pebble.Batch {
 }
 
 // Reserve makes room in t for a command about to write about n records
-// whose keys, members and values named in the command come to size bytes:
+// whose keys and values come to size bytes:
 // the pending map, its arena and the batch are made once at about their
 // final size, where growing them by doubling copied each one several
 // times and left the copies to the collector (an MSET of 100,000 keys
@@ -307,7 +307,6 @@ func (t *Tx) Reserve(n, size int) {
 	if n < reserveMin || t.bulk || t.Pending() || len(t.pending) > 0 {
 		return
 	}
-	size += n * reservePerRecord
 	if t.s.meta != nil {
 		t.pending, t.pendingBig = make(map[string][]byte, n), true
 		t.arena = slices.Grow(t.arena[:0], size)
@@ -321,13 +320,8 @@ func (t *Tx) Reserve(n, size int) {
 // reserveMin is the fewest records Reserve sizes a Tx for.
 const reserveMin = 1024
 
-// reservePerRecord is what the store adds to each record's named bytes:
-// its key's tag, database and prefix, and its record's header; and
-// batchPerRecord what the batch adds to that (kind and lengths).
-const (
-	reservePerRecord = 16
-	batchPerRecord   = 4
-)
+// batchPerRecord is what a batch adds to a record (kind and lengths).
+const batchPerRecord = 4
 
 // readBatch returns t's batch for a read that must see t's writes, nil
 // when it holds none. The first such read of a batch indexes it: a copy
