@@ -36,6 +36,9 @@ type link struct {
 	// ACK ... EVENTS 1): its notify-keyspace-events is on.
 	events atomic.Bool
 	getack chan struct{}
+	// ackAt is the log's end when the last GETACK was asked for: the
+	// GETACK goes out behind entries that reach it.
+	ackAt  atomic.Int64
 	connMu sync.Mutex
 	conn   net.Conn
 	wmu    sync.Mutex // serialises writes to conn
@@ -383,11 +386,14 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 			}
 			// NB: under a steady load there is always more to send, so a
 			// WAIT's GETACK goes out behind these entries here, not only
-			// when the log is drained; the replica acknowledges them all.
-			select {
-			case <-l.getack:
-				buf = appendFrame(buf, []byte("REPLCONF"), []byte("GETACK"), []byte("*"))
-			default:
+			// when the log is drained, once they reach the write it waits
+			// for; the replica acknowledges them all.
+			if sent >= l.ackAt.Load() {
+				select {
+				case <-l.getack:
+					buf = appendFrame(buf, []byte("REPLCONF"), []byte("GETACK"), []byte("*"))
+				default:
+				}
 			}
 			if err := l.write(buf, cfg.Timeout); err != nil {
 				return
@@ -402,6 +408,15 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 			return
 		case <-changed:
 		case <-l.getack:
+			if sent < l.ackAt.Load() {
+				// Entries logged since the read: the GETACK goes behind
+				// them.
+				select {
+				case l.getack <- struct{}{}:
+				default:
+				}
+				continue
+			}
 			if err := l.write(appendFrame(nil, []byte("REPLCONF"), []byte("GETACK"), []byte("*")), cfg.Timeout); err != nil {
 				return
 			}
@@ -476,10 +491,14 @@ func (m *Manager) readAcks(l *link, read func() ([][]byte, error), done chan str
 // RequestAcks asks every connected replica to acknowledge now.
 func (m *Manager) RequestAcks() {
 	m.requestFedAcks()
+	end := m.store.ReplOffset()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, l := range m.links {
 		if l.connected {
+			if l.ackAt.Load() < end {
+				l.ackAt.Store(end)
+			}
 			select {
 			case l.getack <- struct{}{}:
 			default:
