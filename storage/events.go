@@ -20,12 +20,14 @@ const eventRecord = 'E'
 // notify-keyspace-events classes) for key of logical database db to t's
 // batch, for replicas.
 func (t *Tx) LogEvent(class uint32, db int, name string, key []byte) {
-	b := append(t.kbuf[:0], eventRecord)
+	// NB: not kbuf: events fire from hooks that run inside Tx methods
+	// (a new key's), which may be using it.
+	b := append(t.evbuf[:0], eventRecord)
 	b = binary.AppendUvarint(b, uint64(class))
 	b = binary.AppendUvarint(b, uint64(db))
 	b = binary.AppendUvarint(b, uint64(len(name)))
 	b = append(append(b, name...), key...)
-	t.kbuf = b
+	t.evbuf = b
 	t.batch().LogData(b, nil)
 }
 

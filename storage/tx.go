@@ -62,6 +62,7 @@ type Tx struct {
 	scratch    []byte
 	skey       []byte // memberKey's buffer
 	kbuf       []byte // a key or record being written, copied by the batch
+	evbuf      []byte // an event record (LogEvent), copied by the batch
 	ebuf       []byte // an encoded metadata record being written
 	arena      []byte // pending's keys and records (setPending)
 	// onNew, when set, is told of every key a write creates (SetNewKeyHook).
