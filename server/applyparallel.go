@@ -26,25 +26,14 @@ import (
 // Commit stops the workers, gathers their work into the main client's Tx
 // and commits it with the upstream mark as one batch: the mark never
 // covers less or more than the commands applied before it, and readers
-// see a transaction whole or not at all. The batch commits on a goroutine
-// of its own while the stream goes on with the spare main client: until
-// it ends, its Tx holds the locks of every key it wrote, so a later
-// command on one of them waits for it (and reads what it wrote), and a
-// barrier, whose reads may take no lock, waits for it first. The next
-// commit waits for it too, so marks commit in order; once one fails,
-// nothing commits until Reset, as the commands after it were applied on
-// writes that were lost.
+// see a transaction whole or not at all.
 //
 // It is used by one goroutine at a time, as every Applier; the workers
 // live from the first command handed to them to the next barrier, commit
-// or reset, which waits for them, and the committing goroutine until the
-// next Commit, Flush or Reset.
+// or reset, which waits for them.
 type parallelApplier struct {
-	s    *Server
-	main *masterClient
-	// spare is the main client whose batch may be committing: the two
-	// take turns.
-	spare   *masterClient
+	s       *Server
+	main    *masterClient
 	ws      []*applyWorker
 	running sync.WaitGroup
 	started bool
@@ -52,10 +41,6 @@ type parallelApplier struct {
 	// commit, for PendingBytes.
 	handed int
 	fails  atomic.Int64
-	// committing is closed when the batch committing in the background
-	// is committed or failed (err set); nil when none is.
-	committing chan struct{}
-	err        error
 }
 
 // applyWorker is one worker of a parallelApplier: a master client of its
@@ -86,7 +71,7 @@ var unknownKeys = map[string]bool{"sort": true, "sort_ro": true, "move": true, "
 // processor, up to maxApplyWorkers; a single processor applies in order
 // on the main master client alone.
 func (s *Server) newApplier() replication.Applier {
-	p := &parallelApplier{s: s, main: s.newMasterClient(), spare: s.newMasterClient()}
+	p := &parallelApplier{s: s, main: s.newMasterClient()}
 	if n := min(runtime.GOMAXPROCS(0), maxApplyWorkers); n > 1 {
 		for range n {
 			p.ws = append(p.ws, &applyWorker{mc: s.newMasterClient()})
@@ -105,7 +90,6 @@ func (p *parallelApplier) Apply(args [][]byte) error {
 	}
 	if barrier {
 		p.gather()
-		p.Flush() // NB: a failed commit is reported by the next Commit
 	}
 	return p.main.Apply(args)
 }
@@ -230,56 +214,17 @@ func (p *parallelApplier) InMulti() bool { return p.main.InMulti() }
 func (p *parallelApplier) DB() int { return p.main.DB() }
 
 // Commit implements replication.Applier: every command applied so far
-// commits with mark in one batch, in the background unless a MULTI is
-// open (its queue lives on the main client).
-func (p *parallelApplier) Commit(mark storage.UpstreamMark, done func()) error {
+// commits with mark in one batch.
+func (p *parallelApplier) Commit(mark storage.UpstreamMark) error {
 	p.gather()
 	p.handed = 0
-	if err := p.Flush(); err != nil {
-		p.main.Reset(p.main.DB())
-		return err
-	}
-	c := p.main
-	c.c.tx.PutUpstreamMark(mark)
-	if c.InMulti() {
-		if err := c.Commit(); err != nil {
-			p.err = err
-			return err
-		}
-		done()
-		return nil
-	}
-	p.main, p.spare = p.spare, c
-	p.main.c.DB = c.c.DB
-	ch := make(chan struct{})
-	p.committing = ch
-	go func() {
-		defer close(ch)
-		if err := c.Commit(); err != nil {
-			p.err = err // NB: read by Flush after ch closes
-			return
-		}
-		done()
-	}()
-	return nil
-}
-
-// Flush implements replication.Applier.
-func (p *parallelApplier) Flush() error {
-	if p.committing != nil {
-		<-p.committing
-		p.committing = nil
-	}
-	return p.err
+	return p.main.Commit(mark)
 }
 
 // Reset implements replication.Applier.
 func (p *parallelApplier) Reset(db int) {
 	p.gather()
 	p.handed = 0
-	p.Flush()
-	p.err = nil
-	p.spare.Reset(db)
 	p.main.Reset(db)
 }
 

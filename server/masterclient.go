@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/storage"
 )
 
 // masterClient runs a redis-server primary's command stream through the
@@ -25,21 +26,22 @@ func (s *Server) newMasterClient() *masterClient {
 	return &masterClient{c: c}
 }
 
-// Apply runs one command of the stream; the error is its error reply.
+// Apply implements replication.Applier.
 func (m *masterClient) Apply(args [][]byte) error {
 	m.c.masterErr = nil
 	m.c.dispatch(args)
 	return m.c.masterErr
 }
 
-// InMulti reports whether a MULTI is open.
+// InMulti implements replication.Applier.
 func (m *masterClient) InMulti() bool { return m.c.multi != nil }
 
-// DB returns the selected database.
+// DB implements replication.Applier.
 func (m *masterClient) DB() int { return m.c.DB }
 
-// Commit commits the applied writes, with the upstream mark put in them.
-func (m *masterClient) Commit() error {
+// Commit implements replication.Applier.
+func (m *masterClient) Commit(mark storage.UpstreamMark) error {
+	m.c.tx.PutUpstreamMark(mark)
 	err := m.c.tx.Commit()
 	if err == nil {
 		m.c.sendInvalidations() // a master client has no replies to follow
@@ -48,7 +50,7 @@ func (m *masterClient) Commit() error {
 	return err
 }
 
-// Reset discards an open MULTI and uncommitted writes and selects db.
+// Reset implements replication.Applier.
 func (m *masterClient) Reset(db int) {
 	m.c.tx.Discard()
 	m.c.multi = nil
@@ -56,5 +58,5 @@ func (m *masterClient) Reset(db int) {
 	m.c.DB = db
 }
 
-// PendingBytes is the size of the uncommitted writes.
+// PendingBytes implements replication.Applier.
 func (m *masterClient) PendingBytes() int { return m.c.tx.PendingBytes() }
