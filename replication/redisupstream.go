@@ -35,9 +35,17 @@ type Applier interface {
 	InMulti() bool
 	// DB returns the selected database.
 	DB() int
-	// Commit commits the applied writes with mark in the same batch.
-	Commit(mark storage.UpstreamMark) error
-	// Reset discards an open MULTI and uncommitted writes and selects db.
+	// Commit commits the applied writes with mark in the same batch,
+	// perhaps in the background while the next commands apply: the
+	// commits before it have ended when it returns, and done is called
+	// once this one has. The error is that of a commit before it, or of
+	// this one; after it, nothing commits again until Reset.
+	Commit(mark storage.UpstreamMark, done func()) error
+	// Flush waits for the commit in the background, if any, and returns
+	// the error of a failed commit since the last Reset.
+	Flush() error
+	// Reset waits for the commit in the background, discards an open
+	// MULTI and uncommitted writes, and selects db.
 	Reset(db int)
 	// PendingBytes is the size of the uncommitted writes.
 	PendingBytes() int
@@ -193,29 +201,35 @@ func (u *upstream) redisSession(c net.Conn, r *bufio.Reader, cfg *Config,
 // redisStream applies the primary's command stream from mark on. Writes
 // commit when the bytes read so far are applied (and at GETACK), with the
 // mark in the same batch; the mark never falls inside MULTI ... EXEC, so a
-// resync continues at a transaction's start.
+// resync continues at a transaction's start. A commit goes on in the
+// background while the next commands apply; the offset acknowledged is
+// that of the last commit that ended.
 func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send func(args ...string) error, mark storage.UpstreamMark) error {
 	ack := func(off int64) error { return send("REPLCONF", "ACK", strconv.FormatInt(off, 10)) }
 	// Every second, the offset committed.
 	defer ackEverySecond(func() error { return ack(u.redisOff.Load()) })()
-	read := mark.Offset    // bytes of the stream read
-	applied := mark.Offset // the last command boundary outside MULTI
-	committed := mark.Offset
+	read := mark.Offset      // bytes of the stream read
+	applied := mark.Offset   // the last command boundary outside MULTI
+	committed := mark.Offset // handed to Commit; u.redisOff once it ended
 	commit := func() error {
 		if applied == committed && mark.DB == u.apply.DB() {
 			return nil
 		}
 		mark.Offset, mark.DB = applied, u.apply.DB()
-		if err := u.apply.Commit(mark); err != nil {
+		off := applied
+		if err := u.apply.Commit(mark, func() { u.redisOff.Store(off) }); err != nil {
 			return err
 		}
 		committed = applied
-		u.redisOff.Store(applied)
 		return nil
 	}
 	defer func() {
 		// What was applied before the link broke stays, with its mark.
-		if err := commit(); err != nil {
+		err := commit()
+		if ferr := u.apply.Flush(); err == nil {
+			err = ferr
+		}
+		if err != nil {
 			u.m.log.Warn("committing the primary's stream failed", "err", err)
 		}
 	}()
@@ -246,7 +260,10 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 			if err := commit(); err != nil {
 				return err
 			}
-			if err := ack(committed); err != nil {
+			if err := u.apply.Flush(); err != nil {
+				return err
+			}
+			if err := ack(u.redisOff.Load()); err != nil {
 				return err
 			}
 			applied = read

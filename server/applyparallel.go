@@ -26,14 +26,29 @@ import (
 // Commit stops the workers, gathers their work into the main client's Tx
 // and commits it with the upstream mark as one batch: the mark never
 // covers less or more than the commands applied before it, and readers
-// see a transaction whole or not at all.
+// see a transaction whole or not at all. The batch commits on a goroutine
+// of its own while the stream goes on with the spare main client: until
+// it ends, its Tx holds the locks of every key it wrote, so a later
+// command on one of them waits for it (and reads what it wrote), and a
+// barrier, whose reads may take no lock, waits for it first. A worker
+// that holds locks and meets one of those keys waits for the commit
+// while holding them, where a Tx would commit what it holds first: its
+// writes commit only with the next mark. The committing Tx takes no
+// lock, so no two wait for each other. The next
+// commit waits for it too, so marks commit in order; once one fails,
+// nothing commits until Reset, as the commands after it were applied on
+// writes that were lost.
 //
 // It is used by one goroutine at a time, as every Applier; the workers
 // live from the first command handed to them to the next barrier, commit
-// or reset, which waits for them.
+// or reset, which waits for them, and the committing goroutine until the
+// next Commit, Flush or Reset.
 type parallelApplier struct {
-	s       *Server
-	main    *masterClient
+	s    *Server
+	main *masterClient
+	// spare is the main client whose batch may be committing: the two
+	// take turns.
+	spare   *masterClient
 	ws      []*applyWorker
 	running sync.WaitGroup
 	started bool
@@ -41,6 +56,12 @@ type parallelApplier struct {
 	// commit, for PendingBytes.
 	handed int
 	fails  atomic.Int64
+	// committing is closed when the batch committing in the background
+	// is committed or failed (err set); nil when none is.
+	committing chan struct{}
+	// held is the set of lock stripes the committing batch holds.
+	held storage.StripeSet
+	err  error
 }
 
 // applyWorker is one worker of a parallelApplier: a master client of its
@@ -71,10 +92,12 @@ var unknownKeys = map[string]bool{"sort": true, "sort_ro": true, "move": true, "
 // processor, up to maxApplyWorkers; a single processor applies in order
 // on the main master client alone.
 func (s *Server) newApplier() replication.Applier {
-	p := &parallelApplier{s: s, main: s.newMasterClient()}
+	p := &parallelApplier{s: s, main: s.newMasterClient(), spare: s.newMasterClient()}
 	if n := min(runtime.GOMAXPROCS(0), maxApplyWorkers); n > 1 {
 		for range n {
-			p.ws = append(p.ws, &applyWorker{mc: s.newMasterClient()})
+			w := &applyWorker{mc: s.newMasterClient()}
+			w.mc.c.tx.SetLockWait(p.awaitCommit)
+			p.ws = append(p.ws, w)
 		}
 	}
 	return p
@@ -90,6 +113,7 @@ func (p *parallelApplier) Apply(args [][]byte) error {
 	}
 	if barrier {
 		p.gather()
+		p.Flush() // NB: a failed commit is reported by the next Commit
 	}
 	return p.main.Apply(args)
 }
@@ -214,17 +238,70 @@ func (p *parallelApplier) InMulti() bool { return p.main.InMulti() }
 func (p *parallelApplier) DB() int { return p.main.DB() }
 
 // Commit implements replication.Applier: every command applied so far
-// commits with mark in one batch.
-func (p *parallelApplier) Commit(mark storage.UpstreamMark) error {
+// commits with mark in one batch, in the background unless a MULTI is
+// open (its queue lives on the main client).
+func (p *parallelApplier) Commit(mark storage.UpstreamMark, done func()) error {
 	p.gather()
 	p.handed = 0
-	return p.main.Commit(mark)
+	if err := p.Flush(); err != nil {
+		p.main.Reset(p.main.DB())
+		return err
+	}
+	c := p.main
+	c.c.tx.PutUpstreamMark(mark)
+	if c.InMulti() {
+		if err := c.Commit(); err != nil {
+			p.err = err
+			return err
+		}
+		done()
+		return nil
+	}
+	p.main, p.spare = p.spare, c
+	p.main.c.DB = c.c.DB
+	c.c.tx.CopyHeld(&p.held)
+	ch := make(chan struct{})
+	p.committing = ch
+	go func() {
+		defer close(ch)
+		if err := c.Commit(); err != nil {
+			p.err = err // NB: read by Flush after ch closes
+			return
+		}
+		done()
+	}()
+	return nil
+}
+
+// awaitCommit is the workers' lock wait: a stripe the committing batch
+// holds is free once it has committed. A worker reads p.committing and
+// p.held only between the start of the workers and gather, while the
+// applier's goroutine leaves both alone.
+func (p *parallelApplier) awaitCommit(stripe uint32) bool {
+	if p.committing == nil || !p.held.Has(stripe) {
+		return false
+	}
+	<-p.committing
+	return true
+}
+
+// Flush implements replication.Applier.
+func (p *parallelApplier) Flush() error {
+	p.gather()
+	if p.committing != nil {
+		<-p.committing
+		p.committing = nil
+	}
+	return p.err
 }
 
 // Reset implements replication.Applier.
 func (p *parallelApplier) Reset(db int) {
 	p.gather()
 	p.handed = 0
+	p.Flush()
+	p.err = nil
+	p.spare.Reset(db)
 	p.main.Reset(db)
 }
 

@@ -93,6 +93,11 @@ func replicaOfRedis(t *testing.T) (r *testutil.RedisServer, rc *redis.Client, s 
 		t.Fatal(err)
 	}
 	waitReplicas(t, rc)
+	// NB: a WAIT before the first write counts the replica as soon as it
+	// acknowledges the RDB's offset, while it is still loading the RDB.
+	waitFor(t, func() bool {
+		return strings.Contains(sc.Info(testutil.Ctx(t), "replication").Val(), "master_link_status:up")
+	})
 	return r, rc, s, sc
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"github.com/shoaldb/shoal/commands"
-	"github.com/shoaldb/shoal/storage"
 )
 
 // masterClient runs a redis-server primary's command stream through the
@@ -26,22 +25,21 @@ func (s *Server) newMasterClient() *masterClient {
 	return &masterClient{c: c}
 }
 
-// Apply implements replication.Applier.
+// Apply runs one command of the stream; the error is its error reply.
 func (m *masterClient) Apply(args [][]byte) error {
 	m.c.masterErr = nil
 	m.c.dispatch(args)
 	return m.c.masterErr
 }
 
-// InMulti implements replication.Applier.
+// InMulti reports whether a MULTI is open.
 func (m *masterClient) InMulti() bool { return m.c.multi != nil }
 
-// DB implements replication.Applier.
+// DB returns the selected database.
 func (m *masterClient) DB() int { return m.c.DB }
 
-// Commit implements replication.Applier.
-func (m *masterClient) Commit(mark storage.UpstreamMark) error {
-	m.c.tx.PutUpstreamMark(mark)
+// Commit commits the applied writes, with the upstream mark put in them.
+func (m *masterClient) Commit() error {
 	err := m.c.tx.Commit()
 	if err == nil {
 		m.c.sendInvalidations() // a master client has no replies to follow
@@ -50,7 +48,7 @@ func (m *masterClient) Commit(mark storage.UpstreamMark) error {
 	return err
 }
 
-// Reset implements replication.Applier.
+// Reset discards an open MULTI and uncommitted writes and selects db.
 func (m *masterClient) Reset(db int) {
 	m.c.tx.Discard()
 	m.c.multi = nil
@@ -58,5 +56,5 @@ func (m *masterClient) Reset(db int) {
 	m.c.DB = db
 }
 
-// PendingBytes implements replication.Applier.
+// PendingBytes is the size of the uncommitted writes.
 func (m *masterClient) PendingBytes() int { return m.c.tx.PendingBytes() }

@@ -159,7 +159,7 @@ func (t *Tx) expireFound(k *Key, mode int) error {
 		return nil
 	}
 	st := stripeOf(k.Phys, k.Name)
-	if !t.holds.has(st) {
+	if !t.holds.Has(st) {
 		if !t.lockToRead(st) {
 			return nil
 		}

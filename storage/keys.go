@@ -111,7 +111,7 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	// written by t's commit, which caches its new record: a miss is not
 	// worth caching first (MSET of 100,000 new keys cached each as
 	// absent, then replaced the entry).
-	fill := mode != readDelete && (mode != readHeader || !t.holds.has(stripeOf(k.Phys, name)))
+	fill := mode != readDelete && (mode != readHeader || !t.holds.Has(stripeOf(k.Phys, name)))
 	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, name)
 	v, ok, err := t.getMeta(t.scratch, !header, fill, k.raw)
 	if err != nil {
@@ -141,7 +141,7 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 		// the metadata names. Writers hold the key's lock from before
 		// they read it until their batch applied, so under it the two
 		// agree: read the key again under it.
-		if st := stripeOf(k.Phys, name); !t.holds.has(st) && t.lockToRead(st) {
+		if st := stripeOf(k.Phys, name); !t.holds.Has(st) && t.lockToRead(st) {
 			return t.lookup(k, db, name, mode)
 		}
 	}

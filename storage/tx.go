@@ -27,7 +27,7 @@ type Tx struct {
 	// tracked for its own reads.
 	bulk    bool
 	held    []uint32  // lock stripes held
-	holds   stripeSet // held as a set
+	holds   StripeSet // held as a set
 	counts  []countDelta
 	touched []touchedKey
 	err     error // first commit error, returned by Err
@@ -45,6 +45,8 @@ type Tx struct {
 	untracked bool
 	// atomic is set while a script runs (see SetAtomic).
 	atomic AtomicMode
+	// await is SetLockWait's function.
+	await func(stripe uint32) bool
 	// aheads are the strings whose chunks t wrote ahead of its commit,
 	// aheadErr the failure of one, which fails the commit (ahead.go).
 	aheads   []aheadWrite
@@ -158,6 +160,17 @@ var ErrContended = errors.New("storage: key lock held by another client")
 // nothing: the work commits once the caller sets AtomicOff and commits.
 func (t *Tx) SetAtomic(m AtomicMode) { t.atomic = m }
 
+// SetLockWait installs fn, called when t, holding locks, meets a lock
+// stripe another Tx holds: fn returns true once it has waited for that
+// Tx to release it, and t tries again instead of committing what it
+// holds first. fn must only wait for a Tx that takes no lock while it
+// holds some, such as one that is committing, or two Txs could wait for
+// each other.
+func (t *Tx) SetLockWait(fn func(stripe uint32) bool) { t.await = fn }
+
+// CopyHeld sets s to the lock stripes t holds.
+func (t *Tx) CopyHeld(s *StripeSet) { *s = t.holds }
+
 // Lock takes the locks of keys in logical database db, in addition to those
 // t holds. When t already holds locks and another Tx holds one of the new
 // ones, t commits first: a Tx never waits for a lock while holding one, so
@@ -172,7 +185,7 @@ func (t *Tx) Lock(db int, keys ...[]byte) {
 	}
 	for _, k := range keys {
 		st := stripeOf(pdb, k)
-		if !t.holds.has(st) && !slices.Contains(want, st) {
+		if !t.holds.Has(st) && !slices.Contains(want, st) {
 			want = append(want, st)
 		}
 	}
@@ -204,11 +217,11 @@ func (t *Tx) LockMulti(dbs []int, keys [][]byte) {
 // not hold, once each: a set of stripes, so that MSET or DEL of 100,000
 // keys costs a bit test per key rather than a scan of the stripes found.
 func (t *Tx) wantMany(n int, stripe func(i int) uint32) []uint32 {
-	var seen stripeSet
+	var seen StripeSet
 	var want []uint32
 	for i := range n {
 		st := stripe(i)
-		if !t.holds.has(st) && !seen.has(st) {
+		if !t.holds.Has(st) && !seen.Has(st) {
 			seen[st/64] |= 1 << (st % 64)
 			want = append(want, st)
 		}
@@ -220,7 +233,7 @@ func (t *Tx) wantMany(n int, stripe func(i int) uint32) []uint32 {
 func (t *Tx) LockAll() {
 	want := make([]uint32, 0, lockStripes)
 	for i := uint32(0); i < lockStripes; i++ {
-		if !t.holds.has(i) {
+		if !t.holds.Has(i) {
 			want = append(want, i)
 		}
 	}
@@ -234,7 +247,7 @@ func (t *Tx) lockStripes(want []uint32) {
 	slices.Sort(want)
 	if len(t.held) > 0 {
 		for i, st := range want {
-			if !t.s.locks.tryLock(st) {
+			if !t.s.locks.tryLock(st) && (t.await == nil || !t.await(st) || !t.s.locks.tryLock(st)) {
 				switch t.atomic {
 				case AtomicTry:
 					for _, got := range want[:i] {
@@ -266,10 +279,11 @@ block:
 	t.hold(want)
 }
 
-// stripeSet is a set of lock stripes.
-type stripeSet [lockStripes / 64]uint64
+// StripeSet is a set of lock stripes.
+type StripeSet [lockStripes / 64]uint64
 
-func (s *stripeSet) has(st uint32) bool { return s[st/64]&(1<<(st%64)) != 0 }
+// Has reports whether st is in s.
+func (s *StripeSet) Has(st uint32) bool { return s[st/64]&(1<<(st%64)) != 0 }
 
 // hold records stripes t took.
 func (t *Tx) hold(stripes []uint32) {
