@@ -22,6 +22,7 @@ func (s *Server) newMasterClient() *masterClient {
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s,
 		Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
 	c.tx.SetNewKeyHook(c.notifyNew)
+	c.tx.KeepBuffers()
 	return &masterClient{c: c}
 }
 

@@ -47,6 +47,10 @@ type Tx struct {
 	atomic AtomicMode
 	// await is SetLockWait's function.
 	await func(stripe uint32) bool
+	// keep is set by KeepBuffers; batchSize is then the size of the last
+	// batch committed, which the next one is made with.
+	keep      bool
+	batchSize int
 	// aheads are the strings whose chunks t wrote ahead of its commit,
 	// aheadErr the failure of one, which fails the commit (ahead.go).
 	aheads   []aheadWrite
@@ -167,6 +171,13 @@ func (t *Tx) SetAtomic(m AtomicMode) { t.atomic = m }
 // holds some, such as one that is committing, or two Txs could wait for
 // each other.
 func (t *Tx) SetLockWait(fn func(stripe uint32) bool) { t.await = fn }
+
+// KeepBuffers makes t keep its pending map and arena between commits at
+// the size they grew to, and make each batch at the size of the last one
+// committed, where a Tx drops large ones: for a Tx that commits large
+// batches one after another, such as a replica's applying its primary's
+// stream, so that each does not grow them again by doubling.
+func (t *Tx) KeepBuffers() { t.keep = true }
 
 // CopyHeld sets s to the lock stripes t holds.
 func (t *Tx) CopyHeld(s *StripeSet) { *s = t.holds }
@@ -306,7 +317,11 @@ func (t *Tx) unlockAll() {
 // cached members, and readBatch indexes it for the other reads.
 func (t *Tx) batch() *pebble.Batch {
 	if t.b == nil {
-		t.b = t.s.db.NewBatch()
+		if t.batchSize > 0 {
+			t.b = t.s.db.NewBatchWithSize(t.batchSize)
+		} else {
+			t.b = t.s.db.NewBatch()
+		}
 	}
 	return t.b
 }
@@ -417,6 +432,9 @@ func (t *Tx) Commit() error {
 	}
 	b := t.b
 	t.b = nil
+	if t.keep {
+		t.batchSize = len(b.Repr())
+	}
 	for _, c := range t.counts {
 		if c.keys != 0 {
 			t.kbuf = binary.LittleEndian.AppendUint64(t.kbuf[:0], uint64(c.keys))
@@ -551,7 +569,7 @@ const arenaKeep = 256 << 10
 
 func (t *Tx) clearPending() {
 	t.pendingGen++
-	if t.pendingBig || len(t.pending) > pendingKeep {
+	if !t.keep && (t.pendingBig || len(t.pending) > pendingKeep) {
 		// NB: a cleared map keeps its size; a command of many keys
 		// does not leave its connection holding one.
 		t.pending, t.pendingBig = nil, false
@@ -560,7 +578,7 @@ func (t *Tx) clearPending() {
 	// NB: the map held the only strings over the arena (Savepoint copies
 	// them), so it may be written again.
 	t.arena = t.arena[:0]
-	if cap(t.arena) > arenaKeep {
+	if cap(t.arena) > arenaKeep && !t.keep {
 		t.arena = nil
 	}
 	t.flushed = t.flushed[:0]

@@ -16,6 +16,9 @@ func (t *Tx) Absorb(o *Tx) {
 				t.err = err
 			}
 		}
+		if o.keep {
+			o.batchSize = len(o.b.Repr())
+		}
 		o.b.Close()
 		o.b = nil
 	}
