@@ -67,6 +67,8 @@ type options struct {
 	stallServers []string
 	// bin is a prebuilt shoal binary to measure instead of this tree's.
 	bin string
+	// cpu runs only the CPU-per-command measurement (cpu.go).
+	cpu bool
 }
 
 func main() {
@@ -99,6 +101,7 @@ func main() {
 	flag.BoolVar(&o.stalls, "stalls", false, "only measure PING's p99 and longest beside loads that could stall it, under the first -fsync")
 	flag.StringVar(&stallLoads, "stall-loads", "", "the -stalls loads to run (setrange,bigset,hset,flushall,setload,save; empty: all)")
 	flag.StringVar(&stallServers, "stall-servers", "shoal,redis", "the servers -stalls measures")
+	flag.BoolVar(&o.cpu, "cpu", false, "only measure CPU per command of each process (and profile Shoal's) under each -t, -P, -fsync, with -replicas")
 	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
@@ -189,6 +192,13 @@ func run(o *options) error {
 			return err
 		}
 		return writeReport(o, "manyargs.md", renderManyArgs(machine, o.rounds, rows))
+	}
+	if o.cpu {
+		rows, err := cpuBench(o, bin, work)
+		if err != nil {
+			return err
+		}
+		return writeReport(o, "cpu.md", renderCPU(o, machine, rows))
 	}
 	if o.stalls {
 		rows, err := stallsBench(o, bin, work)

@@ -26,11 +26,17 @@ type group struct {
 // and holds everything the primary wrote. With -taskset the replicas share
 // CPU 0 with their primary, as every server does.
 func startGroup(o *options, name, bin, dir, fsync string, n int) (*group, error) {
+	return startGroupWith(o, name, bin, dir, fsync, n, nil)
+}
+
+// startGroupWith is startGroup with more --directive value pairs for the
+// primary.
+func startGroupWith(o *options, name, bin, dir, fsync string, n int, extra []string) (*group, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	p, err := startServer(o, name, bin, dir, fsync, port)
+	p, err := startServer(o, name, bin, dir, fsync, port, extra...)
 	if err != nil {
 		return nil, err
 	}
