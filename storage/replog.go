@@ -79,6 +79,8 @@ type replLog struct {
 
 	notifyMu sync.Mutex
 	notify   chan struct{}
+
+	tail logTail
 }
 
 // replState is the persisted part: ids and the offset the log starts from.
@@ -274,11 +276,17 @@ func (s *Store) applyLogged(b *pebble.Batch, sync bool) (int64, error) {
 	r := &s.repl
 	r.mu.Lock()
 	// NB: Set copies repr into b, whose buffer it is taken from: copy it
-	// out first, into a buffer kept for the purpose.
+	// out first, into a buffer kept for the purpose, or one of its own
+	// when the log's tail keeps it.
+	tail := r.tail.on.Load()
+	if tail {
+		r.repr = nil
+	}
 	r.repr = append(r.repr[:0], b.Repr()...)
-	end := r.offset.Load() + int64(len(r.repr))
-	b.Set(logKey(end), r.repr, nil)
-	if cap(r.repr) > 1<<20 {
+	repr := r.repr
+	end := r.offset.Load() + int64(len(repr))
+	b.Set(logKey(end), repr, nil)
+	if cap(r.repr) > 1<<20 || tail {
 		r.repr = nil
 	}
 	var err error
@@ -288,6 +296,9 @@ func (s *Store) applyLogged(b *pebble.Batch, sync bool) (int64, error) {
 		err = s.db.Apply(b, pebble.NoSync)
 	}
 	if err == nil {
+		if tail {
+			r.tail.add(LogEntry{End: end, Repr: repr})
+		}
 		r.offset.Store(end)
 	}
 	r.mu.Unlock()
@@ -314,6 +325,15 @@ func (s *Store) ReadLog(after int64, maxBytes int) ([]LogEntry, error) {
 	if after < s.repl.start.Load() {
 		return nil, ErrLogTrimmed
 	}
+	s.repl.tail.on.Store(true)
+	if es, ok := s.repl.tail.read(after, maxBytes); ok {
+		return es, nil
+	}
+	return s.readLogStored(after, maxBytes)
+}
+
+// readLogStored is ReadLog from Pebble.
+func (s *Store) readLogStored(after int64, maxBytes int) ([]LogEntry, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(after + 1), UpperBound: encoding.PrefixEnd(logPrefix)})
 	if err != nil {
 		return nil, err
@@ -441,6 +461,7 @@ func (s *Store) BeginFullSync() error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return err
 	}
+	s.repl.tail.reset()
 	for i := range s.counts {
 		s.counts[i].keys.Store(0)
 		s.counts[i].expires.Store(0)
@@ -483,6 +504,7 @@ func (s *Store) EndFullSync(id string, offset int64) error {
 	r.id, r.id2, r.off2 = id, "", 0
 	r.idMu.Unlock()
 	r.enabled.Store(true)
+	r.tail.reset()
 	r.offset.Store(offset)
 	r.start.Store(offset)
 	b := s.db.NewBatch()
@@ -593,6 +615,11 @@ func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
 		s.dirty.Store(true)
 	}
 	if err == nil {
+		if r.tail.on.Load() {
+			for _, e := range es {
+				r.tail.add(LogEntry{End: e.End, Repr: bytes.Clone(e.Repr)})
+			}
+		}
 		r.offset.Store(off)
 		if sync {
 			s.markSynced(off)

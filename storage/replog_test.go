@@ -214,3 +214,92 @@ func TestPromoteKeepsHistory(t *testing.T) {
 		t.Fatalf("after promote: %s %s %d (old %s at %d)", id, id2, off2, old, off)
 	}
 }
+
+// The log's in-memory tail answers ReadLog as the log in Pebble does,
+// from every offset it holds, after it dropped its oldest entries, and
+// after a full sync started the offsets over.
+func TestLogTailReadsAsStored(t *testing.T) {
+	p := openTest(t, nil, nil)
+	p.EnableLog()
+	tx := p.NewTx()
+	putString(t, tx, 0, "before", "the tail", 0)
+	tx.Commit()
+	if _, err := p.ReadLog(0, 1<<20); err != nil { // a feeder: the tail keeps what follows
+		t.Fatal(err)
+	}
+	big := string(bytes.Repeat([]byte("v"), 64<<10))
+	for i := 0; i < 200; i++ { // 12.8 MB: more than the tail keeps
+		for j := 0; j <= i%5; j++ {
+			putString(t, tx, i%3, fmt.Sprintf("k%d.%d", i, j), big[:1+(i*7919)%len(big)], 0)
+		}
+		tx.Commit()
+	}
+	stored, err := p.readLogStored(0, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromTail := 0
+	for i, after := range append([]int64{0}, ends(stored)...) {
+		for _, max := range []int{1, 100 << 10, 1 << 20} {
+			got, err := p.ReadLog(after, max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := p.readLogStored(after, max)
+			if !sameEntries(got, want) {
+				t.Fatalf("ReadLog(%d, %d): %d entries, want %d from Pebble", after, max, len(got), len(want))
+			}
+		}
+		if _, ok := p.repl.tail.read(after, 1); ok && i < len(stored) {
+			fromTail++
+		}
+	}
+	if fromTail == 0 || fromTail == len(stored) {
+		t.Fatalf("the tail answered from %d of %d offsets: want the newest only", fromTail, len(stored))
+	}
+
+	// A replica's tail, after its offsets start over at a full sync.
+	r := openTest(t, nil, nil)
+	r.SetReplica(true)
+	id, _, _ := p.ReplIDs()
+	r.BeginFullSync()
+	r.EndFullSync(id, 0)
+	if _, err := r.ReadLog(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ApplyReplicatedGroup(stored[:9], false); err != nil {
+		t.Fatal(err)
+	}
+	r.BeginFullSync()
+	r.EndFullSync(id, stored[2].End)
+	if got, err := r.ReadLog(stored[2].End, 1<<30); err != nil || len(got) != 0 {
+		t.Fatalf("replica's log right after a full sync: %d entries (%v), want none", len(got), err)
+	}
+	if err := r.ApplyReplicatedGroup(stored[3:5], false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.ReadLog(stored[2].End, 1<<30)
+	if err != nil || !sameEntries(got, stored[3:5]) {
+		t.Fatalf("replica's log after a full sync: %d entries (%v), want 2", len(got), err)
+	}
+}
+
+func ends(es []LogEntry) []int64 {
+	out := make([]int64, len(es))
+	for i, e := range es {
+		out[i] = e.End
+	}
+	return out
+}
+
+func sameEntries(a, b []LogEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].End != b[i].End || !bytes.Equal(a[i].Repr, b[i].Repr) {
+			return false
+		}
+	}
+	return true
+}
