@@ -96,11 +96,11 @@ func cpuCase(o *options, bin, work, name, test, fsync string, pipe int) (cpuRow,
 	if test == "get" || test == "rpop" {
 		// The keys or the list to read, written first.
 		fill := map[string]string{"get": "set", "rpop": "lpush"}[test]
-		if err := benchmarkCmd(o, port, 4*o.keyspace, 3, 16, "-t", fill).Run(); err != nil {
+		if err := benchmarkCmd(o, port, 4*o.keyspace, o.sizes[0], 16, "-t", fill).Run(); err != nil {
 			return row, fmt.Errorf("fill: %w", err)
 		}
 	}
-	load := benchmarkCmd(o, port, o.n16, 3, pipe, "-t", test, "-l")
+	load := benchmarkCmd(o, port, o.n16, o.sizes[0], pipe, "-t", test, "-l")
 	if err := load.Start(); err != nil {
 		return row, err
 	}
@@ -247,9 +247,9 @@ func parseSeconds(s string) (float64, error) {
 
 func renderCPU(o *options, machine string, rows []cpuRow) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# CPU per command\n\n%s\n\nredis-benchmark -c %d -r %d -d 3 in a loop; after %s, a window of %s: "+
+	fmt.Fprintf(&b, "# CPU per command\n\n%s\n\nredis-benchmark -c %d -r %d -d %d in a loop; after %s, a window of %s: "+
 		"each process's CPU time over the primary's commands in the window. %d replicas per primary; pinned: %v.\n\n",
-		machine, o.clients, o.keyspace, cpuWarmup, cpuWindow, o.replicas, o.taskset)
+		machine, o.clients, o.keyspace, o.sizes[0], cpuWarmup, cpuWindow, o.replicas, o.taskset)
 	b.WriteString("| test | P | fsync | Shoal cmd/s | Redis cmd/s | Shoal µs/cmd | Redis µs/cmd | Redis / Shoal |\n|---|---|---|---|---|---|---|---|\n")
 	for i := 0; i+1 < len(rows); i += 2 {
 		s, r := rows[i], rows[i+1]

@@ -101,7 +101,7 @@ func main() {
 	flag.BoolVar(&o.stalls, "stalls", false, "only measure PING's p99 and longest beside loads that could stall it, under the first -fsync")
 	flag.StringVar(&stallLoads, "stall-loads", "", "the -stalls loads to run (setrange,bigset,hset,flushall,setload,save; empty: all)")
 	flag.StringVar(&stallServers, "stall-servers", "shoal,redis", "the servers -stalls measures")
-	flag.BoolVar(&o.cpu, "cpu", false, "only measure CPU per command of each process (and profile Shoal's) under each -t, -P, -fsync, with -replicas")
+	flag.BoolVar(&o.cpu, "cpu", false, "only measure CPU per command of each process (and profile Shoal's) under each -t, -P, -fsync, with -replicas, values of the first -d")
 	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
