@@ -1,6 +1,10 @@
 package storage
 
-import "github.com/shoaldb/shoal/storage/encoding"
+import (
+	"slices"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
 
 // A commit reaches the hot cache in three steps:
 //
@@ -34,29 +38,46 @@ type commitShards struct {
 	pending map[string][]byte // nil when none is hidden
 	shards  [metaShards / 64]uint64
 	metas   [metaShards]int32 // a large commit's metadata records by shard
+	// recs are a large commit's metadata records in the order of their
+	// shards, so that publishCommit takes each shard's lock once and
+	// finds its map in the processor's cache for all the shard's records,
+	// where the pending map's own order missed it at every record.
+	recs []commitRec
+}
+
+// commitRec is one metadata record of a large commit, with its shard.
+type commitRec struct {
+	key   string
+	val   []byte
+	shard uint8
 }
 
 func (g *commitShards) has(s int) bool { return g.shards[s/64]&(1<<(s%64)) != 0 }
 
 // hideCommit makes the keys of pending read as misses until publishCommit
 // or abandonCommit, and refuses the fills of readers that began before.
-func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte) {
+// metas is about the number of metadata records in pending (at least
+// it, or a hint to grow by).
+func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas int) {
 	g.pending = pending
 	if len(pending) > publishInsertMax {
 		// NB: a commit of more than 1024 records falls in nearly every
 		// shard (each is left out with odds of 1.8%): hide them all
-		// rather than hash every member twice (12% of a 100,000-member
-		// SADD). Metadata records, which publish adds, are counted by
-		// shard (growFor).
+		// rather than find the shards of the records first. Metadata
+		// records, which publish adds, are counted by shard (growLocked).
 		for i := range g.shards {
 			g.shards[i] = ^uint64(0)
 		}
 		g.metas = [metaShards]int32{}
-		for k := range pending {
+		g.recs = slices.Grow(g.recs[:0], min(metas, len(pending)))
+		for k, v := range pending {
 			if k[0] == encoding.TagMeta {
-				g.metas[c.shardOf(k)]++
+				s := c.shardOf(k)
+				g.metas[s]++
+				g.recs = append(g.recs, commitRec{key: k, val: v, shard: uint8(s)})
 			}
 		}
+		sortByShard(g.recs, &g.metas)
 	} else {
 		g.shards = [metaShards / 64]uint64{}
 		for k := range pending {
@@ -75,6 +96,31 @@ func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte) {
 	}
 }
 
+// sortByShard orders recs by shard in place, counts holding the number
+// of records of each shard: a counting sort that moves each record at
+// most once.
+func sortByShard(recs []commitRec, counts *[metaShards]int32) {
+	var next, end [metaShards]int32
+	var off int32
+	for s, n := range counts {
+		next[s] = off
+		off += n
+		end[s] = off
+	}
+	for s := range metaShards {
+		for next[s] < end[s] {
+			r := recs[next[s]]
+			if int(r.shard) == s {
+				next[s]++
+				continue
+			}
+			d := r.shard
+			recs[next[s]], recs[next[d]] = recs[next[d]], r
+			next[d]++
+		}
+	}
+}
+
 // publishCommit records the hidden commit's new records (nil: deleted),
 // then shows its keys again. A commit of more than publishInsertMax
 // records adds no member entry the cache does not hold.
@@ -87,38 +133,52 @@ func (c *metaCache) publishCommit(g *commitShards) {
 			c.shards[s].gen.Add(1)
 		}
 	}
-	small := len(g.pending) <= publishInsertMax
-	if !small {
-		c.growFor(g)
+	if len(g.pending) <= publishInsertMax {
+		for k, v := range g.pending {
+			sh := &c.shards[c.shardOf(k)]
+			sh.mu.Lock()
+			c.setLocked(sh, k, v, true)
+			sh.mu.Unlock()
+		}
+		c.endCommit(g)
+		return
 	}
-	for k, v := range g.pending {
-		sh := &c.shards[c.shardOf(k)]
+	if len(g.recs) < len(g.pending) {
+		for k, v := range g.pending {
+			if k[0] != encoding.TagMeta {
+				sh := &c.shards[c.shardOf(k)]
+				sh.mu.Lock()
+				c.setLocked(sh, k, v, false)
+				sh.mu.Unlock()
+			}
+		}
+	}
+	for i := 0; i < len(g.recs); {
+		s := g.recs[i].shard
+		sh := &c.shards[s]
 		sh.mu.Lock()
-		c.setLocked(sh, k, v, small || k[0] == encoding.TagMeta)
+		c.growLocked(sh, g.metas[s])
+		for ; i < len(g.recs) && g.recs[i].shard == s; i++ {
+			c.setLocked(sh, g.recs[i].key, g.recs[i].val, true)
+		}
 		sh.mu.Unlock()
 	}
 	c.endCommit(g)
 }
 
-// growFor makes room in each shard's map for the metadata records of a
-// large commit at once: a map that grows by doubling as 100,000 keys come
+// growLocked makes room in sh's map for the n metadata records a large
+// commit adds at once: a map that grows by doubling as 100,000 keys come
 // in copies its entries each time and leaves each old table to the
 // collector (a third of the memory an MSET of 100,000 keys allocated).
-func (c *metaCache) growFor(g *commitShards) {
-	for s, n := range g.metas {
-		sh := &c.shards[s]
-		sh.mu.Lock()
-		// NB: a shard that holds half as many entries already either
-		// holds these keys (a DEL of the keys an MSET wrote) or grows at
-		// most once.
-		if n > 0 && len(sh.m) < int(n)/2 {
-			m := make(map[string]cacheEntry, len(sh.m)+int(n))
-			for k, e := range sh.m {
-				m[k] = e
-			}
-			sh.m = m
+func (c *metaCache) growLocked(sh *metaShard, n int32) {
+	// NB: a shard that holds half as many entries already either holds
+	// these keys (a DEL of the keys an MSET wrote) or grows at most once.
+	if n > 0 && len(sh.m) < int(n)/2 {
+		m := make(map[string]cacheEntry, len(sh.m)+int(n))
+		for k, e := range sh.m {
+			m[k] = e
 		}
-		sh.mu.Unlock()
+		sh.m = m
 	}
 }
 
@@ -158,6 +218,7 @@ func (c *metaCache) endCommit(g *commitShards) {
 		sh.mu.Unlock()
 	}
 	g.pending = nil
+	g.recs = nil // NB: as large as the commit: a Tx keeps no such list
 }
 
 // hiddenLocked reports whether a commit being applied writes key.

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // Tx is one connection's unit of work on the store: the key locks it holds
@@ -38,7 +40,10 @@ type Tx struct {
 	pending map[string][]byte
 	// pendingBig marks a pending map Reserve made for many records.
 	pendingBig bool
-	flushed    []uint8
+	// pendingMetas counts the metadata records setPending took since
+	// the pending map was last emptied, a key written twice twice.
+	pendingMetas int
+	flushed      []uint8
 	// untracked reports that the batch holds sub-key writes the pending
 	// map does not (range deletes, copied collections): member reads then
 	// go through the batch.
@@ -555,6 +560,9 @@ func (t *Tx) setPending(mk, val []byte) {
 		val = t.arena[off:len(t.arena):len(t.arena)]
 	}
 	t.pending[key] = val
+	if mk[0] == encoding.TagMeta {
+		t.pendingMetas++
+	}
 }
 
 // arenaValueMax is the longest record setPending copies into the arena.
@@ -569,6 +577,7 @@ const arenaKeep = 256 << 10
 
 func (t *Tx) clearPending() {
 	t.pendingGen++
+	t.pendingMetas = 0
 	if !t.keep && (t.pendingBig || len(t.pending) > pendingKeep) {
 		// NB: a cleared map keeps its size; a command of many keys
 		// does not leave its connection holding one.
@@ -605,7 +614,7 @@ func (t *Tx) hideMetaLocked() {
 	if t.s.meta == nil {
 		return
 	}
-	t.s.meta.hideCommit(&t.pub, t.pending)
+	t.s.meta.hideCommit(&t.pub, t.pending, t.pendingMetas)
 }
 
 // abandonMetaLocked forgets the cached records of the keys of a commit
