@@ -73,6 +73,10 @@ func del(c *Ctx) error {
 	keys := c.Args[1:]
 	c.reserve(len(keys), metaKeyExtra, keys)
 	c.Tx.Lock(c.DB(), keys...)
+	if len(keys) > readManyMin {
+		c.Tx.ReadMany()
+		defer c.Tx.EndReadMany()
+	}
 	var n int64
 	var k storage.Key
 	for _, name := range keys {

@@ -120,6 +120,10 @@ func (c *Ctx) reserve(n, extra int, args [][]byte) {
 	c.Tx.Reserve(n, size)
 }
 
+// readManyMin is the fewest keys a command looks up through
+// storage.Tx.ReadMany.
+const readManyMin = 1024
+
 // Bytes a record adds to what a command names, for reserve: a metadata
 // record's key tag and database, and its header; and a member's sub-key
 // prefix beside its collection's name.

@@ -87,6 +87,9 @@ type Tx struct {
 	expireOnRead bool
 	// pub is pending while a commit applies, hidden in the cache.
 	pub commitShards
+	// seek reads Pebble for the lookups of a command of many keys
+	// (ReadMany).
+	seek *pebble.Iterator
 	// pendingGen counts the times pending was emptied or replaced: a Key
 	// marked fresh in another generation is not (Key.fresh).
 	pendingGen uint64
@@ -413,6 +416,7 @@ func (t *Tx) Commit() error {
 	if t.atomic != AtomicOff {
 		return t.err
 	}
+	t.EndReadMany()
 	t.flushLists()
 	if t.b == nil || t.b.Empty() {
 		if len(t.counts) == 0 {
@@ -516,6 +520,7 @@ func (t *Tx) Commit() error {
 
 // Discard drops t's uncommitted writes and releases its locks.
 func (t *Tx) Discard() {
+	t.EndReadMany()
 	t.dropAhead()
 	clear(t.lists)
 	clear(t.listOps)
