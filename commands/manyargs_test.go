@@ -82,3 +82,42 @@ func TestManyArgumentsLikeRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestManyKeysStartTheirAccessClocks: a key an MSET of thousands of keys
+// creates starts its access clock as a key SET creates does (OBJECT FREQ
+// 5, Redis's LFU_INIT_VAL), not with the clock of a key that held its
+// slot before.
+func TestManyKeysStartTheirAccessClocks(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	cfg := testutil.Config(t)
+	cfg.MaxMemoryPolicy = "allkeys-lfu"
+	c := testutil.Client(t, testutil.Start(t, cfg), 2)
+	if err := c.ConfigSet(ctx, "lfu-log-factor", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	var pairs []any
+	for i := range n {
+		k := "k" + strconv.Itoa(i)
+		pairs = append(pairs, k, "v")
+		if i%500 == 0 {
+			c.Set(ctx, k, "old", 0)
+			for range 20 {
+				c.Get(ctx, k)
+			}
+			if f, err := c.ObjectFreq(ctx, k).Result(); err != nil || f != 25 {
+				t.Fatalf("OBJECT FREQ %s after 20 GETs: %d, %v", k, f, err)
+			}
+			c.Del(ctx, k)
+		}
+	}
+	if err := c.MSet(ctx, pairs...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += 250 {
+		k := "k" + strconv.Itoa(i)
+		if f, err := c.ObjectFreq(ctx, k).Result(); err != nil || f != 5 {
+			t.Errorf("OBJECT FREQ %s after MSET: %d, %v; want 5", k, f, err)
+		}
+	}
+}

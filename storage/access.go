@@ -110,6 +110,52 @@ func (a *accessClocks) created(key []byte) {
 	sl.Store(tag | a.initial(a.now()))
 }
 
+// createdSlot is what createdMany takes for key: its slot, then its tag.
+func (a *accessClocks) createdSlot(key []byte) uint64 {
+	h := maphash.Bytes(accessSeed, key)
+	return (h&(accessSlots-1))<<32 | uint64(uint32(h>>56|1)<<24)
+}
+
+// createdMany is created for many keys at once, each given as
+// createdSlot returned it; it sorts slots. In the order of their slots
+// the stores run through the table as the processor prefetches it, where
+// an MSET of 100,000 new keys waited for a line of memory at each (7% of
+// its time).
+func (a *accessClocks) createdMany(slots []uint64) {
+	if len(slots) == 0 {
+		return
+	}
+	sortBySlot(slots)
+	clock := a.initial(a.now())
+	for _, v := range slots {
+		a.slots[v>>32].Store(uint32(v) | clock)
+	}
+}
+
+// sortBySlot orders createdSlot's values by slot: a radix sort of the
+// slot's 20 bits in two passes of 10 (a comparison sort took 8 ms for
+// 100,000 keys).
+func sortBySlot(v []uint64) {
+	const bits = 10
+	tmp := make([]uint64, len(v))
+	for shift := 32; shift < 32+20; shift += bits {
+		var at [1<<bits + 1]int
+		for _, x := range v {
+			at[(x>>shift)&(1<<bits-1)+1]++
+		}
+		for i := 1; i < len(at); i++ {
+			at[i] += at[i-1]
+		}
+		for _, x := range v {
+			b := (x >> shift) & (1<<bits - 1)
+			tmp[at[b]] = x
+			at[b]++
+		}
+		// NB: an even number of passes leaves the result in v.
+		v, tmp = tmp, v
+	}
+}
+
 // lfuDecr is Redis's LFUDecrAndReturn: the counter of clock v less one
 // for every lfu-decay-time minutes since its last decrement.
 func (a *accessClocks) lfuDecr(v uint32, now time.Time) uint32 {

@@ -254,12 +254,21 @@ func (t *Tx) ReadMany() {
 	}
 }
 
-// EndReadMany ends what ReadMany began.
+// EndReadMany ends what ReadMany began, and sets the access clocks of
+// the keys t created since.
 func (t *Tx) EndReadMany() {
 	if t.seek != nil {
 		t.seek.Close()
 		t.seek = nil
 	}
+	t.flushClocks()
+}
+
+// flushClocks sets the access clocks of the keys a command of many
+// created (putMeta), all at once.
+func (t *Tx) flushClocks() {
+	t.s.clocks.createdMany(t.newClocks)
+	t.newClocks = nil
 }
 
 // PutMeta stores m as k's metadata, replacing whatever k held: the expiry
@@ -298,7 +307,13 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 		}
 	}
 	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)
-	if !k.Live && !t.bulk {
+	switch {
+	case k.Live || t.bulk:
+	case t.seek != nil:
+		// NB: a command of many keys (ReadMany) sets the clocks of those
+		// it creates at its end, all at once.
+		t.newClocks = append(t.newClocks, t.s.clocks.createdSlot(t.kbuf))
+	default:
 		t.s.clocks.created(t.kbuf)
 	}
 	t.ebuf = encoding.AppendMeta(t.ebuf[:0], m)

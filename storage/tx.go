@@ -90,6 +90,9 @@ type Tx struct {
 	// seek reads Pebble for the lookups of a command of many keys
 	// (ReadMany).
 	seek *pebble.Iterator
+	// newClocks are the access clocks due for the keys a command of many
+	// keys (ReadMany) created, set at once (flushClocks).
+	newClocks []uint64
 	// pendingGen counts the times pending was emptied or replaced: a Key
 	// marked fresh in another generation is not (Key.fresh).
 	pendingGen uint64
@@ -520,6 +523,7 @@ func (t *Tx) Commit() error {
 
 // Discard drops t's uncommitted writes and releases its locks.
 func (t *Tx) Discard() {
+	t.newClocks = nil
 	t.EndReadMany()
 	t.dropAhead()
 	clear(t.lists)
