@@ -2,6 +2,7 @@ package storage
 
 import (
 	"slices"
+	"unsafe"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -45,11 +46,26 @@ type commitShards struct {
 	recs []commitRec
 }
 
-// commitRec is one metadata record of a large commit, with its shard.
+// commitRec is one metadata record of a large commit, with its shard: 32
+// bytes, the record's slice kept as its pointer and length (nil: a
+// delete).
 type commitRec struct {
 	key   string
-	val   []byte
+	val   *byte
+	vlen  int32
 	shard uint8
+}
+
+func newCommitRec(key string, val []byte, shard int) commitRec {
+	return commitRec{key: key, val: unsafe.SliceData(val), vlen: int32(len(val)), shard: uint8(shard)}
+}
+
+// record is the record r was made with.
+func (r *commitRec) record() []byte {
+	if r.val == nil {
+		return nil
+	}
+	return unsafe.Slice(r.val, r.vlen)
 }
 
 func (g *commitShards) has(s int) bool { return g.shards[s/64]&(1<<(s%64)) != 0 }
@@ -74,7 +90,7 @@ func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas
 			if k[0] == encoding.TagMeta {
 				s := c.shardOf(k)
 				g.metas[s]++
-				g.recs = append(g.recs, commitRec{key: k, val: v, shard: uint8(s)})
+				g.recs = append(g.recs, newCommitRec(k, v, s))
 			}
 		}
 		sortByShard(g.recs, &g.metas)
@@ -159,7 +175,7 @@ func (c *metaCache) publishCommit(g *commitShards) {
 		sh.mu.Lock()
 		c.growLocked(sh, g.metas[s])
 		for ; i < len(g.recs) && g.recs[i].shard == s; i++ {
-			c.setLocked(sh, g.recs[i].key, g.recs[i].val, true)
+			c.setLocked(sh, g.recs[i].key, g.recs[i].record(), true)
 		}
 		sh.mu.Unlock()
 	}
