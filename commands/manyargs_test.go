@@ -1,7 +1,9 @@
 package commands_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -54,6 +56,9 @@ func TestManyArgumentsLikeRedis(t *testing.T) {
 	add("GET", "nx17")
 	add(append(seq([]any{"DEL"}, "k", n/2, n+n/2, false), "k7", "k7")...)
 	add("DBSIZE")
+	add("GET", "k2600")
+	add("GET", "k2400")
+	add("EXISTS", "k7", "k2499", "k2500")
 	add("MULTI")
 	add(seq([]any{"SADD", "s2"}, "x", 0, 100, false)...)
 	add(seq([]any{"SADD", "s2"}, "x", 50, 150, false)...)
@@ -61,26 +66,55 @@ func TestManyArgumentsLikeRedis(t *testing.T) {
 	add(seq([]any{"SADD", "s2"}, "x", 0, 10, false)...)
 	add("EXEC")
 	add("SCARD", "s2")
+	// Then, each after the last committed, so that one Tx holds each
+	// block whole: writes of many keys, then others of the same keys, a
+	// FLUSHDB among them; and reads of what their commits published.
+	steps := [][][]any{cmds, {
+		{"MULTI"}, seq([]any{"MSET"}, "m", 0, n, true), seq([]any{"DEL"}, "m", 0, n/2, false),
+		{"SET", "m1", "again"}, {"EXEC"},
+	}, {
+		{"GET", "m1"}, {"GET", "m2"}, {"GET", "m4000"}, {"DBSIZE"},
+	}, {
+		{"MULTI"}, seq([]any{"MSET"}, "fl", 0, n, true), {"SET", "fl3", "again"}, {"FLUSHDB"},
+		seq([]any{"SADD", "fs"}, "m", 0, 2000, false), {"GET", "fl3"}, {"EXEC"},
+	}, {
+		{"GET", "fl3"}, {"GET", "fl4999"}, {"GET", "k3"}, {"SCARD", "fs"}, {"DBSIZE"},
+	}, {
+		{"MULTI"}, seq([]any{"MSET"}, "fl", 0, n, true), {"FLUSHDB"},
+		seq([]any{"MSET"}, "fl", n-2000, n, true), {"EXEC"},
+	}, {
+		{"GET", "fl3"}, {"GET", "fl2999"}, {"GET", "fl3000"}, {"DBSIZE"},
+	}}
 	run := func(c *redis.Client) []string {
-		p := c.Pipeline()
-		for _, cmd := range cmds {
-			p.Do(ctx, cmd...)
-		}
-		res, _ := p.Exec(ctx)
 		var out []string
-		for _, r := range res {
-			v, err := r.(*redis.Cmd).Result()
-			out = append(out, fmt.Sprint(v, err))
+		for _, step := range steps {
+			out = append(out, send(ctx, c, step)...)
 		}
 		return out
 	}
 	want := run(redis.NewClient(&redis.Options{Addr: testutil.StartRedis(t), Protocol: 2}))
 	got := run(testutil.Client(t, testutil.Start(t, nil), 2))
+	cmds = slices.Concat(steps...)
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("%.40v: got %s, redis-server %s", cmds[i], got[i], want[i])
 		}
 	}
+}
+
+// send sends cmds to c as one pipeline and returns each reply as text.
+func send(ctx context.Context, c *redis.Client, cmds [][]any) []string {
+	p := c.Pipeline()
+	for _, cmd := range cmds {
+		p.Do(ctx, cmd...)
+	}
+	res, _ := p.Exec(ctx)
+	var out []string
+	for _, r := range res {
+		v, err := r.(*redis.Cmd).Result()
+		out = append(out, fmt.Sprint(v, err))
+	}
+	return out
 }
 
 // TestManyKeysStartTheirAccessClocks: a key an MSET of thousands of keys
