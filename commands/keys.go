@@ -74,7 +74,7 @@ func del(c *Ctx) error {
 	c.reserve(len(keys), metaKeyExtra, keys)
 	c.Tx.Lock(c.DB(), keys...)
 	if len(keys) > readManyMin {
-		c.Tx.ReadMany()
+		c.Tx.ReadMany(0)
 		defer c.Tx.EndReadMany()
 	}
 	var n int64

@@ -559,7 +559,7 @@ func mset(c *Ctx) error {
 	c.reserve(len(c.Args)/2, metaKeyExtra+metaRecordExtra, c.Args[1:])
 	c.Tx.LockEvery(c.DB(), c.Args[1:], 2)
 	if len(c.Args) > 2*readManyMin {
-		c.Tx.ReadMany()
+		c.Tx.ReadMany(len(c.Args) / 2)
 		defer c.Tx.EndReadMany()
 	}
 	k := newStrKey(c)

@@ -132,27 +132,55 @@ func (a *accessClocks) createdMany(slots []uint64) {
 	}
 }
 
-// sortBySlot orders createdSlot's values by slot: a radix sort of the
-// slot's 20 bits in two passes of 10 (a comparison sort took 8 ms for
-// 100,000 keys).
-func sortBySlot(v []uint64) {
+// sortBySlot orders createdSlot's values by slot, in place: a radix sort
+// of the slot's 20 bits, the high 10 then the low 10 within each bucket
+// (a comparison sort took 8 ms for 100,000 keys; a radix sort through a
+// copy held as much memory again at the commit's peak).
+func sortBySlot(v []uint64) { radixInPlace(v, 32+10) }
+
+// radixInPlace orders v by the 10 bits from shift up, then, while shift is
+// above the slot's lowest bit, each bucket by the 10 bits below; a short
+// v by its slot whole.
+func radixInPlace(v []uint64, shift int) {
 	const bits = 10
-	tmp := make([]uint64, len(v))
-	for shift := 32; shift < 32+20; shift += bits {
-		var at [1<<bits + 1]int
-		for _, x := range v {
-			at[(x>>shift)&(1<<bits-1)+1]++
+	if len(v) < 64 {
+		// NB: a bucket of a hundred or so is sorted faster by insertion
+		// than through 8 KiB of counts.
+		for i := 1; i < len(v); i++ {
+			for j := i; j > 0 && v[j]>>32 < v[j-1]>>32; j-- {
+				v[j], v[j-1] = v[j-1], v[j]
+			}
 		}
-		for i := 1; i < len(at); i++ {
-			at[i] += at[i-1]
+		return
+	}
+	var next, end [1 << bits]int
+	for _, x := range v {
+		end[(x>>shift)&(1<<bits-1)]++
+	}
+	var off int
+	for b, n := range end {
+		next[b] = off
+		off += n
+		end[b] = off
+	}
+	for b := range next {
+		for next[b] < end[b] {
+			x := v[next[b]]
+			d := (x >> shift) & (1<<bits - 1)
+			if int(d) == b {
+				next[b]++
+				continue
+			}
+			v[next[b]], v[next[d]] = v[next[d]], x
+			next[d]++
 		}
-		for _, x := range v {
-			b := (x >> shift) & (1<<bits - 1)
-			tmp[at[b]] = x
-			at[b]++
+	}
+	if shift > 32 {
+		from := 0
+		for _, to := range end {
+			radixInPlace(v[from:to], shift-bits)
+			from = to
 		}
-		// NB: an even number of passes leaves the result in v.
-		v, tmp = tmp, v
 	}
 }
 

@@ -244,10 +244,15 @@ func (t *Tx) dbGet(key []byte) ([]byte, io.Closer, error) {
 // allocated (a sixth of an MSET of 100,000 new keys). The iterator sees
 // the store as it was at ReadMany: the caller must hold the locks of the
 // keys it reads before, and call EndReadMany before it takes others.
-func (t *Tx) ReadMany() {
+//
+// n is about the number of keys the command may create.
+func (t *Tx) ReadMany(n int) {
 	if t.seek != nil || t.snap != nil || t.bulk {
 		return
 	}
+	// NB: made at its size once: a list doubling up to 100,000 clocks
+	// left twice that to the collector, at the time of the commit's peak.
+	t.newClocks = make([]uint64, 0, n)
 	it, err := t.s.db.NewIter(nil)
 	if err == nil {
 		t.seek = it
