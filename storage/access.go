@@ -143,7 +143,7 @@ func sortBySlot(v []uint64) { radixInPlace(v, 32+10) }
 // v by its slot whole.
 func radixInPlace(v []uint64, shift int) {
 	const bits = 10
-	if len(v) < 64 {
+	if len(v) < 128 {
 		// NB: a bucket of a hundred or so is sorted faster by insertion
 		// than through 8 KiB of counts.
 		for i := 1; i < len(v); i++ {
@@ -153,28 +153,12 @@ func radixInPlace(v []uint64, shift int) {
 		}
 		return
 	}
-	var next, end [1 << bits]int
+	bucket := func(x uint64) int { return int(x>>shift) & (1<<bits - 1) }
+	var end, next [1 << bits]int
 	for _, x := range v {
-		end[(x>>shift)&(1<<bits-1)]++
+		end[bucket(x)]++
 	}
-	var off int
-	for b, n := range end {
-		next[b] = off
-		off += n
-		end[b] = off
-	}
-	for b := range next {
-		for next[b] < end[b] {
-			x := v[next[b]]
-			d := (x >> shift) & (1<<bits - 1)
-			if int(d) == b {
-				next[b]++
-				continue
-			}
-			v[next[b]], v[next[d]] = v[next[d]], x
-			next[d]++
-		}
-	}
+	bucketSort(v, end[:], next[:], bucket)
 	if shift > 32 {
 		from := 0
 		for _, to := range end {

@@ -113,28 +113,13 @@ func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas
 }
 
 // sortByShard orders recs by shard in place, counts holding the number
-// of records of each shard: a counting sort that moves each record at
-// most once.
+// of records of each shard.
 func sortByShard(recs []commitRec, counts *[metaShards]int32) {
-	var next, end [metaShards]int32
-	var off int32
+	var ends, next [metaShards]int
 	for s, n := range counts {
-		next[s] = off
-		off += n
-		end[s] = off
+		ends[s] = int(n)
 	}
-	for s := range metaShards {
-		for next[s] < end[s] {
-			r := recs[next[s]]
-			if int(r.shard) == s {
-				next[s]++
-				continue
-			}
-			d := r.shard
-			recs[next[s]], recs[next[d]] = recs[next[d]], r
-			next[d]++
-		}
-	}
+	bucketSort(recs, ends[:], next[:], func(r commitRec) int { return int(r.shard) })
 }
 
 // publishCommit records the hidden commit's new records (nil: deleted),
