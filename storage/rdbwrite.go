@@ -87,7 +87,7 @@ const rdbFlushBytes = 1 << 20
 // covers before anything is written, and may return extra aux fields.
 // Keys that expired before the snapshot are left out.
 func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []RDBAux) (RDBSaveInfo, error) {
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	snap := s.db.NewSnapshot()
 	info := RDBSaveInfo{Offset: s.repl.offset.Load()}
 	s.repl.mu.Unlock()

@@ -54,11 +54,35 @@ type LogEntry struct {
 }
 
 // replLog is the store's replication state.
+//
+// Logged commits apply concurrently, as Pebble applies batches: a commit
+// takes the next range of offsets under mu, applies outside it, and the
+// visible offset (offset) advances over the commits that finished, in
+// offset order, as Pebble publishes sequence numbers. Readers of the log
+// see only entries up to the visible offset, so none sees an entry while
+// one before it is still applying.
+//
+// NB: two commits that apply at once never write the same key: each holds
+// the lock stripes of its keys until its batch applied, and FLUSHDB,
+// FLUSHALL and SWAPDB take every stripe. They may both merge a count
+// (count/keys/<db>), and merges add: a replica applying them in offset
+// order ends with the sum Pebble's order gave. So the data a replica
+// builds from the log in offset order is the primary's, whatever order
+// Pebble gave the batches.
 type replLog struct {
-	// mu orders offset assignment with Pebble's apply, so log order is
-	// commit order.
+	// mu assigns offsets. Operations that change the log's history
+	// (EnableLog, Promote, a snapshot's offset, a replica's applies) hold
+	// it with no commit in flight (lockDrained).
 	mu   sync.Mutex
-	repr []byte // applyLogged's copy of a batch, under mu
+	next int64 // the end of the last assigned offset, under mu
+	// pub holds the commits with offsets that are not yet visible, in
+	// offset order; drained is signalled when none is left.
+	pub struct {
+		sync.Mutex
+		inflight []inflight
+		drained  sync.Cond
+		waiting  bool
+	}
 	// gate is held shared by a commit applied without an offset and
 	// exclusively while the log is switched on, so no such commit lands
 	// after the snapshot of a first full sync without being in it.
@@ -67,8 +91,8 @@ type replLog struct {
 	// (Hold) and exclusively while a primary's batch applies here.
 	held    sync.RWMutex
 	enabled atomic.Bool
-	replica atomic.Bool // client commits are not logged on a replica
-	offset  atomic.Int64
+	replica atomic.Bool  // client commits are not logged on a replica
+	offset  atomic.Int64 // visible: every commit up to it applied or failed
 	start   atomic.Int64 // entries with End > start are retained
 	synced  atomic.Int64 // offset known to be on stable storage
 
@@ -81,6 +105,34 @@ type replLog struct {
 	notify   chan struct{}
 
 	tail logTail
+}
+
+// inflight is a logged commit that has its offsets and is not visible.
+type inflight struct {
+	end  int64
+	repr []byte        // the entry, for the log's tail when it keeps one
+	done bool          // it applied (or failed)
+	ok   bool          // it applied
+	wake chan struct{} // closed when it becomes visible, if its commit waits
+}
+
+// lockDrained takes mu once no commit is in flight: the visible offset
+// is the end of the log, and stays so until unlock.
+func (r *replLog) lockDrained() {
+	r.mu.Lock()
+	r.pub.Lock()
+	for len(r.pub.inflight) > 0 {
+		r.pub.waiting = true
+		r.pub.drained.Wait()
+	}
+	r.pub.Unlock()
+}
+
+// setOffsetLocked moves the end of the log to off. The caller holds mu
+// with the log drained.
+func (r *replLog) setOffsetLocked(off int64) {
+	r.next = off
+	r.offset.Store(off)
 }
 
 // replState is the persisted part: ids and the offset the log starts from.
@@ -116,6 +168,7 @@ func NewReplID() string {
 func (s *Store) loadRepl() error {
 	r := &s.repl
 	r.notify = make(chan struct{})
+	r.pub.drained.L = &r.pub.Mutex
 	if v, closer, err := s.db.Get(nodeIDKey); err == nil {
 		r.nodeID = string(v)
 		closer.Close()
@@ -143,22 +196,91 @@ func (s *Store) loadRepl() error {
 	// The offset is the end of the newest entry, or the base when the log
 	// is empty; the log starts where its oldest entry starts.
 	off, start := base, base
+	var holes [][2]int64
+	first := true
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logPrefix, UpperBound: encoding.PrefixEnd(logPrefix)})
 	if err != nil {
 		return err
 	}
-	if it.First() {
+	for ok := it.First(); ok; ok = it.Next() {
 		end := int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
-		start = end - int64(len(it.Value()))
+		from := end - int64(len(it.Value()))
+		if first {
+			start, off, first = from, from, false
+		}
+		if from > off {
+			holes = append(holes, [2]int64{off, from})
+		}
+		off = end
 	}
-	if it.Last() {
-		off = int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
+	if err := it.Close(); err != nil {
+		return err
 	}
-	it.Close()
-	r.offset.Store(off)
+	r.setOffsetLocked(off)
 	r.start.Store(start)
 	r.synced.Store(off)
+	if len(holes) > 0 {
+		return s.fillHoles(holes)
+	}
 	return nil
+}
+
+// fillHoles gives each hole of the log found at open a no-op entry.
+//
+// NB: commits apply concurrently, and Pebble's own log keeps them in the
+// order Pebble applied them, not in offset order, so a crash that lost the
+// last commits may have lost one whose offsets come before those of one it
+// kept. No replica received an entry after the hole before the crash (the
+// visible offset stops at it), but one may hold the lost commit itself:
+// the history goes on under a new id whose previous one ends where the
+// first hole starts, so such a replica resyncs fully and the others
+// continue through the no-op entries.
+func (s *Store) fillHoles(holes [][2]int64) error {
+	r := &s.repl
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, h := range holes {
+		b.Set(logKey(h[1]), noopEntry(int(h[1]-h[0])), nil)
+	}
+	r.idMu.Lock()
+	r.id2, r.off2, r.id = r.id, holes[0][0], NewReplID()
+	r.idMu.Unlock()
+	s.saveReplStateLocked(b, r.offset.Load())
+	s.log.Warn("storage: the replication log lost commits in a crash; a new replication history starts",
+		"from", holes[0][0], "holes", len(holes))
+	return b.Commit(pebble.Sync)
+}
+
+// noopEntry returns a batch representation of n bytes (n > batchHeaderLen)
+// that changes nothing: LogData records of zeros, which a replica writes
+// to its WAL only and which carry no event.
+func noopEntry(n int) []byte {
+	repr := make([]byte, batchHeaderLen, n)
+	for rest := n - batchHeaderLen; rest > 0; {
+		// A record is its kind, the uvarint length of its data, and the
+		// data; where no length fits rest exactly, an empty record (two
+		// bytes) goes first.
+		d := -1
+		for k := 1; k <= binary.MaxVarintLen64; k++ {
+			if v := rest - 1 - k; v >= 0 && uvarintLen(uint64(v)) == k {
+				d = v
+				break
+			}
+		}
+		if d < 0 {
+			d = 0
+		}
+		repr = append(repr, byte(pebble.InternalKeyKindLogData))
+		repr = binary.AppendUvarint(repr, uint64(d))
+		repr = append(repr, make([]byte, d)...)
+		rest = n - len(repr)
+	}
+	return repr
+}
+
+func uvarintLen(v uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], v)
 }
 
 // NodeID returns this node's persistent id.
@@ -173,7 +295,8 @@ func (s *Store) ReplIDs() (id, id2 string, off2 int64) {
 }
 
 // ReplOffset returns the offset of the last logged commit (0 while the log
-// has never been enabled, as Redis's master_repl_offset without a backlog).
+// has never been enabled, as Redis's master_repl_offset without a backlog):
+// the visible offset, which a commit has reached when it returns.
 func (s *Store) ReplOffset() int64 { return s.repl.offset.Load() }
 
 // LogStart returns the offset the retained log starts after.
@@ -191,7 +314,7 @@ func (s *Store) EnableLog() error {
 	if s.repl.enabled.Load() {
 		return nil
 	}
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	defer s.repl.mu.Unlock()
 	s.repl.gate.Lock()
 	s.repl.enabled.Store(true)
@@ -220,7 +343,7 @@ func (s *Store) Promote() error {
 }
 
 func (s *Store) promote() error {
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	defer s.repl.mu.Unlock()
 	r := &s.repl
 	r.idMu.Lock()
@@ -270,24 +393,49 @@ func (s *Store) applyCommit(b *pebble.Batch, sync bool) (end int64, logged bool,
 	return 0, false, err
 }
 
-// applyLogged appends b's operations to the log under the next offset and
-// applies b, both in one Pebble batch. It returns the entry's end offset.
+// applyLogged appends b's operations to the log under the next offsets
+// and applies b, both in one Pebble batch. It returns the entry's end
+// offset once it is visible (publish).
+//
+// Without sync, commits apply concurrently. A commit under sync applies
+// alone, after those before it and before those after it, so Pebble's
+// order is offset order up to it: once its sync ended, every offset up to
+// its end is durable (markSynced).
 func (s *Store) applyLogged(b *pebble.Batch, sync bool) (int64, error) {
 	r := &s.repl
-	r.mu.Lock()
-	// NB: Set copies repr into b, whose buffer it is taken from: copy it
-	// out first, into a buffer kept for the purpose, or one of its own
-	// when the log's tail keeps it.
+	// NB: Set copies the copy into b, whose buffer it is taken from: copy
+	// it out first, into a pooled buffer, or one of its own when the log's
+	// tail keeps it.
 	tail := r.tail.on.Load()
+	var buf *[]byte
+	var repr []byte
 	if tail {
-		r.repr = nil
+		repr = bytes.Clone(b.Repr())
+	} else {
+		buf = reprPool.Get().(*[]byte)
+		repr = append((*buf)[:0], b.Repr()...)
 	}
-	r.repr = append(r.repr[:0], b.Repr()...)
-	repr := r.repr
-	end := r.offset.Load() + int64(len(repr))
+	if sync {
+		r.lockDrained()
+	} else {
+		r.mu.Lock()
+	}
+	end := r.next + int64(len(repr))
+	r.next = end
+	r.pub.Lock()
+	f := inflight{end: end}
+	if tail {
+		f.repr = repr
+	}
+	r.pub.inflight = append(r.pub.inflight, f)
+	r.pub.Unlock()
+	if !sync {
+		r.mu.Unlock()
+	}
 	b.Set(logKey(end), repr, nil)
-	if cap(r.repr) > 1<<20 || tail {
-		r.repr = nil
+	if buf != nil && cap(repr) <= 64<<10 {
+		*buf = repr
+		reprPool.Put(buf)
 	}
 	var err error
 	if sync {
@@ -295,17 +443,68 @@ func (s *Store) applyLogged(b *pebble.Batch, sync bool) (int64, error) {
 	} else {
 		err = s.db.Apply(b, pebble.NoSync)
 	}
-	if err == nil {
-		if tail {
-			r.tail.add(LogEntry{End: end, Repr: repr})
-		}
-		r.offset.Store(end)
-	}
-	r.mu.Unlock()
-	if err == nil {
-		s.broadcastLog()
+	// NB: a commit that failed is published too: readers of the log find
+	// a hole there, which they read as a no-op entry (ReadLog).
+	s.publish(end, err == nil)
+	if sync {
+		r.mu.Unlock()
 	}
 	return end, err
+}
+
+// reprPool holds buffers for applyLogged's copies of batches.
+var reprPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// publish records that the commit ending at end finished, makes visible
+// every finished commit that no unfinished one precedes, and returns once
+// end is visible: a client that wrote finds its write in ReplOffset, as it
+// finds it in Pebble once Apply returned.
+func (s *Store) publish(end int64, ok bool) {
+	r := &s.repl
+	r.pub.Lock()
+	q := r.pub.inflight
+	n, me := 0, 0
+	for i := range q {
+		if q[i].end == end {
+			q[i].done, q[i].ok, me = true, ok, i
+		}
+		if n == i && q[i].done {
+			n++
+		}
+	}
+	if me >= n {
+		// A commit before this one is still applying: the one that
+		// finishes last makes both visible.
+		wake := make(chan struct{})
+		q[me].wake = wake
+		r.pub.Unlock()
+		<-wake
+		return
+	}
+	from := r.offset.Load()
+	for _, f := range q[:n] {
+		if f.repr != nil || (!f.ok && r.tail.on.Load()) {
+			// NB: in offset order, as the tail keeps the log; a hole as
+			// ReadLog reads it.
+			e := LogEntry{End: f.end, Repr: f.repr}
+			if !f.ok {
+				e.Repr = noopEntry(int(f.end - from))
+			}
+			r.tail.add(e)
+		}
+		from = f.end
+		if f.wake != nil {
+			close(f.wake)
+		}
+	}
+	r.offset.Store(q[n-1].end)
+	r.pub.inflight = q[:copy(q, q[n:])]
+	if len(r.pub.inflight) == 0 && r.pub.waiting {
+		r.pub.waiting = false
+		r.pub.drained.Broadcast()
+	}
+	r.pub.Unlock()
+	s.broadcastLog()
 }
 
 // markSynced records that every offset up to off is durable.
@@ -319,43 +518,57 @@ func (s *Store) markSynced(off int64) {
 }
 
 // ReadLog returns logged entries with End > after, in order, up to about
-// maxBytes of representations (at least one entry when any). It returns
-// ErrLogTrimmed when after is older than the retained log.
+// maxBytes of representations (at least one entry when any), and only up
+// to the visible offset. It returns ErrLogTrimmed when after is older
+// than the retained log. A hole a failed commit left reads as a no-op
+// entry of its size, so a reader neither waits for it nor skips it.
 func (s *Store) ReadLog(after int64, maxBytes int) ([]LogEntry, error) {
 	if after < s.repl.start.Load() {
 		return nil, ErrLogTrimmed
 	}
 	s.repl.tail.on.Store(true)
+	if after >= s.repl.offset.Load() {
+		return nil, nil
+	}
 	if es, ok := s.repl.tail.read(after, maxBytes); ok {
 		return es, nil
 	}
 	return s.readLogStored(after, maxBytes)
 }
 
-// readLogStored is ReadLog from Pebble.
+// readLogStored is ReadLog from Pebble, up to the visible offset.
 func (s *Store) readLogStored(after int64, maxBytes int) ([]LogEntry, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(after + 1), UpperBound: encoding.PrefixEnd(logPrefix)})
+	visible := s.repl.offset.Load()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logKey(after + 1), UpperBound: logKey(visible + 1)})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
 	var out []LogEntry
-	size := 0
-	for ok := it.First(); ok; ok = it.Next() {
+	size, prev, full := 0, after, false
+	for ok := it.First(); ok && !full; ok = it.Next() {
 		end := int64(binary.BigEndian.Uint64(it.Key()[len(logPrefix):]))
 		v := bytes.Clone(it.Value())
+		if from := end - int64(len(v)); from > prev {
+			out = append(out, LogEntry{End: from, Repr: noopEntry(int(from - prev))})
+		}
 		out = append(out, LogEntry{End: end, Repr: v})
 		size += len(v)
-		if size >= maxBytes {
-			break
-		}
+		prev = end
+		full = size >= maxBytes
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	if !full && prev < visible {
+		out = append(out, LogEntry{End: visible, Repr: noopEntry(int(visible - prev))})
 	}
 	// NB: re-check after reading: a trim that ran meanwhile may have removed
 	// entries the replica needs, leaving a gap.
 	if after < s.repl.start.Load() {
 		return nil, ErrLogTrimmed
 	}
-	return out, it.Error()
+	return out, nil
 }
 
 // TrimLog drops the oldest entries while the log holds more than keep bytes,
@@ -401,7 +614,7 @@ func (s *Store) Snapshot(chunkBytes int, begin func(offset int64) error, emit fu
 	if err := s.EnableLog(); err != nil {
 		return 0, err
 	}
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	snap := s.db.NewSnapshot()
 	offset = s.repl.offset.Load()
 	s.repl.mu.Unlock()
@@ -451,7 +664,7 @@ func (s *Store) BeginFullSync() error {
 	}
 	s.repl.held.Lock()
 	defer s.repl.held.Unlock()
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	defer s.repl.mu.Unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -497,7 +710,7 @@ func (s *Store) ApplySnapshotChunk(repr []byte) error {
 // EndFullSync records that the node now holds the primary's history id up
 // to offset, and makes it durable.
 func (s *Store) EndFullSync(id string, offset int64) error {
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	defer s.repl.mu.Unlock()
 	r := &s.repl
 	r.idMu.Lock()
@@ -505,7 +718,7 @@ func (s *Store) EndFullSync(id string, offset int64) error {
 	r.idMu.Unlock()
 	r.enabled.Store(true)
 	r.tail.reset()
-	r.offset.Store(offset)
+	r.setOffsetLocked(offset)
 	r.start.Store(offset)
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -523,7 +736,7 @@ func (s *Store) EndFullSync(id string, offset int64) error {
 // changeReplicationId and clearReplicationId2): replicas can no longer
 // continue by partial resync.
 func (s *Store) ChangeReplID() error {
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	defer s.repl.mu.Unlock()
 	r := &s.repl
 	r.idMu.Lock()
@@ -538,7 +751,7 @@ func (s *Store) ChangeReplID() error {
 // SetReplID adopts the primary's replication id after a partial sync that
 // the primary answered with a new id (it was promoted meanwhile).
 func (s *Store) SetReplID(id string) error {
-	s.repl.mu.Lock()
+	s.repl.lockDrained()
 	defer s.repl.mu.Unlock()
 	r := &s.repl
 	r.idMu.Lock()
@@ -574,7 +787,7 @@ func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
 	r := &s.repl
 	r.held.Lock()
 	defer r.held.Unlock()
-	r.mu.Lock()
+	r.lockDrained()
 	off, size, count := r.offset.Load(), 0, uint32(0)
 	for _, e := range es {
 		if len(e.Repr) < batchHeaderLen || e.End != off+int64(len(e.Repr)) {
@@ -620,7 +833,7 @@ func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
 				r.tail.add(LogEntry{End: e.End, Repr: bytes.Clone(e.Repr)})
 			}
 		}
-		r.offset.Store(off)
+		r.setOffsetLocked(off)
 		if sync {
 			s.markSynced(off)
 		}
