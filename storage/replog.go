@@ -31,12 +31,14 @@ import (
 //	0x00 "local/id"            node id (40 hex chars), made once
 //	0x00 "local/repl"          replication ids and base offset (replState)
 //	0x00 "local/log/" end(8 BE) → batch representation of one commit
+//	0x00 "local/logstart"      the offset the retained log starts after (8 BE)
 
 var (
 	localPrefix  = encoding.SystemKey("local/")
 	nodeIDKey    = encoding.SystemKey("local/id")
 	replStateKey = encoding.SystemKey("local/repl")
 	logPrefix    = encoding.SystemKey("local/log/")
+	logStartKey  = encoding.SystemKey("local/logstart")
 )
 
 func logKey(end int64) []byte {
@@ -198,6 +200,15 @@ func (s *Store) loadRepl() error {
 	off, start := base, base
 	var holes [][2]int64
 	first := true
+	// NB: a commit lost before the first one kept is a hole too, found
+	// against the start TrimLog and the start of a history recorded.
+	kept := int64(-1)
+	if v, closer, err := s.db.Get(logStartKey); err == nil {
+		if len(v) == 8 {
+			kept = int64(binary.BigEndian.Uint64(v))
+		}
+		closer.Close()
+	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: logPrefix, UpperBound: encoding.PrefixEnd(logPrefix)})
 	if err != nil {
 		return err
@@ -207,6 +218,9 @@ func (s *Store) loadRepl() error {
 		from := end - int64(len(it.Value()))
 		if first {
 			start, off, first = from, from, false
+			if kept >= 0 && kept < from {
+				start, off = kept, kept
+			}
 		}
 		if from > off {
 			holes = append(holes, [2]int64{off, from})
@@ -322,6 +336,7 @@ func (s *Store) EnableLog() error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	s.saveReplStateLocked(b, s.repl.offset.Load())
+	b.Set(logStartKey, binary.BigEndian.AppendUint64(nil, uint64(s.repl.start.Load())), nil)
 	return b.Commit(pebble.Sync)
 }
 
@@ -600,6 +615,7 @@ func (s *Store) TrimLog(keep, floor, maxKeep int64) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	b.DeleteRange(logPrefix, logKey(newStart+1), nil)
+	b.Set(logStartKey, binary.BigEndian.AppendUint64(nil, uint64(newStart)), nil)
 	return b.Commit(pebble.NoSync)
 }
 
@@ -723,6 +739,7 @@ func (s *Store) EndFullSync(id string, offset int64) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	s.saveReplStateLocked(b, offset)
+	b.Set(logStartKey, binary.BigEndian.AppendUint64(nil, uint64(offset)), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return err
 	}
