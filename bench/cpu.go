@@ -250,6 +250,9 @@ func renderCPU(o *options, machine string, rows []cpuRow) string {
 	fmt.Fprintf(&b, "# CPU per command\n\n%s\n\nredis-benchmark -c %d -r %d -d %d in a loop; after %s, a window of %s: "+
 		"each process's CPU time over the primary's commands in the window. %d replicas per primary; pinned: %v.\n\n",
 		machine, o.clients, o.keyspace, o.sizes[0], cpuWarmup, cpuWindow, o.replicas, o.taskset)
+	if len(o.shoalArgs) > 0 {
+		fmt.Fprintf(&b, "Shoal ran with `%s`.\n\n", strings.Join(o.shoalArgs, " "))
+	}
 	b.WriteString("| test | P | fsync | Shoal cmd/s | Redis cmd/s | Shoal µs/cmd | Redis µs/cmd | Redis / Shoal |\n|---|---|---|---|---|---|---|---|\n")
 	for i := 0; i+1 < len(rows); i += 2 {
 		s, r := rows[i], rows[i+1]

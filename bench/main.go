@@ -69,6 +69,8 @@ type options struct {
 	bin string
 	// cpu runs only the CPU-per-command measurement (cpu.go).
 	cpu bool
+	// shoalArgs are more command-line directives for every Shoal started.
+	shoalArgs []string
 }
 
 func main() {
@@ -102,6 +104,8 @@ func main() {
 	flag.StringVar(&stallLoads, "stall-loads", "", "the -stalls loads to run (setrange,bigset,hset,flushall,setload,save; empty: all)")
 	flag.StringVar(&stallServers, "stall-servers", "shoal,redis", "the servers -stalls measures")
 	flag.BoolVar(&o.cpu, "cpu", false, "only measure CPU per command of each process (and profile Shoal's) under each -t, -P, -fsync, with -replicas, values of the first -d")
+	var shoalArgs string
+	flag.StringVar(&shoalArgs, "shoal-args", "", "more directives for every Shoal started, as its command line takes them (\"--hot-cache-size 512mb\")")
 	flag.StringVar(&o.bin, "bin", "", "a prebuilt shoal binary to measure instead of building this tree")
 	flag.Parse()
 	o.sizes = atoiList(sizes)
@@ -110,6 +114,7 @@ func main() {
 		o.tests = strings.Split(tests, ",")
 	}
 	o.fsyncs = strings.Split(fsyncs, ",")
+	o.shoalArgs = strings.Fields(shoalArgs)
 	if stallLoads != "" {
 		o.stallLoads = strings.Split(stallLoads, ",")
 	}

@@ -34,7 +34,7 @@ func freePort() (int, error) {
 // extra are more --directive value pairs.
 func startShoal(o *options, bin, dir, fsync string, port int, extra ...string) (*proc, error) {
 	args := []string{"--port", strconv.Itoa(port), "--dir", dir, "--appendfsync", fsync, "--loglevel", "warning"}
-	args = append(args, extra...)
+	args = append(append(args, o.shoalArgs...), extra...)
 	return start(o, "shoal", bin, args, dir, port)
 }
 
