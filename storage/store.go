@@ -250,6 +250,7 @@ func Open(opts Options) (*Store, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	logValuesApart(po)
 	po.EnsureDefaults()
 	db, err := openPebble(opts.Dir, po, s.health)
 	if err != nil {
