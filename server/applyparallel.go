@@ -112,7 +112,6 @@ func (p *parallelApplier) Apply(args [][]byte) error {
 		return nil
 	}
 	if barrier {
-		p.gather()
 		p.Flush() // NB: a failed commit is reported by the next Commit
 	}
 	return p.main.Apply(args)
@@ -241,7 +240,6 @@ func (p *parallelApplier) DB() int { return p.main.DB() }
 // commits with mark in one batch, in the background unless a MULTI is
 // open (its queue lives on the main client).
 func (p *parallelApplier) Commit(mark storage.UpstreamMark, done func()) error {
-	p.gather()
 	p.handed = 0
 	if err := p.Flush(); err != nil {
 		p.main.Reset(p.main.DB())
@@ -285,7 +283,9 @@ func (p *parallelApplier) awaitCommit(stripe uint32) bool {
 	return true
 }
 
-// Flush implements replication.Applier.
+// Flush implements replication.Applier. It gathers the workers' work
+// first, so the main client holds everything applied since the last
+// commit.
 func (p *parallelApplier) Flush() error {
 	p.gather()
 	if p.committing != nil {
@@ -297,7 +297,6 @@ func (p *parallelApplier) Flush() error {
 
 // Reset implements replication.Applier.
 func (p *parallelApplier) Reset(db int) {
-	p.gather()
 	p.handed = 0
 	p.Flush()
 	p.err = nil
