@@ -508,11 +508,16 @@ func (s *Store) publish(end int64, ok bool) {
 			r.tail.add(e)
 		}
 		from = f.end
+	}
+	// NB: visible before the commits it covers return: a client's WAIT
+	// asks its replicas for the visible offset (RequestAcks), and one
+	// woken ahead of it was asking for less than its write.
+	r.offset.Store(q[n-1].end)
+	for _, f := range q[:n] {
 		if f.wake != nil {
 			close(f.wake)
 		}
 	}
-	r.offset.Store(q[n-1].end)
 	r.pub.inflight = q[:copy(q, q[n:])]
 	if len(r.pub.inflight) == 0 && r.pub.waiting {
 		r.pub.waiting = false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -411,4 +412,54 @@ func TestCrashLeavesLogWhole(t *testing.T) {
 		cs.Close()
 	}
 	t.Logf("%d of %d clones had lost a commit before one they kept", holes, len(clones))
+}
+
+// TestCommitReturnsVisible checks that a logged commit returns only once
+// the log's visible offset covers it, also when it finished after a commit
+// behind it and waited for that one to publish both: a client that runs
+// WAIT next asks its replicas for that offset, and one asked for less
+// acknowledges less than the WAIT waits for.
+func TestCommitReturnsVisible(t *testing.T) {
+	s := openTest(t, nil, nil)
+	if err := s.EnableLog(); err != nil {
+		t.Fatal(err)
+	}
+	const writers, commits = 16, 2000
+	errs := make(chan error, writers)
+	var stop atomic.Bool
+	for w := range writers {
+		go func() {
+			tx := s.NewTx()
+			defer tx.Discard()
+			for i := 0; i < commits && !stop.Load(); i++ {
+				key := []byte(fmt.Sprintf("k:%d:%d", w, i))
+				tx.Lock(0, key)
+				k, err := tx.Lookup(0, key)
+				if err != nil {
+					errs <- err
+					return
+				}
+				tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, Value: []byte("v")})
+				if err := tx.Commit(); err != nil {
+					errs <- err
+					return
+				}
+				if vis := s.ReplOffset(); vis < tx.WriteOffset() {
+					errs <- fmt.Errorf("commit %d of writer %d returned at offset %d, the visible offset is %d", i, w, tx.WriteOffset(), vis)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range writers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			stop.Store(true)
+		}
+	}
+	if first != nil {
+		t.Fatal(first)
+	}
 }
