@@ -388,12 +388,10 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 			// WAIT's GETACK goes out behind these entries here, not only
 			// when the log is drained, once they reach the write it waits
 			// for; the replica acknowledges them all.
-			if sent >= l.ackAt.Load() {
-				select {
-				case <-l.getack:
-					buf = appendFrame(buf, []byte("REPLCONF"), []byte("GETACK"), []byte("*"))
-				default:
-				}
+			select {
+			case <-l.getack:
+				l.getAckBehind(&buf, sent)
+			default:
 			}
 			if err := l.write(buf, cfg.Timeout); err != nil {
 				return
@@ -408,16 +406,11 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 			return
 		case <-changed:
 		case <-l.getack:
-			if sent < l.ackAt.Load() {
-				// Entries logged since the read: the GETACK goes behind
-				// them.
-				select {
-				case l.getack <- struct{}{}:
-				default:
-				}
-				continue
+			buf = buf[:0]
+			if !l.getAckBehind(&buf, sent) {
+				continue // entries logged since the read go first
 			}
-			if err := l.write(appendFrame(nil, []byte("REPLCONF"), []byte("GETACK"), []byte("*")), cfg.Timeout); err != nil {
+			if err := l.write(buf, cfg.Timeout); err != nil {
 				return
 			}
 		case <-ping.C:
@@ -426,6 +419,28 @@ func (m *Manager) stream(l *link, from int64, done <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// getAckBehind, called with the token of l.getack taken, appends REPLCONF
+// GETACK * to buf if the entries up to sent reach the log's end as the
+// last RequestAcks saw it; if not, it gives the token back for a later
+// frame to carry, and reports false.
+//
+// NB: the token is taken before ackAt is read. RequestAcks stores ackAt
+// before it gives the token, so a token taken is never older than the
+// ackAt read; read the other way round, a WAIT arriving between the two
+// had its token spent on a GETACK ahead of its write (its own give found
+// the channel full), and waited for the replica's next periodic ACK.
+func (l *link) getAckBehind(buf *[]byte, sent int64) bool {
+	if sent < l.ackAt.Load() {
+		select {
+		case l.getack <- struct{}{}:
+		default:
+		}
+		return false
+	}
+	*buf = appendFrame(*buf, []byte("REPLCONF"), []byte("GETACK"), []byte("*"))
+	return true
 }
 
 // updateEventsLocked tells the events hook whether a connected replica

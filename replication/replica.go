@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shoaldb/shoal/internal/failpoint"
 	"github.com/shoaldb/shoal/internal/netfault"
 	"github.com/shoaldb/shoal/storage"
 )
@@ -388,7 +389,9 @@ func (u *upstream) psync(call func(args ...string) (string, error), id string, o
 }
 
 // ackEverySecond calls ack each second, as Redis's replicationCron sends
-// REPLCONF ACK, until the returned stop is called or ack fails.
+// REPLCONF ACK, until the returned stop is called or ack fails. The
+// failpoint replication/periodic-ack=drop leaves the acknowledgements out,
+// so that only GETACKs are answered.
 func ackEverySecond(ack func() error) (stop func()) {
 	done := make(chan struct{})
 	go func() {
@@ -399,6 +402,9 @@ func ackEverySecond(ack func() error) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
+				if failpoint.Eval("replication/periodic-ack") == "drop" {
+					continue
+				}
 				if ack() != nil {
 					return
 				}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/failpoint"
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
@@ -285,4 +288,73 @@ func waitBlocked(t *testing.T, p *node, n int) {
 	eventually(t, fmt.Sprintf("%d clients are blocked", n), func() bool {
 		return p.info("clients")["blocked_clients"] == fmt.Sprint(n)
 	})
+}
+
+// TestWaitAnsweredByGetAck runs WAITs beside a write load on a replica that
+// sends no periodic acknowledgement, so each WAIT returns only if its
+// GETACK reached the replica behind the write it waits for: a GETACK lost,
+// or sent ahead of that write, leaves its WAIT blocked until the test's
+// deadline (where a replica's once-a-second ACK would have ended it).
+func TestWaitAnsweredByGetAck(t *testing.T) {
+	if err := failpoint.Set("replication/periodic-ack", "drop"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { failpoint.Set("replication/periodic-ack", "off") })
+	p, _, _ := pair(t, nil)
+	// NB: many writers of one command each, so that commits apply
+	// concurrently and finish out of offset order.
+	quit := make(chan struct{})
+	var writers sync.WaitGroup
+	defer func() { close(quit); writers.Wait() }()
+	for i := range 32 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			c := p.conn()
+			defer c.Close()
+			for j := 0; ; j++ {
+				select {
+				case <-quit:
+					return
+				default:
+				}
+				if err := c.Set(context.Background(), fmt.Sprintf("load:%d:%d", i, j%1000), j, 0).Err(); err != nil {
+					t.Errorf("write load: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	const waiters, rounds = 4, 300
+	errs := make(chan error, waiters)
+	for w := range waiters {
+		go func() {
+			c := p.conn()
+			defer c.Close()
+			for i := range rounds {
+				// NB: a deadline, not WAIT's timeout: WAIT 1 0 blocks until
+				// the replica acknowledges; the deadline only ends a test
+				// that would hang.
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				k := fmt.Sprintf("w%d:%d", w, i)
+				if err := c.Set(ctx, k, i, 0).Err(); err != nil {
+					cancel()
+					errs <- err
+					return
+				}
+				n, err := c.Wait(ctx, 1, 0).Result()
+				cancel()
+				if err != nil || n != 1 {
+					errs <- fmt.Errorf("WAIT 1 0 after SET %s: %d, %v", k, n, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range waiters {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
