@@ -318,6 +318,7 @@ opts:
 		}
 		pairs = append(pairs, storage.ZEntry{Member: c.Args[j+1], Score: s})
 	}
+	c.reserve(len(pairs), memberKeyExtra+len(c.Args[1]), c.Args[i:])
 	return zaddApply(c, c.Args[1], f, pairs)
 }
 

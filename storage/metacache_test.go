@@ -323,3 +323,48 @@ func TestMetaCacheFillsEmptyMemberAsPresent(t *testing.T) {
 		tx.Commit()
 	}
 }
+
+// A large commit of many small commands (a replica's grouped commit) adds
+// its members to the cache, so that the stream's next commands find them
+// there; one that holds a command of many members (Tx.Reserve) adds none.
+func TestMetaCacheLargeCommitMembers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reserve bool
+		cached  bool
+	}{{"small commands", false, true}, {"one command of many", true, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, nil, nil)
+			tx := s.NewTx()
+			const n = 2 * publishInsertMax
+			if tc.reserve {
+				tx.Reserve(n, n*16)
+			}
+			name := []byte("s")
+			tx.Lock(0, name)
+			set, err := tx.Lookup(0, name)
+			if err == nil {
+				_, err = tx.PrepareCollection(set, encoding.TypeSet)
+			}
+			for i := 0; err == nil && i < n; i++ {
+				_, err = tx.SetAdd(set, []byte(strconv.Itoa(i)))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx.SetSize(set, set.Meta.Size)
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			cached := 0
+			for i := range n {
+				if _, found, _ := s.meta.get(MemberKey(nil, set, SetMemberTag, []byte(strconv.Itoa(i))), nil); found {
+					cached++
+				}
+			}
+			if want := map[bool]int{true: n, false: 0}[tc.cached]; cached != want {
+				t.Errorf("%d of %d members cached, want %d", cached, n, want)
+			}
+		})
+	}
+}

@@ -23,12 +23,14 @@ import (
 // metadata records), with no allocation. Readers of a hidden shard look their key up in the pending
 // maps it records, which their owners do not change until they publish.
 
-// publishInsertMax is the most records a commit may add to the cache
-// (beside those it replaces) for members: a larger one, a command of
-// many members, replaces the member entries the cache holds and adds
-// none, so that a 100,000-member SADD or HSET does not allocate an entry
-// per member nobody read yet (a third of its time, and as much memory
-// as the members). Metadata records are always added: a key written is
+// publishInsertMax is the most records a commit holding a command of
+// many members (Tx.Reserve) may add to the cache (beside those it
+// replaces) for members: a larger one replaces the member entries the
+// cache holds and adds none, so that a 100,000-member SADD or HSET does
+// not allocate an entry per member nobody read yet (a third of its
+// time, and as much memory as the members). A large commit of many
+// small commands (a replica's, which groups what arrived together)
+// adds its members: the next commands of the stream look them up. Metadata records are always added: a key written is
 // as often read or deleted soon after, and a DEL of 100,000 keys an MSET
 // wrote found each in Pebble, at twice the time.
 const publishInsertMax = 1024
@@ -37,6 +39,8 @@ const publishInsertMax = 1024
 // shards its keys fall in.
 type commitShards struct {
 	pending map[string][]byte // nil when none is hidden
+	// members: publish adds the member entries the cache lacks.
+	members bool
 	shards  [metaShards / 64]uint64
 	metas   [metaShards]int32 // a large commit's metadata records by shard
 	// recs are a large commit's metadata records in the order of their
@@ -73,9 +77,10 @@ func (g *commitShards) has(s int) bool { return g.shards[s/64]&(1<<(s%64)) != 0 
 // hideCommit makes the keys of pending read as misses until publishCommit
 // or abandonCommit, and refuses the fills of readers that began before.
 // metas is about the number of metadata records in pending (at least
-// it, or a hint to grow by).
-func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas int) {
-	g.pending = pending
+// it, or a hint to grow by); members false: publish adds no member
+// entry the cache does not hold if the commit is large.
+func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas int, members bool) {
+	g.pending, g.members = pending, members
 	if len(pending) > publishInsertMax {
 		// NB: a commit of more than 1024 records falls in nearly every
 		// shard (each is left out with odds of 1.8%): hide them all
@@ -124,7 +129,8 @@ func sortByShard(recs []commitRec, counts *[metaShards]int32) {
 
 // publishCommit records the hidden commit's new records (nil: deleted),
 // then shows its keys again. A commit of more than publishInsertMax
-// records adds no member entry the cache does not hold.
+// records holding a command of many adds no member entry the cache does
+// not hold.
 func (c *metaCache) publishCommit(g *commitShards) {
 	// NB: first move every shard's generation, so that no reader that
 	// read Pebble before the batch applied fills an old record; a reader
@@ -149,7 +155,7 @@ func (c *metaCache) publishCommit(g *commitShards) {
 			if k[0] != encoding.TagMeta {
 				sh := &c.shards[c.shardOf(k)]
 				sh.mu.Lock()
-				c.setLocked(sh, k, v, false)
+				c.setLocked(sh, k, v, g.members)
 				sh.mu.Unlock()
 			}
 		}

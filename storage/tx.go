@@ -40,6 +40,10 @@ type Tx struct {
 	pending map[string][]byte
 	// pendingBig marks a pending map Reserve made for many records.
 	pendingBig bool
+	// many marks a command of many records (Reserve) among the writes
+	// pending: the commit then adds no member entries to the hot cache
+	// (publishInsertMax).
+	many bool
 	// pendingMetas counts the metadata records setPending took since
 	// the pending map was last emptied, a key written twice twice.
 	pendingMetas int
@@ -345,7 +349,11 @@ func (t *Tx) batch() *pebble.Batch {
 // allocated 17 MB more than it kept). Only a Tx with no uncommitted work
 // is sized, and only for commands of many records.
 func (t *Tx) Reserve(n, size int) {
-	if n < reserveMin || t.bulk || t.Pending() || len(t.pending) > 0 {
+	if n < reserveMin {
+		return
+	}
+	t.many = true
+	if t.bulk || t.Pending() || len(t.pending) > 0 {
 		return
 	}
 	if t.s.meta != nil {
@@ -587,6 +595,7 @@ const arenaKeep = 256 << 10
 func (t *Tx) clearPending() {
 	t.pendingGen++
 	t.pendingMetas = 0
+	t.many = false
 	if !t.keep && (t.pendingBig || len(t.pending) > pendingKeep) {
 		// NB: a cleared map keeps its size; a command of many keys
 		// does not leave its connection holding one.
@@ -623,7 +632,7 @@ func (t *Tx) hideMetaLocked() {
 	if t.s.meta == nil {
 		return
 	}
-	t.s.meta.hideCommit(&t.pub, t.pending, t.pendingMetas)
+	t.s.meta.hideCommit(&t.pub, t.pending, t.pendingMetas, !t.many)
 }
 
 // abandonMetaLocked forgets the cached records of the keys of a commit

@@ -10,26 +10,15 @@ import "slices"
 // may be in use by another goroutine meanwhile.
 func (t *Tx) Absorb(o *Tx) {
 	o.flushLists()
-	if o.b != nil {
-		if !o.b.Empty() {
-			if err := t.batch().Apply(o.b, nil); err != nil && t.err == nil {
-				t.err = err
-			}
-		}
-		if o.keep {
-			o.batchSize = len(o.b.Repr())
-		}
-		o.b.Close()
-		o.b = nil
+	if o.keep && o.b != nil {
+		o.batchSize = len(o.b.Repr())
 	}
-	for k, v := range o.pending {
-		t.setPending([]byte(k), v)
+	if (t.b == nil || t.b.Empty()) && len(t.pending) == 0 && len(t.flushed) == 0 {
+		t.take(o)
+	} else {
+		t.merge(o)
 	}
-	for _, db := range o.flushed {
-		if !slices.Contains(t.flushed, db) {
-			t.flushed = append(t.flushed, db)
-		}
-	}
+	t.many = t.many || o.many
 	o.clearPending()
 	t.untracked = t.untracked || o.untracked
 	for _, c := range o.counts {
@@ -48,6 +37,41 @@ func (t *Tx) Absorb(o *Tx) {
 		t.err = o.err
 	}
 	o.err = nil
+}
+
+// take moves o's batch, pending map and arena to t, which holds none of
+// its own yet, and gives o t's empty ones: the first Tx a gather absorbs
+// (all of them, when one worker applied the stream) is not copied.
+func (t *Tx) take(o *Tx) {
+	t.b, o.b = o.b, t.b
+	t.pending, o.pending = o.pending, t.pending
+	t.arena, o.arena = o.arena, t.arena
+	t.pendingBig, o.pendingBig = o.pendingBig, t.pendingBig
+	t.pendingMetas = o.pendingMetas
+	t.pendingGen++
+	t.flushed, o.flushed = o.flushed, t.flushed
+	t.untracked = o.untracked
+}
+
+// merge copies o's batch and pending map into t's.
+func (t *Tx) merge(o *Tx) {
+	if o.b != nil {
+		if !o.b.Empty() {
+			if err := t.batch().Apply(o.b, nil); err != nil && t.err == nil {
+				t.err = err
+			}
+		}
+		o.b.Close()
+		o.b = nil
+	}
+	for k, v := range o.pending {
+		t.setPending([]byte(k), v)
+	}
+	for _, db := range o.flushed {
+		if !slices.Contains(t.flushed, db) {
+			t.flushed = append(t.flushed, db)
+		}
+	}
 }
 
 // Holding reports whether t holds key locks.
