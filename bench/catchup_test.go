@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 // redis-benchmark writes to the primary (-P 16, the six write tests of
 // bench/migration.sh, -n catchUpRequests each), then lets it through; an
 // iteration is the time until the replica's offset reaches the primary's.
+// SHOAL_CATCHUP_TESTS names other redis-benchmark tests (comma-separated).
 // It reports the process's CPU (user + system, the proxy's copy included)
 // per command of the stream, and the stream's megabytes per second.
 func BenchmarkReplicaCatchUp(b *testing.B) {
@@ -30,7 +33,15 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 	// NB: not testutil.Ctx, whose 30 s would end a longer run.
 	ctx := context.Background()
 	px := testutil.NewProxy(b, r.Addr())
-	s := testutil.Start(b, nil)
+	cfg := testutil.Config(b)
+	if v := os.Getenv("SHOAL_CATCHUP_MEMTABLE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.MemtableSize = n << 20
+	}
+	s := testutil.Start(b, cfg)
 	sc := testutil.Client(b, s, 2)
 	if err := sc.Do(ctx, append([]any{"REPLICAOF"}, anys(strings.Fields(px.HostPort()))...)...).Err(); err != nil {
 		b.Fatal(err)
@@ -61,6 +72,7 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 	for !strings.Contains(sc.Info(ctx, "replication").Val(), "master_link_status:up") {
 		time.Sleep(10 * time.Millisecond)
 	}
+	tests := strings.Split(cmp.Or(os.Getenv("SHOAL_CATCHUP_TESTS"), "set,incr,lpush,sadd,hset,zadd"), ",")
 	var cpu time.Duration
 	var cmds, bytes int64
 	for b.Loop() {
@@ -68,13 +80,13 @@ func BenchmarkReplicaCatchUp(b *testing.B) {
 		caughtUp()
 		from := offset(rc, "master_repl_offset")
 		px.Pause()
-		out, err := exec.Command(bench, "-p", strconv.Itoa(r.Port), "-t", "set,incr,lpush,sadd,hset,zadd",
+		out, err := exec.Command(bench, "-p", strconv.Itoa(r.Port), "-t", strings.Join(tests, ","),
 			"-n", strconv.Itoa(catchUpRequests), "-c", "50", "-P", "16", "-r", "100000", "-q").CombinedOutput()
 		if err != nil {
 			b.Fatalf("redis-benchmark: %v\n%s", err, out)
 		}
 		bytes += offset(rc, "master_repl_offset") - from
-		cmds += 6 * catchUpRequests
+		cmds += int64(len(tests)) * catchUpRequests
 		before := processCPU()
 		b.StartTimer()
 		px.Resume()
