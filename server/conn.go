@@ -27,7 +27,8 @@ type conn struct {
 
 	multi *multiState
 	// stats holds the accounting of the calls whose replies are not out
-	// yet (stats.go).
+	// yet, which flush adds to the server's just before they go out
+	// (stats.go).
 	stats statBatch
 	// replHello is what a replica said in REPLCONF before PSYNC.
 	replHello replication.Hello
@@ -186,6 +187,9 @@ func (c *conn) flush() {
 		}
 	}
 	self := c.sendInvalidations()
+	// NB: before the replies: a client that read its reply finds its
+	// call in INFO and the metrics.
+	c.flushStats()
 	if c.out.Len() > 0 {
 		// Let the other connections whose requests are ready run first,
 		// so replies leave back to back as from Redis's event loop: a
@@ -206,7 +210,6 @@ func (c *conn) flush() {
 	for _, p := range self {
 		p.to.pushQueue().deliver(p.msg, c.s.pubsub.limit(), time.Now())
 	}
-	c.flushStats()
 	c.releasePubsub()
 	if c.closing {
 		c.closeConn()
