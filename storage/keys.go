@@ -322,8 +322,7 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 		t.s.clocks.created(t.kbuf)
 	}
 	t.ebuf = encoding.AppendMeta(t.ebuf[:0], m)
-	t.batch().Set(t.kbuf, t.ebuf, nil)
-	t.setPending(t.kbuf, t.ebuf)
+	t.writeMeta(t.kbuf, t.ebuf)
 	if cap(t.ebuf) > arenaKeep {
 		t.ebuf = nil
 	}
@@ -358,8 +357,7 @@ func (t *Tx) Delete(k *Key) {
 		addExpires = -1
 	}
 	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)
-	t.batch().Delete(t.kbuf, nil)
-	t.setPending(t.kbuf, nil)
+	t.writeMeta(t.kbuf, nil)
 	t.count(k.Phys, -1, addExpires)
 	t.touch(k.DB, k.Name)
 	k.Exists, k.Live = false, false

@@ -47,6 +47,11 @@ type Tx struct {
 	// pendingMetas counts the metadata records setPending took since
 	// the pending map was last emptied, a key written twice twice.
 	pendingMetas int
+	// dueMetas are the keys of metadata records in pending that the
+	// batch lacks (writeMeta), a key written by consecutive writes once;
+	// dueBytes is about their size.
+	dueMetas []string
+	dueBytes int
 	flushed      []uint8
 	// untracked reports that the batch holds sub-key writes the pending
 	// map does not (range deletes, copied collections): member reads then
@@ -144,14 +149,68 @@ func (t *Tx) ClearErr() { t.err = nil }
 func (t *Tx) WriteOffset() int64 { return t.woff }
 
 // Pending reports whether t holds uncommitted writes.
-func (t *Tx) Pending() bool { return len(t.lists) > 0 || t.b != nil && !t.b.Empty() }
+func (t *Tx) Pending() bool {
+	return len(t.lists) > 0 || len(t.dueMetas) > 0 || t.b != nil && !t.b.Empty()
+}
 
 // PendingBytes returns the size of t's uncommitted batch.
 func (t *Tx) PendingBytes() int {
 	if t.b == nil {
-		return 0
+		return t.dueBytes
 	}
-	return t.b.Len()
+	return t.b.Len() + t.dueBytes
+}
+
+// writeMeta records a metadata write (rec nil: a delete) in the pending
+// map only: the batch gets each key's last record once, when it is read,
+// saved or committed (flushMetas). A pipeline or a replica's commit that
+// writes one hash 30,000 times put 30,000 records of its metadata into the
+// batch, and Pebble sorted, flushed and compacted each.
+//
+// A command of many keys (Tx.Reserve) writes its records straight into
+// the batch too, sparing a list and a lookup per key; the due records
+// written after them are the pending map's last ones, so the batch ends
+// with each key's last record either way.
+func (t *Tx) writeMeta(mk, rec []byte) {
+	if t.bulk || t.many {
+		if rec == nil {
+			t.batch().Delete(mk, nil)
+		} else {
+			t.batch().Set(mk, rec, nil)
+		}
+		t.setPending(mk, rec)
+		return
+	}
+	key := t.setPending(mk, rec)
+	if n := len(t.dueMetas); n == 0 || t.dueMetas[n-1] != key {
+		t.dueMetas = append(t.dueMetas, key)
+	}
+	t.dueBytes += len(mk) + len(rec) + batchPerRecord
+}
+
+// flushMetas writes the due metadata records into the batch, each key's
+// last record (pending's) once.
+//
+// NB: FlushDB drops the records of the databases it empties from
+// pending, so none outlives its range deletes.
+func (t *Tx) flushMetas() {
+	if len(t.dueMetas) == 0 {
+		return
+	}
+	b := t.batch()
+	for _, k := range t.dueMetas {
+		// NB: a key due again after other keys is written again, with
+		// the same last record.
+		v, ok := t.pending[k]
+		switch {
+		case !ok:
+		case v == nil:
+			b.Delete(unsafe.Slice(unsafe.StringData(k), len(k)), nil)
+		default:
+			b.Set(unsafe.Slice(unsafe.StringData(k), len(k)), v, nil)
+		}
+	}
+	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0
 }
 
 // AtomicMode is how a Tx that must not split its work takes a lock held
@@ -376,6 +435,7 @@ const batchPerRecord = 4
 // when it holds none. The first such read of a batch indexes it: a copy
 // into an indexed batch, which later writes go to directly.
 func (t *Tx) readBatch() *pebble.Batch {
+	t.flushMetas()
 	if t.b == nil || t.b.Empty() {
 		return nil
 	}
@@ -429,6 +489,7 @@ func (t *Tx) Commit() error {
 	}
 	t.EndReadMany()
 	t.flushLists()
+	t.flushMetas()
 	if t.b == nil || t.b.Empty() {
 		if len(t.counts) == 0 {
 			t.unlockAll()
@@ -546,12 +607,13 @@ func (t *Tx) Discard() {
 	t.unlockAll()
 }
 
-// setPending records an uncommitted metadata write (val nil: a delete).
+// setPending records an uncommitted metadata write (val nil: a delete)
+// and returns its key as the pending map holds it.
 // Small keys and records are copied into t's arena, which the next commit
 // reuses: the pending map's keys are strings over it.
-func (t *Tx) setPending(mk, val []byte) {
+func (t *Tx) setPending(mk, val []byte) (key string) {
 	if t.bulk {
-		return
+		return ""
 	}
 	if t.pending == nil {
 		t.pending = map[string][]byte{}
@@ -564,7 +626,7 @@ func (t *Tx) setPending(mk, val []byte) {
 		t.arena = slices.Grow(t.arena, max(cap(t.arena), len(mk)+len(val)))
 	}
 	t.arena = append(t.arena, mk...)
-	key := unsafe.String(&t.arena[off], len(mk))
+	key = unsafe.String(&t.arena[off], len(mk))
 	switch {
 	case val == nil:
 	case len(val) == 0:
@@ -580,6 +642,7 @@ func (t *Tx) setPending(mk, val []byte) {
 	if mk[0] == encoding.TagMeta {
 		t.pendingMetas++
 	}
+	return key
 }
 
 // arenaValueMax is the longest record setPending copies into the arena.
@@ -596,6 +659,7 @@ func (t *Tx) clearPending() {
 	t.pendingGen++
 	t.pendingMetas = 0
 	t.many = false
+	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0
 	if !t.keep && (t.pendingBig || len(t.pending) > pendingKeep) {
 		// NB: a cleared map keeps its size; a command of many keys
 		// does not leave its connection holding one.
@@ -731,6 +795,7 @@ type Savepoint struct {
 // comes after. It copies the work, so it costs in proportion to it.
 func (t *Tx) Savepoint() *Savepoint {
 	t.flushLists()
+	t.flushMetas()
 	sp := &Savepoint{touched: len(t.touched), untracked: t.untracked,
 		counts: slices.Clone(t.counts), flushed: slices.Clone(t.flushed)}
 	if t.b != nil && !t.b.Empty() {
@@ -767,6 +832,7 @@ func (t *Tx) Rollback(sp *Savepoint) {
 	t.counts = append(t.counts[:0], sp.counts...)
 	t.touched = t.touched[:sp.touched]
 	t.pending = sp.pending
+	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0 // Savepoint flushed those before it
 	t.pendingGen++
 	t.flushed = append(t.flushed[:0], sp.flushed...)
 	t.untracked = sp.untracked

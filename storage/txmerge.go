@@ -1,6 +1,10 @@
 package storage
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
 
 // Absorb moves o's uncommitted work into t: its batch, the metadata it
 // wrote, its key counts, the keys it touched and the locks it holds, so
@@ -51,6 +55,8 @@ func (t *Tx) take(o *Tx) {
 	t.pendingGen++
 	t.flushed, o.flushed = o.flushed, t.flushed
 	t.untracked = o.untracked
+	t.dueMetas, o.dueMetas = o.dueMetas, t.dueMetas[:0]
+	t.dueBytes = o.dueBytes
 }
 
 // merge copies o's batch and pending map into t's.
@@ -65,8 +71,14 @@ func (t *Tx) merge(o *Tx) {
 		o.b = nil
 	}
 	for k, v := range o.pending {
-		t.setPending([]byte(k), v)
+		key := t.setPending([]byte(k), v)
+		if len(o.dueMetas) > 0 && k[0] == encoding.TagMeta {
+			// NB: o's records of these keys may be in its batch too;
+			// t's writes them after it.
+			t.dueMetas = append(t.dueMetas, key)
+		}
 	}
+	t.dueBytes += o.dueBytes
 	for _, db := range o.flushed {
 		if !slices.Contains(t.flushed, db) {
 			t.flushed = append(t.flushed, db)
