@@ -177,6 +177,9 @@ func TestReplicaOfRedis(t *testing.T) {
 			waitReplicas(t, rc)
 			sameDatasets(t, "Shoal replicating redis-server", datasets(t, r.Addr()), datasets(t, s.Addr()))
 			checkLibrary(t, s.Addr())
+			// NB: a deadline per step: the load and the comparison above
+			// took over 30 s of a -race run beside another test binary.
+			ctx = testutil.Ctx(t)
 			if err := sc.Set(ctx, "x", 1, 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
 				t.Errorf("a write to the replica: %v", err)
 			}
