@@ -52,7 +52,7 @@ type Tx struct {
 	// dueBytes is about their size.
 	dueMetas []string
 	dueBytes int
-	flushed      []uint8
+	flushed  []uint8
 	// untracked reports that the batch holds sub-key writes the pending
 	// map does not (range deletes, copied collections): member reads then
 	// go through the batch.
