@@ -21,6 +21,7 @@ func (t *Tx) FlushDB(db int) {
 			delete(t.pending, mk)
 		}
 	}
+	t.dropDueMetas(phys)
 	if !slices.Contains(t.flushed, phys) {
 		t.flushed = append(t.flushed, phys)
 		t.untracked = true

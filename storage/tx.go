@@ -47,10 +47,10 @@ type Tx struct {
 	// pendingMetas counts the metadata records setPending took since
 	// the pending map was last emptied, a key written twice twice.
 	pendingMetas int
-	// dueMetas are the keys of metadata records in pending that the
-	// batch lacks (writeMeta), a key written by consecutive writes once;
-	// dueBytes is about their size.
-	dueMetas []string
+	// dueMetas are the metadata records in pending that the batch lacks
+	// (writeMeta), in the order written, a key written by consecutive
+	// writes once with its last record; dueBytes is about their size.
+	dueMetas []dueMeta
 	dueBytes int
 	flushed  []uint8
 	// untracked reports that the batch holds sub-key writes the pending
@@ -181,36 +181,46 @@ func (t *Tx) writeMeta(mk, rec []byte) {
 		t.setPending(mk, rec)
 		return
 	}
-	key := t.setPending(mk, rec)
-	if n := len(t.dueMetas); n == 0 || t.dueMetas[n-1] != key {
-		t.dueMetas = append(t.dueMetas, key)
+	key, rec := t.setPending(mk, rec)
+	if n := len(t.dueMetas); n > 0 && t.dueMetas[n-1].key == key {
+		t.dueMetas[n-1].rec = rec
+	} else {
+		t.dueMetas = append(t.dueMetas, dueMeta{key, rec})
 	}
 	t.dueBytes += len(mk) + len(rec) + batchPerRecord
 }
 
-// flushMetas writes the due metadata records into the batch, each key's
-// last record (pending's) once.
-//
-// NB: FlushDB drops the records of the databases it empties from
-// pending, so none outlives its range deletes.
+// dueMeta is a metadata record (nil: a delete) pending holds and the batch
+// lacks: its key and record as pending holds them.
+type dueMeta struct {
+	key string
+	rec []byte
+}
+
+// flushMetas writes the due metadata records into the batch, in the order
+// they were written, so that each key ends with its last.
 func (t *Tx) flushMetas() {
 	if len(t.dueMetas) == 0 {
 		return
 	}
 	b := t.batch()
-	for _, k := range t.dueMetas {
-		// NB: a key due again after other keys is written again, with
-		// the same last record.
-		v, ok := t.pending[k]
-		switch {
-		case !ok:
-		case v == nil:
-			b.Delete(unsafe.Slice(unsafe.StringData(k), len(k)), nil)
-		default:
-			b.Set(unsafe.Slice(unsafe.StringData(k), len(k)), v, nil)
+	for _, d := range t.dueMetas {
+		k := unsafe.Slice(unsafe.StringData(d.key), len(d.key))
+		if d.rec == nil {
+			b.Delete(k, nil)
+		} else {
+			b.Set(k, d.rec, nil)
 		}
 	}
+	clear(t.dueMetas)
 	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0
+}
+
+// dropDueMetas forgets the due records of physical database phys, which
+// FLUSHDB empties: written after its range deletes, they would outlive
+// them.
+func (t *Tx) dropDueMetas(phys uint8) {
+	t.dueMetas = slices.DeleteFunc(t.dueMetas, func(d dueMeta) bool { return d.key[1] == phys })
 }
 
 // AtomicMode is how a Tx that must not split its work takes a lock held
@@ -608,12 +618,12 @@ func (t *Tx) Discard() {
 }
 
 // setPending records an uncommitted metadata write (val nil: a delete)
-// and returns its key as the pending map holds it.
+// and returns its key and record as the pending map holds them.
 // Small keys and records are copied into t's arena, which the next commit
 // reuses: the pending map's keys are strings over it.
-func (t *Tx) setPending(mk, val []byte) (key string) {
+func (t *Tx) setPending(mk, val []byte) (key string, rec []byte) {
 	if t.bulk {
-		return ""
+		return "", nil
 	}
 	if t.pending == nil {
 		t.pending = map[string][]byte{}
@@ -642,7 +652,7 @@ func (t *Tx) setPending(mk, val []byte) (key string) {
 	if mk[0] == encoding.TagMeta {
 		t.pendingMetas++
 	}
-	return key
+	return key, val
 }
 
 // arenaValueMax is the longest record setPending copies into the arena.
@@ -659,6 +669,7 @@ func (t *Tx) clearPending() {
 	t.pendingGen++
 	t.pendingMetas = 0
 	t.many = false
+	clear(t.dueMetas)
 	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0
 	if !t.keep && (t.pendingBig || len(t.pending) > pendingKeep) {
 		// NB: a cleared map keeps its size; a command of many keys
@@ -832,7 +843,8 @@ func (t *Tx) Rollback(sp *Savepoint) {
 	t.counts = append(t.counts[:0], sp.counts...)
 	t.touched = t.touched[:sp.touched]
 	t.pending = sp.pending
-	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0 // Savepoint flushed those before it
+	clear(t.dueMetas) // Savepoint flushed those before it
+	t.dueMetas, t.dueBytes = t.dueMetas[:0], 0
 	t.pendingGen++
 	t.flushed = append(t.flushed[:0], sp.flushed...)
 	t.untracked = sp.untracked

@@ -71,11 +71,11 @@ func (t *Tx) merge(o *Tx) {
 		o.b = nil
 	}
 	for k, v := range o.pending {
-		key := t.setPending([]byte(k), v)
+		key, rec := t.setPending([]byte(k), v)
 		if len(o.dueMetas) > 0 && k[0] == encoding.TagMeta {
 			// NB: o's records of these keys may be in its batch too;
 			// t's writes them after it.
-			t.dueMetas = append(t.dueMetas, key)
+			t.dueMetas = append(t.dueMetas, dueMeta{key, rec})
 		}
 	}
 	t.dueBytes += o.dueBytes
