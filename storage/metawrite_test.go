@@ -16,25 +16,15 @@ func TestMetaWritesReachTheBatchOnce(t *testing.T) {
 	tx := s.NewTx()
 	put := func(name, val string) {
 		t.Helper()
-		tx.Lock(0, []byte(name))
-		k, err := tx.Lookup(0, []byte(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, Value: []byte(val)})
+		putString(t, tx, 0, name, val, 0)
 	}
 	read := func(name string) string {
 		t.Helper()
-		r := s.NewTx()
-		defer r.Discard()
-		k, err := r.Lookup(0, []byte(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !k.Live {
+		v, live := getString(t, s, 0, name)
+		if !live {
 			return "(absent)"
 		}
-		return string(k.Meta.Value)
+		return v
 	}
 	commit := func() {
 		t.Helper()
