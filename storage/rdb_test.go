@@ -248,17 +248,22 @@ func TestLZFRoundTrip(t *testing.T) {
 }
 
 // TestLoadRDBPaths loads the same file around Pebble's write path, with a
-// run file per key, and through committed batches, as a node whose
-// commits are logged for its replicas does: the same values, and a key
-// repeated in another run or batch refused.
+// run file per key or one run for the whole file, merged in parts that
+// start at any sampled key, and through committed batches, as a node
+// whose commits are logged for its replicas does: the same values, and a
+// key repeated in another run or batch refused.
 func TestLoadRDBPaths(t *testing.T) {
-	defer func(c, r int) { rdbCommitBytes, rdbRunBytes = c, r }(rdbCommitBytes, rdbRunBytes)
-	rdbCommitBytes, rdbRunBytes = 1, 1
+	defer func(c, r int, m int64) { rdbCommitBytes, rdbRunBytes, rdbMarkBytes = c, r, m }(rdbCommitBytes, rdbRunBytes, rdbMarkBytes)
+	rdbCommitBytes, rdbMarkBytes = 1, 1
 	objs := redisObjects(t)
-	for _, logged := range []bool{false, true} {
-		t.Run(fmt.Sprint("logged ", logged), func(t *testing.T) {
+	for _, c := range []struct {
+		logged bool
+		run    int
+	}{{false, 1}, {false, 64 << 20}, {true, 1}} {
+		t.Run(fmt.Sprintf("logged %v, runs of %d bytes", c.logged, c.run), func(t *testing.T) {
+			rdbRunBytes = c.run
 			s := openTest(t, nil, nil)
-			s.repl.enabled.Store(logged)
+			s.repl.enabled.Store(c.logged)
 			info, err := s.LoadRDB(buildRDB(10, objs), RDBLoadOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -269,7 +274,7 @@ func TestLoadRDBPaths(t *testing.T) {
 			checkLoaded(t, s, objs)
 
 			d := openTest(t, nil, nil)
-			d.repl.enabled.Store(logged)
+			d.repl.enabled.Store(c.logged)
 			_, err = d.LoadRDB(buildRDB(10, append(objs[:3:3], objs[0])), RDBLoadOptions{})
 			var re *RDBError
 			if !errors.As(err, &re) || !strings.Contains(re.Reason, "1 keys are duplicates") {

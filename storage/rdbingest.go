@@ -3,13 +3,17 @@ package storage
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -25,32 +29,79 @@ import (
 // bulk loaders of LSM stores do: the loader's batches are sorted into run
 // files beside the data, the runs are merged into sorted sstables, and
 // those are ingested at once into the bottom level. The data is written
-// twice, sequentially, and nothing is compacted.
+// twice, sequentially, and nothing is compacted. A run is sorted and
+// written while the loader gathers the next, and the runs are merged in
+// parts of the key space side by side, one per processor.
 //
 // A run file is a sequence of records uvarint(len key) key uvarint(len
 // value) value, in key order.
 
 // rdbRunBytes is the size of the writes sorted into one run file: the
-// loader holds about twice this in memory. NB: a variable so that tests
-// can make runs of one key.
-var rdbRunBytes = 64 << 20
+// loader holds two runs of about twice this each in memory (the records
+// and their entries). NB: a variable so that tests can make runs of one
+// key.
+var rdbRunBytes = 32 << 20
 
 // rdbTableBytes bounds the size of one ingested sstable.
 const rdbTableBytes = 256 << 20
 
 // rdbIngest is one load's run files and the sstables merged from them.
+// A run is sorted and written on a goroutine of its own while the load
+// gathers the next one.
 type rdbIngest struct {
-	s     *Store
-	dir   string
-	runs  []string
-	arena []byte // the writes of the run being gathered
-	ents  []rdbEntry
+	s    *Store
+	dir  string
+	runs []string
+	cur  *rdbRun // the run being gathered
+	// spare is the other run's buffers, nil while that run is spilling;
+	// spilled then reports its spill's end.
+	spare   *rdbRun
+	spilled chan spillEnd
+	// marks are each run's sampled keys, for finish to split the merge.
+	marks [][]runMark
 	keys  int64 // metadata records ingested
 }
 
-// rdbEntry is one write gathered for a run: its key and value in the
-// arena, and its place among the run's writes.
-type rdbEntry struct{ k, v, seq int }
+// spillEnd is how a spill ended: the run's sampled keys, or its error.
+type spillEnd struct {
+	marks []runMark
+	err   error
+}
+
+// runMark is a key of a run file and the offset of its record: every
+// record from there on has a key at least as large.
+type runMark struct {
+	key []byte
+	off int64
+}
+
+// rdbRun is the writes of one run. Its buffers are made once at their
+// full size and reused for every run: grown by doubling, each run touched
+// fresh pages and copied the arena several times, and the collector
+// waited for those copies, which cannot be preempted.
+type rdbRun struct {
+	arena []byte // the records, as the run file has them
+	ents  []rdbEntry
+}
+
+// rdbEntry is one write gathered for a run: the first 16 bytes of its
+// key (big-endian, zero-padded), which order most pairs without reading
+// the arena, and where its record and its key start in the arena. Of two
+// writes of one key, the later one's record starts later.
+type rdbEntry struct {
+	p0, p1 uint64
+	rec    int
+	klen   uint32
+	koff   uint8 // the key's start, from the record's
+}
+
+// rdbEntryBytes is the average record an entry is reserved for.
+const rdbEntryBytes = 40
+
+func newRDBRun() *rdbRun {
+	return &rdbRun{arena: make([]byte, 0, rdbRunBytes+2*rdbCommitBytes),
+		ents: make([]rdbEntry, 0, rdbRunBytes/rdbEntryBytes)}
+}
 
 // newRDBIngest makes the temporary folder of a load in the data folder,
 // so that its sstables are linked, not copied, into the store.
@@ -66,12 +117,19 @@ func (s *Store) newRDBIngest() (*rdbIngest, error) {
 	return &rdbIngest{s: s, dir: dir}, nil
 }
 
-// close removes the temporary folder.
-func (g *rdbIngest) close() { g.s.opts.FS.RemoveAll(g.dir) }
+// close waits for a spill in progress and removes the temporary folder.
+func (g *rdbIngest) close() {
+	g.wait()
+	g.s.opts.FS.RemoveAll(g.dir)
+}
 
 // add gathers b's writes, which must all be Sets, for the next run file,
-// and writes the run once it holds rdbRunBytes. b may be reset after.
+// and spills the run once it holds rdbRunBytes. b may be reset after.
 func (g *rdbIngest) add(b *pebble.Batch) error {
+	if g.cur == nil {
+		g.cur = newRDBRun()
+	}
+	run := g.cur
 	r := b.Reader()
 	for {
 		kind, k, v, ok, err := r.Next()
@@ -84,73 +142,207 @@ func (g *rdbIngest) add(b *pebble.Batch) error {
 		if kind != pebble.InternalKeyKindSet {
 			return fmt.Errorf("storage: RDB load wrote an operation of kind %v", kind)
 		}
-		e := rdbEntry{k: len(g.arena), seq: len(g.ents)}
-		g.arena = binary.AppendUvarint(g.arena, uint64(len(k)))
-		g.arena = append(g.arena, k...)
-		e.v = len(g.arena)
-		g.arena = binary.AppendUvarint(g.arena, uint64(len(v)))
-		g.arena = append(g.arena, v...)
-		g.ents = append(g.ents, e)
+		e := rdbEntry{rec: len(run.arena), klen: uint32(len(k))}
+		run.arena = binary.AppendUvarint(run.arena, uint64(len(k)))
+		e.koff = uint8(len(run.arena) - e.rec)
+		run.arena = append(run.arena, k...)
+		run.arena = binary.AppendUvarint(run.arena, uint64(len(v)))
+		run.arena = append(run.arena, v...)
+		var p [16]byte
+		copy(p[:], k)
+		e.p0, e.p1 = binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:])
+		run.ents = append(run.ents, e)
 	}
-	if len(g.arena) >= rdbRunBytes {
+	if len(run.arena) >= rdbRunBytes {
 		return g.spill()
 	}
 	return nil
 }
 
-// field returns the length-prefixed field at off in the arena and the
-// offset past it.
-func (g *rdbIngest) field(off int) ([]byte, int) {
-	n, w := binary.Uvarint(g.arena[off:])
-	return g.arena[off+w : off+w+int(n)], off + w + int(n)
+func (r *rdbRun) key(e *rdbEntry) []byte {
+	k := e.rec + int(e.koff)
+	return r.arena[k : k+int(e.klen)]
 }
 
-func (g *rdbIngest) key(e rdbEntry) []byte { k, _ := g.field(e.k); return k }
+// record is e's record as the run file has it: key, then value.
+func (r *rdbRun) record(e *rdbEntry) []byte {
+	v := e.rec + int(e.koff) + int(e.klen)
+	n, w := binary.Uvarint(r.arena[v:])
+	return r.arena[e.rec : v+w+int(n)]
+}
 
-// spill writes the gathered writes, sorted, to a new run file. Of a key
-// set twice, the later value is kept.
-func (g *rdbIngest) spill() error {
-	if len(g.ents) == 0 {
+// compare orders entries by key, then by their place in the run.
+func (r *rdbRun) compare(a, b *rdbEntry) int {
+	if c := cmp.Compare(a.p0, b.p0); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.p1, b.p1); c != 0 {
+		return c
+	}
+	// NB: equal prefixes of keys of 16 bytes or more: the rest decides.
+	if c := bytes.Compare(r.key(a), r.key(b)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.rec, b.rec)
+}
+
+// wait waits for the spill in progress, if any, and returns its error.
+func (g *rdbIngest) wait() error {
+	if g.spilled == nil {
 		return nil
 	}
-	slices.SortFunc(g.ents, func(a, b rdbEntry) int {
-		if c := bytes.Compare(g.key(a), g.key(b)); c != 0 {
-			return c
-		}
-		return a.seq - b.seq
-	})
-	path := g.s.opts.FS.PathJoin(g.dir, fmt.Sprintf("run-%06d", len(g.runs)))
-	f, err := g.s.opts.FS.Create(path, "")
-	if err != nil {
+	end := <-g.spilled
+	g.spilled = nil
+	g.marks = append(g.marks, end.marks)
+	return end.err
+}
+
+// spill starts writing the gathered writes, sorted, to a new run file,
+// once the spill before it ended, and gathers the next run in the other
+// buffers.
+func (g *rdbIngest) spill() error {
+	run := g.cur
+	if run == nil || len(run.ents) == 0 {
+		return nil
+	}
+	if err := g.wait(); err != nil {
 		return err
 	}
+	path := g.s.opts.FS.PathJoin(g.dir, fmt.Sprintf("run-%06d", len(g.runs)))
+	g.runs = append(g.runs, path)
+	g.spilled = make(chan spillEnd, 1)
+	go func(done chan<- spillEnd) {
+		marks, err := g.writeRun(run, path)
+		done <- spillEnd{marks, err}
+	}(g.spilled)
+	if g.cur = g.spare; g.cur == nil {
+		g.cur = newRDBRun()
+	}
+	g.spare = run
+	return nil
+}
+
+// rdbMarkBytes is how far apart a run file's sampled keys are. NB: a
+// variable so that tests can sample every key.
+var rdbMarkBytes int64 = 1 << 20
+
+// writeRun sorts run and writes it to the file at path, then empties it;
+// it returns the keys it sampled every rdbMarkBytes. Of a key set twice,
+// the later value is kept.
+func (g *rdbIngest) writeRun(run *rdbRun, path string) ([]runMark, error) {
+	slices.SortFunc(run.ents, func(a, b rdbEntry) int { return run.compare(&a, &b) })
+	f, err := g.s.opts.FS.Create(path, "")
+	if err != nil {
+		return nil, err
+	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	for i, e := range g.ents {
-		if i+1 < len(g.ents) && bytes.Equal(g.key(e), g.key(g.ents[i+1])) {
+	var marks []runMark
+	var off, next int64
+	for i := range run.ents {
+		e := &run.ents[i]
+		k := run.key(e)
+		if i+1 < len(run.ents) && bytes.Equal(k, run.key(&run.ents[i+1])) {
 			continue
 		}
-		// The record as it is in the arena: key, then value.
-		_, end := g.field(e.v)
-		w.Write(g.arena[e.k:end])
+		if off >= next {
+			marks = append(marks, runMark{bytes.Clone(k), off})
+			next = off + rdbMarkBytes
+		}
+		rec := run.record(e)
+		w.Write(rec)
+		off += int64(len(rec))
 	}
 	err = w.Flush()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	g.runs = append(g.runs, path)
-	g.arena, g.ents = g.arena[:0], g.ents[:0]
-	return nil
+	run.arena, run.ents = run.arena[:0], run.ents[:0]
+	return marks, err
 }
 
-// finish merges the run files into sstables and ingests them. Of a key in
-// several runs, the latest run's value is kept.
+// finish merges the run files into sstables and ingests them. The key
+// space is split into as many parts as there are processors (up to
+// maxRDBMergers), each merged into its own sstables on a goroutine of its
+// own. Of a key in several runs, the latest run's value is kept.
 func (g *rdbIngest) finish() error {
 	if err := g.spill(); err != nil {
 		return err
 	}
+	if err := g.wait(); err != nil {
+		return err
+	}
+	splits := g.splits(min(runtime.GOMAXPROCS(0), maxRDBMergers))
+	parts := make([]rdbPart, len(splits)+1)
+	var wg sync.WaitGroup
+	for i := range parts {
+		p := &parts[i]
+		p.n = i
+		if i > 0 {
+			p.lo = splits[i-1]
+		}
+		if i < len(splits) {
+			p.hi = splits[i]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.err = g.merge(p)
+		}()
+	}
+	wg.Wait()
+	var tables []string
+	for _, p := range parts {
+		if p.err != nil {
+			return p.err
+		}
+		tables = append(tables, p.tables...)
+		g.keys += p.keys
+	}
+	for _, path := range g.runs {
+		g.s.opts.FS.Remove(path)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	return g.s.db.Ingest(context.Background(), tables)
+}
+
+// maxRDBMergers bounds the goroutines that merge the run files.
+const maxRDBMergers = 4
+
+// rdbPart is one part of the key space merged by finish: keys from lo
+// (nil: the first) up to hi (nil: past the last), the sstables written
+// and the metadata records among their keys.
+type rdbPart struct {
+	n      int
+	lo, hi []byte
+	tables []string
+	keys   int64
+	err    error
+}
+
+// splits returns up to n-1 increasing keys that cut the runs' sampled
+// keys, and so about their bytes, into n even parts.
+func (g *rdbIngest) splits(n int) [][]byte {
+	var keys [][]byte
+	for _, ms := range g.marks {
+		for _, m := range ms {
+			keys = append(keys, m.key)
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	var out [][]byte
+	for i := 1; i < n; i++ {
+		k := keys[len(keys)*i/n:]
+		if len(k) > 0 && (len(out) == 0 || bytes.Compare(k[0], out[len(out)-1]) > 0) {
+			out = append(out, k[0])
+		}
+	}
+	return out
+}
+
+// merge writes the keys of every run from p.lo up to p.hi into sstables.
+func (g *rdbIngest) merge(p *rdbPart) error {
 	fs := g.s.opts.FS
 	var h runHeap
 	for i, path := range g.runs {
@@ -159,9 +351,23 @@ func (g *rdbIngest) finish() error {
 			return err
 		}
 		defer f.Close()
-		c := &runCursor{r: bufio.NewReaderSize(f, 1<<20), run: i}
+		// The last sampled record at or before lo: the keys before lo
+		// are read and left.
+		var off int64
+		for _, m := range g.marks[i] {
+			if p.lo == nil || bytes.Compare(m.key, p.lo) > 0 {
+				break
+			}
+			off = m.off
+		}
+		c := &runCursor{r: bufio.NewReaderSize(io.NewSectionReader(f, off, math.MaxInt64-off), 1<<20), run: i, hi: p.hi}
 		if err := c.next(); err != nil {
 			return err
+		}
+		for !c.done && p.lo != nil && bytes.Compare(c.k, p.lo) < 0 {
+			if err := c.next(); err != nil {
+				return err
+			}
 		}
 		if !c.done {
 			h = append(h, c)
@@ -171,27 +377,26 @@ func (g *rdbIngest) finish() error {
 	po := g.s.pebbleOpts
 	wo := po.MakeWriterOptions(len(po.Levels)-1, g.s.db.FormatMajorVersion().MaxTableFormat())
 	var (
-		tables []string
-		w      *sstable.Writer
-		key    []byte
-		val    []byte
-		have   bool
+		w    *sstable.Writer
+		key  []byte
+		val  []byte
+		have bool
 	)
 	put := func() error {
 		if w == nil {
-			path := fs.PathJoin(g.dir, fmt.Sprintf("table-%06d.sst", len(tables)))
+			path := fs.PathJoin(g.dir, fmt.Sprintf("table-%02d-%06d.sst", p.n, len(p.tables)))
 			f, err := fs.Create(path, "")
 			if err != nil {
 				return err
 			}
 			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-			tables = append(tables, path)
+			p.tables = append(p.tables, path)
 		}
 		if err := w.Set(key, val); err != nil {
 			return err
 		}
 		if key[0] == encoding.TagMeta {
-			g.keys++
+			p.keys++
 		}
 		if w.Raw().EstimatedSize() >= rdbTableBytes {
 			err := w.Close()
@@ -224,23 +429,16 @@ func (g *rdbIngest) finish() error {
 		}
 	}
 	if w != nil {
-		if err := w.Close(); err != nil {
-			return err
-		}
+		return w.Close()
 	}
-	for _, path := range g.runs {
-		fs.Remove(path)
-	}
-	if len(tables) == 0 {
-		return nil
-	}
-	return g.s.db.Ingest(context.Background(), tables)
+	return nil
 }
 
 // runCursor reads one run file's records in order.
 type runCursor struct {
 	r    *bufio.Reader
 	run  int
+	hi   []byte // the cursor is done at the first key at least hi
 	k, v []byte
 	done bool
 }
@@ -255,6 +453,9 @@ func (c *runCursor) next() error {
 	}
 	if c.v, err = c.field(c.v); err == io.EOF {
 		return io.ErrUnexpectedEOF
+	}
+	if c.hi != nil && bytes.Compare(c.k, c.hi) >= 0 {
+		c.done = true
 	}
 	return err
 }

@@ -136,6 +136,11 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 			return err
 		}
 		defer ing.close()
+		// NB: one batch for the whole load, made at its full size: a
+		// batch grows by doubling and drops a buffer of more than 1 MiB
+		// when reset.
+		size := rdbCommitBytes + rdbCommitBytes/4
+		t.b = s.db.NewBatchWithSize(size, pebble.WithMaxRetainedSizeBytes(2*size))
 	}
 	flush := func() error {
 		if ing == nil || t.b == nil {
