@@ -222,12 +222,15 @@ func (g *rdbIngest) spill() error {
 	return nil
 }
 
-// rdbMarkBytes is how far apart a run file's sampled keys are. NB: a
-// variable so that tests can sample every key.
+// rdbMarkBytes is how far apart a run file's sampled keys are, in bytes
+// of records plus rdbMarkRecord per record: the merge's work between two
+// marks. NB: a variable so that tests can sample every key.
 var rdbMarkBytes int64 = 1 << 20
 
+const rdbMarkRecord = 512
+
 // writeRun sorts run and writes it to the file at path, then empties it;
-// it returns the keys it sampled every rdbMarkBytes. Of a key set twice,
+// it returns the keys it sampled. Of a key set twice,
 // the later value is kept.
 func (g *rdbIngest) writeRun(run *rdbRun, path string) ([]runMark, error) {
 	slices.SortFunc(run.ents, func(a, b rdbEntry) int { return run.compare(&a, &b) })
@@ -251,6 +254,8 @@ func (g *rdbIngest) writeRun(run *rdbRun, path string) ([]runMark, error) {
 		rec := run.record(e)
 		w.Write(rec)
 		off += int64(len(rec))
+		// NB: a record costs the merge about as much as 512 bytes more.
+		next -= rdbMarkRecord
 	}
 	err = w.Flush()
 	if cerr := f.Close(); err == nil {
