@@ -205,3 +205,22 @@ func withCRC(obj []byte) []byte {
 	}
 	return out
 }
+
+// TestDumpLikeRedis: DUMP of a value built by the commands redis70Dumps
+// names gives the payload redis-server 7.0.15 gave, byte for byte, for
+// the compact encodings (listpack, intset, quicklist) too.
+func TestDumpLikeRedis(t *testing.T) {
+	s := testutil.Start(t, testutil.Config(t))
+	c := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	c.Set(ctx, "string", "hello", 0)
+	c.RPush(ctx, "list", "a", "b", "1", "-300", "70000")
+	c.HSet(ctx, "hash", "f1", "v1", "f2", "2")
+	c.SAdd(ctx, "intset", "1", "2", "3", "-100", "100000")
+	c.ZAdd(ctx, "zset", redis.Z{Score: 1.5, Member: "a"}, redis.Z{Score: 2, Member: "b"}, redis.Z{Score: -3, Member: "c"})
+	for _, k := range []string{"string", "list", "hash", "intset", "zset"} {
+		if p := c.Dump(ctx, k).Val(); hex.EncodeToString([]byte(p)) != redis70Dumps[k] {
+			t.Errorf("DUMP %s = %x, redis-server 7.0.15 gave %s", k, p, redis70Dumps[k])
+		}
+	}
+}

@@ -83,9 +83,13 @@ func (t *Tx) Dump(k *Key) ([]byte, error) {
 }
 
 // AppendObject appends the RDB object of the live key k to dst: its RDB
-// type byte and body, as both a DUMP payload and an RDB file hold it. A
-// Tx that writes an RDB file (lzf) compresses strings as Redis does with
-// rdbcompression; DUMP payloads keep them plain.
+// type byte and body, as both a DUMP payload and an RDB file hold it, and
+// as redis-server 7.0 writes it: a hash or sorted set of the compact
+// encoding as one listpack, a compact set of integers as an intset, a
+// list as quicklist nodes. A compact hash's listpack holds its fields in
+// Shoal's order, not in the order they were added. A Tx that writes an
+// RDB file (lzf) compresses strings as Redis does with rdbcompression;
+// DUMP payloads keep them plain.
 func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
 	str := appendStr
 	if t.lzf {
@@ -104,12 +108,29 @@ func (t *Tx) appendObject(dst []byte, k *Key, str func(dst, s []byte) []byte) ([
 	case encoding.TypeList:
 		out, err = t.appendListNodes(append(out, rdbTypeListQuicklist2), k, str)
 	case encoding.TypeSet:
+		if k.Meta.Enc == encoding.EncCompact {
+			var blob []byte
+			if blob, err = t.setIntset(k); err != nil || blob != nil {
+				out = str(append(out, rdbTypeSetIntset), blob)
+				break
+			}
+		}
 		out = appendLen(append(out, rdbTypeSet), k.Meta.Size)
 		_, err = t.SetScan(k, nil, func(m []byte) bool {
 			out = str(out, m)
 			return true
 		})
 	case encoding.TypeHash:
+		if k.Meta.Enc == encoding.EncCompact {
+			w := newListpackWriter()
+			_, err = t.HashScan(k, nil, func(f, v []byte) bool {
+				w.appendStr(f)
+				w.appendStr(v)
+				return true
+			})
+			out = str(append(out, rdbTypeHashListpack), w.bytes())
+			break
+		}
 		out = appendLen(append(out, rdbTypeHash), k.Meta.Size)
 		_, err = t.HashScan(k, nil, func(f, v []byte) bool {
 			out = str(str(out, f), v)
@@ -118,6 +139,16 @@ func (t *Tx) appendObject(dst []byte, k *Key, str func(dst, s []byte) []byte) ([
 	case encoding.TypeStream:
 		out, err = t.appendStream(out, k, str)
 	case encoding.TypeZSet:
+		if k.Meta.Enc == encoding.EncCompact {
+			w := newListpackWriter()
+			err = t.ZWalk(k, false, func(m []byte, score float64) bool {
+				w.appendStr(m)
+				w.appendStr([]byte(listpackScore(score)))
+				return true
+			})
+			out = str(append(out, rdbTypeZSetListpack), w.bytes())
+			break
+		}
 		out = appendLen(append(out, rdbTypeZSet2), k.Meta.Size)
 		// The member entries keep a score's exact bits (-0 included),
 		// which the score index folds.

@@ -11,56 +11,36 @@ import (
 
 // SerializedLen returns the length of the RDB object redis-server 7.0
 // writes for the live key k (rdbSavedObjectLen: DEBUG OBJECT's
-// serializedlength), without its type byte: a hash or sorted set of the
-// compact encoding as one listpack, a compact set as an intset, the
-// others as AppendObject writes them, and strings and those blobs
-// LZF-compressed when compress is set (rdbcompression). A compact hash's
-// listpack holds its fields in Shoal's order, not in the order they were
-// added, which changes only how well a long one compresses.
+// serializedlength), without its type byte: AppendObject's, with strings
+// and blobs LZF-compressed when compress is set (rdbcompression).
 func (t *Tx) SerializedLen(k *Key, compress bool) (int, error) {
 	str := appendStr
 	if compress {
 		str = appendStrLZF
 	}
-	var out []byte
-	var err error
-	switch {
-	case k.Meta.Enc == encoding.EncCompact && k.Meta.Type == encoding.TypeHash:
-		w := newListpackWriter()
-		_, err = t.HashScan(k, nil, func(f, v []byte) bool {
-			w.appendStr(f)
-			w.appendStr(v)
-			return true
-		})
-		out = str(out, w.bytes())
-	case k.Meta.Enc == encoding.EncCompact && k.Meta.Type == encoding.TypeZSet:
-		w := newListpackWriter()
-		err = t.ZWalk(k, false, func(m []byte, score float64) bool {
-			w.appendStr(m)
-			w.appendStr([]byte(listpackScore(score)))
-			return true
-		})
-		out = str(out, w.bytes())
-	case k.Meta.Enc == encoding.EncCompact && k.Meta.Type == encoding.TypeSet:
-		var ints []int64
-		_, err = t.SetScan(k, nil, func(m []byte) bool {
-			v, ok := encoding.ParseInt(m)
-			ints = append(ints, v)
-			return ok
-		})
-		if err == nil && len(ints) == int(k.Meta.Size) {
-			out = str(out, intsetBlob(ints))
-			break
-		}
-		// NB: members that are not all integers: Redis would hold a
-		// hash table, whatever the recorded encoding says.
-		fallthrough
-	default:
-		if out, err = t.appendObject(nil, k, str); err == nil {
-			out = out[1:]
-		}
+	out, err := t.appendObject(nil, k, str)
+	if err != nil {
+		return 0, err
 	}
-	return len(out), err
+	return len(out) - 1, nil
+}
+
+// setIntset returns the intset Redis 7.0 holds for the compact set k, or
+// nil when a member is not an integer: Redis would hold a hash table,
+// whatever the recorded encoding says.
+func (t *Tx) setIntset(k *Key) ([]byte, error) {
+	var ints []int64
+	_, err := t.SetScan(k, nil, func(m []byte) bool {
+		v, ok := encoding.ParseInt(m)
+		if ok {
+			ints = append(ints, v)
+		}
+		return ok
+	})
+	if err != nil || len(ints) != int(k.Meta.Size) {
+		return nil, err
+	}
+	return intsetBlob(ints), nil
 }
 
 // intsetBlob is Redis's intset of ints: the smallest width that holds
