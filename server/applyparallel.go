@@ -193,9 +193,10 @@ func (p *parallelApplier) hand(w *applyWorker, args [][]byte) {
 func (p *parallelApplier) work(w *applyWorker) {
 	defer p.running.Done()
 	for jobs := range w.jobs {
+		w.mc.c.clock = 0
 		for _, j := range jobs {
 			w.mc.c.DB = j.db
-			if err := w.mc.Apply(j.args); err != nil {
+			if err := w.mc.applyNext(j.args); err != nil {
 				if n := p.fails.Add(1); n <= 10 || n%10000 == 0 {
 					p.s.log.Warn("a command from the redis-server primary failed", "command", truncateArg(j.args[0]), "err", err, "failures", n)
 				}

@@ -38,6 +38,11 @@ type conn struct {
 	closing   bool // close after the pending replies are written
 	// unit counts the commands whose replies wait for the next commit.
 	unit int
+	// clock is when the last call of the commands being run back to back
+	// ended (monoNow), which is when the next one starts: one clock read
+	// a call. 0 when the connection may have waited since (a read, a
+	// flush).
+	clock int64
 	// scriptExclusive is set while an EXEC with scripts holds the script
 	// engine's Exclusive.
 	scriptExclusive bool
@@ -173,7 +178,7 @@ func (c *conn) publish() {
 // connection without the replies of that work, whose outcome is unknown.
 func (c *conn) flush() {
 	unit := c.unit
-	c.unit = 0
+	c.unit, c.clock = 0, 0
 	if err := c.tx.Commit(); err != nil {
 		c.out.Reset()
 		c.tx.ClearErr()

@@ -28,6 +28,13 @@ func (s *Server) newMasterClient() *masterClient {
 
 // Apply runs one command of the stream; the error is its error reply.
 func (m *masterClient) Apply(args [][]byte) error {
+	m.c.clock = 0
+	return m.applyNext(args)
+}
+
+// applyNext is Apply for a command run right after the one before it,
+// which ended when it starts.
+func (m *masterClient) applyNext(args [][]byte) error {
 	m.c.masterErr = nil
 	m.c.dispatch(args)
 	return m.c.masterErr

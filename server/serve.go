@@ -52,7 +52,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	in := make([]byte, readChunk)
 	for {
 		n, rerr := nc.Read(in)
-		c.readLen = n
+		c.readLen, c.clock = n, 0
 		p := in[:n]
 		for len(p) > 0 {
 			used, ferr := c.fr.feed(p, c.limits())
