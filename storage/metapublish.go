@@ -43,16 +43,18 @@ type commitShards struct {
 	members bool
 	shards  [metaShards / 64]uint64
 	metas   [metaShards]int32 // a large commit's metadata records by shard
-	// recs are a large commit's metadata records in the order of their
-	// shards, so that publishCommit takes each shard's lock once and
-	// finds its map in the processor's cache for all the shard's records,
-	// where the pending map's own order missed it at every record.
-	recs []commitRec
+	// recs are the records a large commit adds to the cache (metadata,
+	// and members when it adds them) in the order of their shards, so
+	// that publishCommit takes each shard's lock once and finds its map
+	// in the processor's cache for all the shard's records, where the
+	// pending map's own order missed it at every record; counts has how
+	// many fall in each shard.
+	recs   []commitRec
+	counts [metaShards]int32
 }
 
-// commitRec is one metadata record of a large commit, with its shard: 32
-// bytes, the record's slice kept as its pointer and length (nil: a
-// delete).
+// commitRec is one record of a large commit, with its shard: 32 bytes,
+// the record's slice kept as its pointer and length (nil: a delete).
 type commitRec struct {
 	key   string
 	val   *byte
@@ -89,16 +91,24 @@ func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas
 		for i := range g.shards {
 			g.shards[i] = ^uint64(0)
 		}
-		g.metas = [metaShards]int32{}
-		g.recs = slices.Grow(g.recs[:0], min(metas, len(pending)))
+		g.metas, g.counts = [metaShards]int32{}, [metaShards]int32{}
+		n := len(pending)
+		if !members {
+			n = min(metas, n)
+		}
+		g.recs = slices.Grow(g.recs[:0], n)
 		for k, v := range pending {
-			if k[0] == encoding.TagMeta {
+			meta := k[0] == encoding.TagMeta
+			if meta || members {
 				s := c.shardOf(k)
-				g.metas[s]++
+				if meta {
+					g.metas[s]++
+				}
+				g.counts[s]++
 				g.recs = append(g.recs, newCommitRec(k, v, s))
 			}
 		}
-		sortByShard(g.recs, &g.metas)
+		sortByShard(g.recs, &g.counts)
 	} else {
 		g.shards = [metaShards / 64]uint64{}
 		for k := range pending {
@@ -150,12 +160,13 @@ func (c *metaCache) publishCommit(g *commitShards) {
 		c.endCommit(g)
 		return
 	}
-	if len(g.recs) < len(g.pending) {
+	if !g.members {
+		// The members this commit replaces, which are not in g.recs.
 		for k, v := range g.pending {
 			if k[0] != encoding.TagMeta {
 				sh := &c.shards[c.shardOf(k)]
 				sh.mu.Lock()
-				c.setLocked(sh, k, v, g.members)
+				c.setLocked(sh, k, v, false)
 				sh.mu.Unlock()
 			}
 		}
