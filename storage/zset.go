@@ -135,15 +135,32 @@ func ZMemberKey(k *Key, member []byte) []byte {
 
 // ZIndexKey returns the score index sub-key of member at score.
 func ZIndexKey(k *Key, score float64, member []byte) []byte {
-	dst := MemberKey(nil, k, ZTagScore, nil)
+	return appendZIndexKey(nil, k, score, member)
+}
+
+func appendZIndexKey(dst []byte, k *Key, score float64, member []byte) []byte {
+	dst = MemberKey(dst, k, ZTagScore, nil)
 	dst = encoding.EncodeFloat(dst, score)
 	return append(dst, member...)
+}
+
+// zMemberKey and zIndexKey are ZMemberKey and ZIndexKey in t's own
+// buffer: valid until t's next one, for a read or write that does not
+// keep the key (a batch and the pending map copy it).
+func (t *Tx) zMemberKey(k *Key, member []byte) []byte {
+	t.zkey = MemberKey(t.zkey[:0], k, ZTagMember, member)
+	return t.zkey
+}
+
+func (t *Tx) zIndexKey(k *Key, score float64, member []byte) []byte {
+	t.zkey = appendZIndexKey(t.zkey[:0], k, score, member)
+	return t.zkey
 }
 
 // ZScore returns member's score; ok is false when it is not a member.
 func (t *Tx) ZScore(k *Key, member []byte) (score float64, ok bool, err error) {
 	var buf [8]byte
-	v, ok, err := t.getMemberOf(k, ZMemberKey(k, member), buf[:0])
+	v, ok, err := t.getMemberOf(k, t.zMemberKey(k, member), buf[:0])
 	if err != nil || !ok {
 		return 0, false, err
 	}
@@ -160,12 +177,12 @@ func (t *Tx) ZPut(k *Key, member []byte, score, old float64, hadOld bool) {
 		if math.Float64bits(old) == math.Float64bits(score) {
 			return
 		}
-		t.DeleteMember(ZIndexKey(k, old, member))
+		t.DeleteMember(t.zIndexKey(k, old, member))
 	}
 	var v [8]byte
 	binary.BigEndian.PutUint64(v[:], math.Float64bits(score))
-	t.SetMember(ZMemberKey(k, member), v[:])
-	t.SetMember(ZIndexKey(k, score, member), nil)
+	t.SetMember(t.zMemberKey(k, member), v[:])
+	t.SetMember(t.zIndexKey(k, score, member), nil)
 }
 
 // ZAdd adds member, absent from k, with score; k.Meta.Size counts it and
@@ -178,8 +195,8 @@ func (t *Tx) ZAdd(k *Key, member []byte, score float64) {
 
 // ZRemove deletes member, whose score is score. The caller keeps the size.
 func (t *Tx) ZRemove(k *Key, member []byte, score float64) {
-	t.DeleteMember(ZMemberKey(k, member))
-	t.DeleteMember(ZIndexKey(k, score, member))
+	t.DeleteMember(t.zMemberKey(k, member))
+	t.DeleteMember(t.zIndexKey(k, score, member))
 }
 
 // ZStore replaces whatever k holds with a sorted set of entries (members
