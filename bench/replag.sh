@@ -5,10 +5,11 @@
 # largest lag (sampled every 0.2 s during the load), the time each took to
 # catch up after the load (polled every 10 ms), and the CPU time each
 # process used over the test.
-# Usage: [N=requests] [P=pipeline] [TESTS="set incr ..."] [PIN=1] bench/replag.sh [shoal binary]
+# Usage: [N=requests] [P=pipeline] [TESTS="set incr ..."] [PIN=1] [TRACE=1] bench/replag.sh [shoal binary]
 # (default: go build ./cmd/shoal; N=300000, P=16, the six write tests of
 # bench/migration.sh; PIN=1 runs the primary and redis-benchmark on CPU 0
-# and both replicas on CPU 1)
+# and both replicas on CPU 1; TRACE=1 prints every sample of the lags
+# during the load, in kB, to stderr)
 set -euo pipefail
 SHOAL=${1:-}
 W=$(mktemp -d)
@@ -39,11 +40,12 @@ for t in ${TESTS:-set incr lpush sadd hset zadd}; do
   p0=$(off 17312 master_repl_offset)
   s0=$(ticks $SP); r0=$(ticks $RP); q0=$(ticks $PP)
   "${PIN0[@]}" redis-benchmark -p 17312 -t "$t" -n "${N:-300000}" -c 50 -P "${P:-16}" -r 100000 -q > "$W/bench.txt" &
-  B=$!; maxs=0; maxr=0
+  B=$!; maxs=0; maxr=0; t0=$(ms)
   while kill -0 $B 2>/dev/null; do
     # NB: the replicas first, so a sample never reads one ahead of its primary.
     s=$(off 17311 slave_repl_offset); r=$(off 17313 slave_repl_offset); p=$(off 17312 master_repl_offset)
     [ $((p-s)) -gt $maxs ] && maxs=$((p-s)); [ $((p-r)) -gt $maxr ] && maxr=$((p-r))
+    [ -n "${TRACE:-}" ] && echo "$t at $(( $(ms) - t0 )) ms: lag Shoal $(( (p-s)/1000 )) kB, Redis $(( (p-r)/1000 )) kB" >&2
     sleep 0.2
   done
   wait $B
