@@ -230,8 +230,8 @@ var rdbMarkBytes int64 = 1 << 20
 const rdbMarkRecord = 512
 
 // writeRun sorts run and writes it to the file at path, then empties it;
-// it returns the keys it sampled. Of a key set twice,
-// the later value is kept.
+// it returns the keys it sampled. Of a key set twice, the later value is
+// kept.
 func (g *rdbIngest) writeRun(run *rdbRun, path string) ([]runMark, error) {
 	slices.SortFunc(run.ents, func(a, b rdbEntry) int { return run.compare(&a, &b) })
 	f, err := g.s.opts.FS.Create(path, "")
@@ -315,6 +315,10 @@ func (g *rdbIngest) finish() error {
 // maxRDBMergers bounds the goroutines that merge the run files.
 const maxRDBMergers = 4
 
+// rdbMergeBuffers bounds the read buffers of the merge's parts, each of
+// which reads every run: a 10 GB load has some 300 runs.
+const rdbMergeBuffers = 256 << 20
+
 // rdbPart is one part of the key space merged by finish: keys from lo
 // (nil: the first) up to hi (nil: past the last), the sstables written
 // and the metadata records among their keys.
@@ -327,7 +331,7 @@ type rdbPart struct {
 }
 
 // splits returns up to n-1 increasing keys that cut the runs' sampled
-// keys, and so about their bytes, into n even parts.
+// keys, and so about the merge's work, into n even parts.
 func (g *rdbIngest) splits(n int) [][]byte {
 	var keys [][]byte
 	for _, ms := range g.marks {
@@ -349,6 +353,8 @@ func (g *rdbIngest) splits(n int) [][]byte {
 // merge writes the keys of every run from p.lo up to p.hi into sstables.
 func (g *rdbIngest) merge(p *rdbPart) error {
 	fs := g.s.opts.FS
+	// NB: every part reads every run: their buffers share rdbMergeBuffers.
+	bufSize := min(1<<20, max(64<<10, rdbMergeBuffers/(maxRDBMergers*max(len(g.runs), 1))))
 	var h runHeap
 	for i, path := range g.runs {
 		f, err := fs.Open(path)
@@ -365,7 +371,7 @@ func (g *rdbIngest) merge(p *rdbPart) error {
 			}
 			off = m.off
 		}
-		c := &runCursor{r: bufio.NewReaderSize(io.NewSectionReader(f, off, math.MaxInt64-off), 1<<20), run: i, hi: p.hi}
+		c := &runCursor{r: bufio.NewReaderSize(io.NewSectionReader(f, off, math.MaxInt64-off), bufSize), run: i, hi: p.hi}
 		if err := c.next(); err != nil {
 			return err
 		}
