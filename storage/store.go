@@ -185,7 +185,8 @@ func Open(opts Options) (*Store, error) {
 	if opts.MemTableBytes == 0 {
 		opts.MemTableBytes = 8 << 20
 	}
-	if opts.Now == nil {
+	realClock := opts.Now == nil
+	if realClock {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
@@ -283,6 +284,14 @@ func Open(opts Options) (*Store, error) {
 		defer s.wg.Done()
 		s.health.watch()
 	}()
+	if realClock {
+		s.clocks.coarse.Store(time.Now().Unix())
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.clocks.runCoarse(s.stop)
+		}()
+	}
 	s.SetExpireHz(opts.ExpireHz)
 	if opts.ExpireHz > 0 {
 		s.wg.Add(1)
