@@ -71,6 +71,11 @@ type DumpValue struct {
 	Scores []float64
 	// Stream is a stream's content.
 	Stream *StreamDump
+
+	// arena holds the items appendItem copied, in chunks that are never
+	// moved once items point into them: one allocation for a small
+	// collection's items rather than one each.
+	arena []byte
 }
 
 // Dump returns the DUMP payload of the live key k.
@@ -293,7 +298,9 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 		if typ == rdbTypeListZiplist || typ == rdbTypeZSetZiplist || typ == rdbTypeHashZiplist {
 			each = ziplistEach
 		}
-		v := &DumpValue{}
+		// NB: the items take about the blob's bytes (an integer's digits
+		// may take a few more than its encoding).
+		v := &DumpValue{arena: make([]byte, 0, len(blob)+len(blob)/4)}
 		switch typ {
 		case rdbTypeListZiplist:
 			v.Type = encoding.TypeList
@@ -359,7 +366,12 @@ var errRDBType = fmt.Errorf("%w: unknown object type", ErrDumpFormat)
 // appendItem keeps a copy of e: listpack integers are decoded into a
 // reused buffer.
 func (v *DumpValue) appendItem(e []byte) error {
-	v.Items = append(v.Items, bytes.Clone(e))
+	if len(v.arena)+len(e) > cap(v.arena) {
+		v.arena = make([]byte, 0, max(len(e), 2*cap(v.arena), 256))
+	}
+	off := len(v.arena)
+	v.arena = append(v.arena, e...)
+	v.Items = append(v.Items, v.arena[off:len(v.arena):len(v.arena)])
 	return nil
 }
 
@@ -401,6 +413,18 @@ func (v *DumpValue) check() error {
 		step = 2
 	}
 	if v.Type == encoding.TypeList {
+		return nil
+	}
+	if len(v.Items) <= 16*step {
+		// A small collection (most of an RDB's) is checked pair by pair,
+		// with no map to make.
+		for i := 0; i < len(v.Items); i += step {
+			for j := i + step; j < len(v.Items); j += step {
+				if bytes.Equal(v.Items[i], v.Items[j]) {
+					return ErrDumpFormat
+				}
+			}
+		}
 		return nil
 	}
 	seen := make(map[string]struct{}, min(len(v.Items)/step, dumpMaxPreallocEntries))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -152,8 +153,13 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 		t.b.Reset()
 		return nil
 	}
-	seen := map[string]struct{}{}
-	var mk []byte
+	// NB: seen's names point into the file or the decoder's buffers,
+	// which outlive the batch: no copy of each key.
+	type seenKey struct {
+		phys uint8
+		name string
+	}
+	seen := map[seenKey]struct{}{}
 	var codes []string
 	now := s.NowMs()
 	db := 0
@@ -274,12 +280,14 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 		// NB: no key locks: the loader is the only writer of an empty
 		// store (a replica's clients cannot write, a data folder being
 		// imported is not served).
-		k = Key{DB: db, Phys: s.phys(db), Name: name}
-		mk = encoding.MetaKey(mk[:0], k.Phys, name)
-		if _, dup := seen[string(mk)]; dup {
+		// NB: the string's buffer serves the next key too.
+		k.Trim()
+		k = Key{DB: db, Phys: s.phys(db), Name: name, raw: k.raw[:0]}
+		sk := seenKey{k.Phys, unsafe.String(unsafe.SliceData(name), len(name))}
+		if _, dup := seen[sk]; dup {
 			return bad(at, "duplicate key %q in database %d", truncateKey(name), db)
 		}
-		seen[string(mk)] = struct{}{}
+		seen[sk] = struct{}{}
 		t.Restore(&k, v, expire)
 		info.Keys++
 		if t.PendingBytes() >= rdbCommitBytes {
