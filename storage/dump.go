@@ -220,7 +220,11 @@ func dumpBody(p []byte) ([]byte, error) {
 func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 	switch typ {
 	case rdbTypeString:
-		s, err := r.str()
+		str := r.str
+		if r.reuse {
+			str = r.strScratch
+		}
+		s, err := str()
 		return &DumpValue{Type: encoding.TypeString, Str: s}, err
 	case rdbTypeList, rdbTypeSet, rdbTypeHash:
 		n, err := r.count()
@@ -278,7 +282,8 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 		}
 		return v, v.check()
 	case rdbTypeSetIntset:
-		blob, err := r.str()
+		// NB: the blob's items are copied out of it.
+		blob, err := r.strScratch()
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +295,8 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 		return v, err
 	case rdbTypeListZiplist, rdbTypeZSetZiplist, rdbTypeHashZiplist,
 		rdbTypeHashListpack, rdbTypeZSetListpack, rdbTypeSetListpack:
-		blob, err := r.str()
+		// NB: the blob's items are copied out of it.
+		blob, err := r.strScratch()
 		if err != nil {
 			return nil, err
 		}

@@ -47,6 +47,11 @@ func redisCRC64(crc uint64, p []byte) uint64 {
 type rdbReader struct {
 	b   []byte
 	pos int
+	// scratch takes the LZF-compressed strings that strScratch reads;
+	// reuse lets a string value be read there too (a loader that writes
+	// each value before it reads the next).
+	scratch []byte
+	reuse   bool
 }
 
 func (r *rdbReader) left() int { return len(r.b) - r.pos }
@@ -120,7 +125,15 @@ func (r *rdbReader) count() (int, error) {
 
 // str reads an RDB string: raw, an integer encoding (returned as its
 // decimal text) or LZF-compressed. The result may alias r's buffer.
-func (r *rdbReader) str() ([]byte, error) {
+func (r *rdbReader) str() ([]byte, error) { return r.strInto(nil) }
+
+// strScratch is str, with an LZF-compressed string expanded into
+// r.scratch: the result is valid until r's next strScratch.
+func (r *rdbReader) strScratch() ([]byte, error) { return r.strInto(&r.scratch) }
+
+// strInto is str, expanding an LZF-compressed string into *buf, grown as
+// needed, when buf is not nil.
+func (r *rdbReader) strInto(buf *[]byte) ([]byte, error) {
 	n, enc, err := r.length()
 	if err != nil {
 		return nil, err
@@ -160,7 +173,14 @@ func (r *rdbReader) str() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return lzfDecompress(comp, ulen)
+		if buf == nil {
+			return lzfDecompress(comp, ulen)
+		}
+		out, err := lzfDecompressTo(*buf, comp, ulen)
+		if err == nil {
+			*buf = out
+		}
+		return out, err
 	}
 	return nil, ErrDumpFormat
 }
@@ -172,10 +192,19 @@ const lzfMaxRatio = 88
 // lzfDecompress expands LZF data (Redis's lzf_d.c) that must come to
 // exactly ulen bytes.
 func lzfDecompress(in []byte, ulen uint64) ([]byte, error) {
+	return lzfDecompressTo(nil, in, ulen)
+}
+
+// lzfDecompressTo is lzfDecompress into dst's buffer when it holds ulen
+// bytes.
+func lzfDecompressTo(dst, in []byte, ulen uint64) ([]byte, error) {
 	if ulen == 0 || ulen > uint64(len(in))*lzfMaxRatio+lzfMaxRatio {
 		return nil, ErrDumpFormat
 	}
-	out := make([]byte, 0, ulen)
+	out := dst[:0]
+	if uint64(cap(out)) < ulen {
+		out = make([]byte, 0, ulen)
+	}
 	for ip := 0; ip < len(in); {
 		ctrl := int(in[ip])
 		ip++

@@ -119,7 +119,8 @@ func (s *Store) TotalKeys() int64 {
 }
 
 func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoadInfo) error {
-	r := &rdbReader{b: body, pos: 9}
+	// NB: each value is written before the next is read (reuse).
+	r := &rdbReader{b: body, pos: 9, reuse: true}
 	bad := func(at int, format string, args ...any) error {
 		return &RDBError{int64(at), fmt.Sprintf(format, args...)}
 	}
