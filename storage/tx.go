@@ -81,7 +81,6 @@ type Tx struct {
 	valBuf     []byte
 	scratch    []byte
 	skey       []byte // memberKey's buffer
-	zkey       []byte // zMemberKey's and zIndexKey's buffer
 	kbuf       []byte // a key or record being written, copied by the batch
 	evbuf      []byte // an event record (LogEvent), copied by the batch
 	ebuf       []byte // an encoded metadata record being written

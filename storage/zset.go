@@ -144,17 +144,16 @@ func appendZIndexKey(dst []byte, k *Key, score float64, member []byte) []byte {
 	return append(dst, member...)
 }
 
-// zMemberKey and zIndexKey are ZMemberKey and ZIndexKey in t's own
+// zMemberKey and zIndexKey are ZMemberKey and ZIndexKey in memberKey's
 // buffer: valid until t's next one, for a read or write that does not
 // keep the key (a batch and the pending map copy it).
 func (t *Tx) zMemberKey(k *Key, member []byte) []byte {
-	t.zkey = MemberKey(t.zkey[:0], k, ZTagMember, member)
-	return t.zkey
+	return t.memberKey(k, ZTagMember, member)
 }
 
 func (t *Tx) zIndexKey(k *Key, score float64, member []byte) []byte {
-	t.zkey = appendZIndexKey(t.zkey[:0], k, score, member)
-	return t.zkey
+	t.skey = appendZIndexKey(t.skey[:0], k, score, member)
+	return t.skey
 }
 
 // ZScore returns member's score; ok is false when it is not a member.
