@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -41,15 +42,23 @@ func (t *Tx) CopyKey(src, dst *Key, expireAt int64) error {
 	b := t.batch()
 	t.untracked = true
 	sub := to
+	// NB: the copies go around the hot cache: their shards stop knowing
+	// which members are absent, before the batch applies.
+	var shards shardSet
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()
+			t.s.meta.forgetMembers(&shards)
 			return err
 		}
 		sub = append(sub[:len(to)], it.Key()[len(from):]...)
 		b.Set(sub, v, nil) // Set copies key and value into the batch
+		if t.s.meta != nil && pointMember(sub) {
+			shards.add(t.s.meta.shardOf(unsafe.String(unsafe.SliceData(sub), len(sub))))
+		}
 	}
+	t.s.meta.forgetMembers(&shards)
 	if err := it.Close(); err != nil {
 		return err
 	}

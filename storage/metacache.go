@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
@@ -45,7 +47,17 @@ type metaShard struct {
 	// committing are the commits being applied with records in this
 	// shard: their keys read as misses (metapublish.go).
 	committing []*commitShards
-	_          [8]byte
+	// complete: m holds every metadata record of this shard's keys that
+	// Pebble holds (a commit being applied aside, whose keys are
+	// hidden), so a metadata key m lacks is absent and its lookup skips
+	// Pebble. Set while the store holds no key (it opened empty, or a
+	// FLUSHALL emptied it); lost for good, until the next, when the
+	// shard drops a record it cannot tell absent (eviction, a write it
+	// does not see, a bulk load). membersComplete is the same for the
+	// hash fields and set and sorted-set members the shard caches
+	// (pointMember), which a command of many members does not add.
+	complete, membersComplete bool
+	_                         [6]byte
 }
 
 // cacheEntry is one key's cached state. Its key and record share one
@@ -154,8 +166,11 @@ func (c *metaCache) get(key, dst []byte) (val []byte, found bool, gen uint64) {
 	sh.mu.Lock()
 	e, found := sh.m[string(key)]
 	gen = sh.gen.Load()
-	if found && len(sh.committing) > 0 && sh.hiddenLocked(key) {
+	switch {
+	case found && len(sh.committing) > 0 && sh.hiddenLocked(key):
 		found = false
+	case !found && sh.knowsAbsent(key) && (len(sh.committing) == 0 || !sh.hiddenLocked(key)):
+		found, e.kind = true, entAbsent
 	}
 	if found {
 		switch e.kind {
@@ -219,9 +234,110 @@ func (c *metaCache) setLocked(sh *metaShard, key string, val []byte, insert bool
 	case ok:
 		sh.bytes -= old.cost()
 		delete(sh.m, old.mapKey())
+		sh.dropped(key, val != nil)
 	case fits && insert:
 		sh.evictLocked(c.budget - entryCost(bkey, val))
 		sh.store(cacheEntry{}, bkey, val)
+	default:
+		sh.dropped(key, val != nil)
+	}
+}
+
+// knowsAbsent reports whether the shard, lacking key, knows it absent.
+func (sh *metaShard) knowsAbsent(key []byte) bool {
+	if key[0] == encoding.TagMeta {
+		return sh.complete
+	}
+	return sh.membersComplete && pointMember(key)
+}
+
+// pointMember reports whether sub-key sk is a hash field or a set or
+// sorted-set member: written one by one, through SetMember and
+// DeleteMember, and dropped with their collection's version, never by
+// range while it lives.
+func pointMember(sk []byte) bool {
+	tag, ok := encoding.SubKeyTag(sk)
+	return ok && (tag == HashFieldTag || tag == SetMemberTag) // ZTagMember == SetMemberTag
+}
+
+// dropped notes that the shard does not hold key's record, which is
+// present unless present is false: a record it cannot tell absent
+// makes the shard incomplete.
+func (sh *metaShard) dropped(key string, present bool) {
+	switch {
+	case !present:
+	case key[0] == encoding.TagMeta:
+		sh.complete = false
+	default:
+		sh.membersComplete = false
+	}
+}
+
+// markComplete makes every shard complete: the caller knows Pebble holds
+// no metadata record the cache lacks (the store is empty but for the
+// records a commit it is publishing holds, which are hidden until then).
+func (c *metaCache) markComplete() {
+	if c == nil {
+		return
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.complete, sh.membersComplete = true, true
+		sh.mu.Unlock()
+	}
+}
+
+// noMetadata reports whether Pebble holds no metadata record: no key in
+// any database.
+func (s *Store) noMetadata() (bool, error) {
+	if s.meta == nil {
+		return false, nil
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{encoding.TagMeta}, UpperBound: []byte{encoding.TagMeta + 1}})
+	if err != nil {
+		return false, err
+	}
+	found := it.First()
+	if err := it.Close(); err != nil {
+		return false, err
+	}
+	return !found, nil
+}
+
+// shardSet is a set of the cache's shards.
+type shardSet [metaShards / 64]uint64
+
+func (ss *shardSet) add(s int)      { ss[s/64] |= 1 << (s % 64) }
+func (ss *shardSet) has(s int) bool { return ss[s/64]&(1<<(s%64)) != 0 }
+
+// forgetMembers makes the shards of ss incomplete for members: records
+// of theirs reach Pebble around the cache (a collection copied whole).
+func (c *metaCache) forgetMembers(ss *shardSet) {
+	if c == nil {
+		return
+	}
+	for s := range metaShards {
+		if ss.has(s) {
+			sh := &c.shards[s]
+			sh.mu.Lock()
+			sh.membersComplete = false
+			sh.mu.Unlock()
+		}
+	}
+}
+
+// forget makes every shard incomplete: records reach Pebble around the
+// cache (a bulk load, a full sync).
+func (c *metaCache) forget() {
+	if c == nil {
+		return
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.complete, sh.membersComplete = false, false
+		sh.mu.Unlock()
 	}
 }
 
@@ -270,6 +386,7 @@ func (c *metaCache) invalidate(key []byte) {
 		sh.bytes -= old.cost()
 		delete(sh.m, old.mapKey())
 	}
+	sh.dropped(string(key), true)
 	sh.mu.Unlock()
 }
 
@@ -288,6 +405,9 @@ func (c *metaCache) hide(key []byte) {
 		old.kind = entHidden
 		sh.m[old.mapKey()] = old
 	}
+	// NB: the key's new record is not published but invalidated: the
+	// shard cannot know it afterwards.
+	sh.dropped(string(key), true)
 	sh.mu.Unlock()
 }
 
@@ -302,6 +422,7 @@ func (c *metaCache) clear() {
 		sh.gen.Add(1)
 		sh.m = map[string]cacheEntry{}
 		sh.bytes = 0
+		sh.complete, sh.membersComplete = false, false
 		sh.mu.Unlock()
 	}
 }
@@ -326,6 +447,7 @@ func (sh *metaShard) evictLocked(limit int64) {
 		for k, e := range sh.m { // random victim
 			sh.bytes -= e.cost()
 			delete(sh.m, k)
+			sh.dropped(k, e.kind != entAbsent)
 			break
 		}
 	}

@@ -41,7 +41,7 @@ type commitShards struct {
 	pending map[string][]byte // nil when none is hidden
 	// members: publish adds the member entries the cache lacks.
 	members bool
-	shards  [metaShards / 64]uint64
+	shards  shardSet
 	metas   [metaShards]int32 // a large commit's metadata records by shard
 	// recs are the records a large commit adds to the cache (metadata,
 	// and members when it adds them) in the order of their shards, so
@@ -74,7 +74,7 @@ func (r *commitRec) record() []byte {
 	return unsafe.Slice(r.val, r.vlen)
 }
 
-func (g *commitShards) has(s int) bool { return g.shards[s/64]&(1<<(s%64)) != 0 }
+func (g *commitShards) has(s int) bool { return g.shards.has(s) }
 
 // hideCommit makes the keys of pending read as misses until publishCommit
 // or abandonCommit, and refuses the fills of readers that began before.
@@ -110,10 +110,9 @@ func (c *metaCache) hideCommit(g *commitShards, pending map[string][]byte, metas
 		}
 		sortByShard(g.recs, &g.counts)
 	} else {
-		g.shards = [metaShards / 64]uint64{}
+		g.shards = shardSet{}
 		for k := range pending {
-			s := c.shardOf(k)
-			g.shards[s/64] |= 1 << (s % 64)
+			g.shards.add(c.shardOf(k))
 		}
 	}
 	for s := range metaShards {
@@ -211,6 +210,7 @@ func (c *metaCache) abandonCommit(g *commitShards) {
 			sh.bytes -= old.cost()
 			delete(sh.m, old.mapKey())
 		}
+		sh.dropped(k, true)
 		sh.mu.Unlock()
 	}
 	c.endCommit(g)

@@ -309,6 +309,7 @@ func (g *rdbIngest) finish() error {
 	if len(tables) == 0 {
 		return nil
 	}
+	g.s.meta.forget() // NB: the tables' records go around the cache
 	return g.s.db.Ingest(context.Background(), tables)
 }
 

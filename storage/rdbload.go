@@ -99,6 +99,8 @@ func (s *Store) LoadRDB(data []byte, opts RDBLoadOptions) (RDBLoadInfo, error) {
 			return info, &RDBError{int64(len(body)), "wrong RDB checksum"}
 		}
 	}
+	// NB: the loader's records go around the hot cache.
+	s.meta.forget()
 	if err := s.loadRDB(body, ver, opts, &info); err != nil {
 		if werr := s.BeginFullSync(); werr != nil {
 			return info, errors.Join(err, werr)

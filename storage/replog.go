@@ -721,6 +721,7 @@ func (s *Store) ApplySnapshotChunk(repr []byte) error {
 	if err := b.SetRepr(bytes.Clone(repr)); err != nil {
 		return err
 	}
+	s.meta.forget() // NB: before the records reach Pebble
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return err
 	}

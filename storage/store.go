@@ -275,6 +275,12 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("storage: drop unfinished writes: %w", err)
 	}
+	if empty, err := s.noMetadata(); err != nil {
+		db.Close()
+		return nil, err
+	} else if empty {
+		s.meta.markComplete()
+	}
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	s.health.opening.Store(false)

@@ -544,6 +544,10 @@ func (t *Tx) Commit() error {
 	// waits for its sync under always, which diskFS holds until the disk
 	// takes it, gets the *DiskError once the disk fails (syncWait).
 	err = t.s.DiskError()
+	if err == nil && t.bulk {
+		// NB: a bulk Tx's records go around the cache (setPending).
+		t.s.meta.forget()
+	}
 	if err == nil {
 		t.hideMetaLocked()
 		end, logged, err = t.s.applyCommit(b, always)
@@ -695,6 +699,13 @@ func (t *Tx) publishMetaLocked() {
 	}
 	if len(t.flushed) > 0 {
 		t.s.meta.clear()
+		// NB: FLUSHALL, under every lock: once Pebble holds no metadata,
+		// the cache holds all there is from now on.
+		if len(t.flushed) == t.s.opts.Databases && !t.s.repl.replica.Load() {
+			if empty, _ := t.s.noMetadata(); empty {
+				t.s.meta.markComplete()
+			}
+		}
 	}
 	t.s.meta.publishCommit(&t.pub)
 }
