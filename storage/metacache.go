@@ -32,6 +32,10 @@ type metaCache struct {
 	budget int64 // bytes per shard
 	hits   atomic.Int64
 	misses atomic.Int64
+	// epoch moves whenever the shards' completeness is set or lost all at
+	// once (clear, forget, markComplete): a warm-up of an older epoch
+	// stops.
+	epoch atomic.Uint64
 }
 
 const metaShards = 256
@@ -57,7 +61,10 @@ type metaShard struct {
 	// hash fields and set and sorted-set members the shard caches
 	// (pointMember), which a command of many members does not add.
 	complete, membersComplete bool
-	_                         [6]byte
+	// warm: a warm-up (metawarm.go) is filling the shard's metadata, and
+	// nothing the shard held since it began went away.
+	warm bool
+	_    [5]byte
 }
 
 // cacheEntry is one key's cached state. Its key and record share one
@@ -264,6 +271,10 @@ func pointMember(sk []byte) bool {
 // present unless present is false: a record it cannot tell absent
 // makes the shard incomplete.
 func (sh *metaShard) dropped(key string, present bool) {
+	if key[0] == encoding.TagMeta {
+		// NB: a warm-up would put back what its iterator read before.
+		sh.warm = false
+	}
 	switch {
 	case !present:
 	case key[0] == encoding.TagMeta:
@@ -280,10 +291,11 @@ func (c *metaCache) markComplete() {
 	if c == nil {
 		return
 	}
+	c.epoch.Add(1)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		sh.complete, sh.membersComplete = true, true
+		sh.complete, sh.membersComplete, sh.warm = true, true, false
 		sh.mu.Unlock()
 	}
 }
@@ -333,10 +345,11 @@ func (c *metaCache) forget() {
 	if c == nil {
 		return
 	}
+	c.epoch.Add(1)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		sh.complete, sh.membersComplete = false, false
+		sh.complete, sh.membersComplete, sh.warm = false, false, false
 		sh.mu.Unlock()
 	}
 }
@@ -416,13 +429,14 @@ func (c *metaCache) clear() {
 	if c == nil {
 		return
 	}
+	c.epoch.Add(1)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		sh.gen.Add(1)
 		sh.m = map[string]cacheEntry{}
 		sh.bytes = 0
-		sh.complete, sh.membersComplete = false, false
+		sh.complete, sh.membersComplete, sh.warm = false, false, false
 		sh.mu.Unlock()
 	}
 }

@@ -34,18 +34,29 @@ func TestMetaCacheCompleteWhileEmpty(t *testing.T) {
 		t.Fatalf("lookups of an empty store's keys read Pebble: misses %d → %d", before, m)
 	}
 
-	// Reopened with a key, it no longer knows what Pebble holds.
+	// Reopened with a key, it knows again once its warm-up read it.
 	s.Close()
 	s = openTest(t, fs, nil)
+	<-s.warmed
+	before = misses()
 	if v, ok := getString(t, s, 0, "a"); !ok || v != "1" {
 		t.Fatalf("a after reopen = %q, %v", v, ok)
 	}
+	if _, ok := getString(t, s, 0, "new"); ok {
+		t.Fatal("a key never written exists")
+	}
+	if m := misses(); m != before {
+		t.Fatalf("lookups after the warm-up read Pebble: misses %d → %d", before, m)
+	}
+
+	// A bulk load writes around the cache: it no longer knows.
+	s.meta.forget()
 	before = misses()
 	if _, ok := getString(t, s, 0, "new"); ok {
 		t.Fatal("a key never written exists")
 	}
 	if misses() == before {
-		t.Fatal("the lookup of an absent key answered without Pebble in a store opened with keys")
+		t.Fatal("the lookup of an absent key answered without Pebble after a bulk load")
 	}
 
 	// FLUSHALL empties it: complete again, and the keys written after are
@@ -178,4 +189,196 @@ func TestMetaCacheCompleteMembers(t *testing.T) {
 		}
 	}
 	tx.Discard()
+}
+
+// A store reopened with keys warms its hot cache while writers change the
+// keys: once the warm-up ends, every lookup answers what was written last,
+// absent keys from the cache alone.
+func TestMetaCacheWarmUpUnderWrites(t *testing.T) {
+	fs := vfs.NewMem()
+	s := openTest(t, fs, nil)
+	const keys, writers = 20000, 2
+	name := func(i int) string { return "key:" + strconv.Itoa(i) }
+	tx := s.NewTx()
+	for i := range keys {
+		if i%3 != 0 {
+			putString(t, tx, 0, name(i), "v0", 0)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openTest(t, fs, nil)
+	if s.warmed == nil {
+		t.Fatal("no warm-up began")
+	}
+	models := make([]map[string]string, writers)
+	done := make(chan error, writers)
+	for w := range writers {
+		models[w] = map[string]string{}
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			tx := s.NewTx()
+			for r := range 3000 {
+				i := rng.IntN(keys/writers)*writers + w
+				tx.Lock(0, []byte(name(i)))
+				k, err := tx.Lookup(0, []byte(name(i)))
+				if err != nil {
+					done <- err
+					return
+				}
+				if rng.IntN(2) == 0 {
+					if k.Exists {
+						tx.Delete(k)
+					}
+					models[w][name(i)] = ""
+				} else {
+					v := "w" + strconv.Itoa(r)
+					tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, Value: []byte(v)})
+					models[w][name(i)] = v
+				}
+				if err := tx.Commit(); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range writers {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-s.warmed
+	_, before := s.MetaCacheStats()
+	for i := range keys + 100 {
+		want, wrote := models[i%writers][name(i)]
+		if !wrote && i < keys && i%3 != 0 {
+			want = "v0"
+		}
+		v, ok := getString(t, s, 0, name(i))
+		if ok != (want != "") || v != want {
+			t.Fatalf("%s = %q, %v; want %q", name(i), v, ok, want)
+		}
+	}
+	if _, m := s.MetaCacheStats(); m != before {
+		t.Fatalf("lookups after the warm-up read Pebble: misses %d → %d", before, m)
+	}
+}
+
+// A store whose keys cannot fit its hot cache is not warmed, and reads
+// what it does not hold from Pebble.
+func TestMetaCacheNoWarmUpBeyondBudget(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := Options{Dir: "db", FS: fs, ExpireHz: -1, MetaCacheBytes: 64 << 10}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := s.NewTx()
+	for i := range 5000 {
+		putString(t, tx, 0, "key:"+strconv.Itoa(i), "v", 0)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(opts); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.warmed != nil {
+		t.Fatal("a warm-up began for more keys than the cache holds")
+	}
+	for i := range 5100 {
+		if _, ok := getString(t, s, 0, "key:"+strconv.Itoa(i)); ok != (i < 5000) {
+			t.Fatalf("key:%d exists: %v", i, ok)
+		}
+	}
+}
+
+// Writes during the warm-up of a hot cache too small for some shards evict
+// records, deleted keys' among them: no shard puts back a record its
+// warm-up read before.
+func TestMetaCacheWarmUpUnderEviction(t *testing.T) {
+	for round := range 3 {
+		fs := vfs.NewMem()
+		opts := Options{Dir: "db", FS: fs, ExpireHz: -1, MetaCacheBytes: 2 << 20}
+		s, err := Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const keys = 20000
+		name := func(i int) string { return "key:" + strconv.Itoa(i) }
+		model := map[string]string{}
+		tx := s.NewTx()
+		for i := range keys {
+			putString(t, tx, 0, name(i), "v0", 0)
+			model[name(i)] = "v0"
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if s, err = Open(opts); err != nil {
+			t.Fatal(err)
+		}
+		if s.warmed == nil {
+			t.Fatal("no warm-up began")
+		}
+		tx = s.NewTx()
+		rng := rand.New(rand.NewPCG(uint64(round), 9))
+		for r := range 6000 {
+			i := rng.IntN(keys + keys/2)
+			tx.Lock(0, []byte(name(i)))
+			k, err := tx.Lookup(0, []byte(name(i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i < keys && rng.IntN(2) == 0 {
+				if k.Exists {
+					tx.Delete(k)
+				}
+				delete(model, name(i))
+			} else {
+				v := "w" + strconv.Itoa(r)
+				tx.PutMeta(k, &encoding.Meta{Type: encoding.TypeString, Value: []byte(v)})
+				model[name(i)] = v
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-s.warmed
+		for i := range keys + keys/2 {
+			want, has := model[name(i)]
+			if v, ok := getString(t, s, 0, name(i)); ok != has || v != want {
+				t.Fatalf("round %d: %s = %q, %v; want %q, %v", round, name(i), v, ok, want, has)
+			}
+		}
+		s.Close()
+	}
+}
+
+// A key deleted after the warm-up's iterator read it, whose absence the
+// shard then evicts, is not put back by the warm-up: the eviction ends
+// the shard's warm-up.
+func TestMetaCacheWarmUpEndsAtEviction(t *testing.T) {
+	c := newMetaCache(1 << 20)
+	key := encoding.MetaKey(nil, 0, []byte("k"))
+	stale := encoding.AppendMeta(nil, &encoding.Meta{Type: encoding.TypeString, Value: []byte("old")})
+	sh := c.shard(key)
+	epoch := c.epoch.Add(1)
+	sh.warm = true
+	sh.mu.Lock()
+	c.setLocked(sh, string(key), nil, true) // the delete's commit
+	sh.evictLocked(0)
+	sh.mu.Unlock()
+	c.warmAdd(key, stale, epoch)
+	if _, ok := sh.m[string(key)]; ok || sh.warm {
+		t.Fatalf("warm-up put back a deleted key's record (held %v, still warming %v)", ok, sh.warm)
+	}
 }

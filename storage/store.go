@@ -144,6 +144,7 @@ type Store struct {
 
 	closeOnce sync.Once
 	stop      chan struct{}
+	warmed    chan struct{} // closed when the hot cache's warm-up ends; nil if none
 	wg        sync.WaitGroup
 }
 
@@ -280,6 +281,8 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	} else if empty {
 		s.meta.markComplete()
+	} else {
+		s.startWarm()
 	}
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
