@@ -193,7 +193,12 @@ func (t *Tx) getMeta(key []byte, value, fill bool, dst []byte) ([]byte, bool, er
 	v, hit, gen := t.s.meta.get(key, dst)
 	if hit && (!value || complete(key, v)) {
 		t.s.meta.hits.Add(1)
-		return v, v != nil, nil
+		if v == nil {
+			// NB: absent: dst stays the caller's, as a Pebble miss leaves
+			// it (MSET of 100,000 new keys allocated each key's value).
+			return dst[:0], false, nil
+		}
+		return v, true, nil
 	}
 	t.s.meta.countMiss()
 	pv, closer, err := t.dbGet(key)
