@@ -388,6 +388,7 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	hits, misses := s.store.MetaCacheStats()
 	b.int("shoal_hot_cache_hits", hits)
 	b.int("shoal_hot_cache_misses", misses)
+	b.int("shoal_hot_cache_complete_shards", int64(s.store.MetaCacheCompleteShards()))
 }
 
 func totalSystemMemory() int64 {

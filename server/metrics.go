@@ -163,7 +163,7 @@ type serverCollector struct {
 	clients, connections, keys, expires        *prometheus.Desc
 	compactions, stalls, cacheHits, cacheMiss  *prometheus.Desc
 	diskBytes, memtableBytes, commits, expired *prometheus.Desc
-	hotHits, hotMisses                         *prometheus.Desc
+	hotHits, hotMisses, hotComplete            *prometheus.Desc
 }
 
 func newServerCollector(s *Server) *serverCollector {
@@ -186,11 +186,12 @@ func newServerCollector(s *Server) *serverCollector {
 		commits:       d("shoal_storage_commits_total", "Batches committed to Pebble."),
 		hotHits:       d("shoal_hot_cache_hits_total", "Metadata reads served by the hot cache."),
 		hotMisses:     d("shoal_hot_cache_misses_total", "Metadata reads that went to Pebble."),
+		hotComplete:   d("shoal_hot_cache_complete_shards", "Hot cache shards that hold every key of theirs, of 256: a key they lack is absent, without a Pebble read."),
 	}
 }
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.clients, c.connections, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits, c.hotHits, c.hotMisses} {
+	for _, d := range []*prometheus.Desc{c.clients, c.connections, c.keys, c.expires, c.expired, c.compactions, c.stalls, c.cacheHits, c.cacheMiss, c.diskBytes, c.memtableBytes, c.commits, c.hotHits, c.hotMisses, c.hotComplete} {
 		ch <- d
 	}
 }
@@ -222,4 +223,5 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	hits, misses := s.store.MetaCacheStats()
 	ch <- prometheus.MustNewConstMetric(c.hotHits, prometheus.CounterValue, float64(hits))
 	ch <- prometheus.MustNewConstMetric(c.hotMisses, prometheus.CounterValue, float64(misses))
+	ch <- prometheus.MustNewConstMetric(c.hotComplete, prometheus.GaugeValue, float64(s.store.MetaCacheCompleteShards()))
 }

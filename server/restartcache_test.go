@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
@@ -126,5 +128,57 @@ func TestManyKeysAfterRestart(t *testing.T) {
 	}
 	if got, err := c.Exists(ctx, "k1", "k2", "k3", "k"+strconv.Itoa(n)).Result(); err != nil || got != 0 {
 		t.Fatalf("EXISTS after DEL: %d, %v", got, err)
+	}
+}
+
+// TestHotCacheKnowsAbsentKeys: a fresh server's hot cache knows every key
+// (INFO's shoal_hot_cache_complete_shards is 256), one restarted with keys
+// comes to know them again by its warm-up, and one whose keys overflow
+// its hot cache stops knowing, in the shards that evicted, while every
+// read still finds what was written.
+func TestHotCacheKnowsAbsentKeys(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	complete := func(c *redis.Client) string { return infoValue(t, c, "memory", "shoal_hot_cache_complete_shards") }
+	cfg := testutil.Config(t)
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	if got := complete(c); got != "256" {
+		t.Fatalf("fresh server: %s complete shards, want 256", got)
+	}
+	const n = 2000
+	var args []any
+	for i := range n {
+		args = append(args, "k"+strconv.Itoa(i), strconv.Itoa(i))
+	}
+	if err := c.MSet(ctx, args...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c = restart(t, s, cfg.Dir)
+	for deadline := time.Now().Add(30 * time.Second); complete(c) != "256"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted with %d keys: %s complete shards after 30 s", n, complete(c))
+		}
+	}
+	for i := range n + 10 {
+		v, err := c.Get(ctx, "k"+strconv.Itoa(i)).Result()
+		if i < n && (err != nil || v != strconv.Itoa(i)) || i >= n && err != redis.Nil {
+			t.Fatalf("GET k%d = %q, %v", i, v, err)
+		}
+	}
+
+	small := testutil.Config(t)
+	small.HotCacheSize = 64 << 10
+	c = testutil.Client(t, testutil.Start(t, small), 2)
+	if err := c.MSet(ctx, args...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := strconv.Atoi(complete(c)); got >= 256 {
+		t.Fatalf("%d keys in a 64 KiB hot cache: %d complete shards", n, got)
+	}
+	for i := range n + 10 {
+		v, err := c.Get(ctx, "k"+strconv.Itoa(i)).Result()
+		if i < n && (err != nil || v != strconv.Itoa(i)) || i >= n && err != redis.Nil {
+			t.Fatalf("small cache: GET k%d = %q, %v", i, v, err)
+		}
 	}
 }

@@ -455,6 +455,24 @@ func (s *Store) MetaCacheStats() (hits, misses int64) {
 	return s.meta.hits.Load(), s.meta.misses.Load()
 }
 
+// MetaCacheCompleteShards returns how many of the hot cache's shards know
+// which metadata keys are absent (complete), of 256.
+func (s *Store) MetaCacheCompleteShards() int {
+	if s.meta == nil {
+		return 0
+	}
+	n := 0
+	for i := range s.meta.shards {
+		sh := &s.meta.shards[i]
+		sh.mu.Lock()
+		if sh.complete {
+			n++
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
 // evictLocked drops random entries until the shard's bytes are within limit.
 func (sh *metaShard) evictLocked(limit int64) {
 	for sh.bytes > limit && len(sh.m) > 0 {
