@@ -474,13 +474,29 @@ func (s *Store) MetaCacheCompleteShards() int {
 }
 
 // evictLocked drops random entries until the shard's bytes are within limit.
+// A complete shard prefers a victim known absent, which it knows without
+// the entry: it looks at up to evictLook entries from a random start.
 func (sh *metaShard) evictLocked(limit int64) {
 	for sh.bytes > limit && len(sh.m) > 0 {
-		for k, e := range sh.m { // random victim
-			sh.bytes -= e.cost()
-			delete(sh.m, k)
-			sh.dropped(k, e.kind != entAbsent)
-			break
+		var victim string
+		look := 1
+		if sh.complete || sh.membersComplete {
+			look = evictLook
 		}
+		for k, e := range sh.m {
+			if victim == "" || e.kind == entAbsent {
+				victim = k
+			}
+			if look--; look == 0 || e.kind == entAbsent {
+				break
+			}
+		}
+		e := sh.m[victim]
+		sh.bytes -= e.cost()
+		delete(sh.m, victim)
+		sh.dropped(victim, e.kind != entAbsent)
 	}
 }
+
+// evictLook is how many entries a complete shard looks at for a victim.
+const evictLook = 8

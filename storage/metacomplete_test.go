@@ -382,3 +382,49 @@ func TestMetaCacheWarmUpEndsAtEviction(t *testing.T) {
 		t.Fatalf("warm-up put back a deleted key's record (held %v, still warming %v)", ok, sh.warm)
 	}
 }
+
+// A complete shard that must evict drops what it knows absent first, so
+// that keys written and deleted again and again do not cost it the keys
+// it holds, nor its completeness.
+func TestMetaCacheCompleteEvictsAbsentFirst(t *testing.T) {
+	s, err := Open(Options{Dir: "db", FS: vfs.NewMem(), ExpireHz: -1, MetaCacheBytes: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx := s.NewTx()
+	for i := range 512 {
+		putString(t, tx, 0, "held:"+strconv.Itoa(i), "v", 0)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20000 {
+		name := "churn:" + strconv.Itoa(i)
+		putString(t, tx, 0, name, "v", 0)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		tx.Lock(0, []byte(name))
+		k, err := tx.Lookup(0, []byte(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Delete(k)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.MetaCacheCompleteShards(); n != metaShards {
+		t.Fatalf("%d of %d shards complete after writes and deletes of new keys", n, metaShards)
+	}
+	_, before := s.MetaCacheStats()
+	for i := range 512 {
+		if v, ok := getString(t, s, 0, "held:"+strconv.Itoa(i)); !ok || v != "v" {
+			t.Fatalf("held:%d = %q, %v", i, v, ok)
+		}
+	}
+	if _, m := s.MetaCacheStats(); m != before {
+		t.Fatalf("held keys read from Pebble: misses %d → %d", before, m)
+	}
+}
