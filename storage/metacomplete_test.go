@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -37,7 +38,7 @@ func TestMetaCacheCompleteWhileEmpty(t *testing.T) {
 	// Reopened with a key, it knows again once its warm-up read it.
 	s.Close()
 	s = openTest(t, fs, nil)
-	<-s.warmed
+	<-s.warmDone()
 	before = misses()
 	if v, ok := getString(t, s, 0, "a"); !ok || v != "1" {
 		t.Fatalf("a after reopen = %q, %v", v, ok)
@@ -211,7 +212,7 @@ func TestMetaCacheWarmUpUnderWrites(t *testing.T) {
 	s.Close()
 
 	s = openTest(t, fs, nil)
-	if s.warmed == nil {
+	if s.warmDone() == nil {
 		t.Fatal("no warm-up began")
 	}
 	models := make([]map[string]string, writers)
@@ -252,7 +253,7 @@ func TestMetaCacheWarmUpUnderWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	<-s.warmed
+	<-s.warmDone()
 	_, before := s.MetaCacheStats()
 	for i := range keys + 100 {
 		want, wrote := models[i%writers][name(i)]
@@ -290,7 +291,7 @@ func TestMetaCacheNoWarmUpBeyondBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.warmed != nil {
+	if s.warmDone() != nil {
 		t.Fatal("a warm-up began for more keys than the cache holds")
 	}
 	for i := range 5100 {
@@ -326,7 +327,7 @@ func TestMetaCacheWarmUpUnderEviction(t *testing.T) {
 		if s, err = Open(opts); err != nil {
 			t.Fatal(err)
 		}
-		if s.warmed == nil {
+		if s.warmDone() == nil {
 			t.Fatal("no warm-up began")
 		}
 		tx = s.NewTx()
@@ -352,7 +353,7 @@ func TestMetaCacheWarmUpUnderEviction(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		<-s.warmed
+		<-s.warmDone()
 		for i := range keys + keys/2 {
 			want, has := model[name(i)]
 			if v, ok := getString(t, s, 0, name(i)); ok != has || v != want {
@@ -426,5 +427,47 @@ func TestMetaCacheCompleteEvictsAbsentFirst(t *testing.T) {
 	}
 	if _, m := s.MetaCacheStats(); m != before {
 		t.Fatalf("held keys read from Pebble: misses %d → %d", before, m)
+	}
+}
+
+// An RDB loaded into an empty store goes around the hot cache, which
+// stops knowing absent keys, then warms up: once it ends, every loaded
+// key is found and an absent one answers from the cache.
+func TestMetaCacheWarmUpAfterLoad(t *testing.T) {
+	src := openTest(t, nil, nil)
+	tx := src.NewTx()
+	for i := range 3000 {
+		putString(t, tx, 0, "k"+strconv.Itoa(i), strconv.Itoa(i), 0)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := src.WriteRDB(&buf, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst := openTest(t, nil, nil)
+	if n := dst.MetaCacheCompleteShards(); n != metaShards {
+		t.Fatalf("empty store: %d complete shards", n)
+	}
+	if _, err := dst.LoadRDB(buf.Bytes(), RDBLoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if dst.warmDone() == nil {
+		t.Fatal("no warm-up after the load")
+	}
+	<-dst.warmDone()
+	if n := dst.MetaCacheCompleteShards(); n != metaShards {
+		t.Fatalf("after the load's warm-up: %d complete shards", n)
+	}
+	_, before := dst.MetaCacheStats()
+	for i := range 3100 {
+		v, ok := getString(t, dst, 0, "k"+strconv.Itoa(i))
+		if ok != (i < 3000) || ok && v != strconv.Itoa(i) {
+			t.Fatalf("k%d = %q, %v", i, v, ok)
+		}
+	}
+	if _, m := dst.MetaCacheStats(); m != before {
+		t.Fatalf("lookups after the warm-up read Pebble: misses %d → %d", before, m)
 	}
 }

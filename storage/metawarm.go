@@ -28,28 +28,47 @@ const warmEntryMin = 64 + 8
 // it should go on.
 const warmCheckEvery = 1024
 
-// startWarm begins the warm-up of a store that opened with keys.
+// startWarm begins the warm-up of a store that opened with keys, or that
+// a bulk load or a full sync filled; a warm-up already running stops.
 func (s *Store) startWarm() {
 	c := s.meta
 	if c == nil || s.TotalKeys()*warmEntryMin > c.budget*metaShards {
+		return
+	}
+	select {
+	case <-s.stop:
+		return
+	default:
+	}
+	if empty, err := s.noMetadata(); err == nil && empty {
+		c.markComplete() // NB: members too: no key, no member to look up
 		return
 	}
 	epoch := c.epoch.Add(1)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		sh.warm = true
+		sh.warm = !sh.complete
 		sh.mu.Unlock()
 	}
-	s.warmed = make(chan struct{})
+	done := make(chan struct{})
+	s.warmed.Store(&done)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer close(s.warmed)
+		defer close(done)
 		if err := s.warm(epoch); err != nil {
 			s.log.Warn("storage: hot cache warm-up stopped", "err", err)
 		}
 	}()
+}
+
+// warmDone is closed when the last warm-up begun ends; nil if none began.
+func (s *Store) warmDone() <-chan struct{} {
+	if p := s.warmed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // warm reads every metadata record into the cache, then makes complete the

@@ -751,6 +751,7 @@ func (s *Store) EndFullSync(id string, offset int64) error {
 	}
 	r.synced.Store(offset)
 	s.broadcastLog()
+	s.startWarm()
 	return nil
 }
 

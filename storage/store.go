@@ -144,7 +144,7 @@ type Store struct {
 
 	closeOnce sync.Once
 	stop      chan struct{}
-	warmed    chan struct{} // closed when the hot cache's warm-up ends; nil if none
+	warmed    atomic.Pointer[chan struct{}] // closed when the hot cache's warm-up ends (metawarm.go)
 	wg        sync.WaitGroup
 }
 
