@@ -388,13 +388,17 @@ func TestMetaCacheWarmUpEndsAtEviction(t *testing.T) {
 // that keys written and deleted again and again do not cost it the keys
 // it holds, nor its completeness.
 func TestMetaCacheCompleteEvictsAbsentFirst(t *testing.T) {
-	s, err := Open(Options{Dir: "db", FS: vfs.NewMem(), ExpireHz: -1, MetaCacheBytes: 256 << 10})
+	s, err := Open(Options{Dir: "db", FS: vfs.NewMem(), ExpireHz: -1, MetaCacheBytes: 512 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// NB: at most 7 keys held in a shard of about 25 entries (odds of
+	// more: 3 in 10,000), so that any 8 entries a shard looks at hold
+	// one known absent.
+	const held = 128
 	tx := s.NewTx()
-	for i := range 512 {
+	for i := range held {
 		putString(t, tx, 0, "held:"+strconv.Itoa(i), "v", 0)
 	}
 	if err := tx.Commit(); err != nil {
@@ -420,7 +424,7 @@ func TestMetaCacheCompleteEvictsAbsentFirst(t *testing.T) {
 		t.Fatalf("%d of %d shards complete after writes and deletes of new keys", n, metaShards)
 	}
 	_, before := s.MetaCacheStats()
-	for i := range 512 {
+	for i := range held {
 		if v, ok := getString(t, s, 0, "held:"+strconv.Itoa(i)); !ok || v != "v" {
 			t.Fatalf("held:%d = %q, %v", i, v, ok)
 		}

@@ -79,10 +79,12 @@ func (s *Store) warm(epoch uint64) error {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		if done && sh.warm && c.epoch.Load() == epoch {
-			sh.complete = true
+		// NB: a shard's flags are another's once the epoch moved: a
+		// clear's, a FLUSHALL's or a newer warm-up's.
+		if c.epoch.Load() == epoch {
+			sh.complete = sh.complete || done && sh.warm
+			sh.warm = false
 		}
-		sh.warm = false
 		sh.mu.Unlock()
 	}
 	return err
