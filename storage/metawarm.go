@@ -28,8 +28,9 @@ const warmEntryMin = 64 + 8
 // it should go on.
 const warmCheckEvery = 1024
 
-// startWarm begins the warm-up of a store that opened with keys, or that
-// a bulk load or a full sync filled; a warm-up already running stops.
+// startWarm begins the warm-up of a store that opened, or that a bulk load
+// or a full sync filled; a warm-up already running stops. A store without
+// keys is complete at once.
 func (s *Store) startWarm() {
 	c := s.meta
 	if c == nil || s.TotalKeys()*warmEntryMin > c.budget*metaShards {

@@ -276,14 +276,8 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("storage: drop unfinished writes: %w", err)
 	}
-	if empty, err := s.noMetadata(); err != nil {
-		db.Close()
-		return nil, err
-	} else if empty {
-		s.meta.markComplete()
-	} else {
-		s.startWarm()
-	}
+	// NB: an empty store's hot cache knows every key from the start.
+	s.startWarm()
 	s.lastVersion.Store(uint64(s.now().UnixNano()))
 	s.Stats.LastSaveUnix.Store(s.now().Unix())
 	s.health.opening.Store(false)
