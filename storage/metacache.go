@@ -287,18 +287,7 @@ func (sh *metaShard) dropped(key string, present bool) {
 // markComplete makes every shard complete: the caller knows Pebble holds
 // no metadata record the cache lacks (the store is empty but for the
 // records a commit it is publishing holds, which are hidden until then).
-func (c *metaCache) markComplete() {
-	if c == nil {
-		return
-	}
-	c.epoch.Add(1)
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		sh.complete, sh.membersComplete, sh.warm = true, true, false
-		sh.mu.Unlock()
-	}
-}
+func (c *metaCache) markComplete() { c.setComplete(true) }
 
 // noMetadata reports whether Pebble holds no metadata record: no key in
 // any database.
@@ -341,7 +330,11 @@ func (c *metaCache) forgetMembers(ss *shardSet) {
 
 // forget makes every shard incomplete: records reach Pebble around the
 // cache (a bulk load, a full sync).
-func (c *metaCache) forget() {
+func (c *metaCache) forget() { c.setComplete(false) }
+
+// setComplete makes every shard complete, members included, or not, and
+// ends any warm-up.
+func (c *metaCache) setComplete(on bool) {
 	if c == nil {
 		return
 	}
@@ -349,7 +342,7 @@ func (c *metaCache) forget() {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		sh.complete, sh.membersComplete, sh.warm = false, false, false
+		sh.complete, sh.membersComplete, sh.warm = on, on, false
 		sh.mu.Unlock()
 	}
 }
