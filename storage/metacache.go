@@ -334,7 +334,12 @@ func (c *metaCache) forget() { c.setComplete(false) }
 
 // setComplete makes every shard complete, members included, or not, and
 // ends any warm-up.
-func (c *metaCache) setComplete(on bool) {
+func (c *metaCache) setComplete(on bool) { c.reset(on, false) }
+
+// reset ends any warm-up and makes every shard complete or not; empty
+// drops every entry too, and refuses the fills of readers that began
+// before.
+func (c *metaCache) reset(complete, empty bool) {
 	if c == nil {
 		return
 	}
@@ -342,7 +347,12 @@ func (c *metaCache) setComplete(on bool) {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		sh.complete, sh.membersComplete, sh.warm = on, on, false
+		if empty {
+			sh.gen.Add(1)
+			sh.m = map[string]cacheEntry{}
+			sh.bytes = 0
+		}
+		sh.complete, sh.membersComplete, sh.warm = complete, complete, false
 		sh.mu.Unlock()
 	}
 }
@@ -418,21 +428,7 @@ func (c *metaCache) hide(key []byte) {
 }
 
 // clear forgets everything (FLUSHDB, a full sync).
-func (c *metaCache) clear() {
-	if c == nil {
-		return
-	}
-	c.epoch.Add(1)
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		sh.gen.Add(1)
-		sh.m = map[string]cacheEntry{}
-		sh.bytes = 0
-		sh.complete, sh.membersComplete, sh.warm = false, false, false
-		sh.mu.Unlock()
-	}
-}
+func (c *metaCache) clear() { c.reset(false, true) }
 
 func (c *metaCache) countMiss() {
 	if c != nil {
