@@ -55,6 +55,9 @@ type Node struct {
 		ready  bool          // answered PING since the last start
 		frozen bool
 		stale  bool // the network faults changed while frozen
+		// sent are the signals the harness sent the running process,
+		// named in the line its exit adds to the log.
+		sent []string
 	}
 }
 
@@ -146,11 +149,23 @@ func (n *Node) Start() error {
 	}
 	exited := make(chan struct{})
 	go func() {
-		cmd.Wait()
+		status := "exit status 0"
+		if err := cmd.Wait(); err != nil {
+			status = err.Error()
+		}
+		n.mu.Lock()
+		sent := strings.Join(n.mu.sent, ", ")
+		n.mu.Unlock()
+		if sent == "" {
+			sent = "none"
+		}
+		// NB: an exit the harness did not cause (a crash, a signal from
+		// elsewhere) shows in the log the test prints.
+		fmt.Fprintf(out, "testcluster: node %d exited (%s); signals sent by the harness: %s\n", n.ID, status, sent)
 		out.Close()
 		close(exited)
 	}()
-	n.mu.cmd, n.mu.exited = cmd, exited
+	n.mu.cmd, n.mu.exited, n.mu.sent = cmd, exited, nil
 	n.mu.ready, n.mu.frozen, n.mu.stale = false, false, false
 	n.mu.Unlock()
 
@@ -212,6 +227,9 @@ func (n *Node) Stop() {
 	select {
 	case <-exited:
 	case <-time.After(stopTimeout):
+		n.mu.Lock()
+		n.mu.sent = append(n.mu.sent, syscall.SIGKILL.String())
+		n.mu.Unlock()
 		cmd.Process.Kill()
 		<-exited
 	}
@@ -227,11 +245,17 @@ func (n *Node) signal(sig syscall.Signal) (cmd *exec.Cmd, exited <-chan struct{}
 	}
 	cmd, exited = n.mu.cmd, n.mu.exited
 	if n.mu.frozen {
-		cmd.Process.Signal(syscall.SIGCONT)
+		n.sendLocked(syscall.SIGCONT)
 		n.mu.frozen = false
 	}
-	cmd.Process.Signal(sig)
+	n.sendLocked(sig)
 	return cmd, exited, true
+}
+
+// sendLocked sends sig to the running process and notes it.
+func (n *Node) sendLocked(sig syscall.Signal) {
+	n.mu.sent = append(n.mu.sent, sig.String())
+	n.mu.cmd.Process.Signal(sig)
 }
 
 // Freeze suspends the node with SIGSTOP and waits, at most 2 s, until
@@ -244,7 +268,7 @@ func (n *Node) Freeze() {
 	if !n.runningLocked() || n.mu.frozen {
 		return
 	}
-	n.mu.cmd.Process.Signal(syscall.SIGSTOP)
+	n.sendLocked(syscall.SIGSTOP)
 	n.mu.frozen = true
 	if !waitStopped(n.mu.cmd.Process.Pid, 2*time.Second) && n.runningLocked() {
 		n.c.t.Errorf("testcluster: node %d did not stop within 2 s of SIGSTOP", n.ID)
@@ -260,7 +284,7 @@ func (n *Node) Thaw() {
 		n.mu.Unlock()
 		return
 	}
-	n.mu.cmd.Process.Signal(syscall.SIGCONT)
+	n.sendLocked(syscall.SIGCONT)
 	n.mu.frozen = false
 	stale := n.mu.stale
 	n.mu.stale = false

@@ -66,6 +66,10 @@ func TestKillRestartKeepsAcknowledgedWrites(t *testing.T) {
 	if n.Running() {
 		t.Fatal("node running after Kill")
 	}
+	// The log the test would print names the exit and who caused it.
+	if want := "exited (signal: killed); signals sent by the harness: killed"; !strings.Contains(n.Log(), want) {
+		t.Fatalf("the node's log lacks %q:\n%s", want, tail(n.Log(), 5))
+	}
 	if err := n.Restart(); err != nil {
 		t.Fatal(err)
 	}
