@@ -55,6 +55,7 @@ type manyArgsRow struct {
 	took         time.Duration // median of the rounds
 	startRSS     int64         // RSS before the command, the largest of the rounds
 	peakRSS      int64         // largest of the rounds
+	fileRSS      int64         // of peakRSS, the pages mapped from files (the binary), largest of the rounds
 	reply        string
 }
 
@@ -64,7 +65,7 @@ func manyArgsBench(o *options, bin, work string) ([]manyArgsRow, error) {
 	var rows []manyArgsRow
 	for _, load := range manyArgsLoads() {
 		took := map[string][]time.Duration{}
-		peak, before := map[string]int64{}, map[string]int64{}
+		peak, before, file := map[string]int64{}, map[string]int64{}, map[string]int64{}
 		reply := map[string]string{}
 		for round := range o.rounds {
 			for _, name := range []string{"shoal", "redis"} {
@@ -79,6 +80,11 @@ func manyArgsBench(o *options, bin, work string) ([]manyArgsRow, error) {
 					rss, err = p.peakRSSBytes()
 					peak[name] = max(peak[name], rss)
 				}
+				if err == nil {
+					var rss int64
+					rss, err = p.status("RssFile:")
+					file[name] = max(file[name], rss)
+				}
 				p.stop()
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", name, load.name, err)
@@ -90,7 +96,7 @@ func manyArgsBench(o *options, bin, work string) ([]manyArgsRow, error) {
 		for _, name := range []string{"shoal", "redis"} {
 			ds := took[name]
 			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-			rows = append(rows, manyArgsRow{load: load.name, server: name, took: ds[len(ds)/2], startRSS: before[name], peakRSS: peak[name], reply: reply[name]})
+			rows = append(rows, manyArgsRow{load: load.name, server: name, took: ds[len(ds)/2], startRSS: before[name], peakRSS: peak[name], fileRSS: file[name], reply: reply[name]})
 		}
 	}
 	return rows, nil
@@ -123,11 +129,12 @@ func runManyArgs(p *proc, load manyArgsLoad, started func(rss int64)) (time.Dura
 func renderManyArgs(machine string, rounds int, rows []manyArgsRow) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Commands of 100,000 arguments (`go run ./bench -manyargs`)\n\n%s\n\n", machine)
-	fmt.Fprintf(&b, "Each command alone on a fresh server, median of %d rounds, timed by the client from sending it to its reply; RSS before is the server's just before it (after the setup), peak RSS its high-water mark (VmHWM) after it.\n\n", rounds)
-	b.WriteString("| command | server | reply | took | RSS before | peak RSS |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "Each command alone on a fresh server, median of %d rounds, timed by the client from sending it to its reply; RSS before is the server's just before it (after the setup), peak RSS its high-water mark (VmHWM) after it. File-backed is the part of the RSS mapped from files (RssFile after the command: the executable's pages, which the kernel may map in 2 MiB folios whole), and peak − file the rest of the peak: the memory the server allocated.\n\n", rounds)
+	b.WriteString("| command | server | reply | took | RSS before | peak RSS | file-backed | peak − file |\n|---|---|---|---|---|---|---|---|\n")
+	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f ms | %.1f MiB | %.1f MiB |\n", r.load, r.server, r.reply,
-			float64(r.took.Microseconds())/1000, float64(r.startRSS)/(1<<20), float64(r.peakRSS)/(1<<20))
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f ms | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB |\n", r.load, r.server, r.reply,
+			float64(r.took.Microseconds())/1000, mib(r.startRSS), mib(r.peakRSS), mib(r.fileRSS), mib(r.peakRSS-r.fileRSS))
 	}
 	return b.String()
 }
