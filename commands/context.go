@@ -43,6 +43,9 @@ type Ctx struct {
 	// InMulti reports that the call runs inside EXEC: blocking commands
 	// must not block.
 	InMulti bool
+	// InScript reports that a script or function made the call (Redis's
+	// CLIENT_SCRIPT).
+	InScript bool
 	// KeyspaceHits and KeyspaceMisses count the call's reads of keys that
 	// were live or not (INFO's keyspace_hits and keyspace_misses); the
 	// server takes and zeroes them after each call.

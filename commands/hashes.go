@@ -397,12 +397,15 @@ func hrandfield(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	rand.Shuffle(len(fields), func(i, j int) {
-		fields[i], fields[j] = fields[j], fields[i]
-		if withValues {
-			vals[i], vals[j] = vals[j], vals[i]
-		}
-	})
+	if count < 0 || uint64(count) < k.Meta.Size {
+		// NB: the whole hash comes as HGETALL answers it, as in Redis.
+		rand.Shuffle(len(fields), func(i, j int) {
+			fields[i], fields[j] = fields[j], fields[i]
+			if withValues {
+				vals[i], vals[j] = vals[j], vals[i]
+			}
+		})
+	}
 	if !withValues {
 		c.Out.BulkArray(fields)
 		return nil
@@ -542,10 +545,23 @@ func parseScanArgs(args [][]byte) (scanArgs, error) {
 
 // scanMembers runs one HSCAN/SSCAN step over a collection: it resumes after
 // the cursor's position, visits up to a.count members, emits those that
-// match, and writes the reply with the next cursor (0 when done).
-func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, scan func(after []byte, fn func(m, v []byte) bool) (bool, error)) error {
+// match, and writes the reply with the next cursor (0 when done). A
+// collection Redis holds compact (listpack, intset) is answered whole
+// with cursor 0 whatever the cursor and COUNT, as Redis does; order, when
+// not nil, then puts its members in the compact encoding's order.
+func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, order func([][]byte), scan func(after []byte, fn func(m, v []byte) bool) (bool, error)) error {
 	var out [][]byte
 	next := uint64(0)
+	compact := false
+	if k.Live {
+		var err error
+		if compact, err = c.Tx.Compact(k); err != nil {
+			return err
+		}
+	}
+	if compact {
+		a.cursor, a.count = 0, math.MaxInt64
+	}
 	if k.Live {
 		var after []byte
 		if a.cursor != 0 {
@@ -576,6 +592,9 @@ func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, scan func(
 			next = c.Server.Cursors().Save(last)
 		}
 	}
+	if compact && order != nil {
+		order(out)
+	}
 	c.Out.Array(2)
 	c.Out.Bulk(strconv.AppendUint(nil, next, 10))
 	c.Out.BulkArray(out)
@@ -591,7 +610,9 @@ func hscan(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	return scanMembers(c, a, k, true, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
+	// NB: a listpack holds the fields in the order they were added, which
+	// Shoal does not keep: a compact hash is answered in byte order.
+	return scanMembers(c, a, k, true, nil, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
 		return c.Tx.HashScan(k, after, fn)
 	})
 }

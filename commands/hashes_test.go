@@ -251,7 +251,9 @@ func TestHScan(t *testing.T) {
 		ctx := testutil.Ctx(t)
 		want := map[string]string{}
 		args := []any{}
-		for i := range 500 {
+		// NB: more fields than hash-max-listpack-entries: a listpack is
+		// answered whole (TestScanCompactWhole).
+		for i := range 600 {
 			f, v := fmt.Sprintf("field:%03d", i), fmt.Sprint(i)
 			want[f] = v
 			args = append(args, f, v)

@@ -178,6 +178,9 @@ func smembers(c *Ctx) error {
 		if ms, err = setMembers(c, k); err != nil {
 			return err
 		}
+		if err := storedOrder(c, k, ms); err != nil {
+			return err
+		}
 	}
 	writeSet(c, ms)
 	return nil
@@ -245,7 +248,14 @@ func srandmember(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
+	if count > 0 && uint64(count) >= k.Meta.Size {
+		// NB: the whole set comes as SMEMBERS answers it, as in Redis.
+		if err := storedOrder(c, k, ms); err != nil {
+			return err
+		}
+	} else {
+		rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
+	}
 	c.Out.BulkArray(ms)
 	return nil
 }
@@ -318,7 +328,12 @@ func spop(c *Ctx) error {
 	}
 	c.NotifyAs(NotifySet, "spop", shipped, c.Args[1])
 	notifyEmptied(c, k)
-	rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
+	if shipped == "" && builtIntset(c, ms, len(ms)) {
+		// NB: Redis answers the whole set as SUNION of it would.
+		intsetOrder(ms)
+	} else {
+		rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
+	}
 	writeSet(c, ms)
 	return nil
 }
@@ -396,13 +411,15 @@ func lookupSets(c *Ctx, names [][]byte) ([]*storage.Key, error) {
 }
 
 // setInter returns the members common to every set, at most limit of them
-// when limit > 0. It walks the smallest set and probes the others.
+// when limit > 0. It walks the smallest set (the first named of the
+// smallest, as Redis's sort leaves them) and probes the others; the
+// members come in the order Redis walks that set.
 func setInter(c *Ctx, sets []*storage.Key, limit int) ([][]byte, error) {
 	if slices.Contains(sets, nil) {
 		return nil, nil
 	}
 	sets = slices.Clone(sets)
-	slices.SortFunc(sets, func(a, b *storage.Key) int {
+	slices.SortStableFunc(sets, func(a, b *storage.Key) int {
 		switch {
 		case a.Meta.Size < b.Meta.Size:
 			return -1
@@ -426,12 +443,15 @@ func setInter(c *Ctx, sets []*storage.Key, limit int) ([][]byte, error) {
 	if err == nil {
 		err = serr
 	}
+	if err == nil {
+		err = storedOrder(c, sets[0], out)
+	}
 	return out, err
 }
 
-// setUnion returns the members of any of the sets, in member order like
-// every other set reply (Redis 7.0 too answers small integer sets sorted).
-func setUnion(c *Ctx, sets []*storage.Key) ([][]byte, error) {
+// setUnion returns the members of any of the sets: by value when the set
+// Redis builds of them is an intset, else in byte order.
+func setUnion(c *Ctx, sets []*storage.Key) ([][]byte, bool, error) {
 	seen := map[string]struct{}{}
 	var out [][]byte
 	for _, k := range sets {
@@ -446,23 +466,32 @@ func setUnion(c *Ctx, sets []*storage.Key) ([][]byte, error) {
 			return true
 		})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	if len(sets) > 1 {
+	intset := builtIntset(c, out, len(out))
+	switch {
+	case intset:
+		intsetOrder(out)
+	case len(sets) > 1:
 		slices.SortFunc(out, bytes.Compare)
 	}
-	return out, nil
+	return out, intset, nil
 }
 
-// setDiff returns the members of the first set in none of the others.
-func setDiff(c *Ctx, sets []*storage.Key) ([][]byte, error) {
+// setDiff returns the members of the first set in none of the others, by
+// value when the set Redis builds of them is an intset.
+func setDiff(c *Ctx, sets []*storage.Key) ([][]byte, bool, error) {
 	if sets[0] == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	var out [][]byte
 	var err error
+	ints := true // every member of the first set is an integer
 	_, serr := c.Tx.SetScan(sets[0], nil, func(m []byte) bool {
+		if ints {
+			_, ints = encoding.ParseInt(m)
+		}
 		for _, o := range sets[1:] {
 			if o == nil {
 				continue
@@ -481,12 +510,41 @@ func setDiff(c *Ctx, sets []*storage.Key) ([][]byte, error) {
 	if err == nil {
 		err = serr
 	}
-	return out, err
+	intset := err == nil && diffBuiltIntset(c, sets, out, ints)
+	if intset {
+		intsetOrder(out)
+	}
+	return out, intset, err
 }
 
-type setOp func(c *Ctx, sets []*storage.Key) ([][]byte, error)
+// diffBuiltIntset reports whether the set Redis 7.0 builds for SDIFF of
+// sets, whose result is out, is an intset. Redis picks the cheaper of two
+// ways: adding the first set's members that no other set has (the set
+// grows to out), or adding the whole first set and then removing the
+// others' members (it grows to the first set, every member of which must
+// be an integer: ints).
+func diffBuiltIntset(c *Ctx, sets []*storage.Key, out [][]byte, ints bool) bool {
+	var one, two uint64
+	for _, k := range sets {
+		if k != nil {
+			one += sets[0].Meta.Size
+			two += k.Meta.Size
+		}
+	}
+	if one/2 <= two {
+		return builtIntset(c, out, len(out))
+	}
+	return ints && builtIntset(c, nil, int(sets[0].Meta.Size))
+}
 
-func interAll(c *Ctx, sets []*storage.Key) ([][]byte, error) { return setInter(c, sets, 0) }
+// setOp is SINTER, SUNION or SDIFF of sets: the members, and whether the
+// set Redis builds of them (which the STORE variants store) is an intset.
+type setOp func(c *Ctx, sets []*storage.Key) ([][]byte, bool, error)
+
+func interAll(c *Ctx, sets []*storage.Key) ([][]byte, bool, error) {
+	ms, err := setInter(c, sets, 0)
+	return ms, err == nil && builtIntset(c, ms, len(ms)), err
+}
 
 // setAlgebra serves SINTER, SUNION and SDIFF: every key is a source.
 func setAlgebra(op setOp) func(c *Ctx) error {
@@ -497,7 +555,7 @@ func setAlgebra(op setOp) func(c *Ctx) error {
 		if err != nil {
 			return err
 		}
-		ms, err := op(c, sets)
+		ms, _, err := op(c, sets)
 		if err != nil {
 			return err
 		}
@@ -515,7 +573,7 @@ func setAlgebraStore(op setOp) func(c *Ctx) error {
 		if err != nil {
 			return err
 		}
-		ms, err := op(c, sets)
+		ms, intset, err := op(c, sets)
 		if err != nil {
 			return err
 		}
@@ -524,7 +582,7 @@ func setAlgebraStore(op setOp) func(c *Ctx) error {
 			return err
 		}
 		had := dst.Live
-		c.Tx.StoreSet(dst, ms)
+		c.Tx.StoreSet(dst, ms, intset)
 		c.notifyStored(NotifySet, c.Cmd.Name, c.Args[1], len(ms) > 0, had)
 		c.Out.Int(int64(len(ms)))
 		return nil
@@ -594,7 +652,7 @@ func sscan(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	return scanMembers(c, a, k, false, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
+	return scanMembers(c, a, k, false, intsetOrder, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
 		return c.Tx.SetScan(k, after, func(m []byte) bool { return fn(m, nil) })
 	})
 }

@@ -124,9 +124,10 @@ func sortGeneric(readonly bool) func(*Ctx) error {
 			return ErrWrongType
 		}
 		by := o.by
-		if o.dontSort && typ == encoding.TypeSet && o.store != nil {
-			// A set has no order of its own: what is stored must not
-			// depend on it, so sort it by its elements.
+		if o.dontSort && typ == encoding.TypeSet && (o.store != nil || c.InScript) {
+			// A set has no order of its own: what is stored, or what a
+			// script sees, must not depend on it, so sort it by its
+			// elements, as Redis does.
 			o.dontSort, o.alpha, by = false, true, nil
 		}
 		var size int64
@@ -165,6 +166,11 @@ func sortGeneric(readonly bool) func(*Ctx) error {
 		} else if typ != encoding.TypeNone {
 			if items, err = c.sortLoadAll(k); err != nil {
 				return err
+			}
+			if o.dontSort && typ == encoding.TypeSet {
+				if err := c.sortSetOrder(k, items); err != nil {
+					return err
+				}
 			}
 		}
 
@@ -372,4 +378,14 @@ func sortWeight(b []byte) (float64, bool) {
 	}
 	f, erange, ok := strtod(bytes.TrimLeft(b, " \t\n\v\f\r"))
 	return f, ok && !erange
+}
+
+// sortSetOrder puts the elements of set k, read in byte order, in the
+// order Redis walks the set (BY nosort keeps it): by value for an intset.
+func (c *Ctx) sortSetOrder(k *storage.Key, items []sortItem) error {
+	compact, err := c.Tx.Compact(k)
+	if compact {
+		slices.SortFunc(items, func(a, b sortItem) int { return byValue(a.elem, b.elem) })
+	}
+	return err
 }

@@ -254,8 +254,8 @@ func zrandmember(c *Ctx) error {
 	var es []storage.ZEntry
 	switch {
 	case count >= size:
-		// The whole set, in order, as Redis does.
-		err = c.Tx.ZWalk(k, false, collector(&es, 0, -1))
+		// The whole set, from the highest score, as Redis 7.0 answers.
+		err = c.Tx.ZWalk(k, true, collector(&es, 0, -1))
 	case count > 0:
 		es, err = zpickRanks(c, k, distinctRanks(size, count))
 	default:

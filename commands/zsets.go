@@ -604,7 +604,25 @@ func zscan(c *Ctx) error {
 	}
 	var es []storage.ZEntry
 	var next uint64
+	compact := false
 	if k != nil {
+		if compact, err = c.Tx.Compact(k); err != nil {
+			return err
+		}
+	}
+	if compact {
+		// NB: Redis answers a listpack whole, in its order (by score),
+		// with cursor 0, whatever the cursor and COUNT.
+		err = c.Tx.ZWalk(k, false, func(m []byte, s float64) bool {
+			if pattern == nil || GlobMatch(pattern, m) {
+				es = append(es, storage.ZEntry{Member: bytes.Clone(m), Score: s})
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	} else if k != nil {
 		var after []byte
 		if cursor != 0 {
 			after, _ = c.Server.Cursors().Load(cursor)

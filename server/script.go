@@ -244,7 +244,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 		}
 	}
 	ctx := commands.Ctx{Args: args, Cmd: cmd, Out: out, Tx: c.tx, Store: s.store, Client: &h.client,
-		Server: s, Cluster: h.caller.Cluster, Catalog: h.caller.Catalog, Conn: c, InMulti: true, Events: &s.events}
+		Server: s, Cluster: h.caller.Cluster, Catalog: h.caller.Catalog, Conn: c, InMulti: true, InScript: true, Events: &s.events}
 	if pos := cmd.KeyPositions(args); len(pos) > 0 {
 		keys := make([][]byte, len(pos))
 		for i, p := range pos {

@@ -20,14 +20,19 @@ func (t *Tx) SetAdd(k *Key, member []byte) (bool, error) {
 
 // StoreSet replaces whatever k holds with a set of members (distinct),
 // without expiry, or deletes k when there are none: the STORE variants'
-// write. The old value's members go with one range tombstone.
-func (t *Tx) StoreSet(k *Key, members [][]byte) {
+// write. intset says whether Redis would hold the set it built as an
+// intset (OBJECT ENCODING). The old value's members go with one range
+// tombstone.
+func (t *Tx) StoreSet(k *Key, members [][]byte, intset bool) {
 	if len(members) == 0 {
 		t.Delete(k)
 		return
 	}
-	m := encoding.Meta{Type: encoding.TypeSet, Version: t.NewVersion(), Size: uint64(len(members)),
-		Enc: t.builtEncoding(encoding.TypeSet, members)}
+	enc := encoding.EncLarge
+	if intset {
+		enc = encoding.EncCompact
+	}
+	m := encoding.Meta{Type: encoding.TypeSet, Version: t.NewVersion(), Size: uint64(len(members)), Enc: enc}
 	t.PutMeta(k, &m)
 	for _, mem := range members {
 		t.SetMember(MemberKey(nil, k, SetMemberTag, mem), nil)
