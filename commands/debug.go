@@ -197,8 +197,7 @@ func debugObject(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	compress := config.Lookup("rdbcompression").Get(c.Server.Config()) == "yes"
-	serialized, err := c.Tx.SerializedLen(k, compress)
+	serialized, err := c.Tx.SerializedLen(k, c.rdbCompression())
 	if err != nil {
 		return err
 	}

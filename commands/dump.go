@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -31,6 +32,13 @@ var (
 	errBadData      = Errf("Bad data format")
 )
 
+// rdbCompression reports whether rdbcompression is on: DUMP payloads, as
+// RDB files, then carry LZF-compressed strings, and DEBUG OBJECT counts
+// them so.
+func (c *Ctx) rdbCompression() bool {
+	return config.Lookup("rdbcompression").Get(c.Server.Config()) == "yes"
+}
+
 func dumpCmd(c *Ctx) error {
 	k, err := c.ReadKey(c.Args[1])
 	if err != nil {
@@ -40,7 +48,7 @@ func dumpCmd(c *Ctx) error {
 		c.Out.Null()
 		return nil
 	}
-	p, err := c.Tx.Dump(k)
+	p, err := c.Tx.Dump(k, c.rdbCompression())
 	if err != nil {
 		return err
 	}

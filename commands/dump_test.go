@@ -125,9 +125,24 @@ func TestDumpRestoreRoundTrip(t *testing.T) {
 			t.Fatalf("z2 = %v", v)
 		}
 		wantInt(t, c, 4, "llen", "l2")
-		// Shoal writes Redis's own bytes for plain strings.
+		// Shoal writes Redis's own bytes for plain strings, and for
+		// compressible ones LZF under rdbcompression, as Redis's DUMP.
 		if p := c.Dump(ctx, "s2").Val(); hex.EncodeToString([]byte(p)) != redis70Dumps["string"] {
 			t.Fatalf("DUMP s2 = %x", p)
+		}
+		long := strings.Repeat("abcdefghij", 30)
+		c.Set(ctx, "s3", long, 0)
+		if p := c.Dump(ctx, "s3").Val(); hex.EncodeToString([]byte(p)) != redis70Dumps["string-lzf"] {
+			t.Fatalf("DUMP s3 = %x, want Redis's %s", p, redis70Dumps["string-lzf"])
+		}
+		c.ConfigSet(ctx, "rdbcompression", "no")
+		p := c.Dump(ctx, "s3").Val()
+		c.ConfigSet(ctx, "rdbcompression", "yes")
+		if !strings.Contains(p, long) {
+			t.Fatalf("DUMP s3 under rdbcompression no = %x, want the string plain", p)
+		}
+		if err := c.RestoreReplace(ctx, "s4", 0, p).Err(); err != nil || c.Get(ctx, "s4").Val() != long {
+			t.Fatalf("RESTORE of the plain payload: %v", err)
 		}
 		if err := c.Dump(ctx, "missing").Err(); err != redis.Nil {
 			t.Fatalf("DUMP missing = %v", err)

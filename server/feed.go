@@ -83,7 +83,9 @@ func (c *conn) feedState(db int, key []byte, expiryOnly bool, emit func(db int, 
 	case k.Meta.Type == encoding.TypeString:
 		emit(db, []byte("SET"), key, k.Meta.Value, []byte("PXAT"), at)
 	default:
-		payload, err := c.tx.Dump(k)
+		// NB: plain: the payload goes to redis-server replicas, not to
+		// a client, and compressing costs the primary CPU.
+		payload, err := c.tx.Dump(k, false)
 		if err != nil {
 			c.s.log.Error("dumping a key for the redis-server replicas failed", "err", err)
 			return

@@ -78,9 +78,15 @@ type DumpValue struct {
 	arena []byte
 }
 
-// Dump returns the DUMP payload of the live key k.
-func (t *Tx) Dump(k *Key) ([]byte, error) {
-	out, err := t.AppendObject(nil, k)
+// Dump returns the DUMP payload of the live key k; compress writes its
+// strings and blobs LZF-compressed where that saves space, as Redis's
+// DUMP does under rdbcompression.
+func (t *Tx) Dump(k *Key, compress bool) ([]byte, error) {
+	str := appendStr
+	if compress {
+		str = appendStrLZF
+	}
+	out, err := t.appendObject(nil, k, str)
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +99,8 @@ func (t *Tx) Dump(k *Key) ([]byte, error) {
 // encoding as one listpack, a compact set of integers as an intset, a
 // list as quicklist nodes. A compact hash's listpack holds its fields in
 // Shoal's order, not in the order they were added. A Tx that writes an
-// RDB file (lzf) compresses strings as Redis does with rdbcompression;
-// DUMP payloads keep them plain.
+// RDB file (lzf) compresses strings as Redis does with rdbcompression
+// (Dump as the caller says).
 func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
 	str := appendStr
 	if t.lzf {

@@ -195,7 +195,7 @@ func roundTripAt(t testing.TB, s *Store, name []byte, v *DumpValue) []byte {
 	if v.Type.IsCollection() && k.Meta.Size != uint64(v.Len()) {
 		t.Fatalf("restored size %d, want %d", k.Meta.Size, v.Len())
 	}
-	p, err := tx.Dump(k)
+	p, err := tx.Dump(k, false)
 	if err != nil {
 		t.Fatal(err)
 	}

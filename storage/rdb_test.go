@@ -79,7 +79,7 @@ func checkLoaded(t *testing.T, s *Store, objs []rdbObject) {
 		if k.Meta.ExpireAt != o.expireAt {
 			t.Errorf("%s: expires at %d, want %d", o.key, k.Meta.ExpireAt, o.expireAt)
 		}
-		p, err := tx.Dump(k)
+		p, err := tx.Dump(k, false)
 		if err != nil {
 			t.Fatal(err)
 		}
