@@ -17,9 +17,11 @@ var collorderRecord = flag.String("collorder-record", "", "address of a redis-se
 // order in which Redis answers its compact encodings (an intset by value,
 // a listpack sorted set by score), the scans that answer them whole, the
 // whole-collection cases of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER and
-// SPOP, SORT BY nosort of a set, and the encodings SINTERSTORE,
-// SUNIONSTORE and SDIFFSTORE give the sets they build. A hashtable's order
-// (its hash table's) is left out: it changes with every start of Redis.
+// SPOP, SORT BY nosort of a set, the encodings SINTERSTORE, SUNIONSTORE
+// and SDIFFSTORE give the sets they build, and a listpack hash's fields in
+// the order they were added, through writes, COPY and RENAME. A
+// hashtable's order (its hash table's) is left out: it changes with every
+// start of Redis.
 var collorderScript = []string{
 	"SADD s 10 9 -5 100",
 	"SADD s2 100 9 7 -5",
@@ -85,6 +87,29 @@ var collorderScript = []string{
 	"SPOP s 10",
 	"EXISTS s",
 	"SPOP s2 4",
+	// A listpack hash keeps its fields in the order they were added.
+	"HSET ho b 1 a 2 c 3",
+	"HGETALL ho",
+	"HSET ho a 9 d 4",
+	"HKEYS ho",
+	"HDEL ho b",
+	"HVALS ho",
+	"HSETNX ho b 5",
+	"HINCRBY ho z 1",
+	"HINCRBYFLOAT ho y 1.5",
+	"HGETALL ho",
+	"HSCAN ho 0",
+	"HSCAN ho 0 MATCH *",
+	"HRANDFIELD ho 10 WITHVALUES",
+	"DUMP ho",
+	"COPY ho ho2",
+	"HGETALL ho2",
+	"RENAME ho2 ho3",
+	"HGETALL ho3",
+	"HDEL ho a b c d y z",
+	"EXISTS ho",
+	"HSET ho x 1 w 2",
+	"HGETALL ho",
 }
 
 var collorderTranscript = &transcript{

@@ -23,6 +23,8 @@ var redis70Dumps = map[string]string{
 	"list": "120102171700000005008161028162020101ded402f270110104ff0a00a692bfe23f431b0d",
 	// HSET k f1 v1 f2 2: listpack
 	"hash": "10151500000004008266310382763103826632030201ff0a005c5ea813feec1ff5",
+	// HSET k b 1 a 2: listpack, the fields in the order added
+	"hash-order": "101111000000040081620201018161020201ff0a006f27561fb161cb0c",
 	// SADD k 1 2 3 -100 100000: intset
 	"intset": "0b1c04000000050000009cffffff010000000200000003000000a08601000a006fcdde08d3cf2492",
 	// SADD k a b c: hashtable
@@ -79,6 +81,13 @@ func TestRestoreRedisPayloads(t *testing.T) {
 		}
 		wantInt(t, c, 5, "scard", "intset") // counts are kept
 		wantInt(t, c, 0, "scard", "intset-missing")
+		// A listpack's fields keep their order: HKEYS and DUMP as Redis's.
+		if v := c.HKeys(ctx, "hash-order").Val(); !slices.Equal(v, []string{"b", "a"}) {
+			t.Fatalf("HKEYS hash-order = %q, want b a", v)
+		}
+		if p := c.Dump(ctx, "hash-order").Val(); hex.EncodeToString([]byte(p)) != redis70Dumps["hash-order"] {
+			t.Fatalf("DUMP hash-order = %x, want Redis's %s", p, redis70Dumps["hash-order"])
+		}
 	})
 }
 

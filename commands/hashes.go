@@ -200,15 +200,21 @@ func hexists(c *Ctx) error {
 	return nil
 }
 
-// hashEntries reads every field and value of a hash (nil when absent).
+// hashEntries reads every field and value of a hash (nil when absent),
+// in the order Redis answers them (Tx.HashWalk).
 func hashEntries(c *Ctx, name []byte) (fields, vals [][]byte, err error) {
 	k, err := readHash(c, name)
 	if err != nil || !k.Live {
 		return nil, nil, err
 	}
+	return hashEntriesOf(c, k)
+}
+
+// hashEntriesOf is hashEntries of the live hash k.
+func hashEntriesOf(c *Ctx, k *storage.Key) (fields, vals [][]byte, err error) {
 	fields = make([][]byte, 0, min(k.Meta.Size, 1<<16))
 	vals = make([][]byte, 0, cap(fields))
-	_, err = c.Tx.HashScan(k, nil, func(f, v []byte) bool {
+	err = c.Tx.HashWalk(k, func(f, v []byte) bool {
 		fields = append(fields, bytes.Clone(f))
 		vals = append(vals, bytes.Clone(v))
 		return true
@@ -385,26 +391,28 @@ func hrandfield(c *Ctx) error {
 		return nil
 	}
 	var fields, vals [][]byte
-	err = randomMembers(k, count, func(f, v []byte) {
-		fields = append(fields, bytes.Clone(f))
-		if withValues {
-			vals = append(vals, bytes.Clone(v))
-		}
-	}, func(after []byte, fn func(m, v []byte) bool) error {
-		_, err := c.Tx.HashScan(k, after, fn)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if count < 0 || uint64(count) < k.Meta.Size {
+	if count > 0 && uint64(count) >= k.Meta.Size {
 		// NB: the whole hash comes as HGETALL answers it, as in Redis.
+		fields, vals, err = hashEntriesOf(c, k)
+	} else {
+		err = randomMembers(k, count, func(f, v []byte) {
+			fields = append(fields, bytes.Clone(f))
+			if withValues {
+				vals = append(vals, bytes.Clone(v))
+			}
+		}, func(after []byte, fn func(m, v []byte) bool) error {
+			_, err := c.Tx.HashScan(k, after, fn)
+			return err
+		})
 		rand.Shuffle(len(fields), func(i, j int) {
 			fields[i], fields[j] = fields[j], fields[i]
 			if withValues {
 				vals[i], vals[j] = vals[j], vals[i]
 			}
 		})
+	}
+	if err != nil {
+		return err
 	}
 	if !withValues {
 		c.Out.BulkArray(fields)
@@ -547,9 +555,9 @@ func parseScanArgs(args [][]byte) (scanArgs, error) {
 // the cursor's position, visits up to a.count members, emits those that
 // match, and writes the reply with the next cursor (0 when done). A
 // collection Redis holds compact (listpack, intset) is answered whole
-// with cursor 0 whatever the cursor and COUNT, as Redis does; order, when
-// not nil, then puts its members in the compact encoding's order.
-func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, order func([][]byte), scan func(after []byte, fn func(m, v []byte) bool) (bool, error)) error {
+// with cursor 0 whatever the cursor and COUNT, as Redis does, walked by
+// whole in the compact encoding's order.
+func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, whole func(fn func(m, v []byte) bool) error, scan func(after []byte, fn func(m, v []byte) bool) (bool, error)) error {
 	var out [][]byte
 	next := uint64(0)
 	compact := false
@@ -561,6 +569,7 @@ func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, order func
 	}
 	if compact {
 		a.cursor, a.count = 0, math.MaxInt64
+		scan = func(_ []byte, fn func(m, v []byte) bool) (bool, error) { return false, whole(fn) }
 	}
 	if k.Live {
 		var after []byte
@@ -592,9 +601,6 @@ func scanMembers(c *Ctx, a scanArgs, k *storage.Key, withValues bool, order func
 			next = c.Server.Cursors().Save(last)
 		}
 	}
-	if compact && order != nil {
-		order(out)
-	}
 	c.Out.Array(2)
 	c.Out.Bulk(strconv.AppendUint(nil, next, 10))
 	c.Out.BulkArray(out)
@@ -610,9 +616,7 @@ func hscan(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	// NB: a listpack holds the fields in the order they were added, which
-	// Shoal does not keep: a compact hash is answered in byte order.
-	return scanMembers(c, a, k, true, nil, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
+	return scanMembers(c, a, k, true, func(fn func(m, v []byte) bool) error { return c.Tx.HashWalk(k, fn) }, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
 		return c.Tx.HashScan(k, after, fn)
 	})
 }

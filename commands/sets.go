@@ -652,7 +652,19 @@ func sscan(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	return scanMembers(c, a, k, false, intsetOrder, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
+	whole := func(fn func(m, v []byte) bool) error {
+		ms, err := setMembers(c, k)
+		if err == nil {
+			intsetOrder(ms)
+		}
+		for _, m := range ms {
+			if !fn(m, nil) {
+				break
+			}
+		}
+		return err
+	}
+	return scanMembers(c, a, k, false, whole, func(after []byte, fn func(m, v []byte) bool) (bool, error) {
 		return c.Tx.SetScan(k, after, func(m []byte) bool { return fn(m, nil) })
 	})
 }

@@ -97,8 +97,8 @@ func (t *Tx) Dump(k *Key, compress bool) ([]byte, error) {
 // type byte and body, as both a DUMP payload and an RDB file hold it, and
 // as redis-server 7.0 writes it: a hash or sorted set of the compact
 // encoding as one listpack, a compact set of integers as an intset, a
-// list as quicklist nodes. A compact hash's listpack holds its fields in
-// Shoal's order, not in the order they were added. A Tx that writes an
+// list as quicklist nodes, a compact hash's fields in the order they were
+// added (HashWalk). A Tx that writes an
 // RDB file (lzf) compresses strings as Redis does with rdbcompression
 // (Dump as the caller says).
 func (t *Tx) AppendObject(dst []byte, k *Key) ([]byte, error) {
@@ -134,7 +134,7 @@ func (t *Tx) appendObject(dst []byte, k *Key, str func(dst, s []byte) []byte) ([
 	case encoding.TypeHash:
 		if k.Meta.Enc == encoding.EncCompact {
 			w := newListpackWriter()
-			_, err = t.HashScan(k, nil, func(f, v []byte) bool {
+			err = t.HashWalk(k, func(f, v []byte) bool {
 				w.appendStr(f)
 				w.appendStr(v)
 				return true
@@ -490,6 +490,9 @@ func (t *Tx) Restore(k *Key, v *DumpValue, expireAt int64) {
 		for i := 0; i < len(v.Items); i += 2 {
 			buf = MemberKey(buf[:0], fresh, HashFieldTag, v.Items[i])
 			t.SetMember(buf, v.Items[i+1])
+		}
+		if m.Enc == encoding.EncCompact {
+			m.Order = hashOrderOf(v.Items)
 		}
 	case encoding.TypeZSet:
 		for i, e := range v.Items {

@@ -42,13 +42,23 @@ func (t *Tx) HashSet(k *Key, field, value []byte) (added bool, err error) {
 		k.Meta.Size++
 	}
 	t.hashWritten(k, field, value)
+	switch {
+	case k.Meta.Enc != encoding.EncCompact:
+		k.Meta.Order = nil
+	case !exists:
+		hashOrderAdd(k, field)
+	}
 	return !exists, nil
 }
 
 // HashDelete removes field from hash k, reporting whether it was there;
 // k.Meta.Size follows.
 func (t *Tx) HashDelete(k *Key, field []byte) (bool, error) {
-	return t.removeMember(k, HashFieldTag, field)
+	ok, err := t.removeMember(k, HashFieldTag, field)
+	if ok && err == nil && k.Meta.Enc == encoding.EncCompact {
+		err = hashOrderRemove(k, field)
+	}
+	return ok, err
 }
 
 // HashScan calls fn for each field of hash k in byte order, starting after

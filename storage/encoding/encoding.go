@@ -213,6 +213,12 @@ type Meta struct {
 	// StringChunkKey); its length is Size and Value is not stored with
 	// the record.
 	Chunked bool
+	// Order is a compact hash's fields in the order they were added, each
+	// a uvarint length and its bytes, as Redis's listpack keeps them;
+	// empty for a large hash and for one written before orders were
+	// kept. Stored after the size, which a reader of older records stops
+	// at. A decoded Order aliases the record, clipped: an append copies.
+	Order []byte
 }
 
 // HasSubKeys reports whether m's content lives in sub-keys under
@@ -329,6 +335,8 @@ func AppendMeta(dst []byte, m *Meta) []byte {
 		dst = binary.BigEndian.AppendUint64(dst, m.Nodes)
 	case TypeStream:
 		dst = appendStreamMeta(dst, &m.Stream)
+	case TypeHash:
+		dst = append(dst, m.Order...)
 	}
 	return dst
 }
@@ -391,6 +399,10 @@ func DecodeMeta(v []byte, m *Meta) error {
 		m.Nodes = binary.BigEndian.Uint64(v[48:])
 	case TypeStream:
 		decodeStreamMeta(v[16:], &m.Stream)
+	case TypeHash:
+		if len(v) > 16 {
+			m.Order = v[16:len(v):len(v)]
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ func TestMetaRoundTrip(t *testing.T) {
 		{Type: TypeString, ExpireAt: 3, Chunked: true, Version: 4, Size: 5 << 20, Enc: EncRaw},
 		{Type: TypeHash, Version: 7, Size: 3},
 		{Type: TypeHash, Version: 7, Size: 3, Enc: EncCompact},
+		{Type: TypeHash, ExpireAt: 4, Version: 7, Size: 2, Enc: EncCompact, Order: []byte("\x01b\x01a")},
 		{Type: TypeSet, ExpireAt: 5, Version: 1, Size: 1 << 40, Enc: EncLarge},
 		{Type: TypeZSet, Version: 9, Size: 2, Enc: EncLarge},
 		{Type: TypeList, Version: 2, Size: 2, Head: ListIndexBase - 1, Tail: ListIndexBase + 1, HeadLen: 1, TailLen: 1, Nodes: 2},
@@ -29,8 +30,11 @@ func TestMetaRoundTrip(t *testing.T) {
 		}
 		if got.Type != c.Type || got.ExpireAt != c.ExpireAt || !bytes.Equal(got.Value, c.Value) ||
 			got.Version != c.Version || got.Size != c.Size || got.Head != c.Head || got.Tail != c.Tail || got.HeadLen != c.HeadLen || got.TailLen != c.TailLen || got.Nodes != c.Nodes || got.Enc != c.Enc ||
-			got.Stream != c.Stream || got.Chunked != c.Chunked {
+			got.Stream != c.Stream || got.Chunked != c.Chunked || !bytes.Equal(got.Order, c.Order) {
 			t.Fatalf("round trip: got %+v want %+v", got, c)
+		}
+		if cap(got.Order) != len(got.Order) {
+			t.Fatalf("a decoded Order has room to grow into the record (cap %d, len %d): an append would write over it", cap(got.Order), len(got.Order))
 		}
 	}
 }

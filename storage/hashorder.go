@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+
+	"github.com/shoaldb/shoal/storage/encoding"
+)
+
+// The order of a compact hash. Redis keeps a hash of the compact encoding
+// in a listpack, whose fields come in the order they were added (a field
+// written again keeps its place), and HGETALL, HKEYS, HVALS, HSCAN and
+// DUMP answer in that order. Shoal's fields are sub-keys in byte order, so
+// a compact hash's metadata also lists its fields in order (Meta.Order),
+// written with the size that every write of a new field rewrites anyway;
+// a write that makes the hash large (a hashtable, whose order is its hash
+// table's in Redis and not followed) drops the list. A compact hash
+// without one (written before orders were kept) is answered in byte order
+// and keeps none.
+
+// hashOrderAdd records that field, new to compact hash k, comes last. k's
+// size already counts it.
+func hashOrderAdd(k *Key, field []byte) {
+	m := &k.Meta
+	if len(m.Order) == 0 && m.Size > 1 {
+		return // written before orders were kept
+	}
+	// NB: a decoded Order is clipped, so the first append copies it.
+	m.Order = binary.AppendUvarint(m.Order, uint64(len(field)))
+	m.Order = append(m.Order, field...)
+}
+
+// hashOrderRemove takes field, just deleted from compact hash k, out of
+// its order.
+func hashOrderRemove(k *Key, field []byte) error {
+	order := k.Meta.Order
+	for off := 0; off < len(order); {
+		f, end, err := orderField(order, off)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(f, field) {
+			// NB: a copy, as Order may alias a record.
+			k.Meta.Order = append(slices.Clip(order[:off]), order[end:]...)
+			return nil
+		}
+		off = end
+	}
+	return nil
+}
+
+// orderField returns the field of order at off and the offset after it.
+func orderField(order []byte, off int) (field []byte, end int, err error) {
+	n, w := binary.Uvarint(order[off:])
+	if w <= 0 || n > uint64(len(order)-off-w) {
+		return nil, 0, encoding.ErrCorrupt
+	}
+	end = off + w + int(n)
+	return order[off+w : end], end, nil
+}
+
+// hashOrderOf returns the order of the compact hash built whole from
+// items (fields and values alternating, in order).
+func hashOrderOf(items [][]byte) []byte {
+	var order []byte
+	for i := 0; i < len(items); i += 2 {
+		order = binary.AppendUvarint(order, uint64(len(items[i])))
+		order = append(order, items[i]...)
+	}
+	return order
+}
+
+// hashOrder returns the fields of hash k in the order its metadata keeps,
+// nil when it keeps none (a large hash, or one written before orders
+// were kept). They alias k's metadata.
+func hashOrder(k *Key) ([][]byte, error) {
+	order := k.Meta.Order
+	if k.Meta.Enc != encoding.EncCompact || len(order) == 0 {
+		return nil, nil
+	}
+	fields := make([][]byte, 0, min(k.Meta.Size, 1024))
+	for off := 0; off < len(order); {
+		f, end, err := orderField(order, off)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, f)
+		off = end
+	}
+	return fields, nil
+}
+
+// HashWalk calls fn for every field of the live hash k and its value, in
+// the order Redis answers them: a compact hash's in the order its fields
+// were added, a large one's in byte order. field and value are fn's only
+// during the call.
+func (t *Tx) HashWalk(k *Key, fn func(field, value []byte) bool) error {
+	order, err := hashOrder(k)
+	if err != nil {
+		return err
+	}
+	if order == nil {
+		_, err := t.HashScan(k, nil, fn)
+		return err
+	}
+	vals := make(map[string][]byte, len(order))
+	_, err = t.HashScan(k, nil, func(f, v []byte) bool {
+		vals[string(f)] = bytes.Clone(v)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	agree := len(vals) == len(order)
+	for i := 0; agree && i < len(order); i++ {
+		_, agree = vals[string(order[i])]
+	}
+	if !agree {
+		// NB: an order that disagrees with the fields is not followed.
+		_, err := t.HashScan(k, nil, fn)
+		return err
+	}
+	for _, f := range order {
+		if !fn(f, vals[string(f)]) {
+			return nil
+		}
+	}
+	return nil
+}
