@@ -218,3 +218,18 @@ func (tr *transcript) record(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 }
+
+var quotedNumber = regexp.MustCompile(`"-?[0-9][0-9.e+-]*"`)
+
+// shortestNumbers rewrites every quoted number of a rendered reply in the
+// shortest form of its double: Shoal writes scores as Redis 7.2 does
+// (server/testdata/golden/redis72.txt), Redis 7.0 with "%.17g".
+func shortestNumbers(s string) string {
+	return quotedNumber.ReplaceAllStringFunc(s, func(q string) string {
+		f, err := strconv.ParseFloat(q[1:len(q)-1], 64)
+		if err != nil {
+			return q
+		}
+		return strconv.Quote(strconv.FormatFloat(f, 'g', -1, 64))
+	})
+}
