@@ -1,6 +1,8 @@
 package server
 
 import (
+	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/shoaldb/shoal/commands"
@@ -21,9 +23,88 @@ import (
 // and the size of each block of its reply list.
 const replyChunk = 16 << 10
 
+// replyBuf follows the reply buffer Redis 7.0 keeps for a client, whose
+// size and peak CLIENT LIST shows as rbs and rbp. It starts at 16 KiB
+// with a peak of 16 KiB; the replies written at once (a pipeline's) fill
+// it up to its size, the rest going to Redis's reply list; every 100 ms
+// (clientsCron at hz 10) a buffer whose peak is under half its size
+// shrinks to the peak, not under 1 KiB, and a full one doubles, up to 16
+// KiB, in jemalloc's size classes; every 5 s the peak starts over. The
+// cron is applied when the connection writes and when CLIENT LIST reads
+// it, for the ticks passed since.
+type replyBuf struct {
+	mu         sync.Mutex
+	size, peak int64
+	tick       int64 // the last cron tick applied (ms / replyCronMs)
+	reset      int64 // ms of the peak's last new start; 0: never
+}
+
+const (
+	replyCronMs      = 100  // clientsCron's period at hz 10
+	replyPeakResetMs = 5000 // REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME
+	replyMinBytes    = 1024 // PROTO_REPLY_MIN_BYTES
+)
+
+func newReplyBuf() replyBuf { return replyBuf{size: replyChunk, peak: replyChunk} }
+
+// wrote records n bytes of replies written at once at Unix ms now.
+func (b *replyBuf) wrote(n, now int64) {
+	b.mu.Lock()
+	b.advance(now)
+	b.peak = max(b.peak, min(n, b.size))
+	b.mu.Unlock()
+}
+
+// read returns the size and peak at Unix ms now.
+func (b *replyBuf) read(now int64) (size, peak int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advance(now)
+	return b.size, b.peak
+}
+
+// advance applies the cron ticks up to now. An idle buffer settles within
+// a few ticks, so at most replyMaxTicks are run one by one.
+func (b *replyBuf) advance(now int64) {
+	tick := now / replyCronMs
+	if b.tick == 0 {
+		b.tick = tick
+		return
+	}
+	for t := max(b.tick+1, tick-replyMaxTicks); t <= tick; t++ {
+		ms := t * replyCronMs
+		switch {
+		case b.size/2 >= replyMinBytes && b.peak < b.size/2:
+			b.size = jemallocSize(max(replyMinBytes, b.peak+1))
+		case b.size*2 < 2*replyChunk && b.peak == b.size:
+			b.size = min(replyChunk, b.size*2)
+		}
+		if ms-b.reset >= replyPeakResetMs {
+			// NB: the replies went out, so the buffer holds none.
+			b.peak, b.reset = 0, ms
+		}
+	}
+	b.tick = max(b.tick, tick)
+}
+
+// replyMaxTicks bounds the ticks advance runs: more than two peak resets.
+const replyMaxTicks = 2*replyPeakResetMs/replyCronMs + 2
+
+// jemallocSize is the size class jemalloc gives an allocation of n bytes,
+// for n from 1 KiB to 16 KiB: four classes in each doubling.
+func jemallocSize(n int64) int64 {
+	step := int64(256)
+	for lim := int64(2048); lim < n; lim *= 2 {
+		step *= 2
+	}
+	return (n + step - 1) / step * step
+}
+
 // clientMem is what a connection holds, in bytes.
 type clientMem struct {
 	qbuf, qbufFree, argv, multi, out int64
+	// rbs and rbp are the reply buffer's size and peak (replyBuf).
+	rbs, rbp int64
 	// extra is memory counted in tot-mem only: the connection's own
 	// buffers beyond the query buffer.
 	extra int64
@@ -104,13 +185,12 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 			sub.mu.Unlock()
 		}
 	}
+	m.rbs, m.rbp = cn.rbuf.read(time.Now().UnixMilli())
 	m.extra = int64(unsafe.Sizeof(*cn))
 	return m
 }
 
-// writeMem writes the fields from qbuf to tot-mem in Redis's order; rbs
-// and rbp, the size and peak of Redis's reply buffer, stay 0, as Shoal's
-// grows with the replies of a pipeline.
+// writeMem writes the fields from qbuf to tot-mem in Redis's order.
 func (m clientMem) writeMem(num func(name string, v int64)) {
 	obl := min(m.out, replyChunk)
 	oll := (m.out - obl + replyChunk - 1) / replyChunk
@@ -119,13 +199,13 @@ func (m clientMem) writeMem(num func(name string, v int64)) {
 	num("qbuf-free", m.qbufFree)
 	num("argv-mem", m.argv)
 	num("multi-mem", m.multi)
-	num("rbs", 0)
-	num("rbp", 0)
+	num("rbs", m.rbs)
+	num("rbp", m.rbp)
 	num("obl", obl)
 	num("oll", oll)
 	num("omem", omem)
 	// NB: as Redis's getClientMemoryUsage adds them up: the reply
-	// blocks, the query buffer, the fixed reply buffer's bytes, the
-	// arguments, the queued commands and the connection itself.
-	num("tot-mem", omem+m.qbuf+m.qbufFree+obl+m.argv+m.multi+m.extra)
+	// blocks, the query buffer, the reply buffer, the arguments, the
+	// queued commands and the connection itself.
+	num("tot-mem", omem+m.qbuf+m.qbufFree+m.rbs+m.argv+m.multi+m.extra)
 }

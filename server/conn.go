@@ -78,6 +78,8 @@ type conn struct {
 	// of replies being written to the socket.
 	heldQuery, heldArgv atomic.Int64
 	outPending          atomic.Int64
+	// rbuf is Redis's reply buffer as it would be (clientmem.go).
+	rbuf replyBuf
 	// readLen is the size of the read being served, for the
 	// connection's own CLIENT LIST.
 	readLen int
@@ -110,7 +112,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 		nc.Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
 		return nil
 	}
-	c := &conn{s: s, nc: nc, tx: s.store.NewTx()}
+	c := &conn{s: s, nc: nc, tx: s.store.NewTx(), rbuf: newReplyBuf()}
 	c.out.OnError = s.countError
 	c.ID = s.nextID.Add(1)
 	c.Addr = nc.RemoteAddr().String()
@@ -201,6 +203,7 @@ func (c *conn) flush() {
 		// client woken by the first reply finds the next ones without
 		// another wake-up, which costs the writer more than the write.
 		runtime.Gosched()
+		c.rbuf.wrote(int64(c.out.Len()), c.lastActive.Load()/1e6)
 		c.wmu.Lock()
 		c.outPending.Store(int64(c.out.Len()))
 		_, err := c.nc.Write(c.out.Bytes())

@@ -12,7 +12,7 @@ type masterClient struct{ c *conn }
 
 // newMasterClient returns a master client with a Tx of its own.
 func (s *Server) newMasterClient() *masterClient {
-	c := &conn{s: s, tx: s.store.NewTx(), master: true}
+	c := &conn{s: s, tx: s.store.NewTx(), master: true, rbuf: newReplyBuf()}
 	c.ID = s.nextID.Add(1)
 	c.Addr = "master"
 	c.Authenticated = true
