@@ -34,10 +34,14 @@ type zsetOpSpec struct {
 	agg        int
 	withScores bool
 	limit      int64 // ZINTERCARD; 0: none
+	// opts is the index of the first option; store and cardOnly say
+	// which options the command takes (parseZSetOpOptions).
+	opts            int
+	store, cardOnly bool
 }
 
-// parseZSetOp parses numkeys at args[idx], the keys and the options, as
-// Redis's zunionInterDiffGenericCommand does.
+// parseZSetOp parses numkeys at args[idx] and the keys, as Redis's
+// zunionInterDiffGenericCommand does; evalZSetOp reads the options.
 func parseZSetOp(c *Ctx, idx int, op zsetOp, store, cardOnly bool) (*zsetOpSpec, error) {
 	args := c.Args
 	n, err := ParseInt(args[idx])
@@ -50,30 +54,38 @@ func parseZSetOp(c *Ctx, idx int, op zsetOp, store, cardOnly bool) (*zsetOpSpec,
 	if n > int64(len(args)-idx-1) {
 		return nil, ErrSyntax
 	}
-	sp := &zsetOpSpec{op: op, keys: args[idx+1 : idx+1+int(n)]}
+	sp := &zsetOpSpec{op: op, keys: args[idx+1 : idx+1+int(n)], opts: idx + 1 + int(n), store: store, cardOnly: cardOnly}
 	sp.weights = make([]float64, n)
 	for i := range sp.weights {
 		sp.weights[i] = 1
 	}
-	for j := idx + 1 + int(n); j < len(args); {
+	return sp, nil
+}
+
+// parseZSetOpOptions reads the options after sp's keys (WEIGHTS,
+// AGGREGATE, WITHSCORES, LIMIT), which Redis reads after it looked the
+// keys up: a key of another type answers WRONGTYPE before a bad option.
+func parseZSetOpOptions(c *Ctx, sp *zsetOpSpec) error {
+	args, op, store, cardOnly := c.Args, sp.op, sp.store, sp.cardOnly
+	for j := sp.opts; j < len(args); {
 		a, remaining := args[j], len(args)-j
 		switch {
 		case cardOnly:
 			if remaining < 2 || !Is(a, "limit") {
-				return nil, ErrSyntax
+				return ErrSyntax
 			}
 			v, ok := parseInt(args[j+1])
 			if !ok || v < 0 {
-				return nil, errZLimit
+				return errZLimit
 			}
 			sp.limit = v
 			j += 2
-		case op != opDiff && remaining >= int(n)+1 && Is(a, "weights"):
+		case op != opDiff && remaining >= len(sp.keys)+1 && Is(a, "weights"):
 			j++
 			for i := range sp.weights {
 				w, ok := parseFloat(args[j])
 				if !ok {
-					return nil, errZWeight
+					return errZWeight
 				}
 				sp.weights[i] = w
 				j++
@@ -87,17 +99,17 @@ func parseZSetOp(c *Ctx, idx int, op zsetOp, store, cardOnly bool) (*zsetOpSpec,
 			case Is(v, "max"):
 				sp.agg = aggMax
 			default:
-				return nil, ErrSyntax
+				return ErrSyntax
 			}
 			j += 2
 		case !store && Is(a, "withscores"):
 			sp.withScores = true
 			j++
 		default:
-			return nil, ErrSyntax
+			return ErrSyntax
 		}
 	}
-	return sp, nil
+	return nil
 }
 
 // zsource is one input of a set operation: a sorted set, or a set whose
@@ -186,7 +198,6 @@ func loadSources(c *Ctx, sp *zsetOpSpec) ([]zsource, error) {
 			return nil, err
 		}
 		c.countRead(k.Live, name)
-		srcs[i].weight = sp.weights[i]
 		if !k.Live {
 			continue
 		}
@@ -203,6 +214,12 @@ func evalZSetOp(c *Ctx, sp *zsetOpSpec) ([]storage.ZEntry, error) {
 	srcs, err := loadSources(c, sp)
 	if err != nil {
 		return nil, err
+	}
+	if err := parseZSetOpOptions(c, sp); err != nil {
+		return nil, err
+	}
+	for i := range srcs {
+		srcs[i].weight = sp.weights[i]
 	}
 	return computeZSetOp(c, sp, srcs)
 }
