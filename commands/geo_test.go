@@ -214,4 +214,3 @@ var geoTranscript = &transcript{
 // compares every reply with the one redis-server 7.0.15 gave, recorded in
 // testdata/geo.golden.
 func TestGeoGolden(t *testing.T) { geoTranscript.check(t, *geoRecord) }
-

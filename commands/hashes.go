@@ -212,14 +212,7 @@ func hashEntries(c *Ctx, name []byte) (fields, vals [][]byte, err error) {
 
 // hashEntriesOf is hashEntries of the live hash k.
 func hashEntriesOf(c *Ctx, k *storage.Key) (fields, vals [][]byte, err error) {
-	fields = make([][]byte, 0, min(k.Meta.Size, 1<<16))
-	vals = make([][]byte, 0, cap(fields))
-	err = c.Tx.HashWalk(k, func(f, v []byte) bool {
-		fields = append(fields, bytes.Clone(f))
-		vals = append(vals, bytes.Clone(v))
-		return true
-	})
-	return fields, vals, err
+	return c.Tx.HashEntries(k)
 }
 
 func hkeys(c *Ctx) error {

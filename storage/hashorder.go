@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"sort"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -96,35 +97,67 @@ func hashOrder(k *Key) ([][]byte, error) {
 // were added, a large one's in byte order. field and value are fn's only
 // during the call.
 func (t *Tx) HashWalk(k *Key, fn func(field, value []byte) bool) error {
-	order, err := hashOrder(k)
-	if err != nil {
-		return err
-	}
-	if order == nil {
-		_, err := t.HashScan(k, nil, fn)
-		return err
-	}
-	vals := make(map[string][]byte, len(order))
-	_, err = t.HashScan(k, nil, func(f, v []byte) bool {
-		vals[string(f)] = bytes.Clone(v)
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	agree := len(vals) == len(order)
-	for i := 0; agree && i < len(order); i++ {
-		_, agree = vals[string(order[i])]
-	}
-	if !agree {
-		// NB: an order that disagrees with the fields is not followed.
-		_, err := t.HashScan(k, nil, fn)
-		return err
-	}
-	for _, f := range order {
-		if !fn(f, vals[string(f)]) {
-			return nil
+	fields, vals, err := t.HashEntries(k)
+	for i := range fields {
+		if !fn(fields[i], vals[i]) {
+			break
 		}
 	}
-	return nil
+	return err
+}
+
+// HashEntries returns every field of the live hash k and its value, in
+// HashWalk's order; they are the caller's.
+func (t *Tx) HashEntries(k *Key) (fields, vals [][]byte, err error) {
+	order, err := hashOrder(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	// NB: the fields and values are copied into one buffer, and come in
+	// byte order: a compact hash's are then put in its order, each found
+	// by a binary search.
+	n := min(k.Meta.Size, 1<<16)
+	buf := make([]byte, 0, 32*n)
+	ends := make([]int, 0, 2*n) // where each field and each value end in buf
+	if _, err := t.HashScan(k, nil, func(f, v []byte) bool {
+		buf = append(buf, f...)
+		ends = append(ends, len(buf))
+		buf = append(buf, v...)
+		ends = append(ends, len(buf))
+		return true
+	}); err != nil {
+		return nil, nil, err
+	}
+	span := func(i int) []byte {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		return buf[start:ends[i]:ends[i]]
+	}
+	count := len(ends) / 2
+	both := make([][]byte, 2*count)
+	fields, vals = both[:count:count], both[count:]
+	for i := range count {
+		fields[i], vals[i] = span(2*i), span(2*i+1)
+	}
+	if order == nil || len(order) != count {
+		// NB: an order that disagrees with the fields is not followed.
+		return fields, vals, nil
+	}
+	// NB: ends is free now: it takes the order's positions in fields.
+	at := ends[:count]
+	for i, f := range order {
+		j := sort.Search(count, func(j int) bool { return bytes.Compare(fields[j], f) >= 0 })
+		if j == count || !bytes.Equal(fields[j], f) {
+			return fields, vals, nil
+		}
+		at[i] = j
+	}
+	out := make([][]byte, 2*count)
+	of, ov := out[:count:count], out[count:]
+	for i, j := range at {
+		of[i], ov[i] = fields[j], vals[j]
+	}
+	return of, ov, nil
 }
