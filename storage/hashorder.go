@@ -147,11 +147,13 @@ func (t *Tx) HashEntries(k *Key) (fields, vals [][]byte, err error) {
 	}
 	// NB: ends is free now: it takes the order's positions in fields.
 	at := ends[:count]
+	seen := make([]uint64, count/64+1)
 	for i, f := range order {
 		j := sort.Search(count, func(j int) bool { return bytes.Compare(fields[j], f) >= 0 })
-		if j == count || !bytes.Equal(fields[j], f) {
+		if j == count || !bytes.Equal(fields[j], f) || seen[j/64]&(1<<(j%64)) != 0 {
 			return fields, vals, nil
 		}
+		seen[j/64] |= 1 << (j % 64)
 		at[i] = j
 	}
 	out := make([][]byte, 2*count)

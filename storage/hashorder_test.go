@@ -115,3 +115,38 @@ func TestHashOrderFollowsWrites(t *testing.T) {
 	want("reopened", "r", "n", "m", "l")
 	want("reopened", "big", "p", "q")
 }
+
+// TestHashOrderThatDisagreesIsNotFollowed checks that a compact hash
+// whose listed order does not match its fields (a field twice, one
+// missing, one unknown) answers every field once, in byte order.
+func TestHashOrderThatDisagreesIsNotFollowed(t *testing.T) {
+	s := openTest(t, nil, nil)
+	tx := s.NewTx()
+	k := lookupHash(t, tx, "h")
+	if _, err := tx.PrepareCollection(k, encoding.TypeHash); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"c", "a", "b"} {
+		if _, err := tx.HashSet(k, []byte(f), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.SetSize(k, k.Meta.Size)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{{"c", "c", "a"}, {"c", "a"}, {"c", "a", "z"}, {"c", "a", "b", "d"}} {
+		k := lookupHash(t, tx, "h")
+		k.Meta.Order = hashOrderOf([][]byte{[]byte(bad[0]), nil, []byte(bad[1]), nil})
+		for _, f := range bad[2:] {
+			k.Meta.Order = append(hashOrderOf([][]byte{[]byte(f), nil}), k.Meta.Order...)
+		}
+		tx.PutMeta(k, &k.Meta)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := hashFields(t, tx, "h"); !slices.Equal(got, []string{"a", "b", "c"}) {
+			t.Fatalf("order %q: the hash walks %q, want every field once in byte order", bad, got)
+		}
+	}
+}
