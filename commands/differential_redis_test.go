@@ -28,7 +28,7 @@ func TestRandomCommandsMatchRedis(t *testing.T) {
 			rc := startRedis(t, proto)
 			sc := testutil.Client(t, testutil.Start(t, nil), proto)
 			ctx := context.Background()
-			for seed := uint64(1); seed <= 3; seed++ {
+			for seed := uint64(1); seed <= 10; seed++ {
 				if err := rc.FlushAll(ctx).Err(); err != nil {
 					t.Fatal(err)
 				}
@@ -172,6 +172,25 @@ func randomCommands(seed uint64, n int) [][]any {
 		func() []any { return []any{"PERSIST", key()} },
 		func() []any { return []any{"OBJECT", "ENCODING", key()} },
 		func() []any { return []any{"DUMP", key()} },
+		func() []any {
+			return []any{"EVAL", "return redis.call('" + pick("get", "hlen", "scard", "type", "incr", "zcard", "llen") + "', KEYS[1])", "1", key()}
+		},
+		func() []any { return []any{"EVAL", "return {1, 2.5, 'x', true, false, nil, {1, {2}}}", "0"} },
+		func() []any { return []any{"EVAL", "return redis.pcall('incr', KEYS[1])", "1", key()} },
+		func() []any { return []any{"EVAL", "return redis.call('set', KEYS[1], ARGV[1], 'GET')", "1", key(), val()} },
+		func() []any { return []any{"EVAL", "return redis.call('hincrbyfloat', KEYS[1], 'f', '0.1')", "1", key()} },
+		func() []any { return []any{"EVAL", "return cjson.encode({a = tonumber(ARGV[1]) or ARGV[1]})", "0", val()} },
+		func() []any { return []any{"GEOADD", key(), pick("13.361389", "15.087269", "-122.27652"), pick("38.115556", "37.502669", "37.80574"), field()} },
+		func() []any { return []any{"GEODIST", key(), field(), field(), pick("m", "km", "mi")} },
+		func() []any { return []any{"GEOHASH", key(), field(), field()} },
+		func() []any {
+			return []any{"GEOSEARCH", key(), "FROMLONLAT", "14", "38", "BYRADIUS", "400", "km", "ASC", "WITHDIST", "WITHHASH"}
+		},
+		func() []any { return []any{"XADD", key(), strconv.Itoa(1+r.IntN(50)) + "-" + strconv.Itoa(r.IntN(3)), "a", val()} },
+		func() []any { return []any{"XRANGE", key(), "-", "+", "COUNT", num()} },
+		func() []any { return []any{"XDEL", key(), strconv.Itoa(1+r.IntN(50)) + "-0"} },
+		func() []any { return []any{"XTRIM", key(), "MAXLEN", num()} },
+		func() []any { return []any{"XLEN", key()} },
 		func() []any { return []any{"SRANDMEMBER", key(), "100"} },
 		func() []any { return []any{"HRANDFIELD", key(), "100", "WITHVALUES"} },
 		func() []any { return []any{"ZRANDMEMBER", key(), "100", "WITHSCORES"} },

@@ -248,3 +248,21 @@ func TestDumpLikeRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestDumpSkiplistAsRedis checks that DUMP of a skiplist sorted set gives
+// Redis's bytes: its elements from the greatest to the smallest.
+func TestDumpSkiplistAsRedis(t *testing.T) {
+	testutil.Both(t, func(t *testing.T, c *redis.Client) {
+		ctx := testutil.Ctx(t)
+		if err := c.ConfigSet(ctx, "zset-max-listpack-entries", "2").Err(); err != nil {
+			t.Fatal(err)
+		}
+		defer c.ConfigSet(ctx, "zset-max-listpack-entries", "128")
+		if err := c.Restore(ctx, "z", 0, redisDump(t, "zset-skiplist")).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if p := c.Dump(ctx, "z").Val(); hex.EncodeToString([]byte(p)) != redis70Dumps["zset-skiplist"] {
+			t.Fatalf("DUMP z = %x, want Redis's %s", p, redis70Dumps["zset-skiplist"])
+		}
+	})
+}

@@ -2,10 +2,12 @@ package storage
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/shoaldb/shoal/storage/encoding"
@@ -161,16 +163,49 @@ func (t *Tx) appendObject(dst []byte, k *Key, str func(dst, s []byte) []byte) ([
 			break
 		}
 		out = appendLen(append(out, rdbTypeZSet2), k.Meta.Size)
-		// The member entries keep a score's exact bits (-0 included),
-		// which the score index folds.
+		// NB: the member entries keep a score's exact bits (-0 included),
+		// which the score index folds; Redis writes its skiplist from the
+		// greatest element to the smallest, so the entries are sorted so.
+		type entry struct {
+			end   int // where the member ends in members
+			score uint64
+		}
+		var members []byte
+		var es []entry
+		bad := false
 		err = t.WalkMembers(k, ZTagMember, nil, func(m, score []byte) bool {
 			if len(score) != 8 {
+				bad = true
 				return false
 			}
-			out = str(out, m)
-			out = binary.LittleEndian.AppendUint64(out, binary.BigEndian.Uint64(score))
+			members = append(members, m...)
+			es = append(es, entry{len(members), binary.BigEndian.Uint64(score)})
 			return true
 		})
+		if err == nil && bad {
+			err = encoding.ErrCorrupt
+		}
+		member := func(i int) []byte {
+			start := 0
+			if i > 0 {
+				start = es[i-1].end
+			}
+			return members[start:es[i].end]
+		}
+		idx := make([]int, len(es))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int {
+			if c := cmp.Compare(math.Float64frombits(es[b].score), math.Float64frombits(es[a].score)); c != 0 {
+				return c
+			}
+			return bytes.Compare(member(b), member(a))
+		})
+		for _, i := range idx {
+			out = str(out, member(i))
+			out = binary.LittleEndian.AppendUint64(out, es[i].score)
+		}
 	default:
 		return dst, encoding.ErrCorrupt
 	}
