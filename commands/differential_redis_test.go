@@ -73,6 +73,7 @@ func randomCommands(seed uint64, n int) [][]any {
 	field := func() string { return pick("f1", "f2", "f3", "a", "b", "10", "9") }
 	num := func() string { return pick("0", "1", "-1", "2", "5", "-3", "100") }
 	score := func() string { return pick("-inf", "+inf", "0", "1", "(1", "2.5", "-1", "(3") }
+	ttl := 100
 	makers := []func() []any{
 		func() []any { return []any{"SET", key(), val()} },
 		func() []any { return []any{"SET", key(), val(), pick("NX", "XX", "GET", "KEEPTTL")} },
@@ -168,7 +169,12 @@ func randomCommands(seed uint64, n int) [][]any {
 		func() []any { return []any{"RENAME", key(), key()} },
 		func() []any { return []any{"RENAMENX", key(), key()} },
 		func() []any { return []any{"COPY", key(), key(), "REPLACE"} },
-		func() []any { return []any{"EXPIRE", key(), "100", pick("NX", "XX", "GT", "LT")} },
+		func() []any {
+			// NB: each TTL 10 s past the last, so that GT and LT do not
+			// hang on the milliseconds between two commands.
+			ttl += 10
+			return []any{"EXPIRE", key(), strconv.Itoa(ttl), pick("NX", "XX", "GT", "LT")}
+		},
 		func() []any { return []any{"PERSIST", key()} },
 		func() []any { return []any{"OBJECT", "ENCODING", key()} },
 		func() []any { return []any{"DUMP", key()} },
