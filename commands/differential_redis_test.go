@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
@@ -34,6 +36,20 @@ func TestRandomCommandsMatchRedis(t *testing.T) {
 				}
 				if err := sc.FlushAll(ctx).Err(); err != nil {
 					t.Fatal(err)
+				}
+				// NB: the even seeds run with small thresholds, so values
+				// turn large (hashtable, skiplist) and back is never.
+				thresholds := []string{"128", "512", "512", "64"}
+				if seed%2 == 0 {
+					thresholds = []string{"3", "4", "3", "8"}
+				}
+				for _, c := range []*redis.Client{rc, sc} {
+					if err := c.ConfigSet(ctx, "zset-max-listpack-entries", thresholds[0]).Err(); err != nil {
+						t.Fatal(err)
+					}
+					c.ConfigSet(ctx, "set-max-intset-entries", thresholds[1])
+					c.ConfigSet(ctx, "hash-max-listpack-entries", thresholds[2])
+					c.ConfigSet(ctx, "hash-max-listpack-value", thresholds[3])
 				}
 				for i, cmd := range randomCommands(seed, 1500) {
 					if wholeOrdered[cmd[0].(string)] && rc.ObjectEncoding(ctx, cmd[1].(string)).Val() == "hashtable" {
@@ -183,16 +199,26 @@ func randomCommands(seed uint64, n int) [][]any {
 		},
 		func() []any { return []any{"EVAL", "return {1, 2.5, 'x', true, false, nil, {1, {2}}}", "0"} },
 		func() []any { return []any{"EVAL", "return redis.pcall('incr', KEYS[1])", "1", key()} },
-		func() []any { return []any{"EVAL", "return redis.call('set', KEYS[1], ARGV[1], 'GET')", "1", key(), val()} },
-		func() []any { return []any{"EVAL", "return redis.call('hincrbyfloat', KEYS[1], 'f', '0.1')", "1", key()} },
-		func() []any { return []any{"EVAL", "return cjson.encode({a = tonumber(ARGV[1]) or ARGV[1]})", "0", val()} },
-		func() []any { return []any{"GEOADD", key(), pick("13.361389", "15.087269", "-122.27652"), pick("38.115556", "37.502669", "37.80574"), field()} },
+		func() []any {
+			return []any{"EVAL", "return redis.call('set', KEYS[1], ARGV[1], 'GET')", "1", key(), val()}
+		},
+		func() []any {
+			return []any{"EVAL", "return redis.call('hincrbyfloat', KEYS[1], 'f', '0.1')", "1", key()}
+		},
+		func() []any {
+			return []any{"EVAL", "return cjson.encode({a = tonumber(ARGV[1]) or ARGV[1]})", "0", val()}
+		},
+		func() []any {
+			return []any{"GEOADD", key(), pick("13.361389", "15.087269", "-122.27652"), pick("38.115556", "37.502669", "37.80574"), field()}
+		},
 		func() []any { return []any{"GEODIST", key(), field(), field(), pick("m", "km", "mi")} },
 		func() []any { return []any{"GEOHASH", key(), field(), field()} },
 		func() []any {
 			return []any{"GEOSEARCH", key(), "FROMLONLAT", "14", "38", "BYRADIUS", "400", "km", "ASC", "WITHDIST", "WITHHASH"}
 		},
-		func() []any { return []any{"XADD", key(), strconv.Itoa(1+r.IntN(50)) + "-" + strconv.Itoa(r.IntN(3)), "a", val()} },
+		func() []any {
+			return []any{"XADD", key(), strconv.Itoa(1+r.IntN(50)) + "-" + strconv.Itoa(r.IntN(3)), "a", val()}
+		},
 		func() []any { return []any{"XRANGE", key(), "-", "+", "COUNT", num()} },
 		func() []any { return []any{"XDEL", key(), strconv.Itoa(1+r.IntN(50)) + "-0"} },
 		func() []any { return []any{"XTRIM", key(), "MAXLEN", num()} },
@@ -216,7 +242,7 @@ var wholeOrdered = map[string]bool{"DUMP": true, "SRANDMEMBER": true, "HRANDFIEL
 // hashOrdered names the commands whose reply follows a hashtable's order
 // in Redis when the value is not compact: they are compared sorted.
 var hashOrdered = map[string]bool{"SMEMBERS": true, "SINTER": true, "SUNION": true, "SDIFF": true,
-	"HGETALL": true, "HKEYS": true, "HVALS": true, "SSCAN": true, "HSCAN": true}
+	"HGETALL": true, "HKEYS": true, "HVALS": true, "SSCAN": true, "HSCAN": true, "ZSCAN": true}
 
 // canonicalReply renders a reply for the comparison.
 func canonicalReply(cmd []any, v any, err error) string {
@@ -249,7 +275,7 @@ func sortedReply(name string, v any) any {
 		return []any{arr[0], sortedReply(name[:1]+"MEMBERS", arr[1])}
 	}
 	step := 1
-	if name == "HGETALL" || name == "HSCAN" || name == "HMEMBERS" {
+	if name == "HGETALL" || name == "HMEMBERS" || name == "ZMEMBERS" {
 		step = 2
 	}
 	groups := make([][]any, 0, len(arr)/step)
