@@ -19,6 +19,8 @@ var redis70Dumps = map[string]string{
 	"string": "000568656c6c6f0a006372df766534200a",
 	// SET k ("abcdefghij" x 30): LZF
 	"string-lzf": "00c315412c0a6162636465666768696a61e0ff09e10e0d01696a0a0038ca025adaf54090",
+	// SET k ("-0.25" + "x" x 30 + "-0.25"): LZF, a match at the input's end
+	"string-lzf-tail": "00c31028052d302e323578e01400002d202200350a007aa0078571ece70b",
 	// RPUSH k a b 1 -300 70000: quicklist of one listpack
 	"list": "120102171700000005008161028162020101ded402f270110104ff0a00a692bfe23f431b0d",
 	// HSET k f1 v1 f2 2: listpack
@@ -143,6 +145,10 @@ func TestDumpRestoreRoundTrip(t *testing.T) {
 		c.Set(ctx, "s3", long, 0)
 		if p := c.Dump(ctx, "s3").Val(); hex.EncodeToString([]byte(p)) != redis70Dumps["string-lzf"] {
 			t.Fatalf("DUMP s3 = %x, want Redis's %s", p, redis70Dumps["string-lzf"])
+		}
+		c.Set(ctx, "s5", "-0.25"+strings.Repeat("x", 30)+"-0.25", 0)
+		if p := c.Dump(ctx, "s5").Val(); hex.EncodeToString([]byte(p)) != redis70Dumps["string-lzf-tail"] {
+			t.Fatalf("DUMP s5 = %x, want Redis's %s", p, redis70Dumps["string-lzf-tail"])
 		}
 		c.ConfigSet(ctx, "rdbcompression", "no")
 		p := c.Dump(ctx, "s3").Val()

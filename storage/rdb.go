@@ -596,7 +596,7 @@ func lzfCompress(in []byte, limit int) []byte {
 		idx := lzfIdx(h)
 		ref := get(idx)
 		set(idx, ip)
-		if ref > 0 && ip-ref-1 < lzfMaxOff && ip+4 < end &&
+		if ref > 0 && ip-ref-1 < lzfMaxOff &&
 			in[ref] == in[ip] && in[ref+1] == in[ip+1] && in[ref+2] == in[ip+2] {
 			off := ip - ref - 1
 			n := 2
