@@ -201,17 +201,12 @@ func hexists(c *Ctx) error {
 }
 
 // hashEntries reads every field and value of a hash (nil when absent),
-// in the order Redis answers them (Tx.HashWalk).
+// in the order Redis answers them (Tx.HashEntries).
 func hashEntries(c *Ctx, name []byte) (fields, vals [][]byte, err error) {
 	k, err := readHash(c, name)
 	if err != nil || !k.Live {
 		return nil, nil, err
 	}
-	return hashEntriesOf(c, k)
-}
-
-// hashEntriesOf is hashEntries of the live hash k.
-func hashEntriesOf(c *Ctx, k *storage.Key) (fields, vals [][]byte, err error) {
 	return c.Tx.HashEntries(k)
 }
 
@@ -386,7 +381,7 @@ func hrandfield(c *Ctx) error {
 	var fields, vals [][]byte
 	if count > 0 && uint64(count) >= k.Meta.Size {
 		// NB: the whole hash comes as HGETALL answers it, as in Redis.
-		fields, vals, err = hashEntriesOf(c, k)
+		fields, vals, err = c.Tx.HashEntries(k)
 	} else {
 		err = randomMembers(k, count, func(f, v []byte) {
 			fields = append(fields, bytes.Clone(f))
