@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -66,6 +67,79 @@ func TestRandomCommandsMatchRedis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRandomTransactionsMatchRedis is TestRandomCommandsMatchRedis with
+// the commands grouped at random into MULTI ... EXEC and DISCARD blocks
+// (nested MULTI, EXEC without MULTI and empty blocks among them), each
+// EXEC's replies compared one by one.
+func TestRandomTransactionsMatchRedis(t *testing.T) {
+	rc := startRedis(t, 2)
+	sc := testutil.Client(t, testutil.Start(t, nil), 2)
+	ctx := context.Background()
+	for seed := uint64(1); seed <= 4; seed++ {
+		rconn, sconn := rc.Conn(), sc.Conn()
+		// NB: a pooled connection may come back in a MULTI block.
+		rconn.Do(ctx, "DISCARD")
+		sconn.Do(ctx, "DISCARD")
+		if err := errors.Join(rconn.FlushAll(ctx).Err(), sconn.FlushAll(ctx).Err()); err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(seed, 3))
+		var queued [][]any // nil: not in MULTI
+		for i, cmd := range randomCommands(seed, 1500) {
+			switch x := r.IntN(100); {
+			case x < 5:
+				cmd = []any{"MULTI"}
+			case x < 9:
+				cmd = []any{"EXEC"}
+			case x < 10:
+				cmd = []any{"DISCARD"}
+			case queued != nil && wholeOrdered[cmd[0].(string)]:
+				cmd = []any{"EXISTS", cmd[1]} // NB: its order is not known here
+			case wholeOrdered[cmd[0].(string)] && rc.ObjectEncoding(ctx, cmd[1].(string)).Val() == "hashtable":
+				cmd = []any{"EXISTS", cmd[1]}
+			}
+			gv, gerr := sconn.Do(ctx, cmd...).Result()
+			wv, werr := rconn.Do(ctx, cmd...).Result()
+			got, want := canonicalReply(cmd, gv, gerr), canonicalReply(cmd, wv, werr)
+			name := cmd[0].(string)
+			if name == "EXEC" && queued != nil && werr == nil {
+				got, want = canonicalExec(queued, gv), canonicalExec(queued, wv)
+			}
+			if got != want {
+				t.Fatalf("seed %d, command %d: %v\n shoal %s\n redis %s", seed, i, cmd, got, want)
+			}
+			switch {
+			case name == "MULTI" && queued == nil:
+				queued = [][]any{}
+			case name == "EXEC" || name == "DISCARD":
+				queued = nil
+			case queued != nil && werr == nil:
+				queued = append(queued, cmd)
+			}
+		}
+		rconn.Close()
+		sconn.Close()
+	}
+}
+
+// canonicalExec renders EXEC's replies, each as canonicalReply renders
+// the reply of the command queued for it.
+func canonicalExec(queued [][]any, v any) string {
+	arr, ok := v.([]any)
+	if !ok || len(arr) != len(queued) {
+		return renderReply(v, nil)
+	}
+	parts := make([]string, len(arr))
+	for i, e := range arr {
+		err, _ := e.(error)
+		if err != nil {
+			e = nil
+		}
+		parts[i] = canonicalReply(queued[i], e, err)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // randomCommands makes n commands from seed.
@@ -174,7 +248,9 @@ func randomCommands(seed uint64, n int) [][]any {
 		func() []any { return []any{"ZADD", lex(), "0", field()} },
 		func() []any { return []any{"ZRANGEBYLEX", lex(), pick("-", "[a", "(9"), pick("+", "[f", "(b")} },
 		func() []any { return []any{"ZREVRANGEBYLEX", lex(), pick("+", "[f", "(b"), pick("-", "[a", "(9")} },
-		func() []any { return []any{"ZRANGEBYSCORE", key(), score(), score(), "WITHSCORES", "LIMIT", num(), num()} },
+		func() []any {
+			return []any{"ZRANGEBYSCORE", key(), score(), score(), "WITHSCORES", "LIMIT", num(), num()}
+		},
 		func() []any { return []any{"ZREMRANGEBYSCORE", key(), score(), score()} },
 		func() []any { return []any{"ZREMRANGEBYLEX", lex(), pick("[a", "(b", "-"), pick("[f", "+")} },
 		func() []any { return []any{"ZLEXCOUNT", lex(), pick("-", "[a"), pick("+", "(f")} },
