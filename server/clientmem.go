@@ -33,10 +33,12 @@ const replyChunk = 16 << 10
 // cron is applied when the connection writes and when CLIENT LIST reads
 // it, for the ticks passed since.
 type replyBuf struct {
-	mu         sync.Mutex
-	size, peak int64
-	tick       int64 // the last cron tick applied (ms / replyCronMs)
-	reset      int64 // ms of the peak's last new start; 0: never
+	mu struct {
+		sync.Mutex
+		size, peak int64
+		tick       int64 // the last cron tick applied (ms / replyCronMs)
+		reset      int64 // ms of the peak's last new start; 0: never
+	}
 }
 
 const (
@@ -45,13 +47,18 @@ const (
 	replyMinBytes    = 1024 // PROTO_REPLY_MIN_BYTES
 )
 
-func newReplyBuf() replyBuf { return replyBuf{size: replyChunk, peak: replyChunk} }
+// newReplyBuf returns the buffer of a new client: 16 KiB, its peak too.
+func newReplyBuf() *replyBuf {
+	b := &replyBuf{}
+	b.mu.size, b.mu.peak = replyChunk, replyChunk
+	return b
+}
 
 // wrote records n bytes of replies written at once at Unix ms now.
 func (b *replyBuf) wrote(n, now int64) {
 	b.mu.Lock()
-	b.advance(now)
-	b.peak = max(b.peak, min(n, b.size))
+	b.advanceLocked(now)
+	b.mu.peak = max(b.mu.peak, min(n, b.mu.size))
 	b.mu.Unlock()
 }
 
@@ -59,35 +66,36 @@ func (b *replyBuf) wrote(n, now int64) {
 func (b *replyBuf) read(now int64) (size, peak int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.advance(now)
-	return b.size, b.peak
+	b.advanceLocked(now)
+	return b.mu.size, b.mu.peak
 }
 
-// advance applies the cron ticks up to now. An idle buffer settles within
-// a few ticks, so at most replyMaxTicks are run one by one.
-func (b *replyBuf) advance(now int64) {
+// advanceLocked applies the cron ticks up to now. An idle buffer settles
+// within a few ticks, so at most replyMaxTicks are run one by one.
+func (b *replyBuf) advanceLocked(now int64) {
+	m := &b.mu
 	tick := now / replyCronMs
-	if b.tick == 0 {
-		b.tick = tick
+	if m.tick == 0 {
+		m.tick = tick
 		return
 	}
-	for t := max(b.tick+1, tick-replyMaxTicks); t <= tick; t++ {
+	for t := max(m.tick+1, tick-replyMaxTicks); t <= tick; t++ {
 		ms := t * replyCronMs
 		switch {
-		case b.size/2 >= replyMinBytes && b.peak < b.size/2:
-			b.size = jemallocSize(max(replyMinBytes, b.peak+1))
-		case b.size*2 < 2*replyChunk && b.peak == b.size:
-			b.size = min(replyChunk, b.size*2)
+		case m.size/2 >= replyMinBytes && m.peak < m.size/2:
+			m.size = jemallocSize(max(replyMinBytes, m.peak+1))
+		case m.size*2 < 2*replyChunk && m.peak == m.size:
+			m.size = min(replyChunk, m.size*2)
 		}
-		if ms-b.reset >= replyPeakResetMs {
+		if ms-m.reset >= replyPeakResetMs {
 			// NB: the replies went out, so the buffer holds none.
-			b.peak, b.reset = 0, ms
+			m.peak, m.reset = 0, ms
 		}
 	}
-	b.tick = max(b.tick, tick)
+	m.tick = max(m.tick, tick)
 }
 
-// replyMaxTicks bounds the ticks advance runs: more than two peak resets.
+// replyMaxTicks bounds the ticks advanceLocked runs: more than two peak resets.
 const replyMaxTicks = 2*replyPeakResetMs/replyCronMs + 2
 
 // jemallocSize is the size class jemalloc gives an allocation of n bytes,

@@ -79,7 +79,7 @@ type conn struct {
 	heldQuery, heldArgv atomic.Int64
 	outPending          atomic.Int64
 	// rbuf is Redis's reply buffer as it would be (clientmem.go).
-	rbuf replyBuf
+	rbuf *replyBuf
 	// readLen is the size of the read being served, for the
 	// connection's own CLIENT LIST.
 	readLen int
