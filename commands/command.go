@@ -55,6 +55,9 @@ const (
 	// enable-debug-command allows (Redis's CMD_PROTECTED, which Redis
 	// 7.0 does not name in COMMAND INFO either).
 	Protected
+	// Asking marks RESTORE-ASKING, which Redis runs as if ASKING came
+	// before it.
+	Asking
 )
 
 // flagNames are the flags COMMAND INFO shows, in Redis's order.
@@ -67,7 +70,7 @@ var flagNames = []struct {
 	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
 	{PubSub, "pubsub"}, {NoScript, "noscript"}, {Blocking, "blocking"}, {Loading, "loading"},
 	{Stale, "stale"}, {SkipMonitor, "skip_monitor"}, {SkipSlowlog, "skip_slowlog"},
-	{Fast, "fast"}, {NoAuth, "no_auth"}, {NoMandatoryKeys, "no_mandatory_keys"},
+	{Asking, "asking"}, {Fast, "fast"}, {NoAuth, "no_auth"}, {NoMandatoryKeys, "no_mandatory_keys"},
 	{NoAsyncLoading, "no_async_loading"}, {NoMulti, "no_multi"}, {AllowBusy, "allow_busy"},
 }
 

@@ -91,14 +91,12 @@ type exception struct {
 // "Differences from Redis"); COMMAND INFO answers nil for them and COMMAND
 // DOCS leaves them out, as Redis does for a command it does not know.
 var unimplemented = map[string]string{
-	"acl":            "no ACL users: authentication is requirepass and AUTH",
-	"failover":       "no coordinated failover of a redis-server pair; cluster mode fails over on its own",
-	"lolwut":         "no art",
-	"migrate":        "no MIGRATE between servers",
-	"module":         "no modules",
-	"pfdebug":        "the internals of Redis's HyperLogLog encodings",
-	"pfselftest":     "the internals of Redis's HyperLogLog encodings",
-	"restore-asking": "no slot migration between Redis Cluster nodes",
+	"acl":        "no ACL users: authentication is requirepass and AUTH",
+	"failover":   "no coordinated failover of a redis-server pair; cluster mode fails over on its own",
+	"lolwut":     "no art",
+	"module":     "no modules",
+	"pfdebug":    "the internals of Redis's HyperLogLog encodings",
+	"pfselftest": "the internals of Redis's HyperLogLog encodings",
 }
 
 // unimplementedSubs are the subcommands of containers Shoal serves that it
@@ -156,9 +154,6 @@ var shoalOnlyCommands = map[string]string{
 var commandDocsExceptions = []exception{
 	{"COMMAND INFO zrank", "zrank.arity", "ZRANK takes Redis 7.2's WITHSCORE (server/testdata/golden/redis72.txt)"},
 	{"COMMAND INFO zrevrank", "zrevrank.arity", "ZREVRANK takes Redis 7.2's WITHSCORE (server/testdata/golden/redis72.txt)"},
-	{"COMMAND GETKEYS MIGRATE h 6379 k 0 100", "", "Shoal has no MIGRATE"},
-	{`COMMAND GETKEYS MIGRATE h 6379 "" 0 100 KEYS a b`, "", "Shoal has no MIGRATE"},
-	{`COMMAND GETKEYSANDFLAGS MIGRATE h 6379 "" 0 100 KEYS a b`, "", "Shoal has no MIGRATE"},
 }
 
 // explained reports whether a difference is an exception, marking it used.

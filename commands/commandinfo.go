@@ -286,8 +286,14 @@ func writeDocsArgs(c *Ctx, args []Arg) {
 	for i := range args {
 		a := &args[i]
 		nested := a.Type == "oneof" || a.Type == "block"
+		// NB: a pure token always has one, if only the empty string
+		// (MIGRATE's key_or_empty_string).
+		token := a.Token != "" || a.Type == "pure-token"
 		n := 2
-		for _, s := range []string{a.Token, a.Summary, a.Since, a.DeprecatedSince, a.DisplayText} {
+		if token {
+			n++
+		}
+		for _, s := range []string{a.Summary, a.Since, a.DeprecatedSince, a.DisplayText} {
 			if s != "" {
 				n++
 			}
@@ -310,7 +316,11 @@ func writeDocsArgs(c *Ctx, args []Arg) {
 			out.BulkString("key_spec_index")
 			out.Int(int64(a.KeySpecIndex))
 		}
-		for _, kv := range [][2]string{{"token", a.Token}, {"summary", a.Summary}, {"since", a.Since},
+		if token {
+			out.BulkString("token")
+			out.BulkString(a.Token)
+		}
+		for _, kv := range [][2]string{{"summary", a.Summary}, {"since", a.Since},
 			{"deprecated_since", a.DeprecatedSince}, {"display_text", a.DisplayText}} {
 			if kv[1] != "" {
 				out.BulkString(kv[0])

@@ -21,10 +21,12 @@ func dumpCommands() []*Command {
 		{Name: "restore", Arity: -4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1,
 			ACL: []string{"keyspace", "write", "slow", "dangerous"}, Group: gen,
 			Summary: "Creates a key from the serialized representation of a value.", Since: "2.6.0",
-			Complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+			Complexity: restoreComplexity,
 			Handler:    restoreCmd},
 	}
 }
+
+const restoreComplexity = "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N))."
 
 var (
 	errBusyKey      = &Error{"BUSYKEY", "Target key name already exists."}

@@ -64,7 +64,7 @@ func keyCommands() []*Command {
 		cmd("swapdb", 3, Write|Fast, none, []string{"keyspace", "write", "fast", "dangerous"}, "server", "Swaps two Redis databases.", "4.0.0",
 			"O(N) where N is the count of clients watching or blocking on keys from both databases.", swapdb),
 		objectCommand(),
-	}, dumpCommands()...)
+	}, append(dumpCommands(), migrateCommands()...)...)
 }
 
 // del is DEL and UNLINK: members go with one range tombstone per key, so

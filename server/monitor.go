@@ -99,6 +99,8 @@ func redactArgs(cmd *commands.Command, args [][]byte) [][]byte {
 				break
 			}
 		}
+	case "migrate":
+		return redactMigrate(args)
 	default:
 		return args
 	}
