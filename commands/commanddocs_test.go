@@ -113,10 +113,6 @@ var unimplementedSubs = map[string]string{
 	"cluster|count-failure-reports": "failures are detected by gossip, not by reports",
 	"cluster|links":                 "gossip runs over memberlist, not cluster bus links",
 	"cluster|saveconfig":            "the catalog persists itself",
-	"memory|doctor":                 "memory is Pebble's, not an allocator's",
-	"memory|malloc-stats":           "memory is Pebble's, not an allocator's",
-	"memory|purge":                  "memory is Pebble's, not an allocator's",
-	"memory|stats":                  "memory is Pebble's, not an allocator's",
 }
 
 // shoalOnlyCommands are the commands Shoal has and redis-server 7.0.15 has

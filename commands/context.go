@@ -256,6 +256,8 @@ type Server interface {
 	Slowlog(c *Ctx) error
 	// Latency runs LATENCY subcommands.
 	Latency(c *Ctx) error
+	// Memory runs MEMORY STATS, DOCTOR, MALLOC-STATS and PURGE.
+	Memory(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).
 	Shutdown(c *Ctx, save bool) error
 	// Quit closes the connection after the reply.

@@ -321,14 +321,26 @@ func memoryCommand() *Command {
 	return &Command{Name: "memory", Arity: -2, ACL: []string{"slow"}, Group: "server",
 		Summary: "A container for memory diagnostics commands.", Since: "4.0.0", Complexity: "Depends on subcommand.",
 		Subcommands: []*Command{
+			serverSub("memory", "doctor", 2, 0, []string{"slow"}, "server", "Outputs memory problems report", "4.0.0", "O(1)", toMemory),
+			serverSub("memory", "malloc-stats", 2, 0, []string{"slow"}, "server", "Show allocator internal stats", "4.0.0",
+				"Depends on how much memory is allocated, could be slow", toMemory),
+			serverSub("memory", "purge", 2, 0, []string{"slow"}, "server", "Ask the allocator to release memory", "4.0.0",
+				"Depends on how much memory is allocated, could be slow", toMemory),
+			serverSub("memory", "stats", 2, 0, []string{"slow"}, "server", "Show memory usage details", "4.0.0", "O(1)", toMemory),
 			{Name: "memory|usage", Arity: -3, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1, ACL: []string{"read", "slow"},
 				Group: "server", Summary: "Estimates the memory usage of a key.", Since: "4.0.0",
 				Complexity: "O(N) where N is the number of samples.", Handler: memoryUsage},
 			containerHelp("memory", "server", "4.0.0", []string{"slow"},
+				"DOCTOR", "    Return memory problems reports.",
+				"MALLOC-STATS", "    Return internal statistics report from the memory allocator.",
+				"PURGE", "    Attempt to purge dirty pages for reclamation by the allocator.",
+				"STATS", "    Return information about the memory usage of the server.",
 				"USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key> and its value. Nested values are",
 				"    sampled up to <count> times (default: 5, 0 means sample all)."),
 		}}
 }
+
+func toMemory(c *Ctx) error { return c.Server.Memory(c) }
 
 // memoryUsage estimates what a key costs: its name, metadata record and,
 // for strings, the value; for lists, their nodes, sampled as Redis samples

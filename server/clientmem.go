@@ -212,8 +212,14 @@ func (m clientMem) writeMem(num func(name string, v int64)) {
 	num("obl", obl)
 	num("oll", oll)
 	num("omem", omem)
-	// NB: as Redis's getClientMemoryUsage adds them up: the reply
-	// blocks, the query buffer, the reply buffer, the arguments, the
-	// queued commands and the connection itself.
-	num("tot-mem", omem+m.qbuf+m.qbufFree+m.rbs+m.argv+m.multi+m.extra)
+	num("tot-mem", m.total())
+}
+
+// total is tot-mem: as Redis's getClientMemoryUsage adds them up, the
+// reply blocks, the query buffer, the reply buffer, the arguments, the
+// queued commands and the connection itself.
+func (m clientMem) total() int64 {
+	obl := min(m.out, replyChunk)
+	omem := (m.out - obl + replyChunk - 1) / replyChunk * replyChunk
+	return omem + m.qbuf + m.qbufFree + m.rbs + m.argv + m.multi + m.extra
 }

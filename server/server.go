@@ -59,6 +59,9 @@ type Server struct {
 	table    *commands.Table
 	started  time.Time
 	releaser memoryReleaser // the cron goroutine's
+	// startupMemory is used_memory once the server started (MEMORY
+	// STATS' startup.allocated).
+	startupMemory int64
 
 	cfgMu sync.Mutex
 	cfg   *config.Config
@@ -291,6 +294,7 @@ func (s *Server) Start() error {
 		s.Close()
 		return err
 	}
+	s.startupMemory = s.memory().used
 	s.log.Info("Ready to accept connections", "addr", s.Addr(), "version", Version)
 	s.startReplicaOf(cfg)
 	return nil
