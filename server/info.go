@@ -315,16 +315,20 @@ func (s *Server) memory() memoryUsage {
 }
 
 // residentBytes reads the process's resident set size on Linux; 0 elsewhere.
-func residentBytes() int64 {
+func residentBytes() int64 { return statmBytes(1) }
+
+// statmBytes reads field i of /proc/self/statm (1: resident, 2: resident
+// and mapped from files or shared) in bytes; 0 where there is none.
+func statmBytes(i int) int64 {
 	data, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		return 0
 	}
 	f := strings.Fields(string(data))
-	if len(f) < 2 {
+	if len(f) <= i {
 		return 0
 	}
-	pages, err := strconv.ParseInt(f[1], 10, 64)
+	pages, err := strconv.ParseInt(f[i], 10, 64)
 	if err != nil {
 		return 0
 	}

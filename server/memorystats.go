@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -56,7 +55,7 @@ func (s *Server) memOverhead() memOverhead {
 	o := memOverhead{
 		peak: s.info.peakMemory.Load(), total: m.used, startup: s.startupMemory,
 		allocated: m.heap, active: int64(ms.HeapInuse + ms.StackInuse),
-		resident: int64(ms.Sys - ms.HeapReleased), rss: m.rss - fileBackedBytes(),
+		resident: int64(ms.Sys - ms.HeapReleased), rss: m.rss - statmBytes(2),
 	}
 	for _, cn := range s.connList() {
 		if snap := cn.info.Load(); snap != nil {
@@ -200,19 +199,4 @@ func goMemStats() string {
 	}
 	b.WriteString("--- End Go runtime statistics ---\n")
 	return b.String()
-}
-
-// fileBackedBytes reads the resident pages of the process that are
-// mapped from files or shared, on Linux; 0 elsewhere.
-func fileBackedBytes() int64 {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[2], 10, 64)
-	return pages * int64(os.Getpagesize())
 }
