@@ -64,6 +64,7 @@ func serverCommands() []*Command {
 			Complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
 			Handler:    shutdown},
 		memoryCommand(),
+		moduleCommand(),
 		latencyCommand(),
 		{Name: "debug", Arity: -2, Flags: Admin | NoScript | Loading | Stale | Protected, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "A container for debugging commands.", Since: "1.0.0", Complexity: "Depends on subcommand.",

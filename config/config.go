@@ -38,6 +38,9 @@ type Config struct {
 	// no (default), yes, or local (clients on the loopback). It is read
 	// at start only, as in Redis.
 	EnableDebugCommand string
+	// EnableModuleCommand is the same for MODULE LOAD, LOADEX and UNLOAD
+	// ("enable-module-command").
+	EnableModuleCommand string
 	// AppendFsync is when writes reach stable storage ("appendfsync"):
 	// always, everysec (default) or no.
 	AppendFsync string

@@ -249,7 +249,7 @@ var directives = []*Directive{
 	choice("acl-pubsub-default", mut, "resetchannels", "allchannels", "resetchannels"),
 	choice("enable-protected-configs", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableProtectedConfigs })),
 	choice("enable-debug-command", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableDebugCommand })),
-	choice("enable-module-command", 0, "no", "no", "yes", "local"),
+	choice("enable-module-command", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableModuleCommand })),
 	num("tracking-table-max-keys", mut|unsigned, 0, longMax, "1000000").to(intField(func(c *Config) *int { return &c.TrackingTableMaxKeys })),
 
 	// The process: logging, supervision, signals.

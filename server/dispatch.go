@@ -57,10 +57,13 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, commands.ErrArity(cmd.Name))
 		return
 	}
-	// DEBUG, as enable-debug-command allows.
-	if cmd.Flags.Has(commands.Protected) && !c.s.debugAllowed(c.Addr) {
-		c.reject(cmd, errDebugNotAllowed)
-		return
+	// DEBUG and MODULE LOAD, as enable-debug-command and
+	// enable-module-command allow.
+	if cmd.Flags.Has(commands.Protected) {
+		if err := c.s.protectedRefused(cmd, c.Addr); err != nil {
+			c.reject(cmd, err)
+			return
+		}
 	}
 	// Auth.
 	if !c.Authenticated && !cmd.Flags.Has(commands.NoAuth) {
@@ -287,23 +290,22 @@ func (c *conn) failQueued() {
 	}
 }
 
-// errDebugNotAllowed is Redis's refusal of DEBUG under
-// enable-debug-command.
-var errDebugNotAllowed = commands.Errf("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", " +
-	"you can run it from a local connection, otherwise you need to set this option in the configuration file, " +
-	"and then restart the server.")
-
-// debugAllowed reports whether a client at addr may run DEBUG:
-// enable-debug-command yes, or local for a client on the loopback, as
-// Redis's allowProtectedAction decides. The directive is read at start.
-func (s *Server) debugAllowed(addr string) bool {
-	switch s.enableDebug {
-	case "yes":
-		return true
-	case "local":
-		return commands.IsLocal(addr)
+// protectedRefused is Redis's refusal of a protected command (DEBUG, or
+// MODULE LOAD, LOADEX and UNLOAD) that its directive does not allow to a
+// client at addr: the directive yes, or local for a client on the
+// loopback, as Redis's allowProtectedAction decides. The directives are
+// read at start.
+func (s *Server) protectedRefused(cmd *commands.Command, addr string) error {
+	name, directive, setting := "DEBUG", "enable-debug-command", s.enableDebug
+	if cmd.Parent != nil && cmd.Parent.Name == "module" {
+		name, directive, setting = "MODULE", "enable-module-command", s.enableModule
 	}
-	return false
+	if setting == "yes" || (setting == "local" && commands.IsLocal(addr)) {
+		return nil
+	}
+	return commands.Errf("%s command not allowed. If the %s option is set to \"local\", "+
+		"you can run it from a local connection, otherwise you need to set this option in the configuration file, "+
+		"and then restart the server.", name, directive)
 }
 
 func unknownCommand(args [][]byte) error {

@@ -73,8 +73,9 @@ type Server struct {
 	slowerThan      atomic.Int64
 	protectedMode   atomic.Bool
 	replicaReadOnly atomic.Bool
-	// enableDebug is enable-debug-command as the server started with.
-	enableDebug string
+	// enableDebug and enableModule are enable-debug-command and
+	// enable-module-command as the server started with.
+	enableDebug, enableModule string
 	// latencyThreshold and latencyTracking are latency-monitor-threshold
 	// and latency-tracking.
 	latencyThreshold atomic.Int64
@@ -180,7 +181,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		stop:     make(chan struct{}),
 		cursors:  commands.NewCursorTable(commands.DefaultCursors),
 
-		enableDebug: cfg.EnableDebugCommand,
+		enableDebug:  cfg.EnableDebugCommand,
+		enableModule: cfg.EnableModuleCommand,
 	}
 	s.scripts = newScripts(s)
 	s.applyHotConfig(cfg)

@@ -569,6 +569,9 @@ func (s *Store) syncLoop() {
 	}
 }
 
+// Log returns the store's logger: the server's.
+func (s *Store) Log() *slog.Logger { return s.log }
+
 type pebbleLogger struct{ l *slog.Logger }
 
 func (p pebbleLogger) Infof(format string, args ...interface{}) {
