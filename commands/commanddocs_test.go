@@ -93,7 +93,6 @@ type exception struct {
 var unimplemented = map[string]string{
 	"acl":        "no ACL users: authentication is requirepass and AUTH",
 	"failover":   "no coordinated failover of a redis-server pair; cluster mode fails over on its own",
-	"lolwut":     "no art",
 	"pfdebug":    "the internals of Redis's HyperLogLog encodings",
 	"pfselftest": "the internals of Redis's HyperLogLog encodings",
 }

@@ -65,6 +65,7 @@ func serverCommands() []*Command {
 			Handler:    shutdown},
 		memoryCommand(),
 		moduleCommand(),
+		lolwutCommand(),
 		latencyCommand(),
 		{Name: "debug", Arity: -2, Flags: Admin | NoScript | Loading | Stale | Protected, ACL: []string{"admin", "slow", "dangerous"},
 			Group: "server", Summary: "A container for debugging commands.", Since: "1.0.0", Complexity: "Depends on subcommand.",

@@ -1,10 +1,11 @@
 package server
 
+import "github.com/shoaldb/shoal/commands"
+
 // Version is Shoal's version; set at build time with
 // -ldflags "-X github.com/shoaldb/shoal/server.Version=...".
 var Version = "0.1.0"
 
 // RedisVersion is the Redis version whose commands and replies Shoal
-// follows; INFO and HELLO report it as redis_version so clients enable the
-// features they would with that Redis.
-const RedisVersion = "7.2.4"
+// follows (commands.RedisVersion).
+const RedisVersion = commands.RedisVersion
