@@ -21,7 +21,7 @@ import (
 // registers), XZERO 01xxxxxx yyyyyyyy (1-16384 zero registers) and VAL
 // 1vvvvvxx (1-4 registers of value 1-32).
 func hyperloglogCommands() []*Command {
-	return []*Command{
+	return append([]*Command{
 		{Name: "pfadd", Arity: -2, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"write", "hyperloglog", "fast"},
 			Group: "hyperloglog", Summary: "Adds the specified elements to the specified HyperLogLog.", Since: "2.8.9", Complexity: "O(1) to add every element.", Handler: pfadd},
 		{Name: "pfcount", Arity: -2, Flags: ReadOnly | MayReplicate, FirstKey: 1, LastKey: -1, Step: 1, ACL: []string{"read", "hyperloglog", "slow"},
@@ -29,7 +29,7 @@ func hyperloglogCommands() []*Command {
 			Complexity: "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", Handler: pfcount},
 		{Name: "pfmerge", Arity: -2, Flags: Write | DenyOOM, FirstKey: 1, LastKey: -1, Step: 1, ACL: []string{"write", "hyperloglog", "slow"},
 			Group: "hyperloglog", Summary: "Merge N different HyperLogLogs into a single one.", Since: "2.8.9", Complexity: "O(N) to merge N HyperLogLogs, but with high constant times.", Handler: pfmerge},
-	}
+	}, hllDebugCommands()...)
 }
 
 const (
