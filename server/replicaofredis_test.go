@@ -237,3 +237,59 @@ func infoField(t *testing.T, c *redis.Client, name string) int64 {
 	t.Fatalf("INFO has no %s", name)
 	return 0
 }
+
+// TestRedisFailoverToShoal runs FAILOVER on a redis-server 7.0 primary
+// that Shoal replicates: Redis pauses its writes until Shoal caught up,
+// Shoal takes the primary role at the failover's PSYNC, and the old
+// primary follows it, so writes go on against Shoal and reach Redis.
+func TestRedisFailoverToShoal(t *testing.T) {
+	r := testutil.StartRedisServer(t, t.TempDir())
+	rc := r.Client(t, 0)
+	ctx := testutil.Ctx(t)
+	fillEveryEncoding(t, r.Addr())
+	s := testutil.Start(t, nil)
+	sc := testutil.Client(t, s, 2)
+	if err := sc.Do(ctx, "REPLICAOF", "127.0.0.1", r.Port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	redisWrites(t, r.Addr(), 0, 100)
+	waitReplicas(t, rc)
+	if err := sc.Do(ctx, "PSYNC", "0123456789012345678901234567890123456789", 1, "FAILOVER").Err(); err == nil ||
+		err.Error() != "ERR PSYNC FAILOVER replid must match my replid." {
+		t.Errorf("PSYNC FAILOVER of another stream: %v", err)
+	}
+	_, port, _ := strings.Cut(s.Addr(), ":")
+	if err := rc.Do(ctx, "FAILOVER", "TO", "127.0.0.1", port, "TIMEOUT", 20000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyTrue(t, "redis-server to follow Shoal", func() bool {
+		role, err := rc.Do(ctx, "ROLE").Slice()
+		return err == nil && role[0] == "slave" && fmt.Sprint(role[3]) == "connected" &&
+			infoText(t, rc, "master_failover_state") == "no-failover"
+	})
+	if role := sc.Do(ctx, "ROLE").Val().([]any); role[0] != "master" {
+		t.Fatalf("Shoal's ROLE after the failover: %v", role)
+	}
+	if err := sc.Set(ctx, "after-failover", "1", 0).Err(); err != nil {
+		t.Fatalf("a write to Shoal after the failover: %v", err)
+	}
+	eventuallyTrue(t, "the write to reach redis-server", func() bool {
+		return rc.Get(ctx, "after-failover").Val() == "1"
+	})
+	sameDatasets(t, "after FAILOVER", datasets(t, r.Addr()), datasets(t, s.Addr()))
+	if err := sc.Do(ctx, "PSYNC", "0123456789012345678901234567890123456789", 1, "FAILOVER").Err(); err == nil ||
+		err.Error() != "ERR PSYNC FAILOVER can't be sent to a master." {
+		t.Errorf("PSYNC FAILOVER to a primary: %v", err)
+	}
+}
+
+// infoText reads a field of INFO as text.
+func infoText(t *testing.T, c *redis.Client, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(c.Info(testutil.Ctx(t), "everything").Val(), "\r\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -158,6 +158,11 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 // +FULLRESYNC or +CONTINUE.
 func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	cn := connOf(c)
+	if c.Cmd.Name == "psync" && len(c.Args) > 3 && commands.Is(c.Args[3], "failover") {
+		if err := s.takeOverFrom(c, replid); err != nil {
+			return err
+		}
+	}
 	if up, ok := s.repl.Upstream(); ok && !up.LinkUp {
 		return &commands.Error{Code: "NOMASTERLINK", Msg: "Can't SYNC while not connected with my master"}
 	}
@@ -188,6 +193,28 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 			s.repl.ServeReplica(nc, read, hello, replid, offset)
 		}()
 	}
+	return nil
+}
+
+// takeOverFrom is the replica's part in a redis-server primary's
+// FAILOVER: the primary, its writes paused and Shoal caught up, asks to
+// follow Shoal with "PSYNC <its replid> <offset> FAILOVER"; Shoal, if it
+// replicates that very stream, becomes a primary, as Redis's replica does,
+// and the PSYNC goes on as any replica's (a full sync: Shoal's stream has
+// its own history).
+func (s *Server) takeOverFrom(c *commands.Ctx, replid string) error {
+	up, replica := s.repl.Upstream()
+	switch {
+	case !replica:
+		return commands.Errf("PSYNC FAILOVER can't be sent to a master.")
+	case replid != up.RedisReplID:
+		return commands.Errf("PSYNC FAILOVER replid must match my replid.")
+	}
+	if err := s.repl.NoOne(); err != nil {
+		return err
+	}
+	s.setReplicaOf("")
+	s.log.Info("MASTER MODE enabled (failover request)", "client", connOf(c).Addr)
 	return nil
 }
 
