@@ -108,6 +108,7 @@ func parseMigrate(c *Ctx) (*migrateOpts, error) {
 	if o.timeout <= 0 {
 		o.timeout = 1000
 	}
+	o.timeout = min(o.timeout, 1<<40) // NB: in range of a time.Duration
 	// NB: the port is read as atoi does: its leading digits.
 	port := 0
 	for _, d := range c.Args[2] {
@@ -186,9 +187,11 @@ func migrateCmd(c *Ctx) error {
 	}
 	took, err := migrateSockets.send(c.Store, o, reqs, len(sent))
 	var deleted [][]byte
+	done := map[string]bool{} // NB: a key named twice is deleted once
 	if !o.copy {
 		for i := range took {
-			if took[i] {
+			if took[i] && !done[string(sentNames[i])] {
+				done[string(sentNames[i])] = true
 				c.Tx.Delete(sent[i])
 				c.Notify(NotifyGeneric, "del", sentNames[i])
 				deleted = append(deleted, sentNames[i])

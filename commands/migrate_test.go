@@ -71,9 +71,14 @@ func TestMigrateMatchesRedis(t *testing.T) {
 			{"MIGRATE", host, "LOCKED", "k", 0, 1000, "AUTH", "wrong"},
 			{"MIGRATE", host, "LOCKED", "k", 0, 1000, "AUTH", "secret"},
 			{"MIGRATE", host, "LOCKED", "", 0, 1000, "AUTH2", "default", "secret", "KEYS", "e"},
+			{"MIGRATE", host, "TARGET", "", 5, 1000, "REPLACE", "KEYS", "dup", "dup"},
+			{"DBSIZE"},
+			{"MIGRATE", host, "TARGET", "", 5, 1000, "KEYS"},
 		} {
 			args := append([]any(nil), cmd...)
-			args[2] = ports[cmd[2].(string)]
+			if len(args) > 2 {
+				args[2] = ports[cmd[2].(string)]
+			}
 			v, err := sc.Do(ctx, args...).Result()
 			out.replies = append(out.replies, fmt.Sprintf("%v -> %s", cmd, renderReply(v, err)))
 		}
@@ -122,6 +127,7 @@ func fillMigrateSource(t *testing.T, c *redis.Client) {
 	for _, cmd := range [][]any{
 		{"SET", "k", "v"},
 		{"SET", "e", "behind a password"},
+		{"SET", "dup", "named twice"},
 		{"SET", "big", string(big)},
 		{"SET", "ttl", "soon gone", "EX", 3600},
 		{"SADD", "s", "a", "b", "1", "2"},
