@@ -91,8 +91,7 @@ type exception struct {
 // "Differences from Redis"); COMMAND INFO answers nil for them and COMMAND
 // DOCS leaves them out, as Redis does for a command it does not know.
 var unimplemented = map[string]string{
-	"acl":      "no ACL users: authentication is requirepass and AUTH",
-	"failover": "no coordinated failover of a redis-server pair; cluster mode fails over on its own",
+	"acl": "no ACL users: authentication is requirepass and AUTH",
 }
 
 // unimplementedSubs are the subcommands of containers Shoal serves that it

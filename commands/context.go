@@ -258,6 +258,8 @@ type Server interface {
 	Latency(c *Ctx) error
 	// Memory runs MEMORY STATS, DOCTOR, MALLOC-STATS and PURGE.
 	Memory(c *Ctx) error
+	// Failover runs FAILOVER.
+	Failover(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).
 	Shutdown(c *Ctx, save bool) error
 	// Quit closes the connection after the reply.

@@ -188,6 +188,12 @@ func (m *Manager) IsReplica() bool { return m.replica.Load() }
 // ReplicaOf makes the node a replica of host:port. It returns false when
 // it already replicates that primary.
 func (m *Manager) ReplicaOf(host string, port int) (changed bool) {
+	return m.replicaOf(host, port, nil)
+}
+
+// replicaOf is ReplicaOf; prepare, when set, readies the new link before
+// it starts.
+func (m *Manager) replicaOf(host string, port int, prepare func(*upstream)) (changed bool) {
 	m.mu.Lock()
 	if m.up != nil && m.up.host == host && m.up.port == port {
 		m.mu.Unlock()
@@ -198,6 +204,9 @@ func (m *Manager) ReplicaOf(host string, port int) (changed bool) {
 		close(m.demoted) // WAIT callers of a primary are unblocked
 	}
 	m.up = newUpstream(m, host, port)
+	if prepare != nil {
+		prepare(m.up)
+	}
 	m.replica.Store(true)
 	up := m.up
 	m.mu.Unlock()

@@ -167,6 +167,11 @@ func (u *upstream) redisSession(c net.Conn, r *bufio.Reader, cfg *Config,
 	if err != nil {
 		return err
 	}
+	if u.resume != nil {
+		// NB: a failover's target continues the stream this node fed it.
+		mark, ok = *u.resume, true
+		u.resume = nil
+	}
 	id, off := "?", int64(-1)
 	if ok {
 		id, off = mark.ID, mark.Offset+1

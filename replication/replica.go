@@ -38,6 +38,12 @@ type upstream struct {
 	redisOff  atomic.Int64
 	apply     Applier
 
+	// failover, set on a FAILOVER's link (failover.go), gets the outcome
+	// of its first PSYNC; resume is the logical stream's position then,
+	// which a redis-server target continues.
+	failover chan error
+	resume   *storage.UpstreamMark
+
 	mu    sync.Mutex
 	conn  net.Conn
 	stop  chan struct{}
@@ -367,10 +373,12 @@ func (m *Manager) disconnectReplicas() {
 // covers; otherwise it was +CONTINUE, and newID is the primary's new
 // replication id, empty when it names none.
 func (u *upstream) psync(call func(args ...string) (string, error), id string, off int64) (full bool, newID string, snapOff int64, err error) {
-	reply, err := call("PSYNC", id, strconv.FormatInt(off, 10))
+	reply, err := call(append([]string{"PSYNC", id, strconv.FormatInt(off, 10)}, u.failoverArgs()...)...)
 	if err != nil {
+		u.failoverDone(err)
 		return false, "", 0, fmt.Errorf("PSYNC: %w", err)
 	}
+	defer func() { u.failoverDone(err) }()
 	u.lastIO.Store(time.Now().UnixNano())
 	f := strings.Fields(reply)
 	switch {

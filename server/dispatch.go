@@ -119,6 +119,16 @@ func (c *conn) dispatch(args [][]byte) {
 		c.out.Simple("QUEUED")
 		return
 	}
+	// FAILOVER holds writes until the node follows its target, which
+	// refuses them from then on as a replica.
+	if c.s.failover.pause.active() && !c.master {
+		c.flush()
+		c.s.failover.pause.wait(c.mayReplicate(cmd, args))
+		if err := c.s.replicationGate(cmd); err != nil {
+			c.reject(cmd, err)
+			return
+		}
+	}
 	// CLIENT PAUSE holds the command until the pause ends.
 	if c.s.pause.active() && !c.master {
 		c.flush()

@@ -554,7 +554,7 @@ func (s *Server) infoReplication(b *infoBuilder) {
 	for i, r := range reps {
 		b.field("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d", r.IP, r.Port, r.State, r.Offset, r.Lag))
 	}
-	b.field("master_failover_state", "no-failover")
+	b.field("master_failover_state", s.failoverStatus())
 	id, id2, off2 := st.ReplIDs()
 	second := int64(-1)
 	if id2 == "" {

@@ -262,21 +262,7 @@ func TestRedisFailoverToShoal(t *testing.T) {
 	if err := rc.Do(ctx, "FAILOVER", "TO", "127.0.0.1", port, "TIMEOUT", 20000).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventuallyTrue(t, "redis-server to follow Shoal", func() bool {
-		role, err := rc.Do(ctx, "ROLE").Slice()
-		return err == nil && role[0] == "slave" && fmt.Sprint(role[3]) == "connected" &&
-			infoText(t, rc, "master_failover_state") == "no-failover"
-	})
-	if role := sc.Do(ctx, "ROLE").Val().([]any); role[0] != "master" {
-		t.Fatalf("Shoal's ROLE after the failover: %v", role)
-	}
-	if err := sc.Set(ctx, "after-failover", "1", 0).Err(); err != nil {
-		t.Fatalf("a write to Shoal after the failover: %v", err)
-	}
-	eventuallyTrue(t, "the write to reach redis-server", func() bool {
-		return rc.Get(ctx, "after-failover").Val() == "1"
-	})
-	sameDatasets(t, "after FAILOVER", datasets(t, r.Addr()), datasets(t, s.Addr()))
+	failedOver(t, rc, sc)
 	if err := sc.Do(ctx, "PSYNC", "0123456789012345678901234567890123456789", 1, "FAILOVER").Err(); err == nil ||
 		err.Error() != "ERR PSYNC FAILOVER can't be sent to a master." {
 		t.Errorf("PSYNC FAILOVER to a primary: %v", err)

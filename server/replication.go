@@ -196,18 +196,23 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	return nil
 }
 
-// takeOverFrom is the replica's part in a redis-server primary's
-// FAILOVER: the primary, its writes paused and Shoal caught up, asks to
-// follow Shoal with "PSYNC <its replid> <offset> FAILOVER"; Shoal, if it
-// replicates that very stream, becomes a primary, as Redis's replica does,
-// and the PSYNC goes on as any replica's (a full sync: Shoal's stream has
+// takeOverFrom is the replica's part in its primary's FAILOVER (a
+// redis-server's or a Shoal node's): the primary, its writes paused and
+// this node caught up, asks to follow it with "PSYNC <its replid> <offset>
+// FAILOVER"; the node, if it replicates that very history, becomes a
+// primary, as Redis's replica does, and the PSYNC goes on as any
+// replica's (from a redis-server, a full sync: Shoal's stream to it has
 // its own history).
 func (s *Server) takeOverFrom(c *commands.Ctx, replid string) error {
 	up, replica := s.repl.Upstream()
+	mine := up.RedisReplID
+	if mine == "" {
+		mine, _, _ = s.store.ReplIDs() // a Shoal primary's history
+	}
 	switch {
 	case !replica:
 		return commands.Errf("PSYNC FAILOVER can't be sent to a master.")
-	case replid != up.RedisReplID:
+	case replid != mine:
 		return commands.Errf("PSYNC FAILOVER replid must match my replid.")
 	}
 	if err := s.repl.NoOne(); err != nil {

@@ -108,6 +108,7 @@ type Server struct {
 	// events was last set from it.
 	eventsValue string
 	pause       pauseState
+	failover    failoverState
 	stats       stats
 	slowlog     slowlog
 	metrics     *metrics
