@@ -60,8 +60,8 @@ func dumpCmd(c *Ctx) error {
 
 // restoreCmd is RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s]
 // [FREQ f], checking in Redis's order: options, an existing key, the TTL,
-// the payload. IDLETIME and FREQ are validated and otherwise ignored:
-// Shoal keeps no access statistics.
+// the payload. IDLETIME and FREQ set the key's access clock, as OBJECT
+// IDLETIME and FREQ read it.
 func restoreCmd(c *Ctx) error {
 	var replace, absttl bool
 	idle, freq := int64(-1), int64(-1)
@@ -138,6 +138,7 @@ func restoreCmd(c *Ctx) error {
 	replaced := k.Live
 	// NB: v may alias the argument buffer; the batch copies what it keeps.
 	c.Tx.Restore(k, v, at)
+	c.Tx.SetAccess(k, idle, freq)
 	if replaced {
 		c.Notify(NotifyNew, "new", c.Args[1]) // Redis deletes, then adds
 	}

@@ -1,7 +1,9 @@
 package commands_test
 
 import (
+	"context"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -271,4 +273,38 @@ func TestDumpSkiplistAsRedis(t *testing.T) {
 			t.Fatalf("DUMP z = %x, want Redis's %s", p, redis70Dumps["zset-skiplist"])
 		}
 	})
+}
+
+// TestRestoreAccessClockAsRedis restores keys with IDLETIME and FREQ on
+// Shoal and on redis-server 7.0.15 and compares what OBJECT IDLETIME and
+// OBJECT FREQ read back, under an LRU and an LFU policy.
+func TestRestoreAccessClockAsRedis(t *testing.T) {
+	ctx := context.Background()
+	rc := startRedis(t, 2)
+	sc := testutil.Client(t, testutil.Start(t, nil), 2)
+	var seen [2][]string
+	for i, c := range []*redis.Client{rc, sc} {
+		c.Set(ctx, "src", "value", 0)
+		p := c.Dump(ctx, "src").Val()
+		for _, cmd := range [][]any{
+			{"RESTORE", "idle", 0, p, "IDLETIME", 1000}, {"OBJECT", "IDLETIME", "idle"},
+			{"RESTORE", "idle", 0, p, "REPLACE", "IDLETIME", 0}, {"OBJECT", "IDLETIME", "idle"},
+			{"RESTORE", "freq", 0, p, "FREQ", 77}, {"OBJECT", "IDLETIME", "freq"},
+			{"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"},
+			{"RESTORE", "lfu", 0, p, "FREQ", 77}, {"OBJECT", "FREQ", "lfu"},
+			{"RESTORE", "lfu2", 0, p, "IDLETIME", 50}, {"OBJECT", "FREQ", "lfu2"},
+			{"CONFIG", "SET", "maxmemory-policy", "noeviction"},
+		} {
+			v, err := c.Do(ctx, cmd...).Result()
+			if n, ok := v.(int64); ok && cmd[1] == "IDLETIME" && n >= 0 {
+				// NB: a second may pass between the two commands, on
+				// either server: tens of seconds are compared.
+				v = fmt.Sprintf("%d0s", (n+1)/10)
+			}
+			seen[i] = append(seen[i], fmt.Sprintf("%v: %v %v", cmd[:2], v, err))
+		}
+	}
+	if got, want := strings.Join(seen[1], "\n"), strings.Join(seen[0], "\n"); got != want {
+		t.Errorf("shoal:\n%s\nredis-server:\n%s", got, want)
+	}
 }

@@ -263,6 +263,32 @@ func (t *Tx) IdleTime(k *Key) int64 {
 	return int64(now + (lruClockMax - clock))
 }
 
+// SetAccess sets the live key k's clock as RESTORE's IDLETIME and FREQ
+// do (Redis's objectSetLRUOrLFU): under an LFU policy the counter freq,
+// when not negative; otherwise the last access idle seconds ago, when
+// idle is not negative.
+func (t *Tx) SetAccess(k *Key, idle, freq int64) {
+	a := t.s.clocks
+	now := a.clockNow()
+	var v uint32
+	switch lfu := a.lfu.Load(); {
+	case lfu && freq >= 0:
+		v = lfuMinutes(now)<<8 | uint32(freq)
+	case !lfu && idle >= 0:
+		// NB: as Redis wraps it, into LRU_CLOCK_MAX rather than past it.
+		abs := int64(lruClock(now)) - idle
+		if abs < 0 {
+			abs += lruClockMax
+		}
+		v = uint32(abs) & lruClockMax
+	default:
+		return
+	}
+	t.scratch = encoding.MetaKey(t.scratch[:0], k.Phys, k.Name)
+	sl, tag := a.slot(t.scratch)
+	sl.Store(tag | v)
+}
+
 // AccessFrequency returns the live key k's LFU counter, decayed to now:
 // OBJECT FREQ.
 func (t *Tx) AccessFrequency(k *Key) int64 {
