@@ -410,7 +410,12 @@ func Parse(text string) (*Config, error) {
 type loader struct {
 	c     *Config
 	saved bool
+	depth int // files being included
 }
+
+// includeDepth bounds nested include lines, so that a file including
+// itself is an error rather than a loop.
+const includeDepth = 16
 
 func (l *loader) load(text, source string) error {
 	for n, ln := range strings.Split(text, "\n") {
@@ -426,6 +431,14 @@ func (l *loader) load(text, source string) error {
 			continue
 		}
 		name := strings.ToLower(words[0])
+		if name == "include" && len(words) == 2 {
+			// NB: as redis-server reads it: the file's lines in place of
+			// this one, its path relative to the working directory.
+			if err := l.include(words[1]); err != nil {
+				return fmt.Errorf("config: %s line %d: %w", source, n+1, err)
+			}
+			continue
+		}
 		d := Lookup(name)
 		if d == nil {
 			l.c.Ignored = append(l.c.Ignored, name)
@@ -449,6 +462,20 @@ func (l *loader) load(text, source string) error {
 		}
 	}
 	return nil
+}
+
+// include loads the configuration file at path.
+func (l *loader) include(path string) error {
+	if l.depth >= includeDepth {
+		return fmt.Errorf("include %s: nested more than %d deep", path, includeDepth)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("include: %w", err)
+	}
+	l.depth++
+	defer func() { l.depth-- }()
+	return l.load(string(data), path)
 }
 
 func quoteArg(a string) string {

@@ -101,3 +101,33 @@ func TestValidateChecksFields(t *testing.T) {
 		}
 	}
 }
+
+// TestIncludeReadsAnotherFile: an include line reads the other file's
+// directives in its place, as redis-server does, so a later line wins
+// over it and it over an earlier one; a missing file and a file that
+// includes itself are errors.
+func TestIncludeReadsAnotherFile(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "local.conf")
+	os.WriteFile(other, []byte("maxmemory 10mb\nport 7100\nhz 20\n"), 0o644)
+	path := filepath.Join(dir, "redis.conf")
+	os.WriteFile(path, []byte("port 7000\nhz 50\ninclude "+other+"\nhz 30\n"), 0o644)
+	c, err := Load([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 7100 || c.Value("hz") != "30" || c.Value("maxmemory") != "10485760" {
+		t.Errorf("port %d, hz %s, maxmemory %s", c.Port, c.Value("hz"), c.Value("maxmemory"))
+	}
+	if len(c.Ignored) != 0 {
+		t.Errorf("ignored %v", c.Ignored)
+	}
+	os.WriteFile(path, []byte("include "+filepath.Join(dir, "missing.conf")+"\n"), 0o644)
+	if _, err := Load([]string{path}); err == nil || !strings.Contains(err.Error(), "missing.conf") {
+		t.Errorf("a missing include: %v", err)
+	}
+	os.WriteFile(path, []byte("include "+path+"\n"), 0o644)
+	if _, err := Load([]string{path}); err == nil || !strings.Contains(err.Error(), "nested") {
+		t.Errorf("a file including itself: %v", err)
+	}
+}
