@@ -5,6 +5,7 @@
 package commands
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -195,6 +196,28 @@ func (t *Table) All() []*Command { return t.sorted }
 
 // NewTable assembles the given commands into a table. It panics on a
 // duplicate name: the table is a literal, so that is a programming error.
+// Rename makes the command named from answer to to instead, or to no
+// name when to is empty, as redis.conf's rename-command does; the
+// command's own name (COMMAND INFO's, CLIENT LIST's) stays.
+func (t *Table) Rename(from, to string) error {
+	from, to = strings.ToLower(from), strings.ToLower(to)
+	c := t.byName[from]
+	if c == nil {
+		return Errf("No such command in rename-command")
+	}
+	delete(t.byName, from)
+	if to == "" {
+		// NB: gone from COMMAND, COMMAND COUNT and COMMAND LIST too.
+		t.sorted = slices.DeleteFunc(t.sorted, func(x *Command) bool { return x == c })
+		return nil
+	}
+	if _, taken := t.byName[to]; taken {
+		return Errf("Target command name already exists")
+	}
+	t.byName[to] = c
+	return nil
+}
+
 func NewTable(cmds ...[]*Command) *Table {
 	t := &Table{byName: map[string]*Command{}}
 	for _, group := range cmds {

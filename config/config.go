@@ -234,6 +234,10 @@ type Config struct {
 	File string
 	// Ignored lists directives read but unknown, logged once at start.
 	Ignored []string
+	// RenameCommands are the rename-command lines, in order: the command
+	// named first answers to the second name from then on, or to none
+	// when it is empty. Read at start only, as in Redis.
+	RenameCommands [][2]string
 	// bindSet records that bind was given explicitly (protected mode).
 	bindSet bool
 	// stored holds the values of the directives Shoal keeps without acting
@@ -439,6 +443,10 @@ func (l *loader) load(text, source string) error {
 			}
 			continue
 		}
+		if name == "rename-command" && len(words) == 3 {
+			l.c.RenameCommands = append(l.c.RenameCommands, [2]string{words[1], words[2]})
+			continue
+		}
 		d := Lookup(name)
 		if d == nil {
 			l.c.Ignored = append(l.c.Ignored, name)
@@ -490,5 +498,6 @@ func (c *Config) Clone() *Config {
 	d := *c
 	d.Bind = append([]string(nil), c.Bind...)
 	d.Ignored = append([]string(nil), c.Ignored...)
+	d.RenameCommands = append([][2]string(nil), c.RenameCommands...)
 	return &d
 }

@@ -164,6 +164,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	table := commands.Default()
+	for _, r := range cfg.RenameCommands {
+		if err := table.Rename(r[0], r[1]); err != nil {
+			return nil, fmt.Errorf("config: rename-command %s %q: %s", r[0], r[1], err.(*commands.Error).Msg)
+		}
+	}
 	so := storeOptions(cfg, opts.Now, log)
 	so.FS = opts.FS
 	store, err := storage.Open(so)
@@ -174,7 +180,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		log:      log,
 		logLevel: level,
 		store:    store,
-		table:    commands.Default(),
+		table:    table,
 		started:  time.Now(),
 		cfg:      cfg.Clone(),
 		clients:  map[int64]*conn{},
