@@ -90,9 +90,7 @@ type exception struct {
 // unimplemented are the Redis 7.0 commands Shoal does not serve (README,
 // "Differences from Redis"); COMMAND INFO answers nil for them and COMMAND
 // DOCS leaves them out, as Redis does for a command it does not know.
-var unimplemented = map[string]string{
-	"acl": "no ACL users: authentication is requirepass and AUTH",
-}
+var unimplemented = map[string]string{}
 
 // unimplementedSubs are the subcommands of containers Shoal serves that it
 // does not.

@@ -260,6 +260,8 @@ type Server interface {
 	Memory(c *Ctx) error
 	// Failover runs FAILOVER.
 	Failover(c *Ctx) error
+	// ACL runs ACL GETUSER, LIST, LOG and SETUSER.
+	ACL(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).
 	Shutdown(c *Ctx, save bool) error
 	// Quit closes the connection after the reply.

@@ -64,6 +64,7 @@ func serverCommands() []*Command {
 			Complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
 			Handler:    shutdown},
 		memoryCommand(),
+		aclCommand(),
 		moduleCommand(),
 		lolwutCommand(),
 		latencyCommand(),

@@ -234,6 +234,8 @@ type Config struct {
 	File string
 	// Ignored lists directives read but unknown, logged once at start.
 	Ignored []string
+	// AclLogMaxLen is how many entries ACL LOG keeps ("acllog-max-len").
+	AclLogMaxLen int
 	// RenameCommands are the rename-command lines, in order: the command
 	// named first answers to the second name from then on, or to none
 	// when it is empty. Read at start only, as in Redis.

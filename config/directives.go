@@ -245,7 +245,7 @@ var directives = []*Directive{
 	boolean("io-threads-do-reads", 0, "no"),
 	str("requirepass", mut|null|sensitive, "").to(stringField(func(c *Config) *string { return &c.RequirePass })),
 	str("aclfile", 0, ""),
-	num("acllog-max-len", mut, 0, longMax, "128"),
+	num("acllog-max-len", mut, 0, longMax, "128").to(intField(func(c *Config) *int { return &c.AclLogMaxLen })),
 	choice("acl-pubsub-default", mut, "resetchannels", "allchannels", "resetchannels"),
 	choice("enable-protected-configs", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableProtectedConfigs })),
 	choice("enable-debug-command", 0, "no", "no", "yes", "local").to(stringField(func(c *Config) *string { return &c.EnableDebugCommand })),

@@ -109,6 +109,7 @@ type Server struct {
 	eventsValue string
 	pause       pauseState
 	failover    failoverState
+	aclLog      aclLog
 	stats       stats
 	slowlog     slowlog
 	metrics     *metrics

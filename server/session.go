@@ -36,6 +36,7 @@ func (s *Server) Auth(c *commands.Ctx, user, pass string) error {
 			c.Client.Authenticated = true
 			return nil
 		}
+		s.authDenied(c, user)
 		return commands.ErrWrongPass
 	}
 	c.Client.Authenticated = true
