@@ -198,7 +198,7 @@ func TestConfig(t *testing.T) {
 			err  string
 		}{
 			{[]any{"config", "set", "nosuch", "1"}, "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"},
-			{[]any{"config", "set", "port", "1"}, "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"},
+			{[]any{"config", "set", "port", "70000"}, "ERR CONFIG SET failed (possibly related to argument 'port') - argument must be between 0 and 65535 inclusive"},
 			{[]any{"config", "set", "databases", "3"}, "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"},
 			{[]any{"config", "set", "protected-mode", "maybe"}, "ERR CONFIG SET failed (possibly related to argument 'protected-mode') - argument must be 'yes' or 'no'"},
 			{[]any{"config", "set", "maxmemory", "5zz"}, "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"},

@@ -223,8 +223,8 @@ func Directives() []*Directive { return directives }
 // without a field is stored and shown but has no effect in Shoal.
 var directives = []*Directive{
 	// The network and the process.
-	num("port", 0, 0, 65535, "6379").to(intField(func(c *Config) *int { return &c.Port })),
-	special("bind", 0, "127.0.0.1", bindKind{}).to(&field{
+	num("port", mut, 0, 65535, "6379").to(intField(func(c *Config) *int { return &c.Port })),
+	special("bind", mut, "127.0.0.1", bindKind{}).to(&field{
 		get: func(c *Config) string { return strings.Join(c.Bind, " ") },
 		put: func(c *Config, v string) { c.Bind, c.bindSet = strings.Fields(v), true },
 	}),

@@ -368,7 +368,8 @@ func TestRewriteRoundTrip(t *testing.T) {
 	c := Default()
 	other := map[string]string{"cluster-announce-hostname": "host-1.example", "activedefrag": "no", "save": "10 1 20 2", "client-output-buffer-limit": "normal 1mb 2mb 3",
 		"oom-score-adj-values": "1 2 3", "notify-keyspace-events": "Kx", "latency-tracking-info-percentiles": "",
-		"shutdown-on-sigint": "save now", "shutdown-on-sigterm": "nosave", "proc-title-template": "{title} x"}
+		"shutdown-on-sigint": "save now", "shutdown-on-sigterm": "nosave", "proc-title-template": "{title} x",
+		"bind": "127.0.0.1 ::1"}
 	for _, d := range Directives() {
 		if !d.Mutable && !d.Protected {
 			continue

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -22,6 +23,21 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	next, err := s.cfg.Set(pairs, local)
 	if err != nil {
 		return commands.Errf("%s", err)
+	}
+	if next.Port != s.cfg.Port || !slices.Equal(next.Bind, s.cfg.Bind) {
+		blame := "bind"
+		for _, p := range pairs {
+			if strings.EqualFold(p[0], "port") {
+				blame = "port"
+			}
+		}
+		if s.cluster != nil {
+			// NB: a cluster node's address is the catalog's.
+			return commands.Errf("%s", &config.SetError{Arg: blame, Reason: "can't set immutable config"})
+		}
+		if err := s.rebind(next, blame); err != nil {
+			return commands.Errf("%s", err)
+		}
 	}
 	s.cfg = next
 	s.applyHotConfig(next)

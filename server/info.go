@@ -198,10 +198,8 @@ func (s *Server) infoServer(b *infoBuilder) {
 	}
 	port := cfg.Port
 	if port == 0 {
-		if len(s.listeners) > 0 {
-			if a, ok := s.listeners[0].Addr().(*net.TCPAddr); ok {
-				port = a.Port
-			}
+		if _, p, err := net.SplitHostPort(s.Addr()); err == nil {
+			port, _ = strconv.Atoi(p)
 		}
 	}
 	b.field("redis_version", RedisVersion)

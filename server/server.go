@@ -109,6 +109,7 @@ type Server struct {
 	eventsValue string
 	pause       pauseState
 	failover    failoverState
+	lnMu        sync.Mutex // listeners, which CONFIG SET port and bind replace
 	aclLog      aclLog
 	stats       stats
 	slowlog     slowlog
@@ -270,20 +271,11 @@ func (s *Server) applyHotConfig(c *config.Config) {
 // Start listens on every bind address and serves in the background.
 func (s *Server) Start() error {
 	cfg := s.Config()
-	for _, host := range cfg.Bind {
-		host = trimBindPrefix(host)
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("server: listen on %s:%d: %w", host, cfg.Port, err)
-		}
-		if cfg.Port == 0 {
-			// Every address serves the port the first one got, and
-			// replicas announce it to their primary.
-			cfg.Port = ln.Addr().(*net.TCPAddr).Port
-		}
-		s.listeners = append(s.listeners, ln)
+	lns, port, err := listen(cfg.Bind, cfg.Port)
+	if err != nil {
+		return err
 	}
+	s.listeners, cfg.Port = lns, port
 	s.repl.SetConfig(replConfig(cfg))
 	// NB: the catalog starts before the first connection is served: a
 	// connection's context names it.
@@ -291,13 +283,7 @@ func (s *Server) Start() error {
 		s.Close()
 		return err
 	}
-	for _, ln := range s.listeners {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serve(ln)
-		}()
-	}
+	s.serveAll(s.listeners)
 	s.wg.Add(1)
 	go s.cron()
 	if err := s.metrics.start(cfg); err != nil {
@@ -307,6 +293,68 @@ func (s *Server) Start() error {
 	s.startupMemory = s.memory().used
 	s.log.Info("Ready to accept connections", "addr", s.Addr(), "version", Version)
 	s.startReplicaOf(cfg)
+	return nil
+}
+
+// listen opens a listener on each of bind's addresses at port; port 0
+// takes a free one, which every address then serves, and which listen
+// returns.
+func listen(bind []string, port int) ([]net.Listener, int, error) {
+	var lns []net.Listener
+	for _, host := range bind {
+		host = trimBindPrefix(host)
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, 0, fmt.Errorf("server: listen on %s:%d: %w", host, port, err)
+		}
+		if port == 0 {
+			// Every address serves the port the first one got, and
+			// replicas announce it to their primary.
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		lns = append(lns, ln)
+	}
+	return lns, port, nil
+}
+
+// serveAll accepts connections on lns until each is closed.
+func (s *Server) serveAll(lns []net.Listener) {
+	for _, ln := range lns {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(ln)
+		}()
+	}
+}
+
+// rebind moves the server to next's port and bind addresses, as CONFIG
+// SET port and bind do in Redis: the new listeners open first, and only
+// then are the old ones closed; connections already made stay.
+func (s *Server) rebind(next *config.Config, blame string) error {
+	lns, port, err := listen(next.Bind, next.Port)
+	if err != nil {
+		s.log.Warn("CONFIG SET could not listen", "err", err)
+		reason := "Unable to listen on this port. Check server logs."
+		if blame == "bind" {
+			reason = "Failed to bind to specified addresses."
+		}
+		return &config.SetError{Arg: blame, Reason: reason}
+	}
+	s.lnMu.Lock()
+	old := s.listeners
+	s.listeners = lns
+	s.lnMu.Unlock()
+	s.serveAll(lns)
+	for _, ln := range old {
+		ln.Close()
+	}
+	announced := next.Clone()
+	announced.Port = port
+	s.repl.SetConfig(replConfig(announced))
 	return nil
 }
 
@@ -320,6 +368,8 @@ func trimBindPrefix(h string) string {
 
 // Addr returns the first listening address ("127.0.0.1:6379").
 func (s *Server) Addr() string {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
 	if len(s.listeners) == 0 {
 		return ""
 	}
@@ -351,6 +401,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) closeListeners() {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
