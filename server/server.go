@@ -200,7 +200,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	store.SetReplicatedListener(s.replicatedWrites)
 	store.SetEventListener(s.replicatedEvent)
 	store.SetSwapListener(s.dbSwapped)
-	store.SetExpireHold(s.pause.holding)
+	// NB: a failover's pause holds expiry too: its target must catch up
+	// with an offset that stands still.
+	store.SetExpireHold(func() bool { return s.pause.holding() || s.failover.pause.holding() })
 	if err := s.loadFunctions(); err != nil {
 		store.Close()
 		return nil, err
