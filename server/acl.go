@@ -109,8 +109,8 @@ type aclLog struct {
 type aclEntry struct {
 	count             int64
 	context, username string
-	object            string // the command's name as the client sent it
-	created, updated  time.Time
+	object            string    // the command's name as the client sent it
+	updated           time.Time // the last refusal counted
 	clientInfo        string
 }
 
@@ -130,7 +130,7 @@ func (l *aclLog) denied(context, object, username, info string, max int64) {
 		}
 	}
 	l.entries = append([]*aclEntry{{count: 1, context: context, object: object, username: username,
-		created: now, updated: now, clientInfo: info}}, l.entries...)
+		updated: now, clientInfo: info}}, l.entries...)
 	if int64(len(l.entries)) > max {
 		l.entries = l.entries[:max]
 	}
@@ -169,7 +169,7 @@ func (l *aclLog) reply(c *commands.Ctx) error {
 			c.Out.BulkString(kv[1])
 		}
 		c.Out.BulkString("age-seconds")
-		c.Out.Double(float64(now.Sub(e.created).Milliseconds()) / 1000)
+		c.Out.Double(float64(now.Sub(e.updated).Milliseconds()) / 1000) // NB: since the last, as Redis 7.0
 		c.Out.BulkString("client-info")
 		c.Out.BulkString(e.clientInfo)
 	}
