@@ -113,6 +113,11 @@ func (s *Server) Failover(c *commands.Ctx) error {
 		s.log.Info("FAILOVER requested to any replica.")
 	}
 	f.mu.Lock()
+	if f.state != noFailover && f.state != "" {
+		// NB: another FAILOVER started since the check above.
+		f.mu.Unlock()
+		return commands.Errf("FAILOVER already in progress.")
+	}
 	f.state, f.host, f.port, f.force = failoverWaiting, host, int(port), force
 	f.end = time.Time{}
 	if timeout > 0 {
