@@ -236,6 +236,8 @@ type Config struct {
 	Ignored []string
 	// AclLogMaxLen is how many entries ACL LOG keeps ("acllog-max-len").
 	AclLogMaxLen int
+	// Users are the user lines: a name, then its ACL rules.
+	Users [][]string
 	// RenameCommands are the rename-command lines, in order: the command
 	// named first answers to the second name from then on, or to none
 	// when it is empty. Read at start only, as in Redis.
@@ -445,6 +447,10 @@ func (l *loader) load(text, source string) error {
 			}
 			continue
 		}
+		if name == "user" && len(words) >= 2 {
+			l.c.Users = append(l.c.Users, words[1:])
+			continue
+		}
 		if name == "rename-command" && len(words) == 3 {
 			l.c.RenameCommands = append(l.c.RenameCommands, [2]string{words[1], words[2]})
 			continue
@@ -501,5 +507,6 @@ func (c *Config) Clone() *Config {
 	d.Bind = append([]string(nil), c.Bind...)
 	d.Ignored = append([]string(nil), c.Ignored...)
 	d.RenameCommands = append([][2]string(nil), c.RenameCommands...)
+	d.Users = append([][]string(nil), c.Users...)
 	return &d
 }

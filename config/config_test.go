@@ -131,3 +131,21 @@ func TestIncludeReadsAnotherFile(t *testing.T) {
 		t.Errorf("a file including itself: %v", err)
 	}
 }
+
+// TestUserAndRenameLines: user and rename-command lines are kept for the
+// server, in order, from a file or from flags.
+func TestUserAndRenameLines(t *testing.T) {
+	c, err := Load([]string{"--user", "default", "on", ">pw", "~*", "--rename-command", "flushall", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Users) != 1 || strings.Join(c.Users[0], " ") != "default on >pw ~*" {
+		t.Errorf("users %q", c.Users)
+	}
+	if len(c.RenameCommands) != 1 || c.RenameCommands[0] != [2]string{"flushall", ""} {
+		t.Errorf("renames %q", c.RenameCommands)
+	}
+	if len(c.Ignored) != 0 {
+		t.Errorf("ignored %v", c.Ignored)
+	}
+}

@@ -3,11 +3,13 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/config"
 )
 
 // ACL answers ACL GETUSER, LIST, LOG and SETUSER for Shoal's one user,
@@ -73,9 +75,28 @@ func (s *Server) aclSetUser(c *commands.Ctx) error {
 	if string(c.Args[2]) != "default" {
 		return commands.Errf("Error in ACL SETUSER modifier '%s': Shoal has one ACL user, default", c.Args[2])
 	}
-	pass, set := s.password(), false
-	for _, a := range c.Args[3:] {
-		rule := string(a)
+	rules := make([]string, len(c.Args)-3)
+	for i, a := range c.Args[3:] {
+		rules[i] = string(a)
+	}
+	pass, set, err := defaultUserRules(rules, s.password())
+	if err != nil {
+		return commands.Errf("Error in ACL SETUSER modifier %s", err)
+	}
+	if set {
+		if err := s.ConfigSet([][2]string{{"requirepass", pass}}, true); err != nil {
+			return err
+		}
+	}
+	c.Out.OK()
+	return nil
+}
+
+// defaultUserRules applies ACL rules to the default user whose password
+// is pass: those that keep every permission, and those that set or clear
+// its one password. set reports that the password is the new pass.
+func defaultUserRules(rules []string, pass string) (newPass string, set bool, err error) {
+	for _, rule := range rules {
 		switch low := strings.ToLower(rule); {
 		case low == "on", low == "~*", low == "allkeys", low == "&*", low == "allchannels",
 			low == "+@all", low == "allcommands", low == "%rw~*":
@@ -86,16 +107,10 @@ func (s *Server) aclSetUser(c *commands.Ctx) error {
 		case strings.HasPrefix(rule, "<") && pass == rule[1:]:
 			pass, set = "", true
 		default:
-			return commands.Errf("Error in ACL SETUSER modifier '%s': the default user keeps every permission and one password at most", rule)
+			return "", false, fmt.Errorf("'%s': the default user keeps every permission and one password at most", rule)
 		}
 	}
-	if set {
-		if err := s.ConfigSet([][2]string{{"requirepass", pass}}, true); err != nil {
-			return err
-		}
-	}
-	c.Out.OK()
-	return nil
+	return pass, set, nil
 }
 
 // aclLog is ACL LOG's: the refusals of AUTH, newest first, those of the
@@ -191,4 +206,29 @@ func (s *Server) authDenied(c *commands.Ctx, user string) {
 	var b strings.Builder
 	s.writeClientLine(&b, connOf(c), c)
 	s.aclLog.denied(context, string(c.Args[0]), user, strings.TrimSuffix(b.String(), "\n"), int64(s.Config().AclLogMaxLen))
+}
+
+// applyUsers reads the configuration's user lines, as redis-server reads
+// them at start: the default user's rules apply as ACL SETUSER default's
+// do (a password becomes requirepass), and a rule Shoal cannot honour
+// stops the start rather than leave the server open. Other users are
+// left out: no one can authenticate as them.
+func applyUsers(cfg *config.Config) (*config.Config, error) {
+	if len(cfg.Users) == 0 {
+		return cfg, nil
+	}
+	cfg = cfg.Clone()
+	for _, u := range cfg.Users {
+		if u[0] != "default" {
+			continue
+		}
+		pass, set, err := defaultUserRules(u[1:], cfg.RequirePass)
+		if err != nil {
+			return nil, fmt.Errorf("config: user default: %w", err)
+		}
+		if set {
+			cfg.RequirePass = pass
+		}
+	}
+	return cfg, nil
 }

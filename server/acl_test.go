@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
 )
 
 // TestACLAsRedisWithOneUser sends ACL's subcommands to Shoal and to a
@@ -68,4 +69,51 @@ func aclReply(v any) string {
 	s = regexp.MustCompile(`age-seconds:[0-9.e-]+|age-seconds [0-9.e-]+`).ReplaceAllString(s, "age-seconds")
 	// NB: Shoal's client lines are Redis 7.2's, with lib-name and lib-ver.
 	return regexp.MustCompile(`id=[0-9]+ addr=[^\]]*?resp=[23]( lib-name=[^ \]]* lib-ver=[^ \]]*)?`).ReplaceAllString(s, "client-info")
+}
+
+// TestUserLinesAsRedis starts Shoal with a user line for the default
+// user, a password among its rules, and compares what a client sees with
+// a redis-server 7.0.15 whose default user took the same rules; a rule Shoal cannot honour (a password
+// given as a hash, a user turned off) stops Shoal's start rather than
+// leave it open.
+func TestUserLinesAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	line := []string{"default", "on", ">s3cret", "~*", "&*", "+@all"}
+	r := testutil.StartRedisServer(t, t.TempDir())
+	rc := r.Client(t, 0)
+	if err := rc.Do(ctx, append([]any{"ACL", "SETUSER"}, anySlice(line)...)...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t)
+	cfg.Users = [][]string{line}
+	s := testutil.Start(t, cfg)
+	var seen [2][]string
+	for i, addr := range []string{r.Addr(), s.Addr()} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+		defer c.Close()
+		cn := c.Conn()
+		defer cn.Close()
+		for _, cmd := range [][]any{{"GET", "k"}, {"AUTH", "wrong"}, {"AUTH", "s3cret"}, {"GET", "k"}, {"ACL", "LIST"}} {
+			v, err := cn.Do(ctx, cmd...).Result()
+			seen[i] = append(seen[i], fmt.Sprintf("%v: %v %v", cmd, v, err))
+		}
+	}
+	if got, want := strings.Join(seen[1], "\n"), strings.Join(seen[0], "\n"); got != want {
+		t.Errorf("shoal:\n%s\nredis-server:\n%s", got, want)
+	}
+	for _, bad := range [][]string{{"default", "on", "#" + strings.Repeat("a", 64)}, {"default", "off"}} {
+		cfg := testutil.Config(t)
+		cfg.Users = [][]string{bad}
+		if _, err := server.New(cfg, server.Options{}); err == nil {
+			t.Errorf("user %v: the server started", bad)
+		}
+	}
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

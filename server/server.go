@@ -157,6 +157,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg, err := applyUsers(cfg)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	var level *slog.LevelVar
 	if log == nil {
@@ -226,6 +230,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	store.SetExpireHook(s.keyExpired)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
+	}
+	for _, u := range cfg.Users {
+		if u[0] != "default" {
+			log.Warn("ignoring ACL user: Shoal has one user, default", "user", u[0])
+		}
 	}
 	return s, nil
 }
