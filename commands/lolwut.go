@@ -30,41 +30,21 @@ func lolwut(c *Ctx) error {
 		}
 		version, args = int64(uint32(v)), args[2:]
 	}
-	// NB: each argument is read, then clamped, as Redis reads them.
-	num := func(i int, def, hi int64) (int64, error) {
-		if i >= len(args) {
-			return def, nil
-		}
-		n, err := ParseInt(args[i])
-		return min(max(n, 1), hi), err
-	}
 	var art string
 	switch version {
 	case 5:
-		cols, err := num(0, 66, 1000)
+		n, err := lolwutArgs(args, [][2]int64{{66, 1000}, {8, 200}, {12, 200}})
 		if err != nil {
 			return err
 		}
-		perRow, err := num(1, 8, 200)
-		if err != nil {
-			return err
-		}
-		perCol, err := num(2, 12, 200)
-		if err != nil {
-			return err
-		}
-		art = schotter(int(cols), int(perRow), int(perCol)).braille() +
+		art = schotter(n[0], n[1], n[2]).braille() +
 			"\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. "
 	case 6:
-		cols, err := num(0, 80, 1000)
+		n, err := lolwutArgs(args, [][2]int64{{80, 1000}, {20, 1000}})
 		if err != nil {
 			return err
 		}
-		rows, err := num(1, 20, 1000)
-		if err != nil {
-			return err
-		}
-		art = skyline(int(cols), int(rows)).grays() +
+		art = skyline(n[0], n[1]).grays() +
 			"\nDedicated to the 8 bit game developers of past and present.\n" +
 			"Original 8 bit image from Plaguemon by hikikomori. Redis ver. "
 	default:
@@ -72,6 +52,25 @@ func lolwut(c *Ctx) error {
 	}
 	c.Out.Verbatim("txt", art+RedisVersion+"\n")
 	return nil
+}
+
+// lolwutArgs reads a drawing's numeric arguments, each given as its
+// default and its upper bound: in order, each read and then clamped to
+// [1, bound], as Redis reads them.
+func lolwutArgs(args [][]byte, spec [][2]int64) ([]int, error) {
+	out := make([]int, len(spec))
+	for i, sp := range spec {
+		n := sp[0]
+		if i < len(args) {
+			v, err := ParseInt(args[i])
+			if err != nil {
+				return nil, err
+			}
+			n = min(max(v, 1), sp[1])
+		}
+		out[i] = int(n)
+	}
+	return out, nil
 }
 
 // canvas is LOLWUT's: a pixel a byte, drawing outside it ignored.
