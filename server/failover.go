@@ -258,10 +258,9 @@ func (s *Server) abortFailover(why string) {
 	}
 	s.log.Info("FAILOVER aborted", "target", host+":"+strconv.Itoa(port), "reason", why)
 	if state == failoverInProgress {
-		if err := s.repl.NoOne(); err != nil {
+		if err := s.becomePrimary(); err != nil {
 			s.log.Warn("FAILOVER abort: back to primary failed", "err", err)
 		}
-		s.setReplicaOf("")
 	}
 	s.clearFailover()
 }

@@ -85,10 +85,9 @@ func (s *Server) ReplicaOf(c *commands.Ctx, host string, port int) error {
 		return commands.Errf("REPLICAOF not allowed in cluster mode.")
 	}
 	if host == "" {
-		if err := s.repl.NoOne(); err != nil {
+		if err := s.becomePrimary(); err != nil {
 			return err
 		}
-		s.setReplicaOf("")
 		c.Out.OK()
 		return nil
 	}
@@ -99,6 +98,15 @@ func (s *Server) ReplicaOf(c *commands.Ctx, host string, port int) error {
 	s.setReplicaOf(host + " " + strconv.Itoa(port))
 	c.Out.OK()
 	return nil
+}
+
+// becomePrimary is REPLICAOF NO ONE: the node stops following its
+// primary, and its configuration (CONFIG REWRITE) says so, even when
+// the store failed to record the promotion (the link is gone by then).
+func (s *Server) becomePrimary() error {
+	err := s.repl.NoOne()
+	s.setReplicaOf("")
+	return err
 }
 
 func (s *Server) setReplicaOf(v string) {
@@ -215,10 +223,9 @@ func (s *Server) takeOverFrom(c *commands.Ctx, replid string) error {
 	case replid != mine:
 		return commands.Errf("PSYNC FAILOVER replid must match my replid.")
 	}
-	if err := s.repl.NoOne(); err != nil {
+	if err := s.becomePrimary(); err != nil {
 		return err
 	}
-	s.setReplicaOf("")
 	s.log.Info("MASTER MODE enabled (failover request)", "client", connOf(c).Addr)
 	return nil
 }
