@@ -286,6 +286,9 @@ func (s *Server) infoClients(b *infoBuilder) {
 // Pebble holds in its block cache and memtables.
 type memoryUsage struct {
 	used, rss, heap, cache, memtables, sys int64
+	// active is the heap and stacks in use, held the Go runtime's memory
+	// it got from the system and did not give back (MEMORY STATS).
+	active, held int64
 }
 
 func (s *Server) memory() memoryUsage {
@@ -297,6 +300,8 @@ func (s *Server) memory() memoryUsage {
 		cache:     pm.BlockCache.Size,
 		memtables: int64(pm.MemTable.Size),
 		sys:       int64(ms.Sys),
+		active:    int64(ms.HeapInuse + ms.StackInuse),
+		held:      int64(ms.Sys - ms.HeapReleased),
 	}
 	m.used = m.heap + m.cache + m.memtables
 	m.rss = residentBytes()

@@ -46,16 +46,13 @@ type memOverhead struct {
 
 func (s *Server) memOverhead() memOverhead {
 	m := s.memory()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
 	// NB: resident is what the runtime holds from the system and did not
 	// give back; rss leaves out the pages mapped from files, most of them
 	// the executable's (23 MiB of Shoal's, 9 of redis-server's), which
 	// would read as overhead at any size.
 	o := memOverhead{
 		peak: s.info.peakMemory.Load(), total: m.used, startup: s.startupMemory,
-		allocated: m.heap, active: int64(ms.HeapInuse + ms.StackInuse),
-		resident: int64(ms.Sys - ms.HeapReleased), rss: m.rss - statmBytes(2),
+		allocated: m.heap, active: m.active, resident: m.held, rss: m.rss - statmBytes(2),
 	}
 	for _, cn := range s.connList() {
 		if snap := cn.info.Load(); snap != nil {
