@@ -239,20 +239,26 @@ type migrateSocket struct {
 
 // socketCache keeps each server's MIGRATE connections by address.
 type socketCache struct {
-	mu    sync.Mutex
-	socks map[*storage.Store]map[string]*migrateSocket
-	// janitor: sweep is scheduled.
-	janitor bool
+	mu struct {
+		sync.Mutex
+		socks map[*storage.Store]map[string]*migrateSocket
+		// janitor: sweep is scheduled.
+		janitor bool
+	}
 }
 
-var migrateSockets = &socketCache{socks: map[*storage.Store]map[string]*migrateSocket{}}
+var migrateSockets = func() *socketCache {
+	sc := &socketCache{}
+	sc.mu.socks = map[*storage.Store]map[string]*migrateSocket{}
+	return sc
+}()
 
 // take removes and returns the cached connection to addr of server s, or
 // dials one within timeout.
 func (sc *socketCache) take(s *storage.Store, addr string, timeout time.Duration) (*migrateSocket, error) {
 	sc.mu.Lock()
-	if ms := sc.socks[s][addr]; ms != nil {
-		delete(sc.socks[s], addr)
+	if ms := sc.mu.socks[s][addr]; ms != nil {
+		delete(sc.mu.socks[s], addr)
 		sc.mu.Unlock()
 		return ms, nil
 	}
@@ -277,10 +283,10 @@ func (sc *socketCache) put(s *storage.Store, addr string, ms *migrateSocket) {
 	ms.used = time.Now()
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	m := sc.socks[s]
+	m := sc.mu.socks[s]
 	if m == nil {
 		m = map[string]*migrateSocket{}
-		sc.socks[s] = m
+		sc.mu.socks[s] = m
 	}
 	if old := m[addr]; old != nil {
 		old.nc.Close()
@@ -293,8 +299,8 @@ func (sc *socketCache) put(s *storage.Store, addr string, ms *migrateSocket) {
 		}
 	}
 	m[addr] = ms
-	if !sc.janitor {
-		sc.janitor = true
+	if !sc.mu.janitor {
+		sc.mu.janitor = true
 		time.AfterFunc(time.Second, sc.sweep)
 	}
 }
@@ -304,7 +310,7 @@ func (sc *socketCache) put(s *storage.Store, addr string, ms *migrateSocket) {
 func (sc *socketCache) sweep() {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	for s, m := range sc.socks {
+	for s, m := range sc.mu.socks {
 		for a, ms := range m {
 			if time.Since(ms.used) > migrateSocketTTL {
 				ms.nc.Close()
@@ -312,11 +318,11 @@ func (sc *socketCache) sweep() {
 			}
 		}
 		if len(m) == 0 {
-			delete(sc.socks, s)
+			delete(sc.mu.socks, s)
 		}
 	}
-	if len(sc.socks) == 0 {
-		sc.janitor = false
+	if len(sc.mu.socks) == 0 {
+		sc.mu.janitor = false
 		return
 	}
 	time.AfterFunc(time.Second, sc.sweep)

@@ -117,8 +117,10 @@ func defaultUserRules(rules []string, pass string) (newPass string, set bool, er
 // same user and context within a minute counted as one, as Redis 7.0
 // groups them.
 type aclLog struct {
-	mu      sync.Mutex
-	entries []*aclEntry
+	mu struct {
+		sync.Mutex
+		entries []*aclEntry
+	}
 }
 
 type aclEntry struct {
@@ -135,19 +137,19 @@ func (l *aclLog) denied(context, object, username, info string, max int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	for i, e := range l.entries {
+	for i, e := range l.mu.entries {
 		if e.context == context && e.object == object && e.username == username && now.Sub(e.updated) < time.Minute {
 			e.count++
 			e.updated, e.clientInfo = now, info
-			copy(l.entries[1:i+1], l.entries[:i])
-			l.entries[0] = e
+			copy(l.mu.entries[1:i+1], l.mu.entries[:i])
+			l.mu.entries[0] = e
 			return
 		}
 	}
-	l.entries = append([]*aclEntry{{count: 1, context: context, object: object, username: username,
-		updated: now, clientInfo: info}}, l.entries...)
-	if int64(len(l.entries)) > max {
-		l.entries = l.entries[:max]
+	l.mu.entries = append([]*aclEntry{{count: 1, context: context, object: object, username: username,
+		updated: now, clientInfo: info}}, l.mu.entries...)
+	if int64(len(l.mu.entries)) > max {
+		l.mu.entries = l.mu.entries[:max]
 	}
 }
 
@@ -157,7 +159,7 @@ func (l *aclLog) reply(c *commands.Ctx) error {
 	if len(c.Args) == 3 {
 		if commands.Is(c.Args[2], "reset") {
 			l.mu.Lock()
-			l.entries = nil
+			l.mu.entries = nil
 			l.mu.Unlock()
 			c.Out.OK()
 			return nil
@@ -172,7 +174,7 @@ func (l *aclLog) reply(c *commands.Ctx) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	shown := l.entries[:min(int64(len(l.entries)), n)]
+	shown := l.mu.entries[:min(int64(len(l.mu.entries)), n)]
 	c.Out.Array(len(shown))
 	now := time.Now()
 	for _, e := range shown {

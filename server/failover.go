@@ -13,13 +13,15 @@ import (
 // acknowledged every write, the node follows it with a PSYNC that asks
 // it to take the primary role.
 type failoverState struct {
-	mu    sync.Mutex
-	state string // no-failover, waiting-for-sync, failover-in-progress
-	host  string // the target; "" for the first replica to catch up
-	port  int
-	force bool
-	end   time.Time // zero: no timeout
-	stop  chan struct{}
+	mu struct {
+		sync.Mutex
+		state string // no-failover, waiting-for-sync, failover-in-progress
+		host  string // the target; "" for the first replica to catch up
+		port  int
+		force bool
+		end   time.Time // zero: no timeout
+		stop  chan struct{}
+	}
 	pause pauseState
 }
 
@@ -37,10 +39,10 @@ const (
 func (s *Server) failoverStatus() string {
 	s.failover.mu.Lock()
 	defer s.failover.mu.Unlock()
-	if s.failover.state == "" {
+	if s.failover.mu.state == "" {
 		return noFailover
 	}
-	return s.failover.state
+	return s.failover.mu.state
 }
 
 // Failover is FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms], with
@@ -113,18 +115,18 @@ func (s *Server) Failover(c *commands.Ctx) error {
 		s.log.Info("FAILOVER requested to any replica.")
 	}
 	f.mu.Lock()
-	if f.state != noFailover && f.state != "" {
+	if f.mu.state != noFailover && f.mu.state != "" {
 		// NB: another FAILOVER started since the check above.
 		f.mu.Unlock()
 		return commands.Errf("FAILOVER already in progress.")
 	}
-	f.state, f.host, f.port, f.force = failoverWaiting, host, int(port), force
-	f.end = time.Time{}
+	f.mu.state, f.mu.host, f.mu.port, f.mu.force = failoverWaiting, host, int(port), force
+	f.mu.end = time.Time{}
 	if timeout > 0 {
-		f.end = time.Now().Add(time.Duration(timeout) * time.Millisecond)
+		f.mu.end = time.Now().Add(time.Duration(timeout) * time.Millisecond)
 	}
-	f.stop = make(chan struct{})
-	stop := f.stop
+	f.mu.stop = make(chan struct{})
+	stop := f.mu.stop
 	f.mu.Unlock()
 	f.pause.set(time.Duration(1<<62), true)
 	s.wg.Add(1)
@@ -185,7 +187,7 @@ func (s *Server) runFailover(stop chan struct{}) {
 		case <-t.C:
 		}
 		f.mu.Lock()
-		host, port, force, end := f.host, f.port, f.force, f.end
+		host, port, force, end := f.mu.host, f.mu.port, f.mu.force, f.mu.end
 		f.mu.Unlock()
 		synced := false
 		if !end.IsZero() && !time.Now().Before(end) {
@@ -207,7 +209,7 @@ func (s *Server) runFailover(stop chan struct{}) {
 			continue
 		}
 		f.mu.Lock()
-		f.state, f.host, f.port = failoverInProgress, host, port
+		f.mu.state, f.mu.host, f.mu.port = failoverInProgress, host, port
 		f.mu.Unlock()
 		s.log.Info("Failover target is synced, failing over.", "target", host+":"+strconv.Itoa(port))
 		done := s.repl.FailoverTo(host, port)
@@ -237,10 +239,10 @@ func (s *Server) runFailover(stop chan struct{}) {
 func (s *Server) clearFailover() {
 	f := &s.failover
 	f.mu.Lock()
-	f.state, f.host, f.port, f.force, f.end = noFailover, "", 0, false, time.Time{}
-	if f.stop != nil {
-		close(f.stop)
-		f.stop = nil
+	f.mu.state, f.mu.host, f.mu.port, f.mu.force, f.mu.end = noFailover, "", 0, false, time.Time{}
+	if f.mu.stop != nil {
+		close(f.mu.stop)
+		f.mu.stop = nil
 	}
 	f.mu.Unlock()
 	f.pause.unpause()
@@ -251,7 +253,7 @@ func (s *Server) clearFailover() {
 func (s *Server) abortFailover(why string) {
 	f := &s.failover
 	f.mu.Lock()
-	state, host, port := f.state, f.host, f.port
+	state, host, port := f.mu.state, f.mu.host, f.mu.port
 	f.mu.Unlock()
 	if state == noFailover || state == "" {
 		return
