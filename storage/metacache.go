@@ -332,6 +332,13 @@ func (c *metaCache) forgetMembers(ss *shardSet) {
 // cache (a bulk load, a full sync).
 func (c *metaCache) forget() { c.setComplete(false) }
 
+// aroundLanded follows records that reached Pebble around the cache (a
+// bulk load, a full sync's chunk): it drops every entry and refuses the
+// fills of readers that began before, since a reader that read Pebble
+// before the records landed would cache what they replaced (a key read as
+// absent during a load stayed absent after it).
+func (c *metaCache) aroundLanded() { c.reset(false, true) }
+
 // setComplete makes every shard complete, members included, or not, and
 // ends any warm-up.
 func (c *metaCache) setComplete(on bool) { c.reset(on, false) }

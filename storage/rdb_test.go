@@ -286,3 +286,56 @@ func TestLoadRDBPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadRDBWhileRead loads a file while a reader looks its keys up
+// over and over, as clients of a replica do during a full sync: once the
+// load returns, every key reads as loaded. A reader that read a key as
+// absent before its batch landed used to leave it cached as absent.
+func TestLoadRDBWhileRead(t *testing.T) {
+	defer func(c int, m int64) { rdbCommitBytes, rdbMarkBytes = c, m }(rdbCommitBytes, rdbMarkBytes)
+	rdbCommitBytes, rdbMarkBytes = 1, 1
+	var objs []rdbObject
+	for i := range 2000 {
+		v := fmt.Sprintf("v%d", i)
+		objs = append(objs, rdbObject{key: fmt.Sprintf("k%d", i), obj: appendStr([]byte{0}, []byte(v)), want: v})
+	}
+	s := openTest(t, nil, nil)
+	s.repl.enabled.Store(true) // committed batches, as a logged node's load
+	done := make(chan struct{})
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		tx := s.NewTx()
+		defer tx.Discard()
+		for {
+			for _, o := range objs {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := tx.Lookup(0, []byte(o.key)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	_, err := s.LoadRDB(buildRDB(10, objs), RDBLoadOptions{})
+	close(done)
+	<-read
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := s.NewTx()
+	defer tx.Discard()
+	missing := 0
+	for _, o := range objs {
+		if k, err := tx.Lookup(0, []byte(o.key)); err != nil || !k.Live {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d loaded keys read as absent after the load", missing, len(objs))
+	}
+}

@@ -107,6 +107,7 @@ func (s *Store) LoadRDB(data []byte, opts RDBLoadOptions) (RDBLoadInfo, error) {
 		}
 		return info, err
 	}
+	s.meta.aroundLanded()
 	s.startWarm()
 	return info, nil
 }

@@ -722,7 +722,9 @@ func (s *Store) ApplySnapshotChunk(repr []byte) error {
 		return err
 	}
 	s.meta.forget() // NB: before the records reach Pebble
-	if err := b.Commit(pebble.NoSync); err != nil {
+	err := b.Commit(pebble.NoSync)
+	s.meta.aroundLanded()
+	if err != nil {
 		return err
 	}
 	s.applyEffects(repr)
