@@ -164,9 +164,11 @@ type Client struct {
 	User          string
 	Addr          string
 	LocalAddr     string
-	Created       time.Time
-	NoEvict       bool
-	NoTouch       bool
+	// Unix marks a client of the Unix socket (CLIENT LIST's flag U).
+	Unix    bool
+	Created time.Time
+	NoEvict bool
+	NoTouch bool
 	// ReplyOff and ReplySkip implement CLIENT REPLY.
 	ReplyOff, ReplySkip bool
 	// ReadOnlyCluster is set by READONLY: a cluster replica serves this

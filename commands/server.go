@@ -189,17 +189,21 @@ func configSet(c *Ctx) error {
 	for i := 2; i+1 < len(c.Args); i += 2 {
 		pairs = append(pairs, [2]string{string(c.Args[i]), string(c.Args[i+1])})
 	}
-	if err := c.Server.ConfigSet(pairs, IsLocal(c.Client.Addr)); err != nil {
+	if err := c.Server.ConfigSet(pairs, c.Client.Local()); err != nil {
 		return err
 	}
 	c.Out.OK()
 	return nil
 }
 
-// IsLocal reports whether a client's address is this host's loopback, as
-// Redis's islocalClient does for TCP clients.
-func IsLocal(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
+// Local reports whether the client is on this host, as Redis's
+// islocalClient decides: connected to the Unix socket or from the
+// loopback.
+func (cl *Client) Local() bool {
+	host, _, err := net.SplitHostPort(cl.Addr)
+	if cl.Unix {
+		return true
+	}
 	if err != nil {
 		return false
 	}

@@ -21,6 +21,13 @@ import (
 type Config struct {
 	// Port is the RESP port ("port"); default 6379; 0 picks a free one.
 	Port int
+	// UnixSocket is a Unix socket path to serve clients on too
+	// ("unixsocket"); UnixSocketPerm its permissions, in octal
+	// ("unixsocketperm"; "0" leaves the process's umask's).
+	UnixSocket, UnixSocketPerm string
+	// TLS is the TLS listener's and the replication link's settings
+	// ("tls-*").
+	TLS TLSConfig
 	// Bind lists the addresses to listen on ("bind"); default 127.0.0.1.
 	Bind []string
 	// Dir is the data folder ("dir"), created if missing; default ./data.
@@ -157,6 +164,14 @@ type Config struct {
 	ReplicaOf string
 	// MasterAuth is the password sent to the primary ("masterauth").
 	MasterAuth string
+	// MasterUser is the user named with MasterAuth in the primary's AUTH
+	// ("masteruser"); empty: AUTH with the password alone.
+	MasterUser string
+	// ReplicaAnnounceIP and ReplicaAnnouncePort are the address a replica
+	// reports to its primary ("replica-announce-ip", "replica-announce-port";
+	// 0 announces Port).
+	ReplicaAnnounceIP   string
+	ReplicaAnnouncePort int
 	// ReplicaReadOnly refuses client writes on a replica
 	// ("replica-read-only"); default yes.
 	ReplicaReadOnly bool
@@ -249,6 +264,42 @@ type Config struct {
 	// NB: never changed in place (Directive.put copies it), so Clone shares
 	// it.
 	stored map[string]string
+}
+
+// TLSConfig holds the tls-* directives Shoal acts on.
+type TLSConfig struct {
+	// Port serves TLS clients on every bind address ("tls-port"); 0 none.
+	Port int
+	// CertFile and KeyFile are the server's certificate chain and key
+	// ("tls-cert-file", "tls-key-file"), KeyFilePass the key's passphrase
+	// ("tls-key-file-pass"). ClientCertFile, ClientKeyFile and
+	// ClientKeyFilePass are the certificate a replica presents to its
+	// primary, the server's when unset.
+	CertFile, KeyFile, KeyFilePass                   string
+	ClientCertFile, ClientKeyFile, ClientKeyFilePass string
+	// DHParamsFile is read and checked ("tls-dh-params-file"); Go's TLS
+	// has no DHE suites to use it for.
+	DHParamsFile string
+	// CACertFile and CACertDir hold the certificates that verify clients
+	// and a replica's primary ("tls-ca-cert-file", "tls-ca-cert-dir").
+	CACertFile, CACertDir string
+	// AuthClients is yes, no or optional ("tls-auth-clients").
+	AuthClients string
+	// Replication makes a replica reach its primary over TLS
+	// ("tls-replication").
+	Replication bool
+	// Protocols, Ciphers and Ciphersuites are OpenSSL's names
+	// ("tls-protocols", "tls-ciphers", "tls-ciphersuites").
+	Protocols, Ciphers, Ciphersuites string
+	// SessionCaching enables session tickets ("tls-session-caching").
+	SessionCaching bool
+}
+
+// TLSEnabled reports whether TLS is in use, as Redis decides whether to
+// configure it: a TLS port, or TLS for replication or (stored only,
+// "tls-cluster") the cluster bus.
+func (c *Config) TLSEnabled() bool {
+	return c.TLS.Port != 0 || c.TLS.Replication || c.Value("tls-cluster") == "yes"
 }
 
 // Default returns the configuration Shoal runs with when given nothing:

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -16,10 +17,16 @@ import (
 // Config is the replication part of the node's configuration; Manager
 // takes a new one at run time through SetConfig.
 type Config struct {
-	// ListenPort is this node's RESP port, announced to its primary.
+	// ListenPort is this node's RESP port, announced to its primary;
+	// AnnounceIP, when set, the address it announces.
 	ListenPort int
-	// MasterAuth is the password this node sends to its primary.
-	MasterAuth string
+	AnnounceIP string
+	// TLS, when set, is how this node reaches its primary over TLS.
+	TLS *tls.Config
+	// MasterUser and MasterAuth are the user and password this node
+	// authenticates with to its primary (the password alone without a
+	// user).
+	MasterUser, MasterAuth string
 	// BacklogBytes is how much log a primary keeps for partial resyncs.
 	BacklogBytes int64
 	// Timeout ends a replication link silent this long.

@@ -95,8 +95,8 @@ func (l *link) write(b []byte, timeout time.Duration) error {
 // Hello is what a replica said about itself before PSYNC.
 type Hello struct {
 	ID         string // its persistent node id (REPLCONF id)
-	IP         string
-	ListenPort int // REPLCONF listening-port
+	IP         string // REPLCONF ip-address, else its connection's
+	ListenPort int    // REPLCONF listening-port
 	// RDBOnly asks for the RDB alone (REPLCONF rdb-only 1): redis-cli --rdb.
 	RDBOnly bool
 }

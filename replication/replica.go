@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -160,6 +161,16 @@ func (u *upstream) session() error {
 	if err != nil {
 		return err
 	}
+	if cfg.TLS != nil {
+		tc := tls.Client(nc, cfg.TLS)
+		tc.SetDeadline(time.Now().Add(cfg.Timeout))
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		tc.SetDeadline(time.Time{})
+		nc = tc
+	}
 	var c net.Conn = &countingConn{Conn: nc, in: &u.m.ReplInputBytes, out: &u.m.ReplOutputBytes}
 	u.mu.Lock()
 	if u.stopped() {
@@ -202,12 +213,21 @@ func (u *upstream) session() error {
 		}
 	}
 	if cfg.MasterAuth != "" {
-		if _, err := call("AUTH", cfg.MasterAuth); err != nil {
+		auth := []string{"AUTH", cfg.MasterAuth}
+		if cfg.MasterUser != "" {
+			auth = []string{"AUTH", cfg.MasterUser, cfg.MasterAuth}
+		}
+		if _, err := call(auth...); err != nil {
 			return fmt.Errorf("AUTH: %w", err)
 		}
 	}
 	if _, err := call("REPLCONF", "listening-port", strconv.Itoa(cfg.ListenPort)); err != nil {
 		return fmt.Errorf("REPLCONF listening-port: %w", err)
+	}
+	if cfg.AnnounceIP != "" {
+		if _, err := call("REPLCONF", "ip-address", cfg.AnnounceIP); err != nil {
+			return fmt.Errorf("REPLCONF ip-address: %w", err)
+		}
 	}
 	if _, err := call("REPLCONF", "id", u.m.store.NodeID()); err != nil {
 		var re *ReplyError

@@ -24,20 +24,33 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	if err != nil {
 		return commands.Errf("%s", err)
 	}
-	if next.Port != s.cfg.Port || !slices.Equal(next.Bind, s.cfg.Bind) {
-		blame := "bind"
-		for _, p := range pairs {
-			if strings.EqualFold(p[0], "port") {
-				blame = "port"
-			}
-		}
+	setup, tlsChanged, err := s.tlsFor(next, pairs)
+	if err != nil {
+		return commands.Errf("%s", err)
+	}
+	if next.Port != s.cfg.Port || next.TLS.Port != s.cfg.TLS.Port || !slices.Equal(next.Bind, s.cfg.Bind) {
 		if s.cluster != nil {
 			// NB: a cluster node's address is the catalog's.
+			blame := "bind"
+			for _, p := range pairs {
+				if strings.EqualFold(p[0], "port") || strings.EqualFold(p[0], "tls-port") {
+					blame = strings.ToLower(p[0])
+				}
+			}
 			return commands.Errf("%s", &config.SetError{Arg: blame, Reason: "can't set immutable config"})
 		}
-		if err := s.rebind(next, blame); err != nil {
+		prevSetup := s.tls.Load()
+		if tlsChanged {
+			// NB: a new TLS port serves with the new settings.
+			s.tls.Store(setup)
+		}
+		if err := s.rebind(s.cfg, next); err != nil {
+			s.tls.Store(prevSetup)
 			return commands.Errf("%s", err)
 		}
+	}
+	if tlsChanged {
+		s.tls.Store(setup)
 	}
 	s.cfg = next
 	s.applyHotConfig(next)
@@ -51,6 +64,34 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
 	return nil
+}
+
+// tlsFor configures TLS for next when CONFIG SET changed a tls-* directive,
+// as Redis's applyTlsCfg does: only while TLS is in use, and refused with
+// Redis's text, blaming the first tls-* directive set, when the settings
+// cannot serve. setup is nil when TLS is no longer in use.
+func (s *Server) tlsFor(next *config.Config, pairs [][2]string) (setup *tlsSetup, changed bool, err error) {
+	prev := s.cfg
+	if next.TLS == prev.TLS && next.Value("tls-cluster") == prev.Value("tls-cluster") {
+		return s.tls.Load(), false, nil
+	}
+	if !next.TLSEnabled() {
+		return nil, true, nil
+	}
+	setup, err = buildTLS(next)
+	if err != nil {
+		blame := "tls-port"
+		for _, p := range pairs {
+			if d := config.Lookup(p[0]); d != nil && strings.HasPrefix(d.Name, "tls-") {
+				blame = d.Name
+				break
+			}
+		}
+		s.log.Warn(err.Error())
+		s.log.Warn("Failed applying new configuration. Possibly related to new " + blame + " setting. Restoring previous settings.")
+		return nil, false, &config.SetError{Arg: blame, Reason: "Unable to update TLS configuration. Check server logs."}
+	}
+	return setup, true, nil
 }
 
 // ConfigRewrite writes the running configuration into the file it was

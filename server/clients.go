@@ -176,6 +176,9 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 	if cn.dirty.Load() {
 		flags += "d"
 	}
+	if cl.Unix {
+		flags += "U"
+	}
 	if cl.NoEvict {
 		flags += "e"
 	}

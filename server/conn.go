@@ -108,7 +108,11 @@ func (s *Server) accept(nc net.Conn) *conn {
 		nc.Write([]byte("-ERR max number of clients reached\r\n"))
 		return nil
 	}
-	if s.protectedMode.Load() && !isLoopback(nc.RemoteAddr()) {
+	unixPath := ""
+	if cc, ok := nc.(*countingConn); ok {
+		unixPath = cc.unixPath
+	}
+	if s.protectedMode.Load() && unixPath == "" && !isLoopback(nc.RemoteAddr()) {
 		nc.Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
 		return nil
 	}
@@ -117,6 +121,10 @@ func (s *Server) accept(nc net.Conn) *conn {
 	c.ID = s.nextID.Add(1)
 	c.Addr = nc.RemoteAddr().String()
 	c.LocalAddr = nc.LocalAddr().String()
+	if unixPath != "" {
+		// As Redis names a Unix socket's clients.
+		c.Addr, c.LocalAddr, c.Unix = unixPath+":0", unixPath+":0", true
+	}
 	c.Created = time.Now()
 	c.Authenticated = s.password() == ""
 	c.User = "default"

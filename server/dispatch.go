@@ -60,7 +60,7 @@ func (c *conn) dispatch(args [][]byte) {
 	// DEBUG and MODULE LOAD, as enable-debug-command and
 	// enable-module-command allow.
 	if cmd.Flags.Has(commands.Protected) {
-		if err := c.s.protectedRefused(cmd, c.Addr); err != nil {
+		if err := c.s.protectedRefused(cmd, &c.Client); err != nil {
 			c.reject(cmd, err)
 			return
 		}
@@ -165,7 +165,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	// EVAL and FCALL (flagged skip_monitor, they feed monitors first).
 	monitored := c.s.monitoring() && !c.master
 	if monitored && cmd.Flags.Has(commands.SkipMonitor) && cmd.Group == "scripting" {
-		c.s.feedMonitors(cmd, c.DB, c.Addr, args)
+		c.s.feedMonitors(cmd, c.DB, c.monitorAddr(), args)
 	}
 	at := c.out.Len()
 	// CLIENT NO-TOUCH: no command but TOUCH moves access clocks.
@@ -182,7 +182,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	c.clock = monoNow()
 	dur := time.Duration(c.clock - start)
 	if monitored && !cmd.Flags.Has(commands.SkipMonitor) && !cmd.Flags.Has(commands.Admin) {
-		c.s.feedMonitors(cmd, c.DB, c.Addr, args)
+		c.s.feedMonitors(cmd, c.DB, c.monitorAddr(), args)
 	}
 	if c.trk.on {
 		c.trackRead(cmd, args)
@@ -302,15 +302,14 @@ func (c *conn) failQueued() {
 
 // protectedRefused is Redis's refusal of a protected command (DEBUG, or
 // MODULE LOAD, LOADEX and UNLOAD) that its directive does not allow to a
-// client at addr: the directive yes, or local for a client on the
-// loopback, as Redis's allowProtectedAction decides. The directives are
-// read at start.
-func (s *Server) protectedRefused(cmd *commands.Command, addr string) error {
+// client: the directive yes, or local for a client on this host, as
+// Redis's allowProtectedAction decides. The directives are read at start.
+func (s *Server) protectedRefused(cmd *commands.Command, cl *commands.Client) error {
 	name, directive, setting := "DEBUG", "enable-debug-command", s.enableDebug
 	if cmd.Parent != nil && cmd.Parent.Name == "module" {
 		name, directive, setting = "MODULE", "enable-module-command", s.enableModule
 	}
-	if setting == "yes" || (setting == "local" && commands.IsLocal(addr)) {
+	if setting == "yes" || (setting == "local" && cl.Local()) {
 		return nil
 	}
 	return commands.Errf("%s command not allowed. If the %s option is set to \"local\", "+

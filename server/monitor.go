@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,15 @@ func redactArgs(cmd *commands.Command, args [][]byte) [][]byte {
 		out[i] = []byte("(redacted)")
 	}
 	return out
+}
+
+// monitorAddr is how MONITOR names the client: its address, or for a
+// client of the Unix socket "unix:" and the socket's path, as Redis does.
+func (c *conn) monitorAddr() string {
+	if c.Unix {
+		return "unix:" + strings.TrimSuffix(c.Addr, ":0")
+	}
+	return c.Addr
 }
 
 // monitorLine renders one MONITOR line as a simple string, each argument

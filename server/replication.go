@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,9 +14,25 @@ import (
 )
 
 // replConfig is the replication part of cfg.
-func replConfig(cfg *config.Config) replication.Config {
+func (s *Server) replConfig(cfg *config.Config) replication.Config {
+	// The port a replica announces, as Redis's: replica-announce-port,
+	// else the TLS port when it replicates over TLS, else its port.
+	port := cfg.Port
+	switch {
+	case cfg.ReplicaAnnouncePort != 0:
+		port = cfg.ReplicaAnnouncePort
+	case cfg.TLS.Replication && cfg.TLS.Port != 0:
+		port = cfg.TLS.Port
+	}
+	var tlsClient *tls.Config
+	if setup := s.tls.Load(); setup != nil && cfg.TLS.Replication {
+		tlsClient = setup.client
+	}
 	return replication.Config{
-		ListenPort:         cfg.Port,
+		ListenPort:         port,
+		AnnounceIP:         cfg.ReplicaAnnounceIP,
+		TLS:                tlsClient,
+		MasterUser:         cfg.MasterUser,
 		MasterAuth:         cfg.MasterAuth,
 		BacklogBytes:       cfg.ReplBacklogSize,
 		Timeout:            time.Duration(cfg.ReplTimeout) * time.Second,
@@ -150,7 +167,11 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 			default:
 				return commands.Errf("Invalid rdb-only value '%s'", val)
 			}
-		case commands.Is(opt, "capa"), commands.Is(opt, "ip-address"),
+		case commands.Is(opt, "ip-address"):
+			// The address the replica announces (replica-announce-ip),
+			// shown in place of its connection's.
+			cn.replHello.IP = string(val)
+		case commands.Is(opt, "capa"),
 			commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
 			// Accepted; the stream is Shoal's own.
 		default:
@@ -176,7 +197,7 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	}
 	cn.flush()
 	hello := cn.replHello
-	if host, _, err := net.SplitHostPort(cn.Addr); err == nil {
+	if host, _, err := net.SplitHostPort(cn.Addr); err == nil && hello.IP == "" {
 		hello.IP = host
 	}
 	if cc, ok := cn.nc.(*countingConn); ok {

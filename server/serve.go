@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -16,8 +17,9 @@ import (
 const readChunk = 16 << 10
 
 // serve accepts connections on ln until it is closed, each served by a
-// goroutine of its own.
-func (s *Server) serve(ln net.Listener) {
+// goroutine of its own. A TLS connection's handshake is the first read's,
+// in that goroutine, with the TLS settings in force when it was accepted.
+func (s *Server) serve(ln net.Listener, kind listenerKind) {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -28,7 +30,19 @@ func (s *Server) serve(ln net.Listener) {
 			time.Sleep(10 * time.Millisecond) // NB: out of descriptors, say
 			continue
 		}
-		go s.serveConn(&countingConn{Conn: nc, s: s})
+		cc := &countingConn{Conn: nc, s: s}
+		switch kind {
+		case tlsListener:
+			setup := s.tls.Load()
+			if setup == nil {
+				nc.Close()
+				continue
+			}
+			cc.Conn = tls.Server(nc, setup.server)
+		case unixListener:
+			cc.unixPath = s.ln.first(unixListener)
+		}
+		go s.serveConn(cc)
 	}
 }
 
@@ -146,6 +160,8 @@ type countingConn struct {
 	net.Conn
 	s       *Server
 	replica atomic.Bool
+	// unixPath is the Unix socket a client connected to, "" for TCP.
+	unixPath string
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
@@ -164,10 +180,14 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// rawConn returns the socket under a client connection.
+// rawConn returns the socket under a client connection (under its TLS
+// too), to look at, never to read or write.
 func rawConn(nc net.Conn) net.Conn {
 	if c, ok := nc.(*countingConn); ok {
-		return c.Conn
+		nc = c.Conn
+	}
+	if c, ok := nc.(*tls.Conn); ok {
+		nc = c.NetConn()
 	}
 	return nc
 }

@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,7 +90,10 @@ type Server struct {
 	// epochs) lives there.
 	catalog *cluster.Node
 
-	listeners []net.Listener
+	ln listeners
+	// tls is TLS as the tls-* directives configure it, nil while no
+	// directive asks for it.
+	tls atomic.Pointer[tlsSetup]
 
 	clientsMu sync.Mutex
 	clients   map[int64]*conn
@@ -109,7 +110,6 @@ type Server struct {
 	eventsValue string
 	pause       pauseState
 	failover    failoverState
-	lnMu        sync.Mutex // listeners, which CONFIG SET port and bind replace
 	aclLog      aclLog
 	stats       stats
 	slowlog     slowlog
@@ -221,7 +221,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.metrics = newMetrics(s, reg)
 	s.reg = reg
-	s.repl = replication.New(store, replConfig(cfg), log, reg)
+	s.repl = replication.New(store, s.replConfig(cfg), log, reg)
 	s.repl.SetApplier(s.newApplier)
 	s.repl.SetEventsHooks(s.events.SetShip, func() bool {
 		f := s.events.Flags()
@@ -254,7 +254,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
 	s.replicaReadOnly.Store(c.ReplicaReadOnly)
 	if s.repl != nil {
-		s.repl.SetConfig(replConfig(c))
+		s.repl.SetConfig(s.replConfig(c))
 	}
 	if s.cluster != nil {
 		s.cluster.SetEpochBumpTimeout(time.Duration(c.ClusterEpochBumpTimeout) * time.Millisecond)
@@ -282,19 +282,16 @@ func (s *Server) applyHotConfig(c *config.Config) {
 // Start listens on every bind address and serves in the background.
 func (s *Server) Start() error {
 	cfg := s.Config()
-	lns, port, err := listen(cfg.Bind, cfg.Port)
-	if err != nil {
+	if err := s.listenAtStart(cfg); err != nil {
 		return err
 	}
-	s.listeners, cfg.Port = lns, port
-	s.repl.SetConfig(replConfig(cfg))
 	// NB: the catalog starts before the first connection is served: a
 	// connection's context names it.
 	if err := s.startCluster(cfg); err != nil {
 		s.Close()
 		return err
 	}
-	s.serveAll(s.listeners)
+	s.ln.serveAll(s)
 	s.wg.Add(1)
 	go s.cron()
 	if err := s.metrics.start(cfg); err != nil {
@@ -302,89 +299,16 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.startupMemory = s.memory().used
-	s.log.Info("Ready to accept connections", "addr", s.Addr(), "version", Version)
+	ready := []any{"addr", s.Addr(), "version", Version}
+	if a := s.TLSAddr(); a != "" {
+		ready = append(ready, "tls-addr", a)
+	}
+	if p := s.UnixSocket(); p != "" {
+		ready = append(ready, "unixsocket", p)
+	}
+	s.log.Info("Ready to accept connections", ready...)
 	s.startReplicaOf(cfg)
 	return nil
-}
-
-// listen opens a listener on each of bind's addresses at port; port 0
-// takes a free one, which every address then serves, and which listen
-// returns.
-func listen(bind []string, port int) ([]net.Listener, int, error) {
-	var lns []net.Listener
-	for _, host := range bind {
-		host = trimBindPrefix(host)
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, 0, fmt.Errorf("server: listen on %s:%d: %w", host, port, err)
-		}
-		if port == 0 {
-			// Every address serves the port the first one got, and
-			// replicas announce it to their primary.
-			port = ln.Addr().(*net.TCPAddr).Port
-		}
-		lns = append(lns, ln)
-	}
-	return lns, port, nil
-}
-
-// serveAll accepts connections on lns until each is closed.
-func (s *Server) serveAll(lns []net.Listener) {
-	for _, ln := range lns {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serve(ln)
-		}()
-	}
-}
-
-// rebind moves the server to next's port and bind addresses, as CONFIG
-// SET port and bind do in Redis: the new listeners open first, and only
-// then are the old ones closed; connections already made stay.
-func (s *Server) rebind(next *config.Config, blame string) error {
-	lns, port, err := listen(next.Bind, next.Port)
-	if err != nil {
-		s.log.Warn("CONFIG SET could not listen", "err", err)
-		reason := "Unable to listen on this port. Check server logs."
-		if blame == "bind" {
-			reason = "Failed to bind to specified addresses."
-		}
-		return &config.SetError{Arg: blame, Reason: reason}
-	}
-	s.lnMu.Lock()
-	old := s.listeners
-	s.listeners = lns
-	s.lnMu.Unlock()
-	s.serveAll(lns)
-	for _, ln := range old {
-		ln.Close()
-	}
-	announced := next.Clone()
-	announced.Port = port
-	s.repl.SetConfig(replConfig(announced))
-	return nil
-}
-
-func trimBindPrefix(h string) string {
-	// redis.conf allows "-::1": an address that may fail to bind.
-	if len(h) > 0 && h[0] == '-' {
-		return h[1:]
-	}
-	return h
-}
-
-// Addr returns the first listening address ("127.0.0.1:6379").
-func (s *Server) Addr() string {
-	s.lnMu.Lock()
-	defer s.lnMu.Unlock()
-	if len(s.listeners) == 0 {
-		return ""
-	}
-	return s.listeners[0].Addr().String()
 }
 
 // MetricsAddr returns the metrics listener's address, or "".
@@ -411,14 +335,6 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Close()
 }
 
-func (s *Server) closeListeners() {
-	s.lnMu.Lock()
-	defer s.lnMu.Unlock()
-	for _, ln := range s.listeners {
-		ln.Close()
-	}
-}
-
 // Close stops accepting, closes every connection, syncs and closes the store.
 func (s *Server) Close() error {
 	var err error
@@ -426,7 +342,7 @@ func (s *Server) Close() error {
 		s.closing.Store(true)
 		close(s.stop)
 		s.log.Info("Shutting down")
-		s.closeListeners()
+		s.ln.closeAll()
 		s.clientsMu.Lock()
 		for _, c := range s.clients {
 			c.nc.Close()

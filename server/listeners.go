@@ -1,0 +1,258 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/shoaldb/shoal/config"
+)
+
+// listeners are the sockets the server accepts clients on: the port's and
+// the TLS port's on each bind address, and a Unix socket. CONFIG SET port,
+// tls-port and bind replace the TCP ones; the Unix socket is set at start,
+// as in Redis.
+type listeners struct {
+	mu    sync.Mutex
+	plain []net.Listener
+	tls   []net.Listener
+	unix  net.Listener
+	// unixPath is the Unix socket's path, which its clients' addresses
+	// show.
+	unixPath string
+}
+
+// listenerKind says what a listener's connections speak.
+type listenerKind uint8
+
+const (
+	plainListener listenerKind = iota
+	tlsListener
+	unixListener
+)
+
+// plainWanted reports whether cfg asks for plain TCP listeners. Port 0
+// beside a TLS port or a Unix socket serves no plain TCP, as in Redis;
+// alone, it takes a free port, so that a server always has an address.
+func plainWanted(cfg *config.Config) bool {
+	return cfg.Port != 0 || (cfg.TLS.Port == 0 && cfg.UnixSocket == "")
+}
+
+// listenAtStart opens every listener cfg asks for, TLS configured first
+// (a start with a TLS setting Shoal cannot use fails, as Redis's does),
+// and records the port taken for port 0 in cfg.
+func (s *Server) listenAtStart(cfg *config.Config) error {
+	if cfg.TLSEnabled() {
+		setup, err := buildTLS(cfg)
+		if err != nil {
+			s.log.Warn(err.Error())
+			return fmt.Errorf("server: Failed to configure TLS. Check logs for more info. (%s)", err)
+		}
+		s.tls.Store(setup)
+	}
+	var opened []net.Listener
+	fail := func(err error) error {
+		for _, ln := range opened {
+			ln.Close()
+		}
+		return err
+	}
+	l := &s.ln
+	if plainWanted(cfg) {
+		lns, port, err := listenTCP(cfg.Bind, cfg.Port)
+		if err != nil {
+			return err
+		}
+		l.plain, cfg.Port = lns, port
+		opened = append(opened, lns...)
+	}
+	if cfg.TLS.Port != 0 {
+		lns, _, err := listenTCP(cfg.Bind, cfg.TLS.Port)
+		if err != nil {
+			return fail(err)
+		}
+		l.tls = lns
+		opened = append(opened, lns...)
+	}
+	if cfg.UnixSocket != "" {
+		ln, err := listenUnix(cfg.UnixSocket, cfg.UnixSocketPerm)
+		if err != nil {
+			return fail(err)
+		}
+		l.unix, l.unixPath = ln, cfg.UnixSocket
+	}
+	s.repl.SetConfig(s.replConfig(cfg))
+	return nil
+}
+
+// listenTCP opens a listener on each of bind's addresses at port; port 0
+// takes a free one, which every address then serves, and which listenTCP
+// returns.
+func listenTCP(bind []string, port int) ([]net.Listener, int, error) {
+	var lns []net.Listener
+	for _, host := range bind {
+		host = trimBindPrefix(host)
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, 0, fmt.Errorf("server: listen on %s:%d: %w", host, port, err)
+		}
+		if port == 0 {
+			// Every address serves the port the first one got, and
+			// replicas announce it to their primary.
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		lns = append(lns, ln)
+	}
+	return lns, port, nil
+}
+
+// listenUnix serves a Unix socket at path, removing what a server that
+// did not close left there, as Redis does; perm, in octal, sets the
+// socket's permissions unless it is 0. The socket's file goes when the
+// listener closes.
+func listenUnix(path, perm string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("server: unixsocket %s: %w", path, err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("server: unixsocket %s: %w", path, err)
+	}
+	if mode, _ := strconv.ParseUint(perm, 8, 32); mode != 0 {
+		if err := os.Chmod(path, os.FileMode(mode)); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("server: unixsocket %s: %w", path, err)
+		}
+	}
+	return ln, nil
+}
+
+// serveAll accepts connections on every listener.
+func (l *listeners) serveAll(s *Server) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s.serveEach(l.plain, plainListener)
+	s.serveEach(l.tls, tlsListener)
+	if l.unix != nil {
+		s.serveEach([]net.Listener{l.unix}, unixListener)
+	}
+}
+
+// serveEach accepts connections on lns until each is closed.
+func (s *Server) serveEach(lns []net.Listener, kind listenerKind) {
+	for _, ln := range lns {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(ln, kind)
+		}()
+	}
+}
+
+// rebind moves the TCP listeners to next's port, TLS port and bind
+// addresses, as CONFIG SET port, tls-port and bind do in Redis: the new
+// listeners open first, and only then are the old ones closed;
+// connections already made stay. Only the listeners whose settings
+// changed move.
+func (s *Server) rebind(prev, next *config.Config) error {
+	bindMoved := !slices.Equal(next.Bind, prev.Bind)
+	plainMoved := bindMoved || next.Port != prev.Port || plainWanted(next) != plainWanted(prev)
+	tlsMoved := bindMoved || next.TLS.Port != prev.TLS.Port
+	refuse := func(arg string, err error) error {
+		s.log.Warn("CONFIG SET could not listen", "err", err)
+		reason := "Unable to listen on this port. Check server logs."
+		if bindMoved {
+			arg, reason = "bind", "Failed to bind to specified addresses."
+		}
+		return &config.SetError{Arg: arg, Reason: reason}
+	}
+	var plain, tlsLns []net.Listener
+	port := next.Port
+	if plainMoved && plainWanted(next) {
+		var err error
+		if plain, port, err = listenTCP(next.Bind, next.Port); err != nil {
+			return refuse("port", err)
+		}
+	}
+	if tlsMoved && next.TLS.Port != 0 {
+		var err error
+		if tlsLns, _, err = listenTCP(next.Bind, next.TLS.Port); err != nil {
+			for _, ln := range plain {
+				ln.Close()
+			}
+			return refuse("tls-port", err)
+		}
+	}
+	l := &s.ln
+	l.mu.Lock()
+	var old []net.Listener
+	if plainMoved {
+		old = append(old, l.plain...)
+		l.plain = plain
+		s.serveEach(plain, plainListener)
+	}
+	if tlsMoved {
+		old = append(old, l.tls...)
+		l.tls = tlsLns
+		s.serveEach(tlsLns, tlsListener)
+	}
+	l.mu.Unlock()
+	for _, ln := range old {
+		ln.Close()
+	}
+	announced := next.Clone()
+	announced.Port = port
+	s.repl.SetConfig(s.replConfig(announced))
+	return nil
+}
+
+func trimBindPrefix(h string) string {
+	// redis.conf allows "-::1": an address that may fail to bind.
+	if len(h) > 0 && h[0] == '-' {
+		return h[1:]
+	}
+	return h
+}
+
+// Addr returns the first plain TCP listening address ("127.0.0.1:6379"),
+// or "" when there is none.
+func (s *Server) Addr() string { return s.ln.first(plainListener) }
+
+// TLSAddr returns the first TLS listening address, or "".
+func (s *Server) TLSAddr() string { return s.ln.first(tlsListener) }
+
+// UnixSocket returns the Unix socket's path, or "".
+func (s *Server) UnixSocket() string { return s.ln.first(unixListener) }
+
+func (l *listeners) first(kind listenerKind) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case kind == plainListener && len(l.plain) > 0:
+		return l.plain[0].Addr().String()
+	case kind == tlsListener && len(l.tls) > 0:
+		return l.tls[0].Addr().String()
+	case kind == unixListener && l.unix != nil:
+		return l.unixPath
+	}
+	return ""
+}
+
+// closeAll closes every listener; the Unix socket's file goes with it.
+func (l *listeners) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ln := range slices.Concat(l.plain, l.tls) {
+		ln.Close()
+	}
+	if l.unix != nil {
+		l.unix.Close()
+	}
+}

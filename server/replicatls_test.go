@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// tlsReplicaConfig is a Shoal replica's configuration that reaches the
+// primary at addr over TLS, presenting the test certificate, and serves a
+// TLS port of its own, which it announces.
+func tlsReplicaConfig(t *testing.T, certs *testutil.Certs, addr string) *config.Config {
+	cfg := testutil.Config(t)
+	cfg.Port, cfg.TLS.Port = testutil.FreePort(t), testutil.FreePort(t)
+	cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.TLS.CACertFile = certs.Cert, certs.Key, certs.CA
+	cfg.TLS.Replication = true
+	host, port, _ := net.SplitHostPort(addr)
+	cfg.ReplicaOf = host + " " + port
+	return cfg
+}
+
+// slaveField returns INFO replication's slave0 field of c, "" until one
+// is online.
+func slaveField(t *testing.T, c *redis.Client) string {
+	v := infoText(t, c, "slave0")
+	if !strings.Contains(v, "state=online") {
+		return ""
+	}
+	return v
+}
+
+// TestReplicationOverTLS replicates over TLS with tls-replication yes, in
+// each direction with redis-server 7.0.15 and between Shoal nodes: the
+// replica presents its certificate to the primary's TLS port and
+// announces its own TLS port, as Redis's does.
+func TestReplicationOverTLS(t *testing.T) {
+	certs := testutil.MakeCerts(t)
+	ctx := testutil.Ctx(t)
+	tlsArgs := []string{"--tls-cert-file", certs.Cert, "--tls-key-file", certs.Key, "--tls-ca-cert-file", certs.CA}
+
+	t.Run("shoal to shoal", func(t *testing.T) {
+		primary := startTLS(t, certs)
+		cfg := tlsReplicaConfig(t, certs, primary.TLSAddr())
+		replica := testutil.Start(t, cfg)
+		pc, rc := testutil.Client(t, primary, 2), testutil.Client(t, replica, 2)
+		pc.Set(ctx, "k", "v", 0)
+		eventuallyTrue(t, "the key on the replica", func() bool { return rc.Get(ctx, "k").Val() == "v" })
+		if f := slaveField(t, pc); !strings.Contains(f, "port="+strconv.Itoa(cfg.TLS.Port)+",") {
+			t.Fatalf("slave0:%s, want the replica's TLS port %d", f, cfg.TLS.Port)
+		}
+	})
+
+	t.Run("redis-server replica of shoal", func(t *testing.T) {
+		primary := startTLS(t, certs)
+		_, port, _ := net.SplitHostPort(primary.TLSAddr())
+		r := testutil.StartRedisServer(t, t.TempDir(), append(tlsArgs, "--tls-replication", "yes",
+			"--replicaof", "127.0.0.1", port)...)
+		pc := testutil.Client(t, primary, 2)
+		pc.Set(ctx, "k", "from shoal", 0)
+		eventuallyTrue(t, "the key on redis-server", func() bool { return r.Client(t, 0).Get(ctx, "k").Val() == "from shoal" })
+	})
+
+	t.Run("shoal replica of redis-server", func(t *testing.T) {
+		tlsPort := testutil.FreePort(t)
+		r := testutil.StartRedisServer(t, t.TempDir(), append(tlsArgs, "--tls-port", strconv.Itoa(tlsPort))...)
+		cfg := tlsReplicaConfig(t, certs, net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort)))
+		replica := testutil.Start(t, cfg)
+		r.Client(t, 0).Set(ctx, "k", "from redis", 0)
+		rc := testutil.Client(t, replica, 2)
+		eventuallyTrue(t, "the key on Shoal", func() bool { return rc.Get(ctx, "k").Val() == "from redis" })
+		if f := slaveField(t, r.Client(t, 0)); !strings.Contains(f, "port="+strconv.Itoa(cfg.TLS.Port)+",") {
+			t.Fatalf("redis-server's slave0:%s, want the replica's TLS port %d", f, cfg.TLS.Port)
+		}
+	})
+
+	t.Run("a primary of another CA", func(t *testing.T) {
+		other := testutil.MakeCerts(t)
+		primary := startTLS(t, other)
+		cfg := tlsReplicaConfig(t, certs, primary.TLSAddr())
+		replica := testutil.Start(t, cfg)
+		pc := testutil.Client(t, primary, 2)
+		pc.Set(ctx, "k", "v", 0)
+		// The replica tried: its connections reached the primary (besides
+		// pc's), and their handshakes failed.
+		eventuallyTrue(t, "the replica's attempts", func() bool { return infoField(t, pc, "total_connections_received") >= 3 })
+		if v := infoText(t, testutil.Client(t, replica, 2), "master_link_status"); v != "down" {
+			t.Fatalf("master_link_status %q with a primary the CA did not sign", v)
+		}
+		if n := infoText(t, pc, "connected_slaves"); n != "0" {
+			t.Fatalf("connected_slaves %s", n)
+		}
+	})
+}
+
+// TestReplicaAuthAndAnnounce: a replica authenticates as masteruser with
+// masterauth and announces replica-announce-ip and -port, which its
+// primary shows, Shoal's as redis-server's.
+func TestReplicaAuthAndAnnounce(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	// The default user's password is another: AUTH with masterauth alone
+	// fails, so the link stands only if the replica names its user.
+	r := testutil.StartRedisServer(t, t.TempDir())
+	if err := r.Client(t, 0).Do(ctx, "ACL", "SETUSER", "repl", "on", ">secret", "~*", "&*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client(t, 0).ConfigSet(ctx, "requirepass", "not-the-replicas").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t)
+	cfg.ReplicaOf = "127.0.0.1 " + strconv.Itoa(r.Port)
+	cfg.MasterUser, cfg.MasterAuth = "repl", "secret"
+	cfg.ReplicaAnnounceIP, cfg.ReplicaAnnouncePort = "10.1.2.3", 7777
+	replica := testutil.Start(t, cfg)
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr(), Password: "not-the-replicas"})
+	defer rc.Close()
+	rc.Set(ctx, "k", "v", 0)
+	sc := testutil.Client(t, replica, 2)
+	eventuallyTrue(t, "the key on Shoal", func() bool { return sc.Get(ctx, "k").Val() == "v" })
+	var want string
+	eventuallyTrue(t, "redis-server's slave0", func() bool { want = slaveField(t, rc); return want != "" })
+	if !strings.HasPrefix(want, "ip=10.1.2.3,port=7777,") {
+		t.Fatalf("redis-server's slave0:%s", want)
+	}
+
+	primary := testutil.Start(t, nil)
+	host, port, _ := net.SplitHostPort(primary.Addr())
+	cfg2 := testutil.Config(t)
+	cfg2.ReplicaOf = host + " " + port
+	cfg2.ReplicaAnnounceIP, cfg2.ReplicaAnnouncePort = "10.1.2.3", 7777
+	testutil.Start(t, cfg2)
+	pc := testutil.Client(t, primary, 2)
+	var got string
+	eventuallyTrue(t, "Shoal's slave0", func() bool { got = slaveField(t, pc); return got != "" })
+	if !strings.HasPrefix(got, "ip=10.1.2.3,port=7777,") {
+		t.Fatalf("Shoal's slave0:%s, redis-server's slave0:%s", got, want)
+	}
+}
