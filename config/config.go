@@ -28,6 +28,12 @@ type Config struct {
 	// TLS is the TLS listener's and the replication link's settings
 	// ("tls-*").
 	TLS TLSConfig
+	// TCPKeepalive is the keepalive period of clients' TCP connections,
+	// in seconds, 0 for none ("tcp-keepalive"); default 300.
+	TCPKeepalive int
+	// PidFile is where the process writes its pid at start and removes it
+	// at shutdown ("pidfile"); "" writes none.
+	PidFile string
 	// Bind lists the addresses to listen on ("bind"); default 127.0.0.1.
 	Bind []string
 	// Dir is the data folder ("dir"), created if missing; default ./data.

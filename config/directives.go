@@ -230,7 +230,7 @@ var directives = []*Directive{
 	}),
 	str("bind-source-addr", mut|null, ""),
 	num("tcp-backlog", 0, 0, intMax, "511"),
-	num("tcp-keepalive", mut, 0, intMax, "300"),
+	num("tcp-keepalive", mut, 0, intMax, "300").to(intField(func(c *Config) *int { return &c.TCPKeepalive })),
 	num("socket-mark-id", unsigned, 0, uintMax, "0"),
 	str("unixsocket", null, "").to(stringField(func(c *Config) *string { return &c.UnixSocket })),
 	num("unixsocketperm", unsigned|octal, 0, 0o777, "0").to(stringField(func(c *Config) *string { return &c.UnixSocketPerm })),
@@ -255,7 +255,7 @@ var directives = []*Directive{
 	// The process: logging, supervision, signals.
 	boolean("daemonize", 0, "no"),
 	choice("supervised", 0, "no", "upstart", "systemd", "auto", "no"),
-	str("pidfile", null, ""),
+	str("pidfile", null, "").to(stringField(func(c *Config) *string { return &c.PidFile })),
 	choice("loglevel", mut, "notice", "debug", "verbose", "notice", "warning", "nothing").to(stringField(func(c *Config) *string { return &c.LogLevel })),
 	str("logfile", 0, "").to(stringField(func(c *Config) *string { return &c.LogFile })),
 	boolean("syslog-enabled", 0, "no"),

@@ -30,6 +30,7 @@ func (s *Server) serve(ln net.Listener, kind listenerKind) {
 			time.Sleep(10 * time.Millisecond) // NB: out of descriptors, say
 			continue
 		}
+		s.setKeepalive(nc)
 		cc := &countingConn{Conn: nc, s: s}
 		switch kind {
 		case tlsListener:
@@ -44,6 +45,24 @@ func (s *Server) serve(ln net.Listener, kind listenerKind) {
 		}
 		go s.serveConn(cc)
 	}
+}
+
+// setKeepalive sets a client's TCP keepalive as Redis's anetKeepAlive
+// does for tcp-keepalive's period: the first probe after the period idle,
+// then every third of it, three unanswered ending the connection; 0 turns
+// keepalive off.
+func (s *Server) setKeepalive(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	secs := s.keepalive.Load()
+	if secs <= 0 {
+		tc.SetKeepAlive(false)
+		return
+	}
+	tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Duration(secs) * time.Second,
+		Interval: time.Duration(max(secs/3, 1)) * time.Second, Count: 3})
 }
 
 // serveConn runs a client connection: it reads requests as Redis does

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,7 @@ type Server struct {
 	maxBulk         atomic.Int64
 	maxQuery        atomic.Int64
 	maxClients      atomic.Int64
+	keepalive       atomic.Int64 // tcp-keepalive, seconds
 	slowerThan      atomic.Int64
 	protectedMode   atomic.Bool
 	replicaReadOnly atomic.Bool
@@ -91,6 +93,8 @@ type Server struct {
 	catalog *cluster.Node
 
 	ln listeners
+	// pidFile is the pidfile Start wrote, which Close removes.
+	pidFile string
 	// tls is TLS as the tls-* directives configure it, nil while no
 	// directive asks for it.
 	tls atomic.Pointer[tlsSetup]
@@ -248,6 +252,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.maxBulk.Store(c.ProtoMaxBulkLen)
 	s.maxQuery.Store(c.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(c.MaxClients))
+	s.keepalive.Store(int64(c.TCPKeepalive))
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.latencyThreshold.Store(c.LatencyMonitorThreshold)
 	s.latencyTracking.Store(c.LatencyTracking)
@@ -292,6 +297,14 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.ln.serveAll(s)
+	if cfg.PidFile != "" {
+		// As Redis's createPidFile: best effort.
+		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			s.log.Warn("Failed to write PID file", "err", err)
+		} else {
+			s.pidFile = cfg.PidFile
+		}
+	}
 	s.wg.Add(1)
 	go s.cron()
 	if err := s.metrics.start(cfg); err != nil {
@@ -343,6 +356,9 @@ func (s *Server) Close() error {
 		close(s.stop)
 		s.log.Info("Shutting down")
 		s.ln.closeAll()
+		if s.pidFile != "" {
+			os.Remove(s.pidFile)
+		}
 		s.clientsMu.Lock()
 		for _, c := range s.clients {
 			c.nc.Close()
