@@ -178,6 +178,11 @@ type Config struct {
 	// 0 announces Port).
 	ReplicaAnnounceIP   string
 	ReplicaAnnouncePort int
+	// ReplicaServeStaleData lets a replica whose link to its primary is
+	// down serve its data ("replica-serve-stale-data"); when false it
+	// answers MASTERDOWN but to the commands Redis flags stale. Default
+	// true.
+	ReplicaServeStaleData bool
 	// ReplicaReadOnly refuses client writes on a replica
 	// ("replica-read-only"); default yes.
 	ReplicaReadOnly bool

@@ -358,7 +358,7 @@ var directives = []*Directive{
 	special("replicaof", 0, "", replicaOf{}).alias("slaveof").to(stringField(func(c *Config) *string { return &c.ReplicaOf })),
 	str("masterauth", mut|null|sensitive, "").to(stringField(func(c *Config) *string { return &c.MasterAuth })),
 	str("masteruser", mut|null|sensitive, "").to(stringField(func(c *Config) *string { return &c.MasterUser })),
-	boolean("replica-serve-stale-data", mut, "yes").alias("slave-serve-stale-data"),
+	boolean("replica-serve-stale-data", mut, "yes").alias("slave-serve-stale-data").to(boolField(func(c *Config) *bool { return &c.ReplicaServeStaleData })),
 	boolean("replica-read-only", mut, "yes").alias("slave-read-only").to(boolField(func(c *Config) *bool { return &c.ReplicaReadOnly })),
 	boolean("replica-lazy-flush", mut, "no").alias("slave-lazy-flush"),
 	boolean("replica-ignore-maxmemory", mut, "yes").alias("slave-ignore-maxmemory"),

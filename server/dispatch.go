@@ -99,6 +99,10 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, err)
 		return
 	}
+	if err := c.staleGate(cmd); err != nil {
+		c.reject(cmd, err)
+		return
+	}
 	// A script that runs past busy-reply-threshold holds every other
 	// command but the few that may end it.
 	if busy, fn := c.s.scripts.Busy(); busy && !cmd.Flags.Has(commands.AllowBusy) {

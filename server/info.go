@@ -546,9 +546,10 @@ func (s *Server) infoReplication(b *infoBuilder) {
 		b.int("master_sync_in_progress", (boolInt(up.SyncInProgress)))
 		b.int("slave_read_repl_offset", up.ReadOffset)
 		b.int("slave_repl_offset", up.Applied)
-		b.field("slave_priority", "100")
+		cfg := s.Config()
+		b.field("slave_priority", cfg.Value("replica-priority"))
 		b.int("slave_read_only", (boolInt(s.replicaReadOnly.Load())))
-		b.field("replica_announced", "1")
+		b.int("replica_announced", boolInt(cfg.Value("replica-announced") == "yes"))
 	} else {
 		b.field("role", "master")
 	}

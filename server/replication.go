@@ -251,6 +251,31 @@ func (s *Server) takeOverFrom(c *commands.Ctx, replid string) error {
 	return nil
 }
 
+// errMasterDown is Redis's refusal under replica-serve-stale-data no.
+var errMasterDown = &commands.Error{Code: "MASTERDOWN", Msg: "Link with MASTER is down and replica-serve-stale-data is set to 'no'."}
+
+// staleGate refuses, on a replica whose link to its primary is not up
+// under replica-serve-stale-data no, the commands Redis does: every one
+// without the stale flag, and EXEC of a transaction that queued one.
+func (c *conn) staleGate(cmd *commands.Command) error {
+	if c.s.serveStale.Load() || c.master {
+		return nil
+	}
+	if up, ok := c.s.repl.Upstream(); !ok || up.LinkUp {
+		return nil
+	}
+	deny := !cmd.Flags.Has(commands.Stale)
+	if cmd.Name == "exec" && c.multi != nil {
+		for _, q := range c.multi.queued {
+			deny = deny || !q.cmd.Flags.Has(commands.Stale)
+		}
+	}
+	if deny {
+		return errMasterDown
+	}
+	return nil
+}
+
 // replicationGate refuses writes a replica or an under-replicated primary
 // must not take, with Redis's errors.
 func (s *Server) replicationGate(cmd *commands.Command) error {

@@ -73,6 +73,7 @@ type Server struct {
 	slowerThan      atomic.Int64
 	protectedMode   atomic.Bool
 	replicaReadOnly atomic.Bool
+	serveStale      atomic.Bool // replica-serve-stale-data
 	// enableDebug and enableModule are enable-debug-command and
 	// enable-module-command as the server started with.
 	enableDebug, enableModule string
@@ -258,6 +259,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.latencyTracking.Store(c.LatencyTracking)
 	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
 	s.replicaReadOnly.Store(c.ReplicaReadOnly)
+	s.serveStale.Store(c.ReplicaServeStaleData)
 	if s.repl != nil {
 		s.repl.SetConfig(s.replConfig(c))
 	}

@@ -141,3 +141,50 @@ func TestReplicaAuthAndAnnounce(t *testing.T) {
 		t.Fatalf("Shoal's slave0:%s, redis-server's slave0:%s", got, want)
 	}
 }
+
+// TestServeStaleDataNo: a replica whose primary is unreachable, under
+// replica-serve-stale-data no, answers MASTERDOWN to what Redis refuses
+// and serves the commands Redis flags stale; each reply is compared with
+// a redis-server 7.0.15's in the same state.
+func TestServeStaleDataNo(t *testing.T) {
+	gone := strconv.Itoa(testutil.FreePort(t)) // nothing listens there
+	r := testutil.StartRedisServer(t, t.TempDir())
+	ctx := testutil.Ctx(t)
+	if err := r.Client(t, 0).ConfigSet(ctx, "replica-serve-stale-data", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client(t, 0).Do(ctx, "REPLICAOF", "127.0.0.1", gone).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t)
+	cfg.ReplicaOf = "127.0.0.1 " + gone
+	cfg.ReplicaServeStaleData = false
+	s := testutil.Start(t, cfg)
+	cmds := []string{
+		"PING", "GET k", "SET k v", "ECHO hi", "DBSIZE", "CONFIG GET replica-serve-stale-data",
+		"MULTI", "GET k", "EXEC", "MULTI", "CONFIG GET slave-serve-stale-data", "EXEC",
+		"CONFIG SET replica-serve-stale-data yes", "GET k", "CONFIG SET replica-serve-stale-data no", "GET k",
+	}
+	run := func(addr string) []string {
+		c := testutil.Dial(t, addr)
+		var out []string
+		for _, cmd := range cmds {
+			c.Send(cmd + "\r\n")
+			reply, err := c.ReadReply()
+			if err != nil {
+				t.Fatalf("%s: %v", cmd, err)
+			}
+			out = append(out, reply)
+		}
+		return out
+	}
+	want, got := run(r.Addr()), run(s.Addr())
+	for i := range cmds {
+		if got[i] != want[i] {
+			t.Errorf("%s:\n shoal %q\n redis %q", cmds[i], got[i], want[i])
+		}
+	}
+	if v := infoText(t, testutil.Client(t, s, 2), "slave_priority"); v != "100" {
+		t.Errorf("slave_priority %s", v)
+	}
+}
