@@ -265,7 +265,8 @@ type Server interface {
 	// ACL runs ACL GETUSER, LIST, LOG and SETUSER.
 	ACL(c *Ctx) error
 	// Shutdown stops the server after the reply (SHUTDOWN).
-	Shutdown(c *Ctx, save bool) error
+	Shutdown(c *Ctx, now bool) error
+	ShutdownAbort() error
 	// Quit closes the connection after the reply.
 	Quit(c *Ctx)
 	// Reset returns the connection to its initial state (RESET).

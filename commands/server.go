@@ -267,30 +267,35 @@ func bgsave(c *Ctx) error {
 }
 
 func shutdown(c *Ctx) error {
-	var nosave, save, abort, others bool
+	var nosave, save, abort, now, force bool
 	for _, a := range c.Args[1:] {
 		switch {
 		case Is(a, "nosave"):
 			nosave = true
 		case Is(a, "save"):
 			save = true
-		case Is(a, "now"), Is(a, "force"):
-			others = true
+		case Is(a, "now"):
+			now = true
+		case Is(a, "force"):
+			force = true
 		case Is(a, "abort"):
 			abort = true
 		default:
 			return ErrSyntax
 		}
 	}
-	if (nosave && save) || (abort && (nosave || save || others)) {
+	if (nosave && save) || (abort && (nosave || save || now || force)) {
 		return ErrSyntax
 	}
 	if abort {
-		// Shutdown is immediate: there is never one in progress to abort.
-		return Errf("No shutdown in progress.")
+		if err := c.Server.ShutdownAbort(); err != nil {
+			return err
+		}
+		c.Out.OK()
+		return nil
 	}
-	// Every write is on disk already; NOSAVE only skips the final flush.
-	return c.Server.Shutdown(c, !nosave)
+	// NB: every write is on disk already: SAVE and NOSAVE change nothing.
+	return c.Server.Shutdown(c, now)
 }
 
 // --- SLOWLOG ---

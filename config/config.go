@@ -31,6 +31,14 @@ type Config struct {
 	// TCPKeepalive is the keepalive period of clients' TCP connections,
 	// in seconds, 0 for none ("tcp-keepalive"); default 300.
 	TCPKeepalive int
+	// ShutdownTimeout is how long, in seconds, a shutdown waits for the
+	// replicas to acknowledge every write ("shutdown-timeout"); 0 does not
+	// wait. Default 10.
+	ShutdownTimeout int
+	// ShutdownOnSigint and ShutdownOnSigterm are what SIGINT and SIGTERM
+	// do ("shutdown-on-sigint", "shutdown-on-sigterm"): with "now" they
+	// shut down without waiting for the replicas. Default "default".
+	ShutdownOnSigint, ShutdownOnSigterm string
 	// PidFile is where the process writes its pid at start and removes it
 	// at shutdown ("pidfile"); "" writes none.
 	PidFile string

@@ -92,8 +92,16 @@ func (d *Directive) put(c *Config, v string) {
 // its kind accepts, for Validate: numbers within range, enumerations and
 // booleans among their names.
 func (d *Directive) check(c *Config) error {
-	switch d.kind.(type) {
-	case number, enum, yesNo:
+	switch k := d.kind.(type) {
+	case enum:
+		if k.flags {
+			// NB: CONFIG GET shows several flags as words.
+			_, err := d.kind.parse("", strings.Fields(d.Get(c)))
+			return err
+		}
+		_, err := d.kind.parse("", []string{d.Get(c)})
+		return err
+	case number, yesNo:
 		_, err := d.kind.parse("", []string{d.Get(c)})
 		return err
 	}
@@ -272,9 +280,9 @@ var directives = []*Directive{
 	boolean("jemalloc-bg-thread", mut, "yes"),
 	choice("oom-score-adj", mut, "no", "no", "yes", "relative", "absolute").kinds(func(k *enum) { k.vals = []int{0, 1, 1, 2} }),
 	special("oom-score-adj-values", mut, "0 200 800", oomValues{}),
-	choice("shutdown-on-sigint", mut, "default", shutdownFlags...).kinds(shutdownEnum),
-	choice("shutdown-on-sigterm", mut, "default", shutdownFlags...).kinds(shutdownEnum),
-	num("shutdown-timeout", mut, 0, intMax, "10"),
+	choice("shutdown-on-sigint", mut, "default", shutdownFlags...).kinds(shutdownEnum).to(stringField(func(c *Config) *string { return &c.ShutdownOnSigint })),
+	choice("shutdown-on-sigterm", mut, "default", shutdownFlags...).kinds(shutdownEnum).to(stringField(func(c *Config) *string { return &c.ShutdownOnSigterm })),
+	num("shutdown-timeout", mut, 0, intMax, "10").to(intField(func(c *Config) *int { return &c.ShutdownTimeout })),
 	str("server_cpulist", null, ""),
 	str("bio_cpulist", null, ""),
 	str("aof_rewrite_cpulist", null, ""),

@@ -133,6 +133,12 @@ func (c *conn) dispatch(args [][]byte) {
 			return
 		}
 	}
+	// A shutdown waiting for its replicas holds writes, as a pause does,
+	// until it shuts down or SHUTDOWN ABORT.
+	if c.s.shutdownWait.pause.active() && !c.master {
+		c.flush()
+		c.s.shutdownWait.pause.wait(c.mayReplicate(cmd, args))
+	}
 	// CLIENT PAUSE holds the command until the pause ends.
 	if c.s.pause.active() && !c.master {
 		c.flush()

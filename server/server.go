@@ -115,12 +115,14 @@ type Server struct {
 	eventsValue string
 	pause       pauseState
 	failover    failoverState
-	aclLog      aclLog
-	stats       stats
-	slowlog     slowlog
-	metrics     *metrics
-	cursors     *commands.CursorTable
-	info        infoState
+	// shutdownWait is a shutdown waiting for the replicas (shutdown.go).
+	shutdownWait shutdownState
+	aclLog       aclLog
+	stats        stats
+	slowlog      slowlog
+	metrics      *metrics
+	cursors      *commands.CursorTable
+	info         infoState
 
 	// scripts runs EVAL scripts and FUNCTION libraries.
 	scripts *scripting.Engine
@@ -211,7 +213,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	store.SetSwapListener(s.dbSwapped)
 	// NB: a failover's pause holds expiry too: its target must catch up
 	// with an offset that stands still.
-	store.SetExpireHold(func() bool { return s.pause.holding() || s.failover.pause.holding() })
+	store.SetExpireHold(func() bool {
+		return s.pause.holding() || s.failover.pause.holding() || s.shutdownWait.pause.holding()
+	})
 	if err := s.loadFunctions(); err != nil {
 		store.Close()
 		return nil, err
@@ -367,6 +371,7 @@ func (s *Server) Close() error {
 		}
 		s.clientsMu.Unlock()
 		s.pause.stop()
+		s.shutdownWait.pause.stop()
 		s.metrics.stop()
 		if s.catalog != nil {
 			s.catalog.Close()

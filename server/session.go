@@ -92,14 +92,6 @@ func (s *Server) Reset(c *commands.Ctx) {
 	cn.Authenticated = s.password() == ""
 }
 
-// Shutdown stops the server after syncing; the reply is the closed socket.
-func (s *Server) Shutdown(c *commands.Ctx, save bool) error {
-	s.log.Info("User requested shutdown...")
-	connOf(c).closing = true
-	s.signalShutdown()
-	return nil
-}
-
 // closeIdleClients closes clients idle longer than timeout, except those
 // blocked or subscribed, as Redis does.
 func (s *Server) closeIdleClients() {
