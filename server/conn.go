@@ -223,10 +223,15 @@ func (c *conn) flush() {
 			return
 		}
 	}
+	own := false
 	for _, p := range self {
 		p.to.pushQueue().deliver(p.msg, c.s.pubsub.limit(), time.Now())
+		own = own || p.to == c
 	}
 	c.releasePubsub()
+	if own {
+		c.pushQueue().drainNow()
+	}
 	if c.closing {
 		c.closeConn()
 	}

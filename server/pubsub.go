@@ -139,50 +139,60 @@ const writeBatch = 64 << 10
 func (sub *subscriber) run() {
 	var buf []byte
 	for range sub.wake {
-		for {
-			// NB: wmu is taken before the queue is read, so a batch taken
-			// off the queue is on the wire before any later flush of the
-			// connection.
-			sub.c.wmu.Lock()
-			sub.mu.Lock()
-			if sub.dead {
-				sub.mu.Unlock()
-				sub.c.wmu.Unlock()
-				return
-			}
-			if sub.hold || len(sub.queue) == 0 {
-				sub.mu.Unlock()
-				sub.c.wmu.Unlock()
-				break
-			}
-			var out []byte
-			n := 0
-			if len(sub.queue[0]) >= writeBatch {
-				out, n = sub.queue[0], 1
-			} else {
-				buf = buf[:0]
-				for n < len(sub.queue) && len(buf)+len(sub.queue[n]) <= writeBatch {
-					buf = append(buf, sub.queue[n]...)
-					n++
-				}
-				out = buf
-			}
-			clear(sub.queue[:n])
-			sub.queue = sub.queue[n:]
-			if len(sub.queue) == 0 {
-				sub.queue = nil
-			}
-			sub.mu.Unlock()
-			_, err := sub.c.nc.Write(out)
-			sub.c.wmu.Unlock()
-			sub.mu.Lock()
-			sub.pending -= int64(len(out))
-			sub.mu.Unlock()
-			if err != nil {
-				sub.kill()
-				return
-			}
+		for sub.writeQueued(&buf) {
 		}
+	}
+}
+
+// writeQueued writes a batch of the queue to the socket, and reports
+// whether it did (false: the queue is empty or held, or the subscriber is
+// dead).
+func (sub *subscriber) writeQueued(buf *[]byte) bool {
+	// NB: wmu is taken before the queue is read, so a batch taken off the
+	// queue is on the wire before any later flush of the connection.
+	sub.c.wmu.Lock()
+	sub.mu.Lock()
+	if sub.dead || sub.hold || len(sub.queue) == 0 {
+		sub.mu.Unlock()
+		sub.c.wmu.Unlock()
+		return false
+	}
+	var out []byte
+	n := 0
+	if len(sub.queue[0]) >= writeBatch {
+		out, n = sub.queue[0], 1
+	} else {
+		*buf = (*buf)[:0]
+		for n < len(sub.queue) && len(*buf)+len(sub.queue[n]) <= writeBatch {
+			*buf = append(*buf, sub.queue[n]...)
+			n++
+		}
+		out = *buf
+	}
+	clear(sub.queue[:n])
+	sub.queue = sub.queue[n:]
+	if len(sub.queue) == 0 {
+		sub.queue = nil
+	}
+	sub.mu.Unlock()
+	_, err := sub.c.nc.Write(out)
+	sub.c.wmu.Unlock()
+	sub.mu.Lock()
+	sub.pending -= int64(len(out))
+	sub.mu.Unlock()
+	if err != nil {
+		sub.kill()
+		return false
+	}
+	return true
+}
+
+// drainNow writes the queue on the calling goroutine, as run would: the
+// connection's own invalidations reach the wire before its next reply, as
+// from Redis's output buffer.
+func (sub *subscriber) drainNow() {
+	var buf []byte
+	for sub.writeQueued(&buf) {
 	}
 }
 
