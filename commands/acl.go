@@ -24,9 +24,9 @@ func aclCommand() *Command {
 			sub("cat", -2, NoScript|Loading|Stale, []string{"slow"}, "List the ACL categories or the commands inside a category", "6.0.0",
 				"O(1) since the categories and commands are a fixed set.", aclCat),
 			sub("deluser", -3, flags, admin, "Remove the specified ACL users and the associated rules", "6.0.0",
-				"O(1) amortized time considering the typical user.", aclDelUser),
+				"O(1) amortized time considering the typical user.", toServer),
 			sub("dryrun", -4, flags, admin, "Returns whether the user can execute the given command without executing the command.", "7.0.0",
-				"O(1).", aclDryRun),
+				"O(1).", toServer),
 			sub("genpass", -2, NoScript|Loading|Stale, []string{"slow"}, "Generate a pseudorandom secure password to use for ACL users", "6.0.0",
 				"O(1)", aclGenPass),
 			sub("getuser", 3, flags, admin, "Get the rules for a specific ACL user", "6.0.0",
@@ -34,23 +34,17 @@ func aclCommand() *Command {
 			sub("list", 2, flags, admin, "List the current ACL rules in ACL config file format", "6.0.0",
 				"O(N). Where N is the number of configured users.", toServer),
 			sub("load", 2, flags, admin, "Reload the ACLs from the configured ACL file", "6.0.0",
-				"O(N). Where N is the number of configured users.", aclNoFile),
+				"O(N). Where N is the number of configured users.", toServer),
 			sub("log", -2, flags, admin, "List latest events denied because of ACLs in place", "6.0.0",
 				"O(N) with N being the number of entries shown.", toServer),
 			sub("save", 2, flags, admin, "Save the current ACL rules in the configured ACL file", "6.0.0",
-				"O(N). Where N is the number of configured users.", aclNoFile),
+				"O(N). Where N is the number of configured users.", toServer),
 			sub("setuser", -3, flags, admin, "Modify or create the rules for a specific ACL user", "6.0.0",
 				"O(N). Where N is the number of rules provided.", toServer),
 			sub("users", 2, flags, admin, "List the username of all the configured ACL rules", "6.0.0",
-				"O(N). Where N is the number of configured users.", func(c *Ctx) error {
-					c.Out.StringArray([]string{"default"})
-					return nil
-				}),
+				"O(N). Where N is the number of configured users.", toServer),
 			sub("whoami", 2, NoScript|Loading|Stale, []string{"slow"}, "Return the name of the user associated to the current connection", "6.0.0",
-				"O(1)", func(c *Ctx) error {
-					c.Out.BulkString("default")
-					return nil
-				}),
+				"O(1)", toServer),
 			containerHelp("acl", "server", "6.0.0", []string{"slow"},
 				"CAT [<category>]",
 				"    List all commands that belong to <category>, or all command categories",
@@ -139,45 +133,4 @@ func aclGenPass(c *Ctx) error {
 	}
 	c.Out.BulkString(hex.EncodeToString(b)[:chars])
 	return nil
-}
-
-// aclDryRun is ACL DRYRUN user command [arg ...]: OK for the default user
-// and any command with a valid arity, which it may run.
-func aclDryRun(c *Ctx) error {
-	if string(c.Args[2]) != "default" {
-		return Errf("User '%s' not found", c.Args[2])
-	}
-	cmd := c.Server.Table().Lookup(c.Args[3])
-	if cmd == nil {
-		return Errf("Command '%s' not found", c.Args[3])
-	}
-	args := c.Args[3:]
-	if len(cmd.Subcommands) > 0 && len(args) > 1 {
-		if sub := cmd.Sub(args[1]); sub != nil {
-			cmd = sub
-		}
-	}
-	if !cmd.ArityOK(len(args)) {
-		return Errf("wrong number of arguments for '%s' command", cmd.Name)
-	}
-	c.Out.OK()
-	return nil
-}
-
-// aclDelUser is ACL DELUSER: the default user cannot go, and there is no
-// other.
-func aclDelUser(c *Ctx) error {
-	for _, u := range c.Args[2:] {
-		if string(u) == "default" {
-			return Errf("The 'default' user cannot be removed")
-		}
-	}
-	c.Out.Int(0)
-	return nil
-}
-
-// aclNoFile is ACL LOAD and SAVE without an aclfile, which Shoal never
-// reads.
-func aclNoFile(c *Ctx) error {
-	return Errf("This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
 }

@@ -51,6 +51,13 @@ type Config struct {
 	DBFilename string
 	// RequirePass, when set, makes clients AUTH first ("requirepass").
 	RequirePass string
+	// ACLFile is where ACL LOAD and SAVE read and write the users
+	// ("aclfile"), read at start; "" for none.
+	ACLFile string
+	// ACLPubsubDefault is the channels a new ACL user may use
+	// ("acl-pubsub-default"): resetchannels (none, the default) or
+	// allchannels.
+	ACLPubsubDefault string
 	// EnableProtectedConfigs says who may CONFIG SET the protected
 	// directives dir and dbfilename ("enable-protected-configs"): no
 	// (default), yes, or local (clients on the loopback).

@@ -1,196 +1,359 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"bufio"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
+	"github.com/shoaldb/shoal/acl"
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
 )
 
-// ACL answers ACL GETUSER, LIST, LOG and SETUSER for Shoal's one user,
-// default: every permission, and requirepass's password.
-func (s *Server) ACL(c *commands.Ctx) error {
-	switch sub := c.Args[1]; {
-	case commands.Is(sub, "getuser"):
-		if string(c.Args[2]) != "default" {
-			c.Out.Null()
-			return nil
+// users are the server's ACL users. A connection holds its user's ref:
+// ACL SETUSER replaces what the ref points to, so a change reaches the
+// connections authenticated as the user at their next command, as in
+// Redis.
+type users struct {
+	x  *acl.Index
+	mu struct {
+		sync.Mutex
+		m map[string]*userRef
+	}
+}
+
+type userRef struct{ p atomic.Pointer[aclUser] }
+
+// aclUser is a user as the checks read it, never changed once stored.
+type aclUser struct {
+	u   *acl.User
+	all bool // allowed everything: no check needed
+}
+
+func (r *userRef) load() *aclUser { return r.p.Load() }
+
+func (r *userRef) store(u *acl.User) { r.p.Store(&aclUser{u: u, all: u.AllowsAll()}) }
+
+// newUsers makes the default user, as Redis starts it: on, every
+// permission, and requirepass's password or nopass.
+func newUsers(x *acl.Index, requirepass string) *users {
+	us := &users{x: x}
+	us.mu.m = map[string]*userRef{}
+	u := x.NewUser("default", true)
+	for _, r := range []string{"on", "~*", "&*", "+@all"} {
+		x.Apply(u, r, true)
+	}
+	setDefaultPassword(x, u, requirepass)
+	ref := &userRef{}
+	ref.store(u)
+	us.mu.m["default"] = ref
+	return us
+}
+
+// setDefaultPassword is Redis's ACLUpdateDefaultUserPassword: requirepass
+// replaces the default user's passwords.
+func setDefaultPassword(x *acl.Index, u *acl.User, pass string) {
+	x.Apply(u, "resetpass", true)
+	if pass == "" {
+		x.Apply(u, "nopass", true)
+	} else {
+		x.Apply(u, ">"+pass, true)
+	}
+}
+
+func (us *users) get(name string) *userRef {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	return us.mu.m[name]
+}
+
+func (us *users) defaultRef() *userRef { return us.get("default") }
+
+func (us *users) names() []string {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	out := make([]string, 0, len(us.mu.m))
+	for n := range us.mu.m {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// setUser applies rules to the user called name, created when missing,
+// all or none, as ACL SETUSER does; allChannels is acl-pubsub-default's.
+func (us *users) setUser(name string, rules []string, allChannels bool) error {
+	rules, open := acl.MergeSelectorArgs(rules)
+	if open != "" {
+		return fmt.Errorf("Unmatched parenthesis in acl selector starting at '%s'.", open)
+	}
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	ref := us.mu.m[name]
+	var u *acl.User
+	if ref != nil {
+		u = ref.load().u.Clone()
+	} else {
+		u = us.x.NewUser(name, allChannels)
+	}
+	for _, r := range rules {
+		if err := us.x.Apply(u, r, allChannels); err != nil {
+			return fmt.Errorf("Error in ACL SETUSER modifier '%s': %s", r, err)
 		}
-		pass := s.password()
-		c.Out.Map(6)
-		c.Out.BulkString("flags")
-		flags := []string{"on"}
-		if pass == "" {
-			flags = append(flags, "nopass")
+	}
+	if ref == nil {
+		ref = &userRef{}
+		us.mu.m[name] = ref
+	}
+	ref.store(u)
+	return nil
+}
+
+// allChannels reports whether new users get every channel
+// (acl-pubsub-default allchannels).
+func (s *Server) allChannels() bool { return s.Config().ACLPubsubDefault == "allchannels" }
+
+// loadUsers applies the configuration's user lines at start, as
+// redis-server reads them; a line Redis would refuse stops the start.
+func (s *Server) loadUsers(cfg *config.Config) error {
+	all := cfg.ACLPubsubDefault == "allchannels"
+	for _, line := range cfg.Users {
+		if err := s.users.setUser(line[0], line[1:], all); err != nil {
+			return fmt.Errorf("config: user %s: %w", line[0], err)
 		}
-		c.Out.Set(len(flags))
-		for _, f := range flags {
-			c.Out.BulkString(f)
+	}
+	if cfg.ACLFile != "" {
+		if len(cfg.Users) > 0 {
+			return errors.New("config: Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
 		}
-		c.Out.BulkString("passwords")
-		if pass == "" {
-			c.Out.Array(0)
-		} else {
-			c.Out.Array(1)
-			c.Out.BulkString(passwordHash(pass))
+		if err := s.loadACLFile(cfg.ACLFile); err != nil {
+			return fmt.Errorf("config: aclfile: %w", err)
 		}
-		for _, kv := range [][2]string{{"commands", "+@all"}, {"keys", "~*"}, {"channels", "&*"}} {
-			c.Out.BulkString(kv[0])
-			c.Out.BulkString(kv[1])
-		}
-		c.Out.BulkString("selectors")
-		c.Out.Array(0)
-	case commands.Is(sub, "list"):
-		c.Out.StringArray([]string{"user default on " + s.defaultUserPass() + " ~* &* +@all"})
-	case commands.Is(sub, "log"):
-		return s.aclLog.reply(c)
-	case commands.Is(sub, "setuser"):
-		return s.aclSetUser(c)
 	}
 	return nil
 }
 
-// defaultUserPass is the default user's password rule in ACL LIST.
-func (s *Server) defaultUserPass() string {
-	if pass := s.password(); pass != "" {
-		return "#" + passwordHash(pass)
-	}
-	return "nopass"
-}
-
-func passwordHash(p string) string {
-	h := sha256.Sum256([]byte(p))
-	return hex.EncodeToString(h[:])
-}
-
-// aclSetUser is ACL SETUSER default with the rules that leave it what
-// it is, every permission, and those that set its password, as CONFIG
-// SET requirepass does: one password or none.
-func (s *Server) aclSetUser(c *commands.Ctx) error {
-	if string(c.Args[2]) != "default" {
-		return commands.Errf("Error in ACL SETUSER modifier '%s': Shoal has one ACL user, default", c.Args[2])
-	}
-	rules := make([]string, len(c.Args)-3)
-	for i, a := range c.Args[3:] {
-		rules[i] = string(a)
-	}
-	pass, set, err := defaultUserRules(rules, s.password())
-	if err != nil {
-		return commands.Errf("Error in ACL SETUSER modifier %s", err)
-	}
-	if set {
-		if err := s.ConfigSet([][2]string{{"requirepass", pass}}, true); err != nil {
-			return err
+// ACL answers the ACL subcommands that read or change the users.
+func (s *Server) ACL(c *commands.Ctx) error {
+	us := s.users
+	switch sub := strings.ToLower(string(c.Args[1])); sub {
+	case "getuser":
+		ref := us.get(string(c.Args[2]))
+		if ref == nil {
+			c.Out.Null()
+			return nil
 		}
+		s.writeUser(c, ref.load().u)
+	case "list":
+		names := us.names()
+		lines := make([]string, len(names))
+		for i, n := range names {
+			lines[i] = "user " + n + " " + us.x.Describe(us.get(n).load().u)
+		}
+		c.Out.StringArray(lines)
+	case "users":
+		c.Out.StringArray(us.names())
+	case "whoami":
+		c.Out.BulkString(c.Client.User)
+	case "log":
+		return s.aclLog.reply(c)
+	case "setuser":
+		rules := make([]string, len(c.Args)-3)
+		for i, a := range c.Args[3:] {
+			rules[i] = string(a)
+		}
+		if err := us.setUser(string(c.Args[2]), rules, s.allChannels()); err != nil {
+			return commands.Errf("%s", err)
+		}
+		c.Out.OK()
+	case "deluser":
+		return s.aclDelUser(c)
+	case "dryrun":
+		return s.aclDryRun(c)
+	case "load":
+		path := s.Config().ACLFile
+		if path == "" {
+			return errNoACLFile
+		}
+		if err := s.loadACLFile(path); err != nil {
+			return commands.Errf("%s", err)
+		}
+		c.Out.OK()
+	case "save":
+		path := s.Config().ACLFile
+		if path == "" {
+			return errNoACLFile
+		}
+		if err := s.saveACLFile(path); err != nil {
+			s.log.Warn("ACL SAVE failed", "err", err)
+			return commands.Errf("There was an error trying to save the ACLs. Please check the server logs for more information")
+		}
+		c.Out.OK()
+	}
+	return nil
+}
+
+var errNoACLFile = commands.Errf("This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
+
+// writeUser is ACL GETUSER's reply.
+func (s *Server) writeUser(c *commands.Ctx, u *acl.User) {
+	x := s.users.x
+	c.Out.Map(6)
+	c.Out.BulkString("flags")
+	flags := u.Flags()
+	c.Out.Set(len(flags))
+	for _, f := range flags {
+		c.Out.BulkString(f)
+	}
+	c.Out.BulkString("passwords")
+	c.Out.StringArray(u.Passwords)
+	c.Out.BulkString("commands")
+	c.Out.BulkString(x.Commands(&u.Root))
+	c.Out.BulkString("keys")
+	c.Out.BulkString(u.Root.KeysString())
+	c.Out.BulkString("channels")
+	c.Out.BulkString(u.Root.ChannelsString())
+	c.Out.BulkString("selectors")
+	c.Out.Array(len(u.Selectors))
+	for i := range u.Selectors {
+		sel := &u.Selectors[i]
+		c.Out.Map(3)
+		for _, kv := range [][2]string{{"commands", x.Commands(sel)}, {"keys", sel.KeysString()}, {"channels", sel.ChannelsString()}} {
+			c.Out.BulkString(kv[0])
+			c.Out.BulkString(kv[1])
+		}
+	}
+}
+
+// aclDelUser is ACL DELUSER: the users go, and the connections
+// authenticated as them are closed, as Redis does.
+func (s *Server) aclDelUser(c *commands.Ctx) error {
+	us := s.users
+	for _, a := range c.Args[2:] {
+		if string(a) == "default" {
+			return commands.Errf("The 'default' user cannot be removed")
+		}
+	}
+	var gone []*userRef
+	us.mu.Lock()
+	for _, a := range c.Args[2:] {
+		if ref := us.mu.m[string(a)]; ref != nil {
+			gone = append(gone, ref)
+			delete(us.mu.m, string(a))
+		}
+	}
+	us.mu.Unlock()
+	s.closeClientsOf(gone, connOf(c))
+	c.Out.Int(int64(len(gone)))
+	return nil
+}
+
+// closeClientsOf closes the connections authenticated as one of refs;
+// self, if among them, closes after its reply.
+func (s *Server) closeClientsOf(refs []*userRef, self *conn) {
+	if len(refs) == 0 {
+		return
+	}
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	for _, cn := range s.clients {
+		if slices.Contains(refs, cn.userRef.Load()) {
+			if cn == self {
+				cn.closing = true
+				continue
+			}
+			cn.closeConn()
+		}
+	}
+}
+
+// aclDryRun is ACL DRYRUN user command [arg ...]: whether the user may
+// run it, in Redis 7.0's words.
+func (s *Server) aclDryRun(c *commands.Ctx) error {
+	ref := s.users.get(string(c.Args[2]))
+	if ref == nil {
+		return commands.Errf("User '%s' not found", c.Args[2])
+	}
+	args := c.Args[3:]
+	cmd := s.table.Lookup(args[0])
+	if cmd == nil {
+		return commands.Errf("Command '%s' not found", args[0])
+	}
+	if len(cmd.Subcommands) > 0 && len(args) > 1 {
+		if sub := cmd.Sub(args[1]); sub != nil {
+			cmd = sub
+		}
+	}
+	if !cmd.ArityOK(len(args)) {
+		return commands.Errf("wrong number of arguments for '%s' command", cmd.Name)
+	}
+	if r, at := s.users.x.Check(ref.load().u, cmd, args); r != acl.OK {
+		c.Out.BulkString(acl.DryRunMessage(r, cmd, args, at))
+		return nil
 	}
 	c.Out.OK()
 	return nil
 }
 
-// defaultUserRules applies ACL rules to the default user whose password
-// is pass: those that keep every permission, and those that set or clear
-// its one password. set reports that the password is the new pass.
-func defaultUserRules(rules []string, pass string) (newPass string, set bool, err error) {
-	for _, rule := range rules {
-		switch low := strings.ToLower(rule); {
-		case low == "on", low == "~*", low == "allkeys", low == "&*", low == "allchannels",
-			low == "+@all", low == "allcommands", low == "%rw~*":
-		case low == "nopass", low == "resetpass":
-			pass, set = "", true
-		case strings.HasPrefix(rule, ">") && (pass == "" || pass == rule[1:]):
-			pass, set = rule[1:], true
-		case strings.HasPrefix(rule, "<") && pass == rule[1:]:
-			pass, set = "", true
-		default:
-			return "", false, fmt.Errorf("'%s': the default user keeps every permission and one password at most", rule)
-		}
+// aclDenied runs the ACL checks of a command and records a denial in ACL
+// LOG under context.
+func (c *conn) aclDenied(cmd *commands.Command, args [][]byte, context string) acl.Result {
+	ref := c.userRef.Load()
+	if ref == nil {
+		return acl.OK
 	}
-	return pass, set, nil
+	u := ref.load()
+	if u.all {
+		return acl.OK
+	}
+	r, at := c.s.users.x.Check(u.u, cmd, args)
+	if r == acl.OK {
+		return acl.OK
+	}
+	object := cmd.Name
+	if r != acl.DeniedCommand {
+		object = string(args[at])
+	}
+	c.s.logDenied(r.Reason(), context, object, &c.ctx)
+	return r
 }
 
-// aclLog is ACL LOG's: the refusals of AUTH, newest first, those of the
-// same user and context within a minute counted as one, as Redis 7.0
-// groups them.
-type aclLog struct {
-	mu struct {
-		sync.Mutex
-		entries []*aclEntry
+// aclCheckScript is the check of a script's call, with Redis's errors.
+func (c *conn) aclCheckScript(cmd *commands.Command, args [][]byte) error {
+	switch c.aclDenied(cmd, args, "lua") {
+	case acl.OK:
+		return nil
+	case acl.DeniedKey:
+		return errors.New("The user executing the script can't access at least one of the keys mentioned in the command")
+	case acl.DeniedChannel:
+		return errors.New("The user executing the script can't publish to the channel mentioned in the command")
 	}
+	return errors.New("The user executing the script can't run this command or subcommand")
 }
 
-type aclEntry struct {
-	count             int64
-	context, username string
-	object            string    // the command's name as the client sent it
-	updated           time.Time // the last refusal counted
-	clientInfo        string
-}
-
-// denied records a refused AUTH of username by the client whose CLIENT
-// LIST line is info.
-func (l *aclLog) denied(context, object, username, info string, max int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	for i, e := range l.mu.entries {
-		if e.context == context && e.object == object && e.username == username && now.Sub(e.updated) < time.Minute {
-			e.count++
-			e.updated, e.clientInfo = now, info
-			copy(l.mu.entries[1:i+1], l.mu.entries[:i])
-			l.mu.entries[0] = e
-			return
-		}
+// aclCheck runs the ACL checks of a command about to run or be queued,
+// and records a denial in ACL LOG; the error is Redis's NOPERM.
+func (c *conn) aclCheck(cmd *commands.Command, args [][]byte) error {
+	context := "toplevel"
+	if c.multi != nil {
+		context = "multi"
 	}
-	l.mu.entries = append([]*aclEntry{{count: 1, context: context, object: object, username: username,
-		updated: now, clientInfo: info}}, l.mu.entries...)
-	if int64(len(l.mu.entries)) > max {
-		l.mu.entries = l.mu.entries[:max]
+	r := c.aclDenied(cmd, args, context)
+	switch r {
+	case acl.OK:
+		return nil
+	case acl.DeniedKey:
+		return &commands.Error{Code: "NOPERM", Msg: "this user has no permissions to access one of the keys used as arguments"}
+	case acl.DeniedChannel:
+		return &commands.Error{Code: "NOPERM", Msg: "this user has no permissions to access one of the channels used as arguments"}
 	}
-}
-
-// reply is ACL LOG [count | RESET].
-func (l *aclLog) reply(c *commands.Ctx) error {
-	n := int64(10)
-	if len(c.Args) == 3 {
-		if commands.Is(c.Args[2], "reset") {
-			l.mu.Lock()
-			l.mu.entries = nil
-			l.mu.Unlock()
-			c.Out.OK()
-			return nil
-		}
-		v, err := commands.ParseInt(c.Args[2])
-		if err != nil {
-			return err
-		}
-		n = max(v, 0) // NB: a negative count shows nothing, as in Redis 7.0
-	} else if len(c.Args) > 3 {
-		return commands.ErrUnknownSubcommand(c.Args[1], "acl")
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	shown := l.mu.entries[:min(int64(len(l.mu.entries)), n)]
-	c.Out.Array(len(shown))
-	now := time.Now()
-	for _, e := range shown {
-		c.Out.Map(7)
-		c.Out.BulkString("count")
-		c.Out.Int(e.count)
-		for _, kv := range [][2]string{{"reason", "auth"}, {"context", e.context}, {"object", e.object}, {"username", e.username}} {
-			c.Out.BulkString(kv[0])
-			c.Out.BulkString(kv[1])
-		}
-		c.Out.BulkString("age-seconds")
-		c.Out.Double(float64(now.Sub(e.updated).Milliseconds()) / 1000) // NB: since the last, as Redis 7.0
-		c.Out.BulkString("client-info")
-		c.Out.BulkString(e.clientInfo)
-	}
-	return nil
+	return &commands.Error{Code: "NOPERM", Msg: fmt.Sprintf("this user has no permissions to run the '%s' command", cmd.Name)}
 }
 
 // authDenied records a refused AUTH or HELLO AUTH in ACL LOG.
@@ -205,32 +368,97 @@ func (s *Server) authDenied(c *commands.Ctx, user string) {
 	case c.InMulti:
 		context = "multi"
 	}
-	var b strings.Builder
-	s.writeClientLine(&b, connOf(c), c)
-	s.aclLog.denied(context, string(c.Args[0]), user, strings.TrimSuffix(b.String(), "\n"), int64(s.Config().AclLogMaxLen))
+	s.aclLog.denied("auth", context, string(c.Args[0]), user, s.clientLine(c), int64(s.Config().AclLogMaxLen))
 }
 
-// applyUsers reads the configuration's user lines, as redis-server reads
-// them at start: the default user's rules apply as ACL SETUSER default's
-// do (a password becomes requirepass), and a rule Shoal cannot honour
-// stops the start rather than leave the server open. Other users are
-// left out: no one can authenticate as them.
-func applyUsers(cfg *config.Config) (*config.Config, error) {
-	if len(cfg.Users) == 0 {
-		return cfg, nil
+// logDenied records a denied command, key or channel in ACL LOG.
+func (s *Server) logDenied(reason, context, object string, c *commands.Ctx) {
+	s.aclLog.denied(reason, context, object, c.Client.User, s.clientLine(c), int64(s.Config().AclLogMaxLen))
+}
+
+func (s *Server) clientLine(c *commands.Ctx) string {
+	var b strings.Builder
+	s.writeClientLine(&b, connOf(c), c)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// loadACLFile replaces the users with an ACL file's, all or none, as ACL
+// LOAD does: each line "user <name> <rules...>"; the default user is
+// created as at start when the file lacks it.
+func (s *Server) loadACLFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
-	cfg = cfg.Clone()
-	for _, u := range cfg.Users {
-		if u[0] != "default" {
+	defer f.Close()
+	pass := s.Config().RequirePass
+	next := newUsers(s.users.x, pass)
+	delete(next.mu.m, "default")
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	all := s.allChannels()
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		pass, set, err := defaultUserRules(u[1:], cfg.RequirePass)
-		if err != nil {
-			return nil, fmt.Errorf("config: user default: %w", err)
+		words, err := config.SplitArgs(line)
+		if err != nil || len(words) < 2 || words[0] != "user" {
+			return fmt.Errorf("%s:%d: line should start with user keyword", path, n)
 		}
-		if set {
-			cfg.RequirePass = pass
+		if next.mu.m[words[1]] != nil {
+			return fmt.Errorf("%s:%d: Duplicate user '%s' found", path, n, words[1])
+		}
+		if err := next.setUser(words[1], words[2:], all); err != nil {
+			return fmt.Errorf("%s:%d: %s", path, n, err)
 		}
 	}
-	return cfg, nil
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if next.mu.m["default"] == nil {
+		next.mu.m["default"] = newUsers(s.users.x, pass).defaultRef()
+	}
+	// NB: connections keep their refs: those of a user the file still has
+	// take its new rules, the others are closed, as Redis does.
+	us := s.users
+	us.mu.Lock()
+	var gone []*userRef
+	for name, ref := range us.mu.m {
+		if nu := next.mu.m[name]; nu != nil {
+			ref.store(nu.load().u)
+			next.mu.m[name] = ref
+		} else {
+			gone = append(gone, ref)
+		}
+	}
+	us.mu.m = next.mu.m
+	us.mu.Unlock()
+	s.closeClientsOf(gone, nil)
+	return nil
+}
+
+// saveACLFile writes every user as ACL LIST shows it into path, through
+// a temporary file renamed over it.
+func (s *Server) saveACLFile(path string) error {
+	var b strings.Builder
+	for _, n := range s.users.names() {
+		b.WriteString("user " + n + " " + s.users.x.Describe(s.users.get(n).load().u) + "\n")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(b.String())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	return err
 }

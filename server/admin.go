@@ -54,6 +54,14 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	}
 	s.cfg = next
 	s.applyHotConfig(next)
+	if s.cfgRequirePassChanged(pairs) {
+		// As Redis's ACLUpdateDefaultUserPassword: requirepass is the
+		// default user's one password.
+		ref := s.users.defaultRef()
+		u := ref.load().u.Clone()
+		setDefaultPassword(s.users.x, u, next.RequirePass)
+		ref.store(u)
+	}
 	for _, p := range pairs {
 		// NB: CONFIG GET shows A without n, as Redis does, but the n
 		// that was set is in force, as in Redis.
@@ -64,6 +72,16 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
 	return nil
+}
+
+// cfgRequirePassChanged reports whether pairs set requirepass.
+func (s *Server) cfgRequirePassChanged(pairs [][2]string) bool {
+	for _, p := range pairs {
+		if strings.EqualFold(p[0], "requirepass") {
+			return true
+		}
+	}
+	return false
 }
 
 // tlsFor configures TLS for next when CONFIG SET changed a tls-* directive,

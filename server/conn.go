@@ -36,6 +36,9 @@ type conn struct {
 	skipNext  bool
 	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
+	// userRef is the ACL user the connection is authenticated as (the
+	// default user until AUTH), read by other goroutines (ACL DELUSER).
+	userRef atomic.Pointer[userRef]
 	// unit counts the commands whose replies wait for the next commit.
 	unit int
 	// clock is when the last call of the commands being run back to back
@@ -126,8 +129,8 @@ func (s *Server) accept(nc net.Conn) *conn {
 		c.Addr, c.LocalAddr, c.Unix = unixPath+":0", unixPath+":0", true
 	}
 	c.Created = time.Now()
-	c.Authenticated = s.password() == ""
-	c.User = "default"
+	c.setUser("default", s.users.defaultRef())
+	c.Authenticated = c.userRef.Load().load().u.NoPass && c.userRef.Load().load().u.Enabled
 	c.lastActive.Store(c.Created.UnixNano())
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
 	c.tx.SetNewKeyHook(c.notifyNew)
@@ -162,6 +165,12 @@ func (s *Server) closed(c *conn) {
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return !ok || tcp.IP.IsLoopback()
+}
+
+// setUser makes the connection act as the ACL user called name.
+func (c *conn) setUser(name string, ref *userRef) {
+	c.User = name
+	c.userRef.Store(ref)
 }
 
 // publish makes the connection's current state visible to CLIENT LIST.

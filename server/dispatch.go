@@ -70,6 +70,14 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, commands.ErrNoAuth)
 		return
 	}
+	// ACL: the user's permissions for the command, its keys and its
+	// channels; the primary's own stream passes.
+	if !c.master {
+		if err := c.aclCheck(cmd, args); err != nil {
+			c.reject(cmd, err)
+			return
+		}
+	}
 	// RESP2 subscriber mode allows only the pub/sub commands.
 	if c.subscribed() && c.out.Proto() == 2 && !cmd.Flags.Has(commands.SubscriberOK) {
 		c.reject(cmd, commands.Errf("Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.Name))

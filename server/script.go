@@ -229,6 +229,9 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if cmd.Flags.Has(commands.NoScript) {
 		return errors.New("This Redis command is not allowed from script")
 	}
+	if err := c.aclCheckScript(cmd, args); err != nil {
+		return err
+	}
 	if cmd.Flags.Has(commands.Write) {
 		if run.ReadOnly {
 			return errors.New("Write commands are not allowed from read-only scripts.")

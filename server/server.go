@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoaldb/shoal/acl"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -118,6 +119,7 @@ type Server struct {
 	// shutdownWait is a shutdown waiting for the replicas (shutdown.go).
 	shutdownWait shutdownState
 	aclLog       aclLog
+	users        *users
 	stats        stats
 	slowlog      slowlog
 	metrics      *metrics
@@ -164,10 +166,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := applyUsers(cfg)
-	if err != nil {
-		return nil, err
-	}
 	log := opts.Logger
 	var level *slog.LevelVar
 	if log == nil {
@@ -204,6 +202,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		enableDebug:  cfg.EnableDebugCommand,
 		enableModule: cfg.EnableModuleCommand,
 	}
+	s.users = newUsers(acl.NewIndex(table), cfg.RequirePass)
+	if err := s.loadUsers(cfg); err != nil {
+		store.Close()
+		return nil, err
+	}
 	s.scripts = newScripts(s)
 	s.applyHotConfig(cfg)
 	s.watch.init()
@@ -239,11 +242,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	store.SetExpireHook(s.keyExpired)
 	for _, name := range cfg.Ignored {
 		log.Warn("ignoring unsupported directive", "directive", name)
-	}
-	for _, u := range cfg.Users {
-		if u[0] != "default" {
-			log.Warn("ignoring ACL user: Shoal has one user, default", "user", u[0])
-		}
 	}
 	return s, nil
 }

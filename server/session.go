@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"time"
 
 	"github.com/shoaldb/shoal/commands"
@@ -25,22 +24,25 @@ func (s *Server) Config() *config.Config {
 	return s.cfg.Clone()
 }
 
-// Auth checks the password of the default user.
+// Auth is AUTH [user] password (and HELLO's AUTH): the connection acts
+// as the user from then on when the user is on and the password is one of
+// its own, or it has nopass.
 func (s *Server) Auth(c *commands.Ctx, user, pass string) error {
-	want := s.password()
-	if want == "" && user == "" {
-		return commands.Errf("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	}
-	if (user != "" && user != "default") || subtle.ConstantTimeCompare([]byte(pass), []byte(want)) != 1 {
-		if user == "default" && want == "" {
-			c.Client.Authenticated = true
-			return nil
+	if user == "" {
+		user = "default"
+		// NB: Redis keeps the old refusal of AUTH <password> when the
+		// default user needs none.
+		if d := s.users.defaultRef().load().u; d.NoPass && len(c.Args) == 2 && commands.Is(c.Args[0], "auth") {
+			return commands.Errf("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 		}
+	}
+	ref := s.users.get(user)
+	if ref == nil || !ref.load().u.CheckPassword(pass) {
 		s.authDenied(c, user)
 		return commands.ErrWrongPass
 	}
 	c.Client.Authenticated = true
-	c.Client.User = "default"
+	connOf(c).setUser(user, ref)
 	return nil
 }
 
@@ -88,8 +90,9 @@ func (s *Server) Reset(c *commands.Ctx) {
 	cn.ReadOnlyCluster, cn.Asking = false, false
 	cn.NoTouch = false
 	cn.out.SetProto(2)
-	cn.User = "default"
-	cn.Authenticated = s.password() == ""
+	def := s.users.defaultRef()
+	cn.setUser("default", def)
+	cn.Authenticated = def.load().u.NoPass && def.load().u.Enabled
 }
 
 // closeIdleClients closes clients idle longer than timeout, except those
