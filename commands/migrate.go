@@ -253,6 +253,27 @@ var migrateSockets = func() *socketCache {
 	return sc
 }()
 
+// MigrateCachedSockets is the number of MIGRATE connections server s
+// keeps (INFO's migrate_cached_sockets).
+func MigrateCachedSockets(s *storage.Store) int {
+	sc := migrateSockets
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return len(sc.mu.socks[s])
+}
+
+// CloseMigrateSockets closes the MIGRATE connections server s keeps, as
+// it shuts down.
+func CloseMigrateSockets(s *storage.Store) {
+	sc := migrateSockets
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, ms := range sc.mu.socks[s] {
+		ms.nc.Close()
+	}
+	delete(sc.mu.socks, s)
+}
+
 // take removes and returns the cached connection to addr of server s, or
 // dials one within timeout.
 func (sc *socketCache) take(s *storage.Store, addr string, timeout time.Duration) (*migrateSocket, error) {

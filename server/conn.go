@@ -115,7 +115,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 	if cc, ok := nc.(*countingConn); ok {
 		unixPath = cc.unixPath
 	}
-	if s.protectedMode.Load() && unixPath == "" && !isLoopback(nc.RemoteAddr()) {
+	if s.protectedMode.Load() && unixPath == "" && !isLoopback(nc.RemoteAddr()) && s.users.defaultRef().load().u.NoPass {
 		nc.Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
 		return nil
 	}

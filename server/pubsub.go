@@ -40,6 +40,15 @@ type pubsubRegistry struct {
 	limits atomic.Pointer[outputLimit]
 }
 
+// counts are INFO's pubsub_channels, pubsub_patterns and
+// pubsubshard_channels: the channels, patterns and shard channels with a
+// subscriber.
+func (r *pubsubRegistry) counts() (channels, patterns, shards int) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.channels), len(r.patterns), len(r.shards)
+}
+
 // outputLimit is the "pubsub" class of client-output-buffer-limit: a
 // subscriber is disconnected when its pending output reaches hard bytes,
 // or stays at or above soft bytes for longer than softFor. Zero disables

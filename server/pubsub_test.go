@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -382,5 +383,47 @@ func TestShardedPubSub(t *testing.T) {
 		if err != nil || got != want {
 			t.Fatalf("reply %q, %v; want %q", got, err, want)
 		}
+	}
+}
+
+// TestInfoPubsubAndMigrateCountsAsRedis: INFO's pubsub_channels,
+// pubsub_patterns, pubsubshard_channels and migrate_cached_sockets count
+// what redis-server 7.0.15's do after the same subscriptions and MIGRATE.
+func TestInfoPubsubAndMigrateCountsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	target := testutil.StartRedisServer(t, t.TempDir())
+	fields := []string{"pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "migrate_cached_sockets"}
+	var seen [2][]string
+	for i, addr := range []string{testutil.StartRedisServer(t, t.TempDir()).Addr(), testutil.Start(t, nil).Addr()} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+		defer c.Close()
+		sub := c.Subscribe(ctx, "a", "b")
+		defer sub.Close()
+		if _, err := sub.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := sub.PSubscribe(ctx, "p*"); err != nil {
+			t.Fatal(err)
+		}
+		ssub := c.SSubscribe(ctx, "s")
+		defer ssub.Close()
+		if _, err := ssub.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.Set(ctx, "k", "v", 0)
+		if err := c.Migrate(ctx, "127.0.0.1", strconv.Itoa(target.Port), "k", i, 5*time.Second).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fields {
+			v := infoText(t, c, f)
+			if f == "pubsub_patterns" && v == "0" {
+				// NB: the PSUBSCRIBE is sent without waiting for its reply.
+				eventuallyTrue(t, "the pattern", func() bool { v = infoText(t, c, f); return v != "0" })
+			}
+			seen[i] = append(seen[i], f+":"+v)
+		}
+	}
+	if got, want := strings.Join(seen[1], " "), strings.Join(seen[0], " "); got != want {
+		t.Errorf("shoal %s\nredis %s", got, want)
 	}
 }

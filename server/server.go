@@ -259,7 +259,9 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.latencyThreshold.Store(c.LatencyMonitorThreshold)
 	s.latencyTracking.Store(c.LatencyTracking)
-	s.protectedMode.Store(c.ProtectedMode && c.RequirePass == "" && !c.BindExplicit())
+	// NB: the default user's password, requirepass's or an ACL rule's,
+	// lifts it too (conn.go).
+	s.protectedMode.Store(c.ProtectedMode && !c.BindExplicit())
 	s.replicaReadOnly.Store(c.ReplicaReadOnly)
 	s.serveStale.Store(c.ReplicaServeStaleData)
 	if s.repl != nil {
@@ -360,6 +362,7 @@ func (s *Server) Close() error {
 		close(s.stop)
 		s.log.Info("Shutting down")
 		s.ln.closeAll()
+		commands.CloseMigrateSockets(s.store)
 		if s.pidFile != "" {
 			os.Remove(s.pidFile)
 		}
