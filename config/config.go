@@ -39,6 +39,13 @@ type Config struct {
 	// do ("shutdown-on-sigint", "shutdown-on-sigterm"): with "now" they
 	// shut down without waiting for the replicas. Default "default".
 	ShutdownOnSigint, ShutdownOnSigterm string
+	// Daemonize runs the server in the background, detached from its
+	// terminal ("daemonize"); the command that started it returns at once.
+	Daemonize bool
+	// Supervised is how the server tells its supervisor it is ready
+	// ("supervised"): no, systemd (sd_notify on NOTIFY_SOCKET), upstart,
+	// or auto (systemd when NOTIFY_SOCKET is set).
+	Supervised string
 	// PidFile is where the process writes its pid at start and removes it
 	// at shutdown ("pidfile"); "" writes none.
 	PidFile string

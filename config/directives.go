@@ -261,8 +261,8 @@ var directives = []*Directive{
 	num("tracking-table-max-keys", mut|unsigned, 0, longMax, "1000000").to(intField(func(c *Config) *int { return &c.TrackingTableMaxKeys })),
 
 	// The process: logging, supervision, signals.
-	boolean("daemonize", 0, "no"),
-	choice("supervised", 0, "no", "upstart", "systemd", "auto", "no"),
+	boolean("daemonize", 0, "no").to(boolField(func(c *Config) *bool { return &c.Daemonize })),
+	choice("supervised", 0, "no", "upstart", "systemd", "auto", "no").to(stringField(func(c *Config) *string { return &c.Supervised })),
 	str("pidfile", null, "").to(stringField(func(c *Config) *string { return &c.PidFile })),
 	choice("loglevel", mut, "notice", "debug", "verbose", "notice", "warning", "nothing").to(stringField(func(c *Config) *string { return &c.LogLevel })),
 	str("logfile", 0, "").to(stringField(func(c *Config) *string { return &c.LogFile })),

@@ -326,6 +326,10 @@ func (s *Server) Start() error {
 		ready = append(ready, "unixsocket", p)
 	}
 	s.log.Info("Ready to accept connections", ready...)
+	if cfg.Supervised == "upstart" {
+		s.log.Warn("supervised upstart is not supported: the server does not stop itself when ready")
+	}
+	s.notifySupervisor("STATUS=Ready to accept connections\nREADY=1\n")
 	s.startReplicaOf(cfg)
 	return nil
 }
@@ -361,6 +365,7 @@ func (s *Server) Close() error {
 		s.closing.Store(true)
 		close(s.stop)
 		s.log.Info("Shutting down")
+		s.notifySupervisor("STOPPING=1\n")
 		s.ln.closeAll()
 		commands.CloseMigrateSockets(s.store)
 		if s.pidFile != "" {

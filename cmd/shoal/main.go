@@ -42,6 +42,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if cfg.Daemonize {
+		if os.Getenv(daemonChild) == "" {
+			os.Exit(daemonize())
+		}
+		if cfg.PidFile == "" {
+			cfg.PidFile = "/var/run/redis.pid" // Redis's default when daemonized
+		}
+	}
 	if os.Getenv("GOMEMLIMIT") == "" && cfg.MaxMemory > 0 {
 		// NB: the data lives on disk, so maxmemory bounds the process:
 		// the heap is collected harder as it nears the limit.
@@ -101,5 +109,38 @@ func importRDB(args []string) int {
 		fmt.Fprintf(os.Stderr, "import-rdb: %s: %v; nothing was loaded\n", args[0], err)
 		return 1
 	}
+	return 0
+}
+
+// daemonChild marks the process daemonize started.
+const daemonChild = "SHOAL_DAEMONIZED"
+
+// daemonize runs this command again in the background, as daemonize yes
+// asks: in a session of its own, with no terminal, its standard streams
+// on /dev/null (the log goes to logfile, or nowhere, as Redis's), and
+// returns the status the starting command exits with, at once, as
+// Redis's parent does after its fork.
+func daemonize() int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer null.Close()
+	p, err := os.StartProcess(exe, os.Args, &os.ProcAttr{
+		Env:   append(os.Environ(), daemonChild+"=1"),
+		Files: []*os.File{null, null, null},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	p.Release()
 	return 0
 }

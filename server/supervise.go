@@ -1,0 +1,31 @@
+package server
+
+import (
+	"net"
+	"os"
+)
+
+// notifySupervisor tells systemd the server's state, as Redis's
+// redisCommunicateSystemd does under supervised systemd (or auto, when
+// NOTIFY_SOCKET is set): a datagram of sd_notify's assignments on
+// NOTIFY_SOCKET. Upstart's supervision (a SIGSTOP when ready) is not
+// done, and said so at start.
+func (s *Server) notifySupervisor(state string) {
+	mode := s.Config().Supervised
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" || (mode != "systemd" && mode != "auto") {
+		return
+	}
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:] // an abstract socket
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		s.log.Warn("Can't connect to systemd socket", "addr", addr, "err", err)
+		return
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(state)); err != nil {
+		s.log.Warn("Can't send notification to systemd", "err", err)
+	}
+}
