@@ -12,6 +12,7 @@ import (
 
 	"github.com/tidwall/redcon"
 
+	"github.com/shoaldb/shoal/internal/netfault"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -60,6 +61,7 @@ func migrateKeys(args [][]byte) []int {
 // migrateOpts are MIGRATE's arguments.
 type migrateOpts struct {
 	addr             string
+	source           string // bind-source-addr
 	db, timeout      int64
 	copy, replace    bool
 	user, pass       []byte
@@ -68,7 +70,7 @@ type migrateOpts struct {
 }
 
 func parseMigrate(c *Ctx) (*migrateOpts, error) {
-	o := &migrateOpts{keys: c.Args[3:4]}
+	o := &migrateOpts{keys: c.Args[3:4], source: c.Server.Config().BindSourceAddr}
 	for j := 6; j < len(c.Args); j++ {
 		more := len(c.Args) - 1 - j
 		switch a := c.Args[j]; {
@@ -276,7 +278,7 @@ func CloseMigrateSockets(s *storage.Store) {
 
 // take removes and returns the cached connection to addr of server s, or
 // dials one within timeout.
-func (sc *socketCache) take(s *storage.Store, addr string, timeout time.Duration) (*migrateSocket, error) {
+func (sc *socketCache) take(s *storage.Store, addr, source string, timeout time.Duration) (*migrateSocket, error) {
 	sc.mu.Lock()
 	if ms := sc.mu.socks[s][addr]; ms != nil {
 		delete(sc.mu.socks[s], addr)
@@ -284,7 +286,7 @@ func (sc *socketCache) take(s *storage.Store, addr string, timeout time.Duration
 		return ms, nil
 	}
 	sc.mu.Unlock()
-	nc, err := net.DialTimeout("tcp", addr, timeout)
+	nc, err := netfault.DialFrom("tcp", addr, source, timeout)
 	var dnsErr *net.DNSError
 	var addrErr *net.AddrError
 	switch {
@@ -358,7 +360,7 @@ func (sc *socketCache) sweep() {
 func (sc *socketCache) send(s *storage.Store, o *migrateOpts, reqs []byte, n int) ([]bool, error) {
 	timeout := time.Duration(o.timeout) * time.Millisecond
 	for retry := true; ; retry = false {
-		ms, err := sc.take(s, o.addr, timeout)
+		ms, err := sc.take(s, o.addr, o.source, timeout)
 		if err != nil {
 			return nil, err
 		}

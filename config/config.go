@@ -21,6 +21,10 @@ import (
 type Config struct {
 	// Port is the RESP port ("port"); default 6379; 0 picks a free one.
 	Port int
+	// BindSourceAddr is the local address of the node's outgoing
+	// connections: to its primary, and MIGRATE's ("bind-source-addr");
+	// "" lets the system choose.
+	BindSourceAddr string
 	// UnixSocket is a Unix socket path to serve clients on too
 	// ("unixsocket"); UnixSocketPerm its permissions, in octal
 	// ("unixsocketperm"; "0" leaves the process's umask's).
@@ -290,8 +294,6 @@ type Config struct {
 	// named first answers to the second name from then on, or to none
 	// when it is empty. Read at start only, as in Redis.
 	RenameCommands [][2]string
-	// bindSet records that bind was given explicitly (protected mode).
-	bindSet bool
 	// stored holds the values of the directives Shoal keeps without acting
 	// on them, by name, in CONFIG GET's form; absent means the default.
 	// NB: never changed in place (Directive.put copies it), so Clone shares
@@ -344,7 +346,6 @@ func Default() *Config {
 			d.field.put(c, d.Default)
 		}
 	}
-	c.bindSet = false
 	return c
 }
 
@@ -356,9 +357,6 @@ func (c *Config) Value(name string) string {
 	}
 	return ""
 }
-
-// BindExplicit reports whether bind was configured rather than defaulted.
-func (c *Config) BindExplicit() bool { return c.bindSet }
 
 // Validate checks every field and names the field and value it rejects:
 // the directives' own checks (a number within its bounds, an enumeration

@@ -18,7 +18,7 @@ func TestLoadFileAndFlags(t *testing.T) {
 	if c.Port != 7001 || c.AppendFsync != "always" || c.RequirePass != "s e\tcret" || c.Databases != 4 {
 		t.Fatalf("got %+v", c)
 	}
-	if strings.Join(c.Bind, ",") != "127.0.0.1,::1" || !c.BindExplicit() {
+	if strings.Join(c.Bind, ",") != "127.0.0.1,::1" {
 		t.Fatalf("bind %v", c.Bind)
 	}
 	// A file's save lines add up, replacing the default.

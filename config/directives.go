@@ -234,9 +234,9 @@ var directives = []*Directive{
 	num("port", mut, 0, 65535, "6379").to(intField(func(c *Config) *int { return &c.Port })),
 	special("bind", mut, "127.0.0.1", bindKind{}).to(&field{
 		get: func(c *Config) string { return strings.Join(c.Bind, " ") },
-		put: func(c *Config, v string) { c.Bind, c.bindSet = strings.Fields(v), true },
+		put: func(c *Config, v string) { c.Bind = strings.Fields(v) },
 	}),
-	str("bind-source-addr", mut|null, ""),
+	str("bind-source-addr", mut|null, "").to(stringField(func(c *Config) *string { return &c.BindSourceAddr })),
 	num("tcp-backlog", 0, 0, intMax, "511"),
 	num("tcp-keepalive", mut, 0, intMax, "300").to(intField(func(c *Config) *int { return &c.TCPKeepalive })),
 	num("socket-mark-id", unsigned, 0, uintMax, "0"),

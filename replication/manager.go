@@ -21,8 +21,10 @@ type Config struct {
 	// AnnounceIP, when set, the address it announces.
 	ListenPort int
 	AnnounceIP string
-	// TLS, when set, is how this node reaches its primary over TLS.
-	TLS *tls.Config
+	// TLS, when set, is how this node reaches its primary over TLS;
+	// SourceAddr the local address it connects from (bind-source-addr).
+	TLS        *tls.Config
+	SourceAddr string
 	// MasterUser and MasterAuth are the user and password this node
 	// authenticates with to its primary (the password alone without a
 	// user).

@@ -157,7 +157,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 func (u *upstream) session() error {
 	cfg := u.m.config()
 	u.setState("connecting")
-	nc, err := netfault.DialTimeout("tcp", hostPort(u.host, u.port), cfg.Timeout)
+	nc, err := netfault.DialFrom("tcp", hostPort(u.host, u.port), cfg.SourceAddr, cfg.Timeout)
 	if err != nil {
 		return err
 	}

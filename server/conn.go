@@ -116,7 +116,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 		unixPath = cc.unixPath
 	}
 	if s.protectedMode.Load() && unixPath == "" && !isLoopback(nc.RemoteAddr()) && s.users.defaultRef().load().u.NoPass {
-		nc.Write([]byte("-DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, set a password with 'requirepass', or disable protected mode with 'protected-mode no'.\r\n"))
+		nc.Write([]byte(protectedDenied))
 		return nil
 	}
 	c := &conn{s: s, nc: nc, tx: s.store.NewTx(), rbuf: newReplyBuf()}
@@ -162,10 +162,21 @@ func (s *Server) closed(c *conn) {
 	s.nclients.Add(-1)
 }
 
+// isLoopback reports whether a is 127.0.0.1 or ::1, the two addresses
+// Redis's protected mode takes for local (127.0.0.2 is not).
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
-	return !ok || tcp.IP.IsLoopback()
+	return !ok || tcp.IP.Equal(net.IPv4(127, 0, 0, 1)) || tcp.IP.Equal(net.IPv6loopback)
 }
+
+// protectedDenied is redis-server 7.0.15's refusal of a client from
+// another host in protected mode.
+const protectedDenied = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
+	"In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: " +
+	"1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+	"2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+	"3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+	"4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
 
 // setUser makes the connection act as the ACL user called name.
 func (c *conn) setUser(name string, ref *userRef) {

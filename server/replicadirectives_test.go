@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -186,5 +188,64 @@ func TestServeStaleDataNo(t *testing.T) {
 	}
 	if v := infoText(t, testutil.Client(t, s, 2), "slave_priority"); v != "100" {
 		t.Errorf("slave_priority %s", v)
+	}
+}
+
+// TestBindSourceAddr: a replica's link to its primary and MIGRATE's
+// connections leave from bind-source-addr, so the primary shows the
+// replica at that address, as redis-server's replica with the same
+// setting is shown. 127.0.0.2 is not local to protected mode, in Redis
+// as in Shoal: the refusal is compared first, then protected mode is
+// turned off.
+func TestBindSourceAddr(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	primary := testutil.StartRedisServer(t, t.TempDir())
+	sp := testutil.Start(t, nil)
+	denied := func(addr string) string {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 5 * time.Second}
+		nc, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		nc.Write([]byte("PING\r\n"))
+		b, _ := io.ReadAll(nc)
+		return string(b)
+	}
+	if got, want := denied(sp.Addr()), denied(primary.Addr()); got != want {
+		t.Fatalf("a client from 127.0.0.2 in protected mode:\n shoal %q\n redis %q", got, want)
+	}
+	pc := primary.Client(t, 0)
+	pc.ConfigSet(ctx, "protected-mode", "no")
+	testutil.Client(t, sp, 2).ConfigSet(ctx, "protected-mode", "no")
+	testutil.StartRedisServer(t, t.TempDir(), "--bind-source-addr", "127.0.0.2", "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
+	var want string
+	eventuallyTrue(t, "redis-server's replica", func() bool { want = slaveField(t, pc); return want != "" })
+	if !strings.HasPrefix(want, "ip=127.0.0.2,") {
+		t.Fatalf("redis-server's slave0:%s", want)
+	}
+	pc.Do(ctx, "REPLICAOF", "NO", "ONE")
+
+	host, port, _ := net.SplitHostPort(sp.Addr())
+	cfg := testutil.Config(t)
+	cfg.ReplicaOf, cfg.BindSourceAddr = host+" "+port, "127.0.0.2"
+	replica := testutil.Start(t, cfg)
+	spc := testutil.Client(t, sp, 2)
+	var got string
+	eventuallyTrue(t, "Shoal's replica", func() bool { got = slaveField(t, spc); return got != "" })
+	if !strings.HasPrefix(got, "ip=127.0.0.2,") {
+		t.Fatalf("Shoal's slave0:%s, redis-server's slave0:%s", got, want)
+	}
+
+	rc := testutil.Client(t, replica, 2)
+	rc.Do(ctx, "REPLICAOF", "NO", "ONE")
+	rc.Set(ctx, "k", "v", 0)
+	target := testutil.StartRedisServer(t, t.TempDir(), "--protected-mode", "no")
+	if err := rc.Migrate(ctx, "127.0.0.1", strconv.Itoa(target.Port), "k", 0, 5*time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if list := target.Client(t, 0).ClientList(ctx).Val(); !strings.Contains(list, "addr=127.0.0.2:") {
+		t.Errorf("MIGRATE's connection is not from 127.0.0.2:\n%s", list)
 	}
 }

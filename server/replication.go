@@ -32,6 +32,7 @@ func (s *Server) replConfig(cfg *config.Config) replication.Config {
 		ListenPort:         port,
 		AnnounceIP:         cfg.ReplicaAnnounceIP,
 		TLS:                tlsClient,
+		SourceAddr:         cfg.BindSourceAddr,
 		MasterUser:         cfg.MasterUser,
 		MasterAuth:         cfg.MasterAuth,
 		BacklogBytes:       cfg.ReplBacklogSize,

@@ -259,9 +259,9 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.latencyThreshold.Store(c.LatencyMonitorThreshold)
 	s.latencyTracking.Store(c.LatencyTracking)
-	// NB: the default user's password, requirepass's or an ACL rule's,
-	// lifts it too (conn.go).
-	s.protectedMode.Store(c.ProtectedMode && !c.BindExplicit())
+	// NB: as in Redis 7.0, whatever bind says; the default user's
+	// password, requirepass's or an ACL rule's, lifts it (conn.go).
+	s.protectedMode.Store(c.ProtectedMode)
 	s.replicaReadOnly.Store(c.ReplicaReadOnly)
 	s.serveStale.Store(c.ReplicaServeStaleData)
 	if s.repl != nil {

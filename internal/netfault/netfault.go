@@ -76,10 +76,24 @@ func Dropped(addr string) bool {
 // DialTimeout dials addr unless it is dropped; the connection is tracked
 // so a later Drop of addr closes it.
 func DialTimeout(network, addr string, timeout time.Duration) (net.Conn, error) {
+	return DialFrom(network, addr, "", timeout)
+}
+
+// DialFrom is DialTimeout from the local address source ("" for any), as
+// bind-source-addr asks of a node's outgoing connections.
+func DialFrom(network, addr, source string, timeout time.Duration) (net.Conn, error) {
 	if Dropped(addr) {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: ErrDropped}
 	}
-	c, err := net.DialTimeout(network, addr, timeout)
+	d := net.Dialer{Timeout: timeout}
+	if source != "" {
+		ip := net.ParseIP(source)
+		if ip == nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "bind-source-addr is not an IP address", Addr: source}}
+		}
+		d.LocalAddr = &net.TCPAddr{IP: ip}
+	}
+	c, err := d.Dial(network, addr)
 	if err != nil || !failpoint.Enabled() {
 		return c, err
 	}
