@@ -7,6 +7,7 @@ package acl
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"math/bits"
@@ -435,7 +436,16 @@ func (u *User) CheckPassword(pass string) bool {
 	if !u.Enabled {
 		return false
 	}
-	return u.NoPass || contains(u.Passwords, HashPassword(pass))
+	if u.NoPass {
+		return true
+	}
+	// NB: every hash compared in full, as Redis's
+	// time_independent_strcmp does.
+	h, ok := []byte(HashPassword(pass)), false
+	for _, p := range u.Passwords {
+		ok = subtle.ConstantTimeCompare(h, []byte(p)) == 1 || ok
+	}
+	return ok
 }
 
 // AllowsAll reports whether u may run every command on every key and

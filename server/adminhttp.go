@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -181,11 +180,12 @@ func httpError(err error) (int, apiError) {
 	return http.StatusBadRequest, apiError{ce.Code, ce.Msg}
 }
 
-// adminAuthorized checks requirepass as basic auth (user "default") or a
-// bearer token, in constant time.
+// adminAuthorized checks the default user's password (requirepass's, or
+// one an ACL rule gave it) as basic auth (user "default") or a bearer
+// token; a default user without a password lets every request in.
 func (s *Server) adminAuthorized(r *http.Request) bool {
-	pass := s.password()
-	if pass == "" {
+	def := s.users.defaultRef().load().u
+	if !s.defaultHasPassword() {
 		return true
 	}
 	got := ""
@@ -199,8 +199,12 @@ func (s *Server) adminAuthorized(r *http.Request) bool {
 	} else {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(pass)) == 1
+	return def.CheckPassword(got)
 }
+
+// defaultHasPassword reports whether the default user needs a password,
+// as protected mode asks.
+func (s *Server) defaultHasPassword() bool { return !s.users.defaultRef().load().u.NoPass }
 
 // maxAdminBody bounds a request body (a component payload included).
 const maxAdminBody = 64 << 20

@@ -115,7 +115,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 	if cc, ok := nc.(*countingConn); ok {
 		unixPath = cc.unixPath
 	}
-	if s.protectedMode.Load() && unixPath == "" && !isLoopback(nc.RemoteAddr()) && s.users.defaultRef().load().u.NoPass {
+	if s.protectedMode.Load() && unixPath == "" && !isLoopback(nc.RemoteAddr()) && !s.defaultHasPassword() {
 		nc.Write([]byte(protectedDenied))
 		return nil
 	}

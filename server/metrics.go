@@ -99,7 +99,7 @@ func (m *metrics) pprofRoutes(mux *http.ServeMux, ln net.Listener) {
 	loopback := isLoopback(ln.Addr())
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if !loopback && m.s.password() == "" {
+			if !loopback && !m.s.defaultHasPassword() {
 				http.Error(w, "DENIED profiles are served off loopback only with requirepass set", http.StatusForbidden)
 				return
 			}

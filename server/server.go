@@ -66,7 +66,6 @@ type Server struct {
 	cfgMu sync.Mutex
 	cfg   *config.Config
 	// Hot configuration read by every connection.
-	requirePass     atomic.Pointer[string]
 	maxBulk         atomic.Int64
 	maxQuery        atomic.Int64
 	maxClients      atomic.Int64
@@ -250,8 +249,6 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	if s.logLevel != nil {
 		s.logLevel.Set(logLevel(c.LogLevel))
 	}
-	pass := c.RequirePass
-	s.requirePass.Store(&pass)
 	s.maxBulk.Store(c.ProtoMaxBulkLen)
 	s.maxQuery.Store(c.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(c.MaxClients))

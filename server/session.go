@@ -9,8 +9,6 @@ import (
 
 // Connection-level operations of the commands.Server interface.
 
-func (s *Server) password() string { return *s.requirePass.Load() }
-
 // Table returns the command table.
 func (s *Server) Table() *commands.Table { return s.table }
 
