@@ -249,3 +249,26 @@ func TestBindSourceAddr(t *testing.T) {
 		t.Errorf("MIGRATE's connection is not from 127.0.0.2:\n%s", list)
 	}
 }
+
+// TestRDBLastLoadKeysAsRedis: after a full sync from a redis-server
+// primary, INFO's rdb_last_load_keys_loaded and _expired count the
+// primary's RDB as a redis-server replica's do.
+func TestRDBLastLoadKeysAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	primary := testutil.StartRedisServer(t, t.TempDir(), "--repl-diskless-sync-delay", "0")
+	pc := primary.Client(t, 0)
+	pc.MSet(ctx, "a", "1", "b", "2", "c", "3")
+	port := strconv.Itoa(primary.Port)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--replicaof", "127.0.0.1", port)
+	cfg := testutil.Config(t)
+	cfg.ReplicaOf = "127.0.0.1 " + port
+	s := testutil.Start(t, cfg)
+	var seen [2]string
+	for i, c := range []*redis.Client{r.Client(t, 0), testutil.Client(t, s, 2)} {
+		eventuallyTrue(t, "the sync", func() bool { return infoText(t, c, "master_link_status") == "up" })
+		seen[i] = infoText(t, c, "rdb_last_load_keys_loaded") + " " + infoText(t, c, "rdb_last_load_keys_expired")
+	}
+	if seen[1] != seen[0] || seen[0] != "3 0" {
+		t.Errorf("loaded, expired: shoal %s, redis %s", seen[1], seen[0])
+	}
+}

@@ -109,7 +109,17 @@ func (s *Store) LoadRDB(data []byte, opts RDBLoadOptions) (RDBLoadInfo, error) {
 	}
 	s.meta.aroundLanded()
 	s.startWarm()
+	s.lastLoad.Store(&[2]int64{info.Keys, info.Expired})
 	return info, nil
+}
+
+// LastRDBLoad returns the keys the last RDB load took and those it left
+// out as expired (INFO's rdb_last_load_keys_loaded and _expired).
+func (s *Store) LastRDBLoad() (loaded, expired int64) {
+	if l := s.lastLoad.Load(); l != nil {
+		return l[0], l[1]
+	}
+	return 0, 0
 }
 
 // TotalKeys returns the number of keys in every database, expired ones
