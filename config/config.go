@@ -43,6 +43,11 @@ type Config struct {
 	// do ("shutdown-on-sigint", "shutdown-on-sigterm"): with "now" they
 	// shut down without waiting for the replicas. Default "default".
 	ShutdownOnSigint, ShutdownOnSigterm string
+	// OOMScoreAdj is how the process's OOM score is set ("oom-score-adj"):
+	// no, relative (yes) to the score it started with, or absolute;
+	// OOMScoreAdjValues the primary's, a replica's and a child's scores
+	// ("oom-score-adj-values", default "0 200 800").
+	OOMScoreAdj, OOMScoreAdjValues string
 	// Daemonize runs the server in the background, detached from its
 	// terminal ("daemonize"); the command that started it returns at once.
 	Daemonize bool

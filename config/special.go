@@ -124,6 +124,11 @@ func (k outputLimits) lines(name, v, def string) []line {
 type oomValues struct{}
 
 func (oomValues) parse(_ string, a []string) (string, error) {
+	if len(a) == 1 {
+		// NB: one argument holding the three, as redis-server's command
+		// line passes "--oom-score-adj-values '0 200 800'".
+		a = strings.Fields(a[0])
+	}
 	if len(a) != 3 {
 		return "", errors.New("wrong number of arguments")
 	}

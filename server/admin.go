@@ -20,6 +20,7 @@ import (
 func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
+	prev := s.cfg
 	next, err := s.cfg.Set(pairs, local)
 	if err != nil {
 		return commands.Errf("%s", err)
@@ -61,6 +62,9 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 		u := ref.load().u.Clone()
 		setDefaultPassword(s.users.x, u, next.RequirePass)
 		ref.store(u)
+	}
+	if next.OOMScoreAdj != prev.OOMScoreAdj || next.OOMScoreAdjValues != prev.OOMScoreAdjValues {
+		s.applyOOMScoreFor(next)
 	}
 	for _, p := range pairs {
 		// NB: CONFIG GET shows A without n, as Redis does, but the n

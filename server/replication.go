@@ -131,6 +131,7 @@ func (s *Server) setReplicaOf(v string) {
 	s.cfgMu.Lock()
 	s.cfg.ReplicaOf = v
 	s.cfgMu.Unlock()
+	s.applyOOMScore() // a replica's score, or a primary's
 }
 
 // Replconf records what a replica says about itself before PSYNC:

@@ -94,6 +94,8 @@ type Server struct {
 	catalog *cluster.Node
 
 	ln listeners
+	// oom is what oom-score-adj changed of the process's OOM score.
+	oom oomScore
 	// pidFile is the pidfile Start wrote, which Close removes.
 	pidFile string
 	// tls is TLS as the tls-* directives configure it, nil while no
@@ -300,6 +302,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.ln.serveAll(s)
+	s.applyOOMScore()
 	if cfg.PidFile != "" {
 		// As Redis's createPidFile: best effort.
 		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
