@@ -32,6 +32,9 @@ type Config struct {
 	// TLS is the TLS listener's and the replication link's settings
 	// ("tls-*").
 	TLS TLSConfig
+	// TCPBacklog bounds the connections the TCP listeners queue before
+	// they are accepted ("tcp-backlog"); default 511.
+	TCPBacklog int
 	// TCPKeepalive is the keepalive period of clients' TCP connections,
 	// in seconds, 0 for none ("tcp-keepalive"); default 300.
 	TCPKeepalive int

@@ -237,7 +237,7 @@ var directives = []*Directive{
 		put: func(c *Config, v string) { c.Bind = strings.Fields(v) },
 	}),
 	str("bind-source-addr", mut|null, "").to(stringField(func(c *Config) *string { return &c.BindSourceAddr })),
-	num("tcp-backlog", 0, 0, intMax, "511"),
+	num("tcp-backlog", 0, 0, intMax, "511").to(intField(func(c *Config) *int { return &c.TCPBacklog })),
 	num("tcp-keepalive", mut, 0, intMax, "300").to(intField(func(c *Config) *int { return &c.TCPKeepalive })),
 	num("socket-mark-id", unsigned, 0, uintMax, "0"),
 	str("unixsocket", null, "").to(stringField(func(c *Config) *string { return &c.UnixSocket })),

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/shoaldb/shoal/config"
 )
@@ -63,7 +64,7 @@ func (s *Server) listenAtStart(cfg *config.Config) error {
 	}
 	l := &s.ln
 	if plainWanted(cfg) {
-		lns, port, err := listenTCP(cfg.Bind, cfg.Port)
+		lns, port, err := listenTCP(cfg.Bind, cfg.Port, cfg.TCPBacklog)
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,7 @@ func (s *Server) listenAtStart(cfg *config.Config) error {
 		opened = append(opened, lns...)
 	}
 	if cfg.TLS.Port != 0 {
-		lns, _, err := listenTCP(cfg.Bind, cfg.TLS.Port)
+		lns, _, err := listenTCP(cfg.Bind, cfg.TLS.Port, cfg.TCPBacklog)
 		if err != nil {
 			return fail(err)
 		}
@@ -89,10 +90,10 @@ func (s *Server) listenAtStart(cfg *config.Config) error {
 	return nil
 }
 
-// listenTCP opens a listener on each of bind's addresses at port; port 0
-// takes a free one, which every address then serves, and which listenTCP
-// returns.
-func listenTCP(bind []string, port int) ([]net.Listener, int, error) {
+// listenTCP opens a listener on each of bind's addresses at port, with
+// backlog pending connections at most (tcp-backlog); port 0 takes a free
+// one, which every address then serves, and which listenTCP returns.
+func listenTCP(bind []string, port, backlog int) ([]net.Listener, int, error) {
 	var lns []net.Listener
 	for _, host := range bind {
 		host = trimBindPrefix(host)
@@ -103,6 +104,7 @@ func listenTCP(bind []string, port int) ([]net.Listener, int, error) {
 			}
 			return nil, 0, fmt.Errorf("server: listen on %s:%d: %w", host, port, err)
 		}
+		setBacklog(ln, backlog)
 		if port == 0 {
 			// Every address serves the port the first one got, and
 			// replicas announce it to their primary.
@@ -111,6 +113,20 @@ func listenTCP(bind []string, port int) ([]net.Listener, int, error) {
 		lns = append(lns, ln)
 	}
 	return lns, port, nil
+}
+
+// setBacklog makes backlog the listener's queue of pending connections,
+// as Redis's listen(fd, tcp-backlog): Go listens with the system's
+// maximum, and a second listen on the socket changes it (the kernel caps
+// it at net.core.somaxconn).
+func setBacklog(ln net.Listener, backlog int) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok || backlog <= 0 {
+		return
+	}
+	if raw, err := sc.SyscallConn(); err == nil {
+		raw.Control(func(fd uintptr) { syscall.Listen(int(fd), backlog) })
+	}
 }
 
 // listenUnix serves a Unix socket at path, removing what a server that
@@ -177,13 +193,13 @@ func (s *Server) rebind(prev, next *config.Config) error {
 	port := next.Port
 	if plainMoved && plainWanted(next) {
 		var err error
-		if plain, port, err = listenTCP(next.Bind, next.Port); err != nil {
+		if plain, port, err = listenTCP(next.Bind, next.Port, next.TCPBacklog); err != nil {
 			return refuse("port", err)
 		}
 	}
 	if tlsMoved && next.TLS.Port != 0 {
 		var err error
-		if tlsLns, _, err = listenTCP(next.Bind, next.TLS.Port); err != nil {
+		if tlsLns, _, err = listenTCP(next.Bind, next.TLS.Port, next.TCPBacklog); err != nil {
 			for _, ln := range plain {
 				ln.Close()
 			}

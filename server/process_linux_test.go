@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -65,5 +68,41 @@ func TestPidFile(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(cfg.PidFile); !os.IsNotExist(err) {
 		t.Fatalf("pidfile after shutdown: %v", err)
+	}
+}
+
+// listenBacklog reads a listening socket's backlog from ss -ltn (its
+// Send-Q column for a listener).
+func listenBacklog(t *testing.T, port int) string {
+	t.Helper()
+	ss := testutil.RequireTool(t, "ss")
+	out, err := exec.Command(ss, "-ltnH", "sport = :"+strconv.Itoa(port)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 3 {
+		t.Fatalf("ss: %q", out)
+	}
+	return f[2]
+}
+
+// TestTCPBacklog listens with tcp-backlog's queue, 511 by default as
+// redis-server's, as ss shows both.
+func TestTCPBacklog(t *testing.T) {
+	r := testutil.StartRedisServer(t, t.TempDir())
+	s := testutil.Start(t, nil)
+	_, p, _ := net.SplitHostPort(s.Addr())
+	port, _ := strconv.Atoi(p)
+	if got, want := listenBacklog(t, port), listenBacklog(t, r.Port); got != want {
+		t.Errorf("default backlog: shoal %s, redis %s", got, want)
+	}
+	cfg := testutil.Config(t)
+	cfg.TCPBacklog = 123
+	s = testutil.Start(t, cfg)
+	_, p, _ = net.SplitHostPort(s.Addr())
+	port, _ = strconv.Atoi(p)
+	if got := listenBacklog(t, port); got != "123" {
+		t.Errorf("tcp-backlog 123: %s", got)
 	}
 }
