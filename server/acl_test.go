@@ -265,3 +265,25 @@ func TestACLFileAndDisconnects(t *testing.T) {
 		t.Errorf("the default user's connection: %v", err)
 	}
 }
+
+// TestACLReplicaAppliesPrimaryStream: a replica whose default user may
+// not write applies its redis-server primary's writes all the same, as
+// Redis's master client is not checked, while its own clients are.
+func TestACLReplicaAppliesPrimaryStream(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	primary := testutil.StartRedisServer(t, t.TempDir())
+	cfg := testutil.Config(t)
+	cfg.ReplicaOf = "127.0.0.1 " + fmt.Sprint(primary.Port)
+	cfg.Users = [][]string{{"default", "on", "nopass", "~*", "&*", "-@all", "+get", "+info", "+ping", "+hello", "+client"}}
+	s := testutil.Start(t, cfg)
+	pc := primary.Client(t, 0)
+	pc.Set(ctx, "k", "v", 0)
+	pc.Eval(ctx, "return redis.call('set', KEYS[1], 'e')", []string{"k2"})
+	c := testutil.Client(t, s, 2)
+	eventuallyTrue(t, "the primary's writes on the replica", func() bool {
+		return c.Get(ctx, "k").Val() == "v" && c.Get(ctx, "k2").Val() == "e"
+	})
+	if err := c.Do(ctx, "DBSIZE").Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		t.Errorf("DBSIZE by the restricted default user: %v", err)
+	}
+}

@@ -72,11 +72,9 @@ func (c *conn) dispatch(args [][]byte) {
 	}
 	// ACL: the user's permissions for the command, its keys and its
 	// channels; the primary's own stream passes.
-	if !c.master {
-		if err := c.aclCheck(cmd, args); err != nil {
-			c.reject(cmd, err)
-			return
-		}
+	if err := c.aclCheck(cmd, args); err != nil {
+		c.reject(cmd, err)
+		return
 	}
 	// RESP2 subscriber mode allows only the pub/sub commands.
 	if c.subscribed() && c.out.Proto() == 2 && !cmd.Flags.Has(commands.SubscriberOK) {
