@@ -160,6 +160,11 @@ type Config struct {
 	// OBJECT REFCOUNT's shared integers as in Redis ("maxmemory"); nothing
 	// is evicted, data lives on disk. Default 0.
 	MaxMemory uint64
+	// MaxMemoryClients bounds the memory of every client together
+	// ("maxmemory-clients"): bytes, or a percentage of MaxMemory kept as
+	// its negative; past it the largest clients are closed. Default 0,
+	// no bound.
+	MaxMemoryClients int64
 	// MaxMemoryPolicy is the eviction policy INFO and OBJECT FREQ and
 	// IDLETIME read ("maxmemory-policy"); default noeviction.
 	MaxMemoryPolicy string

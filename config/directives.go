@@ -122,6 +122,27 @@ func int64Field(f func(*Config) *int64) *field {
 	}
 }
 
+// percentField binds a memory-or-percent number: a percentage n% is kept
+// as -n, as Redis keeps it.
+func percentField(f func(*Config) *int64) *field {
+	return &field{
+		get: func(c *Config) string {
+			if v := *f(c); v < 0 {
+				return strconv.FormatInt(-v, 10) + "%"
+			}
+			return strconv.FormatInt(*f(c), 10)
+		},
+		put: func(c *Config, v string) {
+			if p, ok := strings.CutSuffix(v, "%"); ok {
+				n, _ := strconv.ParseInt(p, 10, 64)
+				*f(c) = -n
+				return
+			}
+			*f(c), _ = strconv.ParseInt(v, 10, 64)
+		},
+	}
+}
+
 func uint64Field(f func(*Config) *uint64) *field {
 	return &field{
 		get: func(c *Config) string { return strconv.FormatUint(*f(c), 10) },
@@ -248,7 +269,7 @@ var directives = []*Directive{
 	num("proto-max-bulk-len", mut|mem, 1<<20, longMax, "536870912").to(int64Field(func(c *Config) *int64 { return &c.ProtoMaxBulkLen })),
 	num("client-query-buffer-limit", mut|mem|unsigned, 1<<20, longMax, "1073741824").to(int64Field(func(c *Config) *int64 { return &c.ClientQueryBufferLimit })),
 	special("client-output-buffer-limit", mut, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", outputLimits{}).to(stringField(func(c *Config) *string { return &c.ClientOutputBufferLimit })),
-	num("maxmemory-clients", mut|mem|percent, -100, longMax, "0"),
+	num("maxmemory-clients", mut|mem|percent, -100, longMax, "0").to(percentField(func(c *Config) *int64 { return &c.MaxMemoryClients })),
 	num("io-threads", 0, 1, 128, "1"),
 	boolean("io-threads-do-reads", 0, "no"),
 	str("requirepass", mut|null|sensitive, "").to(stringField(func(c *Config) *string { return &c.RequirePass })),

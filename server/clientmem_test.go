@@ -1,9 +1,15 @@
 package server_test
 
 import (
+	"bufio"
+	"bytes"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/internal/testutil"
 )
@@ -140,5 +146,68 @@ func TestClientListMemory(t *testing.T) {
 	got := clientMemSteps(t, s.Addr())
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Shoal:\n%s\nredis-server 7.0.15:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestMaxmemoryClientsAsRedis: with maxmemory-clients 1mb, a client
+// whose request grows past it is closed and counted in evicted_clients,
+// and one set CLIENT NO-EVICT on is spared, on Shoal as on redis-server
+// 7.0.15.
+func TestMaxmemoryClientsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	run := func(addr string) string {
+		rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+		defer rc.Close()
+		// NB: spared too, or a NO-EVICT client past the limit evicts it.
+		c := rc.Conn()
+		defer c.Close()
+		if err := c.Do(ctx, "CLIENT", "NO-EVICT", "on").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ConfigSet(ctx, "maxmemory-clients", "1mb").Err(); err != nil {
+			t.Fatal(err)
+		}
+		big := func(noEvict bool) string {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			rd := bufio.NewReader(nc)
+			if noEvict {
+				nc.Write([]byte("CLIENT NO-EVICT on\r\n"))
+				if l, err := rd.ReadString('\n'); err != nil || l != "+OK\r\n" {
+					t.Fatalf("CLIENT NO-EVICT: %q %v", l, err)
+				}
+			}
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := nc.Write([]byte("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000000\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			chunk := bytes.Repeat([]byte("x"), 100000)
+			for i := 0; i < 30; i++ {
+				if _, err := nc.Write(chunk); err != nil {
+					return "closed"
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			// NB: the server's close may reach the client after its last
+			// write; a request still open is then answered nothing.
+			nc.Write(bytes.Repeat([]byte("x"), 5000000-30*100000))
+			nc.Write([]byte("\r\n"))
+			if l, err := rd.ReadString('\n'); err != nil {
+				return "closed"
+			} else {
+				return "answered " + strings.TrimSpace(l)
+			}
+		}
+		out := "plain client: " + big(false) + "; NO-EVICT client: " + big(true)
+		out += "; evicted_clients:" + strings.TrimSpace(strings.Split(strings.Split(c.Info(ctx, "stats").Val(), "evicted_clients:")[1], "\n")[0])
+		c.ConfigSet(ctx, "maxmemory-clients", "0")
+		return out
+	}
+	want := run(testutil.StartRedisServer(t, t.TempDir()).Addr())
+	if got := run(testutil.Start(t, nil).Addr()); got != want {
+		t.Errorf("shoal: %s\nredis: %s", got, want)
 	}
 }

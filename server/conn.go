@@ -36,6 +36,8 @@ type conn struct {
 	skipNext  bool
 	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
+	// evicted is set when maxmemory-clients closed the connection.
+	evicted atomic.Bool
 	// userRef is the ACL user the connection is authenticated as (the
 	// default user until AUTH), read by other goroutines (ACL DELUSER).
 	userRef atomic.Pointer[userRef]

@@ -498,7 +498,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.field("expired_time_cap_reached_count", "0")
 	b.field("expire_cycle_cpu_milliseconds", "0")
 	b.field("evicted_keys", "0")
-	b.field("evicted_clients", "0")
+	b.int("evicted_clients", s.stats.evictedClients.Load())
 	b.field("total_eviction_exceeded_time", "0")
 	b.field("current_eviction_exceeded_time", "0")
 	b.int("keyspace_hits", s.stats.hits.Load())

@@ -126,6 +126,11 @@ func (s *Server) serveConn(nc net.Conn) {
 			p = p[used:]
 		}
 		c.publishHeld()
+		if c.heldQuery.Load() > readChunk && s.clientsLimit.Load() > 0 {
+			// NB: a request growing over reads is what a client's memory
+			// grows by; the others are checked once a second.
+			s.evictClients()
+		}
 		if rerr != nil {
 			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
 				s.log.Debug("client read failed", "client", c.ID, "err", rerr)

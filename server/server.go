@@ -70,6 +70,7 @@ type Server struct {
 	maxQuery        atomic.Int64
 	maxClients      atomic.Int64
 	keepalive       atomic.Int64 // tcp-keepalive, seconds
+	clientsLimit    atomic.Int64 // maxmemory-clients, bytes (evict.go)
 	slowerThan      atomic.Int64
 	protectedMode   atomic.Bool
 	replicaReadOnly atomic.Bool
@@ -255,6 +256,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.maxQuery.Store(c.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(c.MaxClients))
 	s.keepalive.Store(int64(c.TCPKeepalive))
+	s.clientsLimit.Store(clientsLimit(c))
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.latencyThreshold.Store(c.LatencyMonitorThreshold)
 	s.latencyTracking.Store(c.LatencyTracking)
@@ -406,6 +408,7 @@ func (s *Server) cron() {
 			return
 		case <-t.C:
 			s.closeIdleClients()
+			s.evictClients()
 			s.releaser.tick()
 			s.info.sample(s.rateTotals(), time.Now())
 		}

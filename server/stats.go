@@ -15,8 +15,10 @@ type stats struct {
 	connections atomic.Int64
 	commands    atomic.Int64
 	rejected    atomic.Int64
-	hits        atomic.Int64 // keyspace_hits
-	misses      atomic.Int64 // keyspace_misses
+	// evictedClients counts the clients maxmemory-clients closed.
+	evictedClients atomic.Int64
+	hits           atomic.Int64 // keyspace_hits
+	misses         atomic.Int64 // keyspace_misses
 	// dirty counts the changes write commands made since start, as
 	// Redis's server.dirty does (dirty.go): INFO's
 	// rdb_changes_since_last_save is measured from it.

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/shoaldb/shoal/config"
+)
+
+// clientsLimit is maxmemory-clients in bytes, 0 for none: a size, or a
+// percentage of maxmemory (kept as its negative).
+func clientsLimit(cfg *config.Config) int64 {
+	v := cfg.MaxMemoryClients
+	if v < 0 {
+		return int64(cfg.MaxMemory) * -v / 100
+	}
+	return v
+}
+
+// evictClients closes clients, the largest first, while the memory of
+// every client passes maxmemory-clients, as Redis 7.0's evictClients
+// does: clients set NO-EVICT are spared, and replicas' links, which leave
+// the clients. It runs
+// after a read grew a client's query buffer and once a second.
+func (s *Server) evictClients() {
+	limit := s.clientsLimit.Load()
+	if limit <= 0 {
+		return
+	}
+	type held struct {
+		c   *conn
+		mem int64
+	}
+	var all []held
+	var total int64
+	s.clientsMu.Lock()
+	for _, cn := range s.clients {
+		snap := cn.info.Load()
+		if snap == nil || cn.evicted.Load() {
+			continue // NB: an evicted client frees its memory as it ends
+		}
+		m := cn.memOf(nil, snap).total()
+		total += m
+		if !snap.NoEvict {
+			all = append(all, held{cn, m})
+		}
+	}
+	s.clientsMu.Unlock()
+	for total > limit && len(all) > 0 {
+		big := 0
+		for i := range all {
+			if all[i].mem > all[big].mem {
+				big = i
+			}
+		}
+		victim := all[big]
+		all = append(all[:big], all[big+1:]...)
+		var b strings.Builder
+		s.writeClientLine(&b, victim.c, nil)
+		s.log.Info("Evicting client: " + strings.TrimSuffix(b.String(), "\n"))
+		if !victim.c.evicted.CompareAndSwap(false, true) {
+			continue // another check evicted it meanwhile
+		}
+		s.stats.evictedClients.Add(1)
+		victim.c.closeConn()
+		total -= victim.mem
+	}
+}
