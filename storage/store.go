@@ -96,17 +96,17 @@ var ErrClosed = errors.New("storage: closed")
 // Store is Shoal's data on Pebble. It is safe for concurrent use; each
 // connection does its work through its own Tx.
 type Store struct {
-	db *pebble.DB
+	db     *pebble.DB
+	cache  interface{ Unref() }
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	locks  lockTable
+	fsync  atomic.Int32
+	health *diskHealth
+	dirty  atomic.Bool // writes since the last background sync
 	// lastLoad is the last RDB load's keys loaded and left out expired.
 	lastLoad atomic.Pointer[[2]int64]
-	cache    interface{ Unref() }
-	opts     Options
-	log      *slog.Logger
-	now      func() time.Time
-	locks    lockTable
-	fsync    atomic.Int32
-	health   *diskHealth
-	dirty    atomic.Bool // writes since the last background sync
 
 	// pebbleOpts are the options db was opened with, defaults filled in.
 	pebbleOpts *pebble.Options
