@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -270,5 +271,30 @@ func TestRDBLastLoadKeysAsRedis(t *testing.T) {
 	}
 	if seen[1] != seen[0] || seen[0] != "3 0" {
 		t.Errorf("loaded, expired: shoal %s, redis %s", seen[1], seen[0])
+	}
+}
+
+// TestHelloRoleAsRedis: HELLO names a replica's role "replica", as
+// redis-server 7.0.15 does.
+func TestHelloRoleAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	gone := strconv.Itoa(testutil.FreePort(t))
+	r := testutil.StartRedisServer(t, t.TempDir(), "--replicaof", "127.0.0.1", gone)
+	cfg := testutil.Config(t)
+	cfg.ReplicaOf = "127.0.0.1 " + gone
+	s := testutil.Start(t, cfg)
+	var seen [2]string
+	for i, addr := range []string{r.Addr(), s.Addr()} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+		defer c.Close()
+		v, err := c.Do(ctx, "HELLO", "3").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := v.(map[any]any)
+		seen[i] = fmt.Sprint(m["mode"], " ", m["role"])
+	}
+	if seen[1] != seen[0] || seen[0] != "standalone replica" {
+		t.Errorf("HELLO mode and role: shoal %q, redis %q", seen[1], seen[0])
 	}
 }

@@ -59,9 +59,17 @@ func (s *Server) Hello(c *commands.Ctx, proto int) error {
 	c.Out.BulkString("id")
 	c.Out.Int(c.Client.ID)
 	c.Out.BulkString("mode")
-	c.Out.BulkString("standalone")
+	mode := "standalone"
+	if s.cluster != nil {
+		mode = "cluster"
+	}
+	c.Out.BulkString(mode)
 	c.Out.BulkString("role")
-	c.Out.BulkString("master")
+	role := "master"
+	if s.Config().ReplicaOf != "" {
+		role = "replica"
+	}
+	c.Out.BulkString(role)
 	c.Out.BulkString("modules")
 	c.Out.Array(0)
 	return nil
