@@ -219,7 +219,7 @@ func (s *Server) infoServer(b *infoBuilder) {
 	b.field("gcc_version", "0.0.0")
 	b.field("go_version", runtime.Version())
 	b.int("process_id", int64(os.Getpid()))
-	b.field("process_supervised", "no")
+	b.field("process_supervised", s.supervisedMode())
 	b.field("run_id", s.info.runID)
 	b.int("tcp_port", int64(port))
 	b.int("server_time_usec", now.UnixMicro())

@@ -11,9 +11,8 @@ import (
 // NOTIFY_SOCKET. Upstart's supervision (a SIGSTOP when ready) is not
 // done, and said so at start.
 func (s *Server) notifySupervisor(state string) {
-	mode := s.Config().Supervised
 	addr := os.Getenv("NOTIFY_SOCKET")
-	if addr == "" || (mode != "systemd" && mode != "auto") {
+	if addr == "" || s.supervisedMode() != "systemd" {
 		return
 	}
 	if addr[0] == '@' {
@@ -28,4 +27,19 @@ func (s *Server) notifySupervisor(state string) {
 	if _, err := c.Write([]byte(state)); err != nil {
 		s.log.Warn("Can't send notification to systemd", "err", err)
 	}
+}
+
+// supervisedMode is INFO's process_supervised, as Redis's
+// redisIsSupervised decides it: supervised's value, or for auto upstart
+// when UPSTART_JOB is set, systemd when NOTIFY_SOCKET is.
+func (s *Server) supervisedMode() string {
+	switch mode := s.Config().Supervised; {
+	case mode != "auto":
+		return mode
+	case os.Getenv("UPSTART_JOB") != "":
+		return "upstart"
+	case os.Getenv("NOTIFY_SOCKET") != "":
+		return "systemd"
+	}
+	return "no"
 }

@@ -36,8 +36,8 @@ func TestSupervisedSystemd(t *testing.T) {
 	if got := read(); got != "STATUS=Ready to accept connections\nREADY=1\n" {
 		t.Fatalf("at start: %q", got)
 	}
-	if err := testutil.Client(t, s, 2).Ping(testutil.Ctx(t)).Err(); err != nil {
-		t.Fatal(err)
+	if v := infoText(t, testutil.Client(t, s, 2), "process_supervised"); v != "systemd" {
+		t.Fatalf("process_supervised:%s", v)
 	}
 	s.Close()
 	if got := read(); got != "STOPPING=1\n" {
