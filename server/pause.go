@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shoaldb/shoal/commands"
@@ -40,6 +41,9 @@ type pauseState struct {
 	writes  bool // only write commands wait
 	changed chan struct{}
 	on      bool
+	// onFast mirrors on for active, which every command asks: an atomic
+	// load rather than a mutex all connections share.
+	onFast atomic.Bool
 }
 
 func (p *pauseState) set(d time.Duration, writesOnly bool) {
@@ -53,6 +57,7 @@ func (p *pauseState) set(d time.Duration, writesOnly bool) {
 		writesOnly = false // ALL is never weakened to WRITE by a later pause
 	}
 	p.until, p.writes, p.on = until, writesOnly, true
+	p.onFast.Store(true)
 	if p.changed == nil {
 		p.changed = make(chan struct{})
 	}
@@ -67,6 +72,7 @@ func (p *pauseState) unpause() {
 // endLocked ends the pause and wakes the commands that wait.
 func (p *pauseState) endLocked() {
 	p.on = false
+	p.onFast.Store(false)
 	if p.changed != nil {
 		close(p.changed)
 		p.changed = nil
@@ -75,11 +81,7 @@ func (p *pauseState) endLocked() {
 
 func (p *pauseState) stop() { p.unpause() }
 
-func (p *pauseState) active() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.on
-}
+func (p *pauseState) active() bool { return p.onFast.Load() }
 
 // holding reports whether a pause is in force, ending it when its time
 // is up: the active expiry sweeper does not run while it is, as in Redis
