@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
 )
 
 // TestDaemonize: with daemonize yes the command returns at once, as
@@ -22,12 +23,7 @@ import (
 func TestDaemonize(t *testing.T) {
 	bin := buildShoal(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testutil.FreePort(t)
 	pidfile := filepath.Join(dir, "shoal.pid")
 	logfile := filepath.Join(dir, "shoal.log")
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--dir", filepath.Join(dir, "data"),

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
 )
 
 // TestOOMScoreAdjAsRedis runs Shoal and redis-server 7.0.15 with the same
@@ -21,25 +22,11 @@ import (
 // primary's score, a replica's, relative to the score it started with,
 // and that score back when the directive is turned off.
 func TestOOMScoreAdjAsRedis(t *testing.T) {
-	redisBin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("SHOAL_REQUIRE_TOOLS") == "1" {
-			t.Fatal("redis-server is required (SHOAL_REQUIRE_TOOLS=1) but not installed")
-		}
-		t.Skip("redis-server is not installed; install Debian's redis-server to run this test")
-	}
+	redisBin := testutil.RequireTool(t, "redis-server")
 	bin := buildShoal(t)
-	free := func() int {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port
-	}
-	gone := strconv.Itoa(free()) // a primary that never answers
+	gone := strconv.Itoa(testutil.FreePort(t)) // a primary that never answers
 	run := func(name string, args ...string) []string {
-		port := free()
+		port := testutil.FreePort(t)
 		dir := t.TempDir()
 		args = append(args, "--port", strconv.Itoa(port), "--dir", dir, "--save", "",
 			"--oom-score-adj", "absolute", "--oom-score-adj-values", "100 300 800")
