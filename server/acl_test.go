@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestACLAsRedisWithOneUser(t *testing.T) {
 			defer c.Close()
 			cn := c.Conn()
 			defer cn.Close()
-			for _, cmd := range [][]any{
+			seen[i] = append(seen[i], aclRun(ctx, cn, [][]any{
 				{"ACL", "WHOAMI"}, {"ACL", "USERS"}, {"ACL", "LIST"}, {"ACL", "GETUSER", "default"}, {"ACL", "GETUSER", "nobody"},
 				{"ACL", "CAT"}, {"ACL", "CAT", "nosuch"}, {"ACL", "GENPASS", 0}, {"ACL", "GENPASS", 5000}, {"ACL", "GENPASS", "x"},
 				{"ACL", "DRYRUN", "default", "get", "k"}, {"ACL", "DRYRUN", "default", "nocmd"}, {"ACL", "DRYRUN", "nobody", "get", "k"},
@@ -40,10 +41,7 @@ func TestACLAsRedisWithOneUser(t *testing.T) {
 				{"ACL", "GETUSER", "default"}, {"AUTH", "default", "nope"}, {"AUTH", "nope"}, {"AUTH", "ghost", "nope"},
 				{"ACL", "LOG"}, {"ACL", "LOG", 1}, {"ACL", "LOG", -1}, {"ACL", "LOG", "x"}, {"ACL", "LOG", "RESET"}, {"ACL", "LOG"},
 				{"ACL", "SETUSER", "default", "resetpass", "nopass"}, {"ACL", "LIST"},
-			} {
-				v, err := cn.Do(ctx, cmd...).Result()
-				seen[i] = append(seen[i], fmt.Sprintf("%v: %s %v", cmd, aclReply(v), err))
-			}
+			})...)
 			for _, cat := range []string{"hyperloglog", "transaction"} {
 				names, err := cn.Do(ctx, "ACL", "CAT", cat).StringSlice()
 				slices.Sort(names)
@@ -125,9 +123,8 @@ func TestACLUsersAsRedis(t *testing.T) {
 			defer c.Close()
 			cn := c.Conn()
 			defer cn.Close()
-			for _, cmd := range script {
-				v, err := cn.Do(ctx, cmd...).Result()
-				seen[i] = append(seen[i], normalizeRules(fmt.Sprintf("%v: %s %v", cmd, aclReply(v), err)))
+			for _, line := range aclRun(ctx, cn, script) {
+				seen[i] = append(seen[i], normalizeRules(line))
 			}
 		}
 		for j := range seen[0] {
@@ -136,6 +133,17 @@ func TestACLUsersAsRedis(t *testing.T) {
 			}
 		}
 	}
+}
+
+// aclRun sends each command of script on cn and returns a line for each
+// reply, as aclReply renders it, with its error.
+func aclRun(ctx context.Context, cn *redis.Conn, script [][]any) []string {
+	var out []string
+	for _, cmd := range script {
+		v, err := cn.Do(ctx, cmd...).Result()
+		out = append(out, fmt.Sprintf("%v: %s %v", cmd, aclReply(v), err))
+	}
+	return out
 }
 
 // aclReply renders a reply with what differs between two servers (the
