@@ -222,12 +222,25 @@ type Config struct {
 	// answers MASTERDOWN but to the commands Redis flags stale. Default
 	// true.
 	ReplicaServeStaleData bool
+	// PropagationErrorBehavior is what a read-only replica does when a
+	// command of its primary's stream fails: "ignore" logs it, "panic" and
+	// "panic-on-replicas" stop the process ("propagation-error-behavior").
+	PropagationErrorBehavior string
 	// ReplicaReadOnly refuses client writes on a replica
 	// ("replica-read-only"); default yes.
 	ReplicaReadOnly bool
 	// ReplBacklogSize is how much replication log a primary keeps for
 	// partial resyncs ("repl-backlog-size"); default 16mb.
 	ReplBacklogSize int64
+	// ReplBacklogTTL is the seconds the stream fed to redis-server replicas
+	// outlives its last one, 0 for ever ("repl-backlog-ttl"); default 3600.
+	ReplBacklogTTL int64
+	// ReplPingPeriod is the seconds between the PINGs a primary sends its
+	// redis-server replicas ("repl-ping-replica-period"); default 10.
+	ReplPingPeriod int
+	// ReplDisableTCPNoDelay lets the kernel group small writes to replicas
+	// ("repl-disable-tcp-nodelay"); default no.
+	ReplDisableTCPNoDelay bool
 	// ReplTimeout is the seconds of silence after which a replication link is
 	// considered dead ("repl-timeout"); default 60.
 	ReplTimeout int

@@ -400,16 +400,16 @@ var directives = []*Directive{
 	num("repl-diskless-sync-delay", mut, 0, intMax, "5"),
 	num("repl-diskless-sync-max-replicas", mut, 0, intMax, "0"),
 	choice("repl-diskless-load", mut, "disabled", "disabled", "on-empty-db", "swapdb"),
-	num("repl-ping-replica-period", mut, 1, intMax, "10").alias("repl-ping-slave-period"),
+	num("repl-ping-replica-period", mut, 1, intMax, "10").alias("repl-ping-slave-period").to(intField(func(c *Config) *int { return &c.ReplPingPeriod })),
 	num("repl-timeout", mut, 1, intMax, "60").to(intField(func(c *Config) *int { return &c.ReplTimeout })),
-	boolean("repl-disable-tcp-nodelay", mut, "no"),
+	boolean("repl-disable-tcp-nodelay", mut, "no").to(boolField(func(c *Config) *bool { return &c.ReplDisableTCPNoDelay })),
 	// NB: Shoal's default keeps more of the replication log than Redis's
 	// 1mb: resyncs after a restart are partial more often.
 	num("repl-backlog-size", mut|mem, 1, longMax, "16777216").to(clamped(int64Field(func(c *Config) *int64 { return &c.ReplBacklogSize }), 16<<10, longMax)),
-	num("repl-backlog-ttl", mut, 0, longMax, "3600"),
+	num("repl-backlog-ttl", mut, 0, longMax, "3600").to(int64Field(func(c *Config) *int64 { return &c.ReplBacklogTTL })),
 	num("min-replicas-to-write", mut, 0, intMax, "0").alias("min-slaves-to-write").to(intField(func(c *Config) *int { return &c.MinReplicasToWrite })),
 	num("min-replicas-max-lag", mut, 0, intMax, "10").alias("min-slaves-max-lag").to(intField(func(c *Config) *int { return &c.MinReplicasMaxLag })),
-	choice("propagation-error-behavior", mut, "ignore", "ignore", "panic", "panic-on-replicas"),
+	choice("propagation-error-behavior", mut, "ignore", "ignore", "panic", "panic-on-replicas").to(stringField(func(c *Config) *string { return &c.PropagationErrorBehavior })),
 	num("waitall-disconnect-grace", mut, intMin, intMax, "60").to(intField(func(c *Config) *int { return &c.WaitAllDisconnectGrace })),
 	num("waitall-min-replicas", mut, intMin, intMax, "0").to(intField(func(c *Config) *int { return &c.WaitAllMinReplicas })),
 

@@ -7,9 +7,8 @@ import "time"
 // counts the stream's bytes, the database the stream last selected, and
 // the last bytes of the stream (the backlog, repl-backlog-size), from
 // which a replica that reconnects with PSYNC continues. It exists from the
-// first redis-server replica's sync until feedLogTTL after the last one
-// left, as repl-backlog-ttl's default keeps Redis's. Guarded by
-// Manager.feedMu.
+// first redis-server replica's sync until repl-backlog-ttl after the last
+// one left, as Redis keeps its backlog. Guarded by Manager.feedMu.
 type feedLog struct {
 	id  string
 	off int64 // bytes of the stream so far
@@ -19,13 +18,9 @@ type feedLog struct {
 	histlen int64  // bytes of the stream in the ring
 
 	lastPing time.Time
-	// idle forgets the log feedLogTTL after the last replica left.
+	// idle forgets the log repl-backlog-ttl after the last replica left.
 	idle *time.Timer
 }
-
-// feedLogTTL is how long the stream's backlog outlives its last
-// redis-server replica: repl-backlog-ttl's default.
-const feedLogTTL = time.Hour
 
 func newFeedLog(id string, size int64) *feedLog {
 	return &feedLog{id: id, db: -1, ring: make([]byte, size)}

@@ -3,6 +3,7 @@ package replication
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/shoaldb/shoal/internal/obuf"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -33,6 +34,15 @@ type Config struct {
 	BacklogBytes int64
 	// Timeout ends a replication link silent this long.
 	Timeout time.Duration
+	// PingPeriod is how often the stream fed to redis-server replicas
+	// carries a PING (repl-ping-replica-period); 10 s when zero.
+	PingPeriod time.Duration
+	// BacklogTTL is how long that stream outlives its last redis-server
+	// replica (repl-backlog-ttl); zero keeps it for ever.
+	BacklogTTL time.Duration
+	// ReplicaLimit is client-output-buffer-limit's replica class, applied
+	// to what a redis-server replica has not read of the stream.
+	ReplicaLimit obuf.Limit
 	// MinReplicasToWrite and MinReplicasMaxLag gate writes on a primary.
 	MinReplicasToWrite int
 	MinReplicasMaxLag  time.Duration

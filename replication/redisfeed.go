@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"github.com/shoaldb/shoal/internal/obuf"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -27,14 +29,14 @@ import (
 // snapshot is taken under the same locks, so each write is in exactly
 // one of the two.
 
-// feedBufferBytes bounds what a redis-server replica may have unsent,
-// as client-output-buffer-limit's replica class does by default; past it
-// the replica is disconnected and comes back for a full sync.
-const feedBufferBytes = 256 << 20
+// defaultPing is how often the stream carries a PING while a replica
+// follows it when Config.PingPeriod is zero (repl-ping-replica-period's
+// default).
+const defaultPing = 10 * time.Second
 
-// followerPing is how often the stream carries a PING while a replica
-// follows it (repl-ping-replica-period's default).
-const followerPing = 10 * time.Second
+// pingSlack lets a once-a-second tick that comes a little early count as
+// a full period since the last PING.
+const pingSlack = 100 * time.Millisecond
 
 // follower is one redis-server replica's link.
 type follower struct {
@@ -46,21 +48,32 @@ type follower struct {
 	ackAt  atomic.Int64  // when it last acknowledged, Unix ns
 	online atomic.Bool   // it acknowledged since its sync
 
-	mu   sync.Mutex
-	buf  []byte
-	over bool
+	mu       sync.Mutex
+	buf      []byte
+	inflight int64 // bytes taken from buf and being written
+	watch    obuf.Watch
+	over     bool // past the output limit: the link is to end
 }
 
-// push appends p, a part of the stream, to f's buffer.
-func (f *follower) push(p []byte) {
+// push appends p, a part of the stream, to f's buffer. Once what the
+// replica has not read passes l, client-output-buffer-limit's replica
+// class, the buffer goes and the link ends; the replica comes back for a
+// resync.
+func (f *follower) push(p []byte, l obuf.Limit, now time.Time, log *slog.Logger) {
 	f.mu.Lock()
+	var over int64
 	if !f.over {
 		f.buf = append(f.buf, p...)
-		if len(f.buf) > feedBufferBytes {
-			f.over, f.buf = true, nil
+		if used := int64(len(f.buf)) + f.inflight; f.watch.Over(l, used, now) {
+			f.over, f.buf, over = true, nil, used
 		}
 	}
 	f.mu.Unlock()
+	if over > 0 {
+		log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+			"replica", f.addr, "class", "replica", "pending", over)
+		f.nc.Close() // the writer may be blocked on it
+	}
 	select {
 	case f.notify <- struct{}{}:
 	default:
@@ -68,7 +81,7 @@ func (f *follower) push(p []byte) {
 }
 
 // FeedActive reports whether the logical stream exists (a redis-server
-// replicates this node, or did less than an hour ago): the server then
+// replicates this node, or did within repl-backlog-ttl): the server then
 // passes its write commands to Feed.
 func (m *Manager) FeedActive() bool { return m.feeding.Load() > 0 }
 
@@ -101,8 +114,11 @@ func (m *Manager) feedLocked(db int, args ...[]byte) {
 	p = appendFrame(p, args...)
 	l.write(p)
 	m.feedOff.Store(l.off)
-	for _, f := range m.followers {
-		f.push(p)
+	if len(m.followers) > 0 {
+		lim, now := m.replicaLimit(), time.Now()
+		for _, f := range m.followers {
+			f.push(p, lim, now, m.log)
+		}
 	}
 	if cap(p) <= 1<<20 {
 		m.feedBuf = p
@@ -134,12 +150,29 @@ func (m *Manager) FeedMulti(cmds []FedCommand) {
 	}
 }
 
+// replicaLimit is the output limit of a redis-server replica: the replica
+// class's, its hard limit no lower than the backlog, as Redis raises it
+// (a partial resync would succeed only for the replica to be dropped).
+func (m *Manager) replicaLimit() obuf.Limit {
+	cfg := m.cfg.Load()
+	l := cfg.ReplicaLimit
+	if l.Hard > 0 && l.Hard < cfg.BacklogBytes {
+		l.Hard = cfg.BacklogBytes
+	}
+	return l
+}
+
 // feedPing puts a PING in the stream when there was none for a ping
-// period, as a Redis primary pings its replicas through the stream.
+// period, as a Redis primary pings its replicas through the stream. It is
+// called once a second, as Redis's replication cron runs.
 func (m *Manager) feedPing() {
+	period := m.cfg.Load().PingPeriod
+	if period <= 0 {
+		period = defaultPing
+	}
 	m.feedMu.Lock()
 	defer m.feedMu.Unlock()
-	if l := m.flog; l != nil && time.Since(l.lastPing) >= followerPing {
+	if l := m.flog; l != nil && time.Since(l.lastPing) >= period-pingSlack {
 		l.lastPing = time.Now()
 		m.feedLocked(-1, []byte("PING"))
 	}
@@ -368,7 +401,7 @@ func (m *Manager) feedReplica(f *follower, read func() ([][]byte, error), cfg *C
 			return
 		}
 	}
-	ping := time.NewTicker(followerPing)
+	ping := time.NewTicker(time.Second)
 	defer ping.Stop()
 	w := &deadlineWriter{nc, cfg.Timeout}
 	for {
@@ -383,15 +416,17 @@ func (m *Manager) feedReplica(f *follower, read func() ([][]byte, error), cfg *C
 		}
 		f.mu.Lock()
 		out, over := f.buf, f.over
-		f.buf = nil
+		f.buf, f.inflight = nil, int64(len(out))
 		f.mu.Unlock()
 		if over {
-			m.log.Warn("redis-server replica fell too far behind the stream; disconnecting it", "replica", f.addr,
-				"limit", feedBufferBytes)
 			return
 		}
 		if len(out) > 0 {
-			if _, err := w.Write(out); err != nil {
+			_, err := w.Write(out)
+			f.mu.Lock()
+			f.inflight = 0
+			f.mu.Unlock()
+			if err != nil {
 				return
 			}
 		}
@@ -399,7 +434,7 @@ func (m *Manager) feedReplica(f *follower, read func() ([][]byte, error), cfg *C
 }
 
 // dropFollower removes f from the stream's replicas; the stream's backlog
-// is forgotten feedLogTTL after the last one left.
+// is forgotten repl-backlog-ttl after the last one left.
 func (m *Manager) dropFollower(f *follower) {
 	m.feedMu.Lock()
 	defer m.feedMu.Unlock()
@@ -410,17 +445,32 @@ func (m *Manager) dropFollower(f *follower) {
 		}
 	}
 	if l := m.flog; l != nil && len(m.followers) == 0 {
-		var idle *time.Timer
-		idle = time.AfterFunc(feedLogTTL, func() {
-			m.feedMu.Lock()
-			defer m.feedMu.Unlock()
-			if m.flog == l && l.idle == idle {
-				m.flog = nil
-				m.feeding.Store(0)
-			}
-		})
-		l.idle = idle
+		m.watchIdleLocked(l, time.Now())
 	}
 	m.notifyAck()
 	m.log.Info("Connection with replica lost", "replica", f.addr)
+}
+
+// watchIdleLocked checks once a second, as Redis's replication cron does,
+// whether the stream l has been without replicas since since for longer
+// than repl-backlog-ttl, and then forgets it: a replica that comes back
+// syncs in full, and writes are no longer fed. A replica that attaches
+// stops the watch (addFollowerLocked).
+func (m *Manager) watchIdleLocked(l *feedLog, since time.Time) {
+	var idle *time.Timer
+	idle = time.AfterFunc(time.Second, func() {
+		m.feedMu.Lock()
+		defer m.feedMu.Unlock()
+		if m.flog != l || l.idle != idle {
+			return
+		}
+		if ttl := m.cfg.Load().BacklogTTL; ttl > 0 && time.Since(since) > ttl {
+			m.flog = nil
+			m.feeding.Store(0)
+			m.log.Info("Replication backlog freed after seconds without connected replicas", "seconds", int64(ttl/time.Second))
+			return
+		}
+		m.watchIdleLocked(l, since)
+	})
+	l.idle = idle
 }

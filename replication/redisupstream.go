@@ -29,7 +29,9 @@ import (
 // by one goroutine at a time.
 type Applier interface {
 	// Apply runs one command as the primary's client: no reply, writes
-	// allowed on a replica. The error is the command's error reply.
+	// allowed on a replica. The error is the command's error reply, which
+	// the applier has logged and counted (a command handed to another
+	// goroutine returns nil, its error logged there).
 	Apply(args [][]byte) error
 	// InMulti reports whether a MULTI is open.
 	InMulti() bool
@@ -244,7 +246,6 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 	// reads little at a time and commits it as soon.
 	r = bufio.NewReaderSize(&streamReader{r: r, c: c, timeout: cfg.Timeout, lastIO: &u.lastIO}, applyCommitBytes)
 	var slab argSlab
-	var errs int64
 	for {
 		if r.Buffered() == 0 || u.apply.PendingBytes() >= applyCommitBytes {
 			if err := commit(); err != nil {
@@ -274,11 +275,7 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 			applied = read
 			continue
 		}
-		if err := u.apply.Apply(args); err != nil {
-			if errs++; errs <= 10 || errs%10000 == 0 {
-				u.m.log.Warn("a command from the redis-server primary failed", "command", truncate(string(args[0])), "err", err, "failures", errs)
-			}
-		}
+		u.apply.Apply(args) // the applier logs and counts its errors
 		if !u.apply.InMulti() {
 			applied = read
 		}

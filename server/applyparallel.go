@@ -3,7 +3,6 @@ package server
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/replication"
@@ -55,7 +54,6 @@ type parallelApplier struct {
 	// handed counts the argument bytes handed to workers since the last
 	// commit, for PendingBytes.
 	handed int
-	fails  atomic.Int64
 	// committing is closed when the batch committing in the background
 	// is committed or failed (err set); nil when none is.
 	committing chan struct{}
@@ -196,11 +194,7 @@ func (p *parallelApplier) work(w *applyWorker) {
 		w.mc.c.clock = 0
 		for _, j := range jobs {
 			w.mc.c.DB = j.db
-			if err := w.mc.applyNext(j.args); err != nil {
-				if n := p.fails.Add(1); n <= 10 || n%10000 == 0 {
-					p.s.log.Warn("a command from the redis-server primary failed", "command", truncateArg(j.args[0]), "err", err, "failures", n)
-				}
-			}
+			w.mc.applyNext(j.args) // its error is logged there
 		}
 	}
 }

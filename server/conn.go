@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"github.com/shoaldb/shoal/internal/obuf"
 	"net"
 	"runtime"
 	"sync"
@@ -36,6 +37,10 @@ type conn struct {
 	skipNext  bool
 	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
+	// obuf follows the replies against client-output-buffer-limit;
+	// passOut counts those sent since the last read.
+	obuf    obuf.Watch
+	passOut int64
 	// evicted is set when maxmemory-clients closed the connection.
 	evicted atomic.Bool
 	// userRef is the ACL user the connection is authenticated as (the
@@ -227,6 +232,11 @@ func (c *conn) flush() {
 	// NB: before the replies: a client that read its reply finds its
 	// call in INFO and the metrics.
 	c.flushStats()
+	if c.out.Len() > 0 && c.overOutputLimit() {
+		c.out.Reset()
+		c.closeConn()
+		return
+	}
 	if c.out.Len() > 0 {
 		// Let the other connections whose requests are ready run first,
 		// so replies leave back to back as from Redis's event loop: a
@@ -238,6 +248,7 @@ func (c *conn) flush() {
 		c.outPending.Store(int64(c.out.Len()))
 		_, err := c.nc.Write(c.out.Bytes())
 		c.outPending.Store(0)
+		c.passOut += int64(c.out.Len())
 		c.wmu.Unlock()
 		c.out.Reset()
 		if err != nil {
@@ -247,7 +258,7 @@ func (c *conn) flush() {
 	}
 	own := false
 	for _, p := range self {
-		p.to.pushQueue().deliver(p.msg, c.s.pubsub.limit(), time.Now())
+		p.to.pushQueue().deliver(p.msg, time.Now())
 		own = own || p.to == c
 	}
 	c.releasePubsub()
@@ -258,6 +269,51 @@ func (c *conn) flush() {
 		c.closeConn()
 	}
 }
+
+// overOutputLimit reports whether the replies about to go out pass the
+// client-output-buffer-limit of the connection's class (pubsub while it
+// subscribes, normal otherwise), logging the disconnection Redis logs.
+//
+// Redis counts what its output list holds: the replies to the requests of
+// one read, which it writes once they have all run, beyond its 16 KiB
+// static buffer. Here those are the replies since the last read, some of
+// them sent already (a pipeline's replies go out every 64 KiB).
+func (c *conn) overOutputLimit() bool {
+	l, class := c.outputLimit()
+	if l.Hard == 0 && l.Soft == 0 {
+		return false
+	}
+	used := max(c.passOut+int64(c.out.Len())-replyChunkBytes, 0)
+	if !c.obuf.Over(l, used, time.Now()) {
+		return false
+	}
+	c.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+		"client", c.ID, "addr", c.Addr, "class", obuf.ClassName(class), "pending", used)
+	return true
+}
+
+// outputLimit is the client-output-buffer-limit class of the connection
+// and its limits.
+func (c *conn) outputLimit() (obuf.Limit, int) {
+	class := obuf.Normal
+	if c.isSubscriber() {
+		class = obuf.Pubsub
+	}
+	return c.s.pubsub.limit(class), class
+}
+
+// outputLimited reports whether the connection's class has a limit: its
+// replies then wait for the end of the requests read together, as
+// Redis's do, rather than going out every 64 KiB, so that a client past
+// the limit gets none of them.
+func (c *conn) outputLimited() bool {
+	l, _ := c.outputLimit()
+	return l.Hard > 0 || l.Soft > 0
+}
+
+// replyChunkBytes is Redis's static reply buffer (PROTO_REPLY_CHUNK_BYTES),
+// which its output limits do not count.
+const replyChunkBytes = 16 << 10
 
 // FlushPending sends what is buffered before the connection blocks.
 func (c *conn) FlushPending() { c.flush() }

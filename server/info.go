@@ -521,7 +521,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.field("tracking_total_keys", strconv.Itoa(trkKeys))
 	b.field("tracking_total_items", strconv.Itoa(trkItems))
 	b.field("tracking_total_prefixes", strconv.Itoa(trkPrefixes))
-	b.field("unexpected_error_replies", "0")
+	b.int("unexpected_error_replies", s.unexpectedErrors.Load())
 	b.int("total_error_replies", s.stats.errors.total.Load())
 	b.field("dump_payload_sanitizations", "0")
 	b.int("total_reads_processed", cmds)

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/shoaldb/shoal/commands"
 )
 
@@ -37,7 +40,48 @@ func (m *masterClient) Apply(args [][]byte) error {
 func (m *masterClient) applyNext(args [][]byte) error {
 	m.c.masterErr = nil
 	m.c.dispatch(args)
-	return m.c.masterErr
+	if err := m.c.masterErr; err != nil {
+		m.c.s.propagationError(args, err)
+		return err
+	}
+	return nil
+}
+
+// propagationError is what Redis's afterErrorReply does for its master
+// client: a command of the primary's stream failed here, which counts in
+// INFO's unexpected_error_replies and is logged as Redis logs it (the
+// first ten, then one in 10,000); a read-only replica under
+// propagation-error-behavior panic or panic-on-replicas stops the
+// process, rather than diverge from its primary.
+func (s *Server) propagationError(args [][]byte, err error) {
+	n := s.unexpectedErrors.Add(1)
+	name := "<unknown>"
+	if cmd := s.table.Lookup(args[0]); cmd != nil {
+		name = cmd.FullName()
+		if len(cmd.Subcommands) > 0 && len(args) > 1 {
+			if sub := cmd.Sub(args[1]); sub != nil {
+				name = sub.FullName()
+			}
+		}
+	}
+	msg := err.Error()
+	var e *commands.Error
+	if errors.As(err, &e) {
+		// As Redis passes it: an ERR without its code, others with "-".
+		if msg = "-" + e.Code + " " + e.Msg; e.Code == "ERR" {
+			msg = e.Msg
+		}
+	}
+	if n <= 10 || n%10000 == 0 {
+		s.log.Warn(fmt.Sprintf("== CRITICAL == This replica is sending an error to its master: '%s' after processing the command '%s'", msg, name),
+			"errors", n)
+	}
+	cfg := s.Config()
+	if cfg.ReplicaReadOnly && (cfg.PropagationErrorBehavior == "panic" || cfg.PropagationErrorBehavior == "panic-on-replicas") {
+		text := fmt.Sprintf("This replica panicked sending an error to its master after processing the command '%s'", name)
+		s.log.Error(text)
+		panic(text)
+	}
 }
 
 // InMulti reports whether a MULTI is open.

@@ -72,13 +72,12 @@ func (s *Server) monitoring() bool { return s.monitors.n.Load() > 0 }
 // addr is the client's address, or "lua" for a script's command.
 func (s *Server) feedMonitors(cmd *commands.Command, db int, addr string, args [][]byte) {
 	line := monitorLine(time.Now(), db, addr, redactArgs(cmd, args))
-	limit := s.pubsub.limit()
 	now := time.Now()
 	r := &s.monitors
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, sub := range r.m {
-		sub.deliver(line, limit, now)
+		sub.deliver(line, now)
 	}
 }
 

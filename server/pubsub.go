@@ -3,13 +3,12 @@ package server
 import (
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/shoaldb/shoal/commands"
-	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/obuf"
 	"github.com/shoaldb/shoal/resp"
 )
 
@@ -37,7 +36,7 @@ type pubsubRegistry struct {
 	patterns map[string]map[*subscriber]struct{}
 	shards   map[string]map[*subscriber]struct{} // SSUBSCRIBE's channels
 
-	limits atomic.Pointer[outputLimit]
+	limits atomic.Pointer[[3]obuf.Limit]
 }
 
 // counts are INFO's pubsub_channels, pubsub_patterns and
@@ -49,49 +48,18 @@ func (r *pubsubRegistry) counts() (channels, patterns, shards int) {
 	return len(r.channels), len(r.patterns), len(r.shards)
 }
 
-// outputLimit is the "pubsub" class of client-output-buffer-limit: a
-// subscriber is disconnected when its pending output reaches hard bytes,
-// or stays at or above soft bytes for longer than softFor. Zero disables
-// a limit.
-type outputLimit struct {
-	hard, soft int64
-	softFor    time.Duration
-}
-
-// defaultPubsubLimit is Redis's default "pubsub 32mb 8mb 60".
-var defaultPubsubLimit = outputLimit{hard: 32 << 20, soft: 8 << 20, softFor: 60 * time.Second}
-
-// parsePubsubLimit reads the pubsub class out of a client-output-buffer-limit
-// value ("normal 0 0 0 pubsub 32mb 8mb 60"); the default when the class is
-// absent or malformed.
-func parsePubsubLimit(s string) outputLimit {
-	w := strings.Fields(s)
-	for i := 0; i+3 < len(w); i += 4 {
-		if !strings.EqualFold(w[i], "pubsub") {
-			continue
-		}
-		hard, err1 := config.ParseMemory(w[i+1])
-		soft, err2 := config.ParseMemory(w[i+2])
-		secs, err3 := config.ParseMemory(w[i+3])
-		if err1 != nil || err2 != nil || err3 != nil || hard < 0 || soft < 0 || secs < 0 {
-			break
-		}
-		return outputLimit{hard: hard, soft: soft, softFor: time.Duration(secs) * time.Second}
-	}
-	return defaultPubsubLimit
-}
-
 // setLimits applies a client-output-buffer-limit value.
 func (r *pubsubRegistry) setLimits(s string) {
-	l := parsePubsubLimit(s)
+	l := obuf.Parse(s)
 	r.limits.Store(&l)
 }
 
-func (r *pubsubRegistry) limit() outputLimit {
+// limit is the limit of a class of clients (obuf.Normal, obuf.Pubsub).
+func (r *pubsubRegistry) limit(class int) obuf.Limit {
 	if l := r.limits.Load(); l != nil {
-		return *l
+		return l[class]
 	}
-	return defaultPubsubLimit
+	return obuf.Defaults[class]
 }
 
 // subscriber is a connection's pub/sub state. channels and patterns belong
@@ -104,13 +72,13 @@ type subscriber struct {
 	patterns map[string]struct{}
 	shards   map[string]struct{}
 
-	mu        sync.Mutex
-	queue     [][]byte
-	pending   int64     // bytes queued or being written
-	softSince time.Time // when pending first reached the soft limit
-	hold      bool      // a reply of the connection must go out first
-	dead      bool      // disconnected or stopped: drop everything
-	wake      chan struct{}
+	mu      sync.Mutex
+	queue   [][]byte
+	pending int64      // bytes queued or being written
+	watch   obuf.Watch // pending against the class's limit
+	hold    bool       // a reply of the connection must go out first
+	dead    bool       // disconnected or stopped: drop everything
+	wake    chan struct{}
 }
 
 func newSubscriber(c *conn) *subscriber {
@@ -206,8 +174,15 @@ func (sub *subscriber) drainNow() {
 }
 
 // deliver queues msg, disconnecting the subscriber when its output passes
-// the limit. It never blocks on the socket.
-func (sub *subscriber) deliver(msg []byte, l outputLimit, now time.Time) {
+// the limit of its client's class: pubsub for a connection's subscriptions,
+// normal for a monitor's queue and a RESP3 client's pushes, as Redis
+// classes a client by its pubsub flag. It never blocks on the socket.
+func (sub *subscriber) deliver(msg []byte, now time.Time) {
+	class := obuf.Normal
+	if sub.c.ps.Load() == sub {
+		class = obuf.Pubsub
+	}
+	l := sub.c.s.pubsub.limit(class)
 	sub.mu.Lock()
 	if sub.dead {
 		sub.mu.Unlock()
@@ -215,11 +190,11 @@ func (sub *subscriber) deliver(msg []byte, l outputLimit, now time.Time) {
 	}
 	sub.queue = append(sub.queue, msg)
 	sub.pending += int64(len(msg))
-	if sub.overLimitLocked(l, now) {
+	if sub.watch.Over(l, sub.pending, now) {
 		used := sub.pending
 		sub.mu.Unlock()
 		sub.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
-			"client", sub.c.ID, "addr", sub.c.Addr, "class", "pubsub", "pending", used)
+			"client", sub.c.ID, "addr", sub.c.Addr, "class", obuf.ClassName(class), "pending", used)
 		sub.kill()
 		return
 	}
@@ -228,23 +203,6 @@ func (sub *subscriber) deliver(msg []byte, l outputLimit, now time.Time) {
 	if !hold {
 		sub.signal()
 	}
-}
-
-// overLimitLocked is Redis's checkClientOutputBufferLimits.
-func (sub *subscriber) overLimitLocked(l outputLimit, now time.Time) bool {
-	used := sub.pending
-	if l.hard > 0 && used >= l.hard {
-		return true
-	}
-	if l.soft > 0 && used >= l.soft {
-		if sub.softSince.IsZero() {
-			sub.softSince = now
-			return false
-		}
-		return now.Sub(sub.softSince) > l.softFor
-	}
-	sub.softSince = time.Time{}
-	return false
 }
 
 // kill drops the queue and closes the connection; the connection's close
@@ -577,7 +535,6 @@ func (s *Server) pubsubNumsub(c *commands.Ctx, set map[string]map[*subscriber]st
 // each message shape once per protocol and never waits on a socket.
 func (s *Server) Publish(channel, message []byte) int64 {
 	r := &s.pubsub
-	limit := r.limit()
 	now := time.Now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -589,7 +546,7 @@ func (s *Server) Publish(channel, message []byte) int64 {
 			if enc[p-2] == nil {
 				enc[p-2] = encodeMessage(p, "message", nil, channel, message)
 			}
-			sub.deliver(enc[p-2], limit, now)
+			sub.deliver(enc[p-2], now)
 			n++
 		}
 	}
@@ -603,7 +560,7 @@ func (s *Server) Publish(channel, message []byte) int64 {
 			if enc[p-2] == nil {
 				enc[p-2] = encodeMessage(p, "pmessage", []byte(pat), channel, message)
 			}
-			sub.deliver(enc[p-2], limit, now)
+			sub.deliver(enc[p-2], now)
 			n++
 		}
 	}
@@ -614,7 +571,6 @@ func (s *Server) Publish(channel, message []byte) int64 {
 // (SPUBLISH) and returns how many clients it reached.
 func (s *Server) publishShard(channel, message []byte) int64 {
 	r := &s.pubsub
-	limit := r.limit()
 	now := time.Now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -625,7 +581,7 @@ func (s *Server) publishShard(channel, message []byte) int64 {
 		if enc[p-2] == nil {
 			enc[p-2] = encodeMessage(p, "smessage", nil, channel, message)
 		}
-		sub.deliver(enc[p-2], limit, now)
+		sub.deliver(enc[p-2], now)
 		n++
 	}
 	return n

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/shoaldb/shoal/internal/obuf"
 	"net"
 	"strconv"
 	"strings"
@@ -37,6 +38,9 @@ func (s *Server) replConfig(cfg *config.Config) replication.Config {
 		MasterAuth:         cfg.MasterAuth,
 		BacklogBytes:       cfg.ReplBacklogSize,
 		Timeout:            time.Duration(cfg.ReplTimeout) * time.Second,
+		PingPeriod:         time.Duration(cfg.ReplPingPeriod) * time.Second,
+		BacklogTTL:         time.Duration(cfg.ReplBacklogTTL) * time.Second,
+		ReplicaLimit:       obuf.Parse(cfg.ClientOutputBufferLimit)[obuf.Replica],
 		MinReplicasToWrite: cfg.MinReplicasToWrite,
 		MinReplicasMaxLag:  time.Duration(cfg.MinReplicasMaxLag) * time.Second,
 		WaitAllGrace:       time.Duration(cfg.WaitAllDisconnectGrace) * time.Second,
@@ -206,6 +210,12 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 		cc.replica.Store(true)
 	}
 	nc := cn.nc
+	if s.Config().ReplDisableTCPNoDelay {
+		// As Redis's SYNC does: fewer, larger packets to the replica.
+		if tc, ok := rawConn(nc).(*net.TCPConn); ok {
+			tc.SetNoDelay(false)
+		}
+	}
 	psync := c.Cmd.Name == "psync"
 	cn.detached = true
 	s.wg.Add(1)

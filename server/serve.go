@@ -85,7 +85,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	in := make([]byte, readChunk)
 	for {
 		n, rerr := nc.Read(in)
-		c.readLen, c.clock = n, 0
+		c.readLen, c.clock, c.passOut = n, 0, 0
 		p := in[:n]
 		for len(p) > 0 {
 			used, ferr := c.fr.feed(p, c.limits())
@@ -102,7 +102,7 @@ func (s *Server) serveConn(nc net.Conn) {
 					return
 				}
 				last := i == len(c.fr.reqs)-1
-				if c.closing || last || c.out.Len() > flushBytes || c.tx.PendingBytes() > batchBytes {
+				if c.closing || last || (c.out.Len() > flushBytes && !c.outputLimited()) || c.tx.PendingBytes() > batchBytes {
 					// What CLIENT LIST and the idle sweeper read, once per
 					// pipeline, published before the replies go out: a
 					// client that has read its reply finds its state in

@@ -107,6 +107,9 @@ type Server struct {
 	clients   map[int64]*conn
 	nextID    atomic.Int64
 	nclients  atomic.Int64
+	// unexpectedErrors counts the commands of a primary's stream that
+	// failed here (INFO unexpected_error_replies).
+	unexpectedErrors atomic.Int64
 
 	watch    watchRegistry
 	pubsub   pubsubRegistry

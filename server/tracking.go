@@ -472,7 +472,7 @@ func (s *Server) sendInvalidation(tc *conn, keys [][]byte, writer *conn) []pendi
 	if dst == writer {
 		return []pendingPush{{dst, msg}}
 	}
-	dst.pushQueue().deliver(msg, s.pubsub.limit(), time.Now())
+	dst.pushQueue().deliver(msg, time.Now())
 	return nil
 }
 
