@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 
-	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -37,9 +36,7 @@ var (
 // rdbCompression reports whether rdbcompression is on: DUMP payloads, as
 // RDB files, then carry LZF-compressed strings, and DEBUG OBJECT counts
 // them so.
-func (c *Ctx) rdbCompression() bool {
-	return config.Lookup("rdbcompression").Get(c.Server.Config()) == "yes"
-}
+func (c *Ctx) rdbCompression() bool { return c.Server.Config().RDBCompression }
 
 func dumpCmd(c *Ctx) error {
 	k, err := c.ReadKey(c.Args[1])

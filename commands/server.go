@@ -216,7 +216,7 @@ func (cl *Client) Local() bool {
 func save(c *Ctx) error {
 	started, err := c.Server.Save(false)
 	if err != nil {
-		return err
+		return &Error{Code: "ERR"} // Redis's bare ERR; the reason is logged
 	}
 	if !started {
 		return Errf("Background save already in progress")

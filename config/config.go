@@ -222,6 +222,20 @@ type Config struct {
 	// answers MASTERDOWN but to the commands Redis flags stale. Default
 	// true.
 	ReplicaServeStaleData bool
+	// RDBCompression packs the strings of RDB files and DUMP payloads
+	// with LZF where that saves space ("rdbcompression"); default yes.
+	RDBCompression bool
+	// RDBChecksum ends RDB files with their CRC64, else zeros
+	// ("rdbchecksum", read at start); default yes.
+	RDBChecksum bool
+	// Save is the save points, "seconds changes" pairs: an RDB file is
+	// written in the background once that many changes are that old
+	// ("save"); default none, where Redis has "3600 1 300 100 60 10000".
+	Save string
+	// StopWritesOnBgsaveError refuses writes while save points are set
+	// and the last background save failed ("stop-writes-on-bgsave-error");
+	// default yes.
+	StopWritesOnBgsaveError bool
 	// PropagationErrorBehavior is what a read-only replica does when a
 	// command of its primary's stream fails: "ignore" logs it, "panic" and
 	// "panic-on-replicas" stop the process ("propagation-error-behavior").

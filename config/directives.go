@@ -360,10 +360,10 @@ var directives = []*Directive{
 	// write dbfilename; the other RDB and AOF settings are kept for the
 	// clients that read them.
 	str("dir", protected, "./data").to(stringField(func(c *Config) *string { return &c.Dir })).forced(),
-	special("save", mut, "3600 1 300 100 60 10000", saveKind{}),
-	boolean("stop-writes-on-bgsave-error", mut, "yes"),
-	boolean("rdbcompression", mut, "yes"),
-	boolean("rdbchecksum", 0, "yes"),
+	special("save", mut, "", saveKind{}).to(stringField(func(c *Config) *string { return &c.Save })),
+	boolean("stop-writes-on-bgsave-error", mut, "yes").to(boolField(func(c *Config) *bool { return &c.StopWritesOnBgsaveError })),
+	boolean("rdbcompression", mut, "yes").to(boolField(func(c *Config) *bool { return &c.RDBCompression })),
+	boolean("rdbchecksum", 0, "yes").to(boolField(func(c *Config) *bool { return &c.RDBChecksum })),
 	str("dbfilename", mut|protected, "dump.rdb").valid(checkBaseName("dbfilename can't be a path, just a filename")).to(stringField(func(c *Config) *string { return &c.DBFilename })),
 	boolean("rdb-del-sync-files", mut, "no"),
 	boolean("rdb-save-incremental-fsync", mut, "yes"),

@@ -4,8 +4,10 @@ import "github.com/shoaldb/shoal/commands"
 
 // diskGate refuses writes, and PING, while the disk refuses writes, as
 // Redis refuses them after a failed write of its AOF: with MISCONF and
-// the error's text. A replica is not refused: it takes its primary's
-// writes, as Redis's replicas do.
+// the error's text; and, under stop-writes-on-bgsave-error, while save
+// points are set and the last background save failed, as Redis does. A
+// replica is not refused: it takes its primary's writes, as Redis's
+// replicas do.
 func (s *Server) diskGate(cmd *commands.Command) error {
 	if !cmd.Flags.Has(commands.Write) && cmd.Name != "ping" {
 		return nil
@@ -13,5 +15,13 @@ func (s *Server) diskGate(cmd *commands.Command) error {
 	if s.repl.IsReplica() {
 		return nil
 	}
-	return s.store.DiskError()
+	if err := s.store.DiskError(); err != nil {
+		return err
+	}
+	if s.info.bgsaveFailed.Load() {
+		if cfg := s.Config(); cfg.StopWritesOnBgsaveError && cfg.Save != "" {
+			return bgsaveError
+		}
+	}
+	return nil
 }

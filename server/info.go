@@ -41,7 +41,9 @@ type infoState struct {
 	bgsaveFailed atomic.Bool
 	bgsaveSecs   atomic.Int64 // duration of the last one, -1 before any
 	bgsaveStart  atomic.Int64 // Unix seconds the running one started
+	bgsaveTry    atomic.Int64 // Unix ns a save point last started one
 	saves        atomic.Int64 // rdb_saves
+	rewrites     atomic.Int64 // aof_rewrites
 	dirtyAtSave  atomic.Int64 // stats.dirty when the last RDB was written
 }
 
@@ -448,7 +450,7 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.field("aof_last_rewrite_time_sec", "-1")
 	b.field("aof_current_rewrite_time_sec", "-1")
 	b.field("aof_last_bgrewrite_status", "ok")
-	b.field("aof_rewrites", "0")
+	b.int("aof_rewrites", s.info.rewrites.Load())
 	b.field("aof_rewrites_consecutive_failures", "0")
 	// Shoal's log is Pebble's: a failed write of it, or of its tables,
 	// shows as a failed AOF write does in Redis, with its error number

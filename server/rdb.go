@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -15,7 +18,7 @@ import (
 // goroutine the server waits for on Close; started is false when a
 // background save is already running.
 func (s *Server) Save(background bool) (started bool, err error) {
-	return s.runSave(background, func() error {
+	return s.runSave(background, true, func() error {
 		cfg := s.Config()
 		dirty := s.stats.dirty.Load()
 		if _, err := s.WriteRDBFile(filepath.Join(cfg.Dir, cfg.DBFilename)); err != nil {
@@ -30,12 +33,14 @@ func (s *Server) Save(background bool) (started bool, err error) {
 // RewriteAOF compacts the store's log into tables (BGREWRITEAOF): the next
 // start replays less of it.
 func (s *Server) RewriteAOF() (started bool, err error) {
-	return s.runSave(true, s.store.Flush)
+	return s.runSave(true, false, s.store.Flush)
 }
 
 // runSave runs one save at a time, in the background or not, and keeps
-// INFO persistence's account of it.
-func (s *Server) runSave(background bool, save func() error) (started bool, err error) {
+// INFO persistence's account of it: an RDB file's (rdb) in the rdb_
+// fields and rdb_saves, which counts attempts, a BGREWRITEAOF's in
+// aof_rewrites, as Redis counts them.
+func (s *Server) runSave(background, rdb bool, save func() error) (started bool, err error) {
 	s.info.init()
 	if !s.info.bgsave.CompareAndSwap(false, true) {
 		return false, nil
@@ -44,12 +49,17 @@ func (s *Server) runSave(background bool, save func() error) (started bool, err 
 		defer s.info.bgsave.Store(false)
 		begin := time.Now()
 		s.info.bgsaveStart.Store(begin.Unix())
-		err := save()
-		s.info.bgsaveSecs.Store(int64(time.Since(begin).Seconds()))
-		s.info.bgsaveFailed.Store(err != nil)
-		if err == nil {
-			s.info.saves.Add(1)
+		if rdb {
+			s.info.saves.Add(1) // Redis counts the attempts
 		} else {
+			s.info.rewrites.Add(1)
+		}
+		err := save()
+		if rdb {
+			s.info.bgsaveSecs.Store(int64(time.Since(begin).Seconds()))
+			s.info.bgsaveFailed.Store(err != nil)
+		}
+		if err != nil {
 			s.log.Error("background save failed", "err", err)
 		}
 		return err
@@ -113,3 +123,50 @@ func (s *Server) rdbAux() []storage.RDBAux {
 		{Name: "aof-base", Value: "0"},
 	}
 }
+
+// savePoint is a "seconds changes" pair of the save directive.
+type savePoint struct{ secs, changes int64 }
+
+// savePoints reads the save directive's pairs.
+func savePoints(v string) []savePoint {
+	w := strings.Fields(v)
+	var out []savePoint
+	for j := 0; j+1 < len(w); j += 2 {
+		secs, err1 := strconv.ParseInt(w[j], 10, 64)
+		changes, err2 := strconv.ParseInt(w[j+1], 10, 64)
+		if err1 == nil && err2 == nil {
+			out = append(out, savePoint{secs, changes})
+		}
+	}
+	return out
+}
+
+// bgsaveRetryDelay is how long after a failed background save a save
+// point may start another (Redis's CONFIG_BGSAVE_RETRY_DELAY).
+const bgsaveRetryDelay = 5 * time.Second
+
+// saveCron is Redis's serverCron check of the save points, once a second:
+// a background save starts when a point's changes are made and its
+// seconds have passed since the last save, unless one runs or the last
+// failed less than bgsaveRetryDelay ago.
+func (s *Server) saveCron(now time.Time) {
+	cfg := s.Config()
+	if cfg.Save == "" || s.info.bgsave.Load() {
+		return
+	}
+	dirty := s.stats.dirty.Load() - s.info.dirtyAtSave.Load()
+	since := now.Unix() - s.store.Stats.LastSaveUnix.Load()
+	retry := !s.info.bgsaveFailed.Load() || now.Sub(time.Unix(0, s.info.bgsaveTry.Load())) > bgsaveRetryDelay
+	for _, p := range savePoints(cfg.Save) {
+		if dirty >= p.changes && since > p.secs && retry {
+			s.log.Info(fmt.Sprintf("%d changes in %d seconds. Saving...", p.changes, p.secs))
+			s.info.bgsaveTry.Store(now.UnixNano())
+			s.Save(true)
+			return
+		}
+	}
+}
+
+// bgsaveError is Redis's refusal of writes after a failed background save
+// while save points are set.
+var bgsaveError = &commands.Error{Code: "MISCONF", Msg: "Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."}

@@ -282,6 +282,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	}
 	s.scripts.SetBusyThreshold(c.BusyReplyThreshold)
 	s.store.SetExpireHz(c.Hz)
+	s.store.SetRDBFormat(c.RDBCompression, c.RDBChecksum)
 	s.store.SetAccessPolicy(strings.Contains(c.MaxMemoryPolicy, "lfu"), c.LFULogFactor, c.LFUDecayTime)
 	s.store.SetEncodings(storage.Encodings{
 		HashEntries: c.HashMaxListpackEntries, HashValue: c.HashMaxListpackValue,
@@ -400,7 +401,7 @@ func (s *Server) Close() error {
 
 func (s *Server) signalShutdown() { s.shutOnce.Do(func() { close(s.shutdown) }) }
 
-// cron runs once a second: idle timeouts and pause expiry.
+// cron runs once a second: save points, idle timeouts and pause expiry.
 func (s *Server) cron() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
@@ -409,7 +410,8 @@ func (s *Server) cron() {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			s.saveCron(now)
 			s.closeIdleClients()
 			s.evictClients()
 			s.releaser.tick()

@@ -81,6 +81,14 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 // there are; only the largest single object is held whole.
 const rdbFlushBytes = 1 << 20
 
+// SetRDBFormat sets how WriteRDB writes: compress, its strings LZF-packed
+// where that saves space (rdbcompression); checksum, its CRC64 at the end,
+// else zeros, which a loader takes for no checksum (rdbchecksum).
+func (s *Store) SetRDBFormat(compress, checksum bool) {
+	s.rdbPlain.Store(!compress)
+	s.rdbNoSum.Store(!checksum)
+}
+
 // WriteRDB writes an RDB of version DumpRDBVersion of every live key to w,
 // from a Pebble snapshot taken when it starts: writes go on meanwhile.
 // begin, when set, is called with the replication offset the snapshot
@@ -120,7 +128,8 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 	if err != nil {
 		return info, err
 	}
-	t := &Tx{s: s, snap: snap, lzf: true}
+	compress := !s.rdbPlain.Load()
+	t := &Tx{s: s, snap: snap, lzf: compress}
 	for db, phys := range dbmap {
 		keys, expires := s.counts[phys].keys.Load(), s.counts[phys].expires.Load()
 		lo := encoding.MetaPrefix(phys)
@@ -163,7 +172,11 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 			// write the key after a placeholder, then move the type byte
 			// into it.
 			mark := len(out)
-			out = appendStrLZF(append(out, 0), k.Name)
+			if compress {
+				out = appendStrLZF(append(out, 0), k.Name)
+			} else {
+				out = appendStr(append(out, 0), k.Name)
+			}
 			obj := len(out)
 			if out, err = t.AppendObject(out, k); err != nil {
 				it.Close()
@@ -193,7 +206,9 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 		return info, err
 	}
 	var sum [8]byte
-	binary.LittleEndian.PutUint64(sum[:], cw.crc)
+	if !s.rdbNoSum.Load() {
+		binary.LittleEndian.PutUint64(sum[:], cw.crc)
+	}
 	if _, err := w.Write(sum[:]); err != nil {
 		return info, err
 	}

@@ -135,6 +135,9 @@ type Store struct {
 	meta       *metaCache // nil when disabled
 	clocks     *accessClocks
 	enc        atomic.Pointer[Encodings]
+	// rdbPlain and rdbNoSum are rdbcompression no and rdbchecksum no for
+	// the RDB files WriteRDB writes.
+	rdbPlain, rdbNoSum atomic.Bool
 
 	// latencyHook receives latency events (SetLatencyHook); stallStart
 	// is when the running write stall began (Unix ns), 0 when none.
