@@ -696,6 +696,7 @@ func bpop(c *Ctx, left bool) error {
 				return false, err
 			}
 			notifyPopped(c, left, k)
+			c.propagatePop(popName(true, left), name, 0)
 			c.Out.Array(2)
 			c.Out.Bulk(name)
 			c.Out.Bulk(vals[0])
@@ -736,6 +737,19 @@ func blockingMove(c *Ctx, fromLeft, toLeft bool, timeoutArg []byte) error {
 		v, ok, err := listMove(c, c.Args[1], c.Args[2], fromLeft, toLeft)
 		if ok {
 			c.Out.Bulk(v)
+			if c.Feeding() {
+				// As Redis: the arguments given, or a served wait's ends
+				// in its own words.
+				from, to := endName(fromLeft), endName(toLeft)
+				if c.Cmd.Name == "blmove" && !woken {
+					from, to = c.Args[3], c.Args[4]
+				}
+				if c.Cmd.Name == "brpoplpush" {
+					c.Propagate([]byte("RPOPLPUSH"), c.Args[1], c.Args[2])
+				} else {
+					c.Propagate([]byte("LMOVE"), c.Args[1], c.Args[2], from, to)
+				}
+			}
 		}
 		return ok, err
 	}
@@ -800,6 +814,7 @@ func lmpop(c *Ctx, blocking bool) error {
 				return false, err
 			}
 			notifyPopped(c, left, k)
+			c.propagatePop(popName(true, left), name, len(vals))
 			c.Out.Array(2)
 			c.Out.Bulk(name)
 			c.Out.BulkArray(vals)

@@ -295,6 +295,9 @@ func spop(c *Ctx) error {
 		c.Tx.SetSize(k, k.Meta.Size)
 		c.NotifyAs(NotifySet, "spop", "srem", c.Args[1])
 		notifyEmptied(c, k)
+		if c.Feeding() {
+			c.Propagate([]byte("SREM"), c.Args[1], m)
+		}
 		c.Out.Bulk(m)
 		return nil
 	}
@@ -328,6 +331,15 @@ func spop(c *Ctx) error {
 	}
 	c.NotifyAs(NotifySet, "spop", shipped, c.Args[1])
 	notifyEmptied(c, k)
+	if c.Feeding() {
+		if shipped == "" {
+			c.Propagate([]byte("DEL"), c.Args[1])
+		} else {
+			for _, m := range ms {
+				c.Propagate([]byte("SREM"), c.Args[1], m)
+			}
+		}
+	}
 	if shipped == "" && builtIntset(c, ms, len(ms)) {
 		// NB: Redis answers the whole set as SUNION of it would.
 		intsetOrder(ms)

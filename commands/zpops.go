@@ -99,6 +99,7 @@ func zpopFirst(c *Ctx, keys [][]byte, max bool, count int64, reply func(key []by
 // or reports false and writes nothing.
 func zmpopTry(c *Ctx, keys [][]byte, max bool, count int64) (bool, error) {
 	return zpopFirst(c, keys, max, count, func(key []byte, es []storage.ZEntry) {
+		c.propagatePop(popName(false, !max), key, len(es))
 		c.Out.Array(2)
 		c.Out.Bulk(key)
 		c.Out.Array(len(es))
@@ -115,6 +116,7 @@ func zmpopTry(c *Ctx, keys [][]byte, max bool, count int64) (bool, error) {
 // [key, member, score], or reports false and writes nothing.
 func bzpopTry(c *Ctx, keys [][]byte, max bool) (bool, error) {
 	return zpopFirst(c, keys, max, 1, func(key []byte, es []storage.ZEntry) {
+		c.propagatePop(popName(false, !max), key, 0)
 		c.Out.Array(3)
 		c.Out.Bulk(key)
 		c.Out.Bulk(es[0].Member)

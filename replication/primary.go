@@ -99,6 +99,11 @@ type Hello struct {
 	ListenPort int    // REPLCONF listening-port
 	// RDBOnly asks for the RDB alone (REPLCONF rdb-only 1): redis-cli --rdb.
 	RDBOnly bool
+	// EOF says the replica reads an RDB framed by an end mark (REPLCONF
+	// capa eof); else it gets the RDB's length first.
+	EOF bool
+	// Sync is the old SYNC: no +FULLRESYNC line before the RDB.
+	Sync bool
 }
 
 func (m *Manager) sortedLinksLocked() []*link {

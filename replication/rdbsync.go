@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -12,13 +14,18 @@ import (
 )
 
 // A Redis replica, or redis-cli --rdb, asks for the dataset as an RDB in
-// Redis's own framing. Shoal always sends it diskless, as Redis does with
-// repl-diskless-sync: the RDB is written straight to the socket between
-// two copies of a random 40-byte mark,
+// Redis's own framing. A replica that announced "capa eof" gets it
+// diskless, as Redis sends it with repl-diskless-sync: written straight to
+// the socket between two copies of a random 40-byte mark,
 //
 //	$EOF:<mark>\r\n <rdb> <mark>
 //
-// which every replica that announced "capa eof" reads, and redis-cli too.
+// Any other (the old SYNC of Redis's test suite and of older replicas)
+// gets it as Redis sends it from disk, its length first:
+//
+//	$<length>\r\n <rdb>
+//
+// for which the RDB is written to a temporary file in the data folder.
 
 // rdbMarkLen is the length of the EOF mark (RDB_EOF_MARK_SIZE).
 const rdbMarkLen = 40
@@ -30,30 +37,68 @@ func newRDBMark() []byte {
 	return []byte(hex.EncodeToString(b[:]))
 }
 
-// writeRDBFramed writes an RDB of the dataset to w in the EOF framing,
-// with header written first once the snapshot's offset is known (the
-// +FULLRESYNC line of a PSYNC; nothing for SYNC). It returns the offset
-// the RDB covers.
-func (m *Manager) writeRDBFramed(nc net.Conn, header func(off int64) string, aux []storage.RDBAux) (int64, error) {
+// writeRDBFramed writes an RDB of the dataset to nc, in the EOF framing
+// when eof is set, else after its length; header, called once the
+// snapshot's offset is known, is written first (the +FULLRESYNC line of a
+// PSYNC; nothing for SYNC). It returns the offset the RDB covers.
+func (m *Manager) writeRDBFramed(nc net.Conn, eof bool, header func(off int64) string, aux []storage.RDBAux) (int64, error) {
 	cfg := m.config()
-	mark := newRDBMark()
 	bw := bufio.NewWriterSize(&deadlineWriter{nc, cfg.Timeout}, 1<<16)
 	id, _, _ := m.store.ReplIDs()
-	info, err := m.store.WriteRDB(bw, aux, func(off int64) []storage.RDBAux {
-		bw.WriteString(header(off))
-		bw.WriteString("$EOF:")
-		bw.Write(mark)
-		bw.WriteString("\r\n")
+	replAux := func(off int64) []storage.RDBAux {
 		return []storage.RDBAux{
 			{Name: "repl-stream-db", Value: "0"},
 			{Name: "repl-id", Value: id},
 			{Name: "repl-offset", Value: strconv.FormatInt(off, 10)},
 		}
+	}
+	if !eof {
+		return m.writeRDBSized(bw, header, aux, replAux)
+	}
+	mark := newRDBMark()
+	info, err := m.store.WriteRDB(bw, aux, func(off int64) []storage.RDBAux {
+		bw.WriteString(header(off))
+		bw.WriteString("$EOF:")
+		bw.Write(mark)
+		bw.WriteString("\r\n")
+		return replAux(off)
 	})
 	if err != nil {
 		return 0, err
 	}
 	bw.Write(mark)
+	return info.Offset, bw.Flush()
+}
+
+// writeRDBSized writes the RDB to a temporary file in the data folder,
+// then header, its length and the file to bw.
+func (m *Manager) writeRDBSized(bw *bufio.Writer, header func(off int64) string, aux []storage.RDBAux, replAux func(off int64) []storage.RDBAux) (int64, error) {
+	f, err := os.CreateTemp(m.config().Dir, "temp-sync-*.rdb")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	var head string
+	fw := bufio.NewWriterSize(f, 1<<16)
+	info, err := m.store.WriteRDB(fw, aux, func(off int64) []storage.RDBAux {
+		head = header(off)
+		return replAux(off)
+	})
+	if err == nil {
+		err = fw.Flush()
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return 0, err
+	}
+	bw.WriteString(head)
+	bw.WriteString("$" + strconv.FormatInt(info.Bytes, 10) + "\r\n")
+	if _, err := io.Copy(bw, f); err != nil {
+		return 0, err
+	}
 	return info.Offset, bw.Flush()
 }
 
@@ -71,11 +116,11 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 // ServeRDB answers SYNC or PSYNC from a client that asked for the RDB
 // alone (REPLCONF rdb-only 1, as redis-cli --rdb does): the RDB in Redis's
 // framing, then the connection ends.
-func (m *Manager) ServeRDB(nc net.Conn, psync bool, aux []storage.RDBAux) {
+func (m *Manager) ServeRDB(nc net.Conn, h Hello, aux []storage.RDBAux) {
 	defer nc.Close()
 	id, _, _ := m.store.ReplIDs()
-	_, err := m.writeRDBFramed(nc, func(off int64) string {
-		if psync {
+	_, err := m.writeRDBFramed(nc, h.EOF, func(off int64) string {
+		if !h.Sync {
 			return "+FULLRESYNC " + id + " " + strconv.FormatInt(off, 10) + "\r\n"
 		}
 		return ""

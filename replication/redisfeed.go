@@ -317,8 +317,11 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 		}
 	}
 	defer release()
-	_, err := m.writeRDBFramed(nc, func(int64) string {
+	_, err := m.writeRDBFramed(nc, h.EOF, func(int64) string {
 		release()
+		if h.Sync {
+			return ""
+		}
 		return "+FULLRESYNC " + id + " " + strconv.FormatInt(snap, 10) + "\r\n"
 	}, aux)
 	if err != nil {
@@ -326,10 +329,17 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 		return
 	}
 	m.log.Info("Synchronization with replica succeeded", "replica", addr, "offset", snap, "primary", "logical stream")
-	// NB: nothing follows the RDB until the replica's first ACK, as Redis
-	// puts a diskless replica online: a replica that reads the RDB up to
-	// the EOF mark checks only the end of each read for the mark.
-	m.feedReplica(f, read, cfg, make(chan struct{}))
+	// NB: nothing follows a diskless RDB until the replica's first ACK, as
+	// Redis puts a diskless replica online: a replica that reads the RDB
+	// up to the EOF mark checks only the end of each read for the mark.
+	// One that read the RDB's length is online at once.
+	var online chan struct{}
+	if h.EOF {
+		online = make(chan struct{})
+	} else {
+		f.online.Store(true)
+	}
+	m.feedReplica(f, read, cfg, online)
 }
 
 // continueFeed adds f to the stream's replicas from offset, with what the

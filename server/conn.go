@@ -31,6 +31,9 @@ type conn struct {
 	// yet, which flush adds to the server's just before they go out
 	// (stats.go).
 	stats statBatch
+	// fed holds the current call's commands for redis-server replicas
+	// (feed.go), fed together when it ends.
+	fed []replication.FedCommand
 	// replHello is what a replica said in REPLCONF before PSYNC.
 	replHello replication.Hello
 	watched   []watchedKey

@@ -223,7 +223,15 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if err != nil {
 		c.replyError(err)
 	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
-		c.feedWrite(ctx, c.DB, cmd, args, c.s.repl.Feed)
+		c.feedWrite(ctx, c.DB, cmd, args, c.collectFed)
+	}
+	if !inMulti && len(c.fed) > 0 {
+		// One call's writes, EXEC's and a script's all together, go as
+		// one MULTI ... EXEC when there are several, as Redis 7.0's
+		// propagatePendingCommands wraps them.
+		c.s.repl.FeedMulti(c.fed)
+		clear(c.fed)
+		c.fed = c.fed[:0]
 	}
 	if c.s.repl.FeedActive() {
 		c.FedOffset = c.s.repl.FeedOffset() // what WAIT waits for

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/shoaldb/shoal/commands"
+	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
@@ -17,12 +18,13 @@ import (
 //	expiry in any form     SET key value PXAT ms, PEXPIREAT key ms, PERSIST key
 //	INCRBYFLOAT            SET key value KEEPTTL's effect: SET key value [PXAT ms]
 //	HINCRBYFLOAT           HSET key field value
-//	SPOP, blocking pops,   RESTORE key ms payload REPLACE ABSTTL (the whole
-//	RESTORE                value), or DEL key when none is left
+//	RESTORE                RESTORE key ms payload REPLACE ABSTTL (the whole
+//	                       value), or DEL key when none is left
 //
 // and every other write goes as it came, unless its handler said what to
 // run instead (commands.Ctx.Propagate: the stream commands, whose IDs,
-// approximate trims and deliveries depend on when they run). A script's
+// approximate trims and deliveries depend on when they run; the pops,
+// as the pop each came to, commands/popfeed.go). A script's
 // writes go as one MULTI ... EXEC when it ends, as Redis 7 replicates a
 // script's effects.
 
@@ -38,9 +40,19 @@ func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args 
 		return
 	}
 	switch cmd.Name {
-	case "set", "setex", "psetex", "incrbyfloat", "getset", "getdel":
+	case "set":
+		if plain, ok := setWithoutExpiry(args); ok {
+			emit(db, plain...) // as it came, without GET, as Redis sends it
+			return
+		}
 		c.feedState(db, args[1], false, emit)
-	case "expire", "pexpire", "expireat", "pexpireat", "getex", "persist":
+	case "setex", "psetex", "incrbyfloat", "getset", "getdel":
+		c.feedState(db, args[1], false, emit)
+	case "getex":
+		if len(args) > 2 { // without an option it reads, as GET
+			c.feedState(db, args[1], true, emit)
+		}
+	case "expire", "pexpire", "expireat", "pexpireat", "persist":
 		c.feedState(db, args[1], true, emit)
 	case "hincrbyfloat":
 		k, err := c.tx.Lookup(db, args[1])
@@ -51,13 +63,38 @@ func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args 
 		if v, ok, err := c.tx.HashGet(k, args[2], nil); err == nil && ok {
 			emit(db, []byte("HSET"), args[1], args[2], v)
 		}
-	case "spop", "restore", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop":
-		for _, i := range cmd.KeyPositions(args) {
-			c.feedState(db, args[i], false, emit)
-		}
+	case "restore":
+		c.feedState(db, args[1], false, emit)
+	case "spop", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "lmpop", "zmpop":
+		// Their handlers passed on the pops they made; none, nothing.
 	default:
 		emit(db, args...)
 	}
+}
+
+// setWithoutExpiry returns SET's arguments without GET when they set no
+// expiry (EX, PX, EXAT, PXAT), which Redis replaces by the PXAT it comes
+// to; ok is false when they do.
+func setWithoutExpiry(args [][]byte) ([][]byte, bool) {
+	get := -1
+	for i, a := range args[3:] {
+		switch {
+		case commands.Is(a, "ex"), commands.Is(a, "px"), commands.Is(a, "exat"), commands.Is(a, "pxat"):
+			return nil, false
+		case commands.Is(a, "get"):
+			get = 3 + i
+		}
+	}
+	if get < 0 {
+		return args, true
+	}
+	return append(args[:get:get], args[get+1:]...), true
+}
+
+// collectFed keeps a command for redis-server replicas until the call that
+// made it ends (dispatch).
+func (c *conn) collectFed(db int, args ...[]byte) {
+	c.fed = append(c.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
 }
 
 // feedState feeds the state key is left in: its expiry alone when

@@ -177,8 +177,11 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 			// The address the replica announces (replica-announce-ip),
 			// shown in place of its connection's.
 			cn.replHello.IP = string(val)
-		case commands.Is(opt, "capa"),
-			commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
+		case commands.Is(opt, "capa"):
+			if commands.Is(val, "eof") {
+				cn.replHello.EOF = true
+			}
+		case commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
 			// Accepted; the stream is Shoal's own.
 		default:
 			return commands.Errf("Unrecognized REPLCONF option: %s", opt)
@@ -216,7 +219,7 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 			tc.SetNoDelay(false)
 		}
 	}
-	psync := c.Cmd.Name == "psync"
+	hello.Sync = c.Cmd.Name == "sync"
 	cn.detached = true
 	s.wg.Add(1)
 	cn.afterDetach = func(read func() ([][]byte, error)) {
@@ -224,7 +227,7 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 			defer s.wg.Done()
 			switch {
 			case hello.RDBOnly:
-				s.repl.ServeRDB(nc, psync, s.rdbAux())
+				s.repl.ServeRDB(nc, hello, s.rdbAux())
 				return
 			case hello.ID == "":
 				// Shoal replicas name themselves; a redis-server does not.

@@ -126,9 +126,9 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	host := &scriptHost{c: cn, caller: c}
 	run.Host = host
 	run.ClientProto = c.Out.Proto()
-	// The run's writes reach redis-server replicas as one MULTI ... EXEC,
-	// once the run is over, under its locks.
-	defer func() { s.repl.FeedMulti(host.fed) }()
+	// The run's writes reach redis-server replicas with the call's others
+	// (an EXEC's), as one MULTI ... EXEC, once it is over, under its locks.
+	defer func() { cn.fed = append(cn.fed, host.fed...) }()
 	if cn.scriptExclusive {
 		// Inside an EXEC that holds the run's keys and Exclusive.
 		c.Tx.SetAtomic(storage.AtomicWait)

@@ -1,0 +1,155 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// syncStream attaches to p's replication stream as the old SYNC does and
+// returns it past the RDB.
+func syncStream(t *testing.T, p peer) *bufio.Reader {
+	t.Helper()
+	nc, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(time.Minute))
+	br := bufio.NewReader(nc)
+	io.WriteString(nc, "SYNC\r\n")
+	line, _ := br.ReadString('\n')
+	for line == "\n" {
+		line, _ = br.ReadString('\n')
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
+	if err != nil {
+		t.Fatalf("%s: SYNC: %q", p.name, line)
+	}
+	if _, err := io.CopyN(io.Discard, br, int64(n)); err != nil {
+		t.Fatal(err)
+	}
+	return br
+}
+
+// streamUntil reads the stream up to and with the command SET <marker>,
+// and returns it as one command a line, PINGs left out.
+func streamUntil(t *testing.T, br *bufio.Reader, marker string) string {
+	t.Helper()
+	var cmds []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%v after %q", err, cmds)
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+		var args []string
+		for range n {
+			br.ReadString('\n') // $len
+			a, _ := br.ReadString('\n')
+			args = append(args, strings.TrimSuffix(a, "\r\n"))
+		}
+		cmd := strings.Join(args, " ")
+		if cmd == "PING" {
+			continue
+		}
+		cmds = append(cmds, cmd)
+		if strings.EqualFold(cmd, "set "+marker+" 1") {
+			return strings.Join(cmds, "\n")
+		}
+	}
+}
+
+// TestPopsReplicateAsRedis: the blocking pops, the multi-key pops and
+// SPOP reach the replication stream as the pops they came to, in Redis
+// 7.0's words (BLPOP as LPOP key, BLMOVE as LMOVE, ZMPOP as ZPOPMAX key
+// count, SPOP as SREM or DEL), also when a write serves a client that
+// waited, and a pop that took nothing passes nothing on; the writes of
+// one call (an SPOP's, an EXEC's, a script's) go as one MULTI ... EXEC
+// when they are several. Shoal's stream and redis-server 7.0.15's are
+// compared command by command.
+func TestPopsReplicateAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		br := syncStream(t, p)
+		do := func(args ...any) {
+			t.Helper()
+			if err := p.c.Do(ctx, args...).Err(); err != nil && err != redis.Nil {
+				t.Fatalf("%s: %v: %v", p.name, args, err)
+			}
+		}
+		// waitServed runs a blocking command on its own client, and the
+		// write that serves it once it waits.
+		waitServed := func(block []any, write ...any) {
+			c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
+			defer c.Close()
+			done := make(chan error, 1)
+			go func() { done <- c.Do(context.Background(), block...).Err() }()
+			eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, p.c, "blocked_clients") == "1" })
+			do(write...)
+			if err := <-done; err != nil {
+				t.Fatalf("%s: %v: %v", p.name, block, err)
+			}
+		}
+		do("RPUSH", "l", "a", "b", "c", "d", "e")
+		do("BLPOP", "nolist", "l", "0")
+		do("BRPOP", "l", "0")
+		do("LMPOP", "1", "l", "LEFT", "COUNT", "10")
+		do("BLMPOP", "0.01", "1", "l", "LEFT")
+		do("ZADD", "z", "1", "a", "2", "b", "3", "c")
+		do("BZPOPMIN", "z", "0")
+		do("ZMPOP", "1", "z", "MAX", "COUNT", "5")
+		do("SADD", "s", "x")
+		do("SPOP", "s")
+		do("SADD", "s2", "a", "b", "c")
+		do("SPOP", "s2", "2")
+		do("SPOP", "s2", "5")
+		do("SPOP", "nothere")
+		do("RPUSH", "src", "1", "2", "3")
+		do("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0")
+		do("BRPOPLPUSH", "src", "dst", "0")
+		waitServed([]any{"BLPOP", "w", "10"}, "RPUSH", "w", "x")
+		waitServed([]any{"BLMOVE", "w2", "dst", "RIGHT", "LEFT", "10"}, "RPUSH", "w2", "y")
+		waitServed([]any{"BZPOPMAX", "wz", "10"}, "ZADD", "wz", "1", "m")
+		waitServed([]any{"BLMPOP", "10", "1", "w3", "RIGHT", "COUNT", "3"}, "RPUSH", "w3", "p", "q")
+		// The writes of one call go as one MULTI ... EXEC when they are
+		// several: an EXEC's, a script's, an SPOP's.
+		tx := func(cmds ...[]any) {
+			_, err := p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				for _, a := range cmds {
+					pipe.Do(ctx, a...)
+				}
+				return nil
+			})
+			if err != nil && err != redis.Nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+		}
+		tx([]any{"SET", "a", "1"}, []any{"SET", "b", "2"})
+		tx([]any{"SET", "c", "1"}, []any{"GET", "c"})
+		tx([]any{"GET", "c"})
+		do("SADD", "s4", "m", "n")
+		tx([]any{"SET", "d", "1"}, []any{"SPOP", "s4", "1"}, []any{"SELECT", "3"}, []any{"SET", "e", "1"})
+		do("EVAL", "redis.call('SET', KEYS[1], '1'); redis.call('INCR', KEYS[2])", "2", "f", "g")
+		do("SET", "end", "1")
+		stream := streamUntil(t, br, "end")
+		// SPOP's members are drawn at random.
+		stream = regexp.MustCompile(`(?m)^SREM s2 [abc]$`).ReplaceAllString(stream, "SREM s2 <member>")
+		stream = regexp.MustCompile(`(?m)^SREM s4 [mn]$`).ReplaceAllString(stream, "SREM s4 <member>")
+		got = append(got, stream)
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal's stream:\n%s\n\nredis-server's:\n%s", got[0], got[1])
+	}
+}
