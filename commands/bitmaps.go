@@ -132,11 +132,23 @@ func setbit(c *Ctx) error {
 	} else {
 		b &^= mask
 	}
-	if _, err := writeRange(c, k, byteIdx, []byte{b}); err != nil {
-		return err
-	}
-	if grew := n < byteIdx+1; grew || old != on { // NB: n is 0 for a new key
+	// As Redis: a bit set as it was, in a value that did not grow,
+	// changes nothing, and is not written, signalled nor counted.
+	if grew := !k.Live || n < byteIdx+1; grew || old != on { // NB: n is 0 for a new key
+		if _, err := writeRange(c, k, byteIdx, []byte{b}); err != nil {
+			return err
+		}
 		c.Notify(NotifyString, "setbit", c.Args[1])
+		c.Changed(1)
+	} else {
+		// Redis still makes the value its own raw string.
+		if k.Meta.Enc != encoding.EncRaw {
+			if _, err := writeRange(c, k, byteIdx, []byte{b}); err != nil {
+				return err
+			}
+		}
+		c.Changed(0)
+		c.PropagateNothing()
 	}
 	c.Out.Int(b2i(old))
 	return nil
@@ -571,12 +583,17 @@ func bitfield(c *Ctx, readOnly bool) error {
 	var val []byte
 	var k *storage.Key
 	var exp int64
+	// grew: the value was made or lengthened, which Redis counts as a
+	// change of every write (lookupStringForBitCommand's dirty).
+	grew := false
 	if !writes {
 		v, _, err := c.ReadString(c.Args[1])
 		if err != nil {
 			return err
 		}
 		val = v
+		c.Changed(0)
+		c.PropagateNothing()
 	} else {
 		if readOnly {
 			return errBitfieldRO
@@ -587,8 +604,11 @@ func bitfield(c *Ctx, readOnly bool) error {
 		}
 		// As Redis, the value grows to the farthest bit written even when
 		// every write fails on overflow.
+		had := len(val)
 		val = growTo(val, highest>>3+1)
+		grew = !k.Live || len(val) != had
 	}
+	changes := 0
 
 	c.Out.Array(len(ops))
 	for _, op := range ops {
@@ -650,11 +670,27 @@ func bitfield(c *Ctx, readOnly bool) error {
 			continue
 		}
 		c.Out.Int(int64(ret))
+		prev := getField(val, op.offset, op.width)
 		setField(val, op.offset, op.width, newVal)
+		if grew || getField(val, op.offset, op.width) != prev {
+			changes++
+		}
 	}
 	if writes {
-		c.PutRawString(k, val, exp)
-		c.Notify(NotifyString, "setbit", c.Args[1])
+		// As Redis: what changed nothing is not written, signalled nor
+		// counted in the changes since the last save.
+		// (A value left as it was still becomes a raw string, as in
+		// Redis.)
+		if grew || changes > 0 || k.Meta.Enc != encoding.EncRaw {
+			c.PutRawString(k, val, exp)
+		}
+		if !grew && changes == 0 {
+			c.PropagateNothing()
+		}
+		if changes > 0 {
+			c.Notify(NotifyString, "setbit", c.Args[1])
+		}
+		c.Changed(int64(changes))
 	}
 	return nil
 }

@@ -251,6 +251,9 @@ type Server interface {
 	// background (BGSAVE); started is false when a background save is
 	// already running.
 	Save(background bool) (started bool, err error)
+	// OpenRDB loads the RDB file at path into a store of its own, held
+	// in memory until close (DEBUG RELOAD).
+	OpenRDB(path string) (st *storage.Store, close func(), err error)
 	// RewriteAOF compacts the store's log in the background
 	// (BGREWRITEAOF); started is false when a save is running.
 	RewriteAOF() (started bool, err error)

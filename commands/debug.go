@@ -32,8 +32,16 @@ var debugHelp = []string{
 	"ERROR <string>",
 	"    Return a Redis protocol error with <string> as message. Useful for clients",
 	"    unit tests to simulate Redis errors.",
+	"LOADAOF",
+	"    Flush the AOF buffers on disk and reload the AOF in memory.",
 	"OBJECT <key>",
 	"    Show low level info about `key` and associated value.",
+	"RELOAD [option ...]",
+	"    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+	"    * MERGE: conflicting keys will be loaded from RDB.",
+	"    * NOFLUSH: the existing database will not be removed before load, but",
+	"      conflicting keys are refused.",
+	"    * NOSAVE: the database will be loaded from an existing RDB file.",
 	"SET-ACTIVE-EXPIRE <0|1>",
 	"    Setting it to 0 disables expiring keys in background when they are not",
 	"    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -104,6 +112,16 @@ func debug(c *Ctx) error {
 		return &Error{Code: strings.NewReplacer("\r", " ", "\n", " ").Replace(string(c.Args[2]))}
 	case Is(sub, "object") && n == 3:
 		return debugObject(c)
+	case Is(sub, "reload"):
+		return debugReload(c)
+	case Is(sub, "loadaof") && n == 2:
+		// The log Redis would replay is Pebble's, whose writes are all
+		// applied: once it is on disk, the dataset is what a replay gives.
+		if err := c.Store.Sync(); err != nil {
+			return err
+		}
+		c.Out.OK()
+		return nil
 	case Is(sub, "digest") && n == 2:
 		d, err := datasetDigest(c)
 		if err != nil {
@@ -418,17 +436,20 @@ func xorValueDigest(tx *storage.Tx, k *storage.Key, d *[sha1.Size]byte) error {
 
 // datasetDigest is Redis's computeDatasetDigest over every database:
 // DEBUG DIGEST, 20 zero bytes for an empty dataset.
-func datasetDigest(c *Ctx) ([sha1.Size]byte, error) {
+func datasetDigest(c *Ctx) ([sha1.Size]byte, error) { return digestOf(c.Store, c.Tx) }
+
+// digestOf is datasetDigest of st, read through its Tx tx.
+func digestOf(st *storage.Store, tx *storage.Tx) ([sha1.Size]byte, error) {
 	var final [sha1.Size]byte
-	for db := 0; db < c.Store.Databases(); db++ {
+	for db := 0; db < st.Databases(); db++ {
 		first := true
 		var lookErr error
-		_, _, err := c.Tx.ScanKeys(db, nil, func(name []byte, _ *encoding.Meta) bool {
+		_, _, err := tx.ScanKeys(db, nil, func(name []byte, _ *encoding.Meta) bool {
 			if first {
 				mixDigest(&final, binary.BigEndian.AppendUint32(nil, uint32(db)))
 				first = false
 			}
-			k, err := c.Tx.Lookup(db, name)
+			k, err := tx.Lookup(db, name)
 			if err != nil {
 				lookErr = err
 				return false
@@ -438,7 +459,7 @@ func datasetDigest(c *Ctx) ([sha1.Size]byte, error) {
 			}
 			var d [sha1.Size]byte
 			mixDigest(&d, name)
-			if err := xorValueDigest(c.Tx, k, &d); err != nil {
+			if err := xorValueDigest(tx, k, &d); err != nil {
 				lookErr = err
 				return false
 			}

@@ -128,9 +128,21 @@ func restoreCmd(c *Ctx) error {
 		if replace && k.Live {
 			c.Tx.Delete(k)
 			c.Notify(NotifyGeneric, "del", c.Args[1])
+			if c.Feeding() {
+				c.Propagate([]byte("DEL"), c.Args[1])
+			}
 		}
 		c.Out.OK()
 		return nil
+	}
+	if c.Feeding() {
+		// As Redis: a relative TTL goes as the absolute time it came to.
+		args := c.Args
+		if ttl != 0 && !absttl {
+			args = append(append(append([][]byte(nil), args[:2]...), intArg(at)), args[3:]...)
+			args = append(args, []byte("ABSTTL"))
+		}
+		c.Propagate(args...)
 	}
 	replaced := k.Live
 	// NB: v may alias the argument buffer; the batch copies what it keeps.

@@ -35,6 +35,7 @@ var (
 	errXReadDollar     = Errf("The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.")
 	errXReadGT         = Errf("The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.")
 	errGroupGone       = &Error{"NOGROUP", "the consumer group this client was blocked on no longer exists"}
+	errStreamGone      = &Error{"UNBLOCKED", "the stream key no longer exists"}
 )
 
 // parseBlockMillis parses BLOCK's timeout, in milliseconds, as Redis's
@@ -233,6 +234,11 @@ func writeStreamReads(c *Ctx, rs []streamRead) {
 func (a *xreadArgs) serve(c *Ctx, name []byte, gt encoding.StreamID, since *encoding.StreamID) (streamRead, bool, error) {
 	r := streamRead{key: name}
 	k, err := readStream(c, name)
+	if since != nil && a.grouped && (err == ErrWrongType || (err == nil && !k.Live)) {
+		// As Redis 7.0: a group reader's stream that went away (deleted,
+		// flushed, made another type) ends the wait.
+		return r, false, errStreamGone
+	}
 	if since != nil && err == ErrWrongType {
 		return r, false, nil // a woken reader waits on a key of another type
 	}

@@ -71,7 +71,10 @@ func zpop(max bool) func(c *Ctx) error {
 // sorted set, and calls reply with that key and the members. It reports
 // false, writing nothing, when no key holds a sorted set; a key of another
 // type met first gives ErrWrongType, as in Redis.
-func zpopFirst(c *Ctx, keys [][]byte, max bool, count int64, reply func(key []byte, es []storage.ZEntry)) (bool, error) {
+//
+// woken says a write woke a waiting client: as in Redis 7.0, a key that
+// became another type meanwhile is passed over, and the client waits on.
+func zpopFirst(c *Ctx, keys [][]byte, max, woken bool, count int64, reply func(key []byte, es []storage.ZEntry)) (bool, error) {
 	c.Tx.Lock(c.DB(), keys...)
 	for _, name := range keys {
 		k, err := c.Tx.Lookup(c.DB(), name)
@@ -82,6 +85,9 @@ func zpopFirst(c *Ctx, keys [][]byte, max bool, count int64, reply func(key []by
 			continue
 		}
 		if k.Meta.Type != encoding.TypeZSet {
+			if woken {
+				continue
+			}
 			return false, ErrWrongType
 		}
 		es, err := popEntries(c, k, max, count)
@@ -97,8 +103,8 @@ func zpopFirst(c *Ctx, keys [][]byte, max bool, count int64, reply func(key []by
 // zmpopTry is the non-blocking step of ZMPOP and BZMPOP: it pops from the
 // first non-empty sorted set of keys and writes [key, [[member, score]...]],
 // or reports false and writes nothing.
-func zmpopTry(c *Ctx, keys [][]byte, max bool, count int64) (bool, error) {
-	return zpopFirst(c, keys, max, count, func(key []byte, es []storage.ZEntry) {
+func zmpopTry(c *Ctx, keys [][]byte, max, woken bool, count int64) (bool, error) {
+	return zpopFirst(c, keys, max, woken, count, func(key []byte, es []storage.ZEntry) {
 		c.propagatePop(popName(false, !max), key, len(es))
 		c.Out.Array(2)
 		c.Out.Bulk(key)
@@ -114,8 +120,8 @@ func zmpopTry(c *Ctx, keys [][]byte, max bool, count int64) (bool, error) {
 // bzpopTry is the non-blocking step of BZPOPMIN and BZPOPMAX: it pops one
 // member from the first non-empty sorted set of keys and writes
 // [key, member, score], or reports false and writes nothing.
-func bzpopTry(c *Ctx, keys [][]byte, max bool) (bool, error) {
-	return zpopFirst(c, keys, max, 1, func(key []byte, es []storage.ZEntry) {
+func bzpopTry(c *Ctx, keys [][]byte, max, woken bool) (bool, error) {
+	return zpopFirst(c, keys, max, woken, 1, func(key []byte, es []storage.ZEntry) {
 		c.propagatePop(popName(false, !max), key, 0)
 		c.Out.Array(3)
 		c.Out.Bulk(key)
@@ -165,7 +171,7 @@ func zmpop(c *Ctx) error {
 	if err != nil {
 		return err
 	}
-	ok, err := zmpopTry(c, keys, max, count)
+	ok, err := zmpopTry(c, keys, max, false, count)
 	if err == nil && !ok {
 		c.Out.NullArray()
 	}
@@ -181,7 +187,7 @@ func bzpop(max bool) func(c *Ctx) error {
 		}
 		keys := c.Args[1 : len(c.Args)-1]
 		return block(c, keys, timeout,
-			func(bool) (bool, error) { return bzpopTry(c, keys, max) },
+			func(woken bool) (bool, error) { return bzpopTry(c, keys, max, woken) },
 			c.Out.NullArray, c.Out.NullArray)
 	}
 }
@@ -197,7 +203,7 @@ func bzmpop(c *Ctx) error {
 		return err
 	}
 	return block(c, keys, timeout,
-		func(bool) (bool, error) { return zmpopTry(c, keys, max, count) },
+		func(woken bool) (bool, error) { return zmpopTry(c, keys, max, woken, count) },
 		c.Out.NullArray, c.Out.NullArray)
 }
 

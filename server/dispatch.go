@@ -184,8 +184,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.s.feedMonitors(cmd, c.DB, c.monitorAddr(), args)
 	}
 	at := c.out.Len()
-	// CLIENT NO-TOUCH: no command but TOUCH moves access clocks.
-	c.tx.SetNoTouch(c.NoTouch && cmd.Name != "touch")
+	// CLIENT NO-TOUCH: no command but TOUCH moves access clocks; and
+	// those Redis looks keys up for with LOOKUP_NOTOUCH never move them.
+	c.tx.SetNoTouch((c.NoTouch && cmd.Name != "touch") || noTouch(cmd.Name))
 	// A command failed when it answered an error, or wrote one (a
 	// script's); as in Redis, an EXEC does not fail with the commands it
 	// ran, whose calls moved the mark.
@@ -223,7 +224,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if err != nil {
 		c.replyError(err)
 	} else if cmd.Flags.Has(commands.Write) && c.s.repl.FeedActive() {
-		c.feedWrite(ctx, c.DB, cmd, args, c.collectFed)
+		c.feedWrite(ctx, c.DB, cmd, args, changes, c.collectFed)
 	}
 	if !inMulti && len(c.fed) > 0 {
 		// One call's writes, EXEC's and a script's all together, go as
@@ -247,6 +248,16 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	failed := c.out.Errors() != c.errMark
 	c.errMark = c.out.Errors()
 	c.s.record(cmd, args, c, dur, failed, changes)
+}
+
+// noTouch reports whether the command's lookups leave access clocks
+// alone, as Redis's LOOKUP_NOTOUCH.
+func noTouch(name string) bool {
+	switch name {
+	case "ttl", "pttl", "expiretime", "pexpiretime", "type", "exists":
+		return true
+	}
+	return false
 }
 
 // monoBase is the origin of monoNow.

@@ -18,25 +18,30 @@ import (
 //	expiry in any form     SET key value PXAT ms, PEXPIREAT key ms, PERSIST key
 //	INCRBYFLOAT            SET key value KEEPTTL's effect: SET key value [PXAT ms]
 //	HINCRBYFLOAT           HSET key field value
-//	RESTORE                RESTORE key ms payload REPLACE ABSTTL (the whole
-//	                       value), or DEL key when none is left
 //
 // and every other write goes as it came, unless its handler said what to
 // run instead (commands.Ctx.Propagate: the stream commands, whose IDs,
 // approximate trims and deliveries depend on when they run; the pops,
-// as the pop each came to, commands/popfeed.go). A script's
+// as the pop each came to, commands/popfeed.go; RESTORE with its TTL made
+// absolute). A script's
 // writes go as one MULTI ... EXEC when it ends, as Redis 7 replicates a
 // script's effects.
 
 // feedWrite passes a write command that ran without error in database db
 // to emit, as the redis-server replicas are to run it: what the handler
 // said to run instead (ctx.Propagate), if anything, else the command or
-// the state it left.
-func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args [][]byte, emit func(db int, args ...[]byte)) {
+// the state it left. As Redis propagates only a call that made the
+// dataset dirty, a command that changed nothing (changes, as INFO's
+// rdb_changes_since_last_save counts them) passes nothing on, but for
+// FLUSHDB and FLUSHALL, which Redis always passes on.
+func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args [][]byte, changes int64, emit func(db int, args ...[]byte)) {
 	if cmds, replaced := ctx.TakePropagated(); replaced {
 		for _, a := range cmds {
 			emit(db, a...)
 		}
+		return
+	}
+	if changes == 0 && cmd.Name != "flushdb" && cmd.Name != "flushall" {
 		return
 	}
 	switch cmd.Name {
@@ -63,9 +68,7 @@ func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args 
 		if v, ok, err := c.tx.HashGet(k, args[2], nil); err == nil && ok {
 			emit(db, []byte("HSET"), args[1], args[2], v)
 		}
-	case "restore":
-		c.feedState(db, args[1], false, emit)
-	case "spop", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "lmpop", "zmpop":
+	case "restore", "spop", "blpop", "brpop", "blmove", "brpoplpush", "bzpopmin", "bzpopmax", "blmpop", "bzmpop", "lmpop", "zmpop":
 		// Their handlers passed on the pops they made; none, nothing.
 	default:
 		emit(db, args...)

@@ -36,8 +36,10 @@ type infoState struct {
 
 	peakMemory atomic.Int64
 
-	// Background saves (BGSAVE, BGREWRITEAOF): one at a time.
+	// Background saves (BGSAVE, BGREWRITEAOF): one at a time; rewriting
+	// says the running one is a BGREWRITEAOF.
 	bgsave       atomic.Bool
+	rewriting    atomic.Bool
 	bgsaveFailed atomic.Bool
 	bgsaveSecs   atomic.Int64 // duration of the last one, -1 before any
 	bgsaveStart  atomic.Int64 // Unix seconds the running one started
@@ -416,7 +418,8 @@ func totalSystemMemory() int64 {
 
 func (s *Server) infoPersistence(b *infoBuilder) {
 	st := &s.store.Stats
-	inProgress := s.info.bgsave.Load()
+	rewriting := s.info.rewriting.Load()
+	inProgress := s.info.bgsave.Load() && !rewriting
 	status := "ok"
 	if s.info.bgsaveFailed.Load() {
 		status = "err"
@@ -445,7 +448,7 @@ func (s *Server) infoPersistence(b *infoBuilder) {
 	b.int("rdb_last_load_keys_expired", expired)
 	b.int("rdb_last_load_keys_loaded", loaded)
 	b.field("aof_enabled", "1")
-	b.field("aof_rewrite_in_progress", "0")
+	b.int("aof_rewrite_in_progress", boolInt(rewriting))
 	b.field("aof_rewrite_scheduled", "0")
 	b.field("aof_last_rewrite_time_sec", "-1")
 	b.field("aof_current_rewrite_time_sec", "-1")

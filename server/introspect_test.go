@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -365,5 +366,34 @@ func TestClientPauseHoldsActiveExpiry(t *testing.T) {
 	}
 	for infoValue(t, c, "stats", "expired_keys") != "1" {
 		time.Sleep(10 * time.Millisecond) // the test's deadline bounds the wait
+	}
+}
+
+// TestNoTouchLookupsAsRedis: TTL, PTTL, EXPIRETIME, PEXPIRETIME, TYPE and
+// EXISTS leave a key's access clock alone, as Redis looks them up with
+// LOOKUP_NOTOUCH, while GET moves it: read through OBJECT FREQ under an
+// LFU policy with lfu-log-factor 0, where each access counts one.
+func TestNoTouchLookupsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		p.c.ConfigSet(ctx, "maxmemory-policy", "allkeys-lfu")
+		p.c.ConfigSet(ctx, "lfu-log-factor", "0")
+		p.c.Set(ctx, "k", "v", 0)
+		var out []string
+		freq := func(after string) {
+			out = append(out, after+": "+fmt.Sprint(p.c.ObjectFreq(ctx, "k").Val()))
+		}
+		freq("SET")
+		for _, cmd := range []string{"TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME", "TYPE", "EXISTS"} {
+			p.c.Do(ctx, cmd, "k")
+			freq(cmd)
+		}
+		p.c.Get(ctx, "k")
+		freq("GET")
+		got = append(got, strings.Join(out, ", "))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal: %s\nredis-server: %s", got[0], got[1])
 	}
 }

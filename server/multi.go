@@ -165,13 +165,16 @@ type watchID struct {
 }
 
 // watchRegistry finds the connections watching a key when it is written.
-// Each watcher is mapped to whether the key was live at WATCH.
 type watchRegistry struct {
 	mu   sync.Mutex
-	keys map[watchID]map[*conn]bool
+	keys map[watchID]map[*conn]watchState
 }
 
-func (w *watchRegistry) init() { w.keys = map[watchID]map[*conn]bool{} }
+// watchState is what a watcher's key was: live at WATCH, or stale (stored
+// but expired, Redis's watchedKey.expired), which SWAPDB keeps track of.
+type watchState struct{ live, stale bool }
+
+func (w *watchRegistry) init() { w.keys = map[watchID]map[*conn]watchState{} }
 
 func (s *Server) watchKey(cn *conn, key []byte) {
 	for _, w := range cn.watched {
@@ -180,9 +183,11 @@ func (s *Server) watchKey(cn *conn, key []byte) {
 		}
 	}
 	var at int64
-	live := false
+	var st watchState
 	if k, err := cn.tx.Lookup(cn.DB, key); err == nil && k.Live {
-		at, live = k.Meta.ExpireAt, true
+		at, st.live = k.Meta.ExpireAt, true
+	} else if err == nil && k.Exists {
+		st.stale = true
 	}
 	wk := watchedKey{db: cn.DB, key: bytes.Clone(key), expireAt: at}
 	if len(cn.watched) == 0 {
@@ -193,10 +198,10 @@ func (s *Server) watchKey(cn *conn, key []byte) {
 	s.watch.mu.Lock()
 	set := s.watch.keys[id]
 	if set == nil {
-		set = map[*conn]bool{}
+		set = map[*conn]watchState{}
 		s.watch.keys[id] = set
 	}
-	set[cn] = live
+	set[cn] = st
 	s.watch.mu.Unlock()
 }
 
@@ -237,11 +242,13 @@ func (s *Server) watchFailed(cn *conn) bool {
 // dbSwapped is the store's swap listener: SWAPDB gave db the keys of
 // another database. It wakes the clients blocked on db's keys and marks
 // dirty the watchers of db's keys that existed in either database, as
-// Redis 7.0's touchAllWatchedKeysInDb does: a key live at WATCH existed
-// before (had it been deleted since, its watchers were marked then), and
-// any other watched key did exactly when it exists in db now, having come
-// from the other database. A key stored but expired counts as existing,
-// as in Redis's dictionary.
+// Redis 7.0's touchAllWatchedKeysInDb does: a key live or stale at WATCH
+// existed before (had it been deleted since, its watchers were marked
+// then), and any other watched key did exactly when it is stored in db
+// now, having come from the other database. As in Redis, an expired key
+// is no change: a stale key gone or replaced by another stale key leaves
+// its watchers clean, and a missing key replaced by a stale one makes
+// them watchers of a stale key.
 func (s *Server) dbSwapped(db int) {
 	s.wakeBlocked(db, nil)
 	s.watch.mu.Lock()
@@ -260,10 +267,22 @@ func (s *Server) dbSwapped(db int) {
 		// lookup of a chunked string's value would wait for.
 		err := tx.LookupHeader(&k, db, []byte(id.key))
 		came := err != nil || k.Exists // NB: an unreadable key counts as changed
-		for cn, live := range set {
-			if live || came {
-				cn.dirty.Store(true)
+		cameStale := err == nil && k.Exists && !k.Live
+		for cn, st := range set {
+			before := st.live || st.stale
+			switch {
+			case !before && !came:
+				continue
+			case st.stale && !came:
+				set[cn] = watchState{} // gone: no logical change
+				continue
+			case st.stale && cameStale:
+				continue // still stale
+			case !before && cameStale:
+				set[cn] = watchState{stale: true}
+				continue
 			}
+			cn.dirty.Store(true)
 		}
 	}
 }
@@ -286,8 +305,8 @@ func (s *Server) keyWritten(db int, key []byte, flushed bool) {
 	if key == nil {
 		for id, set := range s.watch.keys {
 			if db == -1 || id.db == db {
-				for cn, live := range set {
-					if live || !flushed {
+				for cn, st := range set {
+					if st.live || !flushed {
 						cn.dirty.Store(true)
 					}
 				}

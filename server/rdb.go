@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/storage"
 )
@@ -42,11 +44,19 @@ func (s *Server) RewriteAOF() (started bool, err error) {
 // aof_rewrites, as Redis counts them.
 func (s *Server) runSave(background, rdb bool, save func() error) (started bool, err error) {
 	s.info.init()
-	if !s.info.bgsave.CompareAndSwap(false, true) {
-		return false, nil
+	for !s.info.bgsave.CompareAndSwap(false, true) {
+		// A SAVE waits for a BGREWRITEAOF, which Redis runs beside it.
+		if background || !rdb || !s.info.rewriting.Load() {
+			return false, nil
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	s.info.rewriting.Store(!rdb)
 	run := func() error {
-		defer s.info.bgsave.Store(false)
+		defer func() {
+			s.info.rewriting.Store(false)
+			s.info.bgsave.Store(false)
+		}()
 		begin := time.Now()
 		s.info.bgsaveStart.Store(begin.Unix())
 		if rdb {
@@ -68,6 +78,7 @@ func (s *Server) runSave(background, rdb bool, save func() error) (started bool,
 		return true, run()
 	}
 	if s.closing.Load() {
+		s.info.rewriting.Store(false)
 		s.info.bgsave.Store(false)
 		return true, nil // Close syncs the store anyway.
 	}
@@ -122,6 +133,29 @@ func (s *Server) rdbAux() []storage.RDBAux {
 		{Name: "used-mem", Value: fmt.Sprint(s.memory().used)},
 		{Name: "aof-base", Value: "0"},
 	}
+}
+
+// OpenRDB implements commands.Server.OpenRDB: the file's keys in a store
+// on an in-memory file system, with no expiry sweeper.
+func (s *Server) OpenRDB(path string) (*storage.Store, func(), error) {
+	opts := storeOptions(s.Config(), nil, s.log)
+	opts.Dir, opts.FS, opts.ExpireHz = "/rdb", vfs.NewMem(), -1
+	opts.MetaCacheBytes = -1
+	st, err := storage.Open(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, unmap, err := storage.MapFile(path)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	defer unmap()
+	if _, err := st.LoadRDB(data, storage.RDBLoadOptions{}); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, func() { st.Close() }, nil
 }
 
 // savePoint is a "seconds changes" pair of the save directive.

@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// TestDebugReloadAsRedis: DEBUG RELOAD saves dbfilename and reloads it,
+// the dataset unchanged; NOSAVE reloads the file as it is, dropping what
+// was written since; NOFLUSH MERGE adds the file's keys to the dataset;
+// DEBUG LOADAOF keeps the dataset. Every reply and DEBUG DIGEST after each
+// step equal redis-server 7.0.15's (run with its debug command enabled).
+// LOADAOF comes while Redis's AOF holds the dataset: a reload of Redis
+// changes the dataset without writing its AOF, so one after it would
+// bring back what the reload dropped.
+func TestDebugReloadAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	s := testutil.Start(t, nil)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes", "--appendonly", "yes")
+	var got [][]string
+	for _, c := range []*redis.Client{testutil.Client(t, s, 2), r.Client(t, 0)} {
+		var out []string
+		do := func(args ...any) {
+			v, err := c.Do(ctx, args...).Result()
+			out = append(out, fmt.Sprintf("%v -> %v %v", args, v, err))
+		}
+		do("RPUSH", "l", "a", "b", "c")
+		do("HSET", "h", "f", "1", "g", "2")
+		do("ZADD", "z", "1", "m")
+		do("SET", "k", "v", "EX", "1000")
+		do("SELECT", "2")
+		do("SADD", "s", "1", "2", "x")
+		do("SELECT", "0")
+		do("DEBUG", "DIGEST")
+		do("DEBUG", "RELOAD")
+		do("DEBUG", "DIGEST")
+		do("TTL", "k")
+		do("DEBUG", "LOADAOF")
+		do("DEBUG", "DIGEST")
+		do("SET", "later", "1")
+		do("DEL", "l")
+		do("DEBUG", "RELOAD", "NOSAVE")
+		do("EXISTS", "later", "l")
+		do("DEBUG", "DIGEST")
+		do("SET", "extra", "1")
+		do("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE")
+		do("EXISTS", "extra", "l")
+		do("DEBUG", "RELOAD", "NOW")
+		do("DEBUG", "DIGEST")
+		got = append(got, out)
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
+
+// TestBlockedPopPassesOverTypeChangeAsRedis: a client blocked in
+// BZPOPMIN that a transaction wakes by leaving its key a string waits on,
+// as in Redis 7.0, and is served by the next sorted set there.
+func TestBlockedPopPassesOverTypeChangeAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
+		defer c.Close()
+		done := make(chan string, 1)
+		go func() {
+			v, err := c.Do(context.Background(), "BZPOPMIN", "zset", "0").Result()
+			done <- fmt.Sprint(v, err)
+		}()
+		eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, p.c, "blocked_clients") == "1" })
+		p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.ZAdd(ctx, "zset", redis.Z{Score: 0, Member: "foo"})
+			pipe.Del(ctx, "zset")
+			pipe.Set(ctx, "zset", "foo", 0)
+			return nil
+		})
+		p.c.Del(ctx, "zset")
+		p.c.ZAdd(ctx, "zset", redis.Z{Score: 1, Member: "bar"})
+		got = append(got, <-done)
+	}
+	if got[0] != got[1] || got[1] != "[zset bar 1] <nil>" {
+		t.Fatalf("Shoal: %s; redis-server: %s", got[0], got[1])
+	}
+}
