@@ -31,6 +31,9 @@ type conn struct {
 	// yet, which flush adds to the server's just before they go out
 	// (stats.go).
 	stats statBatch
+	// expiredPush are the connection's own invalidations of keys its
+	// lookups found expired, sent after its replies.
+	expiredPush []pendingPush
 	// fed holds the current call's commands for redis-server replicas
 	// (feed.go), fed together when it ends.
 	fed []replication.FedCommand
@@ -145,6 +148,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 	c.ctx = commands.Ctx{Out: &c.out, Tx: c.tx, Store: s.store, Client: &c.Client, Server: s, Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
 	c.tx.SetNewKeyHook(c.notifyNew)
 	c.tx.SetTouchHook(c.noteWrite)
+	c.tx.SetOwner(c)
 	c.tx.SetExpireOnRead(true)
 	c.publish()
 	s.clientsMu.Lock()
@@ -231,7 +235,8 @@ func (c *conn) flush() {
 			c.replyError(err)
 		}
 	}
-	self := c.sendInvalidations()
+	self := append(c.sendInvalidations(), c.expiredPush...)
+	c.expiredPush = c.expiredPush[:0]
 	// NB: before the replies: a client that read its reply finds its
 	// call in INFO and the metrics.
 	c.flushStats()

@@ -97,7 +97,11 @@ func TestObjectIdletimeAndFreqFollowAccesses(t *testing.T) {
 	}
 	wantInt(0, "OBJECT", "IDLETIME", "k")
 	clk.Advance(3 * time.Second)
-	if err := c.Do(ctx, "TYPE", "k").Err(); err != nil {
+	if err := c.Do(ctx, "TYPE", "k").Err(); err != nil { // LOOKUP_NOTOUCH
+		t.Fatal(err)
+	}
+	wantInt(3, "OBJECT", "IDLETIME", "k")
+	if err := c.Get(ctx, "k").Err(); err != nil {
 		t.Fatal(err)
 	}
 	// CLIENT NO-TOUCH leaves the clock alone, but for TOUCH.

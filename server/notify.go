@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/shoaldb/shoal/commands"
@@ -56,10 +57,20 @@ func (c *conn) notifyNew(db int, key []byte) {
 	}
 }
 
-// keyExpired is the store's expire hook: a key the sweeper deleted goes
-// to redis-server replicas as a DEL and fires "expired".
+// keyExpired is the store's expire hook: a key the sweeper, or a lookup of
+// a connection's command, deleted goes to redis-server replicas as a DEL,
+// fires "expired" and invalidates the tracking clients' copies (those of
+// NOLOOP ones too: no client wrote it; the connection's own after its
+// reply).
 func (s *Server) keyExpired(tx *storage.Tx, db int, key []byte) {
 	s.feedExpired(tx, db, key)
+	if s.tracking.n.Load() > 0 {
+		owner, _ := tx.Owner().(*conn)
+		self := s.invalidateKeysAs(nil, owner, [][]byte{bytes.Clone(key)})
+		if owner != nil {
+			owner.expiredPush = append(owner.expiredPush, self...)
+		}
+	}
 	if s.events.Shipped() {
 		// NB: Redis's replica deletes the key when its primary's DEL
 		// comes, and fires that.

@@ -44,12 +44,8 @@ func (s *Server) RewriteAOF() (started bool, err error) {
 // aof_rewrites, as Redis counts them.
 func (s *Server) runSave(background, rdb bool, save func() error) (started bool, err error) {
 	s.info.init()
-	for !s.info.bgsave.CompareAndSwap(false, true) {
-		// A SAVE waits for a BGREWRITEAOF, which Redis runs beside it.
-		if background || !rdb || !s.info.rewriting.Load() {
-			return false, nil
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !s.info.bgsave.CompareAndSwap(false, true) {
+		return false, nil
 	}
 	s.info.rewriting.Store(!rdb)
 	run := func() error {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,9 +270,28 @@ func (c *conn) publishTracking() {
 
 // trackRead remembers the keys a read-only command of a tracking client
 // read, as Redis's trackingRememberKeys.
+// A script is tracked by the reads it makes (scriptRead), so EVAL_RO and
+// the like, read-only themselves, are passed over here, as in Redis.
 func (c *conn) trackRead(cmd *commands.Command, args [][]byte) {
+	switch cmd.Name {
+	case "eval_ro", "evalsha_ro", "fcall_ro":
+		return
+	}
+	if cmd.Flags.Has(commands.ReadOnly) {
+		c.trackKeys(cmd, args)
+	}
+}
+
+// scriptRead tracks what a read of a script run by the caller's cmd
+// (EVAL, FCALL, ...) with args tracks: the keys the caller declared, as
+// Redis 7.0's call() remembers the script caller's keys.
+func (c *conn) scriptRead(cmd *commands.Command, args [][]byte) { c.trackKeys(cmd, args) }
+
+// trackKeys remembers the keys of cmd's args for a tracking client in the
+// default mode, as Redis's trackingRememberKeys.
+func (c *conn) trackKeys(cmd *commands.Command, args [][]byte) {
 	t := &c.trk
-	if t.bcast || !cmd.Flags.Has(commands.ReadOnly) || (t.optin && !t.caching) || (t.optout && t.caching) {
+	if t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) {
 		return
 	}
 	pos := cmd.KeyPositions(args)
@@ -357,23 +378,38 @@ type pendingPush struct {
 }
 
 func (s *Server) invalidateKeys(writer *conn, keys [][]byte) (self []pendingPush) {
+	return s.invalidateKeysAs(writer, writer, keys)
+}
+
+// invalidateKeysAs is invalidateKeys with the NOLOOP filter on writer
+// (nil: none) and the messages to self returned, not sent: an expiry
+// found by self's command is no client's write, and reaches it after the
+// command's reply, as in Redis.
+func (s *Server) invalidateKeysAs(writer, selfConn *conn, keys [][]byte) (self []pendingPush) {
 	r := &s.tracking
+	// As Redis sends them: in the default mode a message per key; in
+	// BCAST mode a message per prefix with its keys in byte order, once
+	// each, the prefixes in byte order (its prefix table's).
 	type target struct {
-		c    *conn
-		keys [][]byte
+		c      *conn
+		prefix string
+		bcast  bool
+		keys   [][]byte
 	}
 	var targets []target
-	add := func(tc *conn, k []byte) {
+	add := func(tc *conn, k []byte, bcast bool, prefix string) {
 		if tc == writer && writer.trk.noloop {
 			return
 		}
-		for i := range targets {
-			if targets[i].c == tc {
-				targets[i].keys = append(targets[i].keys, k)
-				return
+		if bcast {
+			for i := range targets {
+				if t := &targets[i]; t.c == tc && t.bcast && t.prefix == prefix {
+					t.keys = append(t.keys, k)
+					return
+				}
 			}
 		}
-		targets = append(targets, target{tc, [][]byte{k}})
+		targets = append(targets, target{tc, prefix, bcast, [][]byte{k}})
 	}
 	r.mu.Lock()
 	var ids []int64
@@ -387,7 +423,7 @@ func (s *Server) invalidateKeys(writer *conn, keys [][]byte) (self []pendingPush
 			for _, id := range ids {
 				if tc := s.clientByID(id); tc != nil {
 					if ts := tc.trkInfo.Load(); ts != nil && !ts.bcast {
-						add(tc, k)
+						add(tc, k, false, "")
 					}
 				}
 			}
@@ -396,14 +432,28 @@ func (s *Server) invalidateKeys(writer *conn, keys [][]byte) (self []pendingPush
 		for p, set := range r.prefixes {
 			if bytes.HasPrefix(k, []byte(p)) {
 				for tc := range set {
-					add(tc, k)
+					add(tc, k, true, p)
 				}
 			}
 		}
 	}
 	r.mu.Unlock()
-	for _, t := range targets {
-		self = append(self, s.sendInvalidation(t.c, t.keys, writer)...)
+	// The default mode's messages keep the keys' order; the BCAST ones go
+	// by client, then prefix.
+	bcast := slices.DeleteFunc(slices.Clone(targets), func(t target) bool { return !t.bcast })
+	targets = slices.DeleteFunc(targets, func(t target) bool { return t.bcast })
+	slices.SortFunc(bcast, func(a, b target) int {
+		if a.c.ID != b.c.ID {
+			return cmp.Compare(a.c.ID, b.c.ID)
+		}
+		return strings.Compare(a.prefix, b.prefix)
+	})
+	for _, t := range append(targets, bcast...) {
+		if t.bcast {
+			slices.SortFunc(t.keys, bytes.Compare)
+			t.keys = slices.CompactFunc(t.keys, bytes.Equal)
+		}
+		self = append(self, s.sendInvalidation(t.c, t.keys, selfConn)...)
 	}
 	return self
 }
@@ -447,6 +497,21 @@ func (s *Server) sendInvalidation(tc *conn, keys [][]byte, writer *conn) []pendi
 	dst := tc
 	if ts.redirect != 0 {
 		if dst = s.clientByID(ts.redirect); dst == nil {
+			// As Redis's sendTrackingMessage: a RESP3 client is told its
+			// redirect client is gone, at each message it misses.
+			if tc.proto() != 3 {
+				return nil
+			}
+			var w resp.Writer
+			w.SetProto(3)
+			w.Push(2)
+			w.BulkString("tracking-redir-broken")
+			w.Int(ts.redirect)
+			msg := append([]byte(nil), w.Bytes()...)
+			if tc == writer {
+				return []pendingPush{{tc, msg}}
+			}
+			tc.pushQueue().deliver(msg, time.Now())
 			return nil
 		}
 	}

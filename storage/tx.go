@@ -90,6 +90,8 @@ type Tx struct {
 	// onTouch, when set, is told of every write the listener will be
 	// (SetTouchHook).
 	onTouch func(db int, key []byte, flushed bool)
+	// owner is who runs commands through the Tx (SetOwner).
+	owner any
 	// noTouch leaves keys' access clocks alone (SetNoTouch).
 	noTouch bool
 	// expireOnRead deletes the expired keys lookups find (SetExpireOnRead).
@@ -122,6 +124,13 @@ func (s *Store) NewTx() *Tx { return &Tx{s: s} }
 // every key a write through t creates where none lived (Redis's dbAdd,
 // which fires the "new" keyspace event). fn must not keep key.
 func (t *Tx) SetNewKeyHook(fn func(db int, key []byte)) { t.onNew = fn }
+
+// SetOwner records who runs commands through t, for the hooks the store
+// calls with it (the expire hook); Owner returns it.
+func (t *Tx) SetOwner(o any) { t.owner = o }
+
+// Owner returns what SetOwner recorded, nil if nothing.
+func (t *Tx) Owner() any { return t.owner }
 
 // SetTouchHook installs fn, called at the time of the write, while the
 // key's lock is held, with every write through t that the write listener

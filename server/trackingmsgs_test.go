@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawSession is a connection that sends lines and reads what came back
+// within a short wait, as bytes.
+type rawSession struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func newRawSession(t *testing.T, addr string) *rawSession {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &rawSession{nc: nc, br: bufio.NewReader(nc)}
+}
+
+// do sends lines and returns what arrives until the connection is quiet
+// for wait.
+func (s *rawSession) do(wait time.Duration, lines ...string) string {
+	for _, l := range lines {
+		io.WriteString(s.nc, l+"\r\n")
+	}
+	var out strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		s.nc.SetReadDeadline(time.Now().Add(wait))
+		n, err := s.br.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			return out.String()
+		}
+	}
+}
+
+// TestTrackingMessagesAsRedis: the invalidation messages a tracking
+// client gets, byte for byte as from redis-server 7.0.15: in BCAST mode
+// one message per prefix, its keys in order; one per key otherwise; the
+// declared keys of a script that read; and, in RESP3,
+// tracking-redir-broken once the redirect client is gone.
+func TestTrackingMessagesAsRedis(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	var got []string
+	for _, p := range bothPeers(t) {
+		var out []string
+		redir := newRawSession(t, p.addr)
+		id := strings.TrimSpace(strings.TrimPrefix(redir.do(wait, "CLIENT ID"), ":"))
+		redir.do(wait, "SUBSCRIBE __redis__:invalidate")
+		c := newRawSession(t, p.addr)
+		c.do(wait, "CLIENT TRACKING on BCAST REDIRECT "+id+" PREFIX a: PREFIX b: NOLOOP")
+		newRawSession(t, p.addr).do(wait, "MULTI", "INCR b:2", "INCR a:1", "INCR b:1", "INCR a:2", "INCR c:1", "INCR a:1", "EXEC")
+		out = append(out, "bcast: "+redir.do(wait))
+		d := newRawSession(t, p.addr)
+		d.do(wait, "CLIENT TRACKING on REDIRECT "+id, "GET k1", "GET k2", "EVAL \"return redis.call('get', 'k3')\" 2 k4 k5")
+		newRawSession(t, p.addr).do(wait, "MSET k2 1 k1 2 k5 3 k3 4 k4 5")
+		out = append(out, "default and script: "+redir.do(wait))
+		e := newRawSession(t, p.addr)
+		e.do(wait, "HELLO 3", "CLIENT TRACKING on REDIRECT "+id, "GET k6")
+		redir.do(wait, "QUIT")
+		newRawSession(t, p.addr).do(wait, "SET k6 x")
+		out = append(out, "broken: "+strings.ReplaceAll(e.do(wait, "PING"), ":"+id+"\r\n", ":<id>\r\n"))
+		got = append(got, strings.Join(out, "\n"))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
