@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -66,23 +65,16 @@ func TestBlockedPopPassesOverTypeChangeAsRedis(t *testing.T) {
 	ctx := testutil.Ctx(t)
 	var got []string
 	for _, p := range bothPeers(t) {
-		c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
-		defer c.Close()
-		done := make(chan string, 1)
-		go func() {
-			v, err := c.Do(context.Background(), "BZPOPMIN", "zset", "0").Result()
-			done <- fmt.Sprint(v, err)
-		}()
-		eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, p.c, "blocked_clients") == "1" })
-		p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.ZAdd(ctx, "zset", redis.Z{Score: 0, Member: "foo"})
-			pipe.Del(ctx, "zset")
-			pipe.Set(ctx, "zset", "foo", 0)
-			return nil
-		})
-		p.c.Del(ctx, "zset")
-		p.c.ZAdd(ctx, "zset", redis.Z{Score: 1, Member: "bar"})
-		got = append(got, <-done)
+		got = append(got, whileBlocked(t, p, []any{"BZPOPMIN", "zset", "0"}, func() {
+			p.c.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				pipe.ZAdd(ctx, "zset", redis.Z{Score: 0, Member: "foo"})
+				pipe.Del(ctx, "zset")
+				pipe.Set(ctx, "zset", "foo", 0)
+				return nil
+			})
+			p.c.Del(ctx, "zset")
+			p.c.ZAdd(ctx, "zset", redis.Z{Score: 1, Member: "bar"})
+		}))
 	}
 	if got[0] != got[1] || got[1] != "[zset bar 1] <nil>" {
 		t.Fatalf("Shoal: %s; redis-server: %s", got[0], got[1])

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,22 @@ func bothPeers(t *testing.T) []peer {
 		{name: "shoal", addr: s.Addr(), port: port, c: testutil.Client(t, s, 2)},
 		{name: "redis", addr: r.Addr(), port: r.Port, c: r.Client(t, 0)},
 	}
+}
+
+// whileBlocked sends block on a client of its own to p, runs then once p
+// counts it blocked, and returns block's reply and error as text.
+func whileBlocked(t *testing.T, p peer, block []any, then func()) string {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
+	defer c.Close()
+	done := make(chan string, 1)
+	go func() {
+		v, err := c.Do(context.Background(), block...).Result()
+		done <- fmt.Sprint(v, " ", err)
+	}()
+	eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, p.c, "blocked_clients") == "1" })
+	then()
+	return <-done
 }
 
 // rawExchange writes req and QUIT on a new connection to addr and

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"regexp"
@@ -100,14 +99,8 @@ func TestPopsReplicateAsRedis(t *testing.T) {
 		// waitServed runs a blocking command on its own client, and the
 		// write that serves it once it waits.
 		waitServed := func(block []any, write ...any) {
-			c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
-			defer c.Close()
-			done := make(chan error, 1)
-			go func() { done <- c.Do(context.Background(), block...).Err() }()
-			eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, p.c, "blocked_clients") == "1" })
-			do(write...)
-			if err := <-done; err != nil {
-				t.Fatalf("%s: %v: %v", p.name, block, err)
+			if r := whileBlocked(t, p, block, func() { do(write...) }); !strings.HasSuffix(r, " <nil>") {
+				t.Fatalf("%s: %v: %s", p.name, block, r)
 			}
 		}
 		do("RPUSH", "l", "a", "b", "c", "d", "e")

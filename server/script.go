@@ -269,7 +269,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if c.trk.on && cmd.Flags.Has(commands.ReadOnly) {
 		// As Redis 7.0's call(): a script's read tracks the keys the
 		// caller declared, not those the read named.
-		c.scriptRead(h.caller.Cmd, h.caller.Args)
+		c.trackKeys(h.caller.Cmd, h.caller.Args)
 	}
 	if s.monitoring() && !cmd.Flags.Has(commands.SkipMonitor) && !cmd.Flags.Has(commands.Admin) {
 		s.feedMonitors(cmd, h.client.DB, "lua", args)

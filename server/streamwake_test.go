@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -35,16 +33,8 @@ func TestBlockedXReadGroupKeyGoneAsRedis(t *testing.T) {
 			for _, p := range bothPeers(t) {
 				p.c.XAdd(ctx, &redis.XAddArgs{Stream: "mystream", ID: "666", Values: []string{"f", "v"}})
 				p.c.XGroupCreate(ctx, "mystream", "mygroup", "$")
-				c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
-				defer c.Close()
-				done := make(chan string, 1)
-				go func() {
-					err := c.Do(context.Background(), "XREADGROUP", "GROUP", "mygroup", "Alice", "BLOCK", "0", "STREAMS", "mystream", ">").Err()
-					done <- fmt.Sprint(err)
-				}()
-				eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, p.c, "blocked_clients") == "1" })
-				end(p.c)
-				got = append(got, <-done)
+				got = append(got, whileBlocked(t, p, []any{"XREADGROUP", "GROUP", "mygroup", "Alice", "BLOCK", "0", "STREAMS", "mystream", ">"},
+					func() { end(p.c) }))
 			}
 			if got[0] != got[1] {
 				t.Fatalf("Shoal: %s; redis-server: %s", got[0], got[1])

@@ -270,7 +270,7 @@ func (c *conn) publishTracking() {
 
 // trackRead remembers the keys a read-only command of a tracking client
 // read, as Redis's trackingRememberKeys.
-// A script is tracked by the reads it makes (scriptRead), so EVAL_RO and
+// A script is tracked by the reads it makes (script.go), so EVAL_RO and
 // the like, read-only themselves, are passed over here, as in Redis.
 func (c *conn) trackRead(cmd *commands.Command, args [][]byte) {
 	switch cmd.Name {
@@ -281,11 +281,6 @@ func (c *conn) trackRead(cmd *commands.Command, args [][]byte) {
 		c.trackKeys(cmd, args)
 	}
 }
-
-// scriptRead tracks what a read of a script run by the caller's cmd
-// (EVAL, FCALL, ...) with args tracks: the keys the caller declared, as
-// Redis 7.0's call() remembers the script caller's keys.
-func (c *conn) scriptRead(cmd *commands.Command, args [][]byte) { c.trackKeys(cmd, args) }
 
 // trackKeys remembers the keys of cmd's args for a tracking client in the
 // default mode, as Redis's trackingRememberKeys.
