@@ -152,64 +152,6 @@ func (s *Server) ConfigRewrite() error {
 	return nil
 }
 
-// redactSecrets returns args with the values CONFIG SET gives sensitive
-// directives (requirepass, masterauth, masteruser) and MIGRATE's
-// credentials replaced by "(redacted)", as Redis shows them in its slow
-// log; args itself is left alone.
-func redactSecrets(cmd *commands.Command, args [][]byte) [][]byte {
-	if cmd.Name == "migrate" {
-		return redactMigrate(args)
-	}
-	if cmd.Name != "config|set" {
-		return args
-	}
-	var out [][]byte
-	for i := 2; i+1 < len(args); i += 2 {
-		if d := config.Lookup(string(args[i])); d != nil && d.Sensitive {
-			if out == nil {
-				out = append([][]byte(nil), args...)
-			}
-			out[i+1] = []byte("(redacted)")
-		}
-	}
-	if out == nil {
-		return args
-	}
-	return out
-}
-
-// redactMigrate returns MIGRATE's args with the password of AUTH and the
-// user and password of AUTH2 replaced by "(redacted)", as Redis's
-// migrateCommand hides them as it parses them; args itself is left alone.
-func redactMigrate(args [][]byte) [][]byte {
-	out := args
-	hide := func(i int) {
-		if i < len(args) {
-			if &out[0] == &args[0] {
-				out = append([][]byte(nil), args...)
-			}
-			out[i] = []byte("(redacted)")
-		}
-	}
-	// NB: as Redis parses them: AUTH needs its argument, AUTH2 its two.
-	for j := 6; j < len(args); j++ {
-		switch {
-		case commands.Is(args[j], "auth"):
-			hide(j + 1)
-			j++
-		case commands.Is(args[j], "auth2") && j+2 < len(args):
-			hide(j + 1)
-			hide(j + 2)
-			j += 2
-		case commands.Is(args[j], "copy"), commands.Is(args[j], "replace"):
-		default:
-			// NB: KEYS ends the options, anything else fails them.
-			return out
-		}
-	}
-	return out
-}
-
 // rewriteFailed words a failed CONFIG REWRITE as Redis does, with the
 // system's reason as strerror words it ("Permission denied").
 func rewriteFailed(err error) error {

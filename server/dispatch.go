@@ -38,6 +38,7 @@ func (c *conn) dispatch(args [][]byte) {
 	// Lookup.
 	cmd := c.s.table.Lookup(args[0])
 	if cmd == nil {
+		c.lastCmd.Store(nil)
 		c.failQueued()
 		c.replyError(unknownCommand(args))
 		return
@@ -46,12 +47,16 @@ func (c *conn) dispatch(args [][]byte) {
 	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
 		sub := cmd.Sub(args[1])
 		if sub == nil {
+			c.lastCmd.Store(nil)
 			c.failQueued()
 			c.replyError(commands.ErrUnknownSubcommand(args[1], cmd.Name))
 			return
 		}
 		cmd = sub
 	}
+	// CLIENT LIST's cmd is the command being run, as Redis's lastcmd is
+	// set at lookup: a blocked or paused client shows what it waits in.
+	c.lastCmd.Store(&cmd.Name) // NB: commands are never changed once made
 	// Arity.
 	if !cmd.ArityOK(len(args)) {
 		c.reject(cmd, commands.ErrArity(cmd.Name))
@@ -133,7 +138,7 @@ func (c *conn) dispatch(args [][]byte) {
 	// refuses them from then on as a replica.
 	if c.s.failover.pause.active() && !c.master {
 		c.flush()
-		c.s.failover.pause.wait(c.mayReplicate(cmd, args))
+		c.s.failover.pause.wait(c.mayReplicate(cmd, args), &c.blocked)
 		if err := c.s.replicationGate(cmd); err != nil {
 			c.reject(cmd, err)
 			return
@@ -143,12 +148,12 @@ func (c *conn) dispatch(args [][]byte) {
 	// until it shuts down or SHUTDOWN ABORT.
 	if c.s.shutdownWait.pause.active() && !c.master {
 		c.flush()
-		c.s.shutdownWait.pause.wait(c.mayReplicate(cmd, args))
+		c.s.shutdownWait.pause.wait(c.mayReplicate(cmd, args), &c.blocked)
 	}
 	// CLIENT PAUSE holds the command until the pause ends.
 	if c.s.pause.active() && !c.master {
 		c.flush()
-		c.s.pause.wait(c.mayReplicate(cmd, args))
+		c.s.pause.wait(c.mayReplicate(cmd, args), &c.blocked)
 		// NB: a manual failover pauses writers and then moves the
 		// primary away: route again what waited.
 		if c.s.cluster != nil {
@@ -244,7 +249,6 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if c.Asking && !inMulti && cmd.Name != "asking" {
 		c.Asking = false // ASKING holds for the next command only
 	}
-	c.lastCmd.Store(&cmd.Name) // NB: commands are never changed once made
 	failed := c.out.Errors() != c.errMark
 	c.errMark = c.out.Errors()
 	c.s.record(cmd, args, c, dur, failed, changes)

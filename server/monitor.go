@@ -81,39 +81,6 @@ func (s *Server) feedMonitors(cmd *commands.Command, db int, addr string, args [
 	}
 }
 
-// redactArgs hides the secrets of AUTH and of HELLO ... AUTH, as Redis
-// shows them to monitors; args itself is left alone.
-func redactArgs(cmd *commands.Command, args [][]byte) [][]byte {
-	from, to := 0, 0
-	switch cmd.Name {
-	case "auth":
-		from, to = 1, len(args)
-	case "hello":
-		// NB: Redis hides them as it reads them, after the version.
-		if len(args) < 2 || (string(args[1]) != "2" && string(args[1]) != "3") {
-			return args
-		}
-		for i := 2; i+2 < len(args); i++ {
-			if commands.Is(args[i], "auth") {
-				from, to = i+1, i+3
-				break
-			}
-		}
-	case "migrate":
-		return redactMigrate(args)
-	default:
-		return args
-	}
-	if from == 0 {
-		return args
-	}
-	out := append([][]byte(nil), args...)
-	for i := from; i < to; i++ {
-		out[i] = []byte("(redacted)")
-	}
-	return out
-}
-
 // monitorAddr is how MONITOR names the client: its address, or for a
 // client of the Unix socket "unix:" and the socket's path, as Redis does.
 func (c *conn) monitorAddr() string {

@@ -97,8 +97,11 @@ func (p *pauseState) holding() bool {
 }
 
 // wait blocks while a pause applies to a command: one that may write
-// (mayReplicate) waits for either pause, others only for ALL.
-func (p *pauseState) wait(mayReplicate bool) {
+// (mayReplicate) waits for either pause, others only for ALL. While it
+// waits, blocked is set: Redis counts a postponed client as blocked
+// (INFO blocked_clients, CLIENT LIST flag b).
+func (p *pauseState) wait(mayReplicate bool, blocked *atomic.Bool) {
+	defer blocked.Store(false)
 	for {
 		p.mu.Lock()
 		if !p.on || (p.writes && !mayReplicate) {
@@ -113,6 +116,7 @@ func (p *pauseState) wait(mayReplicate bool) {
 		}
 		ch := p.changed
 		p.mu.Unlock()
+		blocked.Store(true)
 		t := time.NewTimer(left)
 		select {
 		case <-ch:

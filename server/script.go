@@ -232,10 +232,12 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if err := c.aclCheckScript(cmd, args); err != nil {
 		return err
 	}
+	// A read-only script may not write nor run what may replicate (a
+	// PUBLISH): so it can run during CLIENT PAUSE WRITE, as in Redis.
+	if run.ReadOnly && (cmd.Flags.Has(commands.Write) || cmd.Flags.Has(commands.MayReplicate)) {
+		return errors.New("Write commands are not allowed from read-only scripts.")
+	}
 	if cmd.Flags.Has(commands.Write) {
-		if run.ReadOnly {
-			return errors.New("Write commands are not allowed from read-only scripts.")
-		}
 		if err := s.replicationGate(cmd); err != nil {
 			return errors.New("-" + s.errorText(err))
 		}

@@ -104,7 +104,7 @@ func (s *Server) countError(msg string) {
 // slow log's entry excepted.
 func (s *Server) record(cmd *commands.Command, args [][]byte, c *conn, dur time.Duration, failed bool, changes int64) {
 	if t := s.slowerThan.Load(); t >= 0 && dur.Microseconds() >= t && !cmd.Flags.Has(commands.SkipSlowlog) {
-		s.slowlog.add(redactSecrets(cmd, args), dur.Microseconds(), c, s.Config().SlowlogMaxLen)
+		s.slowlog.add(redactArgs(cmd, args), dur.Microseconds(), c, s.Config().SlowlogMaxLen)
 	}
 	if c == nil {
 		s.recordCall(cmd, dur, failed)
