@@ -328,34 +328,52 @@ func (x *Index) applySelector(s *Selector, rule string) error {
 				s.set(x.ids[c], on)
 			}
 		}
-	case len(rule) > 1 && (rule[0] == '+' || rule[0] == '-'):
-		on := rule[0] == '+'
-		name := low[1:]
-		c := x.byName[name]
+	case len(rule) > 1 && rule[0] == '-':
+		c := x.byName[low[1:]]
 		if c == nil {
-			i := strings.IndexByte(name, '|')
-			if i <= 0 || strings.IndexByte(name[i+1:], '|') >= 0 {
+			return ErrUnknown
+		}
+		x.setCommand(s, c, false)
+		return nil
+	case len(rule) > 1 && rule[0] == '+':
+		name := low[1:]
+		i := strings.LastIndexByte(name, '|')
+		if i < 0 {
+			c := x.byName[name]
+			if c == nil {
 				return ErrUnknown
 			}
-			parent := x.byName[name[:i]]
-			if parent == nil || len(parent.Subcommands) > 0 {
-				return ErrUnknown
-			}
-			if !on {
-				return ErrFirstArg
-			}
-			// A first argument with which a denied command runs, as
-			// Redis still allows ("+select|0").
-			id := x.ids[parent]
-			if !s.bit(id) && !contains(s.firstArgs[id], name[i+1:]) {
-				if s.firstArgs == nil {
-					s.firstArgs = map[int][]string{}
-				}
-				s.firstArgs[id] = append(s.firstArgs[id], name[i+1:])
-			}
+			x.setCommand(s, c, true)
 			return nil
 		}
-		x.setCommand(s, c, on)
+		// As Redis's ACLSetSelector: what comes before the last '|' is a
+		// command; after it, a subcommand of a container, or a first
+		// argument with which an otherwise denied command runs
+		// ("+select|0").
+		parent, arg := x.byName[name[:i]], name[i+1:]
+		switch {
+		case parent == nil:
+			return ErrUnknown
+		case parent.Parent != nil:
+			return ErrFirstArg
+		case arg == "":
+			return ErrSyntax
+		case len(parent.Subcommands) > 0:
+			c := x.byName[name]
+			if c == nil {
+				return ErrUnknown
+			}
+			x.setCommand(s, c, true)
+			return nil
+		}
+		id := x.ids[parent]
+		if !s.bit(id) && !contains(s.firstArgs[id], arg) {
+			if s.firstArgs == nil {
+				s.firstArgs = map[int][]string{}
+			}
+			s.firstArgs[id] = append(s.firstArgs[id], arg)
+		}
+		return nil
 	default:
 		return ErrSyntax
 	}

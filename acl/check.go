@@ -39,7 +39,7 @@ func (r Result) Reason() string {
 // comes with the index of the argument it names (0 for the command).
 func (x *Index) Check(u *User, c *commands.Command, args [][]byte) (Result, int) {
 	worst, at := DeniedCommand, 0
-	for _, s := range append([]*Selector{&u.Root}, selectorsOf(u)...) {
+	for _, s := range u.selectors() {
 		r, i := x.checkSelectorAt(s, c, args)
 		if r == OK {
 			return OK, 0
@@ -49,14 +49,6 @@ func (x *Index) Check(u *User, c *commands.Command, args [][]byte) (Result, int)
 		}
 	}
 	return worst, at
-}
-
-func selectorsOf(u *User) []*Selector {
-	out := make([]*Selector, len(u.Selectors))
-	for i := range u.Selectors {
-		out[i] = &u.Selectors[i]
-	}
-	return out
 }
 
 func (x *Index) checkSelectorAt(s *Selector, c *commands.Command, args [][]byte) (Result, int) {
@@ -165,5 +157,43 @@ func DryRunMessage(r Result, c *commands.Command, args [][]byte, at int) string 
 func Users(names []string) []string {
 	out := slices.Clone(names)
 	slices.Sort(out)
+	return out
+}
+
+// ChannelsKept returns, when next takes from a user channels that prev
+// gave it, the check each of the user's subscriptions must pass for its
+// client to stay connected, as Redis 7.0's ACLKillPubsubClientsIfNeeded:
+// a channel matched by, or a pattern equal to, a channel pattern of any
+// of next's selectors. It returns nil when every subscription stays: a
+// selector of next allows every channel, or next keeps all of prev's
+// patterns.
+func ChannelsKept(prev, next *User) func(ch []byte, pattern bool) bool {
+	var upcoming []string
+	for _, s := range next.selectors() {
+		if s.allChannels {
+			return nil
+		}
+		upcoming = append(upcoming, s.channels...)
+	}
+	superset := true
+	for _, s := range prev.selectors() {
+		if s.allChannels || slices.ContainsFunc(s.channels, func(p string) bool { return !slices.Contains(upcoming, p) }) {
+			superset = false
+			break
+		}
+	}
+	if superset {
+		return nil
+	}
+	all := &Selector{channels: upcoming}
+	return all.channelAllowed
+}
+
+// selectors returns the user's root selector and its others.
+func (u *User) selectors() []*Selector {
+	out := []*Selector{&u.Root}
+	for i := range u.Selectors {
+		out = append(out, &u.Selectors[i])
+	}
 	return out
 }

@@ -6,11 +6,8 @@ import (
 	"slices"
 )
 
-// aclCommand is ACL as a Redis 7.0 with one user answers it: every
-// connection is the default user, with every permission and the
-// requirepass password. The subcommands that read users answer for it;
-// those that would make others, or narrow it, are refused (the server
-// keeps no ACL users).
+// aclCommand is ACL. CAT and GENPASS are answered here; the server
+// keeps the users and answers the rest.
 func aclCommand() *Command {
 	admin := []string{"admin", "slow", "dangerous"}
 	flags := Admin | NoScript | Loading | Stale
@@ -88,7 +85,7 @@ func aclCat(c *Ctx) error {
 		return nil
 	}
 	if len(c.Args) > 3 {
-		return ErrUnknownSubcommand(c.Args[1], "acl")
+		return ErrSubcommandSyntax(c)
 	}
 	cat := string(c.Args[2])
 	if !slices.ContainsFunc(aclCategories, func(s string) bool { return Is([]byte(s), cat) }) {
@@ -116,6 +113,9 @@ func aclCat(c *Ctx) error {
 // whole hex digits, 256 by default.
 func aclGenPass(c *Ctx) error {
 	bits := int64(256)
+	if len(c.Args) > 3 {
+		return ErrSubcommandSyntax(c)
+	}
 	if len(c.Args) > 2 {
 		n, err := ParseInt(c.Args[2])
 		if err != nil {

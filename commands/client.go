@@ -83,7 +83,7 @@ func clientCommand() *Command {
 			sub("unpause", 2, Admin, "Resumes processing commands from paused clients.", toServer),
 			sub("unblock", -3, Admin, "Unblocks a client blocked by a blocking command from a different connection.", func(c *Ctx) error {
 				if len(c.Args) > 4 {
-					return errSubcommandSyntax(c)
+					return ErrSubcommandSyntax(c)
 				}
 				if len(c.Args) == 4 && !Is(c.Args[3], "timeout") && !Is(c.Args[3], "error") {
 					return Errf("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")

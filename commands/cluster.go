@@ -220,7 +220,7 @@ func keysInSlot(c *Ctx, slot int, fn func(name []byte) bool) error {
 
 func clusterMeet(c *Ctx) error {
 	if len(c.Args) > 5 {
-		return errSubcommandSyntax(c)
+		return ErrSubcommandSyntax(c)
 	}
 	port, err := ParseInt(c.Args[3])
 	if err != nil {
@@ -245,7 +245,7 @@ func clusterFailover(c *Ctx) error {
 	mode := ""
 	switch {
 	case len(c.Args) > 3:
-		return errSubcommandSyntax(c)
+		return ErrSubcommandSyntax(c)
 	case len(c.Args) == 3 && Is(c.Args[2], "force"):
 		mode = "force"
 	case len(c.Args) == 3 && Is(c.Args[2], "takeover"):
@@ -260,7 +260,7 @@ func clusterReset(c *Ctx) error {
 	hard := false
 	switch {
 	case len(c.Args) > 3:
-		return errSubcommandSyntax(c)
+		return ErrSubcommandSyntax(c)
 	case len(c.Args) == 3 && Is(c.Args[2], "hard"):
 		hard = true
 	case len(c.Args) == 3 && !Is(c.Args[2], "soft"):

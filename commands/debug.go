@@ -163,7 +163,7 @@ func debug(c *Ctx) error {
 			}
 		case Is(c.Args[2], "heal") && n == 3:
 		default:
-			return errSubcommandSyntax(c)
+			return ErrSubcommandSyntax(c)
 		}
 		if err := netfault.Drop(addrs); err != nil {
 			return Errf("%v", err)
@@ -190,7 +190,7 @@ func debug(c *Ctx) error {
 		c.Out.OK()
 		return nil
 	}
-	return errSubcommandSyntax(c)
+	return ErrSubcommandSyntax(c)
 }
 
 // --- DEBUG OBJECT ---

@@ -229,7 +229,7 @@ func flushMode(c *Ctx, refusal string) error {
 	case len(c.Args) == 3:
 		return Errf("%s SYNC|ASYNC option", refusal)
 	default:
-		return errSubcommandSyntax(c)
+		return ErrSubcommandSyntax(c)
 	}
 	return nil
 }

@@ -99,9 +99,9 @@ func containerHelp(parent, group, since string, acl []string, lines ...string) *
 		})
 }
 
-// errSubcommandSyntax is Redis's reply to a known subcommand called with
+// ErrSubcommandSyntax is Redis's reply to a known subcommand called with
 // arguments it does not take.
-func errSubcommandSyntax(c *Ctx) error {
+func ErrSubcommandSyntax(c *Ctx) error {
 	return Errf("unknown subcommand or wrong number of arguments for '%s'. Try %s HELP.", truncate(c.Args[1], 128), upper(string(c.Args[0])))
 }
 
@@ -310,7 +310,7 @@ func slowlogCommand() *Command {
 			serverSub("slowlog", "get", -2, flags, acl, "server", "Returns the slow log's entries.", "2.2.12",
 				"O(N) where N is the number of entries returned", func(c *Ctx) error {
 					if len(c.Args) > 3 {
-						return errSubcommandSyntax(c)
+						return ErrSubcommandSyntax(c)
 					}
 					return c.Server.Slowlog(c)
 				}),

@@ -129,7 +129,7 @@ func xgroup(c *Ctx) error {
 			entriesRead = n
 			i += 2
 		default:
-			return errSubcommandSyntax(c)
+			return ErrSubcommandSyntax(c)
 		}
 	}
 	k, err := readStream(c, c.Args[2])
@@ -196,7 +196,7 @@ func xgroup(c *Ctx) error {
 		}
 		c.Out.Int(int64(pending))
 	default:
-		return errSubcommandSyntax(c)
+		return ErrSubcommandSyntax(c)
 	}
 	return nil
 }

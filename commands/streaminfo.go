@@ -125,7 +125,7 @@ func xinfoStream(c *Ctx) error {
 	count := int64(10)
 	if full {
 		if len(opts) != 1 && len(opts) != 3 || !Is(opts[0], "full") || len(opts) == 3 && !Is(opts[1], "count") {
-			return errSubcommandSyntax(c)
+			return ErrSubcommandSyntax(c)
 		}
 		if len(opts) == 3 {
 			n, err := ParseInt(opts[2])

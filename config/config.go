@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -377,6 +379,16 @@ func (c *Config) TLSEnabled() bool {
 	return c.TLS.Port != 0 || c.TLS.Replication || c.Value("tls-cluster") == "yes"
 }
 
+// InDir returns the file name as Redis opens it: Redis works in its
+// directory ("dir", where it chdirs), so a relative aclfile or pidfile
+// is in dir.
+func (c *Config) InDir(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(c.Dir, name)
+}
+
 // Default returns the configuration Shoal runs with when given nothing:
 // every directive's default.
 func Default() *Config {
@@ -570,6 +582,9 @@ func (l *loader) load(text, source string) error {
 			continue
 		}
 		if name == "user" && len(words) >= 2 {
+			if slices.ContainsFunc(l.c.Users, func(u []string) bool { return u[0] == words[1] }) {
+				return fmt.Errorf("config: %s line %d: Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", source, n+1, words[1])
+			}
 			l.c.Users = append(l.c.Users, words[1:])
 			continue
 		}

@@ -149,3 +149,15 @@ func TestUserAndRenameLines(t *testing.T) {
 		t.Errorf("ignored %v", c.Ignored)
 	}
 }
+
+// TestDuplicateUserLines: a user declared twice stops the start, with
+// redis-server 7.0.15's words, the default user too.
+func TestDuplicateUserLines(t *testing.T) {
+	for _, name := range []string{"foo", "default"} {
+		_, err := Load([]string{"--user", name, "--user", name})
+		want := "Error in user declaration '" + name + "': Duplicate user found. A user can only be defined once in config files"
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("two %s lines: %v", name, err)
+		}
+	}
+}

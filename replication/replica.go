@@ -218,7 +218,7 @@ func (u *upstream) session() error {
 			auth = []string{"AUTH", cfg.MasterUser, cfg.MasterAuth}
 		}
 		if _, err := call(auth...); err != nil {
-			return fmt.Errorf("AUTH: %w", err)
+			return fmt.Errorf("Unable to AUTH to MASTER: %w", err) // Redis's words
 		}
 	}
 	if _, err := call("REPLCONF", "listening-port", strconv.Itoa(cfg.ListenPort)); err != nil {

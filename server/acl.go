@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -88,23 +89,25 @@ func (us *users) names() []string {
 
 // setUser applies rules to the user called name, created when missing,
 // all or none, as ACL SETUSER does; allChannels is acl-pubsub-default's.
-func (us *users) setUser(name string, rules []string, allChannels bool) error {
+// It returns the user's ref and what it was before (nil when new).
+func (us *users) setUser(name string, rules []string, allChannels bool) (*userRef, *acl.User, error) {
 	rules, open := acl.MergeSelectorArgs(rules)
 	if open != "" {
-		return fmt.Errorf("Unmatched parenthesis in acl selector starting at '%s'.", open)
+		return nil, nil, fmt.Errorf("Unmatched parenthesis in acl selector starting at '%s'.", open)
 	}
 	us.mu.Lock()
 	defer us.mu.Unlock()
 	ref := us.mu.m[name]
-	var u *acl.User
+	var u, prev *acl.User
 	if ref != nil {
-		u = ref.load().u.Clone()
+		prev = ref.load().u
+		u = prev.Clone()
 	} else {
 		u = us.x.NewUser(name, allChannels)
 	}
 	for _, r := range rules {
 		if err := us.x.Apply(u, r, allChannels); err != nil {
-			return fmt.Errorf("Error in ACL SETUSER modifier '%s': %s", r, err)
+			return nil, nil, fmt.Errorf("Error in ACL SETUSER modifier '%s': %s", r, err)
 		}
 	}
 	if ref == nil {
@@ -112,7 +115,47 @@ func (us *users) setUser(name string, rules []string, allChannels bool) error {
 		us.mu.m[name] = ref
 	}
 	ref.store(u)
-	return nil
+	return ref, prev, nil
+}
+
+// closeRevokedSubscribers closes the clients of ref subscribed to a
+// channel or pattern that kept no longer allows, as Redis's ACL SETUSER
+// does when it takes channels away; self, if among them, closes after
+// its reply.
+func (s *Server) closeRevokedSubscribers(ref *userRef, kept func(ch []byte, pattern bool) bool, self *conn) {
+	var doomed []*conn
+	s.clientsMu.Lock()
+	for _, cn := range s.clients {
+		if cn.userRef.Load() == ref && cn.ps.Load() != nil {
+			doomed = append(doomed, cn)
+		}
+	}
+	s.clientsMu.Unlock()
+	revoked := func(set map[string]struct{}, pattern bool) bool {
+		for ch := range set {
+			if !kept([]byte(ch), pattern) {
+				return true
+			}
+		}
+		return false
+	}
+	r := &s.pubsub
+	for _, cn := range doomed {
+		sub := cn.ps.Load()
+		if sub == nil {
+			continue
+		}
+		r.mu.Lock()
+		kill := revoked(sub.patterns, true) || revoked(sub.channels, false) || revoked(sub.shards, false)
+		r.mu.Unlock()
+		switch {
+		case !kill:
+		case cn == self:
+			cn.closing = true
+		default:
+			cn.closeConn()
+		}
+	}
 }
 
 // allChannels reports whether new users get every channel
@@ -124,7 +167,14 @@ func (s *Server) allChannels() bool { return s.Config().ACLPubsubDefault == "all
 func (s *Server) loadUsers(cfg *config.Config) error {
 	all := cfg.ACLPubsubDefault == "allchannels"
 	for _, line := range cfg.Users {
-		if err := s.users.setUser(line[0], line[1:], all); err != nil {
+		rules := line[1:]
+		if line[0] == "default" {
+			// NB: as Redis's ACLLoadConfiguredUsers, the default user's
+			// line starts from a reset user: channels as
+			// acl-pubsub-default says, not all of them.
+			rules = append([]string{"reset"}, rules...)
+		}
+		if _, _, err := s.users.setUser(line[0], rules, all); err != nil {
 			return fmt.Errorf("config: user %s: %w", line[0], err)
 		}
 	}
@@ -132,7 +182,7 @@ func (s *Server) loadUsers(cfg *config.Config) error {
 		if len(cfg.Users) > 0 {
 			return errors.New("config: Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
 		}
-		if err := s.loadACLFile(cfg.ACLFile); err != nil {
+		if err := s.loadACLFile(cfg.InDir(cfg.ACLFile), nil); err != nil {
 			return fmt.Errorf("config: aclfile: %w", err)
 		}
 	}
@@ -164,12 +214,21 @@ func (s *Server) ACL(c *commands.Ctx) error {
 	case "log":
 		return s.aclLog.reply(c)
 	case "setuser":
+		if bytes.ContainsFunc(c.Args[2], func(r rune) bool { return r == 0 || isCSpace(r) }) {
+			return commands.Errf("Usernames can't contain spaces or null characters")
+		}
 		rules := make([]string, len(c.Args)-3)
 		for i, a := range c.Args[3:] {
 			rules[i] = string(a)
 		}
-		if err := us.setUser(string(c.Args[2]), rules, s.allChannels()); err != nil {
+		ref, prev, err := us.setUser(string(c.Args[2]), rules, s.allChannels())
+		if err != nil {
 			return commands.Errf("%s", err)
+		}
+		if prev != nil {
+			if kept := acl.ChannelsKept(prev, ref.load().u); kept != nil {
+				s.closeRevokedSubscribers(ref, kept, connOf(c))
+			}
 		}
 		c.Out.OK()
 	case "deluser":
@@ -177,16 +236,16 @@ func (s *Server) ACL(c *commands.Ctx) error {
 	case "dryrun":
 		return s.aclDryRun(c)
 	case "load":
-		path := s.Config().ACLFile
+		path := s.Config().InDir(s.Config().ACLFile)
 		if path == "" {
 			return errNoACLFile
 		}
-		if err := s.loadACLFile(path); err != nil {
+		if err := s.loadACLFile(path, connOf(c)); err != nil {
 			return commands.Errf("%s", err)
 		}
 		c.Out.OK()
 	case "save":
-		path := s.Config().ACLFile
+		path := s.Config().InDir(s.Config().ACLFile)
 		if path == "" {
 			return errNoACLFile
 		}
@@ -386,8 +445,8 @@ func (s *Server) clientLine(c *commands.Ctx) string {
 
 // loadACLFile replaces the users with an ACL file's, all or none, as ACL
 // LOAD does: each line "user <name> <rules...>"; the default user is
-// created as at start when the file lacks it.
-func (s *Server) loadACLFile(path string) error {
+// created as at start when the file lacks it. self is the caller, if any.
+func (s *Server) loadACLFile(path string, self *conn) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -411,7 +470,7 @@ func (s *Server) loadACLFile(path string) error {
 		if next.mu.m[words[1]] != nil {
 			return fmt.Errorf("%s:%d: Duplicate user '%s' found", path, n, words[1])
 		}
-		if err := next.setUser(words[1], words[2:], all); err != nil {
+		if _, _, err := next.setUser(words[1], words[2:], all); err != nil {
 			return fmt.Errorf("%s:%d: %s", path, n, err)
 		}
 	}
@@ -421,14 +480,15 @@ func (s *Server) loadACLFile(path string) error {
 	if next.mu.m["default"] == nil {
 		next.mu.m["default"] = newUsers(s.users.x, pass).defaultRef()
 	}
-	// NB: connections keep their refs: those of a user the file still has
-	// take its new rules, the others are closed, as Redis does.
+	// NB: as Redis 7.0 frees the old users, the connections of every
+	// user but the default one are closed, the caller after its reply;
+	// the default user's take its new rules.
 	us := s.users
 	us.mu.Lock()
 	var gone []*userRef
 	for name, ref := range us.mu.m {
-		if nu := next.mu.m[name]; nu != nil {
-			ref.store(nu.load().u)
+		if name == "default" {
+			ref.store(next.mu.m[name].load().u)
 			next.mu.m[name] = ref
 		} else {
 			gone = append(gone, ref)
@@ -436,7 +496,7 @@ func (s *Server) loadACLFile(path string) error {
 	}
 	us.mu.m = next.mu.m
 	us.mu.Unlock()
-	s.closeClientsOf(gone, nil)
+	s.closeClientsOf(gone, self)
 	return nil
 }
 
@@ -463,4 +523,13 @@ func (s *Server) saveACLFile(path string) error {
 		err = os.Rename(f.Name(), path)
 	}
 	return err
+}
+
+// isCSpace is C's isspace, as Redis's ACLStringHasSpaces asks it.
+func isCSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	}
+	return false
 }

@@ -36,6 +36,7 @@ func TestACLAsRedisWithOneUser(t *testing.T) {
 				{"ACL", "DRYRUN", "default", "config", "get", "port"},
 				{"ACL", "DELUSER", "default"}, {"ACL", "DELUSER", "foo", "bar"}, {"ACL", "SAVE"}, {"ACL", "LOAD"}, {"ACL", "HELP"},
 				{"ACL", "LOG"}, {"AUTH", "nope"},
+				{"ACL", "CAT", "a", "b"}, {"ACL", "GENPASS", 8, 9}, {"ACL", "LOG", 1, 2},
 				{"ACL", "SETUSER", "default", "on", "~*", "&*", "+@all"}, {"ACL", "LIST"},
 				{"CONFIG", "SET", "requirepass", "secret"}, {"AUTH", "default", "secret"}, {"ACL", "LIST"},
 				{"ACL", "GETUSER", "default"}, {"AUTH", "default", "nope"}, {"AUTH", "nope"}, {"AUTH", "ghost", "nope"},
@@ -98,6 +99,9 @@ func TestACLUsersAsRedis(t *testing.T) {
 		{"ACL", "SETUSER", "x", "%RR~a"}, {"ACL", "SETUSER", "x", "+client|x"}, {"ACL", "SETUSER", "x", "+nocmd"},
 		{"ACL", "SETUSER", "x", "+@nocat"}, {"ACL", "SETUSER", "x", "bogus"}, {"ACL", "SETUSER", "x", "(~a"},
 		{"ACL", "SETUSER", "x", "<nope"}, {"ACL", "SETUSER", "x", "#abc"}, {"ACL", "SETUSER", "x", "%R"},
+		{"ACL", "SETUSER", "a b"}, {"ACL", "SETUSER", "a\x00b"}, {"ACL", "SETUSER", "x", "+select|"},
+		{"ACL", "SETUSER", "x", "+config|"}, {"ACL", "SETUSER", "x", "+config|get|port"}, {"ACL", "SETUSER", "x", "-select|0"},
+		{"ACL", "SETUSER", "x", "+select|0|1"}, {"ACL", "SETUSER", "x", "-config|get|x"}, {"ACL", "SETUSER", "x", "+|x"},
 		{"ACL", "GETUSER", "x"},
 		{"ACL", "SETUSER", "x", "reset"}, {"ACL", "GETUSER", "x"},
 		{"AUTH", "alice", "wrong"}, {"AUTH", "bob", "x"}, {"AUTH", "nobody", "x"},
@@ -157,16 +161,12 @@ func aclReply(v any) string {
 
 // TestUserLinesAsRedis starts Shoal with a user line for the default
 // user, a password among its rules, and compares what a client sees with
-// a redis-server 7.0.15 whose default user took the same rules; a line
-// Redis would refuse stops Shoal's start.
+// a redis-server 7.0.15 started with the same line; a line Redis would
+// refuse stops Shoal's start.
 func TestUserLinesAsRedis(t *testing.T) {
 	ctx := testutil.Ctx(t)
 	line := []string{"default", "on", ">s3cret", "~*", "&*", "+@all"}
-	r := testutil.StartRedisServer(t, t.TempDir())
-	rc := r.Client(t, 0)
-	if err := rc.Do(ctx, append([]any{"ACL", "SETUSER"}, anySlice(line)...)...).Err(); err != nil {
-		t.Fatal(err)
-	}
+	r := testutil.StartRedisServer(t, t.TempDir(), append([]string{"--user"}, line...)...)
 	cfg := testutil.Config(t)
 	cfg.Users = [][]string{line}
 	s := testutil.Start(t, cfg)
@@ -193,17 +193,10 @@ func TestUserLinesAsRedis(t *testing.T) {
 	}
 }
 
-func anySlice(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
 // TestACLFileAndDisconnects reads the users from aclfile at start, saves
 // and reloads them with ACL SAVE and LOAD, and closes the connections of
-// a user ACL DELUSER or ACL LOAD removes, as Redis does; a script's call
+// a user ACL DELUSER removes and of every user but the default one at
+// ACL LOAD, as Redis does; a script's call
 // that its user may not make fails with Redis's error.
 func TestACLFileAndDisconnects(t *testing.T) {
 	ctx := testutil.Ctx(t)
@@ -263,6 +256,12 @@ func TestACLFileAndDisconnects(t *testing.T) {
 	if err := bob.Ping(ctx).Err(); err == nil {
 		t.Error("bob's connection outlived ACL LOAD of a file without bob")
 	}
+	// NB: checked on redis-server 7.0.15: ACL LOAD frees every user but
+	// the default one, closing their connections.
+	if err := alice.Ping(ctx).Err(); err == nil {
+		t.Error("alice's connection outlived ACL LOAD")
+	}
+	alice = asUser("alice", "pw")
 	if n, err := admin.Do(ctx, "ACL", "DELUSER", "alice").Int(); err != nil || n != 1 {
 		t.Fatalf("ACL DELUSER: %d %v", n, err)
 	}
@@ -293,5 +292,55 @@ func TestACLReplicaAppliesPrimaryStream(t *testing.T) {
 	})
 	if err := c.Do(ctx, "DBSIZE").Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
 		t.Errorf("DBSIZE by the restricted default user: %v", err)
+	}
+}
+
+// TestACLRevokedSubscribersAsRedis: ACL SETUSER that takes channels from
+// a user closes the user's subscribers whose channels, shard channels
+// or patterns it no longer allows, and only those, as redis-server
+// 7.0.15 does; a user line for the default user in the configuration
+// starts from a reset user, without channels.
+func TestACLRevokedSubscribersAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got [2][]string
+	for i, p := range bothPeers(t) {
+		p.c.Do(ctx, "ACL", "SETUSER", "ps", "on", "nopass", "+@all", "~*", "resetchannels", "&foo:1", "&bar:*")
+		clients := map[string]*testutil.Raw{}
+		for _, sub := range []string{"SUBSCRIBE foo:1", "SSUBSCRIBE foo:1", "PSUBSCRIBE bar:*", "PING"} {
+			c := testutil.Dial(t, p.addr)
+			c.Send("AUTH ps x\r\n" + sub + "\r\n")
+			for range 2 {
+				if _, err := c.ReadReply(); err != nil {
+					t.Fatalf("%s: %s: %v", p.name, sub, err)
+				}
+			}
+			clients[sub] = c
+		}
+		for _, rules := range [][]any{{"&more"}, {"resetchannels", "&foo:*"}, {"resetchannels"}} {
+			err := p.c.Do(ctx, append([]any{"ACL", "SETUSER", "ps"}, rules...)...).Err()
+			got[i] = append(got[i], fmt.Sprint(rules, " ", err))
+			for _, sub := range []string{"SUBSCRIBE foo:1", "SSUBSCRIBE foo:1", "PSUBSCRIBE bar:*", "PING"} {
+				c := clients[sub]
+				if c == nil {
+					continue
+				}
+				c.Conn.Write([]byte("PING\r\n"))
+				if _, err := c.ReadReply(); err != nil {
+					got[i] = append(got[i], sub+" closed")
+					delete(clients, sub)
+				}
+			}
+		}
+	}
+	if g, w := strings.Join(got[1], "\n"), strings.Join(got[0], "\n"); g != w {
+		t.Errorf("shoal:\n%s\nredis-server:\n%s", g, w)
+	}
+
+	cfg := testutil.Config(t)
+	cfg.Users = [][]string{{"default", "on", "nopass", "~*", "+@all"}}
+	c := testutil.Client(t, testutil.Start(t, cfg), 2)
+	want := "NOPERM this user has no permissions to access one of the channels used as arguments"
+	if err := c.Do(ctx, "PUBLISH", "foo", "m").Err(); err == nil || err.Error() != want {
+		t.Errorf("PUBLISH by a default user declared without channels: %v", err)
 	}
 }

@@ -64,7 +64,7 @@ func (l *aclLog) reply(c *commands.Ctx) error {
 		}
 		n = max(v, 0) // NB: a negative count shows nothing, as in Redis 7.0
 	} else if len(c.Args) > 3 {
-		return commands.ErrUnknownSubcommand(c.Args[1], "acl")
+		return commands.ErrSubcommandSyntax(c)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -78,4 +78,3 @@ func TestSecretsRedactedAsRedis(t *testing.T) {
 		t.Fatalf("a secret is shown:\n%s", got[0])
 	}
 }
-

@@ -311,10 +311,11 @@ func (s *Server) Start() error {
 	s.applyOOMScore()
 	if cfg.PidFile != "" {
 		// As Redis's createPidFile: best effort.
-		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		pidFile := cfg.InDir(cfg.PidFile)
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			s.log.Warn("Failed to write PID file", "err", err)
 		} else {
-			s.pidFile = cfg.PidFile
+			s.pidFile = pidFile
 		}
 	}
 	s.wg.Add(1)
