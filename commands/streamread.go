@@ -61,6 +61,9 @@ func parseXRead(c *Ctx, grouped bool) (*xreadArgs, error) {
 		more := len(args) - i - 1
 		switch o := args[i]; {
 		case Is(o, "block") && more > 0:
+			if c.InScript {
+				return nil, Errf("%s command is not allowed with BLOCK option from scripts", args[0])
+			}
 			i++
 			var err error
 			if a.block, err = parseBlockMillis(args[i], c.NowMs()); err != nil {

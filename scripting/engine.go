@@ -77,6 +77,9 @@ type Host interface {
 	// "-CODE message" or a message that takes the code ERR. ErrRetry
 	// aborts the whole run.
 	Call(run *Run, args [][]byte, out *resp.Writer) error
+	// ACLCheckCmd reports whether the script's user may run args, as
+	// redis.acl_check_cmd asks; an error when no such command exists.
+	ACLCheckCmd(run *Run, args [][]byte) (bool, error)
 }
 
 // ErrRetry is what Host.Call returns when the run must be abandoned and

@@ -31,7 +31,7 @@ type Function struct {
 type libSet struct {
 	gen   uint64
 	libs  map[string]*Library
-	funcs map[string]*Function
+	funcs map[string]*Function // by lower-case name: FCALL finds a function whatever its case, as in Redis
 }
 
 // loading collects what a library registers while its code runs.
@@ -296,7 +296,7 @@ func (cur *libSet) without(name string) *libSet {
 		}
 		next.libs[n] = l
 		for _, f := range l.Functions {
-			next.funcs[f.Name] = f
+			next.funcs[strings.ToLower(f.Name)] = f
 		}
 	}
 	return next
@@ -304,13 +304,13 @@ func (cur *libSet) without(name string) *libSet {
 
 func (ls *libSet) add(lib *Library) error {
 	for _, f := range lib.Functions {
-		if _, dup := ls.funcs[f.Name]; dup {
+		if _, dup := ls.funcs[strings.ToLower(f.Name)]; dup {
 			return &ReplyError{"ERR Function " + f.Name + " already exists"}
 		}
 	}
 	ls.libs[lib.Name] = lib
 	for _, f := range lib.Functions {
-		ls.funcs[f.Name] = f
+		ls.funcs[strings.ToLower(f.Name)] = f
 	}
 	return nil
 }
@@ -398,7 +398,9 @@ func (e *Engine) Libraries() []*Library {
 func (e *Engine) FunctionCount() int { return len(e.libs.Load().funcs) }
 
 // Function returns the function called name, or nil.
-func (e *Engine) Function(name string) *Function { return e.libs.Load().funcs[name] }
+func (e *Engine) Function(name string) *Function {
+	return e.libs.Load().funcs[strings.ToLower(name)]
+}
 
 // Call runs function f for run (FCALL) and writes its reply to out. It
 // returns ErrRetry, having written nothing, when the run must be done

@@ -103,13 +103,7 @@ func (s *state) newRedisTable(loading bool) *lua.LTable {
 		return 1
 	}))
 	t.RawSetString("debug", noop)
-	t.RawSetString("acl_check_cmd", L.NewFunction(func(L *lua.LState) int {
-		if L.GetTop() == 0 {
-			s.raise("Please specify at least one argument for this redis lib call")
-		}
-		L.Push(lua.LTrue)
-		return 1
-	}))
+	t.RawSetString("acl_check_cmd", L.NewFunction(s.aclCheckCmd))
 	return t
 }
 
@@ -157,6 +151,45 @@ func (s *state) redisLog(L *lua.LState) int {
 	return 0
 }
 
+// callArgs returns the arguments of a redis lib call, as Redis's
+// luaArgsToRedisArgv reads them, or the error table of bad ones.
+func (s *state) callArgs(L *lua.LState) ([][]byte, *lua.LTable) {
+	n := L.GetTop()
+	if n == 0 {
+		return nil, s.errorTable("ERR Please specify at least one argument for this redis lib call")
+	}
+	args := make([][]byte, n)
+	for i := 1; i <= n; i++ {
+		switch v := L.Get(i).(type) {
+		case lua.LString:
+			args[i-1] = []byte(v)
+		case lua.LNumber:
+			args[i-1] = strconv.AppendFloat(nil, float64(v), 'g', 17, 64)
+		default:
+			return nil, s.errorTable("ERR Lua redis lib command arguments must be strings or integers")
+		}
+	}
+	return args, nil
+}
+
+// aclCheckCmd is redis.acl_check_cmd: whether the script's user may run
+// the command with its arguments, denials not logged.
+func (s *state) aclCheckCmd(L *lua.LState) int {
+	args, errTable := s.callArgs(L)
+	if errTable != nil {
+		L.Error(errTable, 1)
+	}
+	if s.run == nil {
+		s.raise("redis.acl_check_cmd can only be called inside a script invocation")
+	}
+	ok, err := s.run.Host.ACLCheckCmd(s.run, args)
+	if err != nil {
+		s.raise("Invalid command passed to redis.acl_check_cmd()")
+	}
+	L.Push(lua.LBool(ok))
+	return 1
+}
+
 // redisCall is redis.call (raise true) and redis.pcall.
 func (s *state) redisCall(L *lua.LState, raise bool) int {
 	run := s.run
@@ -171,20 +204,9 @@ func (s *state) redisCall(L *lua.LState, raise bool) int {
 		L.Push(t)
 		return 1
 	}
-	n := L.GetTop()
-	if n == 0 {
-		return fail(s.errorTable("ERR Please specify at least one argument for this redis lib call"))
-	}
-	args := make([][]byte, n)
-	for i := 1; i <= n; i++ {
-		switch v := L.Get(i).(type) {
-		case lua.LString:
-			args[i-1] = []byte(v)
-		case lua.LNumber:
-			args[i-1] = strconv.AppendFloat(nil, float64(v), 'g', 17, 64)
-		default:
-			return fail(s.errorTable("ERR Lua redis lib command arguments must be strings or integers"))
-		}
+	args, errTable := s.callArgs(L)
+	if errTable != nil {
+		return fail(errTable)
 	}
 	if run == nil {
 		return fail(s.errorTable("ERR redis.call can only be called inside a script invocation"))

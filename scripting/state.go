@@ -90,6 +90,7 @@ func newState(e *Engine) *state {
 	s.env = s.readOnlyView(s.globals, nil)
 	s.envMeta = s.views[s.env]
 	s.globals.RawSetString("_G", s.env)
+	s.protectGetmetatable()
 	s.errHandler = L.NewFunction(s.errorHandler)
 	s.globals.RawSetString("__redis__err__handler", s.errHandler)
 
@@ -120,6 +121,29 @@ func (s *state) readOnlyView(t *lua.LTable, index *lua.LFunction) *lua.LTable {
 	s.readonly[view] = t
 	s.views[view] = meta
 	return view
+}
+
+// protectGetmetatable makes getmetatable answer for the read-only views
+// as Redis's Lua does for its read-only tables: _G's metatable, itself
+// read-only, so that changing it fails as changing _G does; no metatable
+// for the others.
+func (s *state) protectGetmetatable() {
+	L := s.L
+	meta := L.NewTable()
+	meta.RawSetString("__index", s.missingGlobal())
+	gmeta := s.readOnlyView(meta, nil)
+	getmt := s.globals.RawGetString("getmetatable").(*lua.LFunction)
+	s.globals.RawSetString("getmetatable", L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && s.readonly[t] != nil {
+			if t == s.env {
+				L.Push(gmeta)
+			} else {
+				L.Push(lua.LNil)
+			}
+			return 1
+		}
+		return getmt.GFunction(L)
+	}))
 }
 
 // missingGlobal is the __index of the globals: reading a global that does
@@ -175,20 +199,32 @@ func (s *state) addCompat() {
 		L.Replace(1, unwrap(L.Get(1)))
 		return rawget.GFunction(L)
 	}))
-	rawset := g.RawGetString("rawset").(*lua.LFunction)
-	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
-		if t, ok := L.Get(1).(*lua.LTable); ok && s.readonly[t] != nil {
-			L.RaiseError("Attempt to modify a readonly table")
-		}
-		return rawset.GFunction(L)
-	}))
-	setmt := g.RawGetString("setmetatable").(*lua.LFunction)
-	g.RawSetString("setmetatable", L.NewFunction(func(L *lua.LState) int {
-		if t, ok := L.Get(1).(*lua.LTable); ok && (s.readonly[t] != nil || t == s.globals) {
-			L.RaiseError("Attempt to modify a readonly table")
-		}
-		return setmt.GFunction(L)
-	}))
+	// The functions that change the table they are given refuse a
+	// read-only one, as Redis's Lua does in its C API: without the
+	// caller's position.
+	refuse := func(t *lua.LTable, name string) {
+		orig := t.RawGetString(name).(*lua.LFunction)
+		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			if t, ok := L.Get(1).(*lua.LTable); ok && (s.readonly[t] != nil || t == s.globals) {
+				L.Error(lua.LString("Attempt to modify a readonly table"), 0)
+			}
+			return orig.GFunction(L)
+		}))
+	}
+	refuse(g, "rawset")
+	refuse(g, "setmetatable")
+	refuse(tbl, "insert")
+	// NB: the read-only tables have no array part: removing from or
+	// sorting one writes nothing, and is no error, in Redis too.
+	for _, name := range []string{"remove", "sort"} {
+		orig := tbl.RawGetString(name).(*lua.LFunction)
+		tbl.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			if t, ok := L.Get(1).(*lua.LTable); ok && s.readonly[t] != nil {
+				return 0
+			}
+			return orig.GFunction(L)
+		}))
+	}
 	// Chunks that loadstring and load make run in the scripts' globals.
 	for _, name := range []string{"loadstring", "load"} {
 		orig := g.RawGetString(name).(*lua.LFunction)

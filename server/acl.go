@@ -363,17 +363,7 @@ func (s *Server) aclDryRun(c *commands.Ctx) error {
 // aclDenied runs the ACL checks of a command and records a denial in ACL
 // LOG under context.
 func (c *conn) aclDenied(cmd *commands.Command, args [][]byte, context string) acl.Result {
-	ref := c.userRef.Load()
-	if ref == nil || c.master {
-		// NB: the stream of a redis-server primary runs unchecked, its
-		// scripts too, as Redis's master client does.
-		return acl.OK
-	}
-	u := ref.load()
-	if u.all {
-		return acl.OK
-	}
-	r, at := c.s.users.x.Check(u.u, cmd, args)
+	r, at := c.aclResult(cmd, args)
 	if r == acl.OK {
 		return acl.OK
 	}
@@ -383,6 +373,22 @@ func (c *conn) aclDenied(cmd *commands.Command, args [][]byte, context string) a
 	}
 	c.s.logDenied(r.Reason(), context, object, &c.ctx)
 	return r
+}
+
+// aclResult checks the connection's user's permission to run cmd with
+// args, and returns the argument a denial names.
+func (c *conn) aclResult(cmd *commands.Command, args [][]byte) (acl.Result, int) {
+	ref := c.userRef.Load()
+	if ref == nil || c.master {
+		// NB: the stream of a redis-server primary runs unchecked, its
+		// scripts too, as Redis's master client does.
+		return acl.OK, 0
+	}
+	u := ref.load()
+	if u.all {
+		return acl.OK, 0
+	}
+	return c.s.users.x.Check(u.u, cmd, args)
 }
 
 // aclCheckScript is the check of a script's call, with Redis's errors.

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"github.com/shoaldb/shoal/acl"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -194,6 +195,21 @@ type scriptHost struct {
 	slot   int // the slot of the keys so far, cluster mode; -1 none
 	// fed is what the run's writes feed redis-server replicas.
 	fed []replication.FedCommand
+}
+
+// ACLCheckCmd implements scripting.Host: redis.acl_check_cmd asks
+// whether the caller's user may run args; a command Redis's lookupCommand
+// would not find is an error.
+func (h *scriptHost) ACLCheckCmd(run *scripting.Run, args [][]byte) (bool, error) {
+	cmd := h.c.s.table.Lookup(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		cmd = cmd.Sub(args[1])
+	}
+	if cmd == nil {
+		return false, errors.New("no such command")
+	}
+	r, _ := h.c.aclResult(cmd, args)
+	return r == acl.OK, nil
 }
 
 // Call implements scripting.Host, as Redis's scriptCall: the checks a
