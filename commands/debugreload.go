@@ -3,14 +3,15 @@ package commands
 import (
 	"path/filepath"
 
+	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
 // debugReload is DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: as Redis, the
 // dataset is saved to dbfilename (but for NOSAVE) and replaced by what the
-// file holds (added to it under NOFLUSH, a key of both taken from the file
-// under MERGE). The file is loaded into a store of its own first; when it
+// file holds, function libraries too (added to it under NOFLUSH, a key or
+// library of both taken from the file under MERGE). The file is loaded into a store of its own first; when it
 // holds the dataset as it is (the digests agree), nothing is rewritten.
 // Otherwise its keys are written through this call's Tx, under every key
 // lock, so replicas follow. A key of both under NOFLUSH without MERGE,
@@ -41,6 +42,9 @@ func debugReload(c *Ctx) error {
 		return Errf("Error trying to load the RDB dump")
 	}
 	defer closeFile()
+	if err := reloadFunctions(c, file, flush, merge); err != nil {
+		return err
+	}
 	ft := file.NewTx()
 	defer ft.Discard()
 	if flush {
@@ -74,6 +78,39 @@ func debugReload(c *Ctx) error {
 		}
 	}
 	c.Out.OK()
+	return nil
+}
+
+// reloadFunctions loads the file's function libraries as Redis's
+// rdbLoad does after DEBUG RELOAD emptied the data or not: all of them in
+// place of the libraries there (flush), replacing those of the same name
+// (MERGE), or refused when one exists already.
+func reloadFunctions(c *Ctx, file *storage.Store, flush, merge bool) error {
+	eng := c.Server.Scripts()
+	payload, ok, err := file.Record(storage.FunctionsRecord)
+	if err != nil {
+		return err
+	}
+	var codes []string
+	if ok {
+		if codes, err = storage.DecodeFunctions(payload); err != nil {
+			return err
+		}
+	}
+	policy := scripting.PolicyAppend
+	switch {
+	case flush:
+		policy = scripting.PolicyFlush
+	case merge:
+		policy = scripting.PolicyReplace
+	}
+	if len(codes) == 0 && !flush {
+		return nil
+	}
+	if err := eng.Restore(codes, policy); err != nil {
+		return Errf("Error trying to load the RDB dump")
+	}
+	c.Server.SaveFunctions(c)
 	return nil
 }
 

@@ -139,19 +139,22 @@ func eval(c *Ctx, bySHA, ro bool) error {
 }
 
 func fcall(c *Ctx, ro bool) error {
-	keys, args, err := scriptArgs(c)
-	if err != nil {
-		return err
-	}
 	eng := c.Server.Scripts()
 	f := eng.Function(string(c.Args[1]))
 	if f == nil {
 		return Errf("Function not found")
 	}
+	if _, err := ParseInt(c.Args[2]); err != nil {
+		return Errf("Bad number of keys provided") // FCALL's words, not EVAL's
+	}
+	keys, args, err := scriptArgs(c)
+	if err != nil {
+		return err
+	}
 	if err := scriptGate(c, f.Flags, true, ro); err != nil {
 		return err
 	}
-	run := &scripting.Run{Name: f.Name, Function: true, Keys: keys, Args: args, Flags: f.Flags,
+	run := &scripting.Run{Name: f.Name, Function: true, Command: c.Args, Keys: keys, Args: args, Flags: f.Flags,
 		ReadOnly: ro || f.Flags&scripting.NoWrites != 0}
 	return c.Server.RunScript(c, run, func(out *resp.Writer) error { return eng.Call(run, f, out) })
 }
@@ -335,7 +338,7 @@ func functionLoad(c *Ctx) error {
 func functionRestore(c *Ctx) error {
 	policy := scripting.PolicyAppend
 	if len(c.Args) > 4 {
-		return Errf("wrong number of arguments for 'function|restore' command")
+		return ErrSubcommandSyntax(c)
 	}
 	if len(c.Args) == 4 {
 		switch {
@@ -431,14 +434,13 @@ func functionStats(c *Ctx) error {
 	out := c.Out
 	out.Map(2)
 	out.BulkString("running_script")
-	if name, args, ms, ok := eng.Running(); ok {
+	if name, command, ms, ok := eng.Running(); ok {
 		out.Map(3)
 		out.BulkString("name")
 		out.BulkString(name)
 		out.BulkString("command")
-		out.Array(len(args) + 1)
-		out.BulkString("fcall")
-		for _, a := range args {
+		out.Array(len(command))
+		for _, a := range command {
 			out.Bulk(a)
 		}
 		out.BulkString("duration_ms")

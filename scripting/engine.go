@@ -1,6 +1,7 @@
 package scripting
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -94,8 +95,10 @@ type Run struct {
 	// Function reports an FCALL (FUNCTION KILL stops it, SCRIPT KILL
 	// does not).
 	Function bool
-	Keys     [][]byte
-	Args     [][]byte
+	// Command is the caller's whole command, as FUNCTION STATS shows it.
+	Command [][]byte
+	Keys    [][]byte
+	Args    [][]byte
 	// ReadOnly refuses writes: EVAL_RO, FCALL_RO and no-writes.
 	ReadOnly bool
 	Flags    Flags
@@ -331,6 +334,9 @@ func (e *Engine) getState() *state {
 func (e *Engine) putState(s *state) {
 	s.L.SetTop(0)
 	s.run = nil
+	// NB: a killed run leaves its context cancelled; the state's next
+	// user may be a library's load, which no run resets.
+	s.kill.reset()
 	select {
 	case e.pool <- s:
 	default:
@@ -453,12 +459,18 @@ func (r *Run) abort() {
 
 // Running reports the script or function a client runs, for FUNCTION
 // STATS: its name, arguments and milliseconds so far.
-func (e *Engine) Running() (name string, args [][]byte, ms int64, ok bool) {
+func (e *Engine) Running() (name string, command [][]byte, ms int64, ok bool) {
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	for r := range e.runs {
 		if r.Function {
-			return r.Name, append(r.Keys[:len(r.Keys):len(r.Keys)], r.Args...), time.Since(r.start).Milliseconds(), true
+			// NB: copied: the caller's arguments are its to reuse once
+			// the run ends.
+			command = make([][]byte, len(r.Command))
+			for i, a := range r.Command {
+				command[i] = bytes.Clone(a)
+			}
+			return r.Name, command, time.Since(r.start).Milliseconds(), true
 		}
 	}
 	return "", nil, 0, false

@@ -58,6 +58,44 @@ func TestDebugReloadAsRedis(t *testing.T) {
 	}
 }
 
+// TestDebugReloadFunctionsAsRedis: DEBUG RELOAD brings back the function
+// libraries of the file: in place of those loaded, in addition to them
+// under NOFLUSH (refused when one exists), replacing those of the same
+// name under NOFLUSH MERGE, with the replies of redis-server 7.0.15.
+func TestDebugReloadFunctionsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	s := testutil.Start(t, nil)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	lib := func(name, fn, ret string) string {
+		return "#!lua name=" + name + "\nredis.register_function('" + fn + "', function() return " + ret + " end)"
+	}
+	var got [][]string
+	for _, c := range []*redis.Client{testutil.Client(t, s, 2), r.Client(t, 0)} {
+		var out []string
+		do := func(args ...any) {
+			v, err := c.Do(ctx, args...).Result()
+			out = append(out, fmt.Sprintf("%v -> %v %v", args, v, err))
+		}
+		do("FUNCTION", "LOAD", lib("a", "f1", "1"))
+		do("DEBUG", "RELOAD")
+		do("FCALL", "f1", "0")
+		do("DEBUG", "RELOAD", "NOFLUSH")
+		do("FUNCTION", "LOAD", "REPLACE", lib("a", "f1", "2"))
+		do("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE")
+		do("FCALL", "f1", "0")
+		do("FUNCTION", "LOAD", lib("b", "f2", "3"))
+		do("DEBUG", "RELOAD", "NOSAVE")
+		do("FCALL", "f2", "0")
+		do("FUNCTION", "FLUSH")
+		do("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH")
+		do("FUNCTION", "LIST")
+		got = append(got, out)
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
+
 // TestBlockedPopPassesOverTypeChangeAsRedis: a client blocked in
 // BZPOPMIN that a transaction wakes by leaving its key a string waits on,
 // as in Redis 7.0, and is served by the next sorted set there.

@@ -218,14 +218,15 @@ func TestScriptBusyAndKill(t *testing.T) {
 		t.Fatalf("the writer's write: %q", v)
 	}
 
-	// A function: FUNCTION STATS names it, FUNCTION KILL stops it.
+	// A function: FUNCTION STATS names it and shows the caller's command,
+	// as Redis does; FUNCTION KILL stops it.
 	if err := c.FunctionLoad(ctx, "#!lua name=spin\nredis.register_function('spin', function() while true do end end)").Err(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { done <- c.Do(ctx, "FCALL", "spin", 0).Err() }()
 	waitBusy(t, other, "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
 	stats, err := other.Do(ctx, "FUNCTION", "STATS").Slice()
-	if err != nil || !strings.Contains(fmt.Sprint(stats[1]), "spin") {
+	if err != nil || !strings.HasPrefix(fmt.Sprint(stats[1]), "[name spin command [FCALL spin 0] duration_ms ") {
 		t.Fatalf("FUNCTION STATS = %v, %v", stats, err)
 	}
 	if err := other.Do(ctx, "FUNCTION", "KILL").Err(); err != nil {
@@ -233,6 +234,12 @@ func TestScriptBusyAndKill(t *testing.T) {
 	}
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "Script killed by user") {
 		t.Fatalf("killed function replied %v", err)
+	}
+	// The interpreter the kill stopped loads libraries again.
+	for range 3 {
+		if err := c.FunctionLoadReplace(ctx, "#!lua name=spin\nredis.register_function('spin', function() return 1 end)").Err(); err != nil {
+			t.Fatalf("FUNCTION LOAD after a kill: %v", err)
+		}
 	}
 }
 
