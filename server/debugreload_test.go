@@ -18,16 +18,9 @@ import (
 // changes the dataset without writing its AOF, so one after it would
 // bring back what the reload dropped.
 func TestDebugReloadAsRedis(t *testing.T) {
-	ctx := testutil.Ctx(t)
 	s := testutil.Start(t, nil)
 	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes", "--appendonly", "yes")
-	var got [][]string
-	for _, c := range []*redis.Client{testutil.Client(t, s, 2), r.Client(t, 0)} {
-		var out []string
-		do := func(args ...any) {
-			v, err := c.Do(ctx, args...).Result()
-			out = append(out, fmt.Sprintf("%v -> %v %v", args, v, err))
-		}
+	sameReplies(t, []*redis.Client{testutil.Client(t, s, 2), r.Client(t, 0)}, func(do func(args ...any)) {
 		do("RPUSH", "l", "a", "b", "c")
 		do("HSET", "h", "f", "1", "g", "2")
 		do("ZADD", "z", "1", "m")
@@ -51,11 +44,7 @@ func TestDebugReloadAsRedis(t *testing.T) {
 		do("EXISTS", "extra", "l")
 		do("DEBUG", "RELOAD", "NOW")
 		do("DEBUG", "DIGEST")
-		got = append(got, out)
-	}
-	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
-		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
-	}
+	})
 }
 
 // TestDebugReloadFunctionsAsRedis: DEBUG RELOAD brings back the function
@@ -63,19 +52,12 @@ func TestDebugReloadAsRedis(t *testing.T) {
 // under NOFLUSH (refused when one exists), replacing those of the same
 // name under NOFLUSH MERGE, with the replies of redis-server 7.0.15.
 func TestDebugReloadFunctionsAsRedis(t *testing.T) {
-	ctx := testutil.Ctx(t)
 	s := testutil.Start(t, nil)
 	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
 	lib := func(name, fn, ret string) string {
 		return "#!lua name=" + name + "\nredis.register_function('" + fn + "', function() return " + ret + " end)"
 	}
-	var got [][]string
-	for _, c := range []*redis.Client{testutil.Client(t, s, 2), r.Client(t, 0)} {
-		var out []string
-		do := func(args ...any) {
-			v, err := c.Do(ctx, args...).Result()
-			out = append(out, fmt.Sprintf("%v -> %v %v", args, v, err))
-		}
+	sameReplies(t, []*redis.Client{testutil.Client(t, s, 2), r.Client(t, 0)}, func(do func(args ...any)) {
 		do("FUNCTION", "LOAD", lib("a", "f1", "1"))
 		do("DEBUG", "RELOAD")
 		do("FCALL", "f1", "0")
@@ -89,11 +71,7 @@ func TestDebugReloadFunctionsAsRedis(t *testing.T) {
 		do("FUNCTION", "FLUSH")
 		do("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH")
 		do("FUNCTION", "LIST")
-		got = append(got, out)
-	}
-	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
-		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
-	}
+	})
 }
 
 // TestBlockedPopPassesOverTypeChangeAsRedis: a client blocked in
@@ -116,5 +94,25 @@ func TestBlockedPopPassesOverTypeChangeAsRedis(t *testing.T) {
 	}
 	if got[0] != got[1] || got[1] != "[zset bar 1] <nil>" {
 		t.Fatalf("Shoal: %s; redis-server: %s", got[0], got[1])
+	}
+}
+
+// sameReplies runs steps against each client, through do, and fails the
+// test unless every reply of the first (Shoal) equals the second's
+// (redis-server).
+func sameReplies(t *testing.T, clients []*redis.Client, steps func(do func(args ...any))) {
+	t.Helper()
+	ctx := testutil.Ctx(t)
+	var got [][]string
+	for _, c := range clients {
+		var out []string
+		steps(func(args ...any) {
+			v, err := c.Do(ctx, args...).Result()
+			out = append(out, fmt.Sprintf("%v -> %v %v", args, v, err))
+		})
+		got = append(got, out)
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
 	}
 }
