@@ -36,6 +36,10 @@ var debugHelp = []string{
 	"    Flush the AOF buffers on disk and reload the AOF in memory.",
 	"OBJECT <key>",
 	"    Show low level info about `key` and associated value.",
+	"PROTOCOL <type>",
+	"    Reply with a test value of the specified type. <type> can be: string,",
+	"    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+	"    true, false.",
 	"RELOAD [option ...]",
 	"    Save the RDB on disk and reload it back to memory. Valid <option> values:",
 	"    * MERGE: conflicting keys will be loaded from RDB.",
@@ -112,6 +116,8 @@ func debug(c *Ctx) error {
 		return &Error{Code: strings.NewReplacer("\r", " ", "\n", " ").Replace(string(c.Args[2]))}
 	case Is(sub, "object") && n == 3:
 		return debugObject(c)
+	case Is(sub, "protocol") && n == 3:
+		return debugProtocol(c)
 	case Is(sub, "reload"):
 		return debugReload(c)
 	case Is(sub, "loadaof") && n == 2:
@@ -474,4 +480,62 @@ func digestOf(st *storage.Store, tx *storage.Tx) ([sha1.Size]byte, error) {
 		}
 	}
 	return final, nil
+}
+
+// debugProtocol is DEBUG PROTOCOL <type>: a value of each reply type, as
+// Redis 7.0 answers it for client libraries' tests.
+func debugProtocol(c *Ctx) error {
+	out, name := c.Out, c.Args[2]
+	switch {
+	case Is(name, "string"):
+		out.BulkString("Hello World")
+	case Is(name, "integer"):
+		out.Int(12345)
+	case Is(name, "double"):
+		out.Double(3.141)
+	case Is(name, "bignum"):
+		out.BigNumber("1234567999999999999999999999999999999")
+	case Is(name, "null"):
+		out.Null()
+	case Is(name, "array"), Is(name, "set"):
+		if Is(name, "set") {
+			out.Set(3)
+		} else {
+			out.Array(3)
+		}
+		for j := range 3 {
+			out.Int(int64(j))
+		}
+	case Is(name, "map"):
+		out.Map(3)
+		for j := range 3 {
+			out.Int(int64(j))
+			out.Bool(j == 1)
+		}
+	case Is(name, "attrib"):
+		if out.Proto() >= 3 {
+			out.Raw([]byte("|1\r\n"))
+			out.BulkString("key-popularity")
+			out.Array(2)
+			out.BulkString("key:123")
+			out.Int(90)
+		}
+		// An attribute is no reply: a real one follows it.
+		out.BulkString("Some real reply following the attribute")
+	case Is(name, "push"):
+		if out.Proto() < 3 {
+			return Errf("RESP2 is not supported by this command")
+		}
+		out.Push(2)
+		out.BulkString("server-cpu-usage")
+		out.Int(42)
+		out.BulkString("Some real reply following the push reply")
+	case Is(name, "true"), Is(name, "false"):
+		out.Bool(Is(name, "true"))
+	case Is(name, "verbatim"):
+		out.Verbatim("txt", "This is a verbatim\nstring")
+	default:
+		return Errf("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+	}
+	return nil
 }

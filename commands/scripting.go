@@ -326,7 +326,11 @@ func functionLoad(c *Ctx) error {
 		return Errf("Function code is missing")
 	}
 	c.Tx.Lock(0, FunctionsLock)
-	name, err := c.Server.Scripts().LoadLibrary(string(c.Args[i]), replace)
+	timeout := scripting.LoadTimeout
+	if c.Client.Master {
+		timeout = 0 // a primary's FUNCTION LOAD is obeyed
+	}
+	name, err := c.Server.Scripts().LoadLibrary(string(c.Args[i]), replace, timeout)
 	if err != nil {
 		return err
 	}

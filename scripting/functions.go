@@ -1,8 +1,10 @@
 package scripting
 
 import (
+	"context"
 	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -94,8 +96,16 @@ func validName(s string) bool {
 
 // runLibrary runs lib's code in s under the load-time API and returns the
 // functions it registered.
-func (s *state) runLibrary(lib *Library) (map[string]*lua.LFunction, []*Function, error) {
+func (s *state) runLibrary(lib *Library, timeout time.Duration) (map[string]*lua.LFunction, []*Function, error) {
 	L := s.L
+	var deadline context.Context
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		deadline, cancel = context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		L.SetContext(deadline)
+		defer L.SetContext(s.kill)
+	}
 	ld := &loading{lib: lib, funcs: map[string]*lua.LFunction{}}
 	s.loading = ld
 	s.envMeta.RawSetString("__index", s.loadAPI)
@@ -111,6 +121,9 @@ func (s *state) runLibrary(lib *Library) (map[string]*lua.LFunction, []*Function
 			if t, ok := ae.Object.(*lua.LTable); ok {
 				msg = lua.LVAsString(t.RawGetString("err"))
 			}
+		}
+		if deadline != nil && deadline.Err() != nil {
+			msg = "ERR FUNCTION LOAD timeout"
 		}
 		return nil, nil, &ReplyError{"ERR Error registering functions: " + msg}
 	}
@@ -235,10 +248,15 @@ const (
 	PolicyFlush
 )
 
-// CheckLibrary reports whether code would load, alone (COMPONENT DEPLOY
-// KIND function checks its payload with it).
+// LoadTimeout is how long a client's FUNCTION LOAD may run the library's
+// code, as Redis's LOAD_TIMEOUT_MS: a library that registers functions
+// needs far less, one that loops must not hold the server.
+const LoadTimeout = 500 * time.Millisecond
+
+// CheckLibrary reports whether code would load, alone, within LoadTimeout
+// (COMPONENT DEPLOY KIND function checks its payload with it).
 func (e *Engine) CheckLibrary(code string) error {
-	_, err := e.prepare(code)
+	_, err := e.prepare(code, LoadTimeout)
 	return err
 }
 
@@ -252,11 +270,12 @@ func LibraryName(code string) (string, error) {
 }
 
 // LoadLibrary loads code (FUNCTION LOAD); replace allows replacing a
-// library of the same name. It returns the library's name.
-func (e *Engine) LoadLibrary(code string, replace bool) (string, error) {
+// library of the same name; the code's run fails after timeout, unless 0
+// (what a primary sends is obeyed). It returns the library's name.
+func (e *Engine) LoadLibrary(code string, replace bool, timeout time.Duration) (string, error) {
 	e.libsMu.Lock()
 	defer e.libsMu.Unlock()
-	lib, err := e.prepare(code)
+	lib, err := e.prepare(code, timeout)
 	if err != nil {
 		return "", err
 	}
@@ -272,15 +291,16 @@ func (e *Engine) LoadLibrary(code string, replace bool) (string, error) {
 	return lib.Name, nil
 }
 
-// prepare parses code and runs it once to learn its functions.
-func (e *Engine) prepare(code string) (*Library, error) {
+// prepare parses code and runs it once, for at most timeout unless 0, to
+// learn its functions.
+func (e *Engine) prepare(code string, timeout time.Duration) (*Library, error) {
 	lib, err := parseLibrary(code)
 	if err != nil {
 		return nil, err
 	}
 	st := e.getState()
 	defer e.putState(st)
-	_, list, err := st.runLibrary(lib)
+	_, list, err := st.runLibrary(lib, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +366,7 @@ func (e *Engine) Restore(codes []string, policy LoadPolicy) error {
 	defer e.libsMu.Unlock()
 	var libs []*Library
 	for _, code := range codes {
-		lib, err := e.prepare(code)
+		lib, err := e.prepare(code, 0)
 		if err != nil {
 			return err
 		}
@@ -412,7 +432,7 @@ func (e *Engine) Call(run *Run, f *Function, out *resp.Writer) error {
 	if st.funcsGen != cur.gen || st.funcs == nil {
 		st.funcs = map[string]*lua.LFunction{}
 		for _, lib := range cur.libs {
-			fns, _, err := st.runLibrary(lib)
+			fns, _, err := st.runLibrary(lib, 0) // it loaded once
 			if err != nil {
 				continue
 			}

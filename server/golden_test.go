@@ -77,7 +77,8 @@ func parseGolden(t *testing.T, text string) []goldenStep {
 		switch {
 		case strings.HasPrefix(line, "> "):
 			steps = append(steps, goldenStep{cmd: line[2:]})
-		case line == "" || line == "monitor" || line == "sync" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "proto ") || strings.HasPrefix(line, "notify "):
+		case line != "#t" && line != "#f" && // RESP3's booleans, not comments
+			(line == "" || line == "monitor" || line == "sync" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "proto ") || strings.HasPrefix(line, "notify ")):
 			steps = append(steps, goldenStep{comment: line})
 		default:
 			if len(steps) == 0 || steps[len(steps)-1].cmd == "" {

@@ -98,7 +98,7 @@ func (s *Server) functionLoader() cluster.FunctionLoader {
 		Check: func(code []byte) error { return s.scripts.CheckLibrary(string(code)) },
 		Load: func(code []byte) error {
 			return change(func() error {
-				_, err := s.scripts.LoadLibrary(string(code), true)
+				_, err := s.scripts.LoadLibrary(string(code), true, 0) // checked before
 				return err
 			})
 		},

@@ -152,6 +152,10 @@ func readReply(rd *bufio.Reader, b *strings.Builder) error {
 				return err
 			}
 		}
+		if line[0] == '|' {
+			// An attribute is no reply: the reply it describes follows.
+			return readReply(rd, b)
+		}
 	}
 	return nil
 }
