@@ -380,8 +380,8 @@ func (c *Config) TLSEnabled() bool {
 }
 
 // InDir returns the file name as Redis opens it: Redis works in its
-// directory ("dir", where it chdirs), so a relative aclfile or pidfile
-// is in dir.
+// directory ("dir", where it chdirs), so a relative aclfile, pidfile or
+// logfile is in dir.
 func (c *Config) InDir(name string) string {
 	if name == "" || filepath.IsAbs(name) {
 		return name

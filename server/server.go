@@ -424,10 +424,11 @@ func (s *Server) cron() {
 func newLogger(c *config.Config, level *slog.LevelVar) (*slog.Logger, error) {
 	out := os.Stdout
 	if c.LogFile != "" {
-		if err := os.MkdirAll(filepath.Dir(c.LogFile), 0o755); err != nil {
+		path := c.InDir(c.LogFile)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(c.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("server: logfile: %w", err)
 		}
