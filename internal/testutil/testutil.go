@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -207,12 +208,21 @@ func RequireRedisPy(t testing.TB) string {
 // FreePort returns a loopback port nothing listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// NB: a port of the ephemeral range (32768-60999 on Linux), which
+	// "127.0.0.1:0" gives, can be taken between this check and the
+	// server's bind by any outgoing connection of the machine; one below
+	// it only by another explicit bind.
+	for range 1000 {
+		port := 10000 + rand.IntN(32768-10000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 // ScrapeMetrics fetches /metrics from addr and returns each sample's value

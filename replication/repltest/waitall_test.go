@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/testutil"
 )
 
 // waitAll runs WAITALL and returns its reply as "[acked expected]".
@@ -160,12 +160,7 @@ func TestWaitAllIsolated(t *testing.T) {
 // timed.
 func TestWaitMetrics(t *testing.T) {
 	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testutil.FreePort(t)
 	p := newNode(t, func(c *config.Config) { c.MetricsPort = port })
 	c := p.conn()
 	c.Set(ctx, "k", 1, 0)
