@@ -185,7 +185,9 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 		m.multi = snap.multiMem
 		m.out = cn.outPending.Load()
 	}
-	m.qbufFree = max(readChunk-m.qbuf, 0)
+	if cn.rd != nil && cn.rd.held.Load() {
+		m.qbufFree = max(readChunk-m.qbuf, 0)
+	}
 	for _, sub := range []*subscriber{cn.ps.Load(), cn.mon.Load(), cn.push.Load()} {
 		if sub != nil {
 			sub.mu.Lock()

@@ -99,6 +99,8 @@ type conn struct {
 	// readLen is the size of the read being served, for the
 	// connection's own CLIENT LIST.
 	readLen int
+	// rd is the socket's reads (readbuf.go).
+	rd *reader
 
 	// errMark is out.Errors() when the current command started, or when
 	// the last command it ran (EXEC's) ended.
@@ -132,7 +134,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 		nc.Write([]byte(protectedDenied))
 		return nil
 	}
-	c := &conn{s: s, nc: nc, tx: s.store.NewTx(), rbuf: newReplyBuf()}
+	c := &conn{s: s, nc: nc, tx: s.store.NewTx(), rbuf: newReplyBuf(), rd: newReader(nc)}
 	c.out.OnError = s.countError
 	c.ID = s.nextID.Add(1)
 	c.Addr = nc.RemoteAddr().String()

@@ -82,11 +82,11 @@ func (s *Server) serveConn(nc net.Conn) {
 		}
 		s.closed(c)
 	}()
-	in := make([]byte, readChunk)
+	defer c.rd.release()
 	for {
-		n, rerr := nc.Read(in)
+		n, rerr := c.rd.read(nc)
 		c.readLen, c.clock, c.passOut = n, 0, 0
-		p := in[:n]
+		p := (*c.rd.buf)[:n]
 		for len(p) > 0 {
 			used, ferr := c.fr.feed(p, c.limits())
 			for i, r := range c.fr.reqs {

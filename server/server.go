@@ -414,6 +414,7 @@ func (s *Server) cron() {
 		case now := <-t.C:
 			s.saveCron(now)
 			s.closeIdleClients()
+			s.parkIdleReaders()
 			s.evictClients()
 			s.releaser.tick()
 			s.info.sample(s.rateTotals(), time.Now())
