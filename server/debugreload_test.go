@@ -116,3 +116,29 @@ func sameReplies(t *testing.T, clients []*redis.Client, steps func(do func(args 
 		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
 	}
 }
+
+// TestDebugProtocolPushAsRedis: DEBUG PROTOCOL push in RESP3 sends a
+// push message and then its reply, byte for byte as redis-server 7.0.15
+// does (the golden transcripts read one reply per command).
+func TestDebugProtocolPushAsRedis(t *testing.T) {
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	var got [2]string
+	for i, addr := range []string{testutil.Start(t, nil).Addr(), r.Addr()} {
+		c := testutil.Dial(t, addr)
+		c.Send("HELLO 3\r\n")
+		if _, err := c.ReadReply(); err != nil {
+			t.Fatal(err)
+		}
+		c.Send("DEBUG PROTOCOL push\r\n")
+		for range 2 {
+			reply, err := c.ReadReply()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] += reply
+		}
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal: %q\nredis-server: %q", got[0], got[1])
+	}
+}
