@@ -486,17 +486,21 @@ func scan(c *Ctx) error {
 		return err
 	}
 	after, _ := c.Server.Cursors().Load(cursor) // unknown: from the start
-	var out [][]byte
+	var out, expired [][]byte
 	var seen int64
-	last, more, err := c.Tx.ScanKeys(c.DB(), after, func(name []byte, m *encoding.Meta) bool {
+	last, more, err := c.Tx.ScanKeysExpiring(c.DB(), after, func(name []byte, m *encoding.Meta) bool {
 		seen++
 		if (o.Type == nil || strings.EqualFold(string(o.Type), m.Type.String())) &&
 			(o.Match == nil || GlobMatch(o.Match, name)) {
 			out = append(out, bytes.Clone(name))
 		}
 		return seen < o.Count
-	})
+	}, &expired)
 	if err != nil {
+		return err
+	}
+	// As Redis's SCAN, the expired keys it passed are deleted.
+	if err := c.Tx.ExpireKeys(c.DB(), expired); err != nil {
 		return err
 	}
 	var next uint64
@@ -539,11 +543,15 @@ func randomKey(c *Ctx) error {
 // randomKeyByIndex walks to a random one of the first n live keys; when
 // expired keys make fewer live, it picks among those there are.
 func (c *Ctx) randomKeyByIndex(n int64) ([]byte, error) {
-	var keys [][]byte
-	_, _, err := c.Tx.ScanKeys(c.DB(), nil, func(name []byte, _ *encoding.Meta) bool {
+	var keys, expired [][]byte
+	_, _, err := c.Tx.ScanKeysExpiring(c.DB(), nil, func(name []byte, _ *encoding.Meta) bool {
 		keys = append(keys, bytes.Clone(name))
 		return int64(len(keys)) < max(n, 1)
-	})
+	}, &expired)
+	if err == nil {
+		// As Redis's RANDOMKEY, the expired keys it met are deleted.
+		err = c.Tx.ExpireKeys(c.DB(), expired)
+	}
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}

@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,5 +175,43 @@ func TestPopsReplicateAsRedis(t *testing.T) {
 	}
 	if got[0] != got[1] {
 		t.Fatalf("Shoal's stream:\n%s\n\nredis-server's:\n%s", got[0], got[1])
+	}
+}
+
+// TestScanAndRandomKeyExpireAsRedis: SCAN and RANDOMKEY delete the
+// expired keys they pass, each as a DEL of its own in the replication
+// stream (not wrapped in MULTI ... EXEC), as redis-server 7.0.15 does
+// with its active expiry off.
+func TestScanAndRandomKeyExpireAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	s := testutil.Start(t, nil)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	var got []string
+	for _, p := range []peer{{name: "shoal", addr: s.Addr(), c: testutil.Client(t, s, 2)}, {name: "redis", addr: r.Addr(), c: r.Client(t, 0)}} {
+		var seen []string
+		p.c.Do(ctx, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+		for _, step := range []struct{ read, marker string }{{"SCAN", "m1"}, {"RANDOMKEY", "m2"}} {
+			p.c.FlushAll(ctx)
+			p.c.Set(ctx, "foo1", "bar", time.Millisecond)
+			p.c.Set(ctx, "foo2", "bar", time.Millisecond)
+			if step.read == "SCAN" {
+				p.c.Set(ctx, "live", "v", 0)
+			}
+			time.Sleep(5 * time.Millisecond)
+			br := syncStream(t, p)
+			args := []any{step.read}
+			if step.read == "SCAN" {
+				args = append(args, "0")
+			}
+			reply, err := p.c.Do(ctx, args...).Result()
+			p.c.Set(ctx, step.marker, "1", 0)
+			lines := strings.Split(streamUntil(t, br, step.marker), "\n")
+			slices.Sort(lines) // NB: Redis's SCAN walks its hash table's order
+			seen = append(seen, fmt.Sprint(step.read, " ", reply, " ", err), strings.Join(lines, "|"), fmt.Sprint(p.c.DBSize(ctx).Val()))
+		}
+		got = append(got, strings.Join(seen, "\n"))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}
 }

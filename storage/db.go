@@ -53,6 +53,14 @@ func (t *Tx) SwapDB(a, b int) {
 // false. It returns the last key visited and whether keys remain after it.
 // name and m alias iterator memory valid only during the call.
 func (t *Tx) ScanKeys(db int, after []byte, fn func(name []byte, m *encoding.Meta) bool) (last []byte, more bool, err error) {
+	return t.ScanKeysExpiring(db, after, fn, nil)
+}
+
+// ScanKeysExpiring is ScanKeys that also returns, copied, the keys past
+// their expiry it passed over (at most maxExpired of them), for a
+// command that deletes them as Redis's SCAN and RANDOMKEY do
+// (ExpireKeys).
+func (t *Tx) ScanKeysExpiring(db int, after []byte, fn func(name []byte, m *encoding.Meta) bool, expired *[][]byte) (last []byte, more bool, err error) {
 	phys := t.s.phys(db)
 	lower, upper := encoding.DBSpan(encoding.TagMeta, phys)
 	if after != nil {
@@ -70,7 +78,13 @@ func (t *Tx) ScanKeys(db int, after []byte, fn func(name []byte, m *encoding.Met
 		if err != nil {
 			return nil, false, err
 		}
-		if encoding.DecodeMeta(v, &m) != nil || m.Expired(now) {
+		if encoding.DecodeMeta(v, &m) != nil {
+			continue
+		}
+		if m.Expired(now) {
+			if expired != nil && len(*expired) < maxExpired {
+				*expired = append(*expired, bytes.Clone(encoding.UserKeyFromMeta(it.Key())))
+			}
 			continue
 		}
 		name := encoding.UserKeyFromMeta(it.Key())
@@ -79,6 +93,27 @@ func (t *Tx) ScanKeys(db int, after []byte, fn func(name []byte, m *encoding.Met
 		}
 	}
 	return nil, false, it.Error()
+}
+
+// maxExpired bounds the expired keys one scan gathers for deletion: a
+// database of expired keys is the sweeper's to empty.
+const maxExpired = 1000
+
+// ExpireKeys deletes those of names in db that are past their expiry,
+// through the lookup that deletes them (SetExpireOnRead). Their locks are
+// taken together first, as a DEL of them would: a lookup that had to
+// take a second lock alone would only try it, and leave the key.
+func (t *Tx) ExpireKeys(db int, names [][]byte) error {
+	if len(names) == 0 {
+		return nil
+	}
+	t.Lock(db, names...)
+	for _, name := range names {
+		if _, err := t.LookupMeta(db, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SeekKey returns the first live key of db at or after name, or nil: the
