@@ -60,8 +60,8 @@ func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args 
 	case "expire", "pexpire", "expireat", "pexpireat", "persist":
 		c.feedState(db, args[1], true, emit)
 	case "hincrbyfloat":
-		k, err := c.tx.Lookup(db, args[1])
-		if err != nil || !k.Live {
+		k, err := c.tx.LookupAsIs(db, args[1])
+		if err != nil || !k.Exists {
 			emit(db, []byte("DEL"), args[1])
 			return
 		}
@@ -102,13 +102,20 @@ func (c *conn) collectFed(db int, args ...[]byte) {
 
 // feedState feeds the state key is left in: its expiry alone when
 // expiryOnly, else its whole value.
+//
+// NB: a key its command left to expire at once (SET ... PX 1) is fed
+// with its expiry, which has passed, as Redis feeds the PXAT it computed:
+// reading it back here must not expire it, which would feed a DEL the
+// command never made.
 func (c *conn) feedState(db int, key []byte, expiryOnly bool, emit func(db int, args ...[]byte)) {
-	k, err := c.tx.Lookup(db, key)
+	k, err := c.tx.LookupAsIs(db, key)
 	if err != nil {
 		c.s.log.Error("reading a key for the redis-server replicas failed", "err", err)
 		return
 	}
-	if !k.Live {
+	// NB: an expired key's value is not read whole (a chunked string's,
+	// a collection's members): it goes as the DEL its expiry comes to.
+	if !k.Exists || (!k.Live && !expiryOnly && (k.Meta.Type != encoding.TypeString || k.Meta.Chunked)) {
 		emit(db, []byte("DEL"), key)
 		return
 	}

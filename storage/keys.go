@@ -63,6 +63,16 @@ func (t *Tx) Lookup(db int, name []byte) (*Key, error) {
 	return k, t.LookupInto(k, db, name)
 }
 
+// LookupAsIs is Lookup that leaves a key past its expiry where it is,
+// Exists but not Live: a command's own write read back to be described
+// (for redis-server replicas) must not be expired by that reading.
+func (t *Tx) LookupAsIs(db int, name []byte) (*Key, error) {
+	on := t.expireOnRead
+	t.expireOnRead = false
+	defer func() { t.expireOnRead = on }()
+	return t.Lookup(db, name)
+}
+
 // LookupMeta is Lookup for a caller that reads a key's metadata, or moves
 // or replaces it whole: a chunked string's value stays in its chunks.
 func (t *Tx) LookupMeta(db int, name []byte) (*Key, error) {
