@@ -148,12 +148,8 @@ func (s *Server) closeRevokedSubscribers(ref *userRef, kept func(ch []byte, patt
 		r.mu.Lock()
 		kill := revoked(sub.patterns, true) || revoked(sub.channels, false) || revoked(sub.shards, false)
 		r.mu.Unlock()
-		switch {
-		case !kill:
-		case cn == self:
-			cn.closing = true
-		default:
-			cn.closeConn()
+		if kill {
+			cn.closeFor(self)
 		}
 	}
 }
@@ -323,11 +319,7 @@ func (s *Server) closeClientsOf(refs []*userRef, self *conn) {
 	defer s.clientsMu.Unlock()
 	for _, cn := range s.clients {
 		if slices.Contains(refs, cn.userRef.Load()) {
-			if cn == self {
-				cn.closing = true
-				continue
-			}
-			cn.closeConn()
+			cn.closeFor(self)
 		}
 	}
 }
@@ -538,4 +530,14 @@ func isCSpace(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// closeFor closes cn for an ACL change made by self: at once, or after
+// its reply when cn is self.
+func (cn *conn) closeFor(self *conn) {
+	if cn == self {
+		cn.closing = true
+		return
+	}
+	cn.closeConn()
 }

@@ -197,14 +197,22 @@ type scriptHost struct {
 	fed []replication.FedCommand
 }
 
+// scriptCommand finds the command (or subcommand) a script calls, as
+// Redis's lookupCommand does for redis.call and redis.acl_check_cmd; nil
+// when there is none.
+func (s *Server) scriptCommand(args [][]byte) *commands.Command {
+	cmd := s.table.Lookup(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		cmd = cmd.Sub(args[1])
+	}
+	return cmd
+}
+
 // ACLCheckCmd implements scripting.Host: redis.acl_check_cmd asks
 // whether the caller's user may run args; a command Redis's lookupCommand
 // would not find is an error.
 func (h *scriptHost) ACLCheckCmd(run *scripting.Run, args [][]byte) (bool, error) {
-	cmd := h.c.s.table.Lookup(args[0])
-	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
-		cmd = cmd.Sub(args[1])
-	}
+	cmd := h.c.s.scriptCommand(args)
 	if cmd == nil {
 		return false, errors.New("no such command")
 	}
@@ -232,10 +240,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if !h.inited {
 		h.client, h.inited, h.slot = *h.caller.Client, true, -1
 	}
-	cmd := s.table.Lookup(args[0])
-	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
-		cmd = cmd.Sub(args[1])
-	}
+	cmd := s.scriptCommand(args)
 	if cmd == nil {
 		return errors.New("Unknown Redis command called from script")
 	}
