@@ -272,29 +272,20 @@ func (k *strKey) ttl() int64 {
 	return k.Meta.ExpireAt
 }
 
-// put stores val at k with expiry at (Unix ms, 0 for none). A deadline
-// already past deletes the key instead, which is what a reader would see.
-func (k *strKey) put(c *Ctx, val []byte, at int64) {
-	if at != 0 && at <= c.NowMs() {
-		k.del(c)
-		return
-	}
-	c.PutString(&k.Key, val, at)
-}
+// put stores val at k with expiry at (Unix ms, 0 for none). As Redis's
+// setKey, a deadline that passed meanwhile (SET ... PX 1 on a busy
+// server, a KEEPTTL about to end) is stored as it is: the key is written,
+// fires its events and replicates, and its next lookup expires it.
+func (k *strKey) put(c *Ctx, val []byte, at int64) { c.PutString(&k.Key, val, at) }
 
 // putRaw is put for a value written in place, which Redis keeps raw.
-func (k *strKey) putRaw(c *Ctx, val []byte, at int64) {
-	if at != 0 && at <= c.NowMs() {
-		k.del(c)
-		return
-	}
-	c.PutRawString(&k.Key, val, at)
-}
+func (k *strKey) putRaw(c *Ctx, val []byte, at int64) { c.PutRawString(&k.Key, val, at) }
 
 // expire sets k's expiry to at (0: none), keeping its value as it is
-// kept; a deadline already past deletes it.
-func (k *strKey) expire(c *Ctx, at int64) {
-	if at != 0 && at <= c.NowMs() {
+// kept. An absolute deadline (abs: EXAT, PXAT) already past deletes it,
+// as Redis's checkAlreadyExpired; a relative one is stored as it is.
+func (k *strKey) expire(c *Ctx, at int64, abs bool) {
+	if abs && at != 0 && at <= c.NowMs() {
 		k.del(c)
 		return
 	}
@@ -661,14 +652,14 @@ func getex(c *Ctx) error {
 	c.Out.Bulk(v)
 	switch {
 	case o.unit != unitNone:
-		k.expire(c, at)
+		k.expire(c, at, o.unit == unitEXAT || o.unit == unitPXAT)
 		if k.Live {
 			c.Notify(NotifyGeneric, "expire", c.Args[1])
 		} else {
 			c.Notify(NotifyGeneric, "del", c.Args[1])
 		}
 	case o.persist && k.Meta.ExpireAt != 0:
-		k.expire(c, 0)
+		k.expire(c, 0, false)
 		c.Notify(NotifyGeneric, "persist", c.Args[1])
 	}
 	return nil
