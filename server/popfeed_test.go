@@ -215,3 +215,37 @@ func TestScanAndRandomKeyExpireAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}
 }
+
+// TestSetPastDeadlineAsRedis: a SET whose deadline has passed (PXAT in the
+// past here; PX 1 on a busy server) stores the key as Redis's setKey does,
+// replicates as SET ... PXAT, and its next lookup expires it, feeding the
+// DEL; GETEX's absolute deadline in the past deletes at once. The stream
+// and DBSIZE are compared with redis-server 7.0.15's.
+func TestSetPastDeadlineAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	s := testutil.Start(t, nil)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	var got []string
+	for _, p := range []peer{{name: "shoal", addr: s.Addr(), c: testutil.Client(t, s, 2)}, {name: "redis", addr: r.Addr(), c: r.Client(t, 0)}} {
+		p.c.Do(ctx, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+		br := syncStream(t, p)
+		var seen []string
+		for _, args := range [][]any{
+			{"SET", "k", "v", "PXAT", "1"}, {"DBSIZE"}, {"GET", "k"}, {"DBSIZE"},
+			{"SET", "k2", "v"}, {"GETEX", "k2", "PXAT", "1"}, {"DBSIZE"},
+			{"SET", "k3", "v", "PXAT", "99999999999999"}, {"SET", "k3", "w", "KEEPTTL"}, {"PTTL", "k3"},
+		} {
+			v, err := p.c.Do(ctx, args...).Result()
+			if args[0] == "PTTL" {
+				v = v.(int64) > 0
+			}
+			seen = append(seen, fmt.Sprint(args, " ", v, " ", err))
+		}
+		p.c.Set(ctx, "marker", "1", 0)
+		seen = append(seen, streamUntil(t, br, "marker"))
+		got = append(got, strings.Join(seen, "\n"))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
+	}
+}
