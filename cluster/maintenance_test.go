@@ -310,6 +310,18 @@ func TestMaintenanceCluster(t *testing.T) {
 	if err := replicas[0].Do(ctx, "CONFIG", "SET", "cluster-epoch-bump-timeout", "30000").Err(); err != nil {
 		t.Fatalf("CONFIG SET after END: %v", err)
 	}
+	// The node's address and timings are read at start: CONFIG SET may
+	// repeat them, not change them.
+	for _, args := range [][]any{{"cluster-node-timeout", "999"}, {"port", "1"}, {"cluster-announce-ip", "127.0.0.2"}} {
+		want := fmt.Sprintf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", args[0])
+		if err := replicas[0].Do(ctx, append([]any{"CONFIG", "SET"}, args...)...).Err(); err == nil || err.Error() != want {
+			t.Fatalf("CONFIG SET %v: %v, want %q", args, err, want)
+		}
+	}
+	timeout := replicas[0].Do(ctx, "CONFIG", "GET", "cluster-node-timeout").Val().(map[any]any)["cluster-node-timeout"]
+	if err := replicas[0].Do(ctx, "CONFIG", "SET", "cluster-node-timeout", timeout).Err(); err != nil {
+		t.Fatalf("CONFIG SET cluster-node-timeout to its value: %v", err)
+	}
 
 	// After END a killed primary fails over.
 	p.Kill()

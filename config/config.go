@@ -602,11 +602,10 @@ func (l *loader) load(text, source string) error {
 			return fmt.Errorf("config: %s line %d: %s: wrong number of arguments", source, n+1, name)
 		}
 		if d.Name == "save" {
-			if l.saved {
+			// As Redis: the first save line replaces the default, later
+			// ones add to it, and save "" empties it.
+			if l.saved && !(len(args) == 1 && args[0] == "") {
 				args = append(strings.Fields(d.Get(l.c)), args...)
-				if len(args) > 1 && args[len(args)-1] == "" {
-					args = args[:len(args)-1] // a later save "" adds nothing
-				}
 			}
 			l.saved = true
 		}

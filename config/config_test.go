@@ -33,6 +33,36 @@ func TestLoadFileAndFlags(t *testing.T) {
 	}
 }
 
+// TestSaveLinesAsRedis: save lines from the file and the command line
+// combine as in redis-server 7.0.15, whose CONFIG GET save gave each want
+// for the same file and arguments (introspection.tcl's "CONFIG save params
+// special case"): the first line replaces the default, later ones add,
+// save "" empties.
+func TestSaveLinesAsRedis(t *testing.T) {
+	cases := []struct {
+		file string
+		args []string
+		want string
+	}{
+		{"save 900 1\n", nil, "900 1"},
+		{"save 900 1\n", []string{"--save", "100", "100"}, "900 1 100 100"},
+		{"save 900 1\n", []string{"--save", ""}, ""},
+		{"save 900 1\nsave \"\"\nsave 100 100\n", nil, "100 100"},
+		{"save 900 1\n", []string{"--save", "", "--save", "5", "5"}, "5 5"},
+	}
+	for _, tc := range cases {
+		path := filepath.Join(t.TempDir(), "redis.conf")
+		os.WriteFile(path, []byte(tc.file), 0o644)
+		c, err := Load(append([]string{path}, tc.args...))
+		if err != nil {
+			t.Fatalf("%q %q: %v", tc.file, tc.args, err)
+		}
+		if got := c.Value("save"); got != tc.want {
+			t.Errorf("%q %q: save %q, want %q", tc.file, tc.args, got, tc.want)
+		}
+	}
+}
+
 func TestValidateNamesFieldAndValue(t *testing.T) {
 	cases := map[string]string{
 		"--appendfsync sometimes":   "appendfsync: argument(s) must be one of the following: everysec, always, no",

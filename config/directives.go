@@ -417,8 +417,8 @@ var directives = []*Directive{
 	// the others are stored.
 	boolean("cluster-enabled", 0, "no").to(boolField(func(c *Config) *bool { return &c.ClusterEnabled })),
 	num("cluster-port", 0, 0, 65535, "0").to(intField(func(c *Config) *int { return &c.ClusterPort })),
-	num("cluster-node-timeout", 0, 0, longMax, "15000").to(intField(func(c *Config) *int { return &c.ClusterNodeTimeout })),
-	str("cluster-announce-ip", null, "").to(stringField(func(c *Config) *string { return &c.ClusterAnnounceIP })),
+	num("cluster-node-timeout", mut, 0, longMax, "15000").to(intField(func(c *Config) *int { return &c.ClusterNodeTimeout })),
+	str("cluster-announce-ip", mut|null, "").to(stringField(func(c *Config) *string { return &c.ClusterAnnounceIP })),
 	str("cluster-config-file", 0, "nodes.conf"),
 	str("cluster-announce-hostname", mut|null, "").valid(checkHostname),
 	num("cluster-announce-port", mut, 0, 65535, "0"),

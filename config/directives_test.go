@@ -81,6 +81,33 @@ func TestEveryRedisDirective(t *testing.T) {
 	}
 }
 
+// TestMutableAsRedis checks that CONFIG SET may change what it may change
+// in redis-server 7.0.15, by testdata/redis-7.0.15-immutable.txt.
+func TestMutableAsRedis(t *testing.T) {
+	data, err := os.ReadFile("testdata/redis-7.0.15-immutable.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	immutable := map[string]bool{}
+	for _, ln := range strings.Split(string(data), "\n") {
+		if ln != "" && ln[0] != '#' {
+			immutable[ln] = true
+		}
+	}
+	// NB: dir holds Shoal's Pebble store, which does not move while it
+	// runs; the README says so.
+	shoalImmutable := map[string]bool{"dir": true}
+	for name := range redisConfigGet(t) {
+		d := Lookup(name)
+		if d == nil {
+			continue // TestEveryRedisDirective reports it
+		}
+		if want := !immutable[name] && !shoalImmutable[name]; d.Mutable != want {
+			t.Errorf("%s: mutable %v, want %v", name, d.Mutable, want)
+		}
+	}
+}
+
 // TestREADMEListsDirectives checks that README.md names every directive
 // under the heading that says whether Shoal acts on it.
 func TestREADMEListsDirectives(t *testing.T) {

@@ -29,17 +29,19 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	if err != nil {
 		return commands.Errf("%s", err)
 	}
-	if next.Port != s.cfg.Port || next.TLS.Port != s.cfg.TLS.Port || !slices.Equal(next.Bind, s.cfg.Bind) {
-		if s.cluster != nil {
-			// NB: a cluster node's address is the catalog's.
-			blame := "bind"
-			for _, p := range pairs {
-				if strings.EqualFold(p[0], "port") || strings.EqualFold(p[0], "tls-port") {
-					blame = strings.ToLower(p[0])
+	if s.cluster != nil {
+		// NB: a cluster node's address and timings are the catalog's and
+		// its gossip's, read at start.
+		for _, p := range pairs {
+			switch strings.ToLower(p[0]) {
+			case "port", "tls-port", "bind", "cluster-node-timeout", "cluster-announce-ip":
+				if d := config.Lookup(p[0]); d.Get(next) != d.Get(s.cfg) {
+					return commands.Errf("%s", &config.SetError{Arg: strings.ToLower(p[0]), Reason: "can't set immutable config"})
 				}
 			}
-			return commands.Errf("%s", &config.SetError{Arg: blame, Reason: "can't set immutable config"})
 		}
+	}
+	if next.Port != s.cfg.Port || next.TLS.Port != s.cfg.TLS.Port || !slices.Equal(next.Bind, s.cfg.Bind) {
 		prevSetup := s.tls.Load()
 		if tlsChanged {
 			// NB: a new TLS port serves with the new settings.
