@@ -257,6 +257,8 @@ type Server interface {
 	// RewriteAOF compacts the store's log in the background
 	// (BGREWRITEAOF); started is false when a save is running.
 	RewriteAOF() (started bool, err error)
+	// Sleep is DEBUG SLEEP: no other client's command runs for d.
+	Sleep(d time.Duration)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
 	// Latency runs LATENCY subcommands.

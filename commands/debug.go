@@ -85,7 +85,7 @@ func debug(c *Ctx) error {
 		// As Redis's strtod: what does not parse sleeps for 0 s.
 		secs, _ := strconv.ParseFloat(string(c.Args[2]), 64)
 		if secs > 0 {
-			time.Sleep(time.Duration(secs * float64(time.Second)))
+			c.Server.Sleep(time.Duration(secs * float64(time.Second)))
 		}
 		c.Out.OK()
 		return nil

@@ -109,6 +109,9 @@ type Manager struct {
 	// applier makes the Applier that runs a redis-server primary's
 	// command stream (redisupstream.go).
 	applier atomic.Pointer[func() Applier]
+	// hold waits while a replica may not apply its primary's stream
+	// (CLIENT PAUSE); false when abort closed first.
+	hold atomic.Pointer[func(abort <-chan struct{}) bool]
 	// followers are the redis-server replicas fed the logical stream
 	// flog (redisfeed.go, feedlog.go); feeding is 1 while the stream
 	// exists, for the servers' fast check, and feedOff its offset.
@@ -153,6 +156,12 @@ func (m *Manager) SetEventsHooks(ship func(bool), want func() bool) {
 	m.onEvents.Store(&ship)
 	m.wantEvents.Store(&want)
 }
+
+// SetApplyHold installs hold, which a Shoal replica calls before it
+// applies what it read of its primary's stream: it returns once the
+// stream may be applied, true, or when abort is closed, false. Reading
+// goes on meanwhile, as a paused Redis replica's query buffer fills.
+func (m *Manager) SetApplyHold(hold func(abort <-chan struct{}) bool) { m.hold.Store(&hold) }
 
 // SetFence installs the check a primary passes before WAITALL reports
 // success; its error is the reply instead.

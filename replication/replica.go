@@ -28,6 +28,9 @@ type upstream struct {
 	linkUp  atomic.Bool
 	syncing atomic.Bool
 	lastIO  atomic.Int64 // Unix ns of the last byte from the primary
+	// readOff is the end of the last batch read from a Shoal primary,
+	// which may be ahead of the store's offset while applying is held.
+	readOff atomic.Int64
 
 	// A redis-server primary (redisupstream.go): redis is set once the
 	// handshake found one, redisID is its replication id, redisRead the
@@ -68,6 +71,9 @@ func (u *upstream) info() UpstreamInfo {
 	info := UpstreamInfo{Host: u.host, Port: u.port, State: *u.state.Load(), LinkUp: u.linkUp.Load(),
 		LastIO: last, SyncInProgress: u.syncing.Load(), ReadOffset: u.m.store.ReplOffset()}
 	info.Applied = info.ReadOffset
+	if r := u.readOff.Load(); r > info.ReadOffset {
+		info.ReadOffset = r
+	}
 	if u.redis.Load() {
 		info.ReadOffset, info.Applied = u.redisRead.Load(), u.redisOff.Load()
 		if id := u.redisID.Load(); id != nil {
@@ -281,6 +287,10 @@ func (u *upstream) session() error {
 	}
 	ack()
 	defer ackEverySecond(ack)()
+	u.readOff.Store(u.m.store.ReplOffset())
+	defer u.readOff.Store(0)
+	frames := readFrames(c, r, cfg.Timeout, &u.lastIO, &u.readOff)
+	defer frames.close()
 	// Entries that arrived together apply as one commit: the group grows
 	// while more of the stream is already read, up to groupBytes.
 	var group []storage.LogEntry
@@ -289,32 +299,27 @@ func (u *upstream) session() error {
 		if len(group) == 0 {
 			return nil
 		}
+		if hold := u.m.hold.Load(); hold != nil && !(*hold)(frames.ended) {
+			return frames.err()
+		}
 		err := u.m.store.ApplyReplicatedGroup(group, u.m.store.Fsync() == storage.FsyncAlways)
 		clear(group)
 		group, size = group[:0], 0
 		return err
 	}
 	for {
-		c.SetReadDeadline(time.Now().Add(cfg.Timeout))
-		args, err := readFrame(r)
+		args, err := frames.next()
 		if err != nil {
 			return err
 		}
-		u.lastIO.Store(time.Now().UnixNano())
 		if len(args) == 0 {
 			continue
 		}
 		switch string(args[0]) {
 		case "BATCH":
-			if len(args) != 3 {
-				return fmt.Errorf("%w: BATCH with %d args", errProtocol, len(args))
-			}
-			end, err := strconv.ParseInt(string(args[1]), 10, 64)
-			if err != nil {
-				return fmt.Errorf("%w: BATCH offset %q", errProtocol, args[1])
-			}
+			end, _ := strconv.ParseInt(string(args[1]), 10, 64) // readFrames checked it
 			group = append(group, storage.LogEntry{End: end, Repr: args[2]})
-			if size += len(args[2]); r.Buffered() > 0 && size < groupBytes {
+			if size += len(args[2]); frames.pending() && size < groupBytes {
 				continue
 			}
 		case "PING":

@@ -35,6 +35,10 @@ func (c *conn) dispatch(args [][]byte) {
 		c.out.Discard = false
 	}()
 
+	if c.s.sleeping.active() {
+		c.flush()
+		c.s.sleeping.await(true, nil, nil) // NB: not blocked: Redis serves no INFO meanwhile
+	}
 	// Lookup.
 	cmd := c.s.table.Lookup(args[0])
 	if cmd == nil {

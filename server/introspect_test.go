@@ -401,3 +401,47 @@ func TestNoTouchLookupsAsRedis(t *testing.T) {
 		t.Fatalf("Shoal: %s\nredis-server: %s", got[0], got[1])
 	}
 }
+
+// TestDebugSleepHoldsEveryClientAsRedis checks that DEBUG SLEEP stalls the
+// whole server, as Redis's sleeping event loop does: another client's
+// PING is answered after the sleep, and a MIGRATE to a sleeping server
+// runs into its timeout (Redis's dump.tcl "MIGRATE timeout actually
+// works").
+func TestDebugSleepHoldsEveryClientAsRedis(t *testing.T) {
+	type pair struct{ name, src, dst string }
+	shoalSrc, shoalDst := testutil.Start(t, nil), testutil.Start(t, nil)
+	redisSrc := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	redisDst := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	for _, p := range []pair{{"shoal", shoalSrc.Addr(), shoalDst.Addr()}, {"redis", redisSrc.Addr(), redisDst.Addr()}} {
+		t.Run(p.name, func(t *testing.T) {
+			sleeper, other := testutil.Dial(t, p.dst), testutil.Dial(t, p.dst)
+			sleeper.Send("DEBUG SLEEP 1\r\n")
+			time.Sleep(200 * time.Millisecond) // the sleep has begun
+			other.Send("PING\r\n")
+			if got, err := other.ReadReply(); got != "+PONG\r\n" || err != nil {
+				t.Fatalf("PING = %q, %v", got, err)
+			}
+			// The sleeper's reply came first: it can be read at once.
+			sleeper.Conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if got, err := sleeper.ReadReply(); got != "+OK\r\n" || err != nil {
+				t.Fatalf("PING was answered before DEBUG SLEEP ended: %q, %v", got, err)
+			}
+
+			ctx := testutil.Ctx(t)
+			src := redis.NewClient(&redis.Options{Addr: p.src, Protocol: 2})
+			defer src.Close()
+			if err := src.Set(ctx, "key", "Some Value", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			sleeper.Send("DEBUG SLEEP 1.0\r\n")
+			time.Sleep(100 * time.Millisecond)
+			host, port, _ := strings.Cut(p.dst, ":")
+			err := src.Do(ctx, "MIGRATE", host, port, "key", "9", "500").Err()
+			if err == nil || !strings.HasPrefix(err.Error(), "IOERR") {
+				t.Fatalf("MIGRATE to a sleeping server = %v, want IOERR", err)
+			}
+			sleeper.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			sleeper.ReadReply()
+		})
+	}
+}

@@ -102,26 +102,54 @@ func (p *pauseState) holding() bool {
 // (INFO blocked_clients, CLIENT LIST flag b).
 func (p *pauseState) wait(mayReplicate bool, blocked *atomic.Bool) {
 	defer blocked.Store(false)
+	p.await(mayReplicate, nil, func() { blocked.Store(true) })
+}
+
+// await blocks while a pause applies to a waiter that writes or not,
+// calling waiting (if not nil) before it sleeps; it returns false if
+// abort closes first.
+func (p *pauseState) await(writes bool, abort <-chan struct{}, waiting func()) bool {
 	for {
 		p.mu.Lock()
-		if !p.on || (p.writes && !mayReplicate) {
+		if !p.on || (p.writes && !writes) {
 			p.mu.Unlock()
-			return
+			return true
 		}
 		left := time.Until(p.until)
 		if left <= 0 {
 			p.endLocked()
 			p.mu.Unlock()
-			return
+			return true
 		}
 		ch := p.changed
 		p.mu.Unlock()
-		blocked.Store(true)
+		if waiting != nil {
+			waiting()
+		}
 		t := time.NewTimer(left)
 		select {
 		case <-ch:
 		case <-t.C:
+		case <-abort:
+			t.Stop()
+			return false
 		}
 		t.Stop()
 	}
+}
+
+// Sleep is DEBUG SLEEP: for d no other client's command runs, as Redis's
+// event loop serves none while its one thread sleeps. Replies already
+// made are sent; commands that arrive wait.
+func (s *Server) Sleep(d time.Duration) {
+	s.sleeping.set(d, false)
+	time.Sleep(d)
+	s.sleeping.unpause()
+}
+
+// holdReplicaApply waits while a CLIENT PAUSE (WRITE or ALL) is in force:
+// a paused Redis replica reads its primary's stream but applies none of
+// it. It returns false if abort closes first.
+func (s *Server) holdReplicaApply(abort <-chan struct{}) bool {
+	return s.pause.await(true, abort, nil)
 }

@@ -2,8 +2,12 @@ package server_test
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/internal/testutil"
 )
@@ -42,5 +46,56 @@ func TestPausedClientsCountAsBlockedAsRedis(t *testing.T) {
 	}
 	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
 		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", strings.Join(got[0], "\n"), strings.Join(got[1], "\n"))
+	}
+}
+
+// TestPausedReplicaReadsButDoesNotApply follows pause.tcl's "Test when
+// replica paused, offset would not grow": a replica under CLIENT PAUSE
+// WRITE reads its primary's stream (slave_read_repl_offset) without
+// applying it (slave_repl_offset, the key), and applies it on CLIENT
+// UNPAUSE; a Shoal pair as a redis-server pair.
+func TestPausedReplicaReadsButDoesNotApply(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	sp := testutil.Start(t, nil)
+	rp := testutil.StartRedisServer(t, t.TempDir())
+	cfg := testutil.Config(t)
+	host, port, _ := net.SplitHostPort(sp.Addr())
+	cfg.ReplicaOf = host + " " + port
+	sr := testutil.Start(t, cfg)
+	rr := testutil.StartRedisServer(t, t.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(rp.Port))
+	pairs := []struct {
+		name             string
+		primary, replica *redis.Client
+	}{
+		{"shoal", testutil.Client(t, sp, 2), testutil.Client(t, sr, 2)},
+		{"redis", rp.Client(t, 0), rr.Client(t, 0)},
+	}
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) {
+			p.primary.ConfigSet(ctx, "repl-ping-replica-period", "3600")
+			eventuallyTrue(t, "linked", func() bool { return infoText(t, p.replica, "master_link_status") == "up" })
+			p.primary.Set(ctx, "foo", "bar", 0)
+			old := infoText(t, p.primary, "master_repl_offset")
+			eventuallyTrue(t, "caught up", func() bool { return infoText(t, p.replica, "slave_repl_offset") == old })
+
+			if err := p.replica.Do(ctx, "CLIENT", "PAUSE", "100000", "WRITE").Err(); err != nil {
+				t.Fatal(err)
+			}
+			p.primary.Set(ctx, "foo2", "bar2", 0)
+			now := infoText(t, p.primary, "master_repl_offset")
+			eventuallyTrue(t, "read", func() bool { return infoText(t, p.replica, "slave_read_repl_offset") == now })
+			if got := infoText(t, p.replica, "slave_repl_offset"); got != old {
+				t.Fatalf("slave_repl_offset %s under the pause, want %s", got, old)
+			}
+			if v, err := p.replica.Get(ctx, "foo2").Result(); err != redis.Nil {
+				t.Fatalf("GET foo2 under the pause = %q, %v", v, err)
+			}
+
+			p.replica.Do(ctx, "CLIENT", "UNPAUSE")
+			eventuallyTrue(t, "applied", func() bool { return infoText(t, p.replica, "slave_repl_offset") == now })
+			if v, err := p.replica.Get(ctx, "foo2").Result(); v != "bar2" {
+				t.Fatalf("GET foo2 after the pause = %q, %v", v, err)
+			}
+		})
 	}
 }

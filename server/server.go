@@ -120,6 +120,9 @@ type Server struct {
 	// events was last set from it.
 	eventsValue string
 	pause       pauseState
+	// sleeping holds every other command while DEBUG SLEEP runs, as
+	// Redis's one thread serves no client then.
+	sleeping pauseState
 	failover    failoverState
 	// shutdownWait is a shutdown waiting for the replicas (shutdown.go).
 	shutdownWait shutdownState
@@ -240,6 +243,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.reg = reg
 	s.repl = replication.New(store, s.replConfig(cfg), log, reg)
 	s.repl.SetApplier(s.newApplier)
+	s.repl.SetApplyHold(s.holdReplicaApply)
 	s.repl.SetEventsHooks(s.events.SetShip, func() bool {
 		f := s.events.Flags()
 		return f&(commands.NotifyKeyspace|commands.NotifyKeyevent) != 0 && f&commands.Shippable != 0
