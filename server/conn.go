@@ -71,10 +71,14 @@ type conn struct {
 	detached    bool
 	afterDetach func(read func() ([][]byte, error))
 	// trk is the connection's CLIENT TRACKING; inval and invalFlush what
-	// its writes invalidate once they commit (tracking.go).
+	// its writes invalidate once they commit, invalSelf the keys it
+	// tracked itself, to be told of after its replies (tracking.go).
 	trk        trackingState
 	inval      [][]byte
 	invalFlush bool
+	invalSelf  [][]byte
+	// trkOwner is set once the connection tracked (trackingRegistry.owners).
+	trkOwner bool
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex
@@ -169,6 +173,7 @@ func (s *Server) closed(c *conn) {
 	s.unsubscribeAll(c)
 	s.stopMonitor(c)
 	s.disableTracking(c)
+	s.leaveTracking(c)
 	if sub := c.push.Load(); sub != nil {
 		sub.stop()
 	}
@@ -242,6 +247,14 @@ func (c *conn) flush() {
 	// NB: before the replies: a client that read its reply finds its
 	// call in INFO and the metrics.
 	c.flushStats()
+	if c.closing {
+		// NB: Redis frees a client closing after its reply before it
+		// reads another command: from here no one finds it by its ID
+		// (a tracking redirect, CLIENT KILL ID, CLIENT LIST).
+		c.s.clientsMu.Lock()
+		delete(c.s.clients, c.ID)
+		c.s.clientsMu.Unlock()
+	}
 	if c.out.Len() > 0 && c.overOutputLimit() {
 		c.out.Reset()
 		c.closeConn()

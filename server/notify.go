@@ -64,7 +64,7 @@ func (c *conn) notifyNew(db int, key []byte) {
 // reply).
 func (s *Server) keyExpired(tx *storage.Tx, db int, key []byte) {
 	s.feedExpired(tx, db, key)
-	if s.tracking.n.Load() > 0 {
+	if s.tracking.live() {
 		owner, _ := tx.Owner().(*conn)
 		self := s.invalidateKeysAs(nil, owner, [][]byte{bytes.Clone(key)})
 		if owner != nil {

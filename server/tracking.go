@@ -46,7 +46,16 @@ type trackingRegistry struct {
 	items   int
 	// prefixes are the BCAST clients' prefixes.
 	prefixes map[string]map[*conn]struct{}
+	// owners counts the connected clients that ever tracked: the table
+	// outlives CLIENT TRACKING off, as in Redis, so a write still ends
+	// its key's entries (and a client that tracks again is told only of
+	// keys unchanged meanwhile). Once none is connected, the entries
+	// can name no one and are dropped.
+	owners atomic.Int32
 }
+
+// live reports that writes have entries or clients to tell.
+func (r *trackingRegistry) live() bool { return r.n.Load() > 0 || r.owners.Load() > 0 }
 
 var invalidateChannel = []byte("__redis__:invalidate")
 
@@ -207,6 +216,10 @@ func (s *Server) enableTracking(cn *conn, next trackingState, prefixes []string)
 	t := &cn.trk
 	if !t.on {
 		s.tracking.n.Add(1)
+	}
+	if !cn.trkOwner {
+		cn.trkOwner = true
+		s.tracking.owners.Add(1)
 		s.store.AddListener(1)
 	}
 	t.on, t.redirect, t.broken = true, next.redirect, false
@@ -253,8 +266,23 @@ func (s *Server) disableTracking(cn *conn) {
 	r.mu.Unlock()
 	*t = trackingState{}
 	s.tracking.n.Add(-1)
-	s.store.AddListener(-1)
 	cn.publishTracking()
+}
+
+// leaveTracking forgets a closed connection that ever tracked; with the
+// last one the table is emptied.
+func (s *Server) leaveTracking(cn *conn) {
+	if !cn.trkOwner {
+		return
+	}
+	cn.trkOwner = false
+	r := &s.tracking
+	r.mu.Lock()
+	if r.owners.Add(-1) == 0 {
+		r.keys, r.items = nil, 0
+	}
+	r.mu.Unlock()
+	s.store.AddListener(-1)
 }
 
 // publishTracking makes c's tracking state visible to other goroutines.
@@ -340,15 +368,43 @@ type evictedKey struct {
 
 // noteWrite is the connection's touch hook: a key it wrote, or a database
 // it emptied (key nil), to invalidate once the write commits.
+//
+// The connection's own tracking of the key ends at the write, as in
+// Redis, where the write empties the key's entry at once: a read of it
+// later in the same pipeline or transaction tracks it again, and is not
+// invalidated by the write it follows.
 func (c *conn) noteWrite(db int, key []byte, flushed bool) {
-	if c.s.tracking.n.Load() == 0 {
+	r := &c.s.tracking
+	if !r.live() {
 		return
 	}
 	if key == nil {
-		c.invalFlush = c.invalFlush || flushed
+		if flushed {
+			c.invalFlush = true
+			r.mu.Lock()
+			r.keys, r.items = nil, 0
+			r.mu.Unlock()
+		}
 		return
 	}
 	c.inval = append(c.inval, bytes.Clone(key))
+	r.mu.Lock()
+	set := r.keys[string(key)]
+	_, mine := set[c.ID]
+	if mine {
+		delete(set, c.ID)
+		r.items--
+		if len(set) == 0 {
+			delete(r.keys, string(key))
+		}
+	}
+	r.mu.Unlock()
+	// NB: an entry of its own is ended whatever its tracking is now
+	// (off, BCAST): the entry seen at commit is then a read after this
+	// write.
+	if mine && c.trk.on && !c.trk.bcast && !c.trk.noloop {
+		c.invalSelf = append(c.invalSelf, bytes.Clone(key))
+	}
 }
 
 // sendInvalidations sends what the connection's committed writes
@@ -358,12 +414,15 @@ func (c *conn) sendInvalidations() (self []pendingPush) {
 	if len(c.inval) == 0 && !c.invalFlush {
 		return nil
 	}
-	keys, flushed := c.inval, c.invalFlush
-	c.inval, c.invalFlush = c.inval[:0], false
+	keys, flushed, own := c.inval, c.invalFlush, c.invalSelf
+	c.inval, c.invalFlush, c.invalSelf = c.inval[:0], false, c.invalSelf[:0]
 	if flushed {
 		return c.s.invalidateAll(c)
 	}
-	return c.s.invalidateKeys(c, keys)
+	for _, k := range own {
+		self = append(self, c.s.sendInvalidation(c, [][]byte{k}, c)...)
+	}
+	return append(self, c.s.invalidateKeys(c, keys)...)
 }
 
 // pendingPush is a message for a connection's own queue.
@@ -410,11 +469,21 @@ func (s *Server) invalidateKeysAs(writer, selfConn *conn, keys [][]byte) (self [
 	var ids []int64
 	for _, k := range keys {
 		if set := r.keys[string(k)]; set != nil {
+			// NB: the writer's own entry ended at its write (noteWrite):
+			// one here is a read after it, which stays.
+			_, reread := set[writerID(writer)]
 			for id := range set {
-				ids = append(ids, id)
+				if !reread || id != writer.ID {
+					ids = append(ids, id)
+				}
 			}
-			r.items -= len(set)
-			delete(r.keys, string(k))
+			if reread {
+				r.items -= len(set) - 1
+				r.keys[string(k)] = map[int64]struct{}{writer.ID: {}}
+			} else {
+				r.items -= len(set)
+				delete(r.keys, string(k))
+			}
 			for _, id := range ids {
 				if tc := s.clientByID(id); tc != nil {
 					if ts := tc.trkInfo.Load(); ts != nil && !ts.bcast {
@@ -453,10 +522,18 @@ func (s *Server) invalidateKeysAs(writer, selfConn *conn, keys [][]byte) (self [
 	return self
 }
 
+// writerID is writer's client ID, 0 (no client's) for none.
+func writerID(writer *conn) int64 {
+	if writer == nil {
+		return 0
+	}
+	return writer.ID
+}
+
 // replicatedWrites is the store's replicated listener: a replica's
 // tracking clients are told of the keys its primary's batch wrote.
 func (s *Server) replicatedWrites(keys [][]byte, flushed bool) {
-	if s.tracking.n.Load() == 0 {
+	if !s.tracking.live() {
 		return
 	}
 	if flushed {
@@ -467,12 +544,15 @@ func (s *Server) replicatedWrites(keys [][]byte, flushed bool) {
 }
 
 // invalidateAll tells every tracking client that everything changed
-// (FLUSHDB, FLUSHALL) and empties the table.
+// (FLUSHDB, FLUSHALL). The table was emptied by the writer's flush
+// (noteWrite), or here for a primary's (writer nil).
 func (s *Server) invalidateAll(writer *conn) (self []pendingPush) {
-	r := &s.tracking
-	r.mu.Lock()
-	r.keys, r.items = nil, 0
-	r.mu.Unlock()
+	if writer == nil {
+		r := &s.tracking
+		r.mu.Lock()
+		r.keys, r.items = nil, 0
+		r.mu.Unlock()
+	}
 	for _, tc := range s.connList() {
 		if tc.trkInfo.Load() != nil {
 			self = append(self, s.sendInvalidation(tc, nil, writer)...)

@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shoaldb/shoal/internal/testutil"
 )
 
 // rawSession is a connection that sends lines and reads what came back
@@ -73,5 +76,58 @@ func TestTrackingMessagesAsRedis(t *testing.T) {
 	}
 	if got[0] != got[1] {
 		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
+
+// TestOwnInvalidationsFollowRepliesAsRedis follows tracking.tcl's "not
+// interleaved" tests: a tracking client's own invalidations come after
+// the reply of the command that caused them, a key it wrote and then
+// read in one transaction stays tracked, and so does one read after a
+// FLUSHALL in it; entries left by CLIENT TRACKING off end at the next
+// write or flush; byte for byte as from redis-server 7.0.15.
+func TestOwnInvalidationsFollowRepliesAsRedis(t *testing.T) {
+	const wait = 200 * time.Millisecond
+	s := testutil.Start(t, nil)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	var got []string
+	for _, addr := range []string{s.Addr(), r.Addr()} {
+		c := newRawSession(t, addr)
+		other := newRawSession(t, addr)
+		c.do(wait, "HELLO 3")
+		var out strings.Builder
+		run := func(lines ...string) {
+			for _, l := range lines {
+				fmt.Fprintf(&out, "> %s\n%s", l, c.do(wait, l))
+			}
+		}
+		run("CLIENT TRACKING on", "DEBUG SET-ACTIVE-EXPIRE 0",
+			"MULTI", "MSET x{t} 1 y{t} 2", "PEXPIRE y{t} 100", "GET y{t}", "EXEC")
+		time.Sleep(150 * time.Millisecond)
+		run("MGET x{t} y{t}", "DEBUG SET-ACTIVE-EXPIRE 1")
+		run("MSET a{t} 1 b{t} 2", "GET a{t}", "MULTI", "INCR a{t}", "GET b{t}", "EXEC")
+		run("GET c", "MULTI", "SET c 1", "GET c", "EXEC")
+		other.do(wait, "SET c 2")
+		run("PING")
+		run("GET d", "MULTI", "FLUSHALL", "GET d", "EXEC")
+		other.do(wait, "SET d 1")
+		run("PING")
+		// The table outlives CLIENT TRACKING off: a write or a flush
+		// meanwhile ends the entries, and nothing comes after on.
+		run("GET e", "GET f", "CLIENT TRACKING off")
+		other.do(wait, "SET e 1")
+		run("FLUSHALL", "CLIENT TRACKING on")
+		other.do(wait, "SET e 2", "SET f 2")
+		run("PING", "GET g", "CLIENT TRACKING off", "CLIENT TRACKING on")
+		other.do(wait, "SET g 1")
+		run("PING")
+		// A key written in BCAST mode ends the entry of an earlier read.
+		run("GET h", "CLIENT TRACKING off", "CLIENT TRACKING on BCAST PREFIX h", "SET h 1",
+			"CLIENT TRACKING off", "CLIENT TRACKING on")
+		other.do(wait, "SET h 2")
+		run("PING")
+		got = append(got, out.String())
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}
 }
