@@ -503,3 +503,35 @@ func TestConfigSetAppliesAtRunTime(t *testing.T) {
 	wantErr(t, c.ConfigSet(ctx, "timeout", "-1").Err(),
 		"ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive")
 }
+
+// TestInfoFieldsAsRedis: every field of redis-server 7.0.15's INFO
+// sections is in Shoal's, in the same order (Shoal adds some of its own
+// and of Redis 7.2 between them).
+func TestInfoFieldsAsRedis(t *testing.T) {
+	peers := bothPeers(t)
+	names := func(c *redis.Client, section string) []string {
+		text, err := c.Info(testutil.Ctx(t), section).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, ln := range strings.Split(text, "\r\n") {
+			if name, _, ok := strings.Cut(ln, ":"); ok && !strings.HasPrefix(ln, "#") {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	for _, section := range []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster"} {
+		shoal, want := names(peers[0].c, section), names(peers[1].c, section)
+		i := 0
+		for _, n := range shoal {
+			if i < len(want) && n == want[i] {
+				i++
+			}
+		}
+		if i < len(want) {
+			t.Errorf("INFO %s: Redis's %s missing or out of order; Shoal has %v", section, want[i], shoal)
+		}
+	}
+}

@@ -360,39 +360,72 @@ func bytesToHuman(n int64) string {
 	return fmt.Sprintf("%.2fP", f/(1<<50))
 }
 
+// infoMemory is INFO memory: Redis 7.0's fields in its order, over the
+// figures MEMORY STATS reports (memOverhead), then Shoal's own. The Lua
+// fields count the scripts' code, which is what Shoal's script caches
+// hold.
 func (s *Server) infoMemory(b *infoBuilder) {
 	cfg := s.Config()
 	m := s.memory()
-	peak := s.info.peakMemory.Load()
+	o := s.memOverhead()
+	pct := func(name string, v float32) { b.field(name, fmt.Sprintf("%.2f%%", v)) }
 	b.int("used_memory", m.used)
 	b.field("used_memory_human", bytesToHuman(m.used))
 	b.int("used_memory_rss", m.rss)
 	b.field("used_memory_rss_human", bytesToHuman(m.rss))
-	b.int("used_memory_peak", peak)
-	b.field("used_memory_peak_human", bytesToHuman(peak))
-	b.field("used_memory_peak_perc", fmt.Sprintf("%.2f%%", 100*float64(m.used)/float64(max(peak, 1))))
-	b.int("used_memory_overhead", m.heap)
-	b.int("used_memory_dataset", m.cache+m.memtables)
-	b.int("allocator_allocated", m.heap)
-	b.int("allocator_resident", m.sys)
+	b.int("used_memory_peak", o.peak)
+	b.field("used_memory_peak_human", bytesToHuman(o.peak))
+	pct("used_memory_peak_perc", o.peakPerc)
+	b.int("used_memory_overhead", o.overhead)
+	b.int("used_memory_startup", o.startup)
+	b.int("used_memory_dataset", o.dataset)
+	pct("used_memory_dataset_perc", o.datasetPerc)
+	b.int("allocator_allocated", o.allocated)
+	b.int("allocator_active", o.active)
+	b.int("allocator_resident", o.resident)
 	b.int("total_system_memory", totalSystemMemory())
 	b.field("total_system_memory_human", bytesToHuman(totalSystemMemory()))
-	scripts, funcs := s.scripts.CodeBytes()
+	scripts, funcs := o.scripts, o.functions
 	b.int("used_memory_lua", scripts)
+	b.int("used_memory_vm_eval", scripts)
 	b.field("used_memory_lua_human", bytesToHuman(scripts))
 	b.int("used_memory_scripts_eval", scripts)
-	b.int("number_of_cached_scripts", int64(s.scripts.ScriptCount()))
+	b.int("number_of_cached_scripts", int64(o.numScripts))
 	b.int("number_of_functions", int64(s.scripts.FunctionCount()))
 	b.int("number_of_libraries", int64(len(s.scripts.Libraries())))
 	b.int("used_memory_vm_functions", funcs)
+	b.int("used_memory_vm_total", scripts+funcs)
+	b.field("used_memory_vm_total_human", bytesToHuman(scripts+funcs))
 	b.int("used_memory_functions", funcs)
 	b.int("used_memory_scripts", scripts+funcs)
 	b.field("used_memory_scripts_human", bytesToHuman(scripts+funcs))
 	b.field("maxmemory", strconv.FormatUint(cfg.MaxMemory, 10))
 	b.field("maxmemory_human", bytesToHuman(int64(cfg.MaxMemory)))
 	b.field("maxmemory_policy", cfg.MaxMemoryPolicy)
-	b.field("mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(m.rss)/float64(max(m.used, 1))))
+	ratio2 := func(name string, x, y int64) { b.field(name, fmt.Sprintf("%.2f", ratio(x, y))) }
+	ratio2("allocator_frag_ratio", o.active, o.allocated)
+	b.int("allocator_frag_bytes", o.active-o.allocated)
+	ratio2("allocator_rss_ratio", o.resident, o.active)
+	b.int("allocator_rss_bytes", o.resident-o.active)
+	ratio2("rss_overhead_ratio", o.rss, o.resident)
+	b.int("rss_overhead_bytes", o.rss-o.resident)
+	ratio2("mem_fragmentation_ratio", o.rss, o.total)
+	b.int("mem_fragmentation_bytes", o.rss-o.total)
+	// NB: Shoal evicts nothing, so nothing is left out of the count.
+	b.int("mem_not_counted_for_evict", 0)
+	b.int("mem_replication_backlog", o.backlog)
+	b.int("mem_total_replication_buffers", o.replicas)
+	b.int("mem_clients_slaves", o.replicas)
+	b.int("mem_clients_normal", o.clients)
+	b.int("mem_cluster_links", 0)
+	b.int("mem_aof_buffer", 0)
 	b.field("mem_allocator", "go-"+runtime.Version())
+	b.int("active_defrag_running", 0)
+	// NB: nothing is freed in the background: a deleted value's members
+	// go with a range tombstone in its own commit, and compactions drop
+	// them.
+	b.int("lazyfree_pending_objects", 0)
+	b.int("lazyfreed_objects", 0)
 	b.int("shoal_go_heap_bytes", m.heap)
 	b.int("shoal_pebble_block_cache_bytes", m.cache)
 	b.int("shoal_pebble_memtable_bytes", m.memtables)
@@ -602,6 +635,10 @@ func (s *Server) infoCPU(b *infoBuilder) {
 	b.field("used_cpu_user", tv(self.Utime))
 	b.field("used_cpu_sys_children", tv(children.Stime))
 	b.field("used_cpu_user_children", tv(children.Utime))
+	// NB: Shoal serves commands on all its threads, not one: the main
+	// thread's share is the process's.
+	b.field("used_cpu_sys_main_thread", tv(self.Stime))
+	b.field("used_cpu_user_main_thread", tv(self.Utime))
 }
 
 func (s *Server) infoCommandstats(b *infoBuilder) {
