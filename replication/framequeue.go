@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -147,3 +148,101 @@ func (q *frameQueue) err() error {
 // close stops the reader once its read returns; the session closes the
 // connection, which makes it return.
 func (q *frameQueue) close() { close(q.quit) }
+
+// readAhead is a redis-server primary's stream as its replica reads it:
+// a goroutine reads the bytes ahead of the parser, up to queueBytes, so
+// that reading goes on while applying is held; each read's size goes to
+// got (Redis's read_reploff counts the bytes read, not those applied).
+type readAhead struct {
+	mu     sync.Mutex
+	chunks [][]byte
+	bytes  int
+	rerr   error
+
+	wake, room, quit, ended chan struct{}
+}
+
+func newReadAhead(src io.Reader, got func(n int)) *readAhead {
+	r := &readAhead{wake: make(chan struct{}, 1), room: make(chan struct{}, 1),
+		quit: make(chan struct{}), ended: make(chan struct{})}
+	go func() {
+		defer close(r.ended)
+		for {
+			buf := make([]byte, 64<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				got(n)
+			}
+			r.mu.Lock()
+			if n > 0 {
+				r.chunks = append(r.chunks, buf[:n])
+				r.bytes += n
+			}
+			if err != nil {
+				r.rerr = err
+			}
+			full := r.bytes >= queueBytes
+			r.mu.Unlock()
+			signal(r.wake)
+			if err != nil {
+				return
+			}
+			for full {
+				select {
+				case <-r.room:
+				case <-r.quit:
+					return
+				}
+				r.mu.Lock()
+				full = r.bytes >= queueBytes
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return r
+}
+
+// Read returns bytes read ahead, waiting for some, or the error that
+// ended the reading once all were taken.
+func (r *readAhead) Read(p []byte) (int, error) {
+	for {
+		r.mu.Lock()
+		if len(r.chunks) > 0 {
+			n := copy(p, r.chunks[0])
+			if r.chunks[0] = r.chunks[0][n:]; len(r.chunks[0]) == 0 {
+				r.chunks[0] = nil
+				r.chunks = r.chunks[1:]
+			}
+			r.bytes -= n
+			r.mu.Unlock()
+			signal(r.room)
+			return n, nil
+		}
+		err := r.rerr
+		r.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		<-r.wake
+	}
+}
+
+// pending reports that bytes read wait.
+func (r *readAhead) pending() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes > 0
+}
+
+// err is why the reading ended.
+func (r *readAhead) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rerr == nil {
+		return errors.New("replication: the link ended")
+	}
+	return r.rerr
+}
+
+// close stops the reader once its read returns.
+func (r *readAhead) close() { close(r.quit) }

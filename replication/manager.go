@@ -110,8 +110,9 @@ type Manager struct {
 	// command stream (redisupstream.go).
 	applier atomic.Pointer[func() Applier]
 	// hold waits while a replica may not apply its primary's stream
-	// (CLIENT PAUSE); false when abort closed first.
-	hold atomic.Pointer[func(abort <-chan struct{}) bool]
+	// (CLIENT PAUSE), calling waiting first; false when abort closed
+	// first.
+	hold atomic.Pointer[func(abort <-chan struct{}, waiting func()) bool]
 	// followers are the redis-server replicas fed the logical stream
 	// flog (redisfeed.go, feedlog.go); feeding is 1 while the stream
 	// exists, for the servers' fast check, and feedOff its offset.
@@ -157,11 +158,14 @@ func (m *Manager) SetEventsHooks(ship func(bool), want func() bool) {
 	m.wantEvents.Store(&want)
 }
 
-// SetApplyHold installs hold, which a Shoal replica calls before it
-// applies what it read of its primary's stream: it returns once the
-// stream may be applied, true, or when abort is closed, false. Reading
-// goes on meanwhile, as a paused Redis replica's query buffer fills.
-func (m *Manager) SetApplyHold(hold func(abort <-chan struct{}) bool) { m.hold.Store(&hold) }
+// SetApplyHold installs hold, which a replica calls before it applies
+// what it read of its primary's stream: it returns once the stream may be
+// applied, true, or when abort is closed, false, and calls waiting (if
+// not nil) before it waits. Reading goes on meanwhile, as a paused Redis
+// replica's query buffer fills.
+func (m *Manager) SetApplyHold(hold func(abort <-chan struct{}, waiting func()) bool) {
+	m.hold.Store(&hold)
+}
 
 // SetFence installs the check a primary passes before WAITALL reports
 // success; its error is the reply instead.

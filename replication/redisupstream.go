@@ -244,10 +244,13 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 	// NB: a primary far ahead fills the whole buffer at each read, so a
 	// large one commits the applied stream seldom; one that keeps up
 	// reads little at a time and commits it as soon.
-	r = bufio.NewReaderSize(&streamReader{r: r, c: c, timeout: cfg.Timeout, lastIO: &u.lastIO}, applyCommitBytes)
+	ahead := newReadAhead(&streamReader{r: r, c: c, timeout: cfg.Timeout, lastIO: &u.lastIO},
+		func(n int) { u.redisRead.Add(int64(n)) })
+	defer ahead.close()
+	r = bufio.NewReaderSize(ahead, applyCommitBytes)
 	var slab argSlab
 	for {
-		if r.Buffered() == 0 || u.apply.PendingBytes() >= applyCommitBytes {
+		if (r.Buffered() == 0 && !ahead.pending()) || u.apply.PendingBytes() >= applyCommitBytes {
 			if err := commit(); err != nil {
 				return err
 			}
@@ -257,9 +260,19 @@ func (u *upstream) redisStream(c net.Conn, r *bufio.Reader, cfg *Config, send fu
 			return err
 		}
 		read += n
-		u.redisRead.Store(read)
 		if len(args) == 0 {
 			continue
+		}
+		// NB: under CLIENT PAUSE what was applied commits, and the
+		// stream waits, read on by ahead.
+		if hold := u.m.hold.Load(); hold != nil {
+			var cerr error
+			if !(*hold)(ahead.ended, func() { cerr = commit() }) {
+				return ahead.err()
+			}
+			if cerr != nil {
+				return cerr
+			}
 		}
 		if len(args) >= 2 && eqFold(args[0], "replconf") && eqFold(args[1], "getack") {
 			// As Redis does, the ACK covers what came before the GETACK.

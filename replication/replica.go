@@ -299,7 +299,7 @@ func (u *upstream) session() error {
 		if len(group) == 0 {
 			return nil
 		}
-		if hold := u.m.hold.Load(); hold != nil && !(*hold)(frames.ended) {
+		if hold := u.m.hold.Load(); hold != nil && !(*hold)(frames.ended, nil) {
 			return frames.err()
 		}
 		err := u.m.store.ApplyReplicatedGroup(group, u.m.store.Fsync() == storage.FsyncAlways)

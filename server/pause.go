@@ -109,6 +109,9 @@ func (p *pauseState) wait(mayReplicate bool, blocked *atomic.Bool) {
 // calling waiting (if not nil) before it sleeps; it returns false if
 // abort closes first.
 func (p *pauseState) await(writes bool, abort <-chan struct{}, waiting func()) bool {
+	if !p.onFast.Load() {
+		return true
+	}
 	for {
 		p.mu.Lock()
 		if !p.on || (p.writes && !writes) {
@@ -147,9 +150,9 @@ func (s *Server) Sleep(d time.Duration) {
 	s.sleeping.unpause()
 }
 
-// holdReplicaApply waits while a CLIENT PAUSE (WRITE or ALL) is in force:
-// a paused Redis replica reads its primary's stream but applies none of
-// it. It returns false if abort closes first.
-func (s *Server) holdReplicaApply(abort <-chan struct{}) bool {
-	return s.pause.await(true, abort, nil)
+// holdReplicaApply waits while a CLIENT PAUSE (WRITE or ALL) is in force,
+// calling waiting first: a paused Redis replica reads its primary's stream
+// but applies none of it. It returns false if abort closes first.
+func (s *Server) holdReplicaApply(abort <-chan struct{}, waiting func()) bool {
+	return s.pause.await(true, abort, waiting)
 }

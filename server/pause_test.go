@@ -53,7 +53,8 @@ func TestPausedClientsCountAsBlockedAsRedis(t *testing.T) {
 // replica paused, offset would not grow": a replica under CLIENT PAUSE
 // WRITE reads its primary's stream (slave_read_repl_offset) without
 // applying it (slave_repl_offset, the key), and applies it on CLIENT
-// UNPAUSE; a Shoal pair as a redis-server pair.
+// UNPAUSE; a Shoal pair and a Shoal replica of a redis-server as a
+// redis-server pair.
 func TestPausedReplicaReadsButDoesNotApply(t *testing.T) {
 	ctx := testutil.Ctx(t)
 	sp := testutil.Start(t, nil)
@@ -63,12 +64,17 @@ func TestPausedReplicaReadsButDoesNotApply(t *testing.T) {
 	cfg.ReplicaOf = host + " " + port
 	sr := testutil.Start(t, cfg)
 	rr := testutil.StartRedisServer(t, t.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(rp.Port))
+	rp2 := testutil.StartRedisServer(t, t.TempDir())
+	cfg2 := testutil.Config(t)
+	cfg2.ReplicaOf = "127.0.0.1 " + strconv.Itoa(rp2.Port)
+	sr2 := testutil.Start(t, cfg2)
 	pairs := []struct {
 		name             string
 		primary, replica *redis.Client
 	}{
 		{"shoal", testutil.Client(t, sp, 2), testutil.Client(t, sr, 2)},
 		{"redis", rp.Client(t, 0), rr.Client(t, 0)},
+		{"shoal of redis-server", rp2.Client(t, 0), testutil.Client(t, sr2, 2)},
 	}
 	for _, p := range pairs {
 		t.Run(p.name, func(t *testing.T) {
