@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -167,15 +168,15 @@ func newReadAhead(src io.Reader, got func(n int)) *readAhead {
 		quit: make(chan struct{}), ended: make(chan struct{})}
 	go func() {
 		defer close(r.ended)
+		buf := make([]byte, 64<<10)
 		for {
-			buf := make([]byte, 64<<10)
 			n, err := src.Read(buf)
 			if n > 0 {
 				got(n)
 			}
 			r.mu.Lock()
 			if n > 0 {
-				r.chunks = append(r.chunks, buf[:n])
+				r.chunks = append(r.chunks, bytes.Clone(buf[:n])) // NB: as long as what came
 				r.bytes += n
 			}
 			if err != nil {
