@@ -264,3 +264,51 @@ func TestReplDisableTCPNoDelay(t *testing.T) {
 		t.Fatalf("TCP_NODELAY %d on a replica's socket with repl-disable-tcp-nodelay yes", v)
 	}
 }
+
+// TestSoftOutputLimitWithoutTrafficAsRedis follows obuf-limits.tcl's "soft
+// limit is not enforced too early and is enforced when no traffic": a
+// subscriber that reads nothing, past pubsub's soft limit, is closed once
+// the limit's time has passed even though nothing more is published.
+func TestSoftOutputLimitWithoutTrafficAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	for _, p := range bothPeers(t) {
+		t.Run(p.name, func(t *testing.T) {
+			if err := p.c.ConfigSet(ctx, "client-output-buffer-limit", "pubsub 0 100000 1").Err(); err != nil {
+				t.Fatal(err)
+			}
+			sub := testutil.Dial(t, p.addr)
+			sub.Send("CLIENT SETNAME slow\r\nSUBSCRIBE foo\r\n")
+			omem := func() (int, bool) {
+				for _, ln := range strings.Split(p.c.ClientList(ctx).Val(), "\n") {
+					if strings.Contains(ln, "name=slow ") {
+						_, v, _ := strings.Cut(ln, " omem=")
+						n, _ := strconv.Atoi(strings.Fields(v)[0])
+						return n, true
+					}
+				}
+				return 0, false
+			}
+			eventuallyTrue(t, "subscribed", func() bool { return infoText(t, p.c, "pubsub_channels") == "1" })
+			msg := strings.Repeat("x", 1000)
+			for i := 0; ; i++ {
+				if n, _ := omem(); n > 100000 {
+					break
+				}
+				if i == 100000 {
+					t.Fatal("the subscriber's output never passed 100000 bytes")
+				}
+				p.c.Publish(ctx, "foo", msg)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				if _, ok := omem(); !ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the subscriber is still connected 5 s after the soft limit's second")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}

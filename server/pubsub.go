@@ -178,11 +178,6 @@ func (sub *subscriber) drainNow() {
 // normal for a monitor's queue and a RESP3 client's pushes, as Redis
 // classes a client by its pubsub flag. It never blocks on the socket.
 func (sub *subscriber) deliver(msg []byte, now time.Time) {
-	class := obuf.Normal
-	if sub.c.ps.Load() == sub {
-		class = obuf.Pubsub
-	}
-	l := sub.c.s.pubsub.limit(class)
 	sub.mu.Lock()
 	if sub.dead {
 		sub.mu.Unlock()
@@ -190,18 +185,55 @@ func (sub *subscriber) deliver(msg []byte, now time.Time) {
 	}
 	sub.queue = append(sub.queue, msg)
 	sub.pending += int64(len(msg))
-	if sub.watch.Over(l, sub.pending, now) {
-		used := sub.pending
-		sub.mu.Unlock()
-		sub.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
-			"client", sub.c.ID, "addr", sub.c.Addr, "class", obuf.ClassName(class), "pending", used)
-		sub.kill()
+	if sub.closeOverLimitLocked(now) {
 		return
 	}
 	hold := sub.hold
 	sub.mu.Unlock()
 	if !hold {
 		sub.signal()
+	}
+}
+
+// checkLimit is the cron's check of sub's output: a soft limit held past
+// its time closes the client even when nothing more is queued, as Redis's
+// clientsCron does.
+func (sub *subscriber) checkLimit(now time.Time) {
+	sub.mu.Lock()
+	if sub.dead || !sub.closeOverLimitLocked(now) {
+		sub.mu.Unlock()
+	}
+}
+
+// closeOverLimitLocked closes sub's client, unlocking mu, when its pending
+// output at now passes the limit of its class: pubsub for a connection's
+// subscriptions, normal for a monitor's queue and a RESP3 client's
+// pushes. It reports whether it did; if not, mu is still held.
+func (sub *subscriber) closeOverLimitLocked(now time.Time) bool {
+	class := obuf.Normal
+	if sub.c.ps.Load() == sub {
+		class = obuf.Pubsub
+	}
+	if !sub.watch.Over(sub.c.s.pubsub.limit(class), sub.pending, now) {
+		return false
+	}
+	used := sub.pending
+	sub.mu.Unlock()
+	sub.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+		"client", sub.c.ID, "addr", sub.c.Addr, "class", obuf.ClassName(class), "pending", used)
+	sub.kill()
+	return true
+}
+
+// checkOutputLimits runs checkLimit on every client's queue (once a
+// second, from the cron).
+func (s *Server) checkOutputLimits(now time.Time) {
+	for _, c := range s.connList() {
+		for _, sub := range []*subscriber{c.ps.Load(), c.push.Load()} {
+			if sub != nil {
+				sub.checkLimit(now)
+			}
+		}
 	}
 }
 
