@@ -647,6 +647,19 @@ func flushGeneric(all bool) func(*Ctx) error {
 			c.Tx.FlushDB(c.DB())
 		}
 		c.Changed(removed)
+		// As Redis's flushAllDataAndResetRDB: under save points FLUSHALL
+		// writes the emptied dataset's RDB file at once, which leaves no
+		// change since the last save. NB: inside EXEC or a script the
+		// batch may not commit half done, and the save is left to the
+		// save points.
+		if all && !c.InMulti && !c.InScript && c.Server.Config().Save != "" {
+			if err := c.Tx.Commit(); err != nil {
+				return err
+			}
+			if started, err := c.Server.Save(false); err == nil && started {
+				c.Changed(0)
+			}
+		}
 		c.Out.OK()
 		return nil
 	}

@@ -249,3 +249,28 @@ func TestSetPastDeadlineAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}
 }
+
+// TestFlushAllSavesUnderSavePointsAsRedis follows other.tcl's "FLUSHALL
+// should reset the dirty counter": with save points FLUSHALL saves at
+// once and leaves no change since the last save; without, its changes
+// count.
+func TestFlushAllSavesUnderSavePointsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		var seen []string
+		for _, save := range []string{"", "3600 1 300 100 60 10000"} {
+			p.c.ConfigSet(ctx, "save", save)
+			p.c.Set(ctx, "key", "value", 0)
+			if err := p.c.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			n, _ := strconv.Atoi(infoText(t, p.c, "rdb_changes_since_last_save"))
+			seen = append(seen, fmt.Sprintf("save %q: changes since save > 0: %v", save, n > 0))
+		}
+		got = append(got, strings.Join(seen, "\n"))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
+	}
+}
