@@ -406,8 +406,8 @@ func (s *Server) Close() error {
 
 func (s *Server) signalShutdown() { s.shutOnce.Do(func() { close(s.shutdown) }) }
 
-// cron runs once a second: save points, idle timeouts, output limits and
-// pause expiry.
+// cron runs once a second: save points, idle timeouts, output limits, the
+// tracking table's limit and pause expiry.
 func (s *Server) cron() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
@@ -421,6 +421,7 @@ func (s *Server) cron() {
 			s.closeIdleClients()
 			s.parkIdleReaders()
 			s.checkOutputLimits(now)
+			s.trimTrackingTable()
 			s.evictClients()
 			s.releaser.tick()
 			s.info.sample(s.rateTotals(), time.Now())

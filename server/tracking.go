@@ -338,24 +338,37 @@ func (c *conn) trackKeys(cmd *commands.Command, args [][]byte) {
 			r.items++
 		}
 	}
+	r.mu.Unlock()
+	c.s.trimTrackingTable()
+}
+
+// trimTrackingTable evicts keys past tracking-table-max-keys, telling
+// their readers they changed: after each tracked read, and from the cron,
+// as Redis's trackingLimitUsedSlots, so that a lowered limit takes effect
+// without another read.
+func (s *Server) trimTrackingTable() {
+	r := &s.tracking
+	max := r.maxKeys.Load()
+	if max <= 0 {
+		return
+	}
 	var evicted []evictedKey
-	if max := r.maxKeys.Load(); max > 0 {
-		// NB: Redis evicts random keys past the limit, telling their
-		// readers they changed; map order is random enough.
-		for k, set := range r.keys {
-			if int64(len(r.keys)) <= max {
-				break
-			}
-			evicted = append(evicted, evictedKey{k, set})
-			r.items -= len(set)
-			delete(r.keys, k)
+	r.mu.Lock()
+	// NB: Redis evicts random keys past the limit; map order is random
+	// enough.
+	for k, set := range r.keys {
+		if int64(len(r.keys)) <= max {
+			break
 		}
+		evicted = append(evicted, evictedKey{k, set})
+		r.items -= len(set)
+		delete(r.keys, k)
 	}
 	r.mu.Unlock()
 	for _, e := range evicted {
 		for id := range e.ids {
-			if tc := c.s.clientByID(id); tc != nil {
-				c.s.sendInvalidation(tc, [][]byte{[]byte(e.key)}, nil)
+			if tc := s.clientByID(id); tc != nil {
+				s.sendInvalidation(tc, [][]byte{[]byte(e.key)}, nil)
 			}
 		}
 	}

@@ -131,3 +131,27 @@ func TestOwnInvalidationsFollowRepliesAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}
 }
+
+// TestTrackingTableLimitLoweredAsRedis follows tracking.tcl's "Tracking
+// gets notification on tracking table key eviction": lowering
+// tracking-table-max-keys evicts keys past it without another read, and
+// their readers are told; one of the two keys, as from redis-server
+// 7.0.15.
+func TestTrackingTableLimitLoweredAsRedis(t *testing.T) {
+	const wait = 1500 * time.Millisecond
+	var got []string
+	for _, p := range bothPeers(t) {
+		redir := newRawSession(t, p.addr)
+		id := strings.TrimSpace(strings.TrimPrefix(redir.do(300*time.Millisecond, "CLIENT ID"), ":"))
+		redir.do(300*time.Millisecond, "SUBSCRIBE __redis__:invalidate")
+		c := newRawSession(t, p.addr)
+		c.do(300*time.Millisecond, "CLIENT TRACKING on REDIRECT "+id+" NOLOOP", "MSET key1 1 key2 2", "MGET key1 key2",
+			"CONFIG SET tracking-table-max-keys 1")
+		out := redir.do(wait)
+		out = strings.NewReplacer("key1", "key<n>", "key2", "key<n>").Replace(out)
+		got = append(got, out)
+	}
+	if got[0] != got[1] || !strings.Contains(got[0], "key<n>") {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
