@@ -378,6 +378,14 @@ func hrandfield(c *Ctx) error {
 		c.Out.Array(0)
 		return nil
 	}
+	if count < 0 && uint64(-count) > k.Meta.Size {
+		fields, vals, err := c.Tx.HashEntries(k)
+		if err != nil {
+			return err
+		}
+		randomRepeat(c, -count, fields, vals, withValues)
+		return nil
+	}
 	var fields, vals [][]byte
 	if count > 0 && uint64(count) >= k.Meta.Size {
 		// NB: the whole hash comes as HGETALL answers it, as in Redis.
@@ -432,6 +440,30 @@ type memberScanner func(after []byte, fn func(member, value []byte) bool) error
 // -count members with repeats. It draws positions first, then visits the
 // collection once in order, so memory is that of the result; emit receives
 // the members in collection order (callers shuffle).
+// randomRepeat answers a negative count of more draws than the collection
+// has members (values nil without them): n draws with repetition among
+// the members, held in memory, written as they are drawn, so the reply is
+// the only thing that grows with n; it stops once the client's output is
+// over its limit, which closes it, as Redis stops mid-run.
+func randomRepeat(c *Ctx, n int64, members, values [][]byte, withValues bool) {
+	pairs := withValues && c.Out.Proto() == 3
+	if withValues && !pairs {
+		c.Out.Array(int(2 * n))
+	} else {
+		c.Out.Array(int(n))
+	}
+	for ; n > 0 && !c.Out.Over(); n-- {
+		j := rand.IntN(len(members))
+		if pairs {
+			c.Out.Array(2)
+		}
+		c.Out.Bulk(members[j])
+		if withValues {
+			c.Out.Bulk(values[j])
+		}
+	}
+}
+
 func randomMembers(k *storage.Key, count int64, emit func(m, v []byte), scan memberScanner) error {
 	size := k.Meta.Size
 	var idx []uint64

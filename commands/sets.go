@@ -244,6 +244,14 @@ func srandmember(c *Ctx) error {
 		return nil
 	}
 	var ms [][]byte
+	if count < 0 && uint64(-count) > k.Meta.Size {
+		err := setScanner(c, k)(nil, func(m, _ []byte) bool { ms = append(ms, bytes.Clone(m)); return true })
+		if err != nil {
+			return err
+		}
+		randomRepeat(c, -count, ms, nil, false)
+		return nil
+	}
 	err = randomMembers(k, count, func(m, _ []byte) { ms = append(ms, bytes.Clone(m)) }, setScanner(c, k))
 	if err != nil {
 		return err

@@ -292,7 +292,7 @@ func zrandRepeat(c *Ctx, k *storage.Key, n int64, withScores bool) error {
 		c.Out.Array(int(n))
 	}
 	size := int64(k.Meta.Size)
-	for n > 0 {
+	for n > 0 && !c.Out.Over() {
 		ranks := make([]int64, min(n, zrandChunk))
 		for i := range ranks {
 			ranks[i] = rand.Int64N(size)

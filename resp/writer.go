@@ -19,6 +19,10 @@ type Writer struct {
 	proto int
 	// Discard drops replies (CLIENT REPLY OFF/SKIP).
 	Discard bool
+	// Limit, when not 0, is the size past which the output is over its
+	// client's limit (Over): a command producing a long reply stops
+	// there, as Redis's stop once the client is to be closed.
+	Limit int
 	// OnError, when set, is told the text of every error reply Error
 	// writes, discarded ones included: INFO errorstats counts them.
 	OnError func(msg string)
@@ -299,3 +303,6 @@ func AppendDouble(dst []byte, f float64) []byte {
 
 // FormatDouble is AppendDouble as a string.
 func FormatDouble(f float64) string { return string(AppendDouble(nil, f)) }
+
+// Over reports that the buffered output passed Limit.
+func (w *Writer) Over() bool { return w.Limit > 0 && len(w.b) > w.Limit }

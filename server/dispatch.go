@@ -179,6 +179,10 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	ctx := &c.ctx
 	ctx.Args, ctx.Cmd, ctx.InMulti = args, cmd, inMulti
 	ctx.ResetKeys()
+	c.out.Limit = 0
+	if l, _ := c.outputLimit(); l.Hard > 0 {
+		c.out.Limit = int(min(l.Hard, 1<<50)) + replyChunkBytes
+	}
 	// NB: a write's reply is kept even under CLIENT REPLY OFF (and for a
 	// primary's stream) until its changes are counted.
 	write := cmd.Flags.Has(commands.Write)

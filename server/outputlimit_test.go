@@ -312,3 +312,29 @@ func TestSoftOutputLimitWithoutTrafficAsRedis(t *testing.T) {
 		})
 	}
 }
+
+// TestHugeRandomCountStopsAtOutputLimitAsRedis follows obuf-limits.tcl's
+// "HRANDFIELD with huge count stopped mid-run": under a normal output
+// limit, a draw of a billion members stops at the limit and the client is
+// closed, for HRANDFIELD, SRANDMEMBER and ZRANDMEMBER as in redis-server
+// 7.0.15, rather than building the whole reply.
+func TestHugeRandomCountStopsAtOutputLimitAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	for _, p := range bothPeers(t) {
+		t.Run(p.name, func(t *testing.T) {
+			p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 1000000 0 0")
+			p.c.HSet(ctx, "myhash", "a", "b")
+			p.c.SAdd(ctx, "myset", "a")
+			p.c.ZAdd(ctx, "myzset", redis.Z{Score: 1, Member: "a"})
+			for _, args := range [][]any{{"HRANDFIELD", "myhash", "-999999999"}, {"HRANDFIELD", "myhash", "-999999999", "WITHVALUES"},
+				{"SRANDMEMBER", "myset", "-999999999"}, {"ZRANDMEMBER", "myzset", "-999999999"}} {
+				c := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2, MaxRetries: -1})
+				err := c.Do(ctx, args...).Err()
+				c.Close()
+				if err == nil || !(errors.Is(err, io.EOF) || strings.Contains(err.Error(), "reset") || strings.Contains(err.Error(), "closed")) {
+					t.Fatalf("%v: %v, want the connection closed", args, err)
+				}
+			}
+		})
+	}
+}
