@@ -204,7 +204,7 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 func (m clientMem) writeMem(num func(name string, v int64)) {
 	obl := min(m.out, replyChunk)
 	oll := (m.out - obl + replyChunk - 1) / replyChunk
-	omem := oll * replyChunk
+	omem := omemOf(m.out)
 	num("qbuf", m.qbuf)
 	num("qbuf-free", m.qbufFree)
 	num("argv-mem", m.argv)
@@ -224,4 +224,12 @@ func (m clientMem) total() int64 {
 	obl := min(m.out, replyChunk)
 	omem := (m.out - obl + replyChunk - 1) / replyChunk * replyChunk
 	return omem + m.qbuf + m.qbufFree + m.rbs + m.argv + m.multi + m.extra
+}
+
+// omemOf is CLIENT LIST's omem for out bytes of pending output: what
+// passes Redis's 16 KiB reply buffer, in whole blocks of its reply list.
+// A subscriber's output limit is checked against the same figure.
+func omemOf(out int64) int64 {
+	oll := (out - min(out, replyChunk) + replyChunk - 1) / replyChunk
+	return oll * replyChunk
 }

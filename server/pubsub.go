@@ -214,10 +214,12 @@ func (sub *subscriber) closeOverLimitLocked(now time.Time) bool {
 	if sub.c.ps.Load() == sub {
 		class = obuf.Pubsub
 	}
-	if !sub.watch.Over(sub.c.s.pubsub.limit(class), sub.pending, now) {
+	// NB: as Redis counts its reply list, beyond the 16 KiB reply
+	// buffer: what CLIENT LIST's omem shows.
+	used := omemOf(sub.pending)
+	if !sub.watch.Over(sub.c.s.pubsub.limit(class), used, now) {
 		return false
 	}
-	used := sub.pending
 	sub.mu.Unlock()
 	sub.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
 		"client", sub.c.ID, "addr", sub.c.Addr, "class", obuf.ClassName(class), "pending", used)
