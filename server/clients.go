@@ -166,7 +166,7 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 	trk := cn.trkInfo.Load()
 	if trk != nil {
 		flags += "t"
-		if trk.broken {
+		if cn.trkBroken.Load() {
 			flags += "R"
 		}
 		if trk.bcast {

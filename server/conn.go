@@ -79,6 +79,8 @@ type conn struct {
 	invalSelf  [][]byte
 	// trkOwner is set once the connection tracked (trackingRegistry.owners).
 	trkOwner bool
+	// trkBroken is set by whoever finds the redirect client gone.
+	trkBroken atomic.Bool
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex

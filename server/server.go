@@ -123,7 +123,7 @@ type Server struct {
 	// sleeping holds every other command while DEBUG SLEEP runs, as
 	// Redis's one thread serves no client then.
 	sleeping pauseState
-	failover    failoverState
+	failover failoverState
 	// shutdownWait is a shutdown waiting for the replicas (shutdown.go).
 	shutdownWait shutdownState
 	aclLog       aclLog

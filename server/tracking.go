@@ -30,9 +30,7 @@ type trackingState struct {
 	on, bcast, optin, optout, noloop bool
 	// caching is CLIENT CACHING's yes (OPTIN) or no (OPTOUT) for the
 	// next command.
-	caching bool
-	// broken is set once the redirect client went away.
-	broken   bool
+	caching  bool
 	redirect int64
 	prefixes []string
 }
@@ -104,7 +102,7 @@ func (s *Server) trackingCmd(c *commands.Ctx) error {
 			}{
 				{t.bcast, "bcast"}, {t.optin, "optin"}, {t.optin && t.caching, "caching-yes"},
 				{t.optout, "optout"}, {t.optout && t.caching, "caching-no"},
-				{t.noloop, "noloop"}, {t.broken, "broken_redirect"},
+				{t.noloop, "noloop"}, {cn.trkBroken.Load(), "broken_redirect"},
 			} {
 				if f.set {
 					flags = append(flags, f.name)
@@ -222,7 +220,8 @@ func (s *Server) enableTracking(cn *conn, next trackingState, prefixes []string)
 		s.tracking.owners.Add(1)
 		s.store.AddListener(1)
 	}
-	t.on, t.redirect, t.broken = true, next.redirect, false
+	t.on, t.redirect = true, next.redirect
+	cn.trkBroken.Store(false)
 	t.bcast, t.optin, t.optout, t.noloop = next.bcast, next.optin, next.optout, next.noloop
 	if t.bcast && len(prefixes) == 0 && len(t.prefixes) == 0 {
 		prefixes = []string{""}
@@ -585,8 +584,10 @@ func (s *Server) sendInvalidation(tc *conn, keys [][]byte, writer *conn) []pendi
 	dst := tc
 	if ts.redirect != 0 {
 		if dst = s.clientByID(ts.redirect); dst == nil {
-			// As Redis's sendTrackingMessage: a RESP3 client is told its
-			// redirect client is gone, at each message it misses.
+			// As Redis's sendTrackingMessage: the client is marked
+			// (TRACKINGINFO's broken_redirect), and a RESP3 one is told
+			// its redirect client is gone, at each message it misses.
+			tc.trkBroken.Store(true)
 			if tc.proto() != 3 {
 				return nil
 			}

@@ -155,3 +155,28 @@ func TestTrackingTableLimitLoweredAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
 	}
 }
+
+// TestTrackingRedirectBrokenFlagAsRedis follows tracking.tcl's "CLIENT
+// TRACKINGINFO provides reasonable results when tracking redir broken":
+// once a message finds the redirect client gone, TRACKINGINFO shows
+// broken_redirect and CLIENT LIST flag R, as in redis-server 7.0.15.
+func TestTrackingRedirectBrokenFlagAsRedis(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	var got []string
+	for _, p := range bothPeers(t) {
+		redir := newRawSession(t, p.addr)
+		id := strings.TrimSpace(strings.TrimPrefix(redir.do(wait, "CLIENT ID"), ":"))
+		c := newRawSession(t, p.addr)
+		c.do(wait, "HELLO 3", "CLIENT TRACKING on REDIRECT "+id, "SET key1 1", "GET key1")
+		redir.do(wait, "QUIT")
+		newRawSession(t, p.addr).do(wait, "SET key1 2")
+		out := c.do(wait, "CLIENT TRACKINGINFO")
+		list := c.do(wait, "CLIENT INFO")
+		_, flags, _ := strings.Cut(list, " flags=")
+		flags, _, _ = strings.Cut(flags, " ")
+		got = append(got, strings.ReplaceAll(out, ":"+id+"\r\n", ":<id>\r\n")+"flags="+flags)
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
