@@ -259,6 +259,9 @@ type Server interface {
 	RewriteAOF() (started bool, err error)
 	// Sleep is DEBUG SLEEP: no other client's command runs for d.
 	Sleep(d time.Duration)
+	// PauseCron is DEBUG PAUSE-CRON: the server's periodic work (save
+	// points, idle clients, output and tracking limits) stops while on.
+	PauseCron(on bool)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
 	// Latency runs LATENCY subcommands.

@@ -55,6 +55,8 @@ var debugHelp = []string{
 	"    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
 	"SLEEP <seconds>",
 	"    Stop the server for <seconds>. Decimals allowed.",
+	"PAUSE-CRON <0|1>",
+	"    Stop periodic cron job processing.",
 	"FAILPOINT <name> <[count*]action|off>",
 	"    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
 	"NETFAULT DROP <host:port> ...",
@@ -87,6 +89,12 @@ func debug(c *Ctx) error {
 		if secs > 0 {
 			c.Server.Sleep(time.Duration(secs * float64(time.Second)))
 		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "pause-cron") && n == 3:
+		// As Redis's atoi: what does not parse is 0.
+		on, _ := strconv.Atoi(string(c.Args[2]))
+		c.Server.PauseCron(on != 0)
 		c.Out.OK()
 		return nil
 	case Is(sub, "set-active-expire") && n == 3:

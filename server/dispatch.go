@@ -97,6 +97,16 @@ func (c *conn) dispatch(args [][]byte) {
 			return
 		}
 	}
+	// The tracking table is kept within tracking-table-max-keys before
+	// each command, as Redis's processCommand does.
+	if c.s.tracking.n.Load() > 0 && c.s.trimTrackingTable() {
+		c.flush()
+		for _, sub := range []*subscriber{c.ps.Load(), c.push.Load()} {
+			if sub != nil {
+				sub.drainNow()
+			}
+		}
+	}
 	// Maintenance refuses topology and configuration changes.
 	if err := c.s.maintenanceGate(cmd, args); err != nil {
 		c.reject(cmd, err)

@@ -156,3 +156,6 @@ func (s *Server) Sleep(d time.Duration) {
 func (s *Server) holdReplicaApply(abort <-chan struct{}, waiting func()) bool {
 	return s.pause.await(true, abort, waiting)
 }
+
+// PauseCron is DEBUG PAUSE-CRON: while on, the cron skips its passes.
+func (s *Server) PauseCron(on bool) { s.cronPaused.Store(on) }

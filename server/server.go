@@ -123,7 +123,9 @@ type Server struct {
 	// sleeping holds every other command while DEBUG SLEEP runs, as
 	// Redis's one thread serves no client then.
 	sleeping pauseState
-	failover failoverState
+	// cronPaused is DEBUG PAUSE-CRON.
+	cronPaused atomic.Bool
+	failover   failoverState
 	// shutdownWait is a shutdown waiting for the replicas (shutdown.go).
 	shutdownWait shutdownState
 	aclLog       aclLog
@@ -417,6 +419,9 @@ func (s *Server) cron() {
 		case <-s.stop:
 			return
 		case now := <-t.C:
+			if s.cronPaused.Load() {
+				continue
+			}
 			s.saveCron(now)
 			s.closeIdleClients()
 			s.parkIdleReaders()

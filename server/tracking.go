@@ -44,6 +44,8 @@ type trackingRegistry struct {
 	items   int
 	// prefixes are the BCAST clients' prefixes.
 	prefixes map[string]map[*conn]struct{}
+	// count mirrors len(keys) for the check before each command.
+	count atomic.Int64
 	// owners counts the connected clients that ever tracked: the table
 	// outlives CLIENT TRACKING off, as in Redis, so a write still ends
 	// its key's entries (and a client that tracks again is told only of
@@ -280,6 +282,7 @@ func (s *Server) leaveTracking(cn *conn) {
 	if r.owners.Add(-1) == 0 {
 		r.keys, r.items = nil, 0
 	}
+	r.count.Store(int64(len(r.keys)))
 	r.mu.Unlock()
 	s.store.AddListener(-1)
 }
@@ -337,19 +340,25 @@ func (c *conn) trackKeys(cmd *commands.Command, args [][]byte) {
 			r.items++
 		}
 	}
+	r.count.Store(int64(len(r.keys)))
 	r.mu.Unlock()
 	c.s.trimTrackingTable()
 }
 
 // trimTrackingTable evicts keys past tracking-table-max-keys, telling
-// their readers they changed: after each tracked read, and from the cron,
-// as Redis's trackingLimitUsedSlots, so that a lowered limit takes effect
-// without another read.
-func (s *Server) trimTrackingTable() {
+// their readers they changed: before each command while clients track,
+// after each tracked read, and from the cron, as Redis's
+// trackingLimitUsedSlots, so that a lowered limit takes effect without
+// another read.
+//
+// It reports whether it evicted any: a connection that trims before its
+// command then sends its own messages at once, before that command's
+// reply, as Redis sends them from processCommand.
+func (s *Server) trimTrackingTable() bool {
 	r := &s.tracking
 	max := r.maxKeys.Load()
-	if max <= 0 {
-		return
+	if max <= 0 || r.count.Load() <= max {
+		return false
 	}
 	var evicted []evictedKey
 	r.mu.Lock()
@@ -363,6 +372,7 @@ func (s *Server) trimTrackingTable() {
 		r.items -= len(set)
 		delete(r.keys, k)
 	}
+	r.count.Store(int64(len(r.keys)))
 	r.mu.Unlock()
 	for _, e := range evicted {
 		for id := range e.ids {
@@ -371,6 +381,7 @@ func (s *Server) trimTrackingTable() {
 			}
 		}
 	}
+	return len(evicted) > 0
 }
 
 type evictedKey struct {
@@ -395,6 +406,7 @@ func (c *conn) noteWrite(db int, key []byte, flushed bool) {
 			c.invalFlush = true
 			r.mu.Lock()
 			r.keys, r.items = nil, 0
+			r.count.Store(int64(len(r.keys)))
 			r.mu.Unlock()
 		}
 		return
@@ -410,6 +422,7 @@ func (c *conn) noteWrite(db int, key []byte, flushed bool) {
 			delete(r.keys, string(key))
 		}
 	}
+	r.count.Store(int64(len(r.keys)))
 	r.mu.Unlock()
 	// NB: an entry of its own is ended whatever its tracking is now
 	// (off, BCAST): the entry seen at commit is then a read after this
@@ -513,6 +526,7 @@ func (s *Server) invalidateKeysAs(writer, selfConn *conn, keys [][]byte) (self [
 			}
 		}
 	}
+	r.count.Store(int64(len(r.keys)))
 	r.mu.Unlock()
 	// The default mode's messages keep the keys' order; the BCAST ones go
 	// by client, then prefix.
@@ -563,6 +577,7 @@ func (s *Server) invalidateAll(writer *conn) (self []pendingPush) {
 		r := &s.tracking
 		r.mu.Lock()
 		r.keys, r.items = nil, 0
+		r.count.Store(int64(len(r.keys)))
 		r.mu.Unlock()
 	}
 	for _, tc := range s.connList() {

@@ -180,3 +180,28 @@ func TestTrackingRedirectBrokenFlagAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
 	}
 }
+
+// TestTrackingLimitBeforeEachCommandAsRedis follows tracking.tcl's
+// "Regression test for #11715": with the cron paused (DEBUG PAUSE-CRON), a
+// lowered tracking-table-max-keys is applied before the next command, a
+// PING queued in MULTI here, whose client gets the invalidation before
+// QUEUED; byte for byte as from redis-server 7.0.15.
+func TestTrackingLimitBeforeEachCommandAsRedis(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	s := testutil.Start(t, nil)
+	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
+	var got []string
+	for _, addr := range []string{s.Addr(), r.Addr()} {
+		admin, c := newRawSession(t, addr), newRawSession(t, addr)
+		admin.do(wait, "CONFIG SET tracking-table-max-keys 2", "DEBUG PAUSE-CRON 1")
+		c.do(wait, "HELLO 3")
+		out := c.do(wait, "CLIENT TRACKING on", "MGET 1{tag} 2{tag}", "MULTI")
+		admin.do(wait, "CONFIG SET tracking-table-max-keys 1")
+		out += c.do(wait, "PING", "EXEC")
+		admin.do(wait, "DEBUG PAUSE-CRON 0", "CONFIG SET tracking-table-max-keys 1000000")
+		got = append(got, strings.NewReplacer("1{tag}", "<n>{tag}", "2{tag}", "<n>{tag}").Replace(out))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
+}
