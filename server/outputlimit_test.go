@@ -27,10 +27,12 @@ type peer struct {
 	c    *redis.Client
 }
 
-// bothPeers starts a Shoal and a redis-server, each fresh.
-func bothPeers(t *testing.T) []peer {
+// bothPeers starts a Shoal and a redis-server, each fresh, the latter
+// with redisArgs (such as --enable-debug-command yes: Shoal's tests allow
+// DEBUG from loopback).
+func bothPeers(t *testing.T, redisArgs ...string) []peer {
 	s := testutil.Start(t, nil)
-	r := testutil.StartRedisServer(t, t.TempDir())
+	r := testutil.StartRedisServer(t, t.TempDir(), redisArgs...)
 	_, sp, _ := net.SplitHostPort(s.Addr())
 	port, _ := strconv.Atoi(sp)
 	return []peer{

@@ -184,10 +184,8 @@ func TestPopsReplicateAsRedis(t *testing.T) {
 // with its active expiry off.
 func TestScanAndRandomKeyExpireAsRedis(t *testing.T) {
 	ctx := testutil.Ctx(t)
-	s := testutil.Start(t, nil)
-	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
 	var got []string
-	for _, p := range []peer{{name: "shoal", addr: s.Addr(), c: testutil.Client(t, s, 2)}, {name: "redis", addr: r.Addr(), c: r.Client(t, 0)}} {
+	for _, p := range bothPeers(t, "--enable-debug-command", "yes") {
 		var seen []string
 		p.c.Do(ctx, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
 		for _, step := range []struct{ read, marker string }{{"SCAN", "m1"}, {"RANDOMKEY", "m2"}} {
@@ -223,10 +221,8 @@ func TestScanAndRandomKeyExpireAsRedis(t *testing.T) {
 // and DBSIZE are compared with redis-server 7.0.15's.
 func TestSetPastDeadlineAsRedis(t *testing.T) {
 	ctx := testutil.Ctx(t)
-	s := testutil.Start(t, nil)
-	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
 	var got []string
-	for _, p := range []peer{{name: "shoal", addr: s.Addr(), c: testutil.Client(t, s, 2)}, {name: "redis", addr: r.Addr(), c: r.Client(t, 0)}} {
+	for _, p := range bothPeers(t, "--enable-debug-command", "yes") {
 		p.c.Do(ctx, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
 		br := syncStream(t, p)
 		var seen []string

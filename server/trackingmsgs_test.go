@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/shoaldb/shoal/internal/testutil"
 )
 
 // rawSession is a connection that sends lines and reads what came back
@@ -87,10 +85,9 @@ func TestTrackingMessagesAsRedis(t *testing.T) {
 // write or flush; byte for byte as from redis-server 7.0.15.
 func TestOwnInvalidationsFollowRepliesAsRedis(t *testing.T) {
 	const wait = 200 * time.Millisecond
-	s := testutil.Start(t, nil)
-	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
 	var got []string
-	for _, addr := range []string{s.Addr(), r.Addr()} {
+	for _, p := range bothPeers(t, "--enable-debug-command", "yes") {
+		addr := p.addr
 		c := newRawSession(t, addr)
 		other := newRawSession(t, addr)
 		c.do(wait, "HELLO 3")
@@ -188,10 +185,9 @@ func TestTrackingRedirectBrokenFlagAsRedis(t *testing.T) {
 // QUEUED; byte for byte as from redis-server 7.0.15.
 func TestTrackingLimitBeforeEachCommandAsRedis(t *testing.T) {
 	const wait = 300 * time.Millisecond
-	s := testutil.Start(t, nil)
-	r := testutil.StartRedisServer(t, t.TempDir(), "--enable-debug-command", "yes")
 	var got []string
-	for _, addr := range []string{s.Addr(), r.Addr()} {
+	for _, p := range bothPeers(t, "--enable-debug-command", "yes") {
+		addr := p.addr
 		admin, c := newRawSession(t, addr), newRawSession(t, addr)
 		admin.do(wait, "CONFIG SET tracking-table-max-keys 2", "DEBUG PAUSE-CRON 1")
 		c.do(wait, "HELLO 3")
