@@ -282,20 +282,24 @@ func (x *Index) applySelector(s *Selector, rule string) error {
 				pat = rule[i+1:]
 			}
 		}
-		if pat == "*" && flags == RW {
+		if rule == "~*" {
+			// NB: only "~*" and allkeys mean every key; "%RW~*" is a
+			// pattern, which later patterns may join, as in Redis.
 			s.allKeys, s.keys = true, nil
 			return nil
 		}
 		if s.allKeys {
 			return ErrAfterAll
 		}
-		p := keyPattern{pat, flags}
-		for _, k := range s.keys {
-			if k == p {
+		// A pattern given again adds its permissions to the first one,
+		// as Redis's ACLSetSelector does: %R~k %W~k is ~k.
+		for i := range s.keys {
+			if s.keys[i].pattern == pat {
+				s.keys[i].flags |= flags
 				return nil
 			}
 		}
-		s.keys = append(s.keys, p)
+		s.keys = append(s.keys, keyPattern{pat, flags})
 	case rule[0] == '&':
 		if rule[1:] == "*" {
 			s.allChannels, s.channels = true, nil

@@ -197,3 +197,28 @@ func (u *User) selectors() []*Selector {
 	}
 	return out
 }
+
+// ReadsEveryKey reports whether one of u's selectors that allows c with
+// args may read every key, as Redis's
+// ACLUserCheckCmdWithUnrestrictedKeyAccess asks for CMD_KEY_ACCESS:
+// SORT's BY and GET patterns name keys no key spec shows.
+func (x *Index) ReadsEveryKey(u *User, c *commands.Command, args [][]byte) bool {
+	for _, s := range u.selectors() {
+		if r, _ := x.checkSelectorAt(s, c, args); r == OK && s.readsEveryKey() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Selector) readsEveryKey() bool {
+	if s.allKeys {
+		return true
+	}
+	for _, k := range s.keys {
+		if k.flags&Read != 0 && k.pattern == "*" {
+			return true
+		}
+	}
+	return false
+}

@@ -456,3 +456,14 @@ func TestClusterDisabled(t *testing.T) {
 		}
 	})
 }
+
+// In cluster mode Redis 7.0's SORT refuses BY with a pattern and GET,
+// whose keys may live on other nodes (sort.c's sortCommandGeneric).
+func TestSortPatternsInClusterMode(t *testing.T) {
+	h := newHarness(t, &fakeCluster{view: threeNodes()})
+	h.want(":3\r\n", "rpush", "l", "2", "1", "3")
+	h.want("-ERR BY option of SORT denied in Cluster mode.", "sort", "l", "by", "w_*")
+	h.want("-ERR GET option of SORT denied in Cluster mode.", "sort", "l", "get", "#")
+	h.want("*3\r\n$1\r\n2\r\n$1\r\n1\r\n$1\r\n3\r\n", "sort", "l", "by", "nosort")
+	h.want("*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n", "sort_ro", "l")
+}

@@ -272,6 +272,9 @@ type Server interface {
 	Failover(c *Ctx) error
 	// ACL runs ACL GETUSER, LIST, LOG and SETUSER.
 	ACL(c *Ctx) error
+	// ReadsEveryKey reports whether the client's user may read every key
+	// with the command it runs.
+	ReadsEveryKey(c *Ctx) bool
 	// Shutdown stops the server after the reply (SHUTDOWN).
 	Shutdown(c *Ctx, now bool) error
 	ShutdownAbort() error

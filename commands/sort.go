@@ -57,8 +57,21 @@ type sortOptions struct {
 	offset, count         int64
 }
 
-func parseSort(args [][]byte, readonly bool) (*sortOptions, error) {
+// parseSort reads SORT's options in order, as Redis's sortCommandGeneric
+// does; a BY pattern naming keys, or a GET, is refused in cluster mode
+// and to a user who may not read every key.
+func parseSort(c *Ctx, readonly bool) (*sortOptions, error) {
+	args := c.Args
 	o := &sortOptions{count: -1}
+	patternsDenied := func(opt string) error {
+		if c.Cluster != nil {
+			return Errf("%s option of SORT denied in Cluster mode.", opt)
+		}
+		if c.Server != nil && !c.Server.ReadsEveryKey(c) {
+			return Errf("%s option of SORT denied due to insufficient ACL permissions.", opt)
+		}
+		return nil
+	}
 	for j := 2; j < len(args); j++ {
 		left := len(args) - j - 1
 		a := args[j]
@@ -86,8 +99,16 @@ func parseSort(args [][]byte, readonly bool) (*sortOptions, error) {
 			// A pattern without '*' names no per-element key: nothing to
 			// sort by, so the elements keep their order (BY nosort).
 			o.dontSort = bytes.IndexByte(o.by, '*') < 0
+			if !o.dontSort {
+				if err := patternsDenied("BY"); err != nil {
+					return nil, err
+				}
+			}
 			j++
 		case Is(a, "get") && left >= 1:
+			if err := patternsDenied("GET"); err != nil {
+				return nil, err
+			}
 			o.gets = append(o.gets, args[j+1])
 			j++
 		default:
@@ -106,7 +127,7 @@ type sortItem struct {
 
 func sortGeneric(readonly bool) func(*Ctx) error {
 	return func(c *Ctx) error {
-		o, err := parseSort(c.Args, readonly)
+		o, err := parseSort(c, readonly)
 		if err != nil {
 			return err
 		}

@@ -383,6 +383,22 @@ func (c *conn) aclResult(cmd *commands.Command, args [][]byte) (acl.Result, int)
 	return c.s.users.x.Check(u.u, cmd, args)
 }
 
+// ReadsEveryKey reports whether the client's user may read every key
+// with the command it runs (SORT's BY and GET patterns ask it); a
+// redis-server primary's stream may.
+func (s *Server) ReadsEveryKey(c *commands.Ctx) bool {
+	cn, ok := c.Conn.(*conn)
+	if !ok {
+		return true
+	}
+	ref := cn.userRef.Load()
+	if ref == nil || cn.master {
+		return true
+	}
+	u := ref.load()
+	return u.all || s.users.x.ReadsEveryKey(u.u, c.Cmd, c.Args)
+}
+
 // aclCheckScript is the check of a script's call, with Redis's errors.
 func (c *conn) aclCheckScript(cmd *commands.Command, args [][]byte) error {
 	switch c.aclDenied(cmd, args, "lua") {
