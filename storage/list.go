@@ -72,11 +72,21 @@ func ListLen(k *Key) uint64 {
 	return k.Meta.Size
 }
 
+// listRec is a list record written and not yet in the batch.
+type listRec struct {
+	v []byte // nil: deleted
+	// log, when logged, is the edit log that makes v from the stored
+	// node: it was read from the store and only edited at its ends since
+	// (listmerge.go).
+	log    []byte
+	logged bool
+}
+
 // listRecord reads a node or the node index of a list through t's
 // unflushed list writes; the result is t's to modify.
 func (t *Tx) listRecord(sk []byte) ([]byte, bool, error) {
-	if v, ok := t.lists[string(sk)]; ok {
-		return v, v != nil, nil
+	if r := t.lists[string(sk)]; r != nil {
+		return r.v, r.v != nil, nil
 	}
 	var dst []byte
 	if n := len(t.spareNodes); n > 0 {
@@ -85,13 +95,30 @@ func (t *Tx) listRecord(sk []byte) ([]byte, bool, error) {
 	return t.GetMember(sk, dst)
 }
 
+// listRecOf returns the record t keeps for sk, made when there is none.
+// NB: records are pointers so that a record written again in a pipeline
+// costs no map assignment, which would copy its key.
+func (t *Tx) listRecOf(sk []byte) *listRec {
+	if r := t.lists[string(sk)]; r != nil {
+		return r
+	}
+	if t.lists == nil {
+		t.lists = map[string]*listRec{}
+	}
+	var r *listRec
+	if n := len(t.spareRecs); n > 0 {
+		r, t.spareRecs = t.spareRecs[n-1], t.spareRecs[:n-1]
+	} else {
+		r = &listRec{}
+	}
+	t.lists[string(sk)] = r
+	return r
+}
+
 // putListRecord keeps a list record write (nil: a delete) until flush.
 func (t *Tx) putListRecord(sk, v []byte) {
-	if t.lists == nil {
-		t.lists = map[string][]byte{}
-	}
-	t.lists[string(sk)] = v
-	delete(t.listOps, string(sk))
+	r := t.listRecOf(sk)
+	r.v, r.logged = v, false
 }
 
 // nodeLog returns the edit log to extend for an edit at an end of node
@@ -99,22 +126,29 @@ func (t *Tx) putListRecord(sk, v []byte) {
 // written whole: it was read from the store, in this Tx or unedited, and
 // only edited at its ends since.
 func (t *Tx) nodeLog(sk []byte) ([]byte, bool) {
-	if _, ok := t.lists[string(sk)]; !ok {
-		return nil, true
+	r := t.lists[string(sk)]
+	if r == nil {
+		var log []byte
+		if n := len(t.spareLogs); n > 0 {
+			log, t.spareLogs = t.spareLogs[n-1], t.spareLogs[:n-1]
+		}
+		return log, true
 	}
-	log, ok := t.listOps[string(sk)]
-	return log, ok
+	if !r.logged {
+		return nil, false
+	}
+	return r.log, true
 }
 
 // putListNode keeps node sk's new value node and, when logged, the edit
 // log that makes it from the stored node.
 func (t *Tx) putListNode(sk, node, log []byte, logged bool) {
-	t.putListRecord(sk, node)
-	if logged && len(log) > 0 {
-		if t.listOps == nil {
-			t.listOps = map[string][]byte{}
-		}
-		t.listOps[string(sk)] = log
+	r := t.listRecOf(sk)
+	r.v, r.logged = node, logged && len(log) > 0
+	if r.logged {
+		r.log = log
+	} else if cap(log) > 0 && len(t.spareLogs) < 32 {
+		t.spareLogs = append(t.spareLogs, log[:0])
 	}
 }
 
@@ -124,29 +158,44 @@ func (t *Tx) flushLists() {
 	if len(t.lists) == 0 {
 		return
 	}
-	for sk, v := range t.lists {
-		log, logged := t.listOps[sk]
+	for sk, r := range t.lists {
+		t.kbuf = append(t.kbuf[:0], sk...)
 		switch {
-		case v == nil:
-			t.DeleteMember([]byte(sk))
-		case logged:
-			t.batch().Merge([]byte(sk), log, nil)
-			t.trackMember([]byte(sk), v, true)
+		case r.v == nil:
+			t.DeleteMember(t.kbuf)
+		case r.logged:
+			t.batch().Merge(t.kbuf, r.log, nil)
+			t.trackMember(t.kbuf, r.v, true)
 		default:
-			t.SetMember([]byte(sk), v)
+			t.SetMember(t.kbuf, r.v)
 		}
-		// The batch and the pending map hold copies: v is free again.
-		if v != nil && len(t.spareNodes) < 32 {
-			t.spareNodes = append(t.spareNodes, v[:0])
+	}
+	t.dropLists()
+}
+
+// dropLists forgets the list records t keeps, keeping their buffers for
+// later records: the batch and the pending map hold copies.
+func (t *Tx) dropLists() {
+	for _, r := range t.lists {
+		if r.v != nil && len(t.spareNodes) < 32 {
+			t.spareNodes = append(t.spareNodes, r.v[:0])
+		}
+		if r.logged && len(t.spareLogs) < 32 {
+			t.spareLogs = append(t.spareLogs, r.log[:0])
+		}
+		if len(t.spareRecs) < 64 {
+			*r = listRec{}
+			t.spareRecs = append(t.spareRecs, r)
 		}
 	}
 	clear(t.lists)
-	clear(t.listOps)
 }
 
-// listNode reads the node with seq of list k.
+// listNode reads the node with seq of list k; t.lkey is then its
+// sub-key, until the next call.
 func (t *Tx) listNode(k *Key, seq uint64) ([]byte, error) {
-	v, ok, err := t.listRecord(ListNodeKey(nil, k, seq))
+	t.lkey = ListNodeKey(t.lkey[:0], k, seq)
+	v, ok, err := t.listRecord(t.lkey)
 	if err != nil {
 		return nil, err
 	}
@@ -260,17 +309,19 @@ func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) (uint64, error) {
 	}
 	var node, log []byte
 	logged := false
-	sk := ListNodeKey(nil, k, seq)
+	var sk []byte
 	if m.Nodes == 0 {
 		m.Head, m.Tail, m.HeadLen, m.TailLen, m.Nodes, m.Size = encoding.ListIndexBase, encoding.ListIndexBase, 0, 0, 1, 0
 		seq, n, node = encoding.ListIndexBase, 0, listNodeEmpty()
-		sk = ListNodeKey(sk[:0], k, seq)
+		t.lkey = ListNodeKey(t.lkey[:0], k, seq)
+		sk = t.lkey
 	} else {
-		log, logged = t.nodeLog(sk)
 		var err error
 		if node, err = t.listNode(k, seq); err != nil {
 			return 0, err
 		}
+		sk = t.lkey
+		log, logged = t.nodeLog(sk)
 	}
 	var scratch []byte
 	for _, v := range vals {
@@ -289,7 +340,8 @@ func (t *Tx) ListPush(k *Key, left bool, vals [][]byte) (uint64, error) {
 			}
 			t.storeListRefs(k, refs)
 			node, n, log, logged = listNodeEmpty(), 0, nil, false
-			sk = ListNodeKey(nil, k, seq)
+			t.lkey = ListNodeKey(t.lkey[:0], k, seq)
+			sk = t.lkey
 		}
 		node = listNodePush(node, v, left, &scratch)
 		if logged {
@@ -353,12 +405,12 @@ func (t *Tx) ListPop(k *Key, left bool, n uint64) ([][]byte, error) {
 			} else {
 				refs = refs[:len(refs)-1]
 			}
-			t.putListRecord(ListNodeKey(nil, k, seq), nil)
+			t.putListRecord(t.lkey, nil)
 			t.storeListRefs(k, refs)
 			n -= cnt
 			continue
 		}
-		sk := ListNodeKey(nil, k, seq)
+		sk := t.lkey // listNode's
 		log, logged := t.nodeLog(sk)
 		if logged {
 			log = appendPop(log, left, n)

@@ -347,7 +347,7 @@ func TestListPushPopOneTombstonePerNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		for sk, v := range tx.lists {
-			if tag, _ := encoding.SubKeyTag([]byte(sk)); tag == listTag && v == nil {
+			if tag, _ := encoding.SubKeyTag([]byte(sk)); tag == listTag && v.v == nil {
 				deletes++
 			}
 		}

@@ -70,14 +70,14 @@ type Tx struct {
 	aheads   []aheadWrite
 	aheadErr error
 	// lists holds list nodes and node indexes written and not yet in the
-	// batch (nil: deleted), see list.go.
-	lists map[string][]byte
-	// listOps holds the edit logs of the nodes in lists that were read
-	// from the store and only edited at their ends since (listmerge.go).
-	listOps map[string][]byte
+	// batch, see list.go; spareRecs are its flushed records, reused.
+	lists     map[string]*listRec
+	spareRecs []*listRec
 	// spareNodes are buffers of flushed list records, reused for the next
-	// reads of nodes.
+	// reads of nodes; spareLogs likewise for edit logs.
 	spareNodes [][]byte
+	spareLogs  [][]byte
+	lkey       []byte // a list node's sub-key being read or written
 	valBuf     []byte
 	scratch    []byte
 	skey       []byte // memberKey's buffer
@@ -618,8 +618,7 @@ func (t *Tx) Discard() {
 	t.newClocks = nil
 	t.EndReadMany()
 	t.dropAhead()
-	clear(t.lists)
-	clear(t.listOps)
+	t.dropLists()
 	if t.b != nil {
 		t.b.Close()
 		t.b = nil
@@ -847,8 +846,7 @@ func (t *Tx) Savepoint() *Savepoint {
 
 // Rollback undoes the writes t made since sp; the locks it holds stay.
 func (t *Tx) Rollback(sp *Savepoint) {
-	clear(t.lists) // Savepoint flushed the older ones
-	clear(t.listOps)
+	t.dropLists() // Savepoint flushed the older ones
 	if t.b != nil {
 		t.b.Close()
 		t.b = nil
