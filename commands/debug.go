@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
@@ -36,6 +37,11 @@ var debugHelp = []string{
 	"    Flush the AOF buffers on disk and reload the AOF in memory.",
 	"OBJECT <key>",
 	"    Show low level info about `key` and associated value.",
+	"POPULATE <count> [<prefix>] [<size>]",
+	"    Create <count> string keys named key:<num>. If <prefix> is specified then",
+	"    it is used instead of the 'key' prefix. These are not propagated to",
+	"    replicas. Cluster slots are not respected so keys not belonging to the",
+	"    current node can be created in cluster mode.",
 	"PROTOCOL <type>",
 	"    Reply with a test value of the specified type. <type> can be: string,",
 	"    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -124,6 +130,8 @@ func debug(c *Ctx) error {
 		return &Error{Code: strings.NewReplacer("\r", " ", "\n", " ").Replace(string(c.Args[2]))}
 	case Is(sub, "object") && n == 3:
 		return debugObject(c)
+	case Is(sub, "populate") && n >= 3 && n <= 5:
+		return debugPopulate(c)
 	case Is(sub, "protocol") && n == 3:
 		return debugProtocol(c)
 	case Is(sub, "reload"):
@@ -545,5 +553,67 @@ func debugProtocol(c *Ctx) error {
 	default:
 		return Errf("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
 	}
+	return nil
+}
+
+// populateChunk is how many keys DEBUG POPULATE writes per commit.
+const populateChunk = 10000
+
+// debugPopulate is DEBUG POPULATE count [prefix] [size], as Redis 7.0's:
+// count string keys prefix:N ("key:N" without a prefix, cut to 127
+// bytes as Redis's buffer cuts them) holding "value:N", or size bytes
+// that begin with it and are zeros after; keys that exist are left as
+// they are. Outside a transaction or a script the keys commit every
+// populateChunk, so that millions of them make no batch of gigabytes.
+// NB: Redis sends them to no replica; a Shoal replica, which applies its
+// primary's commits, gets them.
+func debugPopulate(c *Ctx) error {
+	count, err := ParseInt(c.Args[2])
+	if err != nil || count < 0 {
+		return ErrPositive
+	}
+	var size int64
+	if len(c.Args) == 5 {
+		if size, err = ParseInt(c.Args[4]); err != nil || size < 0 {
+			return ErrPositive
+		}
+		if size > c.Server.Config().ProtoMaxBulkLen {
+			return Errf("string exceeds maximum allowed size (proto-max-bulk-len)")
+		}
+	}
+	prefix := []byte("key")
+	if len(c.Args) >= 4 {
+		prefix = c.Args[3]
+		if i := bytes.IndexByte(prefix, 0); i >= 0 {
+			prefix = prefix[:i] // NB: Redis formats it as a C string
+		}
+	}
+	k := newStrKey(c)
+	defer k.release()
+	var val []byte
+	for j := int64(0); j < count; j++ {
+		name := fmt.Appendf(nil, "%s:%d", prefix, j)
+		name = name[:min(len(name), 127)]
+		c.Tx.Lock(c.DB(), name)
+		if err := c.Tx.LookupHeader(&k.Key, c.DB(), name); err != nil {
+			return err
+		}
+		if k.Live {
+			continue
+		}
+		val = fmt.Appendf(val[:0], "value:%d", j)
+		if size > 0 {
+			v := make([]byte, size)
+			copy(v, val)
+			val = v
+		}
+		c.PutString(&k.Key, val, 0)
+		if (j+1)%populateChunk == 0 && !c.InMulti && !c.InScript {
+			if err := c.Tx.Commit(); err != nil {
+				return err
+			}
+		}
+	}
+	c.Out.OK()
 	return nil
 }

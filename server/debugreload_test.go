@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -141,4 +142,37 @@ func TestDebugProtocolPushAsRedis(t *testing.T) {
 	if got[0] != got[1] {
 		t.Fatalf("Shoal: %q\nredis-server: %q", got[0], got[1])
 	}
+}
+
+// TestDebugPopulateAsRedis: DEBUG POPULATE writes Redis 7.0's keys and
+// values, zero-padded to a size, leaves the keys that exist alone, and
+// refuses what redis-server refuses with its texts. Shoal commits the
+// keys in chunks: 25,000 of them cross two.
+func TestDebugPopulateAsRedis(t *testing.T) {
+	peers := bothPeers(t, "--enable-debug-command", "yes")
+	sameReplies(t, []*redis.Client{peers[0].c, peers[1].c}, func(do func(args ...any)) {
+		do("SET", "key:1", "mine")
+		do("DEBUG", "POPULATE", "3")
+		do("MGET", "key:0", "key:1", "key:2", "key:3")
+		do("DEBUG", "POPULATE", "2", "p", "12")
+		do("GET", "p:0")
+		do("DEBUG", "POPULATE", "2", "q", "3")
+		do("MGET", "q:0", "q:1")
+		do("DEBUG", "POPULATE", "1", "a\x00b")
+		do("GET", "a:0")
+		do("DEBUG", "POPULATE", "1", string(make([]byte, 0)))
+		do("KEYS", ":0")
+		do("DEBUG", "POPULATE", "1", strings.Repeat("x", 130))
+		do("EXISTS", strings.Repeat("x", 127))
+		do("DEBUG", "POPULATE", "-1")
+		do("DEBUG", "POPULATE", "x")
+		do("DEBUG", "POPULATE", "1", "p", "-1")
+		do("DEBUG", "POPULATE", "0")
+		do("DEBUG", "POPULATE", "25000", "big", "0")
+		do("DBSIZE")
+		do("GET", "big:24999")
+		do("TYPE", "big:12345")
+		do("DEBUG", "POPULATE")
+		do("DEBUG", "POPULATE", "1", "p", "1", "x")
+	})
 }
