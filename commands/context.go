@@ -262,6 +262,9 @@ type Server interface {
 	// PauseCron is DEBUG PAUSE-CRON: the server's periodic work (save
 	// points, idle clients, output and tracking limits) stops while on.
 	PauseCron(on bool)
+	// DisableDenyScripts is DEBUG SET-DISABLE-DENY-SCRIPTS: while on,
+	// scripts may call the commands flagged noscript.
+	DisableDenyScripts(on bool)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
 	// Latency runs LATENCY subcommands.

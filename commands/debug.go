@@ -98,16 +98,18 @@ func debug(c *Ctx) error {
 		c.Out.OK()
 		return nil
 	case Is(sub, "pause-cron") && n == 3:
-		// As Redis's atoi: what does not parse is 0.
-		on, _ := strconv.Atoi(string(c.Args[2]))
-		c.Server.PauseCron(on != 0)
+		c.Server.PauseCron(atoi(c.Args[2]) != 0)
+		c.Out.OK()
+		return nil
+	case Is(sub, "set-disable-deny-scripts") && n == 3:
+		// Not in Redis's DEBUG HELP either.
+		c.Server.DisableDenyScripts(atoi(c.Args[2]) != 0)
 		c.Out.OK()
 		return nil
 	case Is(sub, "set-active-expire") && n == 3:
 		// As Redis: 0 switches the active expiry sweeper off, anything
 		// else back on. Maintenance pauses the same switch.
-		on, _ := strconv.Atoi(string(c.Args[2]))
-		c.Store.SetActiveExpire(on != 0)
+		c.Store.SetActiveExpire(atoi(c.Args[2]) != 0)
 		c.Out.OK()
 		return nil
 	case Is(sub, "quicklist-packed-threshold") && n == 3:
@@ -616,4 +618,25 @@ func debugPopulate(c *Ctx) error {
 	}
 	c.Out.OK()
 	return nil
+}
+
+// atoi is C's atoi, as Redis reads DEBUG's flags: leading blanks, a sign
+// and the digits that follow; what does not parse is 0.
+func atoi(b []byte) int {
+	b = bytes.TrimLeft(b, " \t\n\v\f\r")
+	neg := len(b) > 0 && b[0] == '-'
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		b = b[1:]
+	}
+	n := 0
+	for _, d := range b {
+		if d < '0' || d > '9' || n > math.MaxInt32 {
+			break
+		}
+		n = n*10 + int(d-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
 }

@@ -176,3 +176,22 @@ func TestDebugPopulateAsRedis(t *testing.T) {
 		do("DEBUG", "POPULATE", "1", "p", "1", "x")
 	})
 }
+
+// TestDebugDisableDenyScriptsAsRedis: DEBUG SET-DISABLE-DENY-SCRIPTS 1
+// lets scripts call the commands flagged noscript (scripting.tcl lets a
+// script read CLIENT LIST so), and 0 refuses them again, as in Redis 7.0.
+func TestDebugDisableDenyScriptsAsRedis(t *testing.T) {
+	peers := bothPeers(t, "--enable-debug-command", "yes")
+	script := "return type(redis.call('client','list'))"
+	sameReplies(t, []*redis.Client{peers[0].c, peers[1].c}, func(do func(args ...any)) {
+		do("EVAL", script, "0")
+		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+		do("EVAL", script, "0")
+		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
+		do("EVAL", script, "0")
+		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", " 2x")
+		do("EVAL", script, "0")
+		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "no")
+		do("EVAL", script, "0")
+	})
+}

@@ -159,3 +159,6 @@ func (s *Server) holdReplicaApply(abort <-chan struct{}, waiting func()) bool {
 
 // PauseCron is DEBUG PAUSE-CRON: while on, the cron skips its passes.
 func (s *Server) PauseCron(on bool) { s.cronPaused.Store(on) }
+
+// DisableDenyScripts is DEBUG SET-DISABLE-DENY-SCRIPTS.
+func (s *Server) DisableDenyScripts(on bool) { s.allowNoScript.Store(on) }

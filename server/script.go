@@ -247,7 +247,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if !cmd.ArityOK(len(args)) {
 		return errors.New("Wrong number of args calling Redis command from script")
 	}
-	if cmd.Flags.Has(commands.NoScript) {
+	if cmd.Flags.Has(commands.NoScript) && !s.allowNoScript.Load() {
 		return errors.New("This Redis command is not allowed from script")
 	}
 	if err := c.aclCheckScript(cmd, args); err != nil {

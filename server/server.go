@@ -125,7 +125,10 @@ type Server struct {
 	sleeping pauseState
 	// cronPaused is DEBUG PAUSE-CRON.
 	cronPaused atomic.Bool
-	failover   failoverState
+	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
+	// the commands flagged noscript.
+	allowNoScript atomic.Bool
+	failover      failoverState
 	// shutdownWait is a shutdown waiting for the replicas (shutdown.go).
 	shutdownWait shutdownState
 	aclLog       aclLog
