@@ -75,6 +75,9 @@ func clientType(arg []byte) (string, error) {
 }
 
 func (cn *conn) clientType() string {
+	if cn.replicaLink.Load() {
+		return "replica"
+	}
 	if cn.isSubscriber() {
 		return "pubsub"
 	}
@@ -151,6 +154,9 @@ func (s *Server) writeClientLine(b *strings.Builder, cn *conn, self *commands.Ct
 		idle = 0
 	}
 	flags := ""
+	if cn.replicaLink.Load() {
+		flags += "S"
+	}
 	if cn.mon.Load() != nil {
 		flags += "O"
 	}

@@ -70,6 +70,10 @@ type conn struct {
 	// after the request, and afterDetach serves the replica.
 	detached    bool
 	afterDetach func(read func() ([][]byte, error))
+	// replicaLink marks a detached connection that feeds a replica: it
+	// stays in the client list, as Redis's replicas do (CLIENT LIST's
+	// flag S, CLIENT KILL TYPE replica), until its feed ends.
+	replicaLink atomic.Bool
 	// trk is the connection's CLIENT TRACKING; inval and invalFlush what
 	// its writes invalidate once they commit, invalSelf the keys it
 	// tracked itself, to be told of after its replies (tracking.go).
@@ -179,10 +183,17 @@ func (s *Server) closed(c *conn) {
 	if sub := c.push.Load(); sub != nil {
 		sub.stop()
 	}
+	if !c.replicaLink.Load() {
+		s.dropClient(c)
+	}
+	s.nclients.Add(-1)
+}
+
+// dropClient takes c out of the client list.
+func (s *Server) dropClient(c *conn) {
 	s.clientsMu.Lock()
 	delete(s.clients, c.ID)
 	s.clientsMu.Unlock()
-	s.nclients.Add(-1)
 }
 
 // isLoopback reports whether a is 127.0.0.1 or ::1, the two addresses

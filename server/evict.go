@@ -35,7 +35,7 @@ func (s *Server) evictClients() {
 	s.clientsMu.Lock()
 	for _, cn := range s.clients {
 		snap := cn.info.Load()
-		if snap == nil || cn.evicted.Load() {
+		if snap == nil || cn.evicted.Load() || cn.replicaLink.Load() {
 			continue // NB: an evicted client frees its memory as it ends
 		}
 		m := cn.memOf(nil, snap).total()

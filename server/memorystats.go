@@ -55,7 +55,7 @@ func (s *Server) memOverhead() memOverhead {
 		allocated: m.heap, active: m.active, resident: m.held, rss: m.rss - statmBytes(2),
 	}
 	for _, cn := range s.connList() {
-		if snap := cn.info.Load(); snap != nil {
+		if snap := cn.info.Load(); snap != nil && !cn.replicaLink.Load() {
 			o.clients += cn.memOf(nil, snap).total()
 			o.numClients++
 		}

@@ -118,7 +118,7 @@ func (s *Server) parkIdleReaders() {
 	s.clientsMu.Lock()
 	defer s.clientsMu.Unlock()
 	for _, c := range s.clients {
-		if c.rd != nil && c.rd.held.Load() && c.lastActive.Load() < idle {
+		if c.rd != nil && c.rd.held.Load() && c.lastActive.Load() < idle && !c.replicaLink.Load() {
 			c.rd.park(c.nc)
 		}
 	}

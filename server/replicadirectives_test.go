@@ -298,3 +298,54 @@ func TestHelloRoleAsRedis(t *testing.T) {
 		t.Errorf("HELLO mode and role: shoal %q, redis %q", seen[1], seen[0])
 	}
 }
+
+// TestReplicasInClientListAsRedis: a primary lists the link of each
+// replica in CLIENT LIST, with flag S and under TYPE replica, leaves it
+// out of connected_clients, and CLIENT KILL TYPE replica ends it (the
+// replica then syncs again), as redis-server 7.0.15 does; a Shoal
+// replica's link is listed too.
+func TestReplicasInClientListAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	replicaLines := func(t *testing.T, c *redis.Client) []string {
+		t.Helper()
+		text, err := c.Do(ctx, "CLIENT", "LIST", "TYPE", "replica").Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSpace(text), "\n")
+	}
+	for _, p := range bothPeers(t) {
+		t.Run(p.name, func(t *testing.T) {
+			before := infoText(t, p.c, "connected_clients")
+			host, port, _ := net.SplitHostPort(p.addr)
+			replicaOf(t, p.c, host+" "+port)
+			lines := replicaLines(t, p.c)
+			if len(lines) != 1 || !strings.Contains(lines[0], " flags=S ") {
+				t.Fatalf("CLIENT LIST TYPE replica = %q", lines)
+			}
+			normal, _ := p.c.Do(ctx, "CLIENT", "LIST", "TYPE", "normal").Text()
+			if strings.Contains(normal, " flags=S ") {
+				t.Fatalf("a replica listed as normal: %q", normal)
+			}
+			if after := infoText(t, p.c, "connected_clients"); after != before {
+				t.Fatalf("connected_clients %s with a replica, %s without", after, before)
+			}
+			if n, err := p.c.Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Int(); n != 1 || err != nil {
+				t.Fatalf("CLIENT KILL TYPE replica = %d, %v", n, err)
+			}
+			eventuallyTrue(t, "the replica back, on a new link", func() bool {
+				l := replicaLines(t, p.c)
+				return len(l) == 1 && l[0] != lines[0] && slaveField(t, p.c) != ""
+			})
+		})
+	}
+	t.Run("shoal replica", func(t *testing.T) {
+		primary := testutil.Start(t, nil)
+		startReplica(t, primary)
+		c := testutil.Client(t, primary, 2)
+		eventuallyTrue(t, "the replica's link listed", func() bool {
+			l := replicaLines(t, c)
+			return len(l) == 1 && strings.Contains(l[0], " flags=S ")
+		})
+	})
+}

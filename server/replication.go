@@ -225,6 +225,7 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	cn.afterDetach = func(read func() ([][]byte, error)) {
 		go func() {
 			defer s.wg.Done()
+			defer s.dropClient(cn)
 			switch {
 			case hello.RDBOnly:
 				s.repl.ServeRDB(nc, hello, s.rdbAux())

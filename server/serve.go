@@ -98,7 +98,10 @@ func (s *Server) serveConn(nc net.Conn) {
 				if c.detached {
 					// The connection is a replica's now: what followed the
 					// request is the replication stream's to read.
-					c.afterDetach(detachedReader(nc, bytes.Clone(p[r.rawEnd:])))
+					c.replicaLink.Store(true)
+					c.lastActive.Store(time.Now().UnixNano())
+					c.publish()
+					c.afterDetach(c.detachedReader(bytes.Clone(p[r.rawEnd:])))
 					return
 				}
 				last := i == len(c.fr.reqs)-1
@@ -168,11 +171,19 @@ func (c *conn) closeConn() {
 }
 
 // detachedReader reads the requests of a connection that left the
-// command loop (a replica's REPLCONF ACKs), after the bytes it had read.
-func detachedReader(nc net.Conn, rest []byte) func() ([][]byte, error) {
-	rd := redcon.NewReader(io.MultiReader(bytes.NewReader(rest), nc))
+// command loop (a replica's REPLCONF ACKs), after the bytes it had read;
+// each is the link's last interaction, which CLIENT LIST's idle and cmd
+// show.
+func (c *conn) detachedReader(rest []byte) func() ([][]byte, error) {
+	rd := redcon.NewReader(io.MultiReader(bytes.NewReader(rest), c.nc))
 	return func() ([][]byte, error) {
 		cmd, err := rd.ReadCommand()
+		if err == nil && len(cmd.Args) > 0 {
+			c.lastActive.Store(time.Now().UnixNano())
+			if found := c.s.table.Lookup(cmd.Args[0]); found != nil {
+				c.lastCmd.Store(&found.Name) // NB: commands are never changed once made
+			}
+		}
 		return cmd.Args, err
 	}
 }

@@ -114,7 +114,7 @@ func (s *Server) closeIdleClients() {
 	s.clientsMu.Lock()
 	defer s.clientsMu.Unlock()
 	for _, c := range s.clients {
-		if c.blocked.Load() || c.isSubscriber() {
+		if c.blocked.Load() || c.isSubscriber() || c.replicaLink.Load() {
 			continue
 		}
 		if now-c.lastActive.Load() > int64(timeout) {
