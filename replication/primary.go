@@ -104,6 +104,9 @@ type Hello struct {
 	EOF bool
 	// Sync is the old SYNC: no +FULLRESYNC line before the RDB.
 	Sync bool
+	// Filter is what REPLCONF rdb-filter-only leaves out of the RDB:
+	// redis-cli --functions-rdb keeps the functions alone.
+	Filter storage.RDBFilter
 }
 
 func (m *Manager) sortedLinksLocked() []*link {

@@ -41,7 +41,7 @@ func newRDBMark() []byte {
 // when eof is set, else after its length; header, called once the
 // snapshot's offset is known, is written first (the +FULLRESYNC line of a
 // PSYNC; nothing for SYNC). It returns the offset the RDB covers.
-func (m *Manager) writeRDBFramed(nc net.Conn, eof bool, header func(off int64) string, aux []storage.RDBAux) (int64, error) {
+func (m *Manager) writeRDBFramed(nc net.Conn, eof bool, header func(off int64) string, aux []storage.RDBAux, filter storage.RDBFilter) (int64, error) {
 	cfg := m.config()
 	bw := bufio.NewWriterSize(&deadlineWriter{nc, cfg.Timeout}, 1<<16)
 	id, _, _ := m.store.ReplIDs()
@@ -56,13 +56,13 @@ func (m *Manager) writeRDBFramed(nc net.Conn, eof bool, header func(off int64) s
 		return m.writeRDBSized(bw, header, aux, replAux)
 	}
 	mark := newRDBMark()
-	info, err := m.store.WriteRDB(bw, aux, func(off int64) []storage.RDBAux {
+	info, err := m.store.WriteRDBFiltered(bw, aux, func(off int64) []storage.RDBAux {
 		bw.WriteString(header(off))
 		bw.WriteString("$EOF:")
 		bw.Write(mark)
 		bw.WriteString("\r\n")
 		return replAux(off)
-	})
+	}, filter)
 	if err != nil {
 		return 0, err
 	}
@@ -124,7 +124,7 @@ func (m *Manager) ServeRDB(nc net.Conn, h Hello, aux []storage.RDBAux) {
 			return "+FULLRESYNC " + id + " " + strconv.FormatInt(off, 10) + "\r\n"
 		}
 		return ""
-	}, aux)
+	}, aux, h.Filter)
 	if err != nil {
 		m.log.Warn("sending an RDB failed", "client", nc.RemoteAddr().String(), "err", err)
 		return

@@ -323,7 +323,7 @@ func (m *Manager) ServeRedisReplica(nc net.Conn, read func() ([][]byte, error), 
 			return ""
 		}
 		return "+FULLRESYNC " + id + " " + strconv.FormatInt(snap, 10) + "\r\n"
-	}, aux)
+	}, aux, h.Filter)
 	if err != nil {
 		m.log.Warn("full sync to redis-server replica failed", "replica", addr, "err", err)
 		return

@@ -305,3 +305,42 @@ func TestRedisCLIRDB(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRedisCLIFunctionsRDB: redis-cli --functions-rdb asks for an RDB of
+// the functions alone (REPLCONF rdb-filter-only functions), which
+// redis-server loads with no key; REPLCONF's filter takes Redis 7.0's
+// values and errors, and a filtered SYNC needs the EOF capability.
+func TestRedisCLIFunctionsRDB(t *testing.T) {
+	bin := testutil.RequireTool(t, "redis-cli")
+	ctx := testutil.Ctx(t)
+	s := testutil.Start(t, nil)
+	c := testutil.Client(t, s, 2)
+	if err := c.Do(ctx, "DEBUG", "POPULATE", "1000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	lib := "#!lua name=lib1\nredis.register_function('func1', function() return 123 end)"
+	if err := c.Do(ctx, "FUNCTION", "LOAD", lib).Err(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "functions.rdb")
+	if out := cli(t, bin, s, "", "--functions-rdb", path); !strings.Contains(out, "Transfer finished with success") {
+		t.Fatalf("redis-cli --functions-rdb: %s", out)
+	}
+	checkRDB(t, path)
+	r := redisFromRDB(t, path).Client(t, 0)
+	if n, err := r.DBSize(ctx).Result(); n != 0 || err != nil {
+		t.Fatalf("DBSIZE of the functions' RDB = %d, %v", n, err)
+	}
+	if got, _ := r.Do(ctx, "FUNCTION", "LIST").Result(); !strings.Contains(fmt.Sprint(got), "func1") {
+		t.Fatalf("FUNCTION LIST of the functions' RDB = %v", got)
+	}
+
+	peers := bothPeers(t)
+	sameReplies(t, []*redis.Client{peers[0].c, peers[1].c}, func(do func(args ...any)) {
+		do("REPLCONF", "rdb-filter-only", "bogus")
+		do("REPLCONF", "rdb-filter-only", "functions bogus")
+		do("REPLCONF", "rdb-filter-only", "FUNCTIONS")
+		do("REPLCONF", "rdb-filter-only", "")
+		do("SYNC")
+	})
+}

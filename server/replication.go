@@ -12,6 +12,7 @@ import (
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/replication"
+	"github.com/shoaldb/shoal/storage"
 )
 
 // replConfig is the replication part of cfg.
@@ -181,7 +182,18 @@ func (s *Server) Replconf(c *commands.Ctx) error {
 			if commands.Is(val, "eof") {
 				cn.replHello.EOF = true
 			}
-		case commands.Is(opt, "rdb-filter-only"), commands.Is(opt, "getack"), commands.Is(opt, "ack"):
+		case commands.Is(opt, "rdb-filter-only"):
+			// As Redis 7.0: every part left out but those named, of
+			// which "functions" is the one there is; "" leaves all out.
+			f := storage.RDBFilter{ExcludeData: true, ExcludeFunctions: true}
+			for _, name := range strings.Fields(string(val)) {
+				if !strings.EqualFold(name, "functions") {
+					return commands.Errf("Unsupported rdb-filter-only option: %s", name)
+				}
+				f.ExcludeFunctions = false
+			}
+			cn.replHello.Filter = f
+		case commands.Is(opt, "getack"), commands.Is(opt, "ack"):
 			// Accepted; the stream is Shoal's own.
 		default:
 			return commands.Errf("Unrecognized REPLCONF option: %s", opt)
@@ -203,6 +215,9 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 	}
 	if up, ok := s.repl.Upstream(); ok && !up.LinkUp {
 		return &commands.Error{Code: "NOMASTERLINK", Msg: "Can't SYNC while not connected with my master"}
+	}
+	if cn.replHello.Filter.Filtered() && !cn.replHello.EOF {
+		return commands.Errf("Filtered replica requires EOF capability")
 	}
 	cn.flush()
 	hello := cn.replHello

@@ -89,12 +89,26 @@ func (s *Store) SetRDBFormat(compress, checksum bool) {
 	s.rdbNoSum.Store(!checksum)
 }
 
+// RDBFilter is what an RDB leaves out, as Redis's REPLCONF
+// rdb-filter-only asks.
+type RDBFilter struct {
+	ExcludeData, ExcludeFunctions bool
+}
+
+// Filtered reports whether f leaves anything out.
+func (f RDBFilter) Filtered() bool { return f.ExcludeData || f.ExcludeFunctions }
+
 // WriteRDB writes an RDB of version DumpRDBVersion of every live key to w,
 // from a Pebble snapshot taken when it starts: writes go on meanwhile.
 // begin, when set, is called with the replication offset the snapshot
 // covers before anything is written, and may return extra aux fields.
 // Keys that expired before the snapshot are left out.
 func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []RDBAux) (RDBSaveInfo, error) {
+	return s.WriteRDBFiltered(w, aux, begin, RDBFilter{})
+}
+
+// WriteRDBFiltered is WriteRDB without what f leaves out.
+func (s *Store) WriteRDBFiltered(w io.Writer, aux []RDBAux, begin func(offset int64) []RDBAux, f RDBFilter) (RDBSaveInfo, error) {
 	s.repl.lockDrained()
 	snap := s.db.NewSnapshot()
 	info := RDBSaveInfo{Offset: s.repl.offset.Load()}
@@ -112,7 +126,9 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 		out = append(out, rdbOpAux)
 		out = appendStr(appendStr(out, []byte(a.Name)), []byte(a.Value))
 	}
-	if v, closer, err := snap.Get(recordKey(FunctionsRecord)); err == nil {
+	if v, closer, err := snap.Get(recordKey(FunctionsRecord)); err == nil && f.ExcludeFunctions {
+		closer.Close()
+	} else if err == nil {
 		codes, derr := DecodeFunctions(v)
 		closer.Close()
 		if derr != nil {
@@ -127,6 +143,9 @@ func (s *Store) WriteRDB(w io.Writer, aux []RDBAux, begin func(offset int64) []R
 	dbmap, err := s.snapshotDBMap(snap)
 	if err != nil {
 		return info, err
+	}
+	if f.ExcludeData {
+		dbmap = nil
 	}
 	compress := !s.rdbPlain.Load()
 	t := &Tx{s: s, snap: snap, lzf: compress}
