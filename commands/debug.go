@@ -228,11 +228,15 @@ var addrSeed = maphash.MakeSeed()
 // fields are those of the quicklist Redis 7.0 would build by appending
 // its elements under list-max-listpack-size.
 func debugObject(c *Ctx) error {
-	k, err := c.PeekKey(c.Args[2])
+	// NB: as Redis's, which finds the key in its dictionary, an expired
+	// key not yet deleted is shown, and stays.
+	c.Tx.SetNoTouch(true)
+	k, err := c.Tx.LookupAsIs(c.DB(), c.Args[2])
+	c.Tx.SetNoTouch(c.Client.NoTouch)
 	if err != nil {
 		return err
 	}
-	if !k.Live {
+	if !k.Exists {
 		return Errf("no such key")
 	}
 	enc, err := ObjectEncoding(c.Tx, k)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -194,4 +195,37 @@ func TestDebugDisableDenyScriptsAsRedis(t *testing.T) {
 		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "no")
 		do("EVAL", script, "0")
 	})
+}
+
+// TestScriptTimeAndExpiredKeysAsRedis: a script's reads expire keys by
+// the time it began (scripting.tcl's "Script block the time during
+// execution"), and DEBUG OBJECT shows an expired key nothing deleted yet
+// ("Script delete the expired key"), as redis-server 7.0.15 does.
+func TestScriptTimeAndExpiredKeysAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got [2][]string
+	for i, p := range bothPeers(t, "--enable-debug-command", "yes") {
+		do := func(args ...any) {
+			v, err := p.c.Do(ctx, args...).Result()
+			if s, ok := v.(string); ok && strings.HasPrefix(s, "Value at:") {
+				v = "<object>" // NB: the address and clocks differ
+			}
+			got[i] = append(got[i], fmt.Sprintf("%v -> %v %v", args, v, err))
+		}
+		do("EVAL", `redis.call("SET", "key", "value", "PX", "1")
+			redis.call("DEBUG", "SLEEP", 0.01)
+			return redis.call("EXISTS", "key")`, "0")
+		do("EXISTS", "key")
+		do("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+		do("SET", "key", "value", "PX", "1")
+		time.Sleep(5 * time.Millisecond)
+		do("DEBUG", "OBJECT", "key")
+		do("EVAL", "return redis.call('EXISTS', 'key')", "0")
+		do("EXISTS", "key")
+		do("DEBUG", "OBJECT", "key")
+		do("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
+	}
 }

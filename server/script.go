@@ -126,6 +126,12 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	cn := connOf(c)
 	host := &scriptHost{c: cn, caller: c}
 	run.Host = host
+	if !c.Tx.ClockFrozen() {
+		// As Redis 7.0: the keys a script reads expire by the time it
+		// began, however long it runs.
+		c.Tx.FreezeClock(s.store.NowMs())
+		defer c.Tx.FreezeClock(0)
+	}
 	run.ClientProto = c.Out.Proto()
 	// The run's writes reach redis-server replicas with the call's others
 	// (an EXEC's), as one MULTI ... EXEC, once it is over, under its locks.

@@ -71,7 +71,7 @@ func (t *Tx) ScanKeysExpiring(db int, after []byte, fn func(name []byte, m *enco
 		return nil, false, err
 	}
 	defer it.Close()
-	now := t.s.NowMs()
+	now := t.nowMs()
 	var m encoding.Meta
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
@@ -130,7 +130,7 @@ func (t *Tx) SeekKey(db int, name []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer it.Close()
-	now := t.s.NowMs()
+	now := t.nowMs()
 	var m encoding.Meta
 	for ok := it.First(); ok; ok = it.Next() {
 		if encoding.DecodeMeta(it.Value(), &m) != nil || m.Expired(now) {

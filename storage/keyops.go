@@ -123,7 +123,7 @@ func (t *Tx) LastKey(db int, prefix []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer it.Close()
-	now := t.s.NowMs()
+	now := t.nowMs()
 	var m encoding.Meta
 	for ok := it.Last(); ok; ok = it.Prev() {
 		if encoding.DecodeMeta(it.Value(), &m) != nil || m.Expired(now) {

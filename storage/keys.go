@@ -139,7 +139,7 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	}
 	// NB: the clock is read only for a key that has an expiry: a DEL of
 	// 100,000 keys read it 100,000 times.
-	k.Live = k.Meta.ExpireAt == 0 || !k.Meta.Expired(t.s.NowMs())
+	k.Live = k.Meta.ExpireAt == 0 || !k.Meta.Expired(t.nowMs())
 	if !k.Live && t.expireOnRead && t.snap == nil {
 		return t.expireFound(k, mode)
 	}

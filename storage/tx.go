@@ -78,13 +78,15 @@ type Tx struct {
 	spareNodes [][]byte
 	spareLogs  [][]byte
 	lkey       []byte // a list node's sub-key being read or written
-	valBuf     []byte
-	scratch    []byte
-	skey       []byte // memberKey's buffer
-	kbuf       []byte // a key or record being written, copied by the batch
-	evbuf      []byte // an event record (LogEvent), copied by the batch
-	ebuf       []byte // an encoded metadata record being written
-	arena      []byte // pending's keys and records (setPending)
+	// frozenMs, when not 0, is the time keys expire by (FreezeClock).
+	frozenMs int64
+	valBuf   []byte
+	scratch  []byte
+	skey     []byte // memberKey's buffer
+	kbuf     []byte // a key or record being written, copied by the batch
+	evbuf    []byte // an event record (LogEvent), copied by the batch
+	ebuf     []byte // an encoded metadata record being written
+	arena    []byte // pending's keys and records (setPending)
 	// onNew, when set, is told of every key a write creates (SetNewKeyHook).
 	onNew func(db int, key []byte)
 	// onTouch, when set, is told of every write the listener will be
@@ -866,4 +868,20 @@ func (t *Tx) Rollback(sp *Savepoint) {
 	t.pendingGen++
 	t.flushed = append(t.flushed[:0], sp.flushed...)
 	t.untracked = sp.untracked
+}
+
+// FreezeClock makes keys expire by the time ms in t's lookups, as Redis
+// 7.0's scriptTimeSnapshot does for a script however long it runs; 0
+// goes back to the store's clock.
+func (t *Tx) FreezeClock(ms int64) { t.frozenMs = ms }
+
+// ClockFrozen reports whether FreezeClock holds t's time.
+func (t *Tx) ClockFrozen() bool { return t.frozenMs != 0 }
+
+// nowMs is the time t's lookups expire keys by.
+func (t *Tx) nowMs() int64 {
+	if t.frozenMs != 0 {
+		return t.frozenMs
+	}
+	return t.s.NowMs()
 }
