@@ -3,6 +3,8 @@ package scripting
 import (
 	"context"
 	"fmt"
+	"math"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -169,6 +171,9 @@ func (s *state) addCompat() {
 		return 0
 	}))
 	g.RawSetString("tostring", L.NewFunction(tostring(g.RawGetString("tostring").(*lua.LFunction))))
+	mlib := g.RawGetString("math").(*lua.LTable)
+	mlib.RawSetString("random", L.NewFunction(mathRandom))
+	mlib.RawSetString("randomseed", L.NewFunction(mathRandomSeed))
 	g.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LNumber(0))
 		return 1
@@ -331,4 +336,58 @@ func (k *killContext) Err() error {
 	default:
 		return nil
 	}
+}
+
+// prng is Redis's script PRNG (rand.c's redisLrand48, drand48's
+// generator), one for the process as in Redis: math.random gives Redis's
+// numbers after the same math.randomseed.
+var prng struct {
+	sync.Mutex
+	x uint64 // 48 bits
+}
+
+func init() { prng.x = 0x1234ABCD330E }
+
+// lrand48 is redisLrand48: the next 31 bits.
+func lrand48() int32 {
+	prng.Lock()
+	defer prng.Unlock()
+	prng.x = (prng.x*0x5DEECE66D + 0xB) & (1<<48 - 1)
+	return int32(prng.x >> 17)
+}
+
+// mathRandomSeed is Redis's redis_math_randomseed: luaL_checkint's
+// number (a number's string too), its 32 bits the generator's high ones.
+func mathRandomSeed(L *lua.LState) int {
+	seed := int32(int64(L.CheckNumber(1)))
+	prng.Lock()
+	prng.x = uint64(uint32(seed))<<16 | 0x330E
+	prng.Unlock()
+	return 0
+}
+
+// mathRandom is Redis's redis_math_random, Lua 5.1's math.random over
+// redisLrand48.
+func mathRandom(L *lua.LState) int {
+	const max = math.MaxInt32
+	r := float64(lrand48()%max) / float64(max)
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r))
+	case 1:
+		u := int(L.CheckNumber(1))
+		if u < 1 {
+			L.RaiseError("bad argument #1 to 'random' (interval is empty)")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
+	case 2:
+		l, u := int(L.CheckNumber(1)), int(L.CheckNumber(2))
+		if l > u {
+			L.RaiseError("bad argument #2 to 'random' (interval is empty)")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
+	default:
+		L.RaiseError("wrong number of arguments")
+	}
+	return 1
 }

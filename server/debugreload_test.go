@@ -229,3 +229,21 @@ func TestScriptTimeAndExpiredKeysAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%q\nredis-server:\n%q", got[0], got[1])
 	}
 }
+
+// TestScriptPRNGAsRedis: math.random and math.randomseed are Redis's
+// (redisLrand48 under Lua 5.1's math.random), so a seeded script draws
+// redis-server 7.0.15's numbers, and the generator goes on across calls.
+func TestScriptPRNGAsRedis(t *testing.T) {
+	peers := bothPeers(t)
+	draw := "math.randomseed(ARGV[1]); return {tostring(math.random()), math.random(10), math.random(5, 8), tostring(math.random())}"
+	sameReplies(t, []*redis.Client{peers[0].c, peers[1].c}, func(do func(args ...any)) {
+		do("EVAL", draw, "0", "10")
+		do("EVAL", draw, "0", "10")
+		do("EVAL", draw, "0", "20")
+		do("EVAL", draw, "0", "-5")
+		do("EVAL", draw, "0", "4294967297")
+		do("EVAL", "return tostring(math.random())", "0")
+		do("EVAL", "return math.random(3, 1)", "0")
+		do("EVAL", "return math.random(0)", "0")
+	})
+}
