@@ -163,6 +163,18 @@ func (s *state) addCompat() {
 	L, g := s.L, s.globals
 	str := g.RawGetString("string").(*lua.LTable)
 	str.RawSetString("gfind", str.RawGetString("gmatch"))
+	// NB: Redis's Lua loads no binary chunk, so what string.dump makes is
+	// of no use to a script but as a string: it gets a Lua 5.1 chunk's
+	// signature, which loadstring refuses, where gopher-lua's raised an
+	// error of its own.
+	str.RawSetString("dump", L.NewFunction(func(L *lua.LState) int {
+		fn := L.CheckFunction(1)
+		if fn.IsG {
+			L.RaiseError("unable to dump given function")
+		}
+		L.Push(lua.LString("\x1bLuaQ\x00"))
+		return 1
+	}))
 	tbl := g.RawGetString("table").(*lua.LTable)
 	tbl.RawSetString("foreach", L.NewFunction(tableForeach(false)))
 	tbl.RawSetString("foreachi", L.NewFunction(tableForeach(true)))

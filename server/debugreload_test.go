@@ -247,3 +247,15 @@ func TestScriptPRNGAsRedis(t *testing.T) {
 		do("EVAL", "return math.random(0)", "0")
 	})
 }
+
+// TestStringDumpAsRedis: string.dump makes a chunk loadstring refuses, as
+// Redis's Lua loads no binary code (scripting.tcl's "Binary code loading
+// failed").
+func TestStringDumpAsRedis(t *testing.T) {
+	peers := bothPeers(t)
+	sameReplies(t, []*redis.Client{peers[0].c, peers[1].c}, func(do func(args ...any)) {
+		do("EVAL", "return loadstring(string.dump(function() return 1 end))()", "0")
+		do("EVAL", "return {loadstring(string.dump(function() return 1 end))}", "0")
+		do("EVAL", "return string.sub(string.dump(function() end), 1, 4)", "0")
+	})
+}

@@ -16,7 +16,7 @@ import (
 // state they left, read under the locks the command still holds:
 //
 //	expiry in any form     SET key value PXAT ms, PEXPIREAT key ms, PERSIST key
-//	INCRBYFLOAT            SET key value KEEPTTL's effect: SET key value [PXAT ms]
+//	INCRBYFLOAT            SET key value KEEPTTL
 //	HINCRBYFLOAT           HSET key field value
 //
 // and every other write goes as it came, unless its handler said what to
@@ -51,7 +51,15 @@ func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args 
 			return
 		}
 		c.feedState(db, args[1], false, emit)
-	case "setex", "psetex", "incrbyfloat", "getset", "getdel":
+	case "incrbyfloat":
+		// As Redis 7.0's: the new value, the expiry left as it is.
+		k, err := c.tx.LookupAsIs(db, args[1])
+		if err == nil && k.Exists && k.Meta.Type == encoding.TypeString && !k.Meta.Chunked {
+			emit(db, []byte("SET"), args[1], k.Meta.Value, []byte("KEEPTTL"))
+			return
+		}
+		c.feedState(db, args[1], false, emit)
+	case "setex", "psetex", "getset", "getdel":
 		c.feedState(db, args[1], false, emit)
 	case "getex":
 		if len(args) > 2 { // without an option it reads, as GET

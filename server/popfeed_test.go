@@ -270,3 +270,30 @@ func TestFlushAllSavesUnderSavePointsAsRedis(t *testing.T) {
 		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}
 }
+
+// TestIncrByFloatFeedAsRedis: INCRBYFLOAT reaches redis-server replicas
+// as SET key value KEEPTTL, with or without an expiry and from a script,
+// as redis-server 7.0.15 sends it (scripting.tcl's "INCRBYFLOAT: We can
+// call scripts expanding client->argv from Lua").
+func TestIncrByFloatFeedAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		br := syncStream(t, p)
+		for _, args := range [][]any{
+			{"INCRBYFLOAT", "f", "1.5"}, {"SET", "g", "10", "EX", "100"}, {"INCRBYFLOAT", "g", "0.25"},
+			{"EVAL", "redis.call('incrbyfloat', KEYS[1], 1)", "1", "key"},
+			{"EVAL", "redis.call('set', KEYS[1], '1', 'KEEPTTL')", "1", "key"},
+		} {
+			if err := p.c.Do(ctx, args...).Err(); err != nil && err != redis.Nil {
+				t.Fatal(err)
+			}
+		}
+		p.c.Set(ctx, "marker", "1", 0)
+		// NB: the deadline of EX 100 is each server's own clock's.
+		got = append(got, regexp.MustCompile(`PXAT \d+`).ReplaceAllString(streamUntil(t, br, "marker"), "PXAT <ms>"))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
+	}
+}
