@@ -40,16 +40,21 @@ type waiter struct {
 	cn   *conn
 	ids  []watchID
 	wake chan struct{} // capacity 1: a wake is never lost, never blocks
-	// unblock is closed by CLIENT UNBLOCK; unblockErr says to answer an
-	// error instead of the timeout reply.
+	// unblock is closed by CLIENT UNBLOCK, or as the node turns replica;
+	// unblockErr, when set, is answered instead of the timeout reply.
 	unblock    chan struct{}
-	unblockErr bool
+	unblockErr error
 	done       bool // unblock was closed; under blockRegistry.mu
 	reader     bool // passes on writes it does not serve (BlockReader)
 }
 
 // errUnblocked is CLIENT UNBLOCK ... ERROR's reply to the blocked client.
 var errUnblocked = &commands.Error{Code: "UNBLOCKED", Msg: "client unblocked via CLIENT UNBLOCK"}
+
+// errTurnedReplica ends the blocked commands of a primary that turns
+// replica, as Redis's disconnectAllBlockedClients does: what its new
+// primary sends must not serve them, or the two would differ.
+var errTurnedReplica = &commands.Error{Code: "UNBLOCKED", Msg: "force unblock from blocking operation, instance state changed (master -> replica?)"}
 
 func (w *waiter) signal() {
 	select {
@@ -177,12 +182,29 @@ func (s *Server) unblockClient(id int64, withErr bool) bool {
 	defer r.mu.Unlock()
 	for cn, w := range r.conns {
 		if cn.ID == id && !w.done {
-			w.done, w.unblockErr = true, withErr
+			w.done = true
+			if withErr {
+				w.unblockErr = errUnblocked
+			}
 			close(w.unblock)
 			return true
 		}
 	}
 	return false
+}
+
+// unblockAll ends every blocked command with err: a node that follows a
+// new primary (errTurnedReplica closes the connection after the reply).
+func (s *Server) unblockAll(err error) {
+	r := &s.blocking
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.conns {
+		if !w.done {
+			w.done, w.unblockErr = true, err
+			close(w.unblock)
+		}
+	}
 }
 
 // Block implements commands.Server.Block.
@@ -226,8 +248,9 @@ func (s *Server) block(c *commands.Ctx, keys [][]byte, timeout time.Duration, tr
 			// Closed by the client, CLIENT KILL or server shutdown.
 			return false, nil
 		case <-w.unblock:
-			if w.unblockErr {
-				return false, errUnblocked
+			if w.unblockErr != nil {
+				cn.closing = w.unblockErr == errTurnedReplica
+				return false, w.unblockErr
 			}
 			return false, nil
 		case <-s.shutdown:

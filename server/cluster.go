@@ -137,7 +137,9 @@ func (r clusterRepl) Promote() error {
 }
 
 func (r clusterRepl) Follow(host string, port int) {
-	r.s.repl.ReplicaOf(host, port)
+	if r.s.repl.ReplicaOf(host, port) {
+		r.s.unblockAll(errTurnedReplica)
+	}
 	// Writers held by a manual failover's pause now get redirected.
 	r.s.pause.unpause()
 }

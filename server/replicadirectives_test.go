@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -348,4 +350,41 @@ func TestReplicasInClientListAsRedis(t *testing.T) {
 			return len(l) == 1 && strings.Contains(l[0], " flags=S ")
 		})
 	})
+}
+
+// TestBlockedClientsEndWhenTurningReplicaAsRedis follows replication.tcl's
+// "BLPOP followed by role change, issue #2473": a client blocked in BLPOP
+// on a primary that turns replica gets Redis 7.0's UNBLOCKED error and is
+// disconnected, so what the new primary pushes reaches the replica whole.
+// Before, the blocked client popped the replicated element and the two
+// nodes differed.
+func TestBlockedClientsEndWhenTurningReplicaAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	first, second := bothPeers(t), bothPeers(t)
+	for _, nodes := range [][]peer{{first[0], second[0]}, {first[1], second[1]}} {
+		a, b := nodes[0], nodes[1]
+		conn := testutil.Dial(t, b.addr)
+		conn.Send("BLPOP foo 0\r\n")
+		eventuallyTrue(t, "a blocked client", func() bool { return infoText(t, b.c, "blocked_clients") == "1" })
+		host, port, _ := net.SplitHostPort(a.addr)
+		if err := b.c.Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := conn.ReadReply()
+		conn.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, rerr := conn.ReadReply()
+		closed := rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded)
+		eventuallyTrue(t, "the replica's link up", func() bool { return infoText(t, b.c, "master_link_status") == "up" })
+		if err := a.c.RPush(ctx, "foo", "a", "b", "c").Err(); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyTrue(t, "the push on the replica", func() bool {
+			return fmt.Sprint(b.c.LRange(ctx, "foo", 0, -1).Val()) == "[a b c]"
+		})
+		got = append(got, fmt.Sprintf("%q %v closed=%v", reply, err, closed))
+	}
+	if got[0] != got[1] {
+		t.Fatalf("Shoal: %s\nredis-server: %s", got[0], got[1])
+	}
 }

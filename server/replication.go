@@ -85,12 +85,13 @@ func (s *Server) WaitBlock(c *commands.Ctx) (cancel <-chan struct{}, end func() 
 		cn.blocked.Store(false)
 		s.removeWaiter(w)
 		s.blocking.mu.Lock()
-		unblockErr := w.done && w.unblockErr
-		s.blocking.mu.Unlock()
-		if unblockErr {
-			return errUnblocked
+		var err error
+		if w.done {
+			err = w.unblockErr
 		}
-		return nil
+		s.blocking.mu.Unlock()
+		cn.closing = err == errTurnedReplica
+		return err
 	}
 }
 
@@ -118,6 +119,7 @@ func (s *Server) ReplicaOf(c *commands.Ctx, host string, port int) error {
 		c.Out.Simple("OK Already connected to specified master")
 		return nil
 	}
+	s.unblockAll(errTurnedReplica)
 	s.setReplicaOf(host + " " + strconv.Itoa(port))
 	c.Out.OK()
 	return nil
