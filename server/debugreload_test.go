@@ -212,10 +212,12 @@ func TestScriptTimeAndExpiredKeysAsRedis(t *testing.T) {
 			}
 			got[i] = append(got[i], fmt.Sprintf("%v -> %v %v", args, v, err))
 		}
+		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1") // DEBUG is noscript
 		do("EVAL", `redis.call("SET", "key", "value", "PX", "1")
 			redis.call("DEBUG", "SLEEP", 0.01)
 			return redis.call("EXISTS", "key")`, "0")
 		do("EXISTS", "key")
+		do("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
 		do("DEBUG", "SET-ACTIVE-EXPIRE", "0")
 		do("SET", "key", "value", "PX", "1")
 		time.Sleep(5 * time.Millisecond)

@@ -209,9 +209,7 @@ func TestScanAndRandomKeyExpireAsRedis(t *testing.T) {
 		}
 		got = append(got, strings.Join(seen, "\n"))
 	}
-	if got[0] != got[1] {
-		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
-	}
+	sameOnBoth(t, got)
 }
 
 // TestSetPastDeadlineAsRedis: a SET whose deadline has passed (PXAT in the
@@ -241,9 +239,7 @@ func TestSetPastDeadlineAsRedis(t *testing.T) {
 		seen = append(seen, streamUntil(t, br, "marker"))
 		got = append(got, strings.Join(seen, "\n"))
 	}
-	if got[0] != got[1] {
-		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
-	}
+	sameOnBoth(t, got)
 }
 
 // TestFlushAllSavesUnderSavePointsAsRedis follows other.tcl's "FLUSHALL
@@ -266,9 +262,7 @@ func TestFlushAllSavesUnderSavePointsAsRedis(t *testing.T) {
 		}
 		got = append(got, strings.Join(seen, "\n"))
 	}
-	if got[0] != got[1] {
-		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
-	}
+	sameOnBoth(t, got)
 }
 
 // TestIncrByFloatFeedAsRedis: INCRBYFLOAT reaches redis-server replicas
@@ -293,6 +287,13 @@ func TestIncrByFloatFeedAsRedis(t *testing.T) {
 		// NB: the deadline of EX 100 is each server's own clock's.
 		got = append(got, regexp.MustCompile(`PXAT \d+`).ReplaceAllString(streamUntil(t, br, "marker"), "PXAT <ms>"))
 	}
+	sameOnBoth(t, got)
+}
+
+// sameOnBoth fails the test unless what Shoal gave (got[0]) equals what
+// redis-server gave (got[1]).
+func sameOnBoth(t *testing.T, got []string) {
+	t.Helper()
 	if got[0] != got[1] {
 		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
 	}

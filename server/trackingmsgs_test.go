@@ -124,9 +124,7 @@ func TestOwnInvalidationsFollowRepliesAsRedis(t *testing.T) {
 		run("PING")
 		got = append(got, out.String())
 	}
-	if got[0] != got[1] {
-		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
-	}
+	sameOnBoth(t, got)
 }
 
 // TestTrackingTableLimitLoweredAsRedis follows tracking.tcl's "Tracking
