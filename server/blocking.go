@@ -207,6 +207,16 @@ func (s *Server) unblockAll(err error) {
 	}
 }
 
+// unblockedWith is what a blocked command answers once unblocked with err
+// (nil: the timeout reply); errTurnedReplica closes the connection after
+// it, as Redis's does.
+func (cn *conn) unblockedWith(err error) error {
+	if err == errTurnedReplica {
+		cn.closing = true
+	}
+	return err
+}
+
 // Block implements commands.Server.Block.
 func (s *Server) Block(c *commands.Ctx, keys [][]byte, timeout time.Duration, try func() (bool, error)) (bool, error) {
 	return s.block(c, keys, timeout, try, false)
@@ -248,11 +258,7 @@ func (s *Server) block(c *commands.Ctx, keys [][]byte, timeout time.Duration, tr
 			// Closed by the client, CLIENT KILL or server shutdown.
 			return false, nil
 		case <-w.unblock:
-			if w.unblockErr != nil {
-				cn.closing = w.unblockErr == errTurnedReplica
-				return false, w.unblockErr
-			}
-			return false, nil
+			return false, cn.unblockedWith(w.unblockErr)
 		case <-s.shutdown:
 			return false, nil
 		}

@@ -137,9 +137,7 @@ func (r clusterRepl) Promote() error {
 }
 
 func (r clusterRepl) Follow(host string, port int) {
-	if r.s.repl.ReplicaOf(host, port) {
-		r.s.unblockAll(errTurnedReplica)
-	}
+	r.s.follow(host, port)
 	// Writers held by a manual failover's pause now get redirected.
 	r.s.pause.unpause()
 }

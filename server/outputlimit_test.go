@@ -41,6 +41,15 @@ func bothPeers(t *testing.T, redisArgs ...string) []peer {
 	}
 }
 
+// sameOnBoth fails the test unless what Shoal gave (got[0]) equals what
+// redis-server gave (got[1]).
+func sameOnBoth(t *testing.T, got []string) {
+	t.Helper()
+	if got[0] != got[1] {
+		t.Fatalf("Shoal:\n%s\nredis-server:\n%s", got[0], got[1])
+	}
+}
+
 // whileBlocked sends block on a client of its own to p, runs then once p
 // counts it blocked, and returns block's reply and error as text.
 func whileBlocked(t *testing.T, p peer, block []any, then func()) string {

@@ -90,8 +90,7 @@ func (s *Server) WaitBlock(c *commands.Ctx) (cancel <-chan struct{}, end func() 
 			err = w.unblockErr
 		}
 		s.blocking.mu.Unlock()
-		cn.closing = err == errTurnedReplica
-		return err
+		return cn.unblockedWith(err)
 	}
 }
 
@@ -99,8 +98,20 @@ func (s *Server) WaitBlock(c *commands.Ctx) (cancel <-chan struct{}, end func() 
 func (s *Server) startReplicaOf(cfg *config.Config) {
 	if f := strings.Fields(cfg.ReplicaOf); len(f) == 2 {
 		port, _ := strconv.Atoi(f[1])
-		s.repl.ReplicaOf(f[0], port)
+		s.follow(f[0], port)
 	}
+}
+
+// follow makes the node a replica of host:port, unless it follows it
+// already, and reports whether it did. Every command blocked until then
+// ends (errTurnedReplica), as Redis's replicationSetMaster disconnects
+// its blocked clients.
+func (s *Server) follow(host string, port int) bool {
+	if !s.repl.ReplicaOf(host, port) {
+		return false
+	}
+	s.unblockAll(errTurnedReplica)
+	return true
 }
 
 // ReplicaOf implements REPLICAOF/SLAVEOF.
@@ -115,11 +126,10 @@ func (s *Server) ReplicaOf(c *commands.Ctx, host string, port int) error {
 		c.Out.OK()
 		return nil
 	}
-	if !s.repl.ReplicaOf(host, port) {
+	if !s.follow(host, port) {
 		c.Out.Simple("OK Already connected to specified master")
 		return nil
 	}
-	s.unblockAll(errTurnedReplica)
 	s.setReplicaOf(host + " " + strconv.Itoa(port))
 	c.Out.OK()
 	return nil
