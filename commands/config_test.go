@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -93,16 +94,7 @@ func TestConfigRewriteKeepsFile(t *testing.T) {
 	if m["Server"]["config_file"] != cfg.File {
 		t.Fatalf("config_file = %q, want %q", m["Server"]["config_file"], cfg.File)
 	}
-	back, err := config.Load([]string{cfg.File})
-	if err != nil {
-		t.Fatal(err)
-	}
-	running := s.Config()
-	for _, d := range config.Directives() {
-		if d.Get(back) != d.Get(running) {
-			t.Errorf("%s: running %q, read back %q", d.Name, d.Get(running), d.Get(back))
-		}
-	}
+	readsBackAsRunning(t, cfg.File, s.Config())
 }
 
 // TestConfigSetRedactsSecrets checks that the slow log shows the values
@@ -140,5 +132,60 @@ func TestConfigRewriteFails(t *testing.T) {
 	err := c.ConfigRewrite(testutil.Ctx(t)).Err()
 	if err == nil || err.Error() != "ERR Rewriting config file: Is a directory" {
 		t.Fatalf("CONFIG REWRITE = %v", err)
+	}
+}
+
+// TestDebugConfigRewriteForceAll checks DEBUG CONFIG-REWRITE-FORCE-ALL:
+// every directive's line, defaults and immutable ones included, and a
+// file that loads back to the running configuration (redis-server
+// 7.0.15's introspection suite restarts from it); without a file, Redis's
+// reply.
+func TestDebugConfigRewriteForceAll(t *testing.T) {
+	cfg := testutil.Config(t)
+	cfg.File = filepath.Join(t.TempDir(), "shoal.conf")
+	// NB: testutil.Start does not read the file: the running value
+	// replaces the line's.
+	if err := os.WriteFile(cfg.File, []byte("# kept\nlist-compress-depth 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	ctx := testutil.Ctx(t)
+	if err := c.ConfigSet(ctx, "maxmemory", "1gb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "debug", "config-rewrite-force-all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(cfg.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for _, ln := range []string{"# kept\nlist-compress-depth 0\n", "\ndaemonize no\n", "\ndatabases 16\n",
+		"\nhash-max-listpack-entries 512\n", "\nmaxmemory 1gb\n", "\nbind 127.0.0.1\n", "\nkey-load-delay 0\n"} {
+		if !strings.Contains(text, ln) {
+			t.Errorf("no %q in\n%s", ln, text)
+		}
+	}
+	readsBackAsRunning(t, cfg.File, s.Config())
+	none := testutil.Client(t, testutil.Start(t, nil), 2)
+	if err := none.Do(ctx, "debug", "config-rewrite-force-all").Err(); err == nil || err.Error() != "ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address" {
+		t.Fatalf("without a file: %v", err)
+	}
+}
+
+// readsBackAsRunning fails the test unless the configuration file at path
+// loads into every value of running.
+func readsBackAsRunning(t *testing.T, path string, running *config.Config) {
+	t.Helper()
+	back, err := config.Load([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range config.Directives() {
+		if d.Get(back) != d.Get(running) {
+			t.Errorf("%s: running %q, read back %q", d.Name, d.Get(running), d.Get(back))
+		}
 	}
 }

@@ -229,7 +229,7 @@ type Server interface {
 	// enable-protected-configs local lets change dir and dbfilename.
 	ConfigSet(pairs [][2]string, local bool) error
 	// ConfigRewrite writes the running configuration to its file.
-	ConfigRewrite() error
+	ConfigRewrite(all bool) error
 	// ResetStats zeroes INFO's counters, command stats and the slow log.
 	ResetStats()
 	// Info renders INFO's sections (empty means the default set).

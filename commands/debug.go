@@ -28,6 +28,9 @@ var debugHelp = []string{
 	"    Dangerous: should be used only for testing the replication subsystem.",
 	"DIGEST",
 	"    Output a hex signature representing the current DB content.",
+	"CONFIG-REWRITE-FORCE-ALL",
+	"    Like CONFIG REWRITE but writes all configuration options, including",
+	"    keywords not listed in original configuration file or default values.",
 	"DIGEST-VALUE <key> [<key> ...]",
 	"    Output a hex signature of the values of all the specified keys.",
 	"ERROR <string>",
@@ -123,6 +126,21 @@ func debug(c *Ctx) error {
 		return nil
 	case Is(sub, "change-repl-id") && n == 2:
 		if err := c.Store.ChangeReplID(); err != nil {
+			return err
+		}
+		c.Out.OK()
+		return nil
+	case Is(sub, "config-rewrite-force-all") && n == 2:
+		if c.Server.Config().File == "" {
+			// NB: Redis opens a NULL path and reports strerror(EFAULT).
+			return Errf("CONFIG-REWRITE-FORCE-ALL failed: Bad address")
+		}
+		if err := c.Server.ConfigRewrite(true); err != nil {
+			if e, ok := err.(*Error); ok {
+				// "Rewriting config file: <reason>", as CONFIG REWRITE words it.
+				_, reason, _ := strings.Cut(e.Msg, ": ")
+				return Errf("CONFIG-REWRITE-FORCE-ALL failed: %s", reason)
+			}
 			return err
 		}
 		c.Out.OK()

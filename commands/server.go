@@ -135,7 +135,7 @@ func configCommand() *Command {
 				return nil
 			}),
 			sub("rewrite", 2, "Persists the effective configuration to file.", "2.8.0", "O(1)", func(c *Ctx) error {
-				if err := c.Server.ConfigRewrite(); err != nil {
+				if err := c.Server.ConfigRewrite(false); err != nil {
 					return err
 				}
 				c.Out.OK()

@@ -30,6 +30,11 @@ type Directive struct {
 	// masteruser): the slow log shows "(redacted)" for the values CONFIG
 	// SET gives them.
 	Sensitive bool
+	// Own directives are Shoal's, unknown to Redis. CONFIG SET of the
+	// value one already holds is accepted even when it is not Mutable,
+	// so a tool that writes back every value CONFIG GET * read (knowing
+	// only Redis's immutable directives) does not stop at Shoal's.
+	Own bool
 	// Default is the value Shoal starts with, as CONFIG GET shows it.
 	Default string
 
@@ -191,11 +196,12 @@ const (
 	mem                       // a number that reads memory sizes
 	percent                   // ... and percentages
 	octal                     // a number in base 8
+	own                       // Shoal's, not Redis's
 )
 
 func newDirective(name string, o opt, def string, k kind) *Directive {
 	return &Directive{Name: name, Mutable: o&mut != 0, Protected: o&protected != 0, Hidden: o&hidden != 0,
-		Sensitive: o&sensitive != 0, Default: def, kind: k}
+		Sensitive: o&sensitive != 0, Own: o&own != 0, Default: def, kind: k}
 }
 
 func boolean(name string, o opt, def string) *Directive { return newDirective(name, o, def, yesNo{}) }
@@ -410,8 +416,8 @@ var directives = []*Directive{
 	num("min-replicas-to-write", mut, 0, intMax, "0").alias("min-slaves-to-write").to(intField(func(c *Config) *int { return &c.MinReplicasToWrite })),
 	num("min-replicas-max-lag", mut, 0, intMax, "10").alias("min-slaves-max-lag").to(intField(func(c *Config) *int { return &c.MinReplicasMaxLag })),
 	choice("propagation-error-behavior", mut, "ignore", "ignore", "panic", "panic-on-replicas").to(stringField(func(c *Config) *string { return &c.PropagationErrorBehavior })),
-	num("waitall-disconnect-grace", mut, intMin, intMax, "60").to(intField(func(c *Config) *int { return &c.WaitAllDisconnectGrace })),
-	num("waitall-min-replicas", mut, intMin, intMax, "0").to(intField(func(c *Config) *int { return &c.WaitAllMinReplicas })),
+	num("waitall-disconnect-grace", mut|own, intMin, intMax, "60").to(intField(func(c *Config) *int { return &c.WaitAllDisconnectGrace })),
+	num("waitall-min-replicas", mut|own, intMin, intMax, "0").to(intField(func(c *Config) *int { return &c.WaitAllMinReplicas })),
 
 	// Cluster: Shoal's cluster reads the directives Redis names alike;
 	// the others are stored.
@@ -433,14 +439,14 @@ var directives = []*Directive{
 	boolean("cluster-allow-reads-when-down", mut, "no"),
 	boolean("cluster-allow-pubsubshard-when-down", mut, "yes"),
 	num("cluster-link-sendbuf-limit", mut|mem|unsigned, 0, ullongMax, "0"),
-	num("cluster-catalog-port", 0, intMin, intMax, "0").to(intField(func(c *Config) *int { return &c.ClusterCatalogPort })),
-	special("cluster-join", 0, "", words{}).to(stringField(func(c *Config) *string { return &c.ClusterJoin })),
-	str("cluster-gossip-key", 0, "").to(stringField(func(c *Config) *string { return &c.ClusterGossipKey })),
-	num("cluster-epoch-bump-timeout", mut, intMin, intMax, "30000").to(intField(func(c *Config) *int { return &c.ClusterEpochBumpTimeout })),
-	num("schema-retry-base-ms", 0, intMin, intMax, "100").to(intField(func(c *Config) *int { return &c.SchemaRetryBaseMs })),
-	num("schema-event-max-retries", 0, intMin, intMax, "5").to(intField(func(c *Config) *int { return &c.SchemaEventMaxRetries })),
-	num("schema-resync-interval", 0, intMin, intMax, "300000").to(intField(func(c *Config) *int { return &c.SchemaResyncInterval })),
-	num("component-lock-lease", 0, intMin, intMax, "30000").to(intField(func(c *Config) *int { return &c.ComponentLockLease })),
+	num("cluster-catalog-port", own, intMin, intMax, "0").to(intField(func(c *Config) *int { return &c.ClusterCatalogPort })),
+	special("cluster-join", own, "", words{}).to(stringField(func(c *Config) *string { return &c.ClusterJoin })),
+	str("cluster-gossip-key", own, "").to(stringField(func(c *Config) *string { return &c.ClusterGossipKey })),
+	num("cluster-epoch-bump-timeout", mut|own, intMin, intMax, "30000").to(intField(func(c *Config) *int { return &c.ClusterEpochBumpTimeout })),
+	num("schema-retry-base-ms", own, intMin, intMax, "100").to(intField(func(c *Config) *int { return &c.SchemaRetryBaseMs })),
+	num("schema-event-max-retries", own, intMin, intMax, "5").to(intField(func(c *Config) *int { return &c.SchemaEventMaxRetries })),
+	num("schema-resync-interval", own, intMin, intMax, "300000").to(intField(func(c *Config) *int { return &c.SchemaResyncInterval })),
+	num("component-lock-lease", own, intMin, intMax, "30000").to(intField(func(c *Config) *int { return &c.ComponentLockLease })),
 
 	// Scripts, the slow log and latency tracking.
 	num("busy-reply-threshold", mut, 0, longMax, "5000").alias("lua-time-limit").to(int64Field(func(c *Config) *int64 { return &c.BusyReplyThreshold })),
@@ -473,12 +479,12 @@ var directives = []*Directive{
 	num("tls-session-cache-timeout", mut, 0, intMax, "300"),
 
 	// Shoal's own: storage caches and the metrics listener.
-	num("cache-size", mem, 1<<20, longMax, "134217728").to(int64Field(func(c *Config) *int64 { return &c.CacheSize })),
-	num("hot-cache-size", mem, 0, longMax, "67108864").to(int64Field(func(c *Config) *int64 { return &c.HotCacheSize })),
-	num("memtable-size", mem, 1<<20, 4<<30, "8388608").to(int64Field(func(c *Config) *int64 { return &c.MemtableSize })),
-	num("metrics-port", 0, 0, 65535, "0").to(intField(func(c *Config) *int { return &c.MetricsPort })),
-	str("metrics-bind", 0, "127.0.0.1").to(stringField(func(c *Config) *string { return &c.MetricsBind })),
-	boolean("metrics-pprof", 0, "no").to(boolField(func(c *Config) *bool { return &c.MetricsPprof })),
+	num("cache-size", mem|own, 1<<20, longMax, "134217728").to(int64Field(func(c *Config) *int64 { return &c.CacheSize })),
+	num("hot-cache-size", mem|own, 0, longMax, "67108864").to(int64Field(func(c *Config) *int64 { return &c.HotCacheSize })),
+	num("memtable-size", mem|own, 1<<20, 4<<30, "8388608").to(int64Field(func(c *Config) *int64 { return &c.MemtableSize })),
+	num("metrics-port", own, 0, 65535, "0").to(intField(func(c *Config) *int { return &c.MetricsPort })),
+	str("metrics-bind", own, "127.0.0.1").to(stringField(func(c *Config) *string { return &c.MetricsBind })),
+	boolean("metrics-pprof", own, "no").to(boolField(func(c *Config) *bool { return &c.MetricsPprof })),
 }
 
 // shutdownFlags are the names shutdown-on-sigint and -sigterm combine.

@@ -368,13 +368,13 @@ zset-max-listpack-value 100
 slowlog-max-len 5
 latency-tracking-info-percentiles 50 99 99.9
 `
-	got := c.Rewrite(old)
+	got := c.Rewrite(old, false)
 	if got != want {
 		t.Fatalf("rewrite:\n%s\nwant:\n%s", got, want)
 	}
 	// Rewriting the rewritten file keeps it (but for the blank line its
 	// final newline makes, as in Redis); reading it back gives every value.
-	if again := c.Rewrite(got); again != got+"\n" || c.Rewrite(again) != again {
+	if again := c.Rewrite(got, false); again != got+"\n" || c.Rewrite(again, false) != again {
 		t.Fatalf("second rewrite:\n%s", again)
 	}
 	back, err := Parse(got)
@@ -433,7 +433,7 @@ func TestRewriteRoundTrip(t *testing.T) {
 			t.Fatalf("%s %q: %v", d.Name, v, err)
 		}
 	}
-	text := c.Rewrite("")
+	text := c.Rewrite("", false)
 	back, err := Parse(text)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
@@ -441,6 +441,39 @@ func TestRewriteRoundTrip(t *testing.T) {
 	for _, d := range Directives() {
 		if d.Get(back) != d.Get(c) {
 			t.Errorf("%s: %q read back as %q", d.Name, d.Get(c), d.Get(back))
+		}
+	}
+}
+
+// TestOwnDirectives checks that Own marks exactly the directives Shoal
+// has and redis-server 7.0.15's CONFIG GET * does not list, and that one
+// CONFIG SET may not change takes the value it holds, however spelled,
+// and refuses any other as Redis refuses an immutable directive.
+func TestOwnDirectives(t *testing.T) {
+	redis := redisConfigGet(t)
+	for _, d := range Directives() {
+		_, inRedis := redis[d.Name]
+		if want := !inRedis && !d.Hidden; d.Own != want {
+			t.Errorf("%s: own %v, want %v", d.Name, d.Own, want)
+		}
+	}
+	c := Default()
+	for _, tc := range []struct {
+		pairs [][2]string
+		err   string
+	}{
+		{[][2]string{{"cache-size", "134217728"}}, ""},
+		{[][2]string{{"maxmemory", "1"}, {"cache-size", "128mb"}, {"metrics-pprof", "no"}}, ""},
+		{[][2]string{{"maxmemory", "1"}, {"Cache-Size", "64mb"}}, "CONFIG SET failed (possibly related to argument 'Cache-Size') - can't set immutable config"},
+		{[][2]string{{"metrics-port", "abc"}}, "CONFIG SET failed (possibly related to argument 'metrics-port') - argument couldn't be parsed into an integer"},
+		{[][2]string{{"cache-size", "128mb"}, {"daemonize", "no"}}, "CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config"},
+	} {
+		next, err := c.Set(tc.pairs, true)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("Set(%q): %v", tc.pairs, err)
+		case tc.err != "" && (next != nil || err == nil || err.Error() != tc.err):
+			t.Errorf("Set(%q) = %v, %v; want %q", tc.pairs, next, err, tc.err)
 		}
 	}
 }

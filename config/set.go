@@ -30,7 +30,9 @@ func (e *SetError) Error() string {
 // As in Redis 7.0, the names are checked first, in order, and the first
 // unknown, immutable, protected or repeated one is refused (an alias and
 // its directive are two names); then each value is read, and the first
-// one refused is named by its directive.
+// one refused is named by its directive. One of Shoal's own immutable
+// directives is refused with its value, unless the value is the one it
+// holds (Directive.Own).
 func (c *Config) Set(pairs [][2]string, local bool) (*Config, error) {
 	allowProtected := false
 	switch c.EnableProtectedConfigs {
@@ -48,7 +50,7 @@ func (c *Config) Set(pairs [][2]string, local bool) (*Config, error) {
 			return nil, &SetError{Arg: p[0]}
 		case d.Protected && !allowProtected:
 			return nil, &SetError{Arg: p[0], Reason: "can't set protected config"}
-		case !d.Mutable:
+		case !d.Mutable && !d.Own:
 			return nil, &SetError{Arg: p[0], Reason: "can't set immutable config"}
 		case seen[name]:
 			return nil, &SetError{Arg: p[0], Reason: "duplicate parameter"}
@@ -65,6 +67,9 @@ func (c *Config) Set(pairs [][2]string, local bool) (*Config, error) {
 		}
 		if err := d.Set(next, args); err != nil {
 			return nil, &SetError{Arg: name, Reason: err.Error()}
+		}
+		if !d.Mutable && d.Get(next) != d.Get(c) {
+			return nil, &SetError{Arg: p[0], Reason: "can't set immutable config"}
 		}
 		if errs := next.validateShoal(); len(errs) > 0 {
 			return nil, &SetError{Arg: name, Reason: strings.TrimPrefix(errs[0].Error(), d.Name+": ")}

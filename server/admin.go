@@ -120,8 +120,9 @@ func (s *Server) tlsFor(next *config.Config, pairs [][2]string) (setup *tlsSetup
 
 // ConfigRewrite writes the running configuration into the file it was
 // read from, keeping the file's comments and order as Redis does, through
-// a temporary file renamed over it.
-func (s *Server) ConfigRewrite() error {
+// a temporary file renamed over it; all writes every directive, its
+// default too (DEBUG CONFIG-REWRITE-FORCE-ALL).
+func (s *Server) ConfigRewrite(all bool) error {
 	cfg := s.Config()
 	if cfg.File == "" {
 		return commands.Errf("The server is running without a config file")
@@ -135,7 +136,7 @@ func (s *Server) ConfigRewrite() error {
 		return rewriteFailed(err)
 	}
 	defer os.Remove(f.Name()) // after the rename, a no-op
-	_, err = f.WriteString(cfg.Rewrite(string(old)))
+	_, err = f.WriteString(cfg.Rewrite(string(old), all))
 	if err == nil {
 		err = f.Sync()
 	}
