@@ -10,12 +10,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Config is Shoal's configuration. Each field documents its directive and
@@ -500,50 +502,100 @@ func (c *Config) validateShoal() []error {
 }
 
 // Load builds a Config from command-line arguments in redis-server's form:
-// an optional config file path first, then "--directive value..." pairs
-// that override it.
+// an optional config file path first (or "-", first or last, for one read
+// from standard input), then "--directive value..." options that override
+// it. As redis-server 7.0 does, the options become lines appended to the
+// file's text, so an error names the line of the whole ("at line 2" for
+// the first option after no file), and the word after a directive's name
+// is its value even when it starts with "--" (--proc-title-template
+// --my--title); a bare --save is save "".
 func Load(args []string) (*Config, error) {
 	l := loader{c: Default()}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+	var text strings.Builder
+	if len(args) > 0 && args[0] != "-" && !strings.HasPrefix(args[0], "-") {
 		l.c.File = args[0]
 		data, err := os.ReadFile(args[0])
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			return nil, openFailed(args[0], err)
 		}
-		if err := l.load(string(data), args[0]); err != nil {
-			return nil, err
-		}
+		text.Write(data)
 		args = args[1:]
 	}
-	// "--port 7000 --bind a b" becomes the lines "port 7000" and "bind a b".
-	var b strings.Builder
-	for i, a := range args {
-		if strings.HasPrefix(a, "--") {
-			if i > 0 {
-				b.WriteByte('\n')
-			}
-			b.WriteString(a[2:])
-			continue
+	options, stdin := commandLineOptions(args)
+	if stdin {
+		data, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("Reading config from stdin: %w", err)
 		}
-		if i == 0 {
-			return nil, fmt.Errorf("config: argument %q: expected --directive", a)
-		}
-		b.WriteByte(' ')
-		b.WriteString(quoteArg(a))
+		text.Write(data)
 	}
-	if err := l.load(b.String(), "command line"); err != nil {
+	text.WriteByte('\n')
+	text.WriteString(options)
+	if err := l.load(text.String()); err != nil {
 		return nil, err
 	}
 	return l.c, l.c.Validate()
 }
 
+// commandLineOptions turns redis-server's options into configuration
+// lines, as its main does: "--name" starts a line unless the line before
+// still waits for its value; other words are values, quoted as
+// sdscatrepr quotes them. stdin reports a "-" first or last.
+func commandLineOptions(args []string) (options string, stdin bool) {
+	var b strings.Builder
+	handled := true // the line before has a value
+	for j, a := range args {
+		last := j == len(args)-1
+		switch {
+		case a == "-" && (j == 0 || last):
+			stdin = true
+		case handled && strings.HasPrefix(a, "--"):
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(a[2:])
+			b.WriteByte(' ')
+			if words, _ := SplitArgs(a); len(words) != 1 {
+				break // name and value in one word: "--port 6380"
+			}
+			handled = false
+			nextIsOption := !last && strings.HasPrefix(args[j+1], "--")
+			switch {
+			case strings.EqualFold(a, "--save") && (last || nextIsOption):
+				b.WriteString(`""`)
+				handled = !last
+			case strings.EqualFold(a, "--sentinel") && nextIsOption:
+				handled = true
+			}
+		default:
+			b.WriteString(quote(a))
+			b.WriteByte(' ')
+			handled = true
+		}
+	}
+	return b.String(), stdin
+}
+
 // Parse reads redis.conf text into a Config over the defaults.
 func Parse(text string) (*Config, error) {
 	l := loader{c: Default()}
-	if err := l.load(text, "config"); err != nil {
+	if err := l.load(text); err != nil {
 		return nil, err
 	}
 	return l.c, l.c.Validate()
+}
+
+// LineError is a configuration line redis-server would refuse, with its
+// number in the text read (the file, then the command line's options) and
+// Redis's reason.
+type LineError struct {
+	Line   int
+	Text   string
+	Reason string
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("Reading the configuration file, at line %d\n>>> '%s'\n%s", e.Line, e.Text, e.Reason)
 }
 
 // loader reads configuration text into c, line by line, as redis-server
@@ -559,15 +611,16 @@ type loader struct {
 // itself is an error rather than a loop.
 const includeDepth = 16
 
-func (l *loader) load(text, source string) error {
+func (l *loader) load(text string) error {
 	for n, ln := range strings.Split(text, "\n") {
 		ln = strings.Trim(ln, " \t\r\n")
 		if ln == "" || ln[0] == '#' {
 			continue
 		}
+		fail := func(reason string) error { return &LineError{Line: n + 1, Text: ln, Reason: reason} }
 		words, err := SplitArgs(ln)
 		if err != nil {
-			return fmt.Errorf("config: %s line %d: %w", source, n+1, err)
+			return fail("Unbalanced quotes in configuration line")
 		}
 		if len(words) == 0 {
 			continue
@@ -577,13 +630,13 @@ func (l *loader) load(text, source string) error {
 			// NB: as redis-server reads it: the file's lines in place of
 			// this one, its path relative to the working directory.
 			if err := l.include(words[1]); err != nil {
-				return fmt.Errorf("config: %s line %d: %w", source, n+1, err)
+				return err
 			}
 			continue
 		}
 		if name == "user" && len(words) >= 2 {
 			if slices.ContainsFunc(l.c.Users, func(u []string) bool { return u[0] == words[1] }) {
-				return fmt.Errorf("config: %s line %d: Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", source, n+1, words[1])
+				return fail(fmt.Sprintf("Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", words[1]))
 			}
 			l.c.Users = append(l.c.Users, words[1:])
 			continue
@@ -599,7 +652,13 @@ func (l *loader) load(text, source string) error {
 		}
 		args := words[1:]
 		if !d.MultiArg && len(args) != 1 {
-			return fmt.Errorf("config: %s line %d: %s: wrong number of arguments", source, n+1, name)
+			return fail("wrong number of arguments")
+		}
+		if d.MultiArg && len(args) == 1 && args[0] != "" {
+			// As Redis: one word holding several ("--save '900 1'").
+			if args, err = SplitArgs(args[0]); err != nil {
+				return fail("Unbalanced quotes in configuration line")
+			}
 		}
 		if d.Name == "save" {
 			// As Redis: the first save line replaces the default, later
@@ -610,10 +669,21 @@ func (l *loader) load(text, source string) error {
 			l.saved = true
 		}
 		if err := d.Set(l.c, args); err != nil {
-			return fmt.Errorf("config: %s line %d: %s: %w", source, n+1, name, err)
+			return fail(err.Error())
 		}
 	}
 	return nil
+}
+
+// openFailed words a configuration file that could not be read as
+// redis-server does, with the system's reason as strerror words it.
+func openFailed(path string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg := errno.Error()
+		return fmt.Errorf("Fatal error, can't open config file '%s': %s", path, strings.ToUpper(msg[:1])+msg[1:])
+	}
+	return fmt.Errorf("Fatal error, can't open config file '%s': %w", path, err)
 }
 
 // include loads the configuration file at path.
@@ -623,18 +693,11 @@ func (l *loader) include(path string) error {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("include: %w", err)
+		return openFailed(path, err)
 	}
 	l.depth++
 	defer func() { l.depth-- }()
-	return l.load(string(data), path)
-}
-
-func quoteArg(a string) string {
-	if a != "" && !strings.ContainsAny(a, " \t\"'\\") {
-		return a
-	}
-	return strconv.Quote(a)
+	return l.load(string(data))
 }
 
 // Clone returns a deep copy of c.

@@ -65,14 +65,14 @@ func TestSaveLinesAsRedis(t *testing.T) {
 
 func TestValidateNamesFieldAndValue(t *testing.T) {
 	cases := map[string]string{
-		"--appendfsync sometimes":   "appendfsync: argument(s) must be one of the following: everysec, always, no",
-		"--port 70000":              "port: argument must be between 0 and 65535 inclusive",
-		"--databases 0":             "databases: argument must be between 1 and 256 inclusive",
-		"--hz x":                    "hz: argument couldn't be parsed into an integer",
-		"--maxclients x":            "maxclients: argument couldn't be parsed into an integer",
-		"--protected-mode maybe":    "protected-mode: argument must be 'yes' or 'no'",
-		"--maxmemory 5zz":           "maxmemory: argument must be a memory value",
-		"--timeout 1 2":             "timeout: wrong number of arguments",
+		"--appendfsync sometimes":   "at line 2\n>>> 'appendfsync \"sometimes\"'\nargument(s) must be one of the following: everysec, always, no",
+		"--port 70000":              "at line 2\n>>> 'port \"70000\"'\nargument must be between 0 and 65535 inclusive",
+		"--databases 0":             "at line 2\n>>> 'databases \"0\"'\nargument must be between 1 and 256 inclusive",
+		"--hz x":                    "at line 2\n>>> 'hz \"x\"'\nargument couldn't be parsed into an integer",
+		"--maxclients x":            "at line 2\n>>> 'maxclients \"x\"'\nargument couldn't be parsed into an integer",
+		"--protected-mode maybe":    "at line 2\n>>> 'protected-mode \"maybe\"'\nargument must be 'yes' or 'no'",
+		"--maxmemory 5zz":           "at line 2\n>>> 'maxmemory \"5zz\"'\nargument must be a memory value",
+		"--port 1 --timeout 1 2":    "at line 3\n>>> 'timeout \"1\" \"2\"'\nwrong number of arguments",
 		"--component-lock-lease 50": "component-lock-lease: 50 is below 100 ms",
 	}
 	for args, want := range cases {

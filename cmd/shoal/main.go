@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -39,8 +40,7 @@ func main() {
 	}
 	cfg, err := config.Load(os.Args[1:])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		configFailed(err)
 	}
 	if cfg.Daemonize {
 		if os.Getenv(daemonChild) == "" {
@@ -95,8 +95,7 @@ func importRDB(args []string) int {
 	}
 	cfg, err := config.Load(args[1:])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		configFailed(err)
 	}
 	if os.Getenv("GOGC") == "" {
 		// The load's garbage (decoded values) lives a moment: a heap kept
@@ -143,4 +142,15 @@ func daemonize() int {
 	}
 	p.Release()
 	return 0
+}
+
+// configFailed reports a configuration Shoal cannot start with and exits:
+// a refused line as redis-server reports it, under its banner.
+func configFailed(err error) {
+	var le *config.LineError
+	if errors.As(err, &le) {
+		fmt.Fprintf(os.Stderr, "\n*** FATAL CONFIG FILE ERROR (Shoal %s) ***\n", server.Version)
+	}
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
 }
