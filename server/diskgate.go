@@ -8,8 +8,8 @@ import "github.com/shoaldb/shoal/commands"
 // points are set and the last background save failed, as Redis does. A
 // replica is not refused: it takes its primary's writes, as Redis's
 // replicas do.
-func (s *Server) diskGate(cmd *commands.Command) error {
-	if !cmd.Flags.Has(commands.Write) && cmd.Name != "ping" {
+func (s *Server) diskGate(cmd *commands.Command, write bool) error {
+	if !write && cmd.Name != "ping" {
 		return nil
 	}
 	if s.repl.IsReplica() {

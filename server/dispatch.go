@@ -114,13 +114,14 @@ func (c *conn) dispatch(args [][]byte) {
 	}
 	// A failing disk refuses writes (MISCONF); the primary's own stream
 	// passes.
-	if err := c.s.diskGate(cmd); err != nil && !c.master {
+	write := c.writes(cmd)
+	if err := c.s.diskGate(cmd, write); err != nil && !c.master {
 		c.reject(cmd, err)
 		return
 	}
 	// Read-only replica, and min-replicas-to-write on a primary; the
 	// primary's own stream passes.
-	if err := c.s.replicationGate(cmd); err != nil && !c.master {
+	if err := c.s.replicationGate(write); err != nil && !c.master {
 		c.reject(cmd, err)
 		return
 	}
@@ -153,7 +154,7 @@ func (c *conn) dispatch(args [][]byte) {
 	if c.s.failover.pause.active() && !c.master {
 		c.flush()
 		c.s.failover.pause.wait(c.mayReplicate(cmd, args), &c.blocked)
-		if err := c.s.replicationGate(cmd); err != nil {
+		if err := c.s.replicationGate(write); err != nil {
 			c.reject(cmd, err)
 			return
 		}
@@ -348,6 +349,24 @@ func (c *conn) reject(cmd *commands.Command, err error) {
 		why = re.Msg
 	}
 	c.replyError(&commands.Error{Code: "EXECABORT", Msg: "Transaction discarded because of: " + why})
+}
+
+// writes reports whether cmd writes: a write command, or an EXEC with one
+// queued, which the gates refuse as a whole when the server's state
+// changed since it was queued (a replica now, too few replicas, a failing
+// disk), as Redis's processCommand does.
+func (c *conn) writes(cmd *commands.Command) bool {
+	if cmd.Flags.Has(commands.Write) {
+		return true
+	}
+	if cmd.Name == "exec" && c.multi != nil {
+		for _, q := range c.multi.queued {
+			if q.cmd.Flags.Has(commands.Write) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // failQueued marks an open MULTI as failed: EXEC will answer EXECABORT.

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,4 +236,42 @@ func TestWatch(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestExecRefusedWhenStateChangedAsRedis: an EXEC whose queued commands
+// write is refused as a whole when, since they were queued, the server
+// came to have too few replicas (min-replicas-to-write) or to fail its
+// disk checks, as redis-server 7.0.15's processCommand refuses it; the
+// queued write does not run, and an EXEC of reads alone still runs.
+func TestExecRefusedWhenStateChangedAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		var b strings.Builder
+		p.c.Set(ctx, "xx", "1", 0)
+		other := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
+		defer other.Close()
+		conn := p.c.Conn()
+		defer conn.Close()
+		run := func(args ...any) {
+			v, err := conn.Do(ctx, args...).Result()
+			fmt.Fprintf(&b, "%v %v\n", v, err)
+		}
+		run("multi")
+		run("incr", "xx")
+		if err := other.ConfigSet(ctx, "min-replicas-to-write", "2").Err(); err != nil {
+			t.Fatal(err)
+		}
+		run("exec")
+		run("get", "xx")
+		run("multi")
+		run("get", "xx")
+		run("exec")
+		other.ConfigSet(ctx, "min-replicas-to-write", "0")
+		got = append(got, b.String())
+	}
+	sameOnBoth(t, got)
+	if !strings.Contains(got[0], "EXECABORT Transaction discarded because of: NOREPLICAS") {
+		t.Fatalf("EXEC ran:\n%s", got[0])
+	}
 }

@@ -320,9 +320,10 @@ func (c *conn) staleGate(cmd *commands.Command) error {
 }
 
 // replicationGate refuses writes a replica or an under-replicated primary
-// must not take, with Redis's errors.
-func (s *Server) replicationGate(cmd *commands.Command) error {
-	if !cmd.Flags.Has(commands.Write) {
+// must not take, with Redis's errors; write says the command writes
+// (conn.writes).
+func (s *Server) replicationGate(write bool) error {
+	if !write {
 		return nil
 	}
 	if s.repl.IsReplica() {

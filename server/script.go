@@ -71,10 +71,7 @@ func (s *Server) saveFunctions(tx *storage.Tx) {
 }
 
 // WriteGate implements commands.Server.
-func (s *Server) WriteGate() error { return s.replicationGate(anyWrite) }
-
-// anyWrite stands for every write command at the replication gate.
-var anyWrite = &commands.Command{Name: "write", Flags: commands.Write}
+func (s *Server) WriteGate() error { return s.replicationGate(true) }
 
 // functionLoader loads the components of KIND function through the same
 // code as FUNCTION LOAD REPLACE: a primary also writes the libraries to
@@ -265,7 +262,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 		return errors.New("Write commands are not allowed from read-only scripts.")
 	}
 	if cmd.Flags.Has(commands.Write) {
-		if err := s.replicationGate(cmd); err != nil {
+		if err := s.replicationGate(true); err != nil {
 			return errors.New("-" + s.errorText(err))
 		}
 		run.Wrote.Store(true)
