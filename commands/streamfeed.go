@@ -12,8 +12,9 @@ import (
 // approximate trim as the exact trim it came to, XREADGROUP, XCLAIM and
 // XAUTOCLAIM as one XCLAIM ... FORCE JUSTID per entry delivered or
 // claimed (with its delivery time and count, and the group's last ID),
-// then XGROUP SETID ... ENTRIESREAD when the group moved on. A consumer
-// they create goes first as XGROUP CREATECONSUMER.
+// then XGROUP SETID ... ENTRIESREAD when the group moved on (for
+// XREADGROUP only under NOACK, which claims nothing). A consumer
+// XREADGROUP ... NOACK creates goes first as XGROUP CREATECONSUMER.
 
 func idArg(id encoding.StreamID) []byte { return id.AppendText(nil) }
 

@@ -283,14 +283,17 @@ func (a *xreadArgs) serve(c *Ctx, name []byte, gt encoding.StreamID, since *enco
 	return r, err == nil, err
 }
 
-// consumerOf returns the reading consumer, created if new, seen now.
+// consumerOf returns the reading consumer, created if new, seen now. A
+// new one goes to redis-server replicas as XGROUP CREATECONSUMER under
+// NOACK only, as Redis 7.0 propagates it: otherwise the XCLAIM of each
+// entry delivered creates it there.
 func (a *xreadArgs) consumerOf(c *Ctx, key []byte, g *storage.StreamGroup, now int64) (*storage.StreamConsumer, error) {
 	cons, created, err := g.CreateConsumer(a.consumer, now)
 	switch {
 	case err != nil:
 	case created:
 		c.Notify(NotifyStream, "xgroup-createconsumer", key)
-		if c.Feeding() {
+		if c.Feeding() && a.noack {
 			propagateConsumer(c, key, g, cons.Name)
 		}
 	default:
@@ -338,7 +341,9 @@ func (a *xreadArgs) deliver(c *Ctx, k *storage.Key, g *storage.StreamGroup, star
 			propagateClaim(c, k.Name, g, cons.Name, e.id, n)
 		}
 	}
-	if feeding && g.LastID != last {
+	if feeding && a.noack && g.LastID != last {
+		// NB: without NOACK, each XCLAIM's LASTID moves the group, as
+		// Redis 7.0 leaves it.
 		propagateGroupID(c, k.Name, g)
 	}
 	g.Save()

@@ -289,3 +289,36 @@ func TestIncrByFloatFeedAsRedis(t *testing.T) {
 	}
 	sameOnBoth(t, got)
 }
+
+// TestXReadGroupFeedAsRedis: XREADGROUP goes to redis-server replicas as
+// one XCLAIM per entry delivered, in a transaction too, and a consumer it
+// creates as XGROUP CREATECONSUMER only under NOACK, as redis-server
+// 7.0.15 propagates them (multi.tcl's "MULTI propagation of XREADGROUP").
+func TestXReadGroupFeedAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		br := syncStream(t, p)
+		do := func(args ...any) {
+			if err := p.c.Do(ctx, args...).Err(); err != nil && err != redis.Nil {
+				t.Fatalf("%s: %v: %v", p.name, args, err)
+			}
+		}
+		for i := 1; i <= 4; i++ {
+			do("XADD", "mystream", fmt.Sprintf("%d-1", i), "f", i)
+		}
+		do("XGROUP", "CREATE", "mystream", "mygroup", "0")
+		pipe := p.c.TxPipeline()
+		pipe.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "mygroup", Consumer: "consumer1", Streams: []string{"mystream", ">"}, Count: 2})
+		pipe.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "mygroup", Consumer: "consumer1", Streams: []string{"mystream", ">"}, Count: 1})
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		do("XREADGROUP", "GROUP", "mygroup", "consumer2", "NOACK", "STREAMS", "mystream", ">")
+		do("XREADGROUP", "GROUP", "mygroup", "consumer3", "STREAMS", "mystream", "0")
+		do("SET", "end", "1")
+		stream := streamUntil(t, br, "end")
+		got = append(got, regexp.MustCompile(`\b1[0-9]{12}\b`).ReplaceAllString(stream, "<ms>"))
+	}
+	sameOnBoth(t, got)
+}
