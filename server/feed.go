@@ -27,8 +27,8 @@ import (
 // writes go as one MULTI ... EXEC when it ends, as Redis 7 replicates a
 // script's effects.
 
-// feedWrite passes a write command that ran without error in database db
-// to emit, as the redis-server replicas are to run it: what the handler
+// feedWrite passes a write command (or a PUBLISH) that ran without error
+// in database db to emit, as the redis-server replicas are to run it: what the handler
 // said to run instead (ctx.Propagate), if anything, else the command or
 // the state it left. As Redis propagates only a call that made the
 // dataset dirty, a command that changed nothing (changes, as INFO's
@@ -39,6 +39,10 @@ func (c *conn) feedWrite(ctx *commands.Ctx, db int, cmd *commands.Command, args 
 		for _, a := range cmds {
 			emit(db, a...)
 		}
+		return
+	}
+	if fedPublish(cmd) {
+		emit(db, args...)
 		return
 	}
 	if changes == 0 && cmd.Name != "flushdb" && cmd.Name != "flushall" {
@@ -106,6 +110,13 @@ func setWithoutExpiry(args [][]byte) ([][]byte, bool) {
 // made it ends (dispatch).
 func (c *conn) collectFed(db int, args ...[]byte) {
 	c.fed = append(c.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
+}
+
+// fedPublish reports whether cmd is PUBLISH or SPUBLISH, which writes
+// nothing but goes to the replicas, as Redis propagates it, for their
+// subscribers.
+func fedPublish(cmd *commands.Command) bool {
+	return cmd.Name == "publish" || cmd.Name == "spublish"
 }
 
 // feedState feeds the state key is left in: its expiry alone when

@@ -378,10 +378,16 @@ func (s *Server) Pubsub(c *commands.Ctx) error {
 		s.unsubscribe(c, kindShard)
 	case "publish", "spublish":
 		var n int64
-		if c.Cmd.Name == "publish" {
-			n = s.Publish(c.Args[1], c.Args[2])
-		} else {
+		shard := c.Cmd.Name == "spublish"
+		if shard {
 			n = s.publishShard(c.Args[1], c.Args[2])
+		} else {
+			n = s.Publish(c.Args[1], c.Args[2])
+		}
+		if s.store.LogEnabled() && c.Tx != nil && (connOf(c).master || !s.repl.IsReplica()) {
+			// The replicas' subscribers get it too, as Redis propagates
+			// the command; a replica passes on its primary's alone.
+			c.Tx.LogPublish(shard, c.Args[1], c.Args[2])
 		}
 		// A RESP3 client subscribed to its own channel gets the message
 		// before the reply, as from Redis.

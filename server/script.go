@@ -306,7 +306,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	}
 	if cerr != nil {
 		out.Error(s.errorText(cerr))
-	} else if cmd.Flags.Has(commands.Write) && s.repl.FeedActive() {
+	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && s.repl.FeedActive() {
 		c.feedWrite(&ctx, h.client.DB, cmd, args, changes, func(db int, args ...[]byte) {
 			h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
 		})

@@ -226,6 +226,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	store.SetWriteListener(s.keyWritten)
 	store.SetReplicatedListener(s.replicatedWrites)
 	store.SetEventListener(s.replicatedEvent)
+	store.SetPublishListener(func(shard bool, channel, message []byte) {
+		if shard {
+			s.publishShard(channel, message)
+		} else {
+			s.Publish(channel, message)
+		}
+	})
 	store.SetSwapListener(s.dbSwapped)
 	// NB: a failover's pause holds expiry too: its target must catch up
 	// with an offset that stands still.

@@ -123,6 +123,7 @@ type Store struct {
 	onWrite    atomic.Pointer[func(db int, key []byte, flushed bool)]
 	onApplied  atomic.Pointer[func(keys [][]byte, flushed bool)]
 	onEvent    atomic.Pointer[func(class uint32, db int, name string, key []byte)]
+	onPublish  atomic.Pointer[func(shard bool, channel, message []byte)]
 	onSwap     atomic.Pointer[func(db int)]
 	onReady    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]

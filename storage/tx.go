@@ -547,7 +547,9 @@ func (t *Tx) Commit() error {
 			b.Merge(countKey("expires", c.db), t.kbuf, nil)
 		}
 	}
-	always := t.s.Fsync() == FsyncAlways
+	// NB: a batch of LogData records alone (a PUBLISH for replicas)
+	// holds nothing a client was promised durable.
+	always := t.s.Fsync() == FsyncAlways && b.Count() > 0
 	var logged bool
 	var end int64
 	// NB: refused before it applies, while the disk fails: nothing of
