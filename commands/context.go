@@ -344,6 +344,13 @@ type Server interface {
 	// or lacks min-replicas-to-write: what a script that may write meets
 	// before it starts.
 	WriteGate() error
+	// OutOfMemory reports memory read over maxmemory: a script that
+	// declares it may write without allow-oom does not start.
+	OutOfMemory() bool
+	// Stale reports a replica whose primary is out of reach under
+	// replica-serve-stale-data no: a script that declares no flags does
+	// not start.
+	Stale() bool
 	// SaveFunctions writes the function libraries to the store with the
 	// connection's pending writes.
 	SaveFunctions(c *Ctx)

@@ -38,6 +38,7 @@ var (
 	ErrIndexRange    = &Error{"ERR", "index out of range"}
 	ErrSameObject    = &Error{"ERR", "source and destination objects are the same"}
 	ErrPositive      = &Error{"ERR", "value is out of range, must be positive"}
+	ErrMasterDown    = &Error{"MASTERDOWN", "Link with MASTER is down and replica-serve-stale-data is set to 'no'."}
 )
 
 // ErrArity returns Redis's arity error for cmd.

@@ -69,6 +69,9 @@ func scriptArgs(c *Ctx) (keys, args [][]byte, err error) {
 // shebang, whose writes are checked one by one instead.
 func scriptGate(c *Ctx, flags scripting.Flags, declared, ro bool) error {
 	if !declared {
+		if c.Server.Stale() {
+			return ErrMasterDown
+		}
 		return nil
 	}
 	if ro && flags&scripting.NoWrites == 0 {
@@ -82,6 +85,9 @@ func scriptGate(c *Ctx, flags scripting.Flags, declared, ro bool) error {
 			return err
 		}
 	}
+	if flags&(scripting.NoWrites|scripting.AllowOOM) == 0 && !c.Client.Master && c.Server.OutOfMemory() {
+		return &Error{"OOM", "allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"}
+	}
 	return nil
 }
 
@@ -90,30 +96,35 @@ func scriptGate(c *Ctx, flags scripting.Flags, declared, ro bool) error {
 // PAUSE WRITE: a script that declares its flags writes unless one is
 // no-writes; one that declares none, or is not found, may.
 func ScriptMayReplicate(eng *scripting.Engine, cmd string, args [][]byte) bool {
+	flags, declared := ScriptFlags(eng, cmd, args)
+	return !declared || flags&scripting.NoWrites == 0
+}
+
+// ScriptFlags returns the flags the script or function EVAL, EVALSHA or
+// FCALL (cmd) with args runs declares; declared is false for a script
+// without a shebang, or one not found.
+func ScriptFlags(eng *scripting.Engine, cmd string, args [][]byte) (flags scripting.Flags, declared bool) {
 	if len(args) < 2 {
-		return true
+		return 0, false
 	}
-	var flags scripting.Flags
 	switch cmd {
-	case "eval", "evalsha":
+	case "eval", "evalsha", "eval_ro", "evalsha_ro":
 		var s *scripting.Script
-		if cmd == "eval" {
+		if cmd == "eval" || cmd == "eval_ro" {
 			s, _ = eng.Load(args[1])
 		} else {
 			s = eng.Lookup(args[1])
 		}
 		if s == nil || !s.Shebang {
-			return true
+			return 0, false
 		}
-		flags = s.Flags
-	case "fcall":
-		f := eng.Function(string(args[1]))
-		if f == nil {
-			return true
+		return s.Flags, true
+	case "fcall", "fcall_ro":
+		if f := eng.Function(string(args[1])); f != nil {
+			return f.Flags, true
 		}
-		flags = f.Flags
 	}
-	return flags&scripting.NoWrites == 0
+	return 0, false
 }
 
 func eval(c *Ctx, bySHA, ro bool) error {

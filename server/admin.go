@@ -77,6 +77,9 @@ func (s *Server) ConfigSet(pairs [][2]string, local bool) error {
 	}
 	fsync, _ := storage.ParseFsyncPolicy(next.AppendFsync)
 	s.store.SetFsync(fsync)
+	if next.MaxMemory != prev.MaxMemory || next.Value("replica-ignore-maxmemory") != prev.Value("replica-ignore-maxmemory") {
+		s.checkOOM(next)
+	}
 	return nil
 }
 

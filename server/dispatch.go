@@ -107,6 +107,12 @@ func (c *conn) dispatch(args [][]byte) {
 			}
 		}
 	}
+	// Past maxmemory, what may grow memory is refused (oom.go); the
+	// primary's own stream passes.
+	if c.s.overMemory.Load() && !c.master && c.refusedOnOOM(cmd, args) {
+		c.reject(cmd, errOOM)
+		return
+	}
 	// Maintenance refuses topology and configuration changes.
 	if err := c.s.maintenanceGate(cmd, args); err != nil {
 		c.reject(cmd, err)
@@ -125,7 +131,7 @@ func (c *conn) dispatch(args [][]byte) {
 		c.reject(cmd, err)
 		return
 	}
-	if err := c.staleGate(cmd); err != nil {
+	if err := c.staleGate(cmd, args); err != nil {
 		c.reject(cmd, err)
 		return
 	}

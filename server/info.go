@@ -307,7 +307,10 @@ func (s *Server) memory() memoryUsage {
 		active:    int64(ms.HeapInuse + ms.StackInuse),
 		held:      int64(ms.Sys - ms.HeapReleased),
 	}
-	m.used = m.heap + m.cache + m.memtables
+	m.used = m.heap
+	if !pebbleInHeap {
+		m.used += m.cache + m.memtables
+	}
 	m.rss = residentBytes()
 	if m.rss == 0 {
 		m.rss = m.sys
@@ -433,6 +436,11 @@ func (s *Server) infoMemory(b *infoBuilder) {
 	b.int("shoal_hot_cache_hits", hits)
 	b.int("shoal_hot_cache_misses", misses)
 	b.int("shoal_hot_cache_complete_shards", int64(s.store.MetaCacheCompleteShards()))
+	b.int("shoal_hot_cache_bytes", s.store.MetaCacheBytes())
+	// NB: what maxmemory bounds (oom.go), and whether it was over at the
+	// last reading.
+	b.int("shoal_maxmemory_used", int64(s.oomMemory()))
+	b.int("shoal_maxmemory_over", boolInt(s.overMemory.Load()))
 }
 
 func totalSystemMemory() int64 {

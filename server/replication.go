@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
-	"github.com/shoaldb/shoal/internal/obuf"
 	"net"
 	"strconv"
 	"strings"
@@ -11,7 +10,9 @@ import (
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
+	"github.com/shoaldb/shoal/internal/obuf"
 	"github.com/shoaldb/shoal/replication"
+	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -295,28 +296,51 @@ func (s *Server) takeOverFrom(c *commands.Ctx, replid string) error {
 }
 
 // errMasterDown is Redis's refusal under replica-serve-stale-data no.
-var errMasterDown = &commands.Error{Code: "MASTERDOWN", Msg: "Link with MASTER is down and replica-serve-stale-data is set to 'no'."}
+var errMasterDown = commands.ErrMasterDown
 
 // staleGate refuses, on a replica whose link to its primary is not up
 // under replica-serve-stale-data no, the commands Redis does: every one
 // without the stale flag, and EXEC of a transaction that queued one.
-func (c *conn) staleGate(cmd *commands.Command) error {
-	if c.s.serveStale.Load() || c.master {
+func (c *conn) staleGate(cmd *commands.Command, args [][]byte) error {
+	if c.master || !c.s.stale() {
 		return nil
 	}
-	if up, ok := c.s.repl.Upstream(); !ok || up.LinkUp {
-		return nil
-	}
-	deny := !cmd.Flags.Has(commands.Stale)
+	deny := !c.staleOK(cmd, args)
 	if cmd.Name == "exec" && c.multi != nil {
 		for _, q := range c.multi.queued {
-			deny = deny || !q.cmd.Flags.Has(commands.Stale)
+			deny = deny || !c.staleOK(q.cmd, q.args)
 		}
 	}
 	if deny {
 		return errMasterDown
 	}
 	return nil
+}
+
+// Stale implements commands.Server.
+func (s *Server) Stale() bool { return s.stale() }
+
+// stale reports a replica whose link to its primary is down, under
+// replica-serve-stale-data no: it serves only what may run stale.
+func (s *Server) stale() bool {
+	if s.serveStale.Load() {
+		return false
+	}
+	up, ok := s.repl.Upstream()
+	return ok && !up.LinkUp
+}
+
+// staleOK reports whether cmd may run on a stale replica: a command
+// flagged stale, or a script or function that declares allow-stale
+// (Redis's scriptFlagsToCmdFlags: declared flags replace the command's).
+func (c *conn) staleOK(cmd *commands.Command, args [][]byte) bool {
+	switch cmd.Name {
+	case "eval", "evalsha", "fcall", "fcall_ro", "eval_ro", "evalsha_ro":
+		if flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args); declared {
+			return flags&scripting.AllowStale != 0
+		}
+	}
+	return cmd.Flags.Has(commands.Stale)
 }
 
 // replicationGate refuses writes a replica or an under-replicated primary

@@ -253,6 +253,9 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if cmd.Flags.Has(commands.NoScript) && !s.allowNoScript.Load() {
 		return errors.New("This Redis command is not allowed from script")
 	}
+	if !cmd.Flags.Has(commands.Stale) && s.stale() {
+		return errors.New("Can not execute the command on a stale replica")
+	}
 	if err := c.aclCheckScript(cmd, args); err != nil {
 		return err
 	}
@@ -261,11 +264,18 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	if run.ReadOnly && (cmd.Flags.Has(commands.Write) || cmd.Flags.Has(commands.MayReplicate)) {
 		return errors.New("Write commands are not allowed from read-only scripts.")
 	}
+	wrote := run.Wrote.Load()
 	if cmd.Flags.Has(commands.Write) {
 		if err := s.replicationGate(true); err != nil {
 			return errors.New("-" + s.errorText(err))
 		}
 		run.Wrote.Store(true)
+	}
+	// As Redis's scriptVerifyOOM: past maxmemory, a command that may
+	// grow memory is refused until the script first wrote, which it
+	// cannot be stopped halfway through after.
+	if cmd.Flags.Has(commands.DenyOOM) && !wrote && run.Flags&scripting.AllowOOM == 0 && !h.caller.Client.Master && s.overMemory.Load() {
+		return errors.New("-" + s.errorText(errOOM))
 	}
 	if s.cluster != nil {
 		if err := h.clusterCheck(run, cmd, args); err != nil {

@@ -59,6 +59,10 @@ type Server struct {
 	table    *commands.Table
 	started  time.Time
 	releaser memoryReleaser // the cron goroutine's
+	// overMemory is set while the memory maxmemory bounds reads over it
+	// (oom.go).
+	overMemory atomic.Bool
+	oomState   oomState
 	// startupMemory is used_memory once the server started (MEMORY
 	// STATS' startup.allocated).
 	startupMemory int64
@@ -439,6 +443,7 @@ func (s *Server) cron() {
 			s.trimTrackingTable()
 			s.evictClients()
 			s.releaser.tick()
+			s.checkOOM(s.Config())
 			s.info.sample(s.rateTotals(), time.Now())
 		}
 	}

@@ -496,3 +496,19 @@ func (sh *metaShard) evictLocked(limit int64) {
 
 // evictLook is how many entries a complete shard looks at for a victim.
 const evictLook = 8
+
+// MetaCacheBytes returns the bytes the hot cache counts against its
+// budget (its entries' keys and records, and a fixed cost each).
+func (s *Store) MetaCacheBytes() int64 {
+	if s.meta == nil {
+		return 0
+	}
+	var n int64
+	for i := range s.meta.shards {
+		sh := &s.meta.shards[i]
+		sh.mu.Lock()
+		n += sh.bytes
+		sh.mu.Unlock()
+	}
+	return n
+}
