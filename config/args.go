@@ -14,7 +14,8 @@ import (
 
 // SplitArgs splits a line into words as redis.conf does (sdssplitargs):
 // spaces separate, double quotes take \n \r \t \a \b \xHH escapes, single
-// quotes are literal but for \'.
+// quotes are literal but for \'. A quote may open inside a word
+// (name="foo" is name=foo); a closing one must end the word.
 func SplitArgs(line string) ([]string, error) {
 	var out []string
 	i := 0
@@ -26,80 +27,89 @@ func SplitArgs(line string) ([]string, error) {
 			return out, nil
 		}
 		var w strings.Builder
-		switch line[i] {
-		case '"':
-			i++
-			for {
+		inq, insq := false, false
+	word:
+		for {
+			switch {
+			case inq:
 				if i >= len(line) {
 					return nil, errors.New("unbalanced quotes")
 				}
-				ch := line[i]
-				if ch == '\\' && i+1 < len(line) {
+				switch ch := line[i]; {
+				case ch == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
+					v, _ := strconv.ParseUint(line[i+2:i+4], 16, 8)
+					w.WriteByte(byte(v))
+					i += 3
+				case ch == '\\' && i+1 < len(line):
 					i++
-					switch line[i] {
-					case 'n':
-						w.WriteByte('\n')
-					case 'r':
-						w.WriteByte('\r')
-					case 't':
-						w.WriteByte('\t')
-					case 'a':
-						w.WriteByte('\a')
-					case 'b':
-						w.WriteByte('\b')
-					case 'x':
-						if i+2 < len(line) {
-							if v, err := strconv.ParseUint(line[i+1:i+3], 16, 8); err == nil {
-								w.WriteByte(byte(v))
-								i += 2
-								break
-							}
-						}
-						w.WriteByte('x')
-					default:
-						w.WriteByte(line[i])
+					w.WriteByte(unescape(line[i]))
+				case ch == '"':
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, errors.New("closing quote must be followed by a space")
 					}
 					i++
-					continue
+					break word
+				default:
+					w.WriteByte(ch)
 				}
-				if ch == '"' {
-					i++
-					break
-				}
-				w.WriteByte(ch)
-				i++
-			}
-		case '\'':
-			i++
-			for {
+			case insq:
 				if i >= len(line) {
 					return nil, errors.New("unbalanced quotes")
 				}
-				if line[i] == '\\' && i+1 < len(line) && line[i+1] == '\'' {
-					w.WriteByte('\'')
-					i += 2
-					continue
-				}
-				if line[i] == '\'' {
+				switch {
+				case line[i] == '\\' && i+1 < len(line) && line[i+1] == '\'':
 					i++
-					break
+					w.WriteByte('\'')
+				case line[i] == '\'':
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return nil, errors.New("closing quote must be followed by a space")
+					}
+					i++
+					break word
+				default:
+					w.WriteByte(line[i])
 				}
-				w.WriteByte(line[i])
-				i++
+			default:
+				if i >= len(line) {
+					break word
+				}
+				switch line[i] {
+				case ' ', '\n', '\r', '\t':
+					i++
+					break word
+				case '"':
+					inq = true
+				case '\'':
+					insq = true
+				default:
+					w.WriteByte(line[i])
+				}
 			}
-		default:
-			for i < len(line) && !isSpace(line[i]) {
-				w.WriteByte(line[i])
-				i++
-			}
-			out = append(out, w.String())
-			continue
-		}
-		if i < len(line) && !isSpace(line[i]) {
-			return nil, errors.New("closing quote must be followed by a space")
+			i++
 		}
 		out = append(out, w.String())
 	}
+}
+
+// unescape is the byte a backslash and c stand for in double quotes.
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'a':
+		return '\a'
+	case 'b':
+		return '\b'
+	}
+	return c
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func isSpace(c byte) bool {

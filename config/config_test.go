@@ -97,6 +97,9 @@ func TestSplitArgs(t *testing.T) {
 		{`"\x41\n"`, []string{"A\n"}, false},
 		{`"unterminated`, nil, true},
 		{`"a"b`, nil, true},
+		{`name="foo" x='a b'c`, nil, true},
+		{`name="foo" x='a b'`, []string{"name=foo", "x=a b"}, false},
+		{`"\x4" "\q"`, []string{"x4", "q"}, false},
 	}
 	for _, c := range cases {
 		got, err := SplitArgs(c.in)

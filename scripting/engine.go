@@ -16,6 +16,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/resp"
 )
 
@@ -258,10 +259,16 @@ func parseShebang(body string) (flags Flags, shebang bool, code string, err erro
 	if !strings.HasPrefix(body, "#!") {
 		return 0, false, body, nil
 	}
-	line, _, _ := strings.Cut(body, "\n")
-	parts := strings.Fields(line[2:])
-	if len(parts) == 0 || parts[0] != "lua" {
-		return 0, false, "", &ReplyError{"ERR Unexpected engine in script shebang: " + line}
+	line, _, found := strings.Cut(body, "\n")
+	if !found {
+		return 0, false, "", &ReplyError{"ERR Invalid script shebang"}
+	}
+	parts, err := config.SplitArgs(line)
+	if err != nil || len(parts) == 0 {
+		return 0, false, "", &ReplyError{"ERR Invalid engine in script shebang"}
+	}
+	if parts[0] != "#!lua" {
+		return 0, false, "", &ReplyError{"ERR Unexpected engine in script shebang: " + parts[0]}
 	}
 	for _, p := range parts[1:] {
 		v, ok := strings.CutPrefix(p, "flags=")

@@ -8,6 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/resp"
 )
 
@@ -49,21 +50,20 @@ func parseLibrary(code string) (*Library, error) {
 	if !strings.HasPrefix(code, "#!") {
 		return nil, &ReplyError{"ERR Missing library metadata"}
 	}
-	line, _, _ := strings.Cut(code, "\n")
-	parts := strings.Fields(line[2:])
-	if len(parts) == 0 {
-		return nil, &ReplyError{"ERR Engine '' not found"}
-	}
-	if !strings.EqualFold(parts[0], "lua") {
-		return nil, &ReplyError{"ERR Engine '" + parts[0] + "' not found"}
+	line, _, found := strings.Cut(code, "\n")
+	// NB: the words as Redis splits them (sdssplitargs): the engine is
+	// what follows "#!" in the first ("#! lua" names none).
+	parts, err := config.SplitArgs(line)
+	if !found || err != nil || len(parts) == 0 {
+		return nil, &ReplyError{"ERR Invalid library metadata"}
 	}
 	name := ""
 	seen := false
 	for _, p := range parts[1:] {
-		v, ok := strings.CutPrefix(p, "name=")
-		if !ok {
+		if len(p) < 5 || !strings.EqualFold(p[:5], "name=") {
 			return nil, &ReplyError{"ERR Invalid metadata value given: " + p}
 		}
+		v := p[5:]
 		if seen {
 			return nil, &ReplyError{"ERR Invalid metadata value, name argument was given multiple times"}
 		}
@@ -74,6 +74,9 @@ func parseLibrary(code string) (*Library, error) {
 	}
 	if !validName(name) {
 		return nil, &ReplyError{"ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"}
+	}
+	if engine := parts[0][2:]; !strings.EqualFold(engine, "lua") {
+		return nil, &ReplyError{"ERR Engine '" + engine + "' not found"}
 	}
 	proto, err := compile("--"+code, "user_function")
 	if err != nil {

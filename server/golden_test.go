@@ -49,6 +49,11 @@ func TestGoldenTranscripts(t *testing.T) {
 		t.Fatal("no golden transcripts found")
 	}
 	for _, file := range files {
+		// Each says where it came from: redis-server 7.0.15, or Shoal
+		// alone (shoal-only).
+		if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "redis-server 7.0.15") && !strings.Contains(strings.SplitN(string(data), "\n", 2)[0], "shoal-only") {
+			t.Errorf("%s names neither redis-server 7.0.15 nor shoal-only (%v)", file, err)
+		}
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
 			runGolden(t, file)
 		})
