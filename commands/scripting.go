@@ -100,6 +100,17 @@ func ScriptMayReplicate(eng *scripting.Engine, cmd string, args [][]byte) bool {
 	return !declared || flags&scripting.NoWrites == 0
 }
 
+// RunsScript reports whether the command named runs a script or function
+// (EVAL, EVALSHA, FCALL and their _RO forms), whose declared flags stand
+// for the command's own, as Redis's getCommandFlags takes them.
+func RunsScript(name string) bool {
+	switch name {
+	case "eval", "evalsha", "fcall", "eval_ro", "evalsha_ro", "fcall_ro":
+		return true
+	}
+	return false
+}
+
 // ScriptFlags returns the flags the script or function EVAL, EVALSHA or
 // FCALL (cmd) with args runs declares; declared is false for a script
 // without a shebang, or one not found.

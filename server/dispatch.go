@@ -120,7 +120,7 @@ func (c *conn) dispatch(args [][]byte) {
 	}
 	// A failing disk refuses writes (MISCONF); the primary's own stream
 	// passes.
-	write := c.writes(cmd)
+	write := c.writes(cmd, args)
 	if err := c.s.diskGate(cmd, write); err != nil && !c.master {
 		c.reject(cmd, err)
 		return
@@ -357,20 +357,35 @@ func (c *conn) reject(cmd *commands.Command, err error) {
 	c.replyError(&commands.Error{Code: "EXECABORT", Msg: "Transaction discarded because of: " + why})
 }
 
-// writes reports whether cmd writes: a write command, or an EXEC with one
-// queued, which the gates refuse as a whole when the server's state
-// changed since it was queued (a replica now, too few replicas, a failing
-// disk), as Redis's processCommand does.
-func (c *conn) writes(cmd *commands.Command) bool {
-	if cmd.Flags.Has(commands.Write) {
+// writes reports whether cmd with args writes: a write command, a script
+// or function that declares it may, or an EXEC with one of those queued,
+// which the gates refuse as a whole when the server's state changed since
+// it was queued (a replica now, too few replicas, a failing disk), as
+// Redis's processCommand does.
+func (c *conn) writes(cmd *commands.Command, args [][]byte) bool {
+	if c.writer(cmd, args) {
 		return true
 	}
 	if cmd.Name == "exec" && c.multi != nil {
 		for _, q := range c.multi.queued {
-			if q.cmd.Flags.Has(commands.Write) {
+			if c.writer(q.cmd, q.args) {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// writer reports whether cmd with args is a write: a write command, or a
+// script or function whose declared flags do not say no-writes (Redis's
+// scriptFlagsToCmdFlags).
+func (c *conn) writer(cmd *commands.Command, args [][]byte) bool {
+	if cmd.Flags.Has(commands.Write) {
+		return true
+	}
+	if commands.RunsScript(cmd.Name) {
+		flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args)
+		return declared && flags&scripting.NoWrites == 0
 	}
 	return false
 }

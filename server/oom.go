@@ -105,8 +105,7 @@ func (c *conn) denyOOM(cmd *commands.Command, args [][]byte) bool {
 	if cmd.Flags.Has(commands.DenyOOM) {
 		return true
 	}
-	switch cmd.Name {
-	case "eval", "evalsha", "fcall":
+	if commands.RunsScript(cmd.Name) {
 		flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args)
 		return declared && flags&(scripting.NoWrites|scripting.AllowOOM) == 0
 	}

@@ -334,8 +334,7 @@ func (s *Server) stale() bool {
 // flagged stale, or a script or function that declares allow-stale
 // (Redis's scriptFlagsToCmdFlags: declared flags replace the command's).
 func (c *conn) staleOK(cmd *commands.Command, args [][]byte) bool {
-	switch cmd.Name {
-	case "eval", "evalsha", "fcall", "fcall_ro", "eval_ro", "evalsha_ro":
+	if commands.RunsScript(cmd.Name) {
 		if flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args); declared {
 			return flags&scripting.AllowStale != 0
 		}

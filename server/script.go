@@ -121,7 +121,7 @@ func (s *Server) functionLoader() cluster.FunctionLoader {
 // for the keys it needs (see storage.AtomicMode).
 func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *resp.Writer) error) error {
 	cn := connOf(c)
-	host := &scriptHost{c: cn, caller: c}
+	host := &scriptHost{c: cn, caller: c, writeGate: s.replicationGate(true)}
 	run.Host = host
 	if !c.Tx.ClockFrozen() {
 		// As Redis 7.0: the keys a script reads expire by the time it
@@ -198,6 +198,11 @@ type scriptHost struct {
 	slot   int // the slot of the keys so far, cluster mode; -1 none
 	// fed is what the run's writes feed redis-server replicas.
 	fed []replication.FedCommand
+	// writeGate is the replication gate's answer when the run began
+	// (READONLY, NOREPLICAS or nil): a replica that drops while a script
+	// runs does not stop its writes halfway, as Redis counts its good
+	// replicas again only outside a script.
+	writeGate error
 }
 
 // scriptCommand finds the command (or subcommand) a script calls, as
@@ -228,8 +233,10 @@ func (h *scriptHost) ACLCheckCmd(run *scripting.Run, args [][]byte) (bool, error
 func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (err error) {
 	c, s := h.c, h.c.s
 	// A call's error counts in INFO errorstats, as the reply of a
-	// command, or as a refusal of the call.
+	// command, or as a refusal of the call, which counts in the refused
+	// command's rejected_calls too, as Redis's scriptCall counts it.
 	out.OnError = s.countError
+	var cmd *commands.Command
 	defer func() {
 		if err != nil && !errors.Is(err, scripting.ErrRetry) {
 			// A refusal with no code of its own counts as ERR.
@@ -238,12 +245,15 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 				text = "ERR " + text
 			}
 			s.countError(text)
+			if cmd != nil {
+				s.recordRejected(cmd)
+			}
 		}
 	}()
 	if !h.inited {
 		h.client, h.inited, h.slot = *h.caller.Client, true, -1
 	}
-	cmd := s.scriptCommand(args)
+	cmd = s.scriptCommand(args)
 	if cmd == nil {
 		return errors.New("Unknown Redis command called from script")
 	}
@@ -266,7 +276,7 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	}
 	wrote := run.Wrote.Load()
 	if cmd.Flags.Has(commands.Write) {
-		if err := s.replicationGate(true); err != nil {
+		if err := h.writeGate; err != nil {
 			return errors.New("-" + s.errorText(err))
 		}
 		run.Wrote.Store(true)
