@@ -225,7 +225,16 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	if start == 0 {
 		start = monoNow()
 	}
+	// A replica applies its primary's batches without key locks: a
+	// command on keys holds the stream off while it runs, so that a value
+	// of several records (a list's index and nodes, a hash's fields)
+	// reads as one state, as on Redis's replica, which applies on the
+	// thread that runs the commands.
+	held := !inMulti && c.holdsStream(cmd) && c.s.holdStream(c)
 	err := c.run(ctx)
+	if held {
+		c.s.store.Release()
+	}
 	c.clock = monoNow()
 	dur := time.Duration(c.clock - start)
 	if monitored && !cmd.Flags.Has(commands.SkipMonitor) && !cmd.Flags.Has(commands.Admin) {
@@ -277,6 +286,14 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	failed := c.out.Errors() != c.errMark
 	c.errMark = c.out.Errors()
 	c.s.record(cmd, args, c, dur, failed, changes)
+}
+
+// holdsStream reports whether cmd holds a replica's stream off while it
+// runs: a command on keys that does not wait for writes (a blocking
+// command waits for the stream) nor holds the stream itself (scripts,
+// EXEC: holdStream).
+func (c *conn) holdsStream(cmd *commands.Command) bool {
+	return cmd.FirstKey > 0 && !cmd.Flags.Has(commands.Blocking) && !commands.RunsScript(cmd.Name) && c.s.repl.IsReplica()
 }
 
 // noTouch reports whether the command's lookups leave access clocks
