@@ -12,20 +12,22 @@ import (
 )
 
 // Past maxmemory, Shoal refuses what Redis refuses when its used memory
-// passes it: the commands that may grow memory (denyoom), a script that
-// declares it may write without allow-oom, a command queued in MULTI, an
-// EXEC holding one of those, and a script's first write, all with
-// Redis's OOM error. Nothing is evicted: the data lives in Pebble, and
-// the memory a key takes is not in the process. What is measured is the
-// memory Shoal cannot give back by itself: the Go heap less the hot
-// cache, which keeps within its budget (Pebble's block cache and
-// memtables are outside the heap and bounded by their sizes): client
-// buffers, transactions and scripts, the commands' working memory. It is
-// read once a second by the cron and at once when maxmemory changes,
-// after a collection when it reads over (at most every oomCollectEvery),
-// so that garbage does not read as memory in use. A replica measures
-// nothing under replica-ignore-maxmemory (its default), as Redis's does
-// not evict.
+// passes it and evicting can free nothing more: the commands that may
+// grow memory (denyoom), a script that declares it may write without
+// allow-oom, a command queued in MULTI, an EXEC holding one of those, and
+// a script's first write, all with Redis's OOM error. Nothing is evicted,
+// under any policy: the data lives in Pebble, and evicting a key would
+// free no memory of the process.
+//
+// What is measured is the memory Shoal cannot give back by itself: the
+// Go heap less the hot cache, which keeps within its budget (Pebble's
+// block cache and memtables are outside the heap and bounded by their
+// sizes): client buffers, transactions and scripts, the commands'
+// working memory. It is read once a second by the cron and at once when
+// maxmemory changes, after a collection when it reads over (at most every
+// oomCollectEvery), so that garbage does not read as memory in use. A
+// replica measures nothing under replica-ignore-maxmemory (its default),
+// as Redis's does not evict.
 
 // errOOM is Redis's refusal past maxmemory.
 var errOOM = &commands.Error{Code: "OOM", Msg: "command not allowed when used memory > 'maxmemory'."}

@@ -13,7 +13,8 @@ import (
 )
 
 // TestMaxmemoryRefusalsAsRedis: past maxmemory, Shoal refuses what
-// redis-server 7.0.15 refuses under noeviction, with its replies: writes
+// redis-server 7.0.15 refuses when it can evict nothing more, with its
+// replies: writes
 // that may grow memory, commands queued in MULTI, an EXEC holding such a
 // write, a script's first write, a script that declares it may write
 // without allow-oom, FUNCTION LOAD; reads, DISCARD, an EXEC of reads and
@@ -60,6 +61,16 @@ func TestMaxmemoryRefusalsAsRedis(t *testing.T) {
 		}
 		run("set", "y", "1")
 		run("get", "a")
+		// Under an eviction policy too: Redis evicts every key and is
+		// still over; Shoal's keys are on disk, and evicting them would
+		// free nothing.
+		if err := admin.Do(ctx, "config", "set", "maxmemory", "1", "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+			t.Fatal(err)
+		}
+		run("set", "z", "1")
+		if err := admin.Do(ctx, "config", "set", "maxmemory", "0", "maxmemory-policy", "noeviction").Err(); err != nil {
+			t.Fatal(err)
+		}
 		info := admin.Info(ctx, "errorstats").Val()
 		for _, ln := range strings.Split(info, "\r\n") {
 			if strings.HasPrefix(ln, "errorstat_OOM") {
