@@ -99,6 +99,9 @@ func TestScriptWritesOnAfterReplicasDrop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// NB: a replica counts once it acknowledged, which follows its
+	// connection by up to a second.
+	eventuallyTrue(t, "the replica counted for min-replicas-to-write", func() bool { return pc.Set(ctx, "probe", "1", 0).Err() == nil })
 	done := make(chan error, 1)
 	go func() {
 		c := testutil.Client(t, p, 2)
