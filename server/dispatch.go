@@ -293,7 +293,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 // command waits for the stream) nor holds the stream itself (scripts,
 // EXEC: holdStream).
 func (c *conn) holdsStream(cmd *commands.Command) bool {
-	return cmd.FirstKey > 0 && !cmd.Flags.Has(commands.Blocking) && !commands.RunsScript(cmd.Name) && c.s.repl.IsReplica()
+	return c.s.repl.IsReplica() && cmd.FirstKey > 0 && !cmd.Flags.Has(commands.Blocking) && !commands.RunsScript(cmd.Name)
 }
 
 // noTouch reports whether the command's lookups leave access clocks

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -253,10 +252,7 @@ func TestExecRefusedWhenStateChangedAsRedis(t *testing.T) {
 		defer other.Close()
 		conn := p.c.Conn()
 		defer conn.Close()
-		run := func(args ...any) {
-			v, err := conn.Do(ctx, args...).Result()
-			fmt.Fprintf(&b, "%v %v\n", v, err)
-		}
+		run := recorder(ctx, conn, &b)
 		run("multi")
 		run("incr", "xx")
 		if err := other.ConfigSet(ctx, "min-replicas-to-write", "2").Err(); err != nil {

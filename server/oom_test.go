@@ -28,10 +28,7 @@ func TestMaxmemoryRefusalsAsRedis(t *testing.T) {
 		defer c.Close()
 		admin := redis.NewClient(&redis.Options{Addr: p.addr, Protocol: 2})
 		defer admin.Close()
-		run := func(args ...any) {
-			v, err := c.Do(ctx, args...).Result()
-			fmt.Fprintf(&b, "%v -> %v %v\n", args, v, err)
-		}
+		run := recorder(ctx, c, &b)
 		run("set", "x", "value")
 		run("multi")
 		run("set", "x", "queued")
@@ -80,7 +77,7 @@ func TestMaxmemoryRefusalsAsRedis(t *testing.T) {
 		got = append(got, b.String())
 	}
 	sameOnBoth(t, got)
-	if !strings.Contains(got[0], "[set y 1] -> <nil> OOM command not allowed when used memory > 'maxmemory'.") {
+	if !strings.Contains(got[0], `["set" "y" "1"] -> <nil> OOM command not allowed when used memory > 'maxmemory'.`) {
 		t.Fatalf("no refusal:\n%s", got[0])
 	}
 }

@@ -50,6 +50,18 @@ func sameOnBoth(t *testing.T, got []string) {
 	}
 }
 
+// recorder returns a function that runs a command on c and writes it,
+// its reply and its error to b, a line each: a transcript to compare
+// between the two servers.
+func recorder(ctx context.Context, c interface {
+	Do(context.Context, ...any) *redis.Cmd
+}, b *strings.Builder) func(args ...any) {
+	return func(args ...any) {
+		v, err := c.Do(ctx, args...).Result()
+		fmt.Fprintf(b, "%q -> %v %v\n", args, v, err)
+	}
+}
+
 // whileBlocked sends block on a client of its own to p, runs then once p
 // counts it blocked, and returns block's reply and error as text.
 func whileBlocked(t *testing.T, p peer, block []any, then func()) string {

@@ -27,10 +27,7 @@ redis.register_function{function_name='f4', callback=function() return redis.cal
 		var b strings.Builder
 		c := p.c.Conn()
 		defer c.Close()
-		run := func(args ...any) {
-			v, err := c.Do(ctx, args...).Result()
-			fmt.Fprintf(&b, "%q -> %v %v\n", args, v, err)
-		}
+		run := recorder(ctx, c, &b)
 		run("function", "load", lib)
 		run("config", "set", "replica-serve-stale-data", "no")
 		run("replicaof", "127.0.0.1", "1")
