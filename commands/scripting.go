@@ -111,6 +111,32 @@ func RunsScript(name string) bool {
 	return false
 }
 
+// CommandFlags returns cmd's flags as it runs with args, as Redis's
+// getCommandFlags: a script or function that declares its flags has them
+// stand for the command's write, denyoom and stale flags
+// (scriptFlagsToCmdFlags); no-writes implies allow-oom.
+func CommandFlags(eng *scripting.Engine, cmd *Command, args [][]byte) Flags {
+	f := cmd.Flags
+	if !RunsScript(cmd.Name) {
+		return f
+	}
+	sf, declared := ScriptFlags(eng, cmd.Name, args)
+	if !declared {
+		return f
+	}
+	f &^= Write | DenyOOM | Stale
+	if sf&scripting.NoWrites == 0 {
+		f |= Write
+		if sf&scripting.AllowOOM == 0 {
+			f |= DenyOOM
+		}
+	}
+	if sf&scripting.AllowStale != 0 {
+		f |= Stale
+	}
+	return f
+}
+
 // ScriptFlags returns the flags the script or function EVAL, EVALSHA or
 // FCALL (cmd) with args runs declares; declared is false for a script
 // without a shebang, or one not found.

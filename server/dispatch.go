@@ -380,12 +380,12 @@ func (c *conn) reject(cmd *commands.Command, err error) {
 // it was queued (a replica now, too few replicas, a failing disk), as
 // Redis's processCommand does.
 func (c *conn) writes(cmd *commands.Command, args [][]byte) bool {
-	if c.writer(cmd, args) {
+	if c.flags(cmd, args).Has(commands.Write) {
 		return true
 	}
 	if cmd.Name == "exec" && c.multi != nil {
 		for _, q := range c.multi.queued {
-			if c.writer(q.cmd, q.args) {
+			if c.flags(q.cmd, q.args).Has(commands.Write) {
 				return true
 			}
 		}
@@ -393,18 +393,10 @@ func (c *conn) writes(cmd *commands.Command, args [][]byte) bool {
 	return false
 }
 
-// writer reports whether cmd with args is a write: a write command, or a
-// script or function whose declared flags do not say no-writes (Redis's
-// scriptFlagsToCmdFlags).
-func (c *conn) writer(cmd *commands.Command, args [][]byte) bool {
-	if cmd.Flags.Has(commands.Write) {
-		return true
-	}
-	if commands.RunsScript(cmd.Name) {
-		flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args)
-		return declared && flags&scripting.NoWrites == 0
-	}
-	return false
+// flags are cmd's flags as the gates judge it with args
+// (commands.CommandFlags: a script's declared flags stand for EVAL's).
+func (c *conn) flags(cmd *commands.Command, args [][]byte) commands.Flags {
+	return commands.CommandFlags(c.s.scripts, cmd, args)
 }
 
 // failQueued marks an open MULTI as failed: EXEC will answer EXECABORT.

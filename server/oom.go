@@ -8,7 +8,6 @@ import (
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/config"
-	"github.com/shoaldb/shoal/scripting"
 )
 
 // Past maxmemory, Shoal refuses what Redis refuses when its used memory
@@ -87,29 +86,15 @@ func (c *conn) refusedOnOOM(cmd *commands.Command, args [][]byte) bool {
 			return true
 		}
 	}
-	if c.denyOOM(cmd, args) {
+	if c.flags(cmd, args).Has(commands.DenyOOM) {
 		return true
 	}
 	if cmd.Name == "exec" && c.multi != nil {
 		for _, q := range c.multi.queued {
-			if c.denyOOM(q.cmd, q.args) {
+			if c.flags(q.cmd, q.args).Has(commands.DenyOOM) {
 				return true
 			}
 		}
-	}
-	return false
-}
-
-// denyOOM reports whether cmd may grow memory: a denyoom command, or a
-// script or function that declares its flags, none of them no-writes or
-// allow-oom (Redis's scriptFlagsToCmdFlags).
-func (c *conn) denyOOM(cmd *commands.Command, args [][]byte) bool {
-	if cmd.Flags.Has(commands.DenyOOM) {
-		return true
-	}
-	if commands.RunsScript(cmd.Name) {
-		flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args)
-		return declared && flags&(scripting.NoWrites|scripting.AllowOOM) == 0
 	}
 	return false
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/obuf"
 	"github.com/shoaldb/shoal/replication"
-	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
 )
 
@@ -305,10 +304,10 @@ func (c *conn) staleGate(cmd *commands.Command, args [][]byte) error {
 	if c.master || !c.s.stale() {
 		return nil
 	}
-	deny := !c.staleOK(cmd, args)
+	deny := !c.flags(cmd, args).Has(commands.Stale)
 	if cmd.Name == "exec" && c.multi != nil {
 		for _, q := range c.multi.queued {
-			deny = deny || !c.staleOK(q.cmd, q.args)
+			deny = deny || !c.flags(q.cmd, q.args).Has(commands.Stale)
 		}
 	}
 	if deny {
@@ -328,18 +327,6 @@ func (s *Server) stale() bool {
 	}
 	up, ok := s.repl.Upstream()
 	return ok && !up.LinkUp
-}
-
-// staleOK reports whether cmd may run on a stale replica: a command
-// flagged stale, or a script or function that declares allow-stale
-// (Redis's scriptFlagsToCmdFlags: declared flags replace the command's).
-func (c *conn) staleOK(cmd *commands.Command, args [][]byte) bool {
-	if commands.RunsScript(cmd.Name) {
-		if flags, declared := commands.ScriptFlags(c.s.scripts, cmd.Name, args); declared {
-			return flags&scripting.AllowStale != 0
-		}
-	}
-	return cmd.Flags.Has(commands.Stale)
 }
 
 // replicationGate refuses writes a replica or an under-replicated primary
