@@ -512,7 +512,8 @@ func (c *Config) validateShoal() []error {
 func Load(args []string) (*Config, error) {
 	l := loader{c: Default()}
 	var text strings.Builder
-	if len(args) > 0 && args[0] != "-" && !strings.HasPrefix(args[0], "-") {
+	file := len(args) > 0 && !strings.HasPrefix(args[0], "-")
+	if file {
 		l.c.File = args[0]
 		data, err := os.ReadFile(args[0])
 		if err != nil {
@@ -521,7 +522,7 @@ func Load(args []string) (*Config, error) {
 		text.Write(data)
 		args = args[1:]
 	}
-	options, stdin := commandLineOptions(args)
+	options, stdin := commandLineOptions(args, file)
 	if stdin {
 		data, err := io.ReadAll(os.Stdin)
 		if err != nil {
@@ -540,14 +541,15 @@ func Load(args []string) (*Config, error) {
 // commandLineOptions turns redis-server's options into configuration
 // lines, as its main does: "--name" starts a line unless the line before
 // still waits for its value; other words are values, quoted as
-// sdscatrepr quotes them. stdin reports a "-" first or last.
-func commandLineOptions(args []string) (options string, stdin bool) {
+// sdscatrepr quotes them. stdin reports a "-" last, or first of the
+// command line (no file before it), as redis-server reads it.
+func commandLineOptions(args []string, file bool) (options string, stdin bool) {
 	var b strings.Builder
 	handled := true // the line before has a value
 	for j, a := range args {
 		last := j == len(args)-1
 		switch {
-		case a == "-" && (j == 0 || last):
+		case a == "-" && ((j == 0 && !file) || last):
 			stdin = true
 		case handled && strings.HasPrefix(a, "--"):
 			if b.Len() > 0 {

@@ -194,3 +194,23 @@ func TestDuplicateUserLines(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandLineStdin: "-" reads standard input where redis-server
+// reads it, first of the command line or last; after a file and before
+// more options it is an option's value.
+func TestCommandLineStdin(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		file  bool
+		stdin bool
+	}{
+		{[]string{"-"}, false, true},
+		{[]string{"-", "--port", "7000"}, false, true},
+		{[]string{"--port", "7000", "-"}, true, true},
+		{[]string{"-", "--port", "7000"}, true, false},
+	} {
+		if _, stdin := commandLineOptions(tc.args, tc.file); stdin != tc.stdin {
+			t.Errorf("%q after a file %v: stdin %v, want %v", tc.args, tc.file, stdin, tc.stdin)
+		}
+	}
+}
