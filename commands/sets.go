@@ -401,11 +401,18 @@ func smove(c *Ctx) error {
 	if _, err := c.Tx.PrepareCollection(dst, encoding.TypeSet); err != nil {
 		return err
 	}
-	if _, err := c.Tx.SetAdd(dst, member); err != nil {
+	added, err := c.Tx.SetAdd(dst, member)
+	if err != nil {
 		return err
 	}
-	c.Tx.SetSize(dst, dst.Meta.Size)
-	c.Notify(NotifySet, "sadd", c.Args[2])
+	// NB: as Redis, a member dst holds already leaves dst untouched: no
+	// write, no event, no WATCH of it failed, one change.
+	c.Changed(1)
+	if added {
+		c.Tx.SetSize(dst, dst.Meta.Size)
+		c.Notify(NotifySet, "sadd", c.Args[2])
+		c.Changed(2)
+	}
 	c.Out.Int(1)
 	return nil
 }

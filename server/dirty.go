@@ -41,12 +41,10 @@ func dirtyOf(cmd *commands.Command, args [][]byte, reply []byte) int64 {
 			return n
 		}
 		return 1
-	// One change when the reply says something changed.
+	// A move counts itself (commands.Ctx.Changed); the rest moved nothing.
 	case "smove":
-		if isInt && n > 0 && string(args[1]) != string(args[2]) {
-			return 2 // a removal and an addition
-		}
 		return 0
+	// One change when the reply says something changed.
 	case "setnx", "hsetnx", "msetnx", "expire", "pexpire", "expireat", "pexpireat", "persist",
 		"renamenx", "copy", "move":
 		if isInt && n > 0 {

@@ -22,7 +22,7 @@ var dirtyCommands = []string{
 	"EXPIRE k 100", "EXPIRE nokey 100", "PEXPIRE k 100000", "PERSIST k", "PERSIST k",
 	"GETEX k EX 100", "GETEX k", "GETEX nokey EX 100",
 	"SADD s a b c", "SADD s a d", "SREM s a zz", "SPOP s", "SPOP s 5", "SPOP nokey",
-	"SMOVE s2 s x", "SADD s2 x", "SMOVE s2 s x",
+	"SMOVE s2 s x", "SADD s2 x", "SMOVE s2 s x", "SADD s2 x", "SMOVE s2 s x",
 	"HSET h f 1 g 2", "HSET h f 3", "HMSET h a 1 b 2", "HSETNX h f 1", "HSETNX h z 1",
 	"HDEL h f g zz", "HINCRBY h n 1", "HINCRBYFLOAT h fl 1.5",
 	"LPUSH l a b c", "RPUSH l d", "LPUSHX nolist a", "RPUSHX l e f",
