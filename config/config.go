@@ -65,7 +65,9 @@ type Config struct {
 	// PidFile is where the process writes its pid at start and removes it
 	// at shutdown ("pidfile"); "" writes none.
 	PidFile string
-	// Bind lists the addresses to listen on ("bind"); default 127.0.0.1.
+	// Bind lists the addresses to listen on ("bind"); default Redis's
+	// "* -::*": every IPv4 address, and every IPv6 one where the machine
+	// has IPv6 ("-": optional). None ("") listens on no TCP port.
 	Bind []string
 	// Dir is the data folder ("dir"), created if missing; default ./data.
 	Dir string
@@ -433,9 +435,6 @@ func (c *Config) Validate() error {
 func (c *Config) validateShoal() []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if len(c.Bind) == 0 {
-		bad("bind: at least one address is needed")
-	}
 	if c.Dir == "" {
 		bad("dir: must not be empty")
 	}

@@ -259,7 +259,7 @@ func Directives() []*Directive { return directives }
 var directives = []*Directive{
 	// The network and the process.
 	num("port", mut, 0, 65535, "6379").to(intField(func(c *Config) *int { return &c.Port })),
-	special("bind", mut, "127.0.0.1", bindKind{}).to(&field{
+	special("bind", mut, "* -::*", bindKind{}).to(&field{
 		get: func(c *Config) string { return strings.Join(c.Bind, " ") },
 		put: func(c *Config, v string) { c.Bind = strings.Fields(v) },
 	}),

@@ -42,11 +42,10 @@ var shoalOwn = map[string]bool{
 // shoalDefaults are the directives whose default Shoal chose differently
 // from Redis, or that the recording's command line set.
 var shoalDefaults = map[string]string{
-	"port":              "6379",      // the recording ran on another port
-	"dir":               "./data",    // Redis: its working directory
-	"bind":              "127.0.0.1", // Redis: * -::*
-	"appendonly":        "yes",       // every write is durable in Pebble
-	"repl-backlog-size": "16777216",  // Redis: 1mb
+	"port":              "6379",     // the recording ran on another port
+	"dir":               "./data",   // Redis: its working directory
+	"appendonly":        "yes",      // every write is durable in Pebble
+	"repl-backlog-size": "16777216", // Redis: 1mb
 }
 
 func TestEveryRedisDirective(t *testing.T) {

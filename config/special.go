@@ -191,7 +191,8 @@ func (keyspaceEvents) parse(_ string, a []string) (string, error) {
 
 func (keyspaceEvents) lines(name, v, _ string) []line { return one(name, quote(v), v != "") }
 
-// bindKind is bind: up to 16 addresses; a single "" is none.
+// bindKind is bind: up to 16 addresses; a single "" is none (no TCP
+// listener), as in Redis.
 type bindKind struct{}
 
 func (bindKind) parse(_ string, a []string) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -25,6 +26,8 @@ type listeners struct {
 	// unixPath is the Unix socket's path, which its clients' addresses
 	// show.
 	unixPath string
+	// port is the plain port served, the one taken for port 0.
+	port int
 }
 
 // listenerKind says what a listener's connections speak.
@@ -57,22 +60,20 @@ func (s *Server) listenAtStart(cfg *config.Config) error {
 	}
 	var opened []net.Listener
 	fail := func(err error) error {
-		for _, ln := range opened {
-			ln.Close()
-		}
+		closeAll(opened)
 		return err
 	}
 	l := &s.ln
 	if plainWanted(cfg) {
-		lns, port, err := listenTCP(cfg.Bind, cfg.Port, cfg.TCPBacklog)
+		lns, port, err := s.listenTCP(cfg.Bind, cfg.Port, cfg.TCPBacklog)
 		if err != nil {
 			return err
 		}
-		l.plain, cfg.Port = lns, port
+		l.plain, l.port, cfg.Port = lns, port, port
 		opened = append(opened, lns...)
 	}
 	if cfg.TLS.Port != 0 {
-		lns, _, err := listenTCP(cfg.Bind, cfg.TLS.Port, cfg.TCPBacklog)
+		lns, _, err := s.listenTCP(cfg.Bind, cfg.TLS.Port, cfg.TCPBacklog)
 		if err != nil {
 			return fail(err)
 		}
@@ -86,22 +87,44 @@ func (s *Server) listenAtStart(cfg *config.Config) error {
 		}
 		l.unix, l.unixPath = ln, cfg.UnixSocket
 	}
+	if len(opened) == 0 && l.unix == nil {
+		s.log.Warn("Configured to not listen anywhere, exiting.")
+		return errors.New("server: Configured to not listen anywhere, exiting.")
+	}
 	s.repl.SetConfig(s.replConfig(cfg))
 	return nil
 }
 
 // listenTCP opens a listener on each of bind's addresses at port, with
-// backlog pending connections at most (tcp-backlog); port 0 takes a free
-// one, which every address then serves, and which listenTCP returns.
-func listenTCP(bind []string, port, backlog int) ([]net.Listener, int, error) {
+// backlog pending connections at most (tcp-backlog), as Redis's
+// listenToPort: an address with a colon is IPv6 ("::*" every one, the
+// socket IPv6 only), one without IPv4 ("*" every one). An address the
+// machine does not have is passed over when it is marked optional ("-"),
+// one of a family or protocol the machine lacks always, with Redis's
+// warning. Port 0 takes a free one, which every address then serves, and
+// which listenTCP returns.
+func (s *Server) listenTCP(bind []string, port, backlog int) ([]net.Listener, int, error) {
 	var lns []net.Listener
-	for _, host := range bind {
-		host = trimBindPrefix(host)
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	for _, addr := range bind {
+		optional := strings.HasPrefix(addr, "-")
+		host := trimBindPrefix(addr)
+		network := "tcp4"
+		if strings.Contains(host, ":") {
+			network = "tcp6"
+		}
+		switch host {
+		case "*":
+			host = "0.0.0.0"
+		case "::*":
+			host = "::"
+		}
+		ln, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
+			s.log.Warn(fmt.Sprintf("Warning: Could not create server TCP listening socket %s:%d: %v", trimBindPrefix(addr), port, err))
+			if optional && errors.Is(err, syscall.EADDRNOTAVAIL) || missingFamily(err) {
+				continue
 			}
+			closeAll(lns)
 			return nil, 0, fmt.Errorf("server: listen on %s:%d: %w", host, port, err)
 		}
 		setBacklog(ln, backlog)
@@ -113,6 +136,17 @@ func listenTCP(bind []string, port, backlog int) ([]net.Listener, int, error) {
 		lns = append(lns, ln)
 	}
 	return lns, port, nil
+}
+
+// missingFamily reports whether a listen failed for a protocol or an
+// address family the machine lacks (no IPv6), which Redis passes over.
+func missingFamily(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ENOPROTOOPT, syscall.EPROTONOSUPPORT, syscall.ESOCKTNOSUPPORT, syscall.EPFNOSUPPORT, syscall.EAFNOSUPPORT} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // setBacklog makes backlog the listener's queue of pending connections,
@@ -173,10 +207,12 @@ func (s *Server) serveEach(lns []net.Listener, kind listenerKind) {
 }
 
 // rebind moves the TCP listeners to next's port, TLS port and bind
-// addresses, as CONFIG SET port, tls-port and bind do in Redis: the new
-// listeners open first, and only then are the old ones closed;
-// connections already made stay. Only the listeners whose settings
-// changed move.
+// addresses, as CONFIG SET port, tls-port and bind do in Redis. A new
+// port opens first, and only then are the old listeners closed; a new
+// bind list closes them first, as Redis's changeBindAddr (the port stays,
+// and "*" holds every address of it), and opens them again when the new
+// one fails. Connections already made stay. Only the listeners whose
+// settings changed move.
 func (s *Server) rebind(prev, next *config.Config) error {
 	bindMoved := !slices.Equal(next.Bind, prev.Bind)
 	plainMoved := bindMoved || next.Port != prev.Port || plainWanted(next) != plainWanted(prev)
@@ -189,44 +225,90 @@ func (s *Server) rebind(prev, next *config.Config) error {
 		}
 		return &config.SetError{Arg: arg, Reason: reason}
 	}
-	var plain, tlsLns []net.Listener
-	port := next.Port
-	if plainMoved && plainWanted(next) {
-		var err error
-		if plain, port, err = listenTCP(next.Bind, next.Port, next.TCPBacklog); err != nil {
-			return refuse("port", err)
-		}
-	}
-	if tlsMoved && next.TLS.Port != 0 {
-		var err error
-		if tlsLns, _, err = listenTCP(next.Bind, next.TLS.Port, next.TCPBacklog); err != nil {
-			for _, ln := range plain {
-				ln.Close()
-			}
-			return refuse("tls-port", err)
-		}
-	}
 	l := &s.ln
-	l.mu.Lock()
+	if next.Port == 0 && prev.Port == 0 && l.port != 0 {
+		// NB: a port 0 that took a free one keeps it when bind moves.
+		prev, next = prev.Clone(), next.Clone()
+		prev.Port, next.Port = l.port, l.port
+	}
 	var old []net.Listener
-	if plainMoved {
-		old = append(old, l.plain...)
-		l.plain = plain
-		s.serveEach(plain, plainListener)
+	take := func() {
+		l.mu.Lock()
+		if plainMoved {
+			old, l.plain = append(old, l.plain...), nil
+		}
+		if tlsMoved {
+			old, l.tls = append(old, l.tls...), nil
+		}
+		l.mu.Unlock()
 	}
-	if tlsMoved {
-		old = append(old, l.tls...)
-		l.tls = tlsLns
-		s.serveEach(tlsLns, tlsListener)
+	if bindMoved {
+		take()
+		closeAll(old)
+		old = nil
 	}
-	l.mu.Unlock()
-	for _, ln := range old {
-		ln.Close()
+	plain, tlsLns, port, arg, err := s.listenMoved(next, plainMoved, tlsMoved)
+	if err != nil {
+		if bindMoved {
+			// As Redis, which restores the old bind addresses.
+			plain, tlsLns, _, _, _ = s.listenMoved(prev, plainMoved, tlsMoved)
+			s.serveMoved(plain, tlsLns)
+		}
+		return refuse(arg, err)
+	}
+	if !bindMoved {
+		take()
+	}
+	s.serveMoved(plain, tlsLns)
+	closeAll(old)
+	if plainMoved && port != 0 {
+		l.port = port
 	}
 	announced := next.Clone()
 	announced.Port = port
 	s.repl.SetConfig(s.replConfig(announced))
 	return nil
+}
+
+// listenMoved opens cfg's plain listeners if plain is set and cfg wants
+// them, and its TLS ones if tls is set, returning the plain port; on
+// failure it closes what it opened and names the directive that failed.
+func (s *Server) listenMoved(cfg *config.Config, plain, tls bool) (plainLns, tlsLns []net.Listener, port int, arg string, err error) {
+	port = cfg.Port
+	if plain && plainWanted(cfg) {
+		if plainLns, port, err = s.listenTCP(cfg.Bind, cfg.Port, cfg.TCPBacklog); err != nil {
+			return nil, nil, 0, "port", err
+		}
+	}
+	if tls && cfg.TLS.Port != 0 {
+		if tlsLns, _, err = s.listenTCP(cfg.Bind, cfg.TLS.Port, cfg.TCPBacklog); err != nil {
+			closeAll(plainLns)
+			return nil, nil, 0, "tls-port", err
+		}
+	}
+	return plainLns, tlsLns, port, "", nil
+}
+
+// serveMoved makes the listeners listenMoved opened the server's, and
+// serves them.
+func (s *Server) serveMoved(plain, tlsLns []net.Listener) {
+	l := &s.ln
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if plain != nil {
+		l.plain = plain
+		s.serveEach(plain, plainListener)
+	}
+	if tlsLns != nil {
+		l.tls = tlsLns
+		s.serveEach(tlsLns, tlsListener)
+	}
+}
+
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
 }
 
 func trimBindPrefix(h string) string {

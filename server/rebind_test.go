@@ -1,15 +1,21 @@
 package server_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shoaldb/shoal/config"
 	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
 )
 
 // TestConfigSetPortAndBind moves Shoal to another port and back to
@@ -68,5 +74,62 @@ func TestConfigSetPortAndBind(t *testing.T) {
 	}
 	if err := moved.Ping(ctx).Err(); err != nil {
 		t.Errorf("after the refused move: %v", err)
+	}
+}
+
+// TestBindAsRedis runs the same CONFIG SET bind steps on Shoal and
+// redis-server 7.0 and compares each reply and what then accepts a
+// client on 127.0.0.1: an optional address ("-") this host lacks passed
+// over, a plain one refused (the old addresses serving again), "* -::*"
+// (Redis's default) holding every address of the port, and "" no TCP
+// listener, the connections made before staying. Shoal's default is "*
+// -::*" too, and a start with nothing to listen on fails as Redis's.
+func TestBindAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	cfg := testutil.Config(t)
+	cfg.Bind = config.Default().Bind
+	s := testutil.Start(t, cfg)
+	if a := s.Addr(); !strings.HasPrefix(a, "0.0.0.0:") {
+		t.Errorf("the default bind listens at %s, not every IPv4 address", a)
+	}
+	r := testutil.StartRedisServer(t, t.TempDir())
+	_, sport, _ := net.SplitHostPort(s.Addr())
+	servers := []struct {
+		name, port string
+		c          *redis.Client
+	}{{"shoal", sport, testutil.Client(t, s, 2)}, {"redis-server", strconv.Itoa(r.Port), r.Client(t, 0)}}
+	accepts := func(port string) bool {
+		nc, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			return false
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := nc.Write([]byte("PING\r\n")); err != nil {
+			return false
+		}
+		line, err := bufio.NewReader(nc).ReadString('\n')
+		return err == nil && line == "+PONG\r\n"
+	}
+	for _, bind := range []string{"-10.255.255.1 127.0.0.1", "10.255.255.1 127.0.0.1", "* -::*", "", "127.0.0.1"} {
+		var got [2]string
+		for i, sv := range servers {
+			got[i] = fmt.Sprintf("%v; get %q; accepts %v; ping %v", sv.c.ConfigSet(ctx, "bind", bind).Err(),
+				sv.c.ConfigGet(ctx, "bind").Val()["bind"], accepts(sv.port), sv.c.Ping(ctx).Err())
+		}
+		if got[0] != got[1] {
+			t.Errorf("CONFIG SET bind %q:\n shoal        %s\n redis-server %s", bind, got[0], got[1])
+		}
+	}
+
+	none := testutil.Config(t)
+	none.Bind = nil
+	ns, err := server.New(none, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if err := ns.Start(); err == nil || !strings.Contains(err.Error(), "Configured to not listen anywhere") {
+		t.Errorf("a start with bind \"\": %v", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 func Config(t testing.TB) *config.Config {
 	c := config.Default()
 	c.Port = 0
+	c.Bind = []string{"127.0.0.1"}
 	c.Dir = t.TempDir()
 	c.SlowlogSlowerThan = -1
 	// Tests drive failpoints and the expiry sweeper through DEBUG.
