@@ -265,6 +265,10 @@ type Server interface {
 	// DisableDenyScripts is DEBUG SET-DISABLE-DENY-SCRIPTS: while on,
 	// scripts may call the commands flagged noscript.
 	DisableDenyScripts(on bool)
+	// Crash ends the process as DEBUG SEGFAULT, PANIC or ASSERT (how:
+	// "segfault", "panic", "assert") does, its report in the log; it
+	// does not return.
+	Crash(how string)
 	// Slowlog runs SLOWLOG subcommands.
 	Slowlog(c *Ctx) error
 	// Latency runs LATENCY subcommands.

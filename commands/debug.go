@@ -23,6 +23,8 @@ import (
 // runs, in Redis's order, then Shoal's own.
 var debugHelp = []string{
 	"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"ASSERT",
+	"    Crash by assertion failed.",
 	"CHANGE-REPL-ID",
 	"    Change the replication IDs of the instance.",
 	"    Dangerous: should be used only for testing the replication subsystem.",
@@ -40,6 +42,8 @@ var debugHelp = []string{
 	"    Flush the AOF buffers on disk and reload the AOF in memory.",
 	"OBJECT <key>",
 	"    Show low level info about `key` and associated value.",
+	"PANIC",
+	"    Crash the server simulating a panic.",
 	"POPULATE <count> [<prefix>] [<size>]",
 	"    Create <count> string keys named key:<num>. If <prefix> is specified then",
 	"    it is used instead of the 'key' prefix. These are not propagated to",
@@ -55,6 +59,8 @@ var debugHelp = []string{
 	"    * NOFLUSH: the existing database will not be removed before load, but",
 	"      conflicting keys are refused.",
 	"    * NOSAVE: the database will be loaded from an existing RDB file.",
+	"SEGFAULT",
+	"    Crash the server with sigsegv.",
 	"SET-ACTIVE-EXPIRE <0|1>",
 	"    Setting it to 0 disables expiring keys in background when they are not",
 	"    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -99,6 +105,9 @@ func debug(c *Ctx) error {
 			c.Server.Sleep(time.Duration(secs * float64(time.Second)))
 		}
 		c.Out.OK()
+		return nil
+	case (Is(sub, "segfault") || Is(sub, "panic") || Is(sub, "assert")) && n == 2:
+		c.Server.Crash(strings.ToLower(string(sub)))
 		return nil
 	case Is(sub, "pause-cron") && n == 3:
 		c.Server.PauseCron(atoi(c.Args[2]) != 0)

@@ -114,6 +114,9 @@ type Config struct {
 	// ClientQueryBufferLimit caps one client's unparsed input
 	// ("client-query-buffer-limit"); default 1gb.
 	ClientQueryBufferLimit int64
+	// CrashLogEnabled writes a crash report to the log when the process
+	// dies of a signal or a fatal error ("crash-log-enabled"); default yes.
+	CrashLogEnabled bool
 	// ProtectedMode refuses non-loopback clients when no password is set and
 	// no bind address was configured ("protected-mode"); default yes.
 	ProtectedMode bool

@@ -296,7 +296,7 @@ var directives = []*Directive{
 	boolean("syslog-enabled", 0, "no"),
 	str("syslog-ident", 0, "redis"),
 	choice("syslog-facility", 0, "local0", "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"),
-	boolean("crash-log-enabled", mut, "yes"),
+	boolean("crash-log-enabled", mut, "yes").to(boolField(func(c *Config) *bool { return &c.CrashLogEnabled })),
 	boolean("crash-memcheck-enabled", mut, "yes"),
 	boolean("use-exit-on-panic", mut|hidden, "no"),
 	boolean("always-show-logo", 0, "no"),

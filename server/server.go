@@ -55,6 +55,9 @@ type Server struct {
 	// logLevel is the level of the logger loglevel made; nil when the
 	// logger came from Options.
 	logLevel *slog.LevelVar
+	// logOut is where the logger New made writes (nil when Options gave
+	// one): a crash report goes there too.
+	logOut   *os.File
 	store    *storage.Store
 	table    *commands.Table
 	started  time.Time
@@ -185,10 +188,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	log := opts.Logger
 	var level *slog.LevelVar
+	var logOut *os.File
 	if log == nil {
 		level = new(slog.LevelVar)
 		var err error
-		if log, err = newLogger(cfg, level); err != nil {
+		if log, logOut, err = newLogger(cfg, level); err != nil {
 			return nil, err
 		}
 	}
@@ -207,6 +211,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{
 		log:      log,
 		logLevel: level,
+		logOut:   logOut,
 		store:    store,
 		table:    table,
 		started:  time.Now(),
@@ -275,6 +280,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	if s.logLevel != nil {
 		s.logLevel.Set(logLevel(c.LogLevel))
 	}
+	s.applyCrashLog(c)
 	s.maxBulk.Store(c.ProtoMaxBulkLen)
 	s.maxQuery.Store(c.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(c.MaxClients))
@@ -449,21 +455,23 @@ func (s *Server) cron() {
 	}
 }
 
-func newLogger(c *config.Config, level *slog.LevelVar) (*slog.Logger, error) {
+// newLogger makes the server's logger, writing to logfile or standard
+// output, which it returns too (a crash report goes there: crash.go).
+func newLogger(c *config.Config, level *slog.LevelVar) (*slog.Logger, *os.File, error) {
 	out := os.Stdout
 	if c.LogFile != "" {
 		path := c.InDir(c.LogFile)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("server: logfile: %w", err)
+			return nil, nil, fmt.Errorf("server: logfile: %w", err)
 		}
 		out = f
 	}
 	level.Set(logLevel(c.LogLevel))
-	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})), out, nil
 }
 
 // logLevel maps loglevel to slog's levels; CONFIG SET loglevel changes

@@ -71,6 +71,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	srv.ReportCrashes()
 	// SIGINT and SIGTERM shut down after the replicas caught up
 	// (shutdown-timeout); a second one during that wait, at once.
 	sigs := make(chan os.Signal, 2)
