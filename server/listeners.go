@@ -226,7 +226,7 @@ func (s *Server) rebind(prev, next *config.Config) error {
 		return &config.SetError{Arg: arg, Reason: reason}
 	}
 	l := &s.ln
-	if next.Port == 0 && prev.Port == 0 && l.port != 0 {
+	if bindMoved && next.Port == 0 && prev.Port == 0 && plainWanted(next) && l.port != 0 {
 		// NB: a port 0 that took a free one keeps it when bind moves.
 		prev, next = prev.Clone(), next.Clone()
 		prev.Port, next.Port = l.port, l.port
