@@ -118,6 +118,11 @@ func debug(c *Ctx) error {
 		c.Server.DisableDenyScripts(atoi(c.Args[2]) != 0)
 		c.Out.OK()
 		return nil
+	case Is(sub, "set-skip-checksum-validation") && n == 3:
+		// Not in Redis's DEBUG HELP either.
+		c.Store.SetSkipChecksumValidation(atoi(c.Args[2]) != 0)
+		c.Out.OK()
+		return nil
 	case Is(sub, "set-active-expire") && n == 3:
 		// As Redis: 0 switches the active expiry sweeper off, anything
 		// else back on. Maintenance pauses the same switch.

@@ -107,7 +107,7 @@ func restoreCmd(c *Ctx) error {
 	if ttl < 0 {
 		return Errf("Invalid TTL value, must be >= 0")
 	}
-	v, err := storage.DecodeDump(c.Args[3])
+	v, err := c.Store.DecodeDump(c.Args[3])
 	switch {
 	case errors.Is(err, storage.ErrDumpChecksum):
 		return errDumpChecksum

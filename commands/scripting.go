@@ -403,7 +403,7 @@ func functionRestore(c *Ctx) error {
 			return Errf("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
 		}
 	}
-	codes, err := storage.DecodeFunctions(c.Args[2])
+	codes, err := c.Store.DecodeFunctions(c.Args[2])
 	if errors.Is(err, storage.ErrDumpChecksum) {
 		return Errf("DUMP payload version or checksum are wrong")
 	}

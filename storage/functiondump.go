@@ -17,10 +17,18 @@ func EncodeFunctions(codes []string) []byte {
 }
 
 // DecodeFunctions returns the libraries' code in a FUNCTION DUMP payload;
-// ErrDumpChecksum when its footer does not check, ErrDumpFormat when a
+// ErrDumpChecksum when its footer does not check (DecodeDump), ErrDumpFormat when a
 // record is not a library.
-func DecodeFunctions(p []byte) ([]string, error) {
-	body, err := dumpBody(p)
+func DecodeFunctions(p []byte) ([]string, error) { return decodeFunctions(p, true) }
+
+// DecodeFunctions is the package's DecodeFunctions, with the checksum
+// left unchecked while DEBUG SET-SKIP-CHECKSUM-VALIDATION is on.
+func (s *Store) DecodeFunctions(p []byte) ([]string, error) {
+	return decodeFunctions(p, !s.skipChecksum.Load())
+}
+
+func decodeFunctions(p []byte, checksum bool) ([]string, error) {
+	body, err := dumpBody(p, checksum)
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,9 @@ type Store struct {
 	fsync  atomic.Int32
 	health *diskHealth
 	dirty  atomic.Bool // writes since the last background sync
+	// skipChecksum: RESTORE takes payloads whose checksum is wrong
+	// (DEBUG SET-SKIP-CHECKSUM-VALIDATION).
+	skipChecksum atomic.Bool
 	// lastLoad is the last RDB load's keys loaded and left out expired.
 	lastLoad atomic.Pointer[[2]int64]
 

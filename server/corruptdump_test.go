@@ -1,0 +1,186 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
+)
+
+// corruptTraffic are commands run on a key RESTORE took from a corrupted
+// payload, by the key's type ("" for any): reads of the whole value and
+// writes that rewrite parts of it, as corrupt-dump-fuzzer.tcl's traffic.
+var corruptTraffic = map[string][][]any{
+	"": {{"TYPE"}, {"OBJECT", "ENCODING"}, {"DEBUG", "OBJECT"}, {"DEBUG", "DIGEST-VALUE"}, {"MEMORY", "USAGE"},
+		{"DUMP"}, {"COPY", "{copy}"}, {"EXPIRE", "100"}, {"SORT", "ALPHA"}},
+	"string": {{"GET"}, {"STRLEN"}, {"GETRANGE", "0", "-1"}, {"APPEND", "x"}, {"SETRANGE", "3", "y"}, {"INCR"}},
+	"hash": {{"HGETALL"}, {"HLEN"}, {"HSCAN", "0", "COUNT", "100"}, {"HRANDFIELD", "-5", "WITHVALUES"}, {"HGET", "1"},
+		{"HSET", "1", "v"}, {"HDEL", "2"}, {"HINCRBY", "0", "1"}, {"HSET", "new", "v"}, {"HKEYS"}},
+	"list": {{"LRANGE", "0", "-1"}, {"LLEN"}, {"LINDEX", "1"}, {"LPOS", "1"}, {"LPOP"}, {"RPOP", "2"}, {"RPUSH", "x", "y"},
+		{"LINSERT", "BEFORE", "x", "z"}, {"LSET", "0", "w"}, {"LREM", "0", "1"}, {"LTRIM", "0", "5"}, {"LRANGE", "0", "-1"}},
+	"set": {{"SMEMBERS"}, {"SCARD"}, {"SISMEMBER", "1"}, {"SRANDMEMBER", "-5"}, {"SSCAN", "0"}, {"SADD", "x", "2"},
+		{"SREM", "1"}, {"SPOP"}, {"SINTERCARD", "1", "KEY"}, {"SMEMBERS"}},
+	"zset": {{"ZRANGE", "0", "-1", "WITHSCORES"}, {"ZCARD"}, {"ZRANK", "1"}, {"ZSCORE", "1"}, {"ZRANGEBYSCORE", "-inf", "+inf"},
+		{"ZRANGEBYLEX", "-", "+"}, {"ZRANDMEMBER", "-5"}, {"ZADD", "3", "x"}, {"ZINCRBY", "2", "1"}, {"ZREM", "2"},
+		{"ZPOPMIN"}, {"ZREMRANGEBYRANK", "0", "0"}, {"ZRANGE", "0", "-1", "WITHSCORES"}},
+	"stream": {{"XRANGE", "-", "+"}, {"XREVRANGE", "+", "-"}, {"XLEN"}, {"XINFO", "STREAM", "KEY", "FULL"},
+		{"XINFO", "GROUPS", "KEY"}, {"XINFO", "CONSUMERS", "KEY", "mygroup"}, {"XPENDING", "KEY", "mygroup"},
+		{"XPENDING", "KEY", "mygroup", "-", "+", "10"}, {"XADD", "KEY", "*", "a", "1"},
+		{"XREADGROUP", "GROUP", "mygroup", "Bob", "COUNT", "10", "STREAMS", "KEY", ">"},
+		{"XAUTOCLAIM", "KEY", "mygroup", "Carl", "0", "0"}, {"XCLAIM", "KEY", "mygroup", "Dan", "0", "0-1", "FORCE"},
+		{"XDEL", "KEY", "0-1"}, {"XTRIM", "KEY", "MAXLEN", "3"}, {"XRANGE", "-", "+"}},
+}
+
+// TestCorruptRestoreNeverCrashes runs what corrupt-dump-fuzzer.tcl runs:
+// DUMP a key of each type and encoding, change a byte or two of the
+// payload, RESTORE it with the checksum left unchecked (DEBUG
+// SET-SKIP-CHECKSUM-VALIDATION), and when RESTORE takes it, run traffic
+// on the key. Every reply is a reply or an error, no command panics (the
+// server's log says so when one does), the server answers PING
+// throughout, and the keyspace is what it was after each key is deleted.
+// SHOAL_FUZZ_SEED repeats a run; SHOAL_FUZZ_SECONDS runs longer (2 s by
+// default).
+func TestCorruptRestoreNeverCrashes(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("SHOAL_FUZZ_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	secs := 2.0
+	if v := os.Getenv("SHOAL_FUZZ_SECONDS"); v != "" {
+		secs, _ = strconv.ParseFloat(v, 64)
+	}
+	t.Logf("seed %d (SHOAL_FUZZ_SEED)", seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	var logBuf logCapture
+	s := testutil.StartWith(t, nil, server.Options{Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs*float64(time.Second))+time.Minute)
+	defer cancel()
+	c := testutil.Client(t, s, 2)
+	must := func(args ...any) {
+		if err := c.Do(ctx, args...).Err(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	for _, d := range [][]any{{"list-max-listpack-size", "5"}, {"hash-max-listpack-entries", "5"},
+		{"zset-max-listpack-entries", "5"}, {"stream-node-max-entries", "5"}} {
+		must(append([]any{"CONFIG", "SET"}, d...)...)
+	}
+	for _, suffix := range []string{"", "big"} {
+		n := 3
+		if suffix == "big" {
+			n = 10
+		}
+		for j := range n {
+			val := any(j)
+			if j%2 == 1 {
+				val = "_" + strconv.Itoa(j)
+			}
+			must("HSET", "hash"+suffix, j, val)
+			must("LPUSH", "list"+suffix, val)
+			must("ZADD", "zset"+suffix, j, val)
+			must("SADD", "set"+suffix, val)
+			must("XADD", "stream"+suffix, "*", "item", 1, "value", val)
+		}
+		must("XGROUP", "CREATE", "stream"+suffix, "mygroup", "0")
+		must("XREADGROUP", "GROUP", "mygroup", "Alice", "COUNT", 2, "STREAMS", "stream"+suffix, ">")
+	}
+	must("SADD", "intset", 1, 2, 3)
+	must("INCR", "int")
+	must("SET", "string", "str")
+	must("SET", "long", strings.Repeat("abcdefgh", 20))
+	must("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", 1)
+	keys := c.Keys(ctx, "*").Val()
+	dbsize := c.DBSize(ctx).Val()
+
+	var restored, refused, sent int
+	// recent are the last payloads, for the report of a failure.
+	var recent []string
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("%s\nthe last payloads, oldest first:\n%s", fmt.Sprintf(format, args...), strings.Join(recent, "\n"))
+	}
+	for end := time.Now().Add(time.Duration(secs * float64(time.Second))); time.Now().Before(end); {
+		k := keys[rng.IntN(len(keys))]
+		dump, err := c.Dump(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := []byte(dump)
+		for range 1 + rng.IntN(2) {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		target := "_" + k
+		err = c.Do(ctx, "RESTORE", target, 0, string(b), "REPLACE").Err()
+		recent = append(recent, fmt.Sprintf("%s %q: %v", k, b, err))
+		if len(recent) > 5 {
+			recent = recent[1:]
+		}
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "ERR ") && !strings.HasPrefix(err.Error(), "BUSYKEY") {
+				fail("RESTORE of %q: %v", b, err)
+			}
+			refused++
+		} else {
+			restored++
+			typ := c.Type(ctx, target).Val()
+			for _, cmds := range [][][]any{corruptTraffic[""], corruptTraffic[typ]} {
+				for _, cmd := range cmds {
+					args := corruptArgs(cmd, target)
+					err := c.Do(ctx, args...).Err()
+					sent++
+					if err != nil && isConnErr(err) {
+						fail("after RESTORE of %q, %v: %v", b, args, err)
+					}
+				}
+			}
+			c.Del(ctx, target, "{copy}")
+		}
+		if err := c.Ping(ctx).Err(); err != nil {
+			fail("after RESTORE of %q: PING: %v", b, err)
+		}
+		if n, err := c.DBSize(ctx).Result(); err != nil || n != dbsize {
+			fail("after RESTORE of %q: %d keys (%v), want %d: %v", b, n, err, dbsize, c.Keys(ctx, "*").Val())
+		}
+		if strings.Contains(logBuf.String(), "panicked") {
+			fail("after RESTORE of %q, a command panicked:\n%s", b, logBuf.String())
+		}
+	}
+	t.Logf("%d payloads restored, %d refused, %d commands on restored keys", restored, refused, sent)
+}
+
+// corruptArgs makes cmd a command on key: KEY stands for it, else it
+// goes second.
+func corruptArgs(cmd []any, key string) []any {
+	args := make([]any, 0, len(cmd)+1)
+	placed := false
+	for _, a := range cmd {
+		if a == "KEY" {
+			a, placed = key, true
+		}
+		args = append(args, a)
+	}
+	if !placed {
+		args = append([]any{args[0], key}, args[1:]...)
+		if cmd[0] == "DEBUG" || cmd[0] == "OBJECT" || cmd[0] == "MEMORY" {
+			args = []any{cmd[0], cmd[1], key}
+		}
+	}
+	return args
+}
+
+// isConnErr reports an error that is not a reply: the connection failed.
+func isConnErr(err error) bool {
+	var re redis.Error
+	return !errors.As(err, &re)
+}
