@@ -1,9 +1,12 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/shoaldb/shoal/config"
@@ -57,4 +60,43 @@ func ImportRDB(cfg *config.Config, path string, w io.Writer) (storage.RDBLoadInf
 	}
 	fmt.Fprintln(w)
 	return info, nil
+}
+
+// loadRDBAtStart loads dir/dbfilename into a store this start created
+// (fresh), as redis-server loads its RDB at start, with Redis's log
+// lines; a load a killed process left unfinished starts over. A file
+// that does not load stops the start, as it stops redis-server's. A
+// store opened before loads nothing: its data is Pebble's.
+func loadRDBAtStart(store *storage.Store, cfg *config.Config, log *slog.Logger, fresh bool) error {
+	pending, err := store.StartLoadPending()
+	if err != nil || !fresh && !pending {
+		return err
+	}
+	path := cfg.InDir(cfg.DBFilename)
+	data, unmap, err := storage.MapFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if pending {
+			return store.EndStartLoad()
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unmap()
+	begin := time.Now()
+	info, err := store.LoadRDBAtStart(data, storage.RDBLoadOptions{})
+	if v := info.AuxValue("redis-ver"); v != "" {
+		log.Info("Loading RDB produced by version " + v)
+	}
+	if t, perr := strconv.ParseInt(info.AuxValue("ctime"), 10, 64); perr == nil {
+		log.Info(fmt.Sprintf("RDB age %d seconds", time.Now().Unix()-t))
+	}
+	if err != nil {
+		log.Warn(fmt.Sprintf("Fatal error loading the DB: %v. Exiting.", err))
+		return fmt.Errorf("server: loading %s: %w", path, err)
+	}
+	log.Info(fmt.Sprintf("Done loading RDB, keys loaded: %d, keys expired: %d.", info.Keys, info.Expired))
+	log.Info(fmt.Sprintf("DB loaded from disk: %.3f seconds", time.Since(begin).Seconds()))
+	return nil
 }

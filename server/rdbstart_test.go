@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+	"github.com/shoaldb/shoal/server"
+)
+
+// TestRDBLoadedAtStartAsRedis: a data folder Shoal opens for the first
+// time loads the dump.rdb it holds, as redis-server loads its RDB at
+// start: the keys of every type, their digest and INFO's load counts
+// equal redis-server's. From then on the data is Shoal's own: a restart
+// after FLUSHALL loads nothing again. A file that does not load stops
+// the start, again at the next one, until it is gone.
+func TestRDBLoadedAtStartAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	rdir := t.TempDir()
+	rc := testutil.StartRedisServer(t, rdir, "--enable-debug-command", "yes").Client(t, 0)
+	for _, cmd := range [][]any{
+		{"DEBUG", "SET-ACTIVE-EXPIRE", "0"},
+		{"SET", "s", "v"}, {"SET", "n", "12345"}, {"SET", "gone", "x", "PX", "1"},
+		{"RPUSH", "l", "a", "b", "c"}, {"HSET", "h", "f", "1", "g", "2"},
+		{"SADD", "set", "1", "2", "x"}, {"SADD", "ints", "1", "2", "3"},
+		{"ZADD", "z", "1.5", "m", "2", "n"}, {"XADD", "x", "1-1", "f", "v"},
+		{"SET", "ttl", "v", "EXAT", "4102444800"}, {"SELECT", "3"}, {"SET", "other", "db"},
+		{"SAVE"},
+	} {
+		if err := rc.Do(ctx, cmd...).Err(); err != nil {
+			t.Fatal(cmd, err)
+		}
+	}
+	rdb, err := os.ReadFile(filepath.Join(rdir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What redis-server makes of the file at its start.
+	loaded := t.TempDir()
+	if err := os.WriteFile(filepath.Join(loaded, "dump.rdb"), rdb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r0 := testutil.StartRedisServer(t, loaded, "--enable-debug-command", "yes").Client(t, 0)
+	want := r0.Do(ctx, "DEBUG", "DIGEST").String()
+
+	cfg := testutil.Config(t)
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "dump.rdb"), rdb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := testutil.Start(t, cfg)
+	c := testutil.Client(t, s, 2)
+	if got := c.Do(ctx, "DEBUG", "DIGEST").String(); got != want {
+		t.Errorf("loaded at start: %s, redis-server had %s", got, want)
+	}
+	for _, f := range []string{"rdb_last_load_keys_loaded:", "rdb_last_load_keys_expired:"} {
+		if g, w := infoLine(c.Info(ctx, "persistence").Val(), f), infoLine(r0.Info(ctx, "persistence").Val(), f); g != w || g == "" {
+			t.Errorf("INFO %s%s, redis-server %s", f, g, w)
+		}
+	}
+	c.FlushAll(ctx)
+	s.Close()
+	s = testutil.Start(t, cfg)
+	if n := testutil.Client(t, s, 2).DBSize(ctx).Val(); n != 0 {
+		t.Errorf("a restart loaded the file again: %d keys", n)
+	}
+	s.Close()
+
+	bad := testutil.Config(t)
+	broken := append([]byte(nil), rdb...)
+	broken[len(broken)/2] ^= 0xff
+	if err := os.WriteFile(filepath.Join(bad.Dir, "dump.rdb"), broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for range 2 {
+		if _, err := server.New(bad, server.Options{Logger: quiet}); err == nil || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("a start on a corrupt RDB: %v", err)
+		}
+	}
+	os.Remove(filepath.Join(bad.Dir, "dump.rdb"))
+	s = testutil.Start(t, bad)
+	if n := testutil.Client(t, s, 2).DBSize(ctx).Val(); n != 0 {
+		t.Errorf("after the corrupt file went: %d keys", n)
+	}
+}
+
+func infoLine(info, field string) string {
+	for _, l := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(l, field); ok {
+			return v
+		}
+	}
+	return ""
+}
