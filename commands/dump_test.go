@@ -185,6 +185,9 @@ func TestRestoreOptionsAndErrors(t *testing.T) {
 		obj := []byte{15, 1, 2, 3, 10, 0}
 		wantDoErr(t, c, "ERR Bad data format", "restore", "k", 0, string(withCRC(obj)))
 		wantDoErr(t, c, "ERR Bad data format", "restore", "k", 0, string(withCRC([]byte{1, 0, 10, 0})))
+		// A quicklist's plain node of no bytes (corrupt-dump.tcl's
+		// "quicklist encoded_len is 0", refused by redis-server 7.0).
+		wantDoErr(t, c, "ERR Bad data format", "restore", "k", 0, "\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c")
 		wantDoErr(t, c, "ERR syntax error", "restore", "k", 0, p, "foo")
 		wantDoErr(t, c, "ERR syntax error", "restore", "k", 0, p, "idletime")
 		wantDoErr(t, c, "ERR syntax error", "restore", "k", 0, p, "idletime", 1, "freq", 1)

@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/shoaldb/shoal/internal/testutil"
 	"github.com/shoaldb/shoal/server"
@@ -95,4 +98,42 @@ func infoLine(info, field string) string {
 		}
 	}
 	return ""
+}
+
+// TestRDBEmptyKeysSkippedAsRedis: an RDB file holding collections of no
+// elements (which an old Redis bug could write) loads with those keys
+// left out, on Shoal as on redis-server 7.0.15, where a DUMP payload of
+// one is refused.
+func TestRDBEmptyKeysSkippedAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	rdb := []byte("REDIS0010")
+	for _, typ := range []byte{2, 3, 4} { // a set, a sorted set, a hash, each empty
+		rdb = append(rdb, typ, 5, 'e', 'm', 'p', 't', typ+'0', 0)
+	}
+	rdb = append(rdb, 0, 1, 'k', 1, 'v', 0xff, 0, 0, 0, 0, 0, 0, 0, 0) // k = "v", EOF, no checksum
+	var got []string
+	for _, start := range []func(dir string) func(args ...any) *redis.Cmd{
+		func(dir string) func(args ...any) *redis.Cmd {
+			cfg := testutil.Config(t)
+			cfg.Dir = dir
+			c := testutil.Client(t, testutil.Start(t, cfg), 2)
+			return func(args ...any) *redis.Cmd { return c.Do(ctx, args...) }
+		},
+		func(dir string) func(args ...any) *redis.Cmd {
+			c := testutil.StartRedisServer(t, dir).Client(t, 0)
+			return func(args ...any) *redis.Cmd { return c.Do(ctx, args...) }
+		},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "dump.rdb"), rdb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		do := start(dir)
+		info := do("INFO", "persistence").String()
+		got = append(got, fmt.Sprint(do("KEYS", "*").Val(), " ", do("GET", "k").Val(), " ",
+			infoLine(info, "rdb_last_load_keys_loaded:")))
+	}
+	if got[0] != got[1] || got[0] != "[k] v 1" {
+		t.Fatalf("shoal %s, redis-server %s", got[0], got[1])
+	}
 }

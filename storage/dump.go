@@ -402,6 +402,10 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 				return nil, err
 			}
 			switch {
+			case len(blob) == 0:
+				// As Redis's rdbLoadObject: no node is empty, a plain
+				// one (an element) included.
+				return nil, ErrDumpFormat
 			case container == quicklistNodePlain:
 				v.Items = append(v.Items, blob)
 			case container != quicklistNodePacked:
@@ -464,7 +468,7 @@ func (v *DumpValue) check() error {
 		return nil
 	}
 	if len(v.Items) == 0 {
-		return ErrDumpFormat
+		return errEmptyKey
 	}
 	step := 1
 	if v.Type == encoding.TypeHash {

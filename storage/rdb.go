@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc64"
 	"math"
 	"strconv"
@@ -18,6 +19,11 @@ import (
 // ErrDumpFormat reports a DUMP payload whose object cannot be decoded;
 // RESTORE answers "ERR Bad data format".
 var ErrDumpFormat = errors.New("storage: bad DUMP data format")
+
+// errEmptyKey reports a collection of no elements: RESTORE refuses it
+// (ErrDumpFormat), as Redis does, and an RDB file's loader skips its key,
+// as Redis's skips the empty keys an old bug could write (#8453).
+var errEmptyKey = fmt.Errorf("%w: empty key", ErrDumpFormat)
 
 // RDB length and string encodings (rdb.h).
 const (
@@ -117,8 +123,11 @@ func (r *rdbReader) count() (int, error) {
 	if err != nil || enc {
 		return 0, ErrDumpFormat
 	}
-	if n == 0 || n > uint64(r.left()) {
-		return 0, ErrDumpFormat // Redis refuses empty collections too
+	if n == 0 {
+		return 0, errEmptyKey
+	}
+	if n > uint64(r.left()) {
+		return 0, ErrDumpFormat
 	}
 	return int(n), nil
 }

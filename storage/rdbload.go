@@ -45,6 +45,9 @@ type RDBLoadInfo struct {
 	Expired int64
 	// Functions counts the function libraries loaded.
 	Functions int
+	// EmptySkipped counts the keys of empty collections left out, as
+	// Redis leaves them out.
+	EmptySkipped int64
 	// Aux holds the file's auxiliary fields in order.
 	Aux []RDBAux
 }
@@ -280,6 +283,13 @@ func (s *Store) loadRDB(body []byte, ver int, opts RDBLoadOptions, info *RDBLoad
 			return bad(at, "bad key name")
 		}
 		v, err := decodeObject(r, typ)
+		if errors.Is(err, errEmptyKey) {
+			if info.EmptySkipped++; info.EmptySkipped <= 10 {
+				s.log.Warn(fmt.Sprintf("rdbLoadObject skipping empty key: %s", name))
+			}
+			expireAt = 0
+			continue
+		}
 		if errors.Is(err, errRDBType) {
 			return bad(at, "unknown object type %d (key %q)", typ, truncateKey(name))
 		}
