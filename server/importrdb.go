@@ -34,6 +34,7 @@ func ImportRDB(cfg *config.Config, path string, w io.Writer) (storage.RDBLoadInf
 		store.Close()
 		return storage.RDBLoadInfo{}, err
 	}
+	store.SetEncodings(encodingsOf(cfg))
 	defer unmap()
 	total := float64(len(data)) / (1 << 20)
 	begin := time.Now()
@@ -84,6 +85,9 @@ func loadRDBAtStart(store *storage.Store, cfg *config.Config, log *slog.Logger, 
 		return err
 	}
 	defer unmap()
+	// NB: a loaded collection's encoding follows the thresholds, as
+	// Redis's loader converts what exceeds them.
+	store.SetEncodings(encodingsOf(cfg))
 	begin := time.Now()
 	info, err := store.LoadRDBAtStart(data, storage.RDBLoadOptions{})
 	if v := info.AuxValue("redis-ver"); v != "" {

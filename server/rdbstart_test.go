@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,5 +136,41 @@ func TestRDBEmptyKeysSkippedAsRedis(t *testing.T) {
 	}
 	if got[0] != got[1] || got[0] != "[k] v 1" {
 		t.Fatalf("shoal %s, redis-server %s", got[0], got[1])
+	}
+}
+
+// TestZipmapRDBLoadsAsRedis: an RDB of Redis 2.x holding a hash as a
+// zipmap (type 9) loads at start on Shoal as on redis-server 7.0.15: the
+// same fields, and the encoding the thresholds give (a hashtable under
+// hash-max-listpack-entries 1, as convert-zipmap-hash-on-load.tcl runs it).
+func TestZipmapRDBLoadsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	// REDIS0003, SELECT 0, hash "hash" as a zipmap of f1=v1, f2=v2 (the
+	// value lengths followed by a free byte), EOF: Redis 2.x wrote no
+	// checksum.
+	rdb := []byte("REDIS0003\xfe\x00\x09\x04hash\x10\x02\x02f1\x02\x00v1\x02f2\x02\x00v2\xff\xff")
+	for _, entries := range []string{"128", "1"} {
+		var got []string
+		for _, start := range []func(dir string) *redis.Client{
+			func(dir string) *redis.Client {
+				cfg := testutil.Config(t)
+				cfg.Dir = dir
+				cfg.HashMaxListpackEntries, _ = strconv.ParseInt(entries, 10, 64)
+				return testutil.Client(t, testutil.Start(t, cfg), 2)
+			},
+			func(dir string) *redis.Client {
+				return testutil.StartRedisServer(t, dir, "--hash-max-listpack-entries", entries).Client(t, 0)
+			},
+		} {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "dump.rdb"), rdb, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c := start(dir)
+			got = append(got, fmt.Sprint(c.HGetAll(ctx, "hash").Val(), " ", c.ObjectEncoding(ctx, "hash").Val()))
+		}
+		if got[0] != got[1] || !strings.Contains(got[0], "f2:v2") {
+			t.Errorf("hash-max-listpack-entries %s: shoal %s, redis-server %s", entries, got[0], got[1])
+		}
 	}
 }

@@ -318,7 +318,12 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.store.SetExpireHz(c.Hz)
 	s.store.SetRDBFormat(c.RDBCompression, c.RDBChecksum)
 	s.store.SetAccessPolicy(strings.Contains(c.MaxMemoryPolicy, "lfu"), c.LFULogFactor, c.LFUDecayTime)
-	s.store.SetEncodings(storage.Encodings{
+	s.store.SetEncodings(encodingsOf(c))
+}
+
+// encodingsOf is the encoding thresholds c sets.
+func encodingsOf(c *config.Config) storage.Encodings {
+	return storage.Encodings{
 		HashEntries: c.HashMaxListpackEntries, HashValue: c.HashMaxListpackValue,
 		SetIntsetEntries: c.SetMaxIntsetEntries,
 		ZSetEntries:      c.ZSetMaxListpackEntries, ZSetValue: c.ZSetMaxListpackValue,
@@ -326,7 +331,7 @@ func (s *Server) applyHotConfig(c *config.Config) {
 		StreamNodeBytes:   c.StreamNodeMaxBytes,
 		StreamNodeEntries: c.StreamNodeMaxEntries,
 		ListFill:          c.ListMaxListpackSize,
-	})
+	}
 }
 
 // Start listens on every bind address and serves in the background.

@@ -46,6 +46,7 @@ const (
 	rdbTypeZSet            = 3
 	rdbTypeHash            = 4
 	rdbTypeZSet2           = 5
+	rdbTypeHashZipmap      = 9
 	rdbTypeListZiplist     = 10
 	rdbTypeSetIntset       = 11
 	rdbTypeZSetZiplist     = 12
@@ -348,7 +349,7 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 			return nil
 		})
 		return v, err
-	case rdbTypeListZiplist, rdbTypeZSetZiplist, rdbTypeHashZiplist,
+	case rdbTypeListZiplist, rdbTypeZSetZiplist, rdbTypeHashZiplist, rdbTypeHashZipmap,
 		rdbTypeHashListpack, rdbTypeZSetListpack, rdbTypeSetListpack:
 		// NB: the blob's items are copied out of it.
 		blob, err := r.strScratch()
@@ -356,8 +357,11 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 			return nil, err
 		}
 		each := listpackEach
-		if typ == rdbTypeListZiplist || typ == rdbTypeZSetZiplist || typ == rdbTypeHashZiplist {
+		switch typ {
+		case rdbTypeListZiplist, rdbTypeZSetZiplist, rdbTypeHashZiplist:
 			each = ziplistEach
+		case rdbTypeHashZipmap:
+			each = zipmapEach
 		}
 		// NB: the items take about the blob's bytes (an integer's digits
 		// may take a few more than its encoding).
@@ -367,7 +371,7 @@ func decodeObject(r *rdbReader, typ byte) (*DumpValue, error) {
 			v.Type = encoding.TypeList
 		case rdbTypeSetListpack:
 			v.Type = encoding.TypeSet
-		case rdbTypeHashZiplist, rdbTypeHashListpack:
+		case rdbTypeHashZiplist, rdbTypeHashListpack, rdbTypeHashZipmap:
 			v.Type = encoding.TypeHash
 		default:
 			v.Type = encoding.TypeZSet

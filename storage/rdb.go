@@ -383,6 +383,60 @@ func decodeBacklen(b []byte) int {
 	return v
 }
 
+// zipmapEach calls fn with each field and value of the zipmap zm, the
+// encoding of small hashes before Redis 2.6, which Redis 7.0 still loads:
+// a count byte, then each field's length and bytes, the value's length,
+// a byte of free space after the value, the value and that space, then
+// 0xff. A length under 254 is its byte, 254 is followed by four bytes
+// little-endian. As Redis's zipmapValidateIntegrity, an empty zipmap or
+// one whose count byte (unless 254, "too many") disagrees is refused.
+func zipmapEach(zm []byte, fn func(e []byte) error) error {
+	if len(zm) < 2 || zm[len(zm)-1] != 0xff {
+		return ErrDumpFormat
+	}
+	p := zm[1 : len(zm)-1]
+	length := func() (int, bool) {
+		switch {
+		case len(p) >= 1 && p[0] < 254:
+			l := int(p[0])
+			p = p[1:]
+			return l, true
+		case len(p) >= 5 && p[0] == 254:
+			l := binary.LittleEndian.Uint32(p[1:])
+			p = p[5:]
+			return int(l), uint64(l) <= uint64(len(p))
+		}
+		return 0, false
+	}
+	count := 0
+	for len(p) > 0 {
+		l, ok := length()
+		if !ok || l > len(p) {
+			return ErrDumpFormat
+		}
+		field := p[:l]
+		p = p[l:]
+		l, ok = length()
+		if !ok || len(p) < 1 || 1+l+int(p[0]) > len(p) {
+			return ErrDumpFormat
+		}
+		free := int(p[0])
+		value := p[1 : 1+l]
+		p = p[1+l+free:]
+		if err := fn(field); err != nil {
+			return err
+		}
+		if err := fn(value); err != nil {
+			return err
+		}
+		count++
+	}
+	if count == 0 || zm[0] != 254 && int(zm[0]) != count {
+		return ErrDumpFormat
+	}
+	return nil
+}
+
 // ziplistEach calls fn with each entry of the ziplist zl (the encoding of
 // Redis before 7.0, still loaded by it), integers as decimal text.
 func ziplistEach(zl []byte, fn func(e []byte) error) error {
