@@ -63,24 +63,31 @@ func ImportRDB(cfg *config.Config, path string, w io.Writer) (storage.RDBLoadInf
 	return info, nil
 }
 
-// loadRDBAtStart loads dir/dbfilename into a store this start created
-// (fresh), as redis-server loads its RDB at start, with Redis's log
-// lines; a load a killed process left unfinished starts over. A file
-// that does not load stops the start, as it stops redis-server's. A
-// store opened before loads nothing: its data is Pebble's.
-func loadRDBAtStart(store *storage.Store, cfg *config.Config, log *slog.Logger, fresh bool) error {
+// loadRDBAtStart loads dir/dbfilename into a store that holds no keys,
+// as redis-server loads its RDB at start, with Redis's log lines, unless
+// the store wrote or loaded that file itself (storage/rdbstart.go); a
+// load a killed process left unfinished starts over. A file that does
+// not load stops the start, as it stops redis-server's.
+func loadRDBAtStart(store *storage.Store, cfg *config.Config, log *slog.Logger) error {
 	pending, err := store.StartLoadPending()
-	if err != nil || !fresh && !pending {
+	if err != nil || !pending && store.TotalKeys() != 0 {
 		return err
 	}
 	path := cfg.InDir(cfg.DBFilename)
-	data, unmap, err := storage.MapFile(path)
+	id, err := storage.RDBFileID(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if pending {
 			return store.EndStartLoad()
 		}
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	if seen, err := store.RDBFileSeen(); err != nil || !pending && seen == id {
+		return err
+	}
+	data, unmap, err := storage.MapFile(path)
 	if err != nil {
 		return err
 	}
@@ -102,5 +109,5 @@ func loadRDBAtStart(store *storage.Store, cfg *config.Config, log *slog.Logger, 
 	}
 	log.Info(fmt.Sprintf("Done loading RDB, keys loaded: %d, keys expired: %d.", info.Keys, info.Expired))
 	log.Info(fmt.Sprintf("DB loaded from disk: %.3f seconds", time.Since(begin).Seconds()))
-	return nil
+	return store.SetRDBFileSeen(id)
 }

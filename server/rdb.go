@@ -117,6 +117,16 @@ func (s *Server) WriteRDBFile(path string) (storage.RDBSaveInfo, error) {
 		}
 	}
 	s.log.Info("DB saved on disk", "path", path, "keys", info.Keys, "bytes", info.Bytes)
+	if cfg := s.Config(); path == cfg.InDir(cfg.DBFilename) {
+		// The next start of a store without keys does not load it back.
+		id, err := storage.RDBFileID(path)
+		if err == nil {
+			err = s.store.SetRDBFileSeen(id)
+		}
+		if err != nil {
+			return info, err
+		}
+	}
 	return info, nil
 }
 

@@ -16,12 +16,13 @@ import (
 	"github.com/shoaldb/shoal/server"
 )
 
-// TestRDBLoadedAtStartAsRedis: a data folder Shoal opens for the first
-// time loads the dump.rdb it holds, as redis-server loads its RDB at
-// start: the keys of every type, their digest and INFO's load counts
-// equal redis-server's. From then on the data is Shoal's own: a restart
-// after FLUSHALL loads nothing again. A file that does not load stops
-// the start, again at the next one, until it is gone.
+// TestRDBLoadedAtStartAsRedis: a store without keys loads the dump.rdb
+// its folder holds at start, as redis-server loads its RDB: the keys of
+// every type, their digest and INFO's load counts equal redis-server's.
+// A file the store loaded or wrote itself does not load again (a restart
+// after FLUSHALL brings nothing back); another copied in does. A file
+// that does not load stops the start, again at the next one, until it is
+// gone.
 func TestRDBLoadedAtStartAsRedis(t *testing.T) {
 	ctx := testutil.Ctx(t)
 	rdir := t.TempDir()
@@ -68,8 +69,28 @@ func TestRDBLoadedAtStartAsRedis(t *testing.T) {
 	c.FlushAll(ctx)
 	s.Close()
 	s = testutil.Start(t, cfg)
-	if n := testutil.Client(t, s, 2).DBSize(ctx).Val(); n != 0 {
+	c = testutil.Client(t, s, 2)
+	if n := c.DBSize(ctx).Val(); n != 0 {
 		t.Errorf("a restart loaded the file again: %d keys", n)
+	}
+	// A file the store wrote itself does not come back either.
+	c.Set(ctx, "mine", "1", 0)
+	c.Save(ctx)
+	c.FlushAll(ctx)
+	s.Close()
+	s = testutil.Start(t, cfg)
+	if n := testutil.Client(t, s, 2).DBSize(ctx).Val(); n != 0 {
+		t.Errorf("a restart after SAVE and FLUSHALL loaded the saved file: %d keys", n)
+	}
+	s.Close()
+	// Another file copied into the folder of a store without keys loads
+	// at the next start, as redis-server would load it.
+	if err := os.WriteFile(filepath.Join(cfg.Dir, "dump.rdb"), rdb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = testutil.Start(t, cfg)
+	if got := testutil.Client(t, s, 2).Do(ctx, "DEBUG", "DIGEST").String(); got != want {
+		t.Errorf("a file copied in: %s, redis-server had %s", got, want)
 	}
 	s.Close()
 

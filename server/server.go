@@ -204,15 +204,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	so := storeOptions(cfg, opts.Now, log)
 	so.FS = opts.FS
-	fresh, err := storage.Fresh(cfg.Dir, opts.FS)
-	if err != nil {
-		return nil, err
-	}
 	store, err := storage.Open(so)
 	if err != nil {
 		return nil, err
 	}
-	if err := loadRDBAtStart(store, cfg, log, fresh); err != nil {
+	if err := loadRDBAtStart(store, cfg, log); err != nil {
 		store.Close()
 		return nil, err
 	}

@@ -1,39 +1,70 @@
 package storage
 
 import (
+	"encoding/hex"
 	"errors"
-	iofs "io/fs"
+	"fmt"
+	"os"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/shoaldb/shoal/storage/encoding"
 )
 
-// A data folder Shoal opens for the first time takes the RDB file it
-// finds there, as redis-server loads its dump.rdb at start (server's
-// loadRDBAtStart); from then on the data is Pebble's, and a restart loads
-// nothing. A mark says a load began: a start that finds it (the process
-// died during the load) empties the store and loads again, so a load is
-// whole or not at all.
+// A store that holds no keys takes the RDB file it finds in its folder
+// at start, as redis-server loads its dump.rdb (server's
+// loadRDBAtStart), unless the file is one the store wrote (SAVE, BGSAVE,
+// the save points) or loaded itself: a FLUSHALL after a SAVE does not
+// bring the saved keys back at the next start, and a store that holds
+// keys loads nothing, its data being Pebble's. The file is known by its
+// size and its last 8 bytes (the checksum). A mark says a load began: a
+// start that finds it (the process died during the load) empties the
+// store and loads again, so a load is whole or not at all.
 //
 //	0x00 "local/rdbstart" → "" while a load at start is under way
+//	0x00 "local/rdbfile"  → the identity of the RDB file last written or loaded
 
-var rdbStartKey = encoding.SystemKey("local/rdbstart")
+var (
+	rdbStartKey = encoding.SystemKey("local/rdbstart")
+	rdbFileKey  = encoding.SystemKey("local/rdbfile")
+)
 
-// Fresh reports whether dir holds no store yet (fs nil: the OS's).
-func Fresh(dir string, fs vfs.FS) (bool, error) {
-	if fs == nil {
-		fs = vfs.Default
-	}
-	desc, err := pebble.Peek(dir, fs)
+// RDBFileID identifies the RDB file at path: its size and last 8 bytes.
+func RDBFileID(path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, iofs.ErrNotExist) {
-			return true, nil
-		}
-		return false, err
+		return "", err
 	}
-	return !desc.Exists, nil
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	var tail [8]byte
+	n := min(st.Size(), 8)
+	if _, err := f.ReadAt(tail[:n], st.Size()-n); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d %s", st.Size(), hex.EncodeToString(tail[:n])), nil
+}
+
+// RDBFileSeen returns the identity of the RDB file the store last wrote
+// or loaded, "" for none.
+func (s *Store) RDBFileSeen() (string, error) {
+	v, closer, err := s.db.Get(rdbFileKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	defer closer.Close()
+	return string(v), nil
+}
+
+// SetRDBFileSeen records id as the RDB file the store wrote or loaded.
+func (s *Store) SetRDBFileSeen(id string) error {
+	return s.db.Set(rdbFileKey, []byte(id), pebble.Sync)
 }
 
 // StartLoadPending reports whether a load at start began and did not end.
