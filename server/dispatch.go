@@ -229,10 +229,16 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	// command on keys holds the stream off while it runs, so that a value
 	// of several records (a list's index and nodes, a hash's fields)
 	// reads as one state, as on Redis's replica, which applies on the
-	// thread that runs the commands.
-	held := !inMulti && c.holdsStream(cmd) && c.s.holdStream(c)
+	// thread that runs the commands. A read of one key holds it only
+	// once it finds such a value: a string of one record reads whole.
+	stream := !inMulti && c.holdsStream(cmd)
+	lazy := stream && !write && !c.master && cmd.FirstKey == cmd.LastKey && cmd.Name != "sort_ro" && !c.tx.Holding()
+	if lazy {
+		c.tx.HoldLazily(c.s.store.Hold)
+	}
+	held := stream && !lazy && c.s.holdStream(c)
 	err := c.run(ctx)
-	if held {
+	if held || lazy && c.tx.EndHoldLazily() {
 		c.s.store.Release()
 	}
 	c.clock = monoNow()

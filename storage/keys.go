@@ -140,6 +140,14 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 	// NB: the clock is read only for a key that has an expiry: a DEL of
 	// 100,000 keys read it 100,000 times.
 	k.Live = k.Meta.ExpireAt == 0 || !k.Meta.Expired(t.nowMs())
+	if t.holdLazily != nil && k.Live && (k.Meta.Type != encoding.TypeString || k.Meta.Chunked) {
+		// NB: a value of several records: read again, whole, under the
+		// hold (the record just read may be older than the rest).
+		hold := t.holdLazily
+		t.holdLazily, t.heldLazily = nil, true
+		hold()
+		return t.lookup(k, db, name, mode)
+	}
 	if !k.Live && t.expireOnRead && t.snap == nil {
 		return t.expireFound(k, mode)
 	}
@@ -164,6 +172,21 @@ func (t *Tx) lookup(k *Key, db int, name []byte, mode int) error {
 		return t.assemble(k)
 	}
 	return nil
+}
+
+// HoldLazily makes t call hold (a replica's Store.Hold) before it reads
+// a value of several records (a collection, a chunked string), and read
+// that key again: for a command of one key, which then reads a string of
+// one record without the hold. The caller holds no lock stripe, and ends
+// it with EndHoldLazily.
+func (t *Tx) HoldLazily(hold func()) { t.holdLazily, t.heldLazily = hold, false }
+
+// EndHoldLazily ends HoldLazily and reports whether t called hold: the
+// caller then releases it.
+func (t *Tx) EndHoldLazily() bool {
+	took := t.heldLazily
+	t.holdLazily, t.heldLazily = nil, false
+	return took
 }
 
 // lockToRead takes lock stripe st for a read that needs it: waiting for

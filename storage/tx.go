@@ -27,13 +27,18 @@ type Tx struct {
 	lzf  bool             // AppendObject compresses strings (rdbwrite.go)
 	// bulk marks a write-only Tx (the RDB loader): its writes are not
 	// tracked for its own reads.
-	bulk    bool
-	held    []uint32  // lock stripes held
-	holds   StripeSet // held as a set
-	counts  []countDelta
-	touched []touchedKey
-	err     error // first commit error, returned by Err
-	woff    int64 // replication offset of the last logged commit
+	bulk  bool
+	held  []uint32  // lock stripes held
+	holds StripeSet // held as a set
+	// holdLazily takes the replica's stream hold before the first
+	// lookup of a value of several records (HoldLazily); heldLazily
+	// says it did.
+	holdLazily func()
+	heldLazily bool
+	counts     []countDelta
+	touched    []touchedKey
+	err        error // first commit error, returned by Err
+	woff       int64 // replication offset of the last logged commit
 	// pending holds the metadata records this Tx wrote and has not
 	// committed (nil: deleted), so its reads see them without an indexed
 	// batch lookup; flushed lists physical databases FLUSHDB emptied.
