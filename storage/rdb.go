@@ -445,10 +445,11 @@ func ziplistEach(zl []byte, fn func(e []byte) error) error {
 	}
 	want := int(binary.LittleEndian.Uint16(zl[8:]))
 	p := zl[10 : len(zl)-1]
-	n, prev := 0, 0
+	n, prev, last := 0, 0, 0
 	var num [20]byte
 	for len(p) > 0 {
 		start := len(p)
+		last = len(zl) - 1 - start
 		// prevlen
 		var pl int
 		if p[0] < 254 {
@@ -530,6 +531,11 @@ func ziplistEach(zl []byte, fn func(e []byte) error) error {
 		n++
 	}
 	if want != 0xffff && want != n {
+		return ErrDumpFormat
+	}
+	// As Redis's ziplistValidateIntegrity: the tail offset names the
+	// last entry.
+	if n > 0 && binary.LittleEndian.Uint32(zl[4:]) != uint32(last) {
 		return ErrDumpFormat
 	}
 	return nil
