@@ -73,33 +73,8 @@ func TestCorruptRestoreNeverCrashes(t *testing.T) {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
-	for _, d := range [][]any{{"list-max-listpack-size", "5"}, {"hash-max-listpack-entries", "5"},
-		{"zset-max-listpack-entries", "5"}, {"stream-node-max-entries", "5"}} {
-		must(append([]any{"CONFIG", "SET"}, d...)...)
-	}
-	for _, suffix := range []string{"", "big"} {
-		n := 3
-		if suffix == "big" {
-			n = 10
-		}
-		for j := range n {
-			val := any(j)
-			if j%2 == 1 {
-				val = "_" + strconv.Itoa(j)
-			}
-			must("HSET", "hash"+suffix, j, val)
-			must("LPUSH", "list"+suffix, val)
-			must("ZADD", "zset"+suffix, j, val)
-			must("SADD", "set"+suffix, val)
-			must("XADD", "stream"+suffix, "*", "item", 1, "value", val)
-		}
-		must("XGROUP", "CREATE", "stream"+suffix, "mygroup", "0")
-		must("XREADGROUP", "GROUP", "mygroup", "Alice", "COUNT", 2, "STREAMS", "stream"+suffix, ">")
-	}
-	must("SADD", "intset", 1, 2, 3)
-	must("INCR", "int")
-	must("SET", "string", "str")
-	must("SET", "long", strings.Repeat("abcdefgh", 20))
+	fuzzConfig(must)
+	fuzzDataset(must)
 	must("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", 1)
 	keys := c.Keys(ctx, "*").Val()
 	dbsize := c.DBSize(ctx).Val()
@@ -230,4 +205,101 @@ func TestCorruptPayloadsAsRedis(t *testing.T) {
 	if n < 60 {
 		t.Fatalf("only %d payloads read", n)
 	}
+}
+
+// TestCorruptRestoreNoLooserThanRedis corrupts redis-server 7.0.15's own
+// DUMP payloads of each type and encoding a byte or two at a time and
+// restores each on redis-server (sanitize-dump-payload yes) and on Shoal:
+// Shoal takes none that redis-server refuses, and a value both take has
+// the same DEBUG DIGEST-VALUE. Shoal refuses some that redis-server takes
+// (a stream whose IDs or pending entries the change made inconsistent, a
+// string read on into the payload's footer): it checks a value whole.
+// SHOAL_FUZZ_SEED repeats a run.
+func TestCorruptRestoreNoLooserThanRedis(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("SHOAL_FUZZ_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("seed %d (SHOAL_FUZZ_SEED)", seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	ctx := testutil.Ctx(t)
+	peers := bothPeers(t, "--enable-debug-command", "yes", "--sanitize-dump-payload", "yes")
+	s, r := peers[0].c, peers[1].c
+	for _, c := range []*redis.Client{s, r} {
+		fuzzConfig(func(args ...any) { c.Do(ctx, args...) })
+		if err := c.Do(ctx, "DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", 1).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fuzzDataset(func(args ...any) {
+		if err := r.Do(ctx, args...).Err(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	})
+	keys := r.Keys(ctx, "*").Val()
+	dumps := map[string]string{}
+	for _, k := range keys {
+		dumps[k] = r.Dump(ctx, k).Val()
+	}
+	stricter := 0
+	for range 1500 {
+		k := keys[rng.IntN(len(keys))]
+		b := []byte(dumps[k])
+		for range 1 + rng.IntN(2) {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		target := "_" + k
+		rerr := r.Do(ctx, "RESTORE", target, 0, string(b), "REPLACE").Err()
+		serr := s.Do(ctx, "RESTORE", target, 0, string(b), "REPLACE").Err()
+		switch {
+		case rerr != nil && serr == nil:
+			t.Fatalf("%s: Shoal took %q, which redis-server refuses: %v", k, b, rerr)
+		case rerr == nil && serr != nil:
+			stricter++
+		case rerr == nil:
+			if g, w := s.Do(ctx, "DEBUG", "DIGEST-VALUE", target).String(), r.Do(ctx, "DEBUG", "DIGEST-VALUE", target).String(); g != w {
+				t.Fatalf("%s: %q restored: shoal %s, redis-server %s", k, b, g, w)
+			}
+		}
+		r.Del(ctx, target)
+		s.Del(ctx, target)
+	}
+	t.Logf("%d of 1500 taken by redis-server and refused by Shoal", stricter)
+}
+
+// fuzzConfig sets the encoding thresholds corrupt-dump-fuzzer.tcl's
+// generate_types sets, with do.
+func fuzzConfig(do func(args ...any)) {
+	for _, d := range [][]any{{"list-max-listpack-size", "5"}, {"hash-max-listpack-entries", "5"},
+		{"zset-max-listpack-entries", "5"}, {"stream-node-max-entries", "5"}} {
+		do(append([]any{"CONFIG", "SET"}, d...)...)
+	}
+}
+
+// fuzzDataset writes, with do, the keys of every type and encoding
+// corrupt-dump-fuzzer.tcl's generate_types writes under fuzzConfig.
+func fuzzDataset(do func(args ...any)) {
+	for _, suffix := range []string{"", "big"} {
+		n := 3
+		if suffix == "big" {
+			n = 10
+		}
+		for j := range n {
+			val := any(j)
+			if j%2 == 1 {
+				val = "_" + strconv.Itoa(j)
+			}
+			do("HSET", "hash"+suffix, j, val)
+			do("LPUSH", "list"+suffix, val)
+			do("ZADD", "zset"+suffix, j, val)
+			do("SADD", "set"+suffix, val)
+			do("XADD", "stream"+suffix, "*", "item", 1, "value", val)
+		}
+		do("XGROUP", "CREATE", "stream"+suffix, "mygroup", "0")
+		do("XREADGROUP", "GROUP", "mygroup", "Alice", "COUNT", 2, "STREAMS", "stream"+suffix, ">")
+	}
+	do("SADD", "intset", 1, 2, 3)
+	do("INCR", "int")
+	do("SET", "string", "str")
+	do("SET", "long", strings.Repeat("abcdefgh", 20))
 }
