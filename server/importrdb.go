@@ -104,7 +104,13 @@ func loadRDBAtStart(store *storage.Store, cfg *config.Config, log *slog.Logger) 
 		log.Info(fmt.Sprintf("RDB age %d seconds", time.Now().Unix()-t))
 	}
 	if err != nil {
-		log.Warn(fmt.Sprintf("Fatal error loading the DB: %v. Exiting.", err))
+		// Redis's lines for a file it cannot load.
+		if re := (*storage.RDBError)(nil); errors.As(err, &re) {
+			log.Warn(fmt.Sprintf("Internal error in RDB reading offset %d -> %s", re.Offset, re.Reason))
+			log.Warn("Terminating server after rdb file reading failure.")
+		} else {
+			log.Warn(fmt.Sprintf("Fatal error loading the DB: %v. Exiting.", err))
+		}
 		return fmt.Errorf("server: loading %s: %w", path, err)
 	}
 	log.Info(fmt.Sprintf("Done loading RDB, keys loaded: %d, keys expired: %d.", info.Keys, info.Expired))
