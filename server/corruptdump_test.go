@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -247,6 +248,11 @@ func TestCorruptRestoreNoLooserThanRedis(t *testing.T) {
 		b := []byte(dumps[k])
 		for range 1 + rng.IntN(2) {
 			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		if binary.LittleEndian.Uint16(b[len(b)-10:]) == 11 {
+			// NB: RDB version 11 is Redis 7.2's, whose payloads Shoal
+			// takes and redis-server 7.0 refuses.
+			continue
 		}
 		target := "_" + k
 		rerr := r.Do(ctx, "RESTORE", target, 0, string(b), "REPLACE").Err()
