@@ -110,6 +110,10 @@ type Run struct {
 
 	// Proto is the protocol redis.setresp chose for replies of calls.
 	Proto int
+	// ReplOff holds the bits of redis.set_repl's flags the run's calls
+	// now leave out (REPL_AOF 1, REPL_REPLICA 2): 0, the default, is
+	// REPL_ALL.
+	ReplOff int
 	// Wrote is set once the run called a write command: SCRIPT KILL can
 	// no longer stop it.
 	Wrote atomic.Bool
@@ -526,9 +530,9 @@ func (s *state) call(run *Run, fn *lua.LFunction, nargs int, out *resp.Writer) e
 	run.mu.Lock()
 	run.st, run.retry, run.killed, run.ended = s, false, false, false
 	run.mu.Unlock()
-	if run.Proto == 0 {
-		run.Proto = 2
-	}
+	// NB: a run again after ErrRetry starts over: redis.setresp and
+	// redis.set_repl act from where it calls them.
+	run.Proto, run.ReplOff = 2, 0
 	s.run = run
 	s.kill.reset()
 	s.e.begin(run)

@@ -88,8 +88,12 @@ func (s *state) newRedisTable(loading bool) *lua.LTable {
 		if L.GetTop() != 1 {
 			s.raise("redis.set_repl() requires one argument.")
 		}
-		if f := L.CheckInt(1); f&^3 != 0 {
+		f := L.CheckInt(1)
+		if f&^3 != 0 {
 			s.raise("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+		}
+		if s.run != nil {
+			s.run.ReplOff = 3 &^ f
 		}
 		return 0
 	}))

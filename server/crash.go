@@ -17,11 +17,10 @@ import (
 // setupSigSegvHandlers catches), of DEBUG SEGFAULT, PANIC or ASSERT, or
 // of a fatal error of its own writes to its log that it crashed and why,
 // then the stacks of every goroutine (the Go runtime's report, which it
-// also writes to standard error), and dies of the signal, as Redis's
-// bugReportEnd re-raises it. Before, a daemon's crash went to its
-// standard error alone, which daemonize sets to /dev/null.
-// crash-log-enabled no leaves the runtime's report on standard error
-// only, as Redis then writes none.
+// also writes to standard error, a daemon's being /dev/null), and dies of
+// the signal, as Redis's bugReportEnd re-raises it. crash-log-enabled no
+// leaves the runtime's report on standard error only, as Redis then
+// writes none.
 
 var crashSignals = []os.Signal{syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE, syscall.SIGILL, syscall.SIGABRT}
 

@@ -119,3 +119,30 @@ func TestPublishReachesReplicaSubscribers(t *testing.T) {
 		t.Fatalf("the primary's subscriber got %v", m)
 	}
 }
+
+// TestScriptSetReplStreamAsRedis: writes a script makes after
+// redis.set_repl(redis.REPL_NONE) or REPL_AOF stay out of the stream a
+// redis-server replica reads, and those after REPL_ALL go into it, as
+// redis-server 7.0.15 propagates them (scripting.tcl's "Test selective
+// replication of certain Redis commands from Lua"); the primary keeps
+// every write.
+func TestScriptSetReplStreamAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		br := syncStream(t, p)
+		script := `redis.call('set','a','1');
+redis.set_repl(redis.REPL_NONE); redis.call('set','b','2');
+redis.set_repl(redis.REPL_AOF); redis.call('set','c','3');
+redis.set_repl(redis.REPL_ALL); redis.call('set','d','4')`
+		if err := p.c.Eval(ctx, script, nil).Err(); err != nil && err != redis.Nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		p.c.Set(ctx, "end", "1", 0)
+		got = append(got, streamUntil(t, br, "end")+fmt.Sprint(p.c.MGet(ctx, "a", "b", "c", "d").Val()))
+	}
+	sameOnBoth(t, got)
+	if strings.Contains(got[0], "set b") || !strings.Contains(got[0], "set d") {
+		t.Fatalf("the stream:\n%s", got[0])
+	}
+}

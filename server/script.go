@@ -326,7 +326,10 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	}
 	if cerr != nil {
 		out.Error(s.errorText(cerr))
-	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && s.repl.FeedActive() {
+	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && s.repl.FeedActive() && run.ReplOff&2 == 0 {
+		// NB: redis.set_repl without REPL_REPLICA keeps the call from
+		// redis-server replicas; a Shoal replica applies the run's batch,
+		// which holds every write.
 		c.feedWrite(&ctx, h.client.DB, cmd, args, changes, func(db int, args ...[]byte) {
 			h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
 		})
