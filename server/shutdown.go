@@ -53,6 +53,10 @@ func (s *Server) Shutdown(c *commands.Ctx, now bool) error {
 		}
 	}
 	cn.closing = true
+	// NB: no client connects once this one's connection closes, as none
+	// can to Redis, which exits at once (a script still running would
+	// answer it BUSY).
+	s.ln.closeAll()
 	s.signalShutdown()
 	return nil
 }

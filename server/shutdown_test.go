@@ -142,3 +142,33 @@ func TestShutdownWithoutWait(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownRefusesNewClientsAsRedis: once SHUTDOWN NOSAVE's connection
+// closes, no client can connect, on Shoal as on redis-server 7.0.15, even
+// while a script runs past busy-reply-threshold (scripting.tcl's
+// "SHUTDOWN NOSAVE can kill a timedout script anyway").
+func TestShutdownRefusesNewClientsAsRedis(t *testing.T) {
+	ctx := testutil.Ctx(t)
+	var got []string
+	for _, p := range bothPeers(t) {
+		p.c.ConfigSet(ctx, "busy-reply-threshold", "100")
+		busy := redis.NewClient(&redis.Options{Addr: p.addr, MaxRetries: -1})
+		defer busy.Close()
+		go busy.Eval(ctx, "local t = redis.call('time') while true do local n = redis.call('time') if n[1] - t[1] >= 2 then break end end", nil)
+		eventuallyTrue(t, "the script busy", func() bool {
+			return strings.HasPrefix(fmt.Sprint(p.c.Ping(ctx).Err()), "BUSY")
+		})
+		shut := redis.NewClient(&redis.Options{Addr: p.addr, MaxRetries: -1})
+		shut.Do(ctx, "SHUTDOWN", "NOSAVE")
+		shut.Close()
+		nc, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err == nil {
+			nc.Close()
+		}
+		got = append(got, fmt.Sprint("refused: ", err != nil))
+	}
+	sameOnBoth(t, got)
+	if got[0] != "refused: true" {
+		t.Fatal("a client connected after SHUTDOWN NOSAVE")
+	}
+}
