@@ -73,9 +73,11 @@ type Manager struct {
 	onEvents   atomic.Pointer[func(ship bool)]
 	wantEvents atomic.Pointer[func() bool]
 
-	mu    sync.Mutex
-	links map[string]*link // by replica node id
-	up    *upstream        // nil on a primary
+	// clientIDs gives a link to a primary its client id.
+	clientIDs atomic.Pointer[func() int64]
+	mu        sync.Mutex
+	links     map[string]*link // by replica node id
+	up        *upstream        // nil on a primary
 	// replica mirrors up != nil for the dispatch path, without the lock.
 	replica atomic.Bool
 	// demoted is closed when the node becomes a replica: WAIT callers get
@@ -386,13 +388,18 @@ type UpstreamInfo struct {
 
 // Upstream returns the primary link's state; ok is false on a primary.
 func (m *Manager) Upstream() (UpstreamInfo, bool) {
-	m.mu.Lock()
-	up := m.up
-	m.mu.Unlock()
+	up := m.upstream()
 	if up == nil {
 		return UpstreamInfo{}, false
 	}
 	return up.info(), true
+}
+
+// upstream returns the link to the primary, nil on a primary.
+func (m *Manager) upstream() *upstream {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.up
 }
 
 func hostPort(host string, port int) string { return host + ":" + strconv.Itoa(port) }

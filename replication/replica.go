@@ -50,6 +50,7 @@ type upstream struct {
 
 	mu    sync.Mutex
 	conn  net.Conn
+	link  MasterLink // conn as a client (masterlink.go)
 	stop  chan struct{}
 	leave bool
 	done  chan struct{}
@@ -185,6 +186,7 @@ func (u *upstream) session() error {
 		return nil
 	}
 	u.conn = c
+	u.link = u.m.newMasterLink(nc)
 	u.mu.Unlock()
 	defer func() {
 		u.mu.Lock()

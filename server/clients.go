@@ -111,7 +111,13 @@ func (s *Server) clientList(c *commands.Ctx) error {
 	}
 	self := connOf(c)
 	var b strings.Builder
+	link, linked := s.masterLink()
+	linked = linked && (typ == "" || typ == "master") && (ids == nil || ids[link.ID])
 	for _, cn := range s.connList() {
+		if linked && cn.ID > link.ID {
+			writeMasterLine(&b, link)
+			linked = false
+		}
 		if typ != "" && cn.clientType() != typ {
 			continue
 		}
@@ -119,6 +125,9 @@ func (s *Server) clientList(c *commands.Ctx) error {
 			continue
 		}
 		s.writeClientLine(&b, cn, ctxIfSelf(cn, self, c))
+	}
+	if linked {
+		writeMasterLine(&b, link)
 	}
 	c.Out.Verbatim("txt", b.String())
 	return nil
@@ -289,6 +298,10 @@ func (s *Server) clientKill(c *commands.Ctx) error {
 				return nil
 			}
 		}
+		if l, ok := s.masterLink(); ok && l.Addr == addr && s.repl.DropMasterLink(l.ID) {
+			c.Out.OK()
+			return nil
+		}
 		return commands.Errf("No such client")
 	}
 	f := killFilter{skipMe: true}
@@ -347,7 +360,11 @@ func (s *Server) clientKill(c *commands.Ctx) error {
 			victims = append(victims, cn)
 		}
 	}
-	c.Out.Int(int64(len(victims)))
+	n := int64(len(victims))
+	if l, ok := s.masterLink(); ok && f.matchLink(l) && s.repl.DropMasterLink(l.ID) {
+		n++
+	}
+	c.Out.Int(n)
 	for _, cn := range victims {
 		s.kill(cn, self)
 	}

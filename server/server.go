@@ -267,6 +267,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.metrics = newMetrics(s, reg)
 	s.reg = reg
 	s.repl = replication.New(store, s.replConfig(cfg), log, reg)
+	s.repl.SetClientIDs(func() int64 { return s.nextID.Add(1) })
 	s.repl.SetApplier(s.newApplier)
 	s.repl.SetApplyHold(s.holdReplicaApply)
 	s.repl.SetEventsHooks(s.events.SetShip, func() bool {
