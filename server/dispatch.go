@@ -231,6 +231,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	// reads as one state, as on Redis's replica, which applies on the
 	// thread that runs the commands. A read of one key holds it only
 	// once it finds such a value: a string of one record reads whole.
+	// SORT_RO names one key but reads others by its BY and GET patterns.
 	stream := !inMulti && c.holdsStream(cmd)
 	lazy := stream && !write && !c.master && cmd.FirstKey == cmd.LastKey && cmd.Name != "sort_ro" && !c.tx.Holding()
 	if lazy {

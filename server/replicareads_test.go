@@ -25,10 +25,7 @@ import (
 // among them; MGET of strings of one record each holds it throughout.
 func TestReplicaReadsWholeValues(t *testing.T) {
 	ctx := testutil.Ctx(t)
-	p := testutil.Start(t, nil)
-	pc := testutil.Client(t, p, 2)
-	r := startReplica(t, p)
-	eventuallyTrue(t, "the replica online", func() bool { return infoText(t, pc, "connected_slaves") == "1" })
+	_, pc, r := onlinePair(t)
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)

@@ -22,6 +22,18 @@ func startReplica(t *testing.T, primary *server.Server) *server.Server {
 	return testutil.Start(t, cfg)
 }
 
+// onlinePair starts a primary and a replica of it, and returns once the
+// primary counts the replica connected: the primary, a client of it and
+// the replica.
+func onlinePair(t *testing.T) (*server.Server, *redis.Client, *server.Server) {
+	t.Helper()
+	p := testutil.Start(t, nil)
+	pc := testutil.Client(t, p, 2)
+	r := startReplica(t, p)
+	eventuallyTrue(t, "the replica online", func() bool { return infoText(t, pc, "connected_slaves") == "1" })
+	return p, pc, r
+}
+
 func eventuallyTrue(t *testing.T, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -87,10 +87,7 @@ func TestExecOfScriptsAfterTurningReplicaAsRedis(t *testing.T) {
 // replicas state change during long script").
 func TestScriptWritesOnAfterReplicasDrop(t *testing.T) {
 	ctx := testutil.Ctx(t)
-	p := testutil.Start(t, nil)
-	pc := testutil.Client(t, p, 2)
-	r := startReplica(t, p)
-	eventuallyTrue(t, "the replica online", func() bool { return infoText(t, pc, "connected_slaves") == "1" })
+	p, pc, r := onlinePair(t)
 	for _, kv := range [][2]string{{"min-replicas-to-write", "1"}, {"busy-reply-threshold", "10"}} {
 		if err := pc.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
 			t.Fatal(err)
