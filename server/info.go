@@ -270,7 +270,11 @@ func (s *Server) infoClients(b *infoBuilder) {
 			watchedKeys += int64(snap.watch)
 		}
 	}
-	b.int("connected_clients", s.nclients.Load())
+	clients := s.nclients.Load()
+	if _, ok := s.masterLink(); ok {
+		clients++ // NB: Redis's master client is one of its clients
+	}
+	b.int("connected_clients", clients)
 	b.field("cluster_connections", "0")
 	b.int("maxclients", s.maxClients.Load())
 	b.field("client_recent_max_input_buffer", "0")

@@ -45,6 +45,11 @@ func TestMasterLinkInClientListAsRedis(t *testing.T) {
 				fmt.Fprintln(&b, "addr is the primary's:", v == pair.addr)
 			}
 		}
+		one := r.Conn()
+		all, _ := one.Do(ctx, "CLIENT", "LIST").Text()
+		fmt.Fprintln(&b, "connected_clients counts every CLIENT LIST line:",
+			infoText(t, one, "connected_clients") == strconv.Itoa(strings.Count(all, "\n")))
+		one.Close()
 		fmt.Fprintln(&b, "KILL addr:", r.Do(ctx, "CLIENT", "KILL", pair.addr).Val())
 		eventuallyTrue(t, "a partial resync", func() bool { return infoField(t, p, "sync_partial_ok") == 1 })
 		eventuallyTrue(t, "the link up", func() bool { return infoText(t, r, "master_link_status") == "up" })

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -270,7 +271,9 @@ func TestRedisFailoverToShoal(t *testing.T) {
 }
 
 // infoText reads a field of INFO as text.
-func infoText(t *testing.T, c *redis.Client, name string) string {
+func infoText(t *testing.T, c interface {
+	Info(context.Context, ...string) *redis.StringCmd
+}, name string) string {
 	t.Helper()
 	for _, line := range strings.Split(c.Info(testutil.Ctx(t), "everything").Val(), "\r\n") {
 		if v, ok := strings.CutPrefix(line, name+":"); ok {
