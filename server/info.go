@@ -560,7 +560,7 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.field("latest_fork_usec", "0")
 	b.field("total_forks", "0")
 	b.int("migrate_cached_sockets", int64(commands.MigrateCachedSockets(s.store)))
-	b.field("slave_expires_tracked_keys", "0")
+	b.int("slave_expires_tracked_keys", int64(s.store.ReplicaExpiresTracked()))
 	b.field("active_defrag_hits", "0")
 	b.field("active_defrag_misses", "0")
 	b.field("active_defrag_key_hits", "0")

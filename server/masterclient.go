@@ -26,6 +26,7 @@ func (s *Server) newMasterClient() *masterClient {
 		Cluster: s.clusterOf(), Catalog: s.catalog, Conn: c, Events: &s.events}
 	c.tx.SetNewKeyHook(c.notifyNew)
 	c.tx.KeepBuffers()
+	c.tx.SetFromPrimary()
 	return &masterClient{c: c}
 }
 

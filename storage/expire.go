@@ -67,6 +67,11 @@ func (s *Store) expireLoop() {
 				continue
 			}
 			start := time.Now()
+			if s.repl.replica.Load() {
+				s.expireReplicaKeys(tx)
+				s.latencyEvent(LatencyExpireCycle, time.Since(start))
+				continue
+			}
 			for db := 0; db < s.opts.Databases; db++ {
 				// NB: switched off mid-pass, the sweeper stops at the next batch.
 				for !s.expireOff.Load() && s.ExpireCycle(tx, db) == expireBatch {

@@ -347,6 +347,7 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 		addExpires++
 		if !k.Exists || old.ExpireAt != m.ExpireAt {
 			t.batch().Set(encoding.ExpiryKey(nil, k.Phys, m.ExpireAt, k.Name), nil, nil)
+			t.rememberExpiry(k)
 		}
 	}
 	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)

@@ -696,6 +696,7 @@ func (s *Store) BeginFullSync() error {
 		return err
 	}
 	s.repl.tail.reset()
+	s.replicaExpires.forget()
 	for i := range s.counts {
 		s.counts[i].keys.Store(0)
 		s.counts[i].expires.Store(0)

@@ -135,10 +135,13 @@ type Store struct {
 	expireOff  atomic.Bool // the active expiry sweeper is switched off (expire.go)
 	expireHold atomic.Pointer[func() bool]
 	expireHz   atomic.Int32
-	repl       replLog
-	meta       *metaCache // nil when disabled
-	clocks     *accessClocks
-	enc        atomic.Pointer[Encodings]
+	// replicaExpires are the keys a replica's clients gave an expiry
+	// (replicaexpire.go).
+	replicaExpires replicaExpires
+	repl           replLog
+	meta           *metaCache // nil when disabled
+	clocks         *accessClocks
+	enc            atomic.Pointer[Encodings]
 	// rdbPlain and rdbNoSum are rdbcompression no and rdbchecksum no for
 	// the RDB files WriteRDB writes.
 	rdbPlain, rdbNoSum atomic.Bool

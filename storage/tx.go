@@ -111,6 +111,8 @@ type Tx struct {
 	// newClocks are the access clocks due for the keys a command of many
 	// keys (ReadMany) created, set at once (flushClocks).
 	newClocks []uint64
+	// fromPrimary: t runs a primary's stream (SetFromPrimary).
+	fromPrimary bool
 	// pendingGen counts the times pending was emptied or replaced: a Key
 	// marked fresh in another generation is not (Key.fresh).
 	pendingGen uint64
@@ -713,6 +715,9 @@ func (t *Tx) clearPending() {
 func (t *Tx) publishMetaLocked() {
 	if t.s.meta == nil {
 		return
+	}
+	if len(t.flushed) == t.s.opts.Databases {
+		t.s.replicaExpires.forget()
 	}
 	if len(t.flushed) > 0 {
 		t.s.meta.clear()
