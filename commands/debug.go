@@ -179,6 +179,9 @@ func debug(c *Ctx) error {
 		c.Out.OK()
 		return nil
 	case Is(sub, "digest") && n == 2:
+		// NB: every lock, so that each value reads whole, as Redis's one
+		// thread reads them (a list's index and its nodes).
+		c.Tx.LockAll()
 		d, err := datasetDigest(c)
 		if err != nil {
 			return err
@@ -186,6 +189,7 @@ func debug(c *Ctx) error {
 		c.Out.Simple(hex.EncodeToString(d[:]))
 		return nil
 	case Is(sub, "digest-value") && n >= 2:
+		c.Tx.Lock(c.DB(), c.Args[2:]...)
 		c.Out.Array(n - 2)
 		for _, name := range c.Args[2:] {
 			var d [sha1.Size]byte

@@ -231,9 +231,10 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	// reads as one state, as on Redis's replica, which applies on the
 	// thread that runs the commands. A read of one key holds it only
 	// once it finds such a value: a string of one record reads whole.
-	// SORT_RO names one key but reads others by its BY and GET patterns.
+	// SORT_RO names one key but reads others by its BY and GET patterns;
+	// DEBUG (DIGEST, DIGEST-VALUE) names none and reads any.
 	stream := !inMulti && c.holdsStream(cmd)
-	lazy := stream && !write && !c.master && cmd.FirstKey == cmd.LastKey && cmd.Name != "sort_ro" && !c.tx.Holding()
+	lazy := stream && !write && !c.master && cmd.FirstKey > 0 && cmd.FirstKey == cmd.LastKey && cmd.Name != "sort_ro" && !c.tx.Holding()
 	if lazy {
 		c.tx.HoldLazily(c.s.store.Hold)
 	}
@@ -296,11 +297,12 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 }
 
 // holdsStream reports whether cmd holds a replica's stream off while it
-// runs: a command on keys that does not wait for writes (a blocking
-// command waits for the stream) nor holds the stream itself (scripts,
-// EXEC: holdStream).
+// runs: a command on keys (or DEBUG, whose DIGEST reads them all) that
+// does not wait for writes (a blocking command waits for the stream) nor
+// holds the stream itself (scripts, EXEC: holdStream).
 func (c *conn) holdsStream(cmd *commands.Command) bool {
-	return c.s.repl.IsReplica() && cmd.FirstKey > 0 && !cmd.Flags.Has(commands.Blocking) && !commands.RunsScript(cmd.Name)
+	return c.s.repl.IsReplica() && (cmd.FirstKey > 0 || cmd.Name == "debug") &&
+		!cmd.Flags.Has(commands.Blocking) && !commands.RunsScript(cmd.Name)
 }
 
 // noTouch reports whether the command's lookups leave access clocks
