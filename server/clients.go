@@ -371,12 +371,14 @@ func (s *Server) clientKill(c *commands.Ctx) error {
 	return nil
 }
 
-// kill closes cn's socket; the calling connection closes after its reply.
+// kill closes cn's socket and takes it out of the client list at once,
+// as Redis frees it; the calling connection closes after its reply.
 func (s *Server) kill(cn, self *conn) {
 	if cn == self {
 		cn.closing = true
 		return
 	}
+	s.dropClient(cn) // NB: first: a client that sees its socket closed finds it gone
 	cn.nc.Close()
 }
 

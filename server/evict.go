@@ -61,6 +61,9 @@ func (s *Server) evictClients() {
 			continue // another check evicted it meanwhile
 		}
 		s.stats.evictedClients.Add(1)
+		// NB: out of CLIENT LIST before its socket closes, as Redis
+		// frees it at once.
+		s.dropClient(victim.c)
 		victim.c.closeConn()
 		total -= victim.mem
 	}
