@@ -262,6 +262,10 @@ type Server interface {
 	// PauseCron is DEBUG PAUSE-CRON: the server's periodic work (save
 	// points, idle clients, output and tracking limits) stops while on.
 	PauseCron(on bool)
+	// ReplyBufferPeakReset and ReplyBufferResizing are DEBUG
+	// REPLYBUFFER PEAK-RESET-TIME (ms, negative: never) and RESIZING.
+	ReplyBufferPeakReset(ms int64)
+	ReplyBufferResizing(on bool)
 	// DisableDenyScripts is DEBUG SET-DISABLE-DENY-SCRIPTS: while on,
 	// scripts may call the commands flagged noscript.
 	DisableDenyScripts(on bool)

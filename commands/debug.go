@@ -72,6 +72,12 @@ var debugHelp = []string{
 	"    Stop the server for <seconds>. Decimals allowed.",
 	"PAUSE-CRON <0|1>",
 	"    Stop periodic cron job processing.",
+	"REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+	"    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+	"    In case NEVER is provided the last observed peak will never be reset",
+	"    In case RESET is provided the peak reset time will be restored to the default value",
+	"REPLYBUFFER RESIZING <0|1>",
+	"    Enable or disable the reply buffer resize cron job",
 	"FAILPOINT <name> <[count*]action|off>",
 	"    Arm or disarm a failpoint (needs " + failpoint.EnvVar + " set at start).",
 	"NETFAULT DROP <host:port> ...",
@@ -98,6 +104,8 @@ func debug(c *Ctx) error {
 			c.Out.Simple(l) // status lines, as Redis's addReplyHelp
 		}
 		return nil
+	case Is(sub, "replybuffer") && n == 4:
+		return debugReplyBuffer(c)
 	case Is(sub, "sleep") && n == 3:
 		// As Redis's strtod: what does not parse sleeps for 0 s.
 		secs, _ := strconv.ParseFloat(string(c.Args[2]), 64)
@@ -679,4 +687,36 @@ func atoi(b []byte) int {
 		return -n
 	}
 	return n
+}
+
+// replyBufferPeakResetMs is Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME.
+const replyBufferPeakResetMs = 5000
+
+// debugReplyBuffer is DEBUG REPLYBUFFER PEAK-RESET-TIME <NEVER|RESET|ms>
+// and RESIZING <0|1>, as Redis 7.0 answers them.
+func debugReplyBuffer(c *Ctx) error {
+	what, v := c.Args[2], c.Args[3]
+	switch {
+	case Is(what, "peak-reset-time"):
+		switch {
+		case Is(v, "never"):
+			c.Server.ReplyBufferPeakReset(-1)
+		case Is(v, "reset"):
+			c.Server.ReplyBufferPeakReset(replyBufferPeakResetMs)
+		default:
+			ms, err := ParseInt(v)
+			if err != nil {
+				return err
+			}
+			c.Server.ReplyBufferPeakReset(ms)
+		}
+	case Is(what, "resizing"):
+		// NB: C's atoi: what does not parse is 0.
+		n, _ := strconv.Atoi(string(v))
+		c.Server.ReplyBufferResizing(n != 0)
+	default:
+		return ErrSubcommandSyntax(c)
+	}
+	c.Out.OK()
+	return nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -33,12 +34,31 @@ const replyChunk = 16 << 10
 // cron is applied when the connection writes and when CLIENT LIST reads
 // it, for the ticks passed since.
 type replyBuf struct {
-	mu struct {
+	cron *replyCron
+	mu   struct {
 		sync.Mutex
 		size, peak int64
 		tick       int64 // the last cron tick applied (ms / replyCronMs)
 		reset      int64 // ms of the peak's last new start; 0: never
 	}
+}
+
+// replyCron is the server's side of the reply buffers' cron: DEBUG
+// REPLYBUFFER's settings and INFO's reply_buffer_shrinks and
+// reply_buffer_expands.
+type replyCron struct {
+	// peakResetMs is how often a peak starts over (-1: never), resizing
+	// whether the cron runs at all.
+	peakResetMs      atomic.Int64
+	resizing         atomic.Bool
+	shrinks, expands atomic.Int64
+}
+
+func newReplyCron() *replyCron {
+	r := &replyCron{}
+	r.peakResetMs.Store(replyPeakResetMs)
+	r.resizing.Store(true)
+	return r
 }
 
 const (
@@ -48,8 +68,8 @@ const (
 )
 
 // newReplyBuf returns the buffer of a new client: 16 KiB, its peak too.
-func newReplyBuf() *replyBuf {
-	b := &replyBuf{}
+func newReplyBuf(cron *replyCron) *replyBuf {
+	b := &replyBuf{cron: cron}
 	b.mu.size, b.mu.peak = replyChunk, replyChunk
 	return b
 }
@@ -70,8 +90,9 @@ func (b *replyBuf) read(now int64) (size, peak int64) {
 	return b.mu.size, b.mu.peak
 }
 
-// advanceLocked applies the cron ticks up to now. An idle buffer settles
-// within a few ticks, so at most replyMaxTicks are run one by one.
+// advanceLocked applies the cron ticks up to now, as Redis's
+// clientsCronResizeOutputBuffer runs them. An idle buffer settles within
+// a few ticks, so at most replyMaxTicks are run one by one.
 func (b *replyBuf) advanceLocked(now int64) {
 	m := &b.mu
 	tick := now / replyCronMs
@@ -79,15 +100,19 @@ func (b *replyBuf) advanceLocked(now int64) {
 		m.tick = tick
 		return
 	}
-	for t := max(m.tick+1, tick-replyMaxTicks); t <= tick; t++ {
+	cron := b.cron
+	resetMs := cron.peakResetMs.Load()
+	for t := max(m.tick+1, tick-replyMaxTicks); t <= tick && cron.resizing.Load(); t++ {
 		ms := t * replyCronMs
 		switch {
 		case m.size/2 >= replyMinBytes && m.peak < m.size/2:
 			m.size = jemallocSize(max(replyMinBytes, m.peak+1))
+			cron.shrinks.Add(1)
 		case m.size*2 < 2*replyChunk && m.peak == m.size:
 			m.size = min(replyChunk, m.size*2)
+			cron.expands.Add(1)
 		}
-		if ms-m.reset >= replyPeakResetMs {
+		if resetMs >= 0 && ms-m.reset >= resetMs {
 			// NB: the replies went out, so the buffer holds none.
 			m.peak, m.reset = 0, ms
 		}
@@ -95,7 +120,8 @@ func (b *replyBuf) advanceLocked(now int64) {
 	m.tick = max(m.tick, tick)
 }
 
-// replyMaxTicks bounds the ticks advanceLocked runs: more than two peak resets.
+// replyMaxTicks bounds the ticks advanceLocked runs: more than two peak
+// resets at the default period.
 const replyMaxTicks = 2*replyPeakResetMs/replyCronMs + 2
 
 // jemallocSize is the size class jemalloc gives an allocation of n bytes,

@@ -144,7 +144,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 		nc.Write([]byte(protectedDenied))
 		return nil
 	}
-	c := &conn{s: s, nc: nc, tx: s.store.NewTx(), rbuf: newReplyBuf(), rd: newReader(nc)}
+	c := &conn{s: s, nc: nc, tx: s.store.NewTx(), rbuf: newReplyBuf(s.replyCron), rd: newReader(nc)}
 	c.out.OnError = s.countError
 	c.ID = s.nextID.Add(1)
 	c.Addr = nc.RemoteAddr().String()

@@ -580,8 +580,9 @@ func (s *Server) infoStats(b *infoBuilder) {
 	b.field("io_threaded_writes_processed", "0")
 	b.field("client_query_buffer_limit_disconnections", "0")
 	b.field("client_output_buffer_limit_disconnections", "0")
-	b.field("reply_buffer_shrinks", "0")
-	b.field("reply_buffer_expands", "0")
+	s.advanceReplyBufs()
+	b.int("reply_buffer_shrinks", s.replyCron.shrinks.Load())
+	b.int("reply_buffer_expands", s.replyCron.expands.Load())
 	b.int("shoal_storage_commits", s.store.Stats.Commits.Load())
 	b.int("shoal_write_stalls", s.store.Stats.WriteStalls.Load())
 }

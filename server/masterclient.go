@@ -15,7 +15,7 @@ type masterClient struct{ c *conn }
 
 // newMasterClient returns a master client with a Tx of its own.
 func (s *Server) newMasterClient() *masterClient {
-	c := &conn{s: s, tx: s.store.NewTx(), master: true, rbuf: newReplyBuf()}
+	c := &conn{s: s, tx: s.store.NewTx(), master: true, rbuf: newReplyBuf(s.replyCron)}
 	c.ID = s.nextID.Add(1)
 	c.Addr = "master"
 	c.Authenticated = true

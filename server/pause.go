@@ -160,5 +160,28 @@ func (s *Server) holdReplicaApply(abort <-chan struct{}, waiting func()) bool {
 // PauseCron is DEBUG PAUSE-CRON: while on, the cron skips its passes.
 func (s *Server) PauseCron(on bool) { s.cronPaused.Store(on) }
 
+// ReplyBufferPeakReset is DEBUG REPLYBUFFER PEAK-RESET-TIME: how often,
+// in ms, a client's reply buffer peak starts over (negative: never).
+func (s *Server) ReplyBufferPeakReset(ms int64) {
+	s.advanceReplyBufs() // NB: the ticks passed ran under the old setting
+	s.replyCron.peakResetMs.Store(ms)
+}
+
+// ReplyBufferResizing is DEBUG REPLYBUFFER RESIZING: whether the clients'
+// reply buffers shrink and grow.
+func (s *Server) ReplyBufferResizing(on bool) {
+	s.advanceReplyBufs()
+	s.replyCron.resizing.Store(on)
+}
+
+// advanceReplyBufs applies the reply buffers' cron ticks passed, which
+// each client otherwise applies when it writes or is listed.
+func (s *Server) advanceReplyBufs() {
+	now := time.Now().UnixMilli()
+	for _, c := range s.connList() {
+		c.rbuf.read(now)
+	}
+}
+
 // DisableDenyScripts is DEBUG SET-DISABLE-DENY-SCRIPTS.
 func (s *Server) DisableDenyScripts(on bool) { s.allowNoScript.Store(on) }

@@ -12,7 +12,7 @@ import "testing"
 // (as Redis wrote them) count after.
 func TestReplyBufFollowsRedis(t *testing.T) {
 	const t0 = 1_000_000_050 // ms: Redis's cron ticked 50 ms after the connection
-	b := newReplyBuf()
+	b := newReplyBuf(newReplyCron())
 	b.read(t0)
 	b.wrote(4, t0) // DEL big
 	steps := []struct {

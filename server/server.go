@@ -73,11 +73,13 @@ type Server struct {
 	cfgMu sync.Mutex
 	cfg   *config.Config
 	// Hot configuration read by every connection.
-	maxBulk         atomic.Int64
-	maxQuery        atomic.Int64
-	maxClients      atomic.Int64
-	keepalive       atomic.Int64 // tcp-keepalive, seconds
-	clientsLimit    atomic.Int64 // maxmemory-clients, bytes (evict.go)
+	maxBulk      atomic.Int64
+	maxQuery     atomic.Int64
+	maxClients   atomic.Int64
+	keepalive    atomic.Int64 // tcp-keepalive, seconds
+	clientsLimit atomic.Int64 // maxmemory-clients, bytes (evict.go)
+	// replyCron is the clients' reply buffers' cron (clientmem.go).
+	replyCron       *replyCron
 	slowerThan      atomic.Int64
 	protectedMode   atomic.Bool
 	replicaReadOnly atomic.Bool
@@ -212,7 +214,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	s := &Server{
+	s := &Server{replyCron: newReplyCron(),
 		log:      log,
 		logLevel: level,
 		logOut:   logOut,

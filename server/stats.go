@@ -239,6 +239,9 @@ func (s *Server) ResetStats() {
 	s.stats.replOut.Store(0)
 	s.stats.errors.total.Store(0)
 	s.stats.errors.codes.Store(nil)
+	s.advanceReplyBufs() // NB: the ticks before the reset count before it
+	s.replyCron.shrinks.Store(0)
+	s.replyCron.expands.Store(0)
 	for _, st := range s.cmdStats() {
 		st.calls.Store(0)
 		st.usec.Store(0)
