@@ -713,11 +713,11 @@ func (t *Tx) clearPending() {
 // publishMetaLocked brings the metadata cache up to date with a batch
 // Pebble just applied, while t still holds the keys' locks.
 func (t *Tx) publishMetaLocked() {
+	if len(t.flushed) == t.s.opts.Databases {
+		t.s.replicaExpires.forget() // NB: FLUSHALL
+	}
 	if t.s.meta == nil {
 		return
-	}
-	if len(t.flushed) == t.s.opts.Databases {
-		t.s.replicaExpires.forget()
 	}
 	if len(t.flushed) > 0 {
 		t.s.meta.clear()
