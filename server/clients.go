@@ -378,7 +378,7 @@ func (s *Server) kill(cn, self *conn) {
 		cn.closing = true
 		return
 	}
-	s.dropClient(cn) // NB: first: a client that sees its socket closed finds it gone
+	s.freeClient(cn) // NB: first: a client that sees its socket closed finds it gone
 	cn.nc.Close()
 }
 

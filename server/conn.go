@@ -49,6 +49,8 @@ type conn struct {
 	passOut int64
 	// evicted is set when maxmemory-clients closed the connection.
 	evicted atomic.Bool
+	// counted: the connection is one of connected_clients (uncount).
+	counted atomic.Bool
 	// userRef is the ACL user the connection is authenticated as (the
 	// default user until AUTH), read by other goroutines (ACL DELUSER).
 	userRef atomic.Pointer[userRef]
@@ -167,6 +169,7 @@ func (s *Server) accept(nc net.Conn) *conn {
 	s.clients[c.ID] = c
 	s.clientsMu.Unlock()
 	s.nclients.Add(1)
+	c.counted.Store(true)
 	s.stats.connections.Add(1)
 	return c
 }
@@ -186,7 +189,7 @@ func (s *Server) closed(c *conn) {
 	if !c.replicaLink.Load() {
 		s.dropClient(c)
 	}
-	s.nclients.Add(-1)
+	s.uncount(c)
 }
 
 // dropClient takes c out of the client list.
@@ -194,6 +197,22 @@ func (s *Server) dropClient(c *conn) {
 	s.clientsMu.Lock()
 	delete(s.clients, c.ID)
 	s.clientsMu.Unlock()
+}
+
+// freeClient takes c out of the client list and of connected_clients at
+// once, as Redis's freeClient does for a client it closes (CLIENT KILL,
+// maxmemory-clients, a client closing after its reply), before its
+// connection has ended here.
+func (s *Server) freeClient(c *conn) {
+	s.dropClient(c)
+	s.uncount(c)
+}
+
+// uncount takes c out of connected_clients, once.
+func (s *Server) uncount(c *conn) {
+	if c.counted.CompareAndSwap(true, false) {
+		s.nclients.Add(-1)
+	}
 }
 
 // isLoopback reports whether a is 127.0.0.1 or ::1, the two addresses
@@ -264,9 +283,7 @@ func (c *conn) flush() {
 		// NB: Redis frees a client closing after its reply before it
 		// reads another command: from here no one finds it by its ID
 		// (a tracking redirect, CLIENT KILL ID, CLIENT LIST).
-		c.s.clientsMu.Lock()
-		delete(c.s.clients, c.ID)
-		c.s.clientsMu.Unlock()
+		c.s.freeClient(c)
 	}
 	if c.out.Len() > 0 && c.overOutputLimit() {
 		c.out.Reset()

@@ -63,7 +63,7 @@ func (s *Server) evictClients() {
 		s.stats.evictedClients.Add(1)
 		// NB: out of CLIENT LIST before its socket closes, as Redis
 		// frees it at once.
-		s.dropClient(victim.c)
+		s.freeClient(victim.c)
 		victim.c.closeConn()
 		total -= victim.mem
 	}
