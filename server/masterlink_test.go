@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
@@ -19,18 +17,8 @@ import (
 // (replication-psync.tcl breaks links this way).
 func TestMasterLinkInClientListAsRedis(t *testing.T) {
 	ctx := testutil.Ctx(t)
-	sp := testutil.Start(t, nil)
-	sr := startReplica(t, sp)
-	rp := testutil.StartRedisServer(t, t.TempDir(), "--repl-diskless-sync-delay", "0")
-	rr := testutil.StartRedisServer(t, t.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(rp.Port))
 	var got []string
-	for _, pair := range []struct {
-		primary, replica *redis.Client
-		addr             string
-	}{
-		{testutil.Client(t, sp, 2), testutil.Client(t, sr, 2), sp.Addr()},
-		{rp.Client(t, 0), rr.Client(t, 0), rp.Addr()},
-	} {
+	for _, pair := range pairsAsRedis(t, false) {
 		p, r := pair.primary, pair.replica
 		p.Set(ctx, "x", "1", 0)
 		eventuallyTrue(t, "the replica in sync", func() bool { return r.Get(ctx, "x").Val() == "1" })

@@ -22,6 +22,35 @@ func startReplica(t *testing.T, primary *server.Server) *server.Server {
 	return testutil.Start(t, cfg)
 }
 
+// replicaPair is a primary and its replica, with a client of each and
+// the primary's address.
+type replicaPair struct {
+	primary, replica *redis.Client
+	addr             string
+}
+
+// pairsAsRedis starts a Shoal primary with a Shoal replica and a
+// redis-server 7.0.15 primary with a redis-server replica, in that order;
+// with shoalOfRedis, a Shoal replica of another redis-server too, last.
+func pairsAsRedis(t *testing.T, shoalOfRedis bool) []replicaPair {
+	t.Helper()
+	sp := testutil.Start(t, nil)
+	sr := startReplica(t, sp)
+	rp := testutil.StartRedisServer(t, t.TempDir(), "--repl-diskless-sync-delay", "0")
+	rr := testutil.StartRedisServer(t, t.TempDir(), "--replicaof", "127.0.0.1", strconv.Itoa(rp.Port))
+	pairs := []replicaPair{
+		{testutil.Client(t, sp, 2), testutil.Client(t, sr, 2), sp.Addr()},
+		{rp.Client(t, 0), rr.Client(t, 0), rp.Addr()},
+	}
+	if shoalOfRedis {
+		rp2 := testutil.StartRedisServer(t, t.TempDir(), "--repl-diskless-sync-delay", "0")
+		cfg := testutil.Config(t)
+		cfg.ReplicaOf = "127.0.0.1 " + strconv.Itoa(rp2.Port)
+		pairs = append(pairs, replicaPair{rp2.Client(t, 0), testutil.Client(t, testutil.Start(t, cfg), 2), rp2.Addr()})
+	}
+	return pairs
+}
+
 // onlinePair starts a primary and a replica of it, and returns once the
 // primary counts the replica connected: the primary, a client of it and
 // the replica.

@@ -350,6 +350,9 @@ func (t *Tx) putMeta(k *Key, m *encoding.Meta, notify bool) {
 			t.rememberExpiry(k)
 		}
 	}
+	if !k.Exists || (old.ExpireAt != 0) != (m.ExpireAt != 0) {
+		t.noteDivergence()
+	}
 	t.kbuf = encoding.MetaKey(t.kbuf[:0], k.Phys, k.Name)
 	switch {
 	case k.Live || t.bulk:
@@ -387,6 +390,7 @@ func (t *Tx) Delete(k *Key) {
 	if !k.Exists {
 		return
 	}
+	t.noteDivergence()
 	if k.Meta.HasSubKeys() {
 		t.dropMembers(k)
 	}

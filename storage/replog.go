@@ -692,11 +692,13 @@ func (s *Store) BeginFullSync() error {
 	b.DeleteRange([]byte{}, localPrefix, nil)
 	b.DeleteRange(encoding.PrefixEnd(localPrefix), []byte{0xff, 0xff}, nil)
 	b.DeleteRange(logPrefix, encoding.PrefixEnd(logPrefix), nil)
+	b.Delete(divergedKey, nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return err
 	}
 	s.repl.tail.reset()
 	s.replicaExpires.forget()
+	s.diverged.Store(false)
 	for i := range s.counts {
 		s.counts[i].keys.Store(0)
 		s.counts[i].expires.Store(0)
@@ -834,10 +836,21 @@ func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
 	}
 	binary.LittleEndian.PutUint32(repr[8:], count)
 	b := s.db.NewBatch()
-	if err := b.SetRepr(repr); err != nil {
+	err := b.SetRepr(repr)
+	if err != nil {
 		r.mu.Unlock()
 		b.Close()
 		return err
+	}
+	var fix countsFix
+	if s.diverged.Load() {
+		// NB: under the hold, which keeps the clients' commands out.
+		if fix, err = s.countCorrections(es); err != nil {
+			r.mu.Unlock()
+			b.Close()
+			return err
+		}
+		fix.write(b)
 	}
 	for _, e := range es {
 		b.Set(logKey(e.End), e.Repr, nil)
@@ -847,7 +860,6 @@ func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
 		// any old record a reader filled meanwhile.
 		s.hideBatchKeys(e.Repr)
 	}
-	var err error
 	if sync {
 		err = s.db.Apply(b, pebble.Sync)
 	} else {
@@ -855,6 +867,7 @@ func (s *Store) ApplyReplicatedGroup(es []LogEntry, sync bool) error {
 		s.dirty.Store(true)
 	}
 	if err == nil {
+		fix.apply(s)
 		if r.tail.on.Load() {
 			for _, e := range es {
 				r.tail.add(LogEntry{End: e.End, Repr: bytes.Clone(e.Repr)})

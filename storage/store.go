@@ -138,10 +138,13 @@ type Store struct {
 	// replicaExpires are the keys a replica's clients gave an expiry
 	// (replicaexpire.go).
 	replicaExpires replicaExpires
-	repl           replLog
-	meta           *metaCache // nil when disabled
-	clocks         *accessClocks
-	enc            atomic.Pointer[Encodings]
+	// diverged: clients wrote while the store was a replica, so the
+	// batches it applies are counted again (divergence.go).
+	diverged atomic.Bool
+	repl     replLog
+	meta     *metaCache // nil when disabled
+	clocks   *accessClocks
+	enc      atomic.Pointer[Encodings]
 	// rdbPlain and rdbNoSum are rdbcompression no and rdbchecksum no for
 	// the RDB files WriteRDB writes.
 	rdbPlain, rdbNoSum atomic.Bool
@@ -280,6 +283,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.loadCounts()
+	s.loadDiverged()
 	if err := s.loadRepl(); err != nil {
 		db.Close()
 		return nil, err
