@@ -140,8 +140,47 @@ type clientMem struct {
 	// rbs and rbp are the reply buffer's size and peak (replyBuf).
 	rbs, rbp int64
 	// extra is memory counted in tot-mem only: the connection's own
-	// buffers beyond the query buffer.
+	// buffers beyond the query buffer, and Redis's bookkeeping of its
+	// watched keys, subscriptions and queued commands (stateOverhead).
 	extra int64
+}
+
+// Sizes in Redis 7.0 on 64 bits, for stateOverhead.
+const (
+	listNodeSize   = 24 // listNode
+	watchedKeySize = 32 // watchedKey
+	dictEntrySize  = 24 // dictEntry
+	multiCmdSize   = 24 // multiCmd
+)
+
+// stateOverhead is what Redis's getClientMemoryUsage adds for a client's
+// state beyond its buffers: its watched keys' list nodes
+// (multiStateMemOverhead), the room for its queued commands (an array
+// of 2, doubled as it fills), and its subscriptions (pubsubMemOverhead:
+// a list node per pattern, a dictionary entry per channel and the
+// dictionary's slots, 4 at first, doubled when full).
+func stateOverhead(snap *clientSnapshot) int64 {
+	n := int64(snap.watch) * (listNodeSize + watchedKeySize)
+	if snap.multi > 0 {
+		n += dictSlots(snap.multi, 2) * multiCmdSize
+	}
+	n += int64(snap.Patterns) * listNodeSize
+	for _, c := range []int{snap.Channels, snap.ShardChannels} {
+		if c > 0 {
+			n += int64(c)*dictEntrySize + dictSlots(c, 4)*8
+		}
+	}
+	return n
+}
+
+// dictSlots is the size of a table that starts at least and doubles
+// when an insert finds it full: the least power of two holding n.
+func dictSlots(n, least int) int64 {
+	size := int64(least)
+	for size < int64(n) {
+		size *= 2
+	}
+	return size
 }
 
 // argvMem is Redis's argv_len_sum: the arguments' lengths.
@@ -223,6 +262,9 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 	}
 	m.rbs, m.rbp = cn.rbuf.read(time.Now().UnixMilli())
 	m.extra = int64(unsafe.Sizeof(*cn))
+	if snap != nil {
+		m.extra += stateOverhead(snap)
+	}
 	return m
 }
 
