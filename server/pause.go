@@ -178,7 +178,10 @@ func (s *Server) ReplyBufferResizing(on bool) {
 // each client otherwise applies when it writes or is listed.
 func (s *Server) advanceReplyBufs() {
 	now := time.Now().UnixMilli()
-	for _, c := range s.connList() {
+	// NB: not connList, which copies and sorts the list for every INFO.
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	for _, c := range s.clients {
 		c.rbuf.read(now)
 	}
 }
