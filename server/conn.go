@@ -276,6 +276,7 @@ func (c *conn) flush() {
 	}
 	self := append(c.sendInvalidations(), c.expiredPush...)
 	c.expiredPush = c.expiredPush[:0]
+	c.s.evictIfDue()
 	// NB: before the replies: a client that read its reply finds its
 	// call in INFO and the metrics.
 	c.flushStats()

@@ -19,8 +19,9 @@ func clientsLimit(cfg *config.Config) int64 {
 // evictClients closes clients, the largest first, while the memory of
 // every client passes maxmemory-clients, as Redis 7.0's evictClients
 // does: clients set NO-EVICT are spared, and replicas' links, which leave
-// the clients. It runs
-// after a read grew a client's query buffer and once a second.
+// the clients. It runs after a read grew a client's query buffer, after
+// a command queued output for another client (noteOutputGrew), and once
+// a second.
 func (s *Server) evictClients() {
 	limit := s.clientsLimit.Load()
 	if limit <= 0 {
@@ -66,5 +67,23 @@ func (s *Server) evictClients() {
 		s.freeClient(victim.c)
 		victim.c.closeConn()
 		total -= victim.mem
+	}
+}
+
+// noteOutputGrew tells that a message queued for a client grew its output
+// past the reply buffer, into its tot-mem: the command that queued it
+// checks maxmemory-clients before its reply leaves (evictIfDue), as Redis
+// runs evictClients before it runs the next command, so no client reads
+// the victim in CLIENT LIST after that reply.
+func (s *Server) noteOutputGrew() {
+	if s.clientsLimit.Load() > 0 && !s.evictDue.Load() {
+		s.evictDue.Store(true)
+	}
+}
+
+// evictIfDue runs evictClients when a queued message asked for it.
+func (s *Server) evictIfDue() {
+	if s.evictDue.Load() && s.evictDue.CompareAndSwap(true, false) {
+		s.evictClients()
 	}
 }

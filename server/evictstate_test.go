@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,52 @@ func TestClientStateCountsForEvictionAsRedis(t *testing.T) {
 		fmt.Fprintln(&b, "evicted_clients:", infoField(t, p.c, "evicted_clients")-before)
 		p.c.ConfigSet(ctx, "maxmemory-clients", "0")
 		got = append(got, b.String())
+	}
+	sameOnBoth(t, got)
+}
+
+// TestEvictedOnQueuedOutputAsRedis follows client-eviction.tcl's "client
+// evicted due to tracking redirection": with the cron paused, a
+// subscriber that does not read, to which another client's invalidations
+// of a 200 KB key are redirected, is closed by maxmemory-clients before
+// the command after the one that queued past the limit runs: CLIENT LIST
+// never shows it past the limit, on Shoal as on redis-server 7.0.15.
+func TestEvictedOnQueuedOutputAsRedis(t *testing.T) {
+	const limit = 1000000
+	var got []string
+	for _, p := range bothPeers(t, "--enable-debug-command", "yes") {
+		ctx := testutil.Ctx(t)
+		redir := testutil.Dial(t, p.addr)
+		redir.Send("CLIENT SETNAME redirected\r\nCLIENT ID\r\nSUBSCRIBE __redis__:invalidate\r\n")
+		redir.ReadReply()
+		idReply, _ := redir.ReadReply()
+		redir.ReadReply()
+		id := strings.TrimSpace(strings.TrimPrefix(idReply, ":"))
+		w := testutil.Dial(t, p.addr)
+		long := strings.Repeat("k", 200<<10)
+		w.Send("CLIENT TRACKING on REDIRECT " + id + " BCAST\r\n")
+		w.ReadReply()
+		sha := p.c.ScriptLoad(ctx, "redis.call('incr', '"+long+"')").Val()
+		p.c.ConfigSet(ctx, "maxmemory-clients", strconv.Itoa(limit))
+		p.c.Do(ctx, "DEBUG", "PAUSE-CRON", "1")
+		evicted, past := false, false
+		for range 500 {
+			list := p.c.ClientList(ctx).Val()
+			if !strings.Contains(list, "name=redirected ") {
+				evicted = true
+				break
+			}
+			if fieldInt(t, clientFields(t, list, id), "tot-mem") >= limit {
+				past = true
+			}
+			w.Send("EVALSHA " + sha + " 0\r\n")
+			if _, err := w.ReadReply(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.c.Do(ctx, "DEBUG", "PAUSE-CRON", "0")
+		p.c.ConfigSet(ctx, "maxmemory-clients", "0")
+		got = append(got, fmt.Sprintf("evicted %v, seen past the limit %v", evicted, past))
 	}
 	sameOnBoth(t, got)
 }

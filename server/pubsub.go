@@ -188,6 +188,9 @@ func (sub *subscriber) deliver(msg []byte, now time.Time) {
 	if sub.closeOverLimitLocked(now) {
 		return
 	}
+	if sub.pending > replyChunk {
+		sub.c.s.noteOutputGrew()
+	}
 	hold := sub.hold
 	sub.mu.Unlock()
 	if !hold {

@@ -78,6 +78,9 @@ type Server struct {
 	maxClients   atomic.Int64
 	keepalive    atomic.Int64 // tcp-keepalive, seconds
 	clientsLimit atomic.Int64 // maxmemory-clients, bytes (evict.go)
+	// evictDue is set when a message queued for a client left part of
+	// its output beyond the reply buffer (evict.go).
+	evictDue atomic.Bool
 	// replyCron is the clients' reply buffers' cron (clientmem.go).
 	replyCron       *replyCron
 	slowerThan      atomic.Int64
