@@ -206,27 +206,40 @@ func multiMem(m *multiState) int64 {
 }
 
 // held returns the bytes of the request being read that are not
-// arguments yet (a header, an inline line, a bulk's payload so far) and
-// those of its complete arguments, which the framer copied out of the
-// read buffer.
-func (f *framer) held() (query, argv int64) {
+// arguments yet (a header, an inline line, a bulk's payload so far), the
+// room left for a big argument's payload (0 when none is being read)
+// and the bytes of its complete arguments, which the framer copied out of
+// the read buffer. A big argument's room is what Redis's query buffer has
+// left once sized for the payload and its line end on reading its header
+// (sdsMakeRoomForNonGreedy: a string header and jemalloc's size class).
+func (f *framer) held() (query, free, argv int64) {
 	switch f.state {
 	case stMultiHdr, stBulkHdr:
 		query = int64(len(f.hdr))
 	case stBulkBody, stBulkCRLF:
 		query = int64(len(f.body))
+		if n := query + f.skip + 2; f.state == stBulkBody && n-2 >= bigArg {
+			hdr := int64(5) // sdshdr16
+			if n >= 1<<16 {
+				hdr = 9 // sdshdr32
+			}
+			free = jemallocSize(hdr+n+1) - hdr - 1 - query
+		}
 	case stInline:
 		query = int64(len(f.line))
 	}
-	return query, argvMem(f.argv[f.cur:])
+	return query, free, argvMem(f.argv[f.cur:])
 }
 
 // publishHeld makes the partial request f holds after a read visible to
 // CLIENT LIST; a read that ends at a request's end stores nothing new.
 func (c *conn) publishHeld() {
-	q, a := c.fr.held()
+	q, free, a := c.fr.held()
 	if c.heldQuery.Load() != q {
 		c.heldQuery.Store(q)
+	}
+	if c.heldFree.Load() != free {
+		c.heldFree.Store(free)
 	}
 	if c.heldArgv.Load() != a {
 		c.heldArgv.Store(a)
@@ -250,7 +263,9 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 		m.multi = snap.multiMem
 		m.out = cn.outPending.Load()
 	}
-	if cn.rd != nil && cn.rd.held.Load() {
+	if free := cn.heldFree.Load(); free > 0 {
+		m.qbufFree = free
+	} else if cn.rd != nil && cn.rd.held.Load() {
 		m.qbufFree = max(readChunk-m.qbuf, 0)
 	}
 	for _, sub := range []*subscriber{cn.ps.Load(), cn.mon.Load(), cn.push.Load()} {

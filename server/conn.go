@@ -101,11 +101,11 @@ type conn struct {
 	mon        atomic.Pointer[subscriber] // set while in MONITOR (monitor.go)
 	push       atomic.Pointer[subscriber] // invalidations when not subscribed
 	trkInfo    atomic.Pointer[trackingState]
-	// heldQuery and heldArgv are the bytes of a request still being
-	// received, stored after each read (clientmem.go); outPending those
-	// of replies being written to the socket.
-	heldQuery, heldArgv atomic.Int64
-	outPending          atomic.Int64
+	// heldQuery, heldFree and heldArgv are the bytes of a request still
+	// being received, stored after each read (clientmem.go); outPending
+	// those of replies being written to the socket.
+	heldQuery, heldFree, heldArgv atomic.Int64
+	outPending                    atomic.Int64
 	// rbuf is Redis's reply buffer as it would be (clientmem.go).
 	rbuf *replyBuf
 	// readLen is the size of the read being served, for the

@@ -227,6 +227,41 @@ func (f *framer) frame(p []byte, lim frameLimits) (int, *framingError) {
 	return len(p), nil
 }
 
+// bigArg is the payload size from which the rest of a bulk is read
+// straight into its argument, as Redis reads an argument of
+// PROTO_MBULK_BIG_ARG bytes or more.
+const bigArg = 32 << 10
+
+// bodySpace returns the room left in the argument of a big bulk being
+// read in pieces, to read the rest of its payload into at once; nil when
+// the framer is not in one.
+func (f *framer) bodySpace() []byte {
+	if f.state != stBulkBody || f.skip < bigArg {
+		return nil
+	}
+	if f.body == nil {
+		f.body = make([]byte, 0, f.skip)
+	}
+	return f.body[len(f.body) : len(f.body)+int(f.skip)]
+}
+
+// bodyRead takes n bytes read into bodySpace, as frame takes them from a
+// feed.
+func (f *framer) bodyRead(n int, lim frameLimits) *framingError {
+	f.body = f.body[:len(f.body)+n]
+	f.skip -= int64(n)
+	f.pending += int64(n)
+	if f.skip == 0 {
+		f.addArg(f.body)
+		f.body = nil
+		f.state, f.crlf = stBulkCRLF, 2
+	}
+	if f.pending > lim.maxQuery {
+		return errQueryLimit
+	}
+	return nil
+}
+
 // detach copies the arguments of the request being read that point into
 // p, which its caller is about to reuse.
 func (f *framer) detach(p []byte) {

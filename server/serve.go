@@ -84,6 +84,12 @@ func (s *Server) serveConn(nc net.Conn) {
 	}()
 	defer c.rd.release()
 	for {
+		if space := c.fr.bodySpace(); space != nil {
+			if !c.readBody(nc, space) {
+				return
+			}
+			continue
+		}
 		n, rerr := c.rd.read(nc)
 		c.readLen, c.clock, c.passOut = n, 0, 0
 		p := (*c.rd.buf)[:n]
@@ -128,19 +134,43 @@ func (s *Server) serveConn(nc net.Conn) {
 			c.fr.release()
 			p = p[used:]
 		}
-		c.publishHeld()
-		if c.heldQuery.Load() > readChunk && s.clientsLimit.Load() > 0 {
-			// NB: a request growing over reads is what a client's memory
-			// grows by; the others are checked once a second.
-			s.evictClients()
-		}
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
-				s.log.Debug("client read failed", "client", c.ID, "err", rerr)
-			}
+		if !c.afterRead(rerr) {
 			return
 		}
 	}
+}
+
+// readBody reads the rest of a big argument's payload straight into it,
+// as Redis reads it in one read rather than through its 16 KiB buffer,
+// and reports whether the connection goes on.
+func (c *conn) readBody(nc net.Conn, space []byte) bool {
+	n, rerr := nc.Read(space)
+	c.readLen, c.clock, c.passOut = n, 0, 0
+	if n > 0 {
+		if ferr := c.fr.bodyRead(n, c.limits()); ferr != nil {
+			c.framingFailed(ferr)
+			return false
+		}
+	}
+	return c.afterRead(rerr)
+}
+
+// afterRead publishes the partial request c holds after a read, evicts
+// clients when it grew, and reports whether the connection goes on.
+func (c *conn) afterRead(rerr error) bool {
+	c.publishHeld()
+	if c.heldQuery.Load()+c.heldFree.Load()+c.heldArgv.Load() > readChunk && c.s.clientsLimit.Load() > 0 {
+		// NB: a request growing over reads is what a client's memory
+		// grows by; the others are checked once a second.
+		c.s.evictClients()
+	}
+	if rerr != nil {
+		if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
+			c.s.log.Debug("client read failed", "client", c.ID, "err", rerr)
+		}
+		return false
+	}
+	return true
 }
 
 func (c *conn) limits() frameLimits {
