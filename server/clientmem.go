@@ -280,6 +280,9 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 	if snap != nil {
 		m.extra += stateOverhead(snap)
 	}
+	if t := cn.trkInfo.Load(); t != nil {
+		m.extra += int64(t.nodes) * raxNodeCost
+	}
 	return m
 }
 

@@ -32,7 +32,10 @@ type trackingState struct {
 	// next command.
 	caching  bool
 	redirect int64
+	// prefixes are in byte order; nodes counts their radix tree's nodes
+	// (trackprefix.go).
 	prefixes []string
+	nodes    int
 }
 
 // trackingRegistry is the server's tracking table.
@@ -194,24 +197,6 @@ func (s *Server) clientTracking(c *commands.Ctx, cn *conn) error {
 	return nil
 }
 
-// prefixCollision is Redis's checkPrefixCollisionsOrReply.
-func prefixCollision(have, add []string) error {
-	overlap := func(a, b string) bool { return strings.HasPrefix(a, b) || strings.HasPrefix(b, a) }
-	for i, p := range add {
-		for _, h := range have {
-			if overlap(h, p) {
-				return commands.Errf("Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single client must not overlap.", p, h)
-			}
-		}
-		for _, q := range add[i+1:] {
-			if overlap(p, q) {
-				return commands.Errf("Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a single client must not overlap.", p, q)
-			}
-		}
-	}
-	return nil
-}
-
 func (s *Server) enableTracking(cn *conn, next trackingState, prefixes []string) {
 	t := &cn.trk
 	if !t.on {
@@ -241,7 +226,9 @@ func (s *Server) enableTracking(cn *conn, next trackingState, prefixes []string)
 			r.prefixes[p][cn] = struct{}{}
 		}
 		r.mu.Unlock()
-		t.prefixes = append(t.prefixes, prefixes...)
+		for _, p := range prefixes {
+			t.prefixes, t.nodes = addPrefix(t.prefixes, t.nodes, p)
+		}
 	}
 	cn.publishTracking()
 }
