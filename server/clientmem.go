@@ -210,25 +210,41 @@ func multiMem(m *multiState) int64 {
 // room left for a big argument's payload (0 when none is being read)
 // and the bytes of its complete arguments, which the framer copied out of
 // the read buffer. A big argument's room is what Redis's query buffer has
-// left once sized for the payload and its line end on reading its header
-// (sdsMakeRoomForNonGreedy: a string header and jemalloc's size class).
+// left once sized for it on reading its header (bigArgFree).
 func (f *framer) held() (query, free, argv int64) {
+	args := f.argv[f.cur:]
 	switch f.state {
 	case stMultiHdr, stBulkHdr:
 		query = int64(len(f.hdr))
-	case stBulkBody, stBulkCRLF:
+	case stBulkBody:
 		query = int64(len(f.body))
-		if n := query + f.skip + 2; f.state == stBulkBody && n-2 >= bigArg {
-			hdr := int64(5) // sdshdr16
-			if n >= 1<<16 {
-				hdr = 9 // sdshdr32
-			}
-			free = jemallocSize(hdr+n+1) - hdr - 1 - query
+		if n := query + f.skip; n >= bigArg {
+			free = bigArgFree(n, query)
+		}
+	case stBulkCRLF:
+		// NB: a big argument whose line end is still to come is in
+		// Redis's query buffer yet, not an argument.
+		if last := args[len(args)-1]; len(last) >= bigArg {
+			args = args[:len(args)-1]
+			query = int64(len(last)) + int64(2-f.crlf)
+			free = bigArgFree(int64(len(last)), query)
 		}
 	case stInline:
 		query = int64(len(f.line))
 	}
-	return query, free, argvMem(f.argv[f.cur:])
+	return query, free, argvMem(args)
+}
+
+// bigArgFree is what Redis's query buffer has left with query bytes in
+// it once sized for a big argument of n bytes and its line end
+// (sdsMakeRoomForNonGreedy: a string header and jemalloc's size class).
+func bigArgFree(n, query int64) int64 {
+	n += 2
+	hdr := int64(5) // sdshdr16
+	if n >= 1<<16 {
+		hdr = 9 // sdshdr32
+	}
+	return jemallocSize(hdr+n+1) - hdr - 1 - query
 }
 
 // publishHeld makes the partial request f holds after a read visible to

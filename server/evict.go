@@ -7,14 +7,22 @@ import (
 )
 
 // clientsLimit is maxmemory-clients in bytes, 0 for none: a size, or a
-// percentage of maxmemory (kept as its negative).
+// percentage of maxmemory (kept as its negative); never less than 128
+// KiB, as Redis's getClientEvictionLimit keeps a server it can still
+// talk to.
 func clientsLimit(cfg *config.Config) int64 {
 	v := cfg.MaxMemoryClients
 	if v < 0 {
-		return int64(cfg.MaxMemory) * -v / 100
+		v = int64(float64(cfg.MaxMemory) * float64(-v) / 100)
+	}
+	if v > 0 {
+		v = max(v, minClientsLimit)
 	}
 	return v
 }
+
+// minClientsLimit is the least maxmemory-clients Redis applies.
+const minClientsLimit = 128 << 10
 
 // evictClients closes clients, the largest first, while the memory of
 // every client passes maxmemory-clients, as Redis 7.0's evictClients
@@ -27,6 +35,10 @@ func (s *Server) evictClients() {
 	if limit <= 0 {
 		return
 	}
+	// NB: one check at a time: two that summed the same clients would
+	// each close enough of them.
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
 	type held struct {
 		c   *conn
 		mem int64
@@ -46,7 +58,7 @@ func (s *Server) evictClients() {
 		}
 	}
 	s.clientsMu.Unlock()
-	for total > limit && len(all) > 0 {
+	for total >= limit && len(all) > 0 {
 		big := 0
 		for i := range all {
 			if all[i].mem > all[big].mem {

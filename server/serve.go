@@ -159,7 +159,7 @@ func (c *conn) readBody(nc net.Conn, space []byte) bool {
 // clients when it grew, and reports whether the connection goes on.
 func (c *conn) afterRead(rerr error) bool {
 	c.publishHeld()
-	if c.heldQuery.Load()+c.heldFree.Load()+c.heldArgv.Load() > readChunk && c.s.clientsLimit.Load() > 0 {
+	if rerr == nil && c.heldQuery.Load()+c.heldFree.Load()+c.heldArgv.Load() > readChunk && c.s.clientsLimit.Load() > 0 {
 		// NB: a request growing over reads is what a client's memory
 		// grows by; the others are checked once a second.
 		c.s.evictClients()

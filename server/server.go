@@ -81,6 +81,7 @@ type Server struct {
 	// evictDue is set when a message queued for a client left part of
 	// its output beyond the reply buffer (evict.go).
 	evictDue atomic.Bool
+	evictMu  sync.Mutex // held by evictClients
 	// replyCron is the clients' reply buffers' cron (clientmem.go).
 	replyCron       *replyCron
 	slowerThan      atomic.Int64
@@ -295,7 +296,11 @@ func (s *Server) applyHotConfig(c *config.Config) {
 	s.maxQuery.Store(c.ClientQueryBufferLimit)
 	s.maxClients.Store(int64(c.MaxClients))
 	s.keepalive.Store(int64(c.TCPKeepalive))
-	s.clientsLimit.Store(clientsLimit(c))
+	if s.clientsLimit.Swap(clientsLimit(c)) != clientsLimit(c) && s.clients != nil {
+		// NB: as Redis, whose next command finds the clients over a
+		// lowered limit.
+		s.evictClients()
+	}
 	s.slowerThan.Store(c.SlowlogSlowerThan)
 	s.latencyThreshold.Store(c.LatencyMonitorThreshold)
 	s.latencyTracking.Store(c.LatencyTracking)
