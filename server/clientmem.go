@@ -272,7 +272,7 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 		m.qbuf = int64(cn.readLen)
 		m.argv = argvMem(self.Args)
 		m.multi = multiMem(cn.multi)
-		m.out = int64(cn.out.Len())
+		m.out = int64(cn.out.Len()) + cn.queued()
 	} else {
 		m.qbuf = cn.heldQuery.Load()
 		m.argv = cn.heldArgv.Load()

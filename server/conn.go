@@ -90,6 +90,8 @@ type conn struct {
 
 	// wmu serialises writes to nc between the connection and publishers.
 	wmu sync.Mutex
+	// outq holds the replies the socket did not take yet (outqueue.go).
+	outq outQueue
 
 	// Read by CLIENT LIST and the idle sweeper from other goroutines.
 	lastActive atomic.Int64 // Unix ns of the last command
@@ -299,16 +301,15 @@ func (c *conn) flush() {
 		runtime.Gosched()
 		c.rbuf.wrote(int64(c.out.Len()), c.lastActive.Load()/1e6)
 		c.wmu.Lock()
-		c.outPending.Store(int64(c.out.Len()))
-		_, err := c.nc.Write(c.out.Bytes())
-		c.outPending.Store(0)
-		c.passOut += int64(c.out.Len())
+		err := c.send(c.out.Bytes())
 		c.wmu.Unlock()
+		c.passOut += int64(c.out.Len())
 		c.out.Reset()
 		if err != nil {
 			c.closeConn()
 			return
 		}
+		c.weighOut()
 	}
 	own := false
 	for _, p := range self {
@@ -320,6 +321,7 @@ func (c *conn) flush() {
 		c.pushQueue().drainNow()
 	}
 	if c.closing {
+		c.waitOut()
 		c.closeConn()
 	}
 }
@@ -337,7 +339,9 @@ func (c *conn) overOutputLimit() bool {
 	if l.Hard == 0 && l.Soft == 0 {
 		return false
 	}
-	used := max(c.passOut+int64(c.out.Len())-replyChunkBytes, 0)
+	// NB: the replies of this read that went out, or those still
+	// queued, whichever is more: Redis's output list holds both.
+	used := max(max(c.passOut, c.queued())+int64(c.out.Len())-replyChunkBytes, 0)
 	if !c.obuf.Over(l, used, time.Now()) {
 		return false
 	}

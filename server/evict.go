@@ -51,7 +51,9 @@ func (s *Server) evictClients() {
 		if snap == nil || cn.evicted.Load() || cn.replicaLink.Load() {
 			continue // NB: an evicted client frees its memory as it ends
 		}
-		m := cn.memOf(nil, snap).total()
+		mem := cn.memOf(nil, snap)
+		mem.out += cn.unweighed()
+		m := mem.total()
 		total += m
 		if !snap.NoEvict {
 			all = append(all, held{cn, m})

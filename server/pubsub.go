@@ -152,8 +152,9 @@ func (sub *subscriber) writeQueued(buf *[]byte) bool {
 		sub.queue = nil
 	}
 	sub.mu.Unlock()
-	_, err := sub.c.nc.Write(out)
+	err := sub.c.send(out)
 	sub.c.wmu.Unlock()
+	sub.c.weighOut()
 	sub.mu.Lock()
 	sub.pending -= int64(len(out))
 	sub.mu.Unlock()
@@ -219,7 +220,7 @@ func (sub *subscriber) closeOverLimitLocked(now time.Time) bool {
 	}
 	// NB: as Redis counts its reply list, beyond the 16 KiB reply
 	// buffer: what CLIENT LIST's omem shows.
-	used := omemOf(sub.pending)
+	used := omemOf(sub.pending + sub.c.queued())
 	if !sub.watch.Over(sub.c.s.pubsub.limit(class), used, now) {
 		return false
 	}

@@ -232,6 +232,7 @@ func (s *Server) Psync(c *commands.Ctx, replid string, offset int64) error {
 		return commands.Errf("Filtered replica requires EOF capability")
 	}
 	cn.flush()
+	cn.waitOut()
 	hello := cn.replHello
 	if host, _, err := net.SplitHostPort(cn.Addr); err == nil && hello.IP == "" {
 		hello.IP = host

@@ -185,8 +185,10 @@ func (c *conn) limits() frameLimits {
 func (c *conn) framingFailed(fe *framingError) {
 	if fe.reply != "" {
 		c.wmu.Lock()
-		c.nc.Write([]byte("-" + fe.reply + "\r\n"))
+		c.send([]byte("-" + fe.reply + "\r\n"))
 		c.wmu.Unlock()
+		c.weighOut()
+		c.waitOut()
 	}
 	c.s.log.Warn("closing client", "addr", c.nc.RemoteAddr().String(), "reason", fe.msg)
 	c.closeConn()

@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoaldb/shoal/internal/testutil"
+)
+
+// TestUnreadRepliesQueueAsRedis: a client that sends requests and does
+// not read their replies has them all run, their replies waiting in its
+// output (CLIENT LIST's omem) past what the sockets hold, as in
+// redis-server 7.0.15; then a lowered client-output-buffer-limit closes
+// it at its next reply, and under maxmemory-clients a client that keeps
+// asking for unread 200 KB replies is closed before CLIENT LIST shows it
+// past the limit (client-eviction.tcl's "client evicted due to output
+// buf").
+func TestUnreadRepliesQueueAsRedis(t *testing.T) {
+	const n = 60 // 12 MB of replies: more than loopback's socket buffers
+	var got []string
+	for _, p := range bothPeers(t) {
+		ctx := testutil.Ctx(t)
+		var b strings.Builder
+		p.c.SetRange(ctx, "k", 200000, "v")
+		id := func(r *testutil.Raw) string {
+			r.Send("CLIENT ID\r\n")
+			reply, _ := r.ReadReply()
+			return strings.TrimSpace(strings.TrimPrefix(reply, ":"))
+		}
+		field := func(id, name string) (int64, bool) {
+			list := p.c.ClientList(ctx).Val()
+			if !strings.Contains(list, "id="+id+" ") {
+				return 0, false
+			}
+			return fieldInt(t, clientFields(t, list, id), name), true
+		}
+		calls := func() string {
+			_, after, ok := strings.Cut(p.c.Info(ctx, "commandstats").Val(), "cmdstat_get:calls=")
+			if !ok {
+				return "0"
+			}
+			return strings.Split(after, ",")[0]
+		}
+		p.c.ConfigResetStat(ctx)
+		r := testutil.Dial(t, p.addr)
+		rid := id(r)
+		for range n {
+			r.Send("GET k\r\n")
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for calls() != fmt.Sprint(n) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		omem, _ := field(rid, "omem")
+		fmt.Fprintf(&b, "GET calls %s of %d unread; omem over 4 MB: %v\n", calls(), n, omem > 4<<20)
+		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 4mb 0 0")
+		r.Send("GET k\r\n")
+		deadline = time.Now().Add(5 * time.Second)
+		_, open := field(rid, "omem")
+		for open && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			_, open = field(rid, "omem")
+		}
+		fmt.Fprintf(&b, "over client-output-buffer-limit: closed %v\n", !open)
+		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 0 0 0")
+
+		const limit = 3000000
+		p.c.ConfigSet(ctx, "maxmemory-clients", fmt.Sprint(limit))
+		e := testutil.Dial(t, p.addr)
+		eid := id(e)
+		past, closed := false, false
+		for range 200 {
+			mem, ok := field(eid, "tot-mem")
+			if !ok {
+				closed = true
+				break
+			}
+			past = past || mem >= limit
+			if _, err := e.Conn.Write([]byte("GET k\r\n")); err != nil {
+				closed = true // NB: closed before CLIENT LIST was asked again
+				break
+			}
+		}
+		// NB: the last requests may still be running.
+		deadline = time.Now().Add(5 * time.Second)
+		for !closed && time.Now().Before(deadline) {
+			mem, ok := field(eid, "tot-mem")
+			closed = !ok
+			past = past || mem >= limit
+		}
+		fmt.Fprintf(&b, "under maxmemory-clients: closed %v, seen past the limit %v\n", closed, past)
+		p.c.ConfigSet(ctx, "maxmemory-clients", "0")
+		got = append(got, b.String())
+	}
+	sameOnBoth(t, got)
+}
