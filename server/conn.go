@@ -43,9 +43,8 @@ type conn struct {
 	skipNext  bool
 	skipping  bool // this command's reply is skipped by CLIENT REPLY SKIP
 	closing   bool // close after the pending replies are written
-	// obuf follows the replies against client-output-buffer-limit;
-	// passOut counts those sent since the last read.
-	obuf    obuf.Watch
+	// passOut counts the replies sent since the last read, which
+	// client-output-buffer-limit weighs (outq.watch).
 	passOut int64
 	// evicted is set when maxmemory-clients closed the connection.
 	evicted atomic.Bool
@@ -342,7 +341,7 @@ func (c *conn) overOutputLimit() bool {
 	// NB: the replies of this read that went out, or those still
 	// queued, whichever is more: Redis's output list holds both.
 	used := max(max(c.passOut, c.queued())+int64(c.out.Len())-replyChunkBytes, 0)
-	if !c.obuf.Over(l, used, time.Now()) {
+	if !c.outq.over(l, used, time.Now()) {
 		return false
 	}
 	c.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",

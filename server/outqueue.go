@@ -2,6 +2,9 @@ package server
 
 import (
 	"sync"
+	"time"
+
+	"github.com/shoaldb/shoal/internal/obuf"
 )
 
 // A connection's replies go to its socket from its own goroutine while
@@ -34,6 +37,40 @@ type outQueue struct {
 	busy bool
 	dead bool          // the socket failed: output is dropped
 	done chan struct{} // closed when the writer ends
+	// watch follows the replies against client-output-buffer-limit.
+	watch obuf.Watch
+}
+
+// over reports whether used bytes of output at now pass l.
+func (q *outQueue) over(l obuf.Limit, used int64, now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.watch.Over(l, used, now)
+}
+
+// checkQueueLimit is the cron's check of a client's queued replies
+// against client-output-buffer-limit, as Redis's clientsCron checks
+// every client: a soft limit held past its seconds closes the client
+// even when it sends nothing more. A subscriber's queue is checked with
+// its messages (subscriber.checkLimit).
+func (c *conn) checkQueueLimit(now time.Time) {
+	if c.isSubscriber() {
+		return
+	}
+	l, class := c.outputLimit()
+	if l.Hard == 0 && l.Soft == 0 {
+		return
+	}
+	q := &c.outq
+	q.mu.Lock()
+	used := max(q.bytes-replyChunkBytes, 0)
+	over := q.bytes > 0 && q.watch.Over(l, used, now)
+	q.mu.Unlock()
+	if over {
+		c.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+			"client", c.ID, "addr", c.Addr, "class", obuf.ClassName(class), "pending", used)
+		c.closeConn()
+	}
 }
 
 // send writes p to the socket, or as much of it as the socket takes at

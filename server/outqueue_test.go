@@ -96,3 +96,31 @@ func TestUnreadRepliesQueueAsRedis(t *testing.T) {
 	}
 	sameOnBoth(t, got)
 }
+
+// TestQueuedRepliesSoftLimitAsRedis: a client whose unread replies stay
+// past client-output-buffer-limit's soft limit for its seconds is closed
+// though it sends nothing more, as redis-server 7.0.15's clientsCron
+// closes it.
+func TestQueuedRepliesSoftLimitAsRedis(t *testing.T) {
+	var got []string
+	for _, p := range bothPeers(t) {
+		ctx := testutil.Ctx(t)
+		p.c.SetRange(ctx, "k", 200000, "v")
+		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 0 1mb 1")
+		r := testutil.Dial(t, p.addr)
+		r.Send("CLIENT SETNAME unread\r\n")
+		r.ReadReply()
+		for range 30 {
+			r.Send("GET k\r\n")
+		}
+		start := time.Now()
+		open := true
+		for open && time.Since(start) < 5*time.Second {
+			time.Sleep(20 * time.Millisecond)
+			open = strings.Contains(p.c.ClientList(ctx).Val(), "name=unread ")
+		}
+		got = append(got, fmt.Sprintf("closed %v, after a second %v", !open, time.Since(start) >= time.Second))
+		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 0 0 0")
+	}
+	sameOnBoth(t, got)
+}

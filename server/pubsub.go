@@ -231,10 +231,11 @@ func (sub *subscriber) closeOverLimitLocked(now time.Time) bool {
 	return true
 }
 
-// checkOutputLimits runs checkLimit on every client's queue (once a
+// checkOutputLimits runs checkLimit on every client's queues (once a
 // second, from the cron).
 func (s *Server) checkOutputLimits(now time.Time) {
 	for _, c := range s.connList() {
+		c.checkQueueLimit(now)
 		for _, sub := range []*subscriber{c.ps.Load(), c.push.Load()} {
 			if sub != nil {
 				sub.checkLimit(now)
