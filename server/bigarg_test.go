@@ -69,3 +69,38 @@ func TestBigArgumentAsRedis(t *testing.T) {
 	}
 	sameOnBoth(t, got)
 }
+
+// TestBigArgumentRoomAsRedis follows querybuf.tcl's "query buffer
+// resized correctly when not idle": after a request with a 400 KB
+// argument a client keeps a query buffer of that size, as Redis expects
+// another such argument (CLIENT LIST's qbuf and qbuf-free equal Redis's),
+// and small requests over the next 100 ms or more shrink it.
+func TestBigArgumentRoomAsRedis(t *testing.T) {
+	var got []string
+	for _, p := range bothPeers(t) {
+		ctx := testutil.Ctx(t)
+		var b strings.Builder
+		r := testutil.Dial(t, p.addr)
+		r.Send("CLIENT ID\r\n")
+		idReply, _ := r.ReadReply()
+		id := strings.TrimSpace(strings.TrimPrefix(idReply, ":"))
+		room := func() string {
+			f := clientFields(t, p.c.ClientList(ctx).Val(), id)
+			return "qbuf=" + f["qbuf"] + " qbuf-free=" + f["qbuf-free"]
+		}
+		r.Send(fmt.Sprintf("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$400000\r\n%s\r\n", strings.Repeat("A", 400000)))
+		r.ReadReply()
+		fmt.Fprintf(&b, "after a 400 KB argument: %s\n", room())
+		shrunk := false
+		for deadline := time.Now().Add(2 * time.Second); !shrunk && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			r.Send("SET x small\r\n")
+			r.ReadReply()
+			f := clientFields(t, p.c.ClientList(ctx).Val(), id)
+			shrunk = fieldInt(t, f, "qbuf")+fieldInt(t, f, "qbuf-free") < 32768
+		}
+		fmt.Fprintf(&b, "small requests shrink it: %v\n", shrunk)
+		got = append(got, b.String())
+	}
+	sameOnBoth(t, got)
+}

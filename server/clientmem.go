@@ -249,7 +249,18 @@ func bigArgFree(n, query int64) int64 {
 
 // publishHeld makes the partial request f holds after a read visible to
 // CLIENT LIST; a read that ends at a request's end stores nothing new.
+// The room Redis keeps in its query buffer after a big argument is kept
+// until a read of small requests comes 100 ms later or more, as Redis's
+// clientsCronResizeQueryBuffer shrinks it to the lower peak it finds on
+// its next visit, or until the client is idle for 2 s (parkIdleReaders).
 func (c *conn) publishHeld() {
+	if room := c.fr.bigRoom; room > 0 {
+		c.fr.bigRoom = 0
+		c.bigRoom.Store(room)
+		c.bigAt = time.Now()
+	} else if c.bigRoom.Load() > 0 && c.readLen < bigArg && time.Since(c.bigAt) >= 100*time.Millisecond {
+		c.bigRoom.Store(0)
+	}
 	q, free, a := c.fr.held()
 	if c.heldQuery.Load() != q {
 		c.heldQuery.Store(q)
@@ -281,6 +292,8 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 	}
 	if free := cn.heldFree.Load(); free > 0 {
 		m.qbufFree = free
+	} else if room := cn.bigRoom.Load(); room > 0 {
+		m.qbufFree = max(room-m.qbuf, 0)
 	} else if cn.rd != nil && cn.rd.held.Load() {
 		m.qbufFree = max(readChunk-m.qbuf, 0)
 	}

@@ -106,7 +106,11 @@ type conn struct {
 	// being received, stored after each read (clientmem.go); outPending
 	// those of replies being written to the socket.
 	heldQuery, heldFree, heldArgv atomic.Int64
-	outPending                    atomic.Int64
+	// bigRoom is the query buffer Redis would keep after a big argument
+	// read at bigAt (clientmem.go).
+	bigRoom    atomic.Int64
+	bigAt      time.Time
+	outPending atomic.Int64
 	// rbuf is Redis's reply buffer as it would be (clientmem.go).
 	rbuf *replyBuf
 	// readLen is the size of the read being served, for the

@@ -42,6 +42,9 @@ type framer struct {
 	// need not look at again.
 	own  int
 	body []byte // the current bulk's payload, when it came in pieces
+	// bigRoom is the query buffer Redis keeps after the big argument
+	// the last feed completed, 0 when none (conn.bigRoom takes it).
+	bigRoom int64
 }
 
 // argvKeep is the most arguments a framer keeps room for between requests.
@@ -183,8 +186,7 @@ func (f *framer) frame(p []byte, lim frameLimits) (int, *framingError) {
 			i += int(n) - 1
 			if f.skip == 0 {
 				if f.body != nil {
-					f.addArg(f.body)
-					f.body = nil
+					f.bodyDone()
 				}
 				f.state, f.crlf = stBulkCRLF, 2
 			}
@@ -245,6 +247,17 @@ func (f *framer) bodySpace() []byte {
 	return f.body[len(f.body) : len(f.body)+int(f.skip)]
 }
 
+// bodyDone makes the payload gathered in f.body an argument. After a big
+// one Redis makes its query buffer as large again, expecting another
+// (bigRoom).
+func (f *framer) bodyDone() {
+	if len(f.body) >= bigArg {
+		f.bigRoom = bigArgFree(int64(len(f.body)), 0)
+	}
+	f.addArg(f.body)
+	f.body = nil
+}
+
 // bodyRead takes n bytes read into bodySpace, as frame takes them from a
 // feed.
 func (f *framer) bodyRead(n int, lim frameLimits) *framingError {
@@ -252,8 +265,7 @@ func (f *framer) bodyRead(n int, lim frameLimits) *framingError {
 	f.skip -= int64(n)
 	f.pending += int64(n)
 	if f.skip == 0 {
-		f.addArg(f.body)
-		f.body = nil
+		f.bodyDone()
 		f.state, f.crlf = stBulkCRLF, 2
 	}
 	if f.pending > lim.maxQuery {

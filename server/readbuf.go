@@ -118,7 +118,12 @@ func (s *Server) parkIdleReaders() {
 	s.clientsMu.Lock()
 	defer s.clientsMu.Unlock()
 	for _, c := range s.clients {
-		if c.rd != nil && c.rd.held.Load() && c.lastActive.Load() < idle && !c.replicaLink.Load() {
+		if c.lastActive.Load() >= idle || c.replicaLink.Load() {
+			continue
+		}
+		// NB: Redis frees an idle client's query buffer, however large.
+		c.bigRoom.Store(0)
+		if c.rd != nil && c.rd.held.Load() {
 			c.rd.park(c.nc)
 		}
 	}
