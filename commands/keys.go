@@ -402,6 +402,7 @@ func keysCmd(c *Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Out.MarkDeferred()
 	c.Out.BulkArray(out)
 	return nil
 }

@@ -181,6 +181,8 @@ func smembers(c *Ctx) error {
 		if err := storedOrder(c, k, ms); err != nil {
 			return err
 		}
+		// NB: SMEMBERS is Redis's SINTER of one key: a deferred length.
+		c.Out.MarkDeferred()
 	}
 	writeSet(c, ms)
 	return nil

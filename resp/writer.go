@@ -27,7 +27,24 @@ type Writer struct {
 	// writes, discarded ones included: INFO errorstats counts them.
 	OnError func(msg string)
 	errors  int64
+	// deferred is 1 + the offset of the first reply whose length Redis
+	// writes after its elements (MarkDeferred), 0 when none.
+	deferred int
 }
+
+// MarkDeferred tells that the reply about to be written is one Redis
+// starts with addReplyDeferredLen, which puts it and every reply after it
+// in its output list rather than its 16 KiB reply buffer: the bytes
+// before it are what client-output-buffer-limit leaves out (DeferredAt).
+func (w *Writer) MarkDeferred() {
+	if w.deferred == 0 && !w.Discard {
+		w.deferred = len(w.b) + 1
+	}
+}
+
+// DeferredAt returns the offset MarkDeferred recorded since the last
+// Reset, and whether there is one.
+func (w *Writer) DeferredAt() (int, bool) { return w.deferred - 1, w.deferred > 0 }
 
 // Errors returns how many error replies the writer wrote (discarded ones
 // included); Reset does not clear it.
@@ -52,6 +69,7 @@ func (w *Writer) Len() int { return len(w.b) }
 
 // Reset empties the buffer, keeping its storage unless it grew past 1 MiB.
 func (w *Writer) Reset() {
+	w.deferred = 0
 	if cap(w.b) > 1<<20 {
 		w.b = nil
 	} else {
@@ -60,7 +78,12 @@ func (w *Writer) Reset() {
 }
 
 // Truncate drops everything written after the first n bytes.
-func (w *Writer) Truncate(n int) { w.b = w.b[:n] }
+func (w *Writer) Truncate(n int) {
+	w.b = w.b[:n]
+	if w.deferred > n+1 {
+		w.deferred = 0
+	}
+}
 
 // Raw appends pre-encoded protocol bytes.
 func (w *Writer) Raw(p []byte) {

@@ -318,7 +318,7 @@ func (cn *conn) memOf(self *commands.Ctx, snap *clientSnapshot) clientMem {
 // writeMem writes the fields from qbuf to tot-mem in Redis's order.
 func (m clientMem) writeMem(num func(name string, v int64)) {
 	obl := min(m.out, replyChunk)
-	oll := (m.out - obl + replyChunk - 1) / replyChunk
+	oll := replyBlocks(m.out - obl)
 	omem := omemOf(m.out)
 	num("qbuf", m.qbuf)
 	num("qbuf-free", m.qbufFree)
@@ -336,15 +336,32 @@ func (m clientMem) writeMem(num func(name string, v int64)) {
 // reply blocks, the query buffer, the reply buffer, the arguments, the
 // queued commands and the connection itself.
 func (m clientMem) total() int64 {
-	obl := min(m.out, replyChunk)
-	omem := (m.out - obl + replyChunk - 1) / replyChunk * replyChunk
-	return omem + m.qbuf + m.qbufFree + m.rbs + m.argv + m.multi + m.extra
+	return omemOf(m.out) + m.qbuf + m.qbufFree + m.rbs + m.argv + m.multi + m.extra
 }
 
 // omemOf is CLIENT LIST's omem for out bytes of pending output: what
 // passes Redis's 16 KiB reply buffer, in whole blocks of its reply list.
 // A subscriber's output limit is checked against the same figure.
-func omemOf(out int64) int64 {
-	oll := (out - min(out, replyChunk) + replyChunk - 1) / replyChunk
-	return oll * replyChunk
+func omemOf(out int64) int64 { return omemBeyond(out, replyChunk) }
+
+// omemBeyond is Redis's getClientOutputBufferMemoryUsage for out bytes of
+// output of which the first static sit in its reply buffer: the rest in
+// blocks of its reply list, each a 16 KiB block and its header, which
+// jemalloc rounds up to 20 KiB (replyBlockData bytes of replies), counted
+// with its list node.
+func omemBeyond(out, static int64) int64 {
+	return replyBlocks(out-min(out, static)) * replyBlockMem
 }
+
+// replyBlocks is how many blocks of Redis's reply list n bytes fill.
+func replyBlocks(n int64) int64 { return (n + replyBlockData - 1) / replyBlockData }
+
+const (
+	// replyBlockData is the room for replies of a block of Redis's
+	// reply list: 16 KiB and a 16-byte header allocated in jemalloc's
+	// 20 KiB class, less the header.
+	replyBlockData = 20480 - 16
+	// replyBlockMem is what omem counts a block: its room, its header
+	// and its list node.
+	replyBlockMem = replyBlockData + 16 + 24
+)

@@ -343,8 +343,13 @@ func (c *conn) overOutputLimit() bool {
 		return false
 	}
 	// NB: the replies of this read that went out, or those still
-	// queued, whichever is more: Redis's output list holds both.
-	used := max(max(c.passOut, c.queued())+int64(c.out.Len())-replyChunkBytes, 0)
+	// queued, whichever is more: Redis's output list holds both, and
+	// all from the first reply Redis writes with a deferred length.
+	static := int64(replyChunkBytes)
+	if at, ok := c.out.DeferredAt(); ok {
+		static = min(static, c.passOut+int64(at))
+	}
+	used := omemBeyond(max(c.passOut, c.queued())+int64(c.out.Len()), static)
 	if !c.outq.over(l, used, time.Now()) {
 		return false
 	}

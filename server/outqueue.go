@@ -63,7 +63,7 @@ func (c *conn) checkQueueLimit(now time.Time) {
 	}
 	q := &c.outq
 	q.mu.Lock()
-	used := max(q.bytes-replyChunkBytes, 0)
+	used := omemOf(q.bytes)
 	over := q.bytes > 0 && q.watch.Over(l, used, now)
 	q.mu.Unlock()
 	if over {

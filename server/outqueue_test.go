@@ -124,3 +124,33 @@ func TestQueuedRepliesSoftLimitAsRedis(t *testing.T) {
 	}
 	sameOnBoth(t, got)
 }
+
+// TestDeferredReplyOutputLimitAsRedis follows obuf-limits.tcl's "Obuf
+// limit, KEYS stopped mid-run": a reply Redis writes with a deferred
+// length (KEYS, SMEMBERS) goes whole into its output list, so under
+// client-output-buffer-limit normal 100000 a 110 KB one closes the
+// client, where a 113 KB LRANGE, whose first 16 KiB sit in Redis's reply
+// buffer, does not; as in redis-server 7.0.15.
+func TestDeferredReplyOutputLimitAsRedis(t *testing.T) {
+	var got []string
+	for _, p := range bothPeers(t) {
+		ctx := testutil.Ctx(t)
+		prefix := strings.Repeat("k", 100)
+		for i := range 1000 {
+			p.c.Set(ctx, fmt.Sprintf("%s%d", prefix, i), "v", 0)
+			p.c.SAdd(ctx, "set", fmt.Sprintf("%s%d", prefix, i))
+			p.c.RPush(ctx, "list", strings.Repeat("e", 105))
+		}
+		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 100000 0 0")
+		var b strings.Builder
+		for _, cmd := range []string{"KEYS k*", "SMEMBERS set", "LRANGE list 0 -1"} {
+			r := testutil.Dial(t, p.addr)
+			r.Send(cmd + "\r\n")
+			reply, err := r.ReadReply()
+			fmt.Fprintf(&b, "%s: %d bytes, %v\n", cmd, len(reply), err != nil)
+		}
+		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 0 0 0")
+		got = append(got, b.String())
+	}
+	sameOnBoth(t, got)
+}
