@@ -26,9 +26,7 @@ func TestBigArgumentAsRedis(t *testing.T) {
 		// server read the part (nil when the client is gone).
 		sent := func(size, part int) (*testutil.Raw, string, map[string]string) {
 			r := testutil.Dial(t, p.addr)
-			r.Send("CLIENT ID\r\n")
-			idReply, _ := r.ReadReply()
-			id := strings.TrimSpace(strings.TrimPrefix(idReply, ":"))
+			id := rawClientID(r)
 			r.Send(fmt.Sprintf("*2\r\n$4\r\nECHO\r\n$%d\r\n%s", size, bytes.Repeat([]byte("x"), part)))
 			deadline := time.Now().Add(5 * time.Second)
 			for time.Now().Before(deadline) {
@@ -81,9 +79,7 @@ func TestBigArgumentRoomAsRedis(t *testing.T) {
 		ctx := testutil.Ctx(t)
 		var b strings.Builder
 		r := testutil.Dial(t, p.addr)
-		r.Send("CLIENT ID\r\n")
-		idReply, _ := r.ReadReply()
-		id := strings.TrimSpace(strings.TrimPrefix(idReply, ":"))
+		id := rawClientID(r)
 		room := func() string {
 			f := clientFields(t, p.c.ClientList(ctx).Val(), id)
 			return "qbuf=" + f["qbuf"] + " qbuf-free=" + f["qbuf-free"]

@@ -33,6 +33,13 @@ func clientFields(t *testing.T, reply string, id string) map[string]string {
 	return nil
 }
 
+// rawClientID returns the ID of r's connection (CLIENT ID).
+func rawClientID(r *testutil.Raw) string {
+	r.Send("CLIENT ID\r\n")
+	reply, _ := r.ReadReply()
+	return strings.TrimSpace(strings.TrimPrefix(reply, ":"))
+}
+
 func fieldInt(t *testing.T, f map[string]string, name string) int64 {
 	t.Helper()
 	n, err := strconv.ParseInt(f[name], 10, 64)
@@ -55,9 +62,7 @@ func clientMemSteps(t *testing.T, addr string) []string {
 		}
 	}
 	self := testutil.Dial(t, addr)
-	self.Send("CLIENT ID\r\n")
-	idReply, _ := self.ReadReply()
-	selfID := strings.TrimSpace(strings.TrimPrefix(idReply, ":"))
+	selfID := rawClientID(self)
 	info := func() map[string]string {
 		self.Send("*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n")
 		r, err := self.ReadReply()
@@ -88,11 +93,7 @@ func clientMemSteps(t *testing.T, addr string) []string {
 		}
 		return clientFields(t, r, id)
 	}
-	idOf := func(c *testutil.Raw) string {
-		c.Send("CLIENT ID\r\n")
-		r, _ := c.ReadReply()
-		return strings.TrimSpace(strings.TrimPrefix(r, ":"))
-	}
+	idOf := rawClientID
 
 	multi := testutil.Dial(t, addr)
 	multiID := idOf(multi)

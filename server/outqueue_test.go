@@ -24,11 +24,7 @@ func TestUnreadRepliesQueueAsRedis(t *testing.T) {
 		ctx := testutil.Ctx(t)
 		var b strings.Builder
 		p.c.SetRange(ctx, "k", 200000, "v")
-		id := func(r *testutil.Raw) string {
-			r.Send("CLIENT ID\r\n")
-			reply, _ := r.ReadReply()
-			return strings.TrimSpace(strings.TrimPrefix(reply, ":"))
-		}
+		id := rawClientID
 		field := func(id, name string) (int64, bool) {
 			list := p.c.ClientList(ctx).Val()
 			if !strings.Contains(list, "id="+id+" ") {

@@ -36,9 +36,7 @@ func TestTrackingPrefixesAsRedis(t *testing.T) {
 		ctx := testutil.Ctx(t)
 		var b strings.Builder
 		r := testutil.Dial(t, p.addr)
-		r.Send("CLIENT ID\r\n")
-		idReply, _ := r.ReadReply()
-		id := strings.TrimSpace(strings.TrimPrefix(idReply, ":"))
+		id := rawClientID(r)
 		mem := func() int64 {
 			return fieldInt(t, clientFields(t, p.c.ClientList(ctx).Val(), id), "tot-mem")
 		}
