@@ -161,7 +161,8 @@ func (c *conn) afterRead(rerr error) bool {
 	c.publishHeld()
 	if rerr == nil && c.heldQuery.Load()+c.heldFree.Load()+c.heldArgv.Load() > readChunk && c.s.clientsLimit.Load() > 0 {
 		// NB: a request growing over reads is what a client's memory
-		// grows by; the others are checked once a second.
+		// grows by here; output is weighed as it queues (weighOut), and
+		// every client once a second.
 		c.s.evictClients()
 	}
 	if rerr != nil {
