@@ -181,7 +181,7 @@ func smembers(c *Ctx) error {
 		if err := storedOrder(c, k, ms); err != nil {
 			return err
 		}
-		// NB: SMEMBERS is Redis's SINTER of one key: a deferred length.
+		// NB: SMEMBERS is Redis's SINTER of one key.
 		c.Out.MarkDeferred()
 	}
 	writeSet(c, ms)
@@ -576,7 +576,7 @@ func interAll(c *Ctx, sets []*storage.Key) ([][]byte, bool, error) {
 }
 
 // setAlgebra serves SINTER, SUNION and SDIFF: every key is a source.
-func setAlgebra(op setOp) func(c *Ctx) error {
+func setAlgebra(op setOp, deferred bool) func(c *Ctx) error {
 	return func(c *Ctx) error {
 		names := c.Args[1:]
 		c.Tx.Lock(c.DB(), names...)
@@ -587,6 +587,10 @@ func setAlgebra(op setOp) func(c *Ctx) error {
 		ms, _, err := op(c, sets)
 		if err != nil {
 			return err
+		}
+		if deferred && !slices.Contains(sets, nil) {
+			// NB: as Redis's SINTER of sets that all exist.
+			c.Out.MarkDeferred()
 		}
 		writeSet(c, ms)
 		return nil
@@ -619,9 +623,9 @@ func setAlgebraStore(op setOp) func(c *Ctx) error {
 }
 
 var (
-	sinter      = setAlgebra(interAll)
-	sunion      = setAlgebra(setUnion)
-	sdiff       = setAlgebra(setDiff)
+	sinter      = setAlgebra(interAll, true)
+	sunion      = setAlgebra(setUnion, false)
+	sdiff       = setAlgebra(setDiff, false)
 	sinterstore = setAlgebraStore(interAll)
 	sunionstore = setAlgebraStore(setUnion)
 	sdiffstore  = setAlgebraStore(setDiff)

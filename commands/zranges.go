@@ -198,6 +198,11 @@ func zrangeCmd(kind zrangeKind, dir zrangeDir) func(c *Ctx) error {
 		if err != nil {
 			return err
 		}
+		if sp.kind != zrRank {
+			// NB: Redis's range handler writes the length of a range
+			// by score or by lex after its entries.
+			c.Out.MarkDeferred()
+		}
 		replyEntries(c, es, sp.withScores)
 		return nil
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shoaldb/shoal/internal/testutil"
 )
 
@@ -123,10 +125,12 @@ func TestQueuedRepliesSoftLimitAsRedis(t *testing.T) {
 
 // TestDeferredReplyOutputLimitAsRedis follows obuf-limits.tcl's "Obuf
 // limit, KEYS stopped mid-run": a reply Redis writes with a deferred
-// length (KEYS, SMEMBERS) goes whole into its output list, so under
-// client-output-buffer-limit normal 100000 a 110 KB one closes the
-// client, where a 113 KB LRANGE, whose first 16 KiB sit in Redis's reply
-// buffer, does not; as in redis-server 7.0.15.
+// length (KEYS, SMEMBERS, SINTER, ZRANGE BYSCORE) goes whole into its
+// output list, so under client-output-buffer-limit normal 100000 a 93 KB
+// ZRANGE BYSCORE closes the client where a 93 KB ZRANGE by rank or
+// SUNION, whose first 16 KiB sit in Redis's reply buffer, does not; a
+// 110 KB KEYS, SMEMBERS or SINTER and a 113 KB LRANGE close it; as in
+// redis-server 7.0.15.
 func TestDeferredReplyOutputLimitAsRedis(t *testing.T) {
 	var got []string
 	for _, p := range bothPeers(t) {
@@ -136,10 +140,15 @@ func TestDeferredReplyOutputLimitAsRedis(t *testing.T) {
 			p.c.Set(ctx, fmt.Sprintf("%s%d", prefix, i), "v", 0)
 			p.c.SAdd(ctx, "set", fmt.Sprintf("%s%d", prefix, i))
 			p.c.RPush(ctx, "list", strings.Repeat("e", 105))
+			if i < 900 {
+				p.c.ZAdd(ctx, "zset", redis.Z{Score: float64(i), Member: fmt.Sprintf("%s%04d", prefix[:92], i)})
+				p.c.SAdd(ctx, "small", fmt.Sprintf("%s%04d", prefix[:92], i))
+			}
 		}
 		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 100000 0 0")
 		var b strings.Builder
-		for _, cmd := range []string{"KEYS k*", "SMEMBERS set", "LRANGE list 0 -1"} {
+		for _, cmd := range []string{"KEYS k*", "SMEMBERS set", "SINTER set set", "LRANGE list 0 -1",
+			"ZRANGE zset 0 -1", "ZRANGE zset -inf +inf BYSCORE", "SUNION small"} {
 			r := testutil.Dial(t, p.addr)
 			r.Send(cmd + "\r\n")
 			reply, err := r.ReadReply()
