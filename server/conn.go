@@ -353,8 +353,7 @@ func (c *conn) overOutputLimit() bool {
 	if !c.outq.over(l, used, time.Now()) {
 		return false
 	}
-	c.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
-		"client", c.ID, "addr", c.Addr, "class", obuf.ClassName(class), "pending", used)
+	c.logOutputLimit(class, used)
 	return true
 }
 

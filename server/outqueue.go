@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 // and maxmemory-clients close a client that lets it grow. A subscriber's
 // messages join the queue while it is in use, so nothing overtakes a
 // reply. A TLS connection's writes wait for its socket, as before.
+
+// errConnDead is send's error once the socket failed.
+var errConnDead = errors.New("connection closed")
 
 // outQueue is a connection's output waiting for its socket; mu guards it.
 // Output goes to the socket under conn.wmu, which orders it: straight
@@ -67,10 +71,16 @@ func (c *conn) checkQueueLimit(now time.Time) {
 	over := q.bytes > 0 && q.watch.Over(l, used, now)
 	q.mu.Unlock()
 	if over {
-		c.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
-			"client", c.ID, "addr", c.Addr, "class", obuf.ClassName(class), "pending", used)
+		c.logOutputLimit(class, used)
 		c.closeConn()
 	}
+}
+
+// logOutputLimit logs, as Redis does, that c passed the output limit of
+// its class with used bytes.
+func (c *conn) logOutputLimit(class int, used int64) {
+	c.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+		"client", c.ID, "addr", c.Addr, "class", obuf.ClassName(class), "pending", used)
 }
 
 // send writes p to the socket, or as much of it as the socket takes at
@@ -88,15 +98,13 @@ func (c *conn) send(p []byte) error {
 		return err
 	}
 	q.mu.Lock()
-	if q.dead || q.busy {
-		dead := q.dead
-		if !dead {
-			c.queueLocked(p)
-		}
+	switch {
+	case q.dead:
 		q.mu.Unlock()
-		if dead {
-			return errConnDead
-		}
+		return errConnDead
+	case q.busy:
+		c.queueLocked(p)
+		q.mu.Unlock()
 		return nil
 	}
 	q.mu.Unlock()

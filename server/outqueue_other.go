@@ -7,8 +7,6 @@ import (
 	"syscall"
 )
 
-var errConnDead = errors.New("connection closed")
-
 // writeSomeOK tells that writeSome works here.
 const writeSomeOK = false
 

@@ -2,12 +2,7 @@
 
 package server
 
-import (
-	"errors"
-	"syscall"
-)
-
-var errConnDead = errors.New("connection closed")
+import "syscall"
 
 // writeSomeOK tells that writeSome works here.
 const writeSomeOK = true

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -67,7 +66,6 @@ func (r *pubsubRegistry) limit(class int) obuf.Limit {
 // the queue fields are guarded by mu.
 type subscriber struct {
 	c        *conn
-	log      *slog.Logger
 	channels map[string]struct{}
 	patterns map[string]struct{}
 	shards   map[string]struct{}
@@ -84,7 +82,6 @@ type subscriber struct {
 func newSubscriber(c *conn) *subscriber {
 	sub := &subscriber{
 		c:        c,
-		log:      c.s.log,
 		channels: map[string]struct{}{},
 		patterns: map[string]struct{}{},
 		shards:   map[string]struct{}{},
@@ -225,8 +222,7 @@ func (sub *subscriber) closeOverLimitLocked(now time.Time) bool {
 		return false
 	}
 	sub.mu.Unlock()
-	sub.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits.",
-		"client", sub.c.ID, "addr", sub.c.Addr, "class", obuf.ClassName(class), "pending", used)
+	sub.c.logOutputLimit(class, used)
 	sub.kill()
 	return true
 }
