@@ -18,8 +18,13 @@ import (
 // payload, read straight into the argument, comes back whole.
 func TestBigArgumentAsRedis(t *testing.T) {
 	var got []string
-	for _, p := range bothPeers(t) {
+	for _, p := range bothPeers(t, "--enable-debug-command", "yes") {
 		ctx := testutil.Ctx(t)
+		// NB: Redis's cron trims a query buffer sized for a big argument
+		// to the argument's length when it visits the client between the
+		// read of the header and the next read; paused, it leaves the
+		// size the read made.
+		p.c.Do(ctx, "DEBUG", "PAUSE-CRON", "1")
 		var b strings.Builder
 		// sent announces a bulk of size bytes and sends part of it; it
 		// returns the client, its ID and its CLIENT LIST line once the
@@ -49,6 +54,7 @@ func TestBigArgumentAsRedis(t *testing.T) {
 		reply, err := r.ReadReply()
 		fmt.Fprintf(&b, "ECHO: %d bytes, whole %v, %v\n", len(reply), reply == "$200000\r\n"+strings.Repeat("x", 200000)+"\r\n", err)
 
+		p.c.Do(ctx, "DEBUG", "PAUSE-CRON", "0")
 		p.c.ConfigSet(ctx, "maxmemory-clients", "1mb")
 		_, id, f := sent(2000000, 100000)
 		if f != nil {

@@ -115,8 +115,10 @@ func (s *Server) serveConn(nc net.Conn) {
 					// What CLIENT LIST and the idle sweeper read, once per
 					// pipeline, published before the replies go out: a
 					// client that has read its reply finds its state in
-					// CLIENT LIST.
+					// CLIENT LIST, the query it was served gone from its
+					// qbuf.
 					c.lastActive.Store(time.Now().UnixNano())
+					c.publishHeld()
 					c.publish()
 					c.flush()
 				}
