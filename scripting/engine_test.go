@@ -63,9 +63,8 @@ func TestEvalBasics(t *testing.T) {
 		{"return {err='ERR custom'}", "-ERR custom\r\n"},
 		{"return {ok='fine'}", "+fine\r\n"},
 		{"return {double=3.14}", "$18\r\n3.1400000000000001\r\n"},
-		// Lua 5.1 names the variable ("attempt to index local 'a' (a nil
-		// value)"); gopher-lua does not know it.
-		{"local a = nil; return a.b", "-ERR user_script:1: attempt to index a nil value script: a4f98b90454ae717765b45eb6f71312d37f994c6, on @user_script:1.\r\n"},
+		// As Lua 5.1, the error names the variable.
+		{"local a = nil; return a.b", "-ERR user_script:1: attempt to index local 'a' (a nil value) script: a4f98b90454ae717765b45eb6f71312d37f994c6, on @user_script:1.\r\n"},
 		{"return 1 + nil", "-ERR user_script:1: attempt to perform arithmetic on a nil value script: e8f647a6e338d050a115f7d097171925636246d4, on @user_script:1.\r\n"},
 		// Lua 5.1 says what it expected ("'=' expected near 'error'").
 		{"syntax error here", "LOADERR ERR Error compiling script (new function): user_script:1: parse error near 'error'"},

@@ -183,6 +183,7 @@ func (s *state) addCompat() {
 		return 0
 	}))
 	g.RawSetString("tostring", L.NewFunction(tostring(g.RawGetString("tostring").(*lua.LFunction))))
+	setProtectedCalls(L, g)
 	mlib := g.RawGetString("math").(*lua.LTable)
 	mlib.RawSetString("random", L.NewFunction(mathRandom))
 	mlib.RawSetString("randomseed", L.NewFunction(mathRandomSeed))
@@ -297,7 +298,7 @@ func (s *state) errorHandler(L *lua.LState) int {
 	t, ok := errv.(*lua.LTable)
 	if !ok {
 		t = L.NewTable()
-		t.RawSetString("err", lua.LString("ERR "+luaMessage(lua.LVAsString(L.ToStringMeta(errv)))))
+		t.RawSetString("err", lua.LString("ERR "+lua.LVAsString(reworded(L, lua.LString(lua.LVAsString(L.ToStringMeta(errv)))))))
 	}
 	for level := 0; ; level++ {
 		dbg, ok := L.GetStack(level)
