@@ -81,6 +81,7 @@ var aclCategories = []string{"keyspace", "read", "write", "set", "sortedset", "l
 // (a container's subcommands as container|sub).
 func aclCat(c *Ctx) error {
 	if len(c.Args) == 2 {
+		c.Out.MarkDeferred() // NB: Redis counts the categories as it goes
 		c.Out.StringArray(aclCategories)
 		return nil
 	}
@@ -105,6 +106,7 @@ func aclCat(c *Ctx) error {
 		}
 	}
 	walk(c.Server.Table().All())
+	c.Out.MarkDeferred() // NB: Redis counts the commands as it goes
 	c.Out.StringArray(names)
 	return nil
 }

@@ -69,12 +69,14 @@ func clusterCommands() []*Command {
 				sub("slots", 2, view, slow, "Returns the mapping of cluster slots to nodes.", "3.0.0",
 					"O(N) where N is the total number of Cluster nodes", func(c *Ctx) error {
 						v := c.Cluster.View()
+						c.Out.MarkDeferred() // NB: Redis counts the slot ranges as it goes
 						WriteClusterSlots(c.Out, &v)
 						return nil
 					}),
 				sub("shards", 2, view, slow, "Returns the mapping of cluster slots to shards.", "7.0.0",
 					"O(N) where N is the total number of cluster nodes", func(c *Ctx) error {
 						v := c.Cluster.View()
+						c.Out.MarkDeferred() // NB: Redis counts the shards as it goes
 						WriteClusterShards(c.Out, &v)
 						return nil
 					}),

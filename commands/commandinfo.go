@@ -116,6 +116,7 @@ func writeCommandInfo(c *Ctx, cmd *Command) {
 			}
 		}
 	}
+	out.MarkDeferred() // NB: as Redis's addReplyCommandCategories
 	writeStatusSet(c, acl)
 	var specs []KeySpec
 	var tips []string
@@ -350,6 +351,9 @@ func commandDocs(c *Ctx) error {
 			}
 		}
 	}
+	if len(c.Args) > 2 {
+		c.Out.MarkDeferred() // NB: Redis counts the commands it found as it goes
+	}
 	c.Out.Map(len(cmds))
 	for _, cmd := range cmds {
 		c.Out.BulkString(cmd.Name)
@@ -400,6 +404,7 @@ func commandList(c *Ctx) error {
 			}
 		}
 	}
+	c.Out.MarkDeferred() // NB: Redis counts the commands as it goes
 	c.Out.StringArray(names)
 	return nil
 }

@@ -585,6 +585,7 @@ func lpos(c *Ctx) error {
 		}
 		return nil
 	}
+	c.Out.MarkDeferred() // NB: Redis counts the matches as it goes
 	c.Out.Array(len(matches))
 	for _, m := range matches {
 		c.Out.Int(m)

@@ -105,6 +105,7 @@ func role(c *Ctx) error {
 	c.Out.Array(3)
 	c.Out.BulkString("master")
 	c.Out.Int(c.Store.ReplOffset())
+	c.Out.MarkDeferred() // NB: Redis counts the online replicas as it goes
 	c.Out.Array(len(reps))
 	for _, rep := range reps {
 		c.Out.Array(3)

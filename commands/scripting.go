@@ -443,6 +443,9 @@ func functionList(c *Ctx) error {
 		}
 	}
 	out := c.Out
+	if pattern != nil {
+		out.MarkDeferred() // NB: Redis counts the libraries matched as it goes
+	}
 	out.Array(len(libs))
 	for _, l := range libs {
 		n := 3

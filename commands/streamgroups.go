@@ -364,6 +364,7 @@ func xpending(c *Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Out.MarkDeferred() // NB: Redis counts the entries as it goes
 	c.Out.Array(len(rows))
 	for _, r := range rows {
 		c.Out.Array(4)
@@ -408,6 +409,7 @@ func xpendingSummary(c *Ctx, g *storage.StreamGroup) error {
 	c.Out.Int(int64(g.Pending))
 	writeStreamID(c, first)
 	writeStreamID(c, last)
+	c.Out.MarkDeferred() // NB: Redis counts the consumers as it goes
 	c.Out.Array(len(owners))
 	for _, o := range owners {
 		c.Out.Array(2)
@@ -488,6 +490,7 @@ func (cl *claim) take(id encoding.StreamID, nack *storage.StreamNACK, n storage.
 
 // writeClaimed writes the claimed entries, or their IDs with JUSTID.
 func (cl *claim) writeClaimed() {
+	cl.c.Out.MarkDeferred() // NB: Redis counts the claimed entries as it goes
 	if !cl.justID {
 		writeEntries(cl.c, cl.out)
 		return
@@ -701,6 +704,7 @@ func xautoclaim(c *Ctx) error {
 	}
 	cl.finish()
 	c.Out.Array(3)
+	c.Out.MarkDeferred() // NB: as Redis, which learns the next ID last
 	writeStreamID(c, next)
 	cl.writeClaimed()
 	c.Out.Array(len(deleted))

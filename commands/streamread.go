@@ -166,6 +166,9 @@ func xread(c *Ctx, grouped bool) error {
 		}
 	}
 	if len(served) > 0 || !a.blocking || c.InMulti {
+		if len(served) > 0 {
+			c.Out.MarkDeferred() // NB: Redis counts the streams it served as it goes
+		}
 		writeStreamReads(c, served)
 		return nil
 	}
@@ -224,6 +227,7 @@ func writeStreamReads(c *Ctx, rs []streamRead) {
 			c.Out.Array(2)
 		}
 		c.Out.Bulk(r.key)
+		c.Out.MarkDeferred() // NB: as Redis's streamReplyWithRange
 		writeEntries(c, r.entries)
 	}
 }

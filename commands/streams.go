@@ -303,6 +303,7 @@ func xrange(c *Ctx, rev bool) error {
 	if err != nil {
 		return err
 	}
+	c.Out.MarkDeferred() // NB: as Redis's streamReplyWithRange
 	writeEntries(c, es)
 	return nil
 }

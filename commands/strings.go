@@ -1161,6 +1161,7 @@ func lcs(c *Ctx) error {
 	}
 	c.Out.Map(2)
 	c.Out.BulkString("matches")
+	c.Out.MarkDeferred() // NB: Redis counts the matches as it goes
 	c.Out.Array(len(matches))
 	for _, m := range matches {
 		if withLen {

@@ -98,6 +98,7 @@ func (s *state) tableToReply(run *Run, t *lua.LTable, out *resp.Writer, depth in
 	if m, ok := t.RawGetString("map").(*lua.LTable); ok {
 		n := 0
 		m.ForEach(func(_, _ lua.LValue) { n++ })
+		out.MarkDeferred() // NB: Redis counts a table's pairs as it goes
 		out.Map(n)
 		m.ForEach(func(k, v lua.LValue) {
 			s.luaToReply(run, k, out, depth+1)
@@ -108,6 +109,7 @@ func (s *state) tableToReply(run *Run, t *lua.LTable, out *resp.Writer, depth in
 	if set, ok := t.RawGetString("set").(*lua.LTable); ok {
 		n := 0
 		set.ForEach(func(_, _ lua.LValue) { n++ })
+		out.MarkDeferred()
 		out.Set(n)
 		set.ForEach(func(k, _ lua.LValue) { s.luaToReply(run, k, out, depth+1) })
 		return
@@ -116,6 +118,7 @@ func (s *state) tableToReply(run *Run, t *lua.LTable, out *resp.Writer, depth in
 	for t.RawGetInt(n+1) != lua.LNil {
 		n++
 	}
+	out.MarkDeferred()
 	out.Array(n)
 	for i := 1; i <= n; i++ {
 		s.luaToReply(run, t.RawGetInt(i), out, depth+1)

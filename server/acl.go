@@ -259,6 +259,7 @@ var errNoACLFile = commands.Errf("This Redis instance is not configured to use a
 // writeUser is ACL GETUSER's reply.
 func (s *Server) writeUser(c *commands.Ctx, u *acl.User) {
 	x := s.users.x
+	c.Out.MarkDeferred() // NB: Redis counts the user's fields as it goes
 	c.Out.Map(6)
 	c.Out.BulkString("flags")
 	flags := u.Flags()

@@ -202,6 +202,7 @@ func (s *Server) Latency(c *commands.Ctx) error {
 		if ts != nil {
 			samples = ts.ordered()
 		}
+		c.Out.MarkDeferred() // NB: Redis counts the samples as it goes
 		c.Out.Array(len(samples))
 		for _, sm := range samples {
 			c.Out.Array(2)
@@ -292,6 +293,7 @@ func (s *Server) latencyHistograms(c *commands.Ctx) {
 			}
 		}
 	}
+	c.Out.MarkDeferred() // NB: Redis counts the commands as it goes
 	c.Out.Map(len(names))
 	for _, name := range names {
 		calls, usec, counts := stats[name].histogram(false).cumulative()

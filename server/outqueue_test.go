@@ -125,11 +125,13 @@ func TestQueuedRepliesSoftLimitAsRedis(t *testing.T) {
 
 // TestDeferredReplyOutputLimitAsRedis follows obuf-limits.tcl's "Obuf
 // limit, KEYS stopped mid-run": a reply Redis writes with a deferred
-// length (KEYS, SMEMBERS, SINTER, ZRANGE BYSCORE) goes whole into its
-// output list, so under client-output-buffer-limit normal 100000 a 93 KB
-// ZRANGE BYSCORE closes the client where a 93 KB ZRANGE by rank or
-// SUNION, whose first 16 KiB sit in Redis's reply buffer, does not; a
-// 110 KB KEYS, SMEMBERS or SINTER and a 113 KB LRANGE close it; as in
+// length goes whole into its output list, so under
+// client-output-buffer-limit normal 100000 one of about 93 KB closes the
+// client (ZRANGE BYSCORE, a script's table, XRANGE, LPOS with COUNT,
+// PUBSUB CHANNELS, COMMAND INFO from the first command's categories on)
+// where the same bytes as a plain array (ZRANGE by rank, SUNION, LRANGE),
+// whose first 16 KiB sit in Redis's reply buffer, are answered; a 110 KB
+// KEYS, SMEMBERS or SINTER and a 113 KB LRANGE close it; as in
 // redis-server 7.0.15.
 func TestDeferredReplyOutputLimitAsRedis(t *testing.T) {
 	var got []string
@@ -144,18 +146,55 @@ func TestDeferredReplyOutputLimitAsRedis(t *testing.T) {
 				p.c.ZAdd(ctx, "zset", redis.Z{Score: float64(i), Member: fmt.Sprintf("%s%04d", prefix[:92], i)})
 				p.c.SAdd(ctx, "small", fmt.Sprintf("%s%04d", prefix[:92], i))
 			}
+			if i < 620 {
+				p.c.XAdd(ctx, &redis.XAddArgs{Stream: "st", ID: fmt.Sprintf("%d-1", i+1), Values: []string{"f", prefix}})
+				p.c.RPush(ctx, "wide", strings.Repeat("e", 140))
+			}
 		}
-		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 100000 0 0")
-		var b strings.Builder
-		for _, cmd := range []string{"KEYS k*", "SMEMBERS set", "SINTER set set", "LRANGE list 0 -1",
-			"ZRANGE zset 0 -1", "ZRANGE zset -inf +inf BYSCORE", "SUNION small"} {
-			r := testutil.Dial(t, p.addr)
-			r.Send(cmd + "\r\n")
-			reply, err := r.ReadReply()
-			fmt.Fprintf(&b, "%s: %d bytes, %v\n", cmd, len(reply), err != nil)
+		same := make([]any, 13000)
+		for i := range same {
+			same[i] = "x"
 		}
-		p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 0 0 0")
-		got = append(got, b.String())
+		p.c.RPush(ctx, "same", same...)
+		sub := p.c.Subscribe(ctx)
+		var chans []string
+		for i := range 900 {
+			chans = append(chans, fmt.Sprintf("%s%04d", prefix[:92], i))
+		}
+		if err := sub.Subscribe(ctx, chans...); err != nil {
+			t.Fatal(err)
+		}
+		for range chans {
+			if _, err := sub.Receive(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := testutil.Dial(t, p.addr)
+		r.Send("COMMAND INFO get\r\n")
+		info, _ := r.ReadReply()
+		gets := strings.Repeat(" get", 93000/(len(info)-4))
+		got = append(got, limitedReplies(t, p, "KEYS k*", "SMEMBERS set", "SINTER set set", "LRANGE list 0 -1",
+			"ZRANGE zset 0 -1", "ZRANGE zset -inf +inf BYSCORE", "SUNION small",
+			"LRANGE wide 0 -1", "EVAL \"return redis.call('lrange', 'wide', 0, -1)\" 0",
+			"XRANGE st - +", "LPOS same x COUNT 0", "PUBSUB CHANNELS", "COMMAND INFO"+gets))
+		sub.Close()
 	}
 	sameOnBoth(t, got)
+}
+
+// limitedReplies sends each of cmds (inline) on a connection of its own
+// under client-output-buffer-limit normal 100000 0 0, and tells the size
+// of each reply, or that the connection was closed.
+func limitedReplies(t *testing.T, p peer, cmds ...string) string {
+	ctx := testutil.Ctx(t)
+	p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 100000 0 0")
+	defer p.c.ConfigSet(ctx, "client-output-buffer-limit", "normal 0 0 0")
+	var b strings.Builder
+	for _, cmd := range cmds {
+		r := testutil.Dial(t, p.addr)
+		r.Send(cmd + "\r\n")
+		reply, err := r.ReadReply()
+		fmt.Fprintf(&b, "%.40s: %d bytes, %v\n", cmd, len(reply), err != nil)
+	}
+	return b.String()
 }

@@ -554,6 +554,7 @@ func (s *Server) pubsubChannels(c *commands.Ctx, set map[string]map[*subscriber]
 	}
 	r.mu.RUnlock()
 	sort.Strings(names)
+	c.Out.MarkDeferred() // NB: Redis counts the channels as it goes
 	c.Out.StringArray(names)
 	return nil
 }

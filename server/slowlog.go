@@ -94,6 +94,7 @@ func (s *Server) Slowlog(c *commands.Ctx) error {
 		}
 		entries = append([]slowEntry(nil), entries...)
 		s.slowlog.mu.Unlock()
+		c.Out.MarkDeferred() // NB: Redis counts the entries as it goes
 		c.Out.Array(len(entries))
 		for _, e := range entries {
 			c.Out.Array(6)

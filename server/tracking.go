@@ -96,6 +96,7 @@ func (s *Server) trackingCmd(c *commands.Ctx) error {
 	case "client|trackinginfo":
 		c.Out.Map(3)
 		c.Out.BulkString("flags")
+		c.Out.MarkDeferred() // NB: Redis counts the flags as it goes
 		var flags []string
 		if !t.on {
 			flags = append(flags, "off")
