@@ -138,6 +138,9 @@ type casReq struct {
 	WriterEpoch uint64 `json:"epoch"`
 	Primary     string `json:"primary"`
 	Nonce       string `json:"nonce"`
+	// Lapsed makes the swap an automatic failover, which the leader
+	// refuses while the current primary still renews its lease.
+	Lapsed bool `json:"lapsed,omitempty"`
 }
 
 // applyResult is what Apply returns through raft's future.

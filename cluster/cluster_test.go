@@ -270,6 +270,57 @@ func TestEncryptedGossip(t *testing.T) {
 	}
 }
 
+// TestRenewingPrimaryIsNotReplaced cuts gossip alone between the primary
+// and both replicas, whose gossip then agrees the primary failed, while
+// the primary still reaches the catalog and renews its lease there: the
+// catalog's leader refuses the failover they ask for, and the primary
+// keeps its epoch; once gossip heals, the replicas see it alive again.
+func TestRenewingPrimaryIsNotReplaced(t *testing.T) {
+	c := start(t, testcluster.Options{})
+	ctx := ctxT(t)
+	p := stable(t, c)
+	pid, epoch := primaryEpoch(t, p)
+	bus := func(n *testcluster.Node) string { return fmt.Sprintf("127.0.0.1:%d", n.BusPort) }
+	var replicas []*testcluster.Node
+	drop := []any{"DEBUG", "NETFAULT", "DROP"}
+	for _, n := range c.Nodes {
+		if n != p {
+			replicas = append(replicas, n)
+			drop = append(drop, bus(n))
+		}
+	}
+	if err := p.Do(ctx, drop...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range replicas {
+		if err := r.Do(ctx, "DEBUG", "NETFAULT", "DROP", bus(p)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range replicas {
+		waitSeesFailed(t, r, pid)
+	}
+	// NB: a failover waits out the primary's lease, half the node
+	// timeout; give it several of those.
+	time.Sleep(4 * nodeTimeout)
+	for _, r := range replicas {
+		if n := infoField(ctx, r, "cluster", "cluster_failovers"); n != "" && n != "0" {
+			t.Fatalf("replica %d promoted itself %s times", r.ID, n)
+		}
+	}
+	for _, n := range c.Nodes {
+		if err := n.Do(ctx, "DEBUG", "NETFAULT", "HEAL").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := stable(t, c); got != p {
+		t.Fatalf("primary %d after healing, want %d", got.ID, p.ID)
+	}
+	for _, r := range replicas {
+		waitSeesPrimary(t, r, pid, epoch)
+	}
+}
+
 // TestIsolatedReplicaReplacesNoOne cuts a replica off until its gossip
 // declares the primary failed, then heals the network: a member whose
 // view is behind the others' must not replace the primary they reach.
@@ -277,27 +328,13 @@ func TestIsolatedReplicaReplacesNoOne(t *testing.T) {
 	c := start(t, testcluster.Options{})
 	ctx := ctxT(t)
 	p := stable(t, c)
-	pid, err := p.Do(ctx, "CLUSTER", "MYID").Text()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := clusterNodes(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	epoch := lines[pid].epoch
+	pid, epoch := primaryEpoch(t, p)
 	r := c.Nodes[0]
 	if r == p {
 		r = c.Nodes[1]
 	}
 	c.Isolate(r)
-	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
-		lines, err := clusterNodes(ctx, r)
-		if err != nil {
-			return false, err.Error()
-		}
-		return strings.HasSuffix(lines[pid].flags, ",fail"), fmt.Sprintf("the isolated node sees the primary as %q", lines[pid].flags)
-	})
+	waitSeesFailed(t, r, pid)
 	c.Heal()
 	if got := stable(t, c); got != p {
 		t.Fatalf("primary %d after healing, want %d", got.ID, p.ID)
@@ -305,15 +342,49 @@ func TestIsolatedReplicaReplacesNoOne(t *testing.T) {
 	// A failover the isolated node began would land once it reaches the
 	// catalog again: its own view must show the same primary and epoch
 	// once it sees the primary alive.
-	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
-		lines, err := clusterNodes(ctx, r)
-		if err != nil {
-			return false, err.Error()
-		}
-		l := lines[pid]
-		return l.flags == "master" && l.epoch == epoch, fmt.Sprintf("the healed node sees the primary as %+v, epoch was %s", l, epoch)
-	})
+	waitSeesPrimary(t, r, pid, epoch)
 	if n := infoField(ctx, r, "cluster", "cluster_failovers"); n != "" && n != "0" {
 		t.Fatalf("the isolated node promoted itself %s times", n)
 	}
+}
+
+// primaryEpoch returns the id of primary p and its epoch in CLUSTER NODES.
+func primaryEpoch(t *testing.T, p *testcluster.Node) (id, epoch string) {
+	t.Helper()
+	ctx := ctxT(t)
+	id, err := p.Do(ctx, "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := clusterNodes(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, lines[id].epoch
+}
+
+// waitSeesFailed waits until n's CLUSTER NODES flags node id as failed.
+func waitSeesFailed(t *testing.T, n *testcluster.Node, id string) {
+	t.Helper()
+	waitSees(t, n, id, "", func(l nodeLine) bool { return strings.HasSuffix(l.flags, ",fail") })
+}
+
+// waitSeesPrimary waits until n's CLUSTER NODES shows node id as a primary
+// alive at epoch.
+func waitSeesPrimary(t *testing.T, n *testcluster.Node, id, epoch string) {
+	t.Helper()
+	waitSees(t, n, id, ", epoch was "+epoch, func(l nodeLine) bool { return l.flags == "master" && l.epoch == epoch })
+}
+
+// waitSees waits until node id's line in n's CLUSTER NODES satisfies ok.
+func waitSees(t *testing.T, n *testcluster.Node, id, note string, ok func(nodeLine) bool) {
+	t.Helper()
+	ctx := ctxT(t)
+	testcluster.WaitFor(t, 30*time.Second, func() (bool, string) {
+		lines, err := clusterNodes(ctx, n)
+		if err != nil {
+			return false, err.Error()
+		}
+		return ok(lines[id]), fmt.Sprintf("node %d sees the primary as %+v%s", n.ID, lines[id], note)
+	})
 }

@@ -10,6 +10,10 @@ import (
 // node already replaced the primary it meant to replace.
 var ErrSuperseded = errors.New("cluster: the shard's primary changed meanwhile")
 
+// ErrPrimaryRenews ends an automatic failover the catalog's leader
+// refused: the primary still renews its lease there.
+var ErrPrimaryRenews = errors.New("cluster: " + errPrimaryRenews)
+
 // checkFailover runs on a replica at every tick: when gossip says the
 // shard's primary failed, the live replica with the highest replication
 // offset (ties to the lowest id) bumps the writer epoch to itself. The
@@ -22,6 +26,7 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 	if n.health(p) != Failed {
 		n.mu.Lock()
 		delete(n.mu.failing, p)
+		delete(n.mu.refused, p)
 		n.mu.Unlock()
 		return
 	}
@@ -62,12 +67,24 @@ func (n *Node) checkFailover(st *State, sh *Shard) {
 	if best != n.cfg.ID || 2*seen <= len(ids) {
 		return
 	}
-	n.log.Warn("starting failover", "failed", p, "offset", bestOff, "epoch", sh.WriterEpoch, "confirmed_by", agree)
-	n.promote(p, "failover")
+	n.mu.Lock()
+	again := n.mu.refused[p]
+	n.mu.Unlock()
+	if !again {
+		n.log.Warn("starting failover", "failed", p, "offset", bestOff, "epoch", sh.WriterEpoch, "confirmed_by", agree)
+	}
+	n.promote(p, autoFailover)
 }
 
+// autoFailover is promote's reason for a failover that gossip decided.
+const autoFailover = "failover"
+
 // promote bumps the writer epoch to this node in the background, for as
-// long as the shard's primary is still old.
+// long as the shard's primary is still old. An automatic failover is
+// refused while old still renews its lease with the catalog's leader: the
+// members that saw it failed saw the view of one cut off until a moment
+// ago (gossip spreads a healed member's verdict to the others before the
+// primary refutes it), and the next tick asks again.
 func (n *Node) promote(old, why string) {
 	if !n.bumping.CompareAndSwap(false, true) {
 		return
@@ -77,7 +94,17 @@ func (n *Node) promote(old, why string) {
 		defer n.wg.Done()
 		defer n.bumping.Store(false)
 		start := time.Now()
-		sh, err := n.BumpEpoch(0, func(cur *Shard) bool { return cur.PrimaryID == old })
+		sh, err := n.BumpEpoch(0, why == autoFailover, func(cur *Shard) bool { return cur.PrimaryID == old })
+		if errors.Is(err, ErrPrimaryRenews) {
+			n.mu.Lock()
+			again := n.mu.refused[old]
+			n.mu.refused[old] = true
+			n.mu.Unlock()
+			if !again {
+				n.log.Warn("failover refused: the primary still renews its lease", "primary", old)
+			}
+			return
+		}
 		if errors.Is(err, ErrSuperseded) {
 			n.log.Info("failover not needed: the shard has a new primary", "primary", sh.PrimaryID, "epoch", sh.WriterEpoch)
 			return
@@ -100,7 +127,9 @@ func (n *Node) promote(old, why string) {
 // says whether the bump is still wanted given the current record
 // (otherwise ErrSuperseded). Retries back off from 10 ms to 1 s with
 // jitter until cluster-epoch-bump-timeout, then ErrEpochBumpTimeout.
-func (n *Node) BumpEpoch(shard int, want func(*Shard) bool) (*Shard, error) {
+// lapsed makes it an automatic failover, which ends with ErrPrimaryRenews
+// when the leader finds the primary still renewing its lease.
+func (n *Node) BumpEpoch(shard int, lapsed bool, want func(*Shard) bool) (*Shard, error) {
 	nonce := newNonce()
 	deadline := time.Now().Add(time.Duration(n.bumpTimeout.Load()))
 	casTimeout := 2*n.leaseLen() + rpcTimeout
@@ -121,9 +150,11 @@ func (n *Node) BumpEpoch(shard int, want func(*Shard) bool) (*Shard, error) {
 				return cur, ErrSuperseded
 			}
 			n.count(&n.stats.bumpAttempts, n.metrics.bumpAttempts)
-			req := &casReq{Shard: shard, Expect: cur.Version, WriterEpoch: cur.WriterEpoch + 1, Primary: n.cfg.ID, Nonce: nonce}
+			req := &casReq{Shard: shard, Expect: cur.Version, WriterEpoch: cur.WriterEpoch + 1, Primary: n.cfg.ID, Nonce: nonce, Lapsed: lapsed}
 			resp, err := n.leaderCall(&rpcRequest{Op: rpcCAS, CAS: req}, casTimeout)
 			switch {
+			case err == nil && resp.Err == errPrimaryRenews:
+				return resp.Shard, ErrPrimaryRenews
 			case err == nil && resp.Err == "" && !resp.Conflict && resp.Shard != nil && resp.Shard.Nonce == nonce:
 				return resp.Shard, nil
 			case err == nil && resp.Conflict:

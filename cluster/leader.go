@@ -24,10 +24,10 @@ type leaderState struct {
 	gen    int64 // leadership generation
 	ready  bool  // leader, and the catalog applied up to its term (Barrier)
 	since  int64 // mono ns when this leadership began
-	// lastGrant is when this leader last renewed each shard's lease;
-	// fenced counts the changes of primary waiting out a shard's lease,
-	// during which no renewal is granted.
-	lastGrant map[int]int64
+	// lastGrant is when this leader last renewed each shard's lease, and
+	// for which writer epoch; fenced counts the changes of primary
+	// waiting out a shard's lease, during which no renewal is granted.
+	lastGrant map[int]grant
 	fenced    map[int]int
 	// banned holds forgotten members that gossip must not re-add for a
 	// minute, as Redis's CLUSTER FORGET ban list.
@@ -186,11 +186,25 @@ func (n *Node) grantLease(req *rpcRequest) *rpcResponse {
 	if n.leader.fenced[req.Shard] > 0 {
 		return &rpcResponse{Err: "primary change in progress", Shard: sh}
 	}
-	n.leader.lastGrant[req.Shard] = mono()
+	n.leader.lastGrant[req.Shard] = grant{at: mono(), epoch: sh.WriterEpoch}
 	return &rpcResponse{Shard: sh}
 }
 
-// serveCAS applies a compare-and-swap of a shard record. A swap that
+// grant is a lease renewal the leader granted.
+type grant struct {
+	at    int64 // mono ns
+	epoch uint64
+}
+
+// errPrimaryRenews refuses an automatic failover of a primary that
+// renewed its lease within the last lease length: it reaches this leader,
+// and through it a quorum, whatever the gossip of the members that asked
+// for the failover says.
+const errPrimaryRenews = "the primary still renews its lease"
+
+// serveCAS applies a compare-and-swap of a shard record. An automatic
+// failover (r.Lapsed) is refused while the primary it replaces renewed
+// its lease within the last lease length. A swap that
 // changes the primary first stops renewing the shard's lease and waits
 // until any lease this leader (or a predecessor) granted has expired, so
 // the old primary acknowledges nothing once the new one is installed.
@@ -209,8 +223,13 @@ func (n *Node) serveCAS(r *casReq) *rpcResponse {
 	}
 	if cur != nil && cur.PrimaryID != r.Primary {
 		n.leader.mu.Lock()
+		last := n.leader.lastGrant[r.Shard]
+		if r.Lapsed && last.epoch == cur.WriterEpoch && mono()-last.at < int64(n.leaseLen()) {
+			n.leader.mu.Unlock()
+			return &rpcResponse{Err: errPrimaryRenews, Shard: cur}
+		}
 		n.leader.fenced[r.Shard]++
-		from := max(n.leader.lastGrant[r.Shard], n.leader.since)
+		from := max(last.at, n.leader.since)
 		n.leader.mu.Unlock()
 		defer func() {
 			n.leader.mu.Lock()

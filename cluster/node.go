@@ -113,6 +113,7 @@ type Node struct {
 		seen      map[string]bool      // members seen alive since start
 		peers     string               // peers file content last written
 		failing   map[string]time.Time // failover bookkeeping (failover.go)
+		refused   map[string]bool      // failovers the leader refused, per failing primary
 	}
 	bumping atomic.Bool
 	won     atomic.Uint64 // the writer epoch this node's last bump installed
@@ -158,7 +159,8 @@ func New(cfg Config, repl Replicator, log *slog.Logger, reg prometheus.Registere
 	n.mu.metas = map[string]nodeMeta{}
 	n.mu.seen = map[string]bool{}
 	n.mu.failing = map[string]time.Time{}
-	n.leader.lastGrant = map[int]int64{}
+	n.mu.refused = map[string]bool{}
+	n.leader.lastGrant = map[int]grant{}
 	n.leader.fenced = map[int]int{}
 	n.leader.banned = map[string]time.Time{}
 	n.metrics = newMetrics(n, reg)
