@@ -104,12 +104,13 @@ func (c *Ctx) lookup(name []byte, meta bool) (*storage.Key, error) {
 	return k, c.Tx.LookupInto(k, c.DB(), name)
 }
 
-// Feeding reports whether redis-server replicas follow this node, so
+// Feeding reports whether redis-server replicas follow this node, or
+// Shoal replicas (which count the commands as Redis replicates them), so
 // that a write whose effect depends on when or where it runs says with
 // Propagate what they are to run instead.
 func (c *Ctx) Feeding() bool {
 	repl := c.Server.Repl()
-	return repl != nil && repl.FeedActive()
+	return repl != nil && repl.FeedActive() || c.Store != nil && c.Store.LogsCommits()
 }
 
 // Propagate adds a command to what redis-server replicas run in place of

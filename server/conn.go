@@ -37,6 +37,9 @@ type conn struct {
 	// fed holds the current call's commands for redis-server replicas
 	// (feed.go), fed together when it ends.
 	fed []replication.FedCommand
+	// called holds the current call's commands as Redis replicates them,
+	// by name, for the Shoal replicas' commandstats (feed.go).
+	called []string
 	// replHello is what a replica said in REPLCONF before PSYNC.
 	replHello replication.Hello
 	watched   []watchedKey

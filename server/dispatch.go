@@ -270,7 +270,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	}
 	if err != nil {
 		c.replyError(err)
-	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && c.s.repl.FeedActive() {
+	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && (c.s.repl.FeedActive() || c.s.store.LogsCommits()) {
 		c.feedWrite(ctx, c.DB, cmd, args, changes, c.collectFed)
 	}
 	if !inMulti && len(c.fed) > 0 {
@@ -280,6 +280,9 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 		c.s.repl.FeedMulti(c.fed)
 		clear(c.fed)
 		c.fed = c.fed[:0]
+	}
+	if !inMulti && len(c.called) > 0 {
+		c.logCalled()
 	}
 	if c.s.repl.FeedActive() {
 		c.FedOffset = c.s.repl.FeedOffset() // what WAIT waits for

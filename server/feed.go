@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/shoaldb/shoal/commands"
 	"github.com/shoaldb/shoal/replication"
@@ -109,7 +110,67 @@ func setWithoutExpiry(args [][]byte) ([][]byte, bool) {
 // collectFed keeps a command for redis-server replicas until the call that
 // made it ends (dispatch).
 func (c *conn) collectFed(db int, args ...[]byte) {
-	c.fed = append(c.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
+	if c.s.repl.FeedActive() {
+		c.fed = append(c.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
+	}
+	if c.s.store.LogsCommits() {
+		c.called = c.s.appendCalled(c.called, db, args)
+	}
+}
+
+// appendCalled appends to called the name of the command args fed in
+// database db, after a SELECT when the calls passed to Shoal replicas
+// were last in another database, as Redis's stream selects it.
+func (s *Server) appendCalled(called []string, db int, args [][]byte) []string {
+	if db >= 0 && s.calledDB.Swap(int64(db)) != int64(db) {
+		called = append(called, "select")
+	}
+	return append(called, s.fedName(args))
+}
+
+// fedName is the full name of the command args (as fed), as Redis's
+// commandstats name it ("set", "xgroup|setid").
+func (s *Server) fedName(args [][]byte) string {
+	cmd := s.table.Lookup(args[0])
+	if cmd == nil {
+		return strings.ToLower(string(args[0]))
+	}
+	if len(cmd.Subcommands) > 0 && len(args) > 1 {
+		if sub := cmd.Sub(args[1]); sub != nil {
+			return sub.Name
+		}
+	}
+	return cmd.Name
+}
+
+// logCalled passes the current call's commands, as Redis replicates them,
+// to the Shoal replicas with the call's writes, wrapped in MULTI and EXEC
+// when there are several, as the redis-server replicas' stream wraps
+// them: a Shoal replica counts them in its commandstats, as Redis's
+// replica counts the commands it runs.
+func (c *conn) logCalled() {
+	n := 0
+	for _, name := range c.called {
+		if name == "select" {
+			c.tx.LogCall(name) // NB: the stream's, before the MULTI
+		} else {
+			n++
+		}
+	}
+	wrap := n > 1
+	if wrap {
+		c.tx.LogCall("multi")
+	}
+	for _, name := range c.called {
+		if name != "select" {
+			c.tx.LogCall(name)
+		}
+	}
+	if wrap {
+		c.tx.LogCall("exec")
+	}
+	clear(c.called)
+	c.called = c.called[:0]
 }
 
 // fedPublish reports whether cmd is PUBLISH or SPUBLISH, which writes
@@ -166,9 +227,12 @@ func (c *conn) feedState(db int, key []byte, expiryOnly bool, emit func(db int, 
 
 // feedExpired is the store's expire hook: a key the sweeper deleted is
 // a DEL in the redis-server replicas' stream, as Redis replicates it.
-func (s *Server) feedExpired(_ *storage.Tx, db int, key []byte) {
+func (s *Server) feedExpired(tx *storage.Tx, db int, key []byte) {
 	if s.repl.FeedActive() {
 		s.repl.Feed(db, []byte("DEL"), key)
+	}
+	if tx != nil && s.store.LogsCommits() {
+		tx.LogCall("del")
 	}
 }
 

@@ -132,7 +132,10 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	run.ClientProto = c.Out.Proto()
 	// The run's writes reach redis-server replicas with the call's others
 	// (an EXEC's), as one MULTI ... EXEC, once it is over, under its locks.
-	defer func() { cn.fed = append(cn.fed, host.fed...) }()
+	defer func() {
+		cn.fed = append(cn.fed, host.fed...)
+		cn.called = append(cn.called, host.called...)
+	}()
 	if cn.scriptExclusive {
 		// Inside an EXEC that holds the run's keys and Exclusive.
 		c.Tx.SetAtomic(storage.AtomicWait)
@@ -153,7 +156,7 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	if errors.Is(err, scripting.ErrRetry) {
 		c.Tx.SetAtomic(storage.AtomicOff)
 		c.Tx.Rollback(sp)
-		host.fed = nil
+		host.fed, host.called = nil, nil
 		// Commit the earlier writes and let go of every lock: only then
 		// may the run wait for Exclusive.
 		c.Tx.Commit()
@@ -196,8 +199,10 @@ type scriptHost struct {
 	client commands.Client
 	inited bool
 	slot   int // the slot of the keys so far, cluster mode; -1 none
-	// fed is what the run's writes feed redis-server replicas.
-	fed []replication.FedCommand
+	// fed is what the run's writes feed redis-server replicas; called
+	// their names, for Shoal replicas.
+	fed    []replication.FedCommand
+	called []string
 	// writeGate is the replication gate's answer when the run began
 	// (READONLY, NOREPLICAS or nil): a replica that drops while a script
 	// runs does not stop its writes halfway, as Redis counts its good
@@ -326,13 +331,21 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 	}
 	if cerr != nil {
 		out.Error(s.errorText(cerr))
-	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && s.repl.FeedActive() && run.ReplOff&2 == 0 {
+	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && run.ReplOff&2 == 0 {
 		// NB: redis.set_repl without REPL_REPLICA keeps the call from
-		// redis-server replicas; a Shoal replica applies the run's batch,
-		// which holds every write.
-		c.feedWrite(&ctx, h.client.DB, cmd, args, changes, func(db int, args ...[]byte) {
-			h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
-		})
+		// redis-server replicas, and from a Shoal replica's commandstats;
+		// a Shoal replica applies the run's batch, which holds every write.
+		feed, named := s.repl.FeedActive(), s.store.LogsCommits()
+		if feed || named {
+			c.feedWrite(&ctx, h.client.DB, cmd, args, changes, func(db int, args ...[]byte) {
+				if feed {
+					h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
+				}
+				if named {
+					h.called = s.appendCalled(h.called, db, args)
+				}
+			})
+		}
 	}
 	c.s.record(cmd, args, c, time.Since(start), cerr != nil, changes)
 	return nil

@@ -136,6 +136,9 @@ type Server struct {
 	// sleeping holds every other command while DEBUG SLEEP runs, as
 	// Redis's one thread serves no client then.
 	sleeping pauseState
+	// calledDB is the database the calls passed to Shoal replicas were
+	// last in (feed.go's appendCalled); -1 before the first.
+	calledDB atomic.Int64
 	// cronPaused is DEBUG PAUSE-CRON.
 	cronPaused atomic.Bool
 	// allowNoScript is DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call
@@ -245,6 +248,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	store.SetWriteListener(s.keyWritten)
 	store.SetReplicatedListener(s.replicatedWrites)
 	store.SetEventListener(s.replicatedEvent)
+	store.SetCallsListener(s.replicatedCalls)
+	s.calledDB.Store(-1)
 	store.SetPublishListener(func(shard bool, channel, message []byte) {
 		if shard {
 			s.publishShard(channel, message)

@@ -187,6 +187,21 @@ func (c *conn) flushStats() {
 	}
 }
 
+// replicatedCalls is the store's calls listener on a replica: count
+// commands of name its primary ran, as the commands a Redis replica runs
+// from its primary's stream count in its commandstats (their time is
+// the primary's, and counts 0 here).
+func (s *Server) replicatedCalls(name string, count int) {
+	cmd := commands.LookupFullName(s.table, []byte(name))
+	if cmd == nil {
+		return
+	}
+	for range count {
+		s.recordCall(cmd, 0, false)
+	}
+	s.stats.commands.Add(int64(count))
+}
+
 // recordRejected accounts a command refused before it ran (arity, auth,
 // a read-only replica, ...): INFO commandstats' rejected_calls.
 func (s *Server) recordRejected(cmd *commands.Command) { s.cmdStat(cmd).rejected.Add(1) }

@@ -23,6 +23,66 @@ const eventRecord = 'E'
 
 const publishRecord = 'P'
 
+// The commands a primary's commit came from, as Redis replicates them,
+// go to replicas the same way, so that a replica's commandstats count
+// them as Redis's replica counts the commands it runs:
+//
+//	'C' | for each run of one command: count uvarint | len(name) uvarint | name
+
+const callsRecord = 'C'
+
+// LogCall adds a command of t's writes, by its full name ("set",
+// "xgroup|setid"), as Redis replicates it, to what t's commit tells the
+// replicas it ran. name must stay valid (a command table's names do).
+func (t *Tx) LogCall(name string) { t.calls = append(t.calls, name) }
+
+// logCalls adds t's calls to b as one record, each run of one command
+// once with its count.
+func (t *Tx) logCalls(b *pebble.Batch) {
+	rec := append(t.evbuf[:0], callsRecord)
+	for i := 0; i < len(t.calls); {
+		j := i + 1
+		for j < len(t.calls) && t.calls[j] == t.calls[i] {
+			j++
+		}
+		rec = binary.AppendUvarint(rec, uint64(j-i))
+		rec = binary.AppendUvarint(rec, uint64(len(t.calls[i])))
+		rec = append(rec, t.calls[i]...)
+		i = j
+	}
+	t.evbuf = rec
+	b.LogData(rec, nil)
+}
+
+// SetCallsListener installs fn, called with each run of one command a
+// replicated batch says its primary ran, once the batch applied. fn runs
+// on the replication link and must not block.
+func (s *Store) SetCallsListener(fn func(name string, count int)) {
+	s.onCalls.Store(&fn)
+}
+
+// replicatedCalls passes a calls record's commands to the calls listener.
+func (s *Store) replicatedCalls(rest []byte) {
+	fn := s.onCalls.Load()
+	if fn == nil {
+		return
+	}
+	for len(rest) > 0 {
+		count, w := binary.Uvarint(rest)
+		if w <= 0 {
+			return
+		}
+		rest = rest[w:]
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return
+		}
+		rest = rest[w:]
+		(*fn)(string(rest[:n]), int(count))
+		rest = rest[n:]
+	}
+}
+
 // LogEvent adds the keyspace event name of class (a set of
 // notify-keyspace-events classes) for key of logical database db to t's
 // batch, for replicas.
@@ -75,6 +135,10 @@ func (s *Store) replicatedEvent(kind pebble.InternalKeyKind, data []byte) bool {
 	}
 	if len(data) >= 2 && data[0] == publishRecord {
 		s.replicatedPublish(data[1] == 'S', data[2:])
+		return true
+	}
+	if len(data) >= 1 && data[0] == callsRecord {
+		s.replicatedCalls(data[1:])
 		return true
 	}
 	fn := s.onEvent.Load()

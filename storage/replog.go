@@ -385,6 +385,10 @@ func (s *Store) broadcastLog() {
 }
 
 // logsClientCommits reports whether a client's commit gets an offset.
+// LogsCommits reports whether a client's commit goes to the replication
+// log: this store is a primary that has had replicas.
+func (s *Store) LogsCommits() bool { return s.logsClientCommits() }
+
 func (s *Store) logsClientCommits() bool {
 	return s.repl.enabled.Load() && !s.repl.replica.Load()
 }

@@ -127,6 +127,7 @@ type Store struct {
 	onApplied  atomic.Pointer[func(keys [][]byte, flushed bool)]
 	onEvent    atomic.Pointer[func(class uint32, db int, name string, key []byte)]
 	onPublish  atomic.Pointer[func(shard bool, channel, message []byte)]
+	onCalls    atomic.Pointer[func(name string, count int)]
 	onSwap     atomic.Pointer[func(db int)]
 	onReady    atomic.Pointer[func(db int, key []byte)]
 	commitGate atomic.Pointer[func() error]

@@ -90,8 +90,11 @@ type Tx struct {
 	skey     []byte // memberKey's buffer
 	kbuf     []byte // a key or record being written, copied by the batch
 	evbuf    []byte // an event record (LogEvent), copied by the batch
-	ebuf     []byte // an encoded metadata record being written
-	arena    []byte // pending's keys and records (setPending)
+	// calls are the commands t's writes came from, as Redis replicates
+	// them (LogCall), for the replicas' commandstats.
+	calls []string
+	ebuf  []byte // an encoded metadata record being written
+	arena []byte // pending's keys and records (setPending)
 	// onNew, when set, is told of every key a write creates (SetNewKeyHook).
 	onNew func(db int, key []byte)
 	// onTouch, when set, is told of every write the listener will be
@@ -522,6 +525,7 @@ func (t *Tx) Commit() error {
 		if len(t.counts) == 0 {
 			t.unlockAll()
 			t.touched = t.touched[:0]
+			t.calls = t.calls[:0]
 			return t.err
 		}
 		// NB: the RDB loader's writes went around the batch
@@ -553,6 +557,12 @@ func (t *Tx) Commit() error {
 			t.kbuf = binary.LittleEndian.AppendUint64(t.kbuf[:0], uint64(c.expires))
 			b.Merge(countKey("expires", c.db), t.kbuf, nil)
 		}
+	}
+	if len(t.calls) > 0 {
+		if t.s.logsClientCommits() {
+			t.logCalls(b)
+		}
+		t.calls = t.calls[:0]
 	}
 	// NB: a batch of LogData records alone (a PUBLISH for replicas)
 	// holds nothing a client was promised durable.
@@ -636,6 +646,7 @@ func (t *Tx) Discard() {
 	}
 	t.clearPending()
 	t.counts = t.counts[:0]
+	t.calls = t.calls[:0]
 	t.touched = t.touched[:0]
 	t.unlockAll()
 }
@@ -828,6 +839,7 @@ func (t *Tx) count(db uint8, keys, expires int64) {
 // Savepoint is a Tx's uncommitted work at one moment, to roll back to.
 type Savepoint struct {
 	repr      []byte // the batch; nil when it was empty
+	calls     int
 	counts    []countDelta
 	touched   int
 	pending   map[string][]byte
@@ -840,7 +852,7 @@ type Savepoint struct {
 func (t *Tx) Savepoint() *Savepoint {
 	t.flushLists()
 	t.flushMetas()
-	sp := &Savepoint{touched: len(t.touched), untracked: t.untracked,
+	sp := &Savepoint{touched: len(t.touched), untracked: t.untracked, calls: len(t.calls),
 		counts: slices.Clone(t.counts), flushed: slices.Clone(t.flushed)}
 	if t.b != nil && !t.b.Empty() {
 		sp.repr = bytes.Clone(t.b.Repr())
@@ -873,6 +885,7 @@ func (t *Tx) Rollback(sp *Savepoint) {
 		saved.Close()
 	}
 	t.counts = append(t.counts[:0], sp.counts...)
+	t.calls = t.calls[:sp.calls]
 	t.touched = t.touched[:sp.touched]
 	t.pending = sp.pending
 	clear(t.dueMetas) // Savepoint flushed those before it
