@@ -132,21 +132,19 @@ func (f fault) value(rk int) lua.LValue {
 // luaV_concat fails on: it joins from the right, and of the pair it
 // fails on names the left operand unless that one is a string or number.
 func (f fault) concatFault(b, c int) int {
-	if !isConcatenable(f.value(c)) {
-		if c > b && !isConcatenable(f.value(c-1)) {
+	if !lua.LVCanConvToString(f.value(c)) {
+		if c > b && !lua.LVCanConvToString(f.value(c-1)) {
 			return c - 1
 		}
 		return c
 	}
 	for r := c - 1; r >= b; r-- {
-		if !isConcatenable(f.value(r)) {
+		if !lua.LVCanConvToString(f.value(r)) {
 			return r
 		}
 	}
 	return c
 }
-
-func isConcatenable(v lua.LValue) bool { return lua.LVCanConvToString(v) }
 
 // isNumeric reports whether arithmetic takes v: a number, or a string
 // the interpreter reads as one (as its parseNumber does).

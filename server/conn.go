@@ -34,12 +34,9 @@ type conn struct {
 	// expiredPush are the connection's own invalidations of keys its
 	// lookups found expired, sent after its replies.
 	expiredPush []pendingPush
-	// fed holds the current call's commands for redis-server replicas
-	// (feed.go), fed together when it ends.
-	fed []replication.FedCommand
-	// called holds the current call's commands as Redis replicates them,
-	// by name, for the Shoal replicas' commandstats (feed.go).
-	called []string
+	// fedCalls holds the current call's commands for the replicas
+	// (feed.go), passed on together when it ends.
+	fedCalls
 	// replHello is what a replica said in REPLCONF before PSYNC.
 	replHello replication.Hello
 	watched   []watchedKey

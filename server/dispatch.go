@@ -270,7 +270,7 @@ func (c *conn) call(cmd *commands.Command, args [][]byte, inMulti bool) {
 	}
 	if err != nil {
 		c.replyError(err)
-	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && (c.s.repl.FeedActive() || c.s.store.LogsCommits()) {
+	} else if (cmd.Flags.Has(commands.Write) || fedPublish(cmd)) && c.s.feeding() {
 		c.feedWrite(ctx, c.DB, cmd, args, changes, c.collectFed)
 	}
 	if !inMulti && len(c.fed) > 0 {

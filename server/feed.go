@@ -107,26 +107,36 @@ func setWithoutExpiry(args [][]byte) ([][]byte, bool) {
 	return append(args[:get:get], args[get+1:]...), true
 }
 
-// collectFed keeps a command for redis-server replicas until the call that
-// made it ends (dispatch).
-func (c *conn) collectFed(db int, args ...[]byte) {
-	if c.s.repl.FeedActive() {
-		c.fed = append(c.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
+// feeding reports whether writes pass anything on: their commands to
+// redis-server replicas, or their names to Shoal replicas.
+func (s *Server) feeding() bool { return s.repl.FeedActive() || s.store.LogsCommits() }
+
+// fedCalls is what one call's writes pass on to the replicas: the
+// commands for redis-server replicas, and their names for Shoal replicas'
+// commandstats.
+type fedCalls struct {
+	fed    []replication.FedCommand
+	called []string
+}
+
+// collect keeps the command args, fed in database db, for the replicas
+// that follow until the call that made it ends (dispatch). A change of
+// database goes to Shoal replicas at once, in tx, as the SELECT Redis's
+// stream puts before the call.
+func (f *fedCalls) collect(s *Server, tx *storage.Tx, db int, args [][]byte) {
+	if s.repl.FeedActive() {
+		f.fed = append(f.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
 	}
-	if c.s.store.LogsCommits() {
-		c.called = c.s.appendCalled(c.called, db, args)
+	if s.store.LogsCommits() {
+		if db >= 0 && s.calledDB.Swap(int64(db)) != int64(db) {
+			tx.LogCall("select")
+		}
+		f.called = append(f.called, s.fedName(args))
 	}
 }
 
-// appendCalled appends to called the name of the command args fed in
-// database db, after a SELECT when the calls passed to Shoal replicas
-// were last in another database, as Redis's stream selects it.
-func (s *Server) appendCalled(called []string, db int, args [][]byte) []string {
-	if db >= 0 && s.calledDB.Swap(int64(db)) != int64(db) {
-		called = append(called, "select")
-	}
-	return append(called, s.fedName(args))
-}
+// collectFed is collect for a command of c's call.
+func (c *conn) collectFed(db int, args ...[]byte) { c.collect(c.s, c.tx, db, args) }
 
 // fedName is the full name of the command args (as fed), as Redis's
 // commandstats name it ("set", "xgroup|setid").
@@ -149,22 +159,12 @@ func (s *Server) fedName(args [][]byte) string {
 // them: a Shoal replica counts them in its commandstats, as Redis's
 // replica counts the commands it runs.
 func (c *conn) logCalled() {
-	n := 0
-	for _, name := range c.called {
-		if name == "select" {
-			c.tx.LogCall(name) // NB: the stream's, before the MULTI
-		} else {
-			n++
-		}
-	}
-	wrap := n > 1
+	wrap := len(c.called) > 1
 	if wrap {
 		c.tx.LogCall("multi")
 	}
 	for _, name := range c.called {
-		if name != "select" {
-			c.tx.LogCall(name)
-		}
+		c.tx.LogCall(name)
 	}
 	if wrap {
 		c.tx.LogCall("exec")

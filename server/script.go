@@ -10,7 +10,6 @@ import (
 
 	"github.com/shoaldb/shoal/cluster"
 	"github.com/shoaldb/shoal/commands"
-	"github.com/shoaldb/shoal/replication"
 	"github.com/shoaldb/shoal/resp"
 	"github.com/shoaldb/shoal/scripting"
 	"github.com/shoaldb/shoal/storage"
@@ -156,7 +155,7 @@ func (s *Server) RunScript(c *commands.Ctx, run *scripting.Run, exec func(out *r
 	if errors.Is(err, scripting.ErrRetry) {
 		c.Tx.SetAtomic(storage.AtomicOff)
 		c.Tx.Rollback(sp)
-		host.fed, host.called = nil, nil
+		host.fedCalls = fedCalls{}
 		// Commit the earlier writes and let go of every lock: only then
 		// may the run wait for Exclusive.
 		c.Tx.Commit()
@@ -199,10 +198,8 @@ type scriptHost struct {
 	client commands.Client
 	inited bool
 	slot   int // the slot of the keys so far, cluster mode; -1 none
-	// fed is what the run's writes feed redis-server replicas; called
-	// their names, for Shoal replicas.
-	fed    []replication.FedCommand
-	called []string
+	// fedCalls is what the run's writes pass on to the replicas.
+	fedCalls
 	// writeGate is the replication gate's answer when the run began
 	// (READONLY, NOREPLICAS or nil): a replica that drops while a script
 	// runs does not stop its writes halfway, as Redis counts its good
@@ -335,15 +332,9 @@ func (h *scriptHost) Call(run *scripting.Run, args [][]byte, out *resp.Writer) (
 		// NB: redis.set_repl without REPL_REPLICA keeps the call from
 		// redis-server replicas, and from a Shoal replica's commandstats;
 		// a Shoal replica applies the run's batch, which holds every write.
-		feed, named := s.repl.FeedActive(), s.store.LogsCommits()
-		if feed || named {
+		if s.feeding() {
 			c.feedWrite(&ctx, h.client.DB, cmd, args, changes, func(db int, args ...[]byte) {
-				if feed {
-					h.fed = append(h.fed, replication.FedCommand{DB: db, Args: cloneArgs(args)})
-				}
-				if named {
-					h.called = s.appendCalled(h.called, db, args)
-				}
+				h.collect(s, c.tx, db, args)
 			})
 		}
 	}
